@@ -1,0 +1,131 @@
+package oura
+
+// RangeKind says which query parameters a collection's list route takes.
+type RangeKind int
+
+const (
+	// RangeDate routes take start_date and end_date.
+	RangeDate RangeKind = iota
+	// RangeDateTime routes (heartrate, ring_battery_level) take start_datetime and end_datetime.
+	RangeDateTime
+	// RangeNone routes (ring_configuration) take only next_token.
+	RangeNone
+	// RangeSingleton is personal_info: the route is the document.
+	RangeSingleton
+)
+
+// FilterKind is how the live API applies start_date/end_date to a
+// collection (notes section 3.3). It decides how far a query for local days
+// must be widened.
+type FilterKind int
+
+const (
+	// FilterDay compares the document's day with both ends, inclusive.
+	FilterDay FilterKind = iota
+	// FilterInstantInclusive compares an instant of the document (timestamp,
+	// bedtime_start, start_time) with start_date 00:00 UTC and end_date 00:00
+	// UTC, both inclusive. daily_readiness and daily_sleep, whose timestamp is
+	// day T00:00+00:00, end up inclusive; daily_activity, whose timestamp is
+	// day T04:00 local, ends up end-exclusive.
+	FilterInstantInclusive
+	// FilterInstantExclusive is the same with an exclusive end (workout,
+	// session: the UTC start time).
+	FilterInstantExclusive
+	// FilterDateTime compares the row timestamp with start_datetime
+	// (inclusive) and end_datetime (exclusive).
+	FilterDateTime
+	// FilterNone: the route returns everything.
+	FilterNone
+)
+
+// Collection describes one /v2/usercollection route.
+type Collection struct {
+	// Name is the path segment, exactly as in the URL (note "vO2_max").
+	Name string
+	// DataType is the webhook data_type, "" where Oura sends no webhooks.
+	DataType DataType
+	// Scope is the OAuth scope the live API enforces for the route.
+	Scope  string
+	Range  RangeKind
+	Filter FilterKind
+	// Single is true when /{document_id} exists.
+	Single bool
+	// Sandbox is true when /v2/sandbox/usercollection/<name> exists.
+	Sandbox bool
+}
+
+// Collection names as they appear in paths.
+const (
+	CollDailyActivity          = "daily_activity"
+	CollDailyCardiovascularAge = "daily_cardiovascular_age"
+	CollDailyReadiness         = "daily_readiness"
+	CollDailyResilience        = "daily_resilience"
+	CollDailySleep             = "daily_sleep"
+	CollDailySpO2              = "daily_spo2"
+	CollDailyStress            = "daily_stress"
+	CollEnhancedTag            = "enhanced_tag"
+	CollHeartRate              = "heartrate"
+	CollPersonalInfo           = "personal_info"
+	CollRestModePeriod         = "rest_mode_period"
+	CollRingBatteryLevel       = "ring_battery_level"
+	CollRingConfiguration      = "ring_configuration"
+	CollSession                = "session"
+	CollSleep                  = "sleep"
+	CollSleepTime              = "sleep_time"
+	CollTag                    = "tag"
+	CollVO2Max                 = "vO2_max"
+	CollWorkout                = "workout"
+)
+
+// Collections lists the 19 collections of API v2 (spec 1.37), in path order.
+var collections = []Collection{
+	{Name: CollDailyActivity, DataType: "daily_activity", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
+	{Name: CollDailyCardiovascularAge, DataType: "daily_cardiovascular_age", Scope: "heart_health", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
+	{Name: CollDailyReadiness, DataType: "daily_readiness", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
+	{Name: CollDailyResilience, DataType: "daily_resilience", Scope: "stress", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
+	{Name: CollDailySleep, DataType: "daily_sleep", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
+	{Name: CollDailySpO2, DataType: "daily_spo2", Scope: "spo2", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
+	{Name: CollDailyStress, DataType: "daily_stress", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
+	{Name: CollEnhancedTag, DataType: "enhanced_tag", Scope: "tag", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
+	{Name: CollHeartRate, Scope: "heartrate", Range: RangeDateTime, Filter: FilterDateTime, Sandbox: true},
+	{Name: CollPersonalInfo, Scope: "", Range: RangeSingleton, Filter: FilterNone},
+	{Name: CollRestModePeriod, DataType: "rest_mode_period", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
+	{Name: CollRingBatteryLevel, Scope: "ring_configuration", Range: RangeDateTime, Filter: FilterDateTime, Sandbox: true},
+	{Name: CollRingConfiguration, DataType: "ring_configuration", Scope: "ring_configuration", Range: RangeNone, Filter: FilterNone, Single: true, Sandbox: true},
+	{Name: CollSession, DataType: "session", Scope: "session", Range: RangeDate, Filter: FilterInstantExclusive, Single: true, Sandbox: true},
+	{Name: CollSleep, DataType: "sleep", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
+	{Name: CollSleepTime, DataType: "sleep_time", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
+	{Name: CollTag, DataType: "tag", Scope: "tag", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
+	{Name: CollVO2Max, DataType: "vo2_max", Scope: "heart_health", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
+	{Name: CollWorkout, DataType: "workout", Scope: "workout", Range: RangeDate, Filter: FilterInstantExclusive, Single: true, Sandbox: true},
+}
+
+// Collections returns the 19 collections of API v2 (a copy).
+func Collections() []Collection {
+	return append([]Collection(nil), collections...)
+}
+
+// LookupCollection finds a collection by path name or webhook data_type
+// (so "vo2_max" from a notification finds "vO2_max").
+func LookupCollection(name string) (Collection, bool) {
+	for _, c := range collections {
+		if c.Name == name || (c.DataType != "" && string(c.DataType) == name) {
+			return c, true
+		}
+	}
+	return Collection{}, false
+}
+
+// Scopes are the OAuth scopes wearlink asks for: those of spec 1.37 plus the
+// ones the live API enforces without documenting them (stress,
+// ring_configuration, heart_health) and the newer name spo2.
+var defaultScopes = []string{"email", "personal", "daily", "heartrate", "workout", "tag", "session", "spo2", "spo2Daily", "stress", "ring_configuration", "heart_health"}
+
+// DefaultScopes returns the scopes requested by default (a copy).
+func DefaultScopes() []string { return append([]string(nil), defaultScopes...) }
+
+// WebhookDataTypes are the data types a subscription can name (ExtApiV2DataType).
+var webhookDataTypes = []DataType{"tag", "enhanced_tag", "workout", "session", "sleep", "daily_sleep", "daily_readiness", "daily_activity", "daily_spo2", "sleep_time", "rest_mode_period", "ring_configuration", "daily_stress", "daily_cardiovascular_age", "daily_resilience", "vo2_max", "meal"}
+
+// WebhookDataTypes returns every ExtApiV2DataType (a copy).
+func WebhookDataTypes() []DataType { return append([]DataType(nil), webhookDataTypes...) }
