@@ -1,0 +1,281 @@
+package oura
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is the live API. The published document's servers entry is
+// wrong, so it is fixed here.
+const DefaultBaseURL = "https://api.ouraring.com"
+
+// Config configures a Client. Zero values get defaults.
+type Config struct {
+	// BaseURL of the API (default DefaultBaseURL); point it at the simulator
+	// in tests and the demo.
+	BaseURL string
+	// HTTPClient does the requests (default: a client with a 30 s timeout).
+	HTTPClient *http.Client
+	// Limiter is shared by every Client of one Oura application. Default:
+	// DefaultLimit for the application and for each token.
+	Limiter *RateLimiter
+	// MaxAttempts bounds tries per request on 429, 5xx and network errors
+	// (default 5).
+	MaxAttempts int
+	// BaseBackoff is the first retry delay, doubled per attempt with full
+	// jitter (default 500 ms).
+	BaseBackoff time.Duration
+	// MaxBackoff caps one delay (default 30 s).
+	MaxBackoff time.Duration
+	// MaxRetryAfter is the longest Retry-After the client waits for inside
+	// a call; a longer one is returned to the caller as KindRateLimited so a
+	// job can be rescheduled instead of holding a worker (default 60 s).
+	MaxRetryAfter time.Duration
+	// UserAgent sent with every request.
+	UserAgent string
+	Logger    *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Sleep waits between attempts; tests may replace it (default: a timer
+	// that honours ctx).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Client talks to the Oura API v2 on behalf of one application. It is safe
+// for concurrent use; per-user calls go through User.
+type Client struct {
+	base *url.URL
+	cfg  Config
+}
+
+// New builds a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("oura: invalid base URL %q", cfg.BaseURL)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = NewRateLimiter(DefaultLimit(), DefaultLimit())
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 5
+	}
+	if cfg.BaseBackoff <= 0 {
+		cfg.BaseBackoff = 500 * time.Millisecond
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 30 * time.Second
+	}
+	if cfg.MaxRetryAfter <= 0 {
+		cfg.MaxRetryAfter = 60 * time.Second
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "wearlink"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	return &Client{base: u, cfg: cfg}, nil
+}
+
+// BaseURL returns the API base the client talks to.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Auth supplies the bearer token of a user's requests.
+type Auth interface {
+	AccessToken(ctx context.Context) (string, error)
+}
+
+// Refresher is an Auth that can replace a token Oura rejected. The client
+// calls Refresh once after a 401 for an invalid token, then retries.
+type Refresher interface {
+	Auth
+	Refresh(ctx context.Context) error
+}
+
+// StaticToken is an Auth for a fixed token: personal access tokens and the
+// simulator's printed tokens.
+type StaticToken string
+
+// AccessToken returns the token.
+func (t StaticToken) AccessToken(context.Context) (string, error) { return string(t), nil }
+
+// request is one logical call; do() may send it several times.
+type request struct {
+	method  string
+	path    string
+	query   url.Values
+	body    []byte
+	header  http.Header
+	auth    Auth // nil for routes without a bearer token
+	limitBy string
+	// decode, when set, parses a 2xx body inside the retry loop, so a
+	// truncated answer is retried like a dropped connection.
+	decode func([]byte) error
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends req with rate limiting, bounded retries and one token refresh.
+func (c *Client) do(ctx context.Context, req request) (*response, error) {
+	refreshed := false
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		resp, err := c.once(ctx, req)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		var oe *Error
+		if !errors.As(err, &oe) {
+			return nil, err // context cancellation, token source failure
+		}
+		if oe.Kind == KindInvalidToken && !refreshed {
+			if r, ok := req.auth.(Refresher); ok {
+				refreshed = true
+				if rerr := r.Refresh(ctx); rerr != nil {
+					return nil, fmt.Errorf("%w (refresh failed: %v)", err, rerr)
+				}
+				attempt-- // a refresh is not a failed attempt
+				continue
+			}
+		}
+		if !oe.Retryable() || attempt >= c.cfg.MaxAttempts {
+			return nil, lastErr
+		}
+		wait := c.backoff(attempt)
+		if oe.RetryAfter > 0 {
+			if oe.RetryAfter > c.cfg.MaxRetryAfter {
+				return nil, lastErr
+			}
+			wait = oe.RetryAfter
+		}
+		c.cfg.Logger.DebugContext(ctx, "oura: retrying", "method", req.method, "path", req.path,
+			"attempt", attempt, "wait", wait, "kind", oe.Kind.String(), "status", oe.StatusCode)
+		if err := c.cfg.Sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// backoff is exponential with full jitter, so many workers that failed
+// together do not retry together.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.BaseBackoff << (attempt - 1)
+	if d > c.cfg.MaxBackoff || d <= 0 {
+		d = c.cfg.MaxBackoff
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+func (c *Client) once(ctx context.Context, req request) (*response, error) {
+	token := ""
+	if req.auth != nil {
+		t, err := req.auth.AccessToken(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("oura: access token: %w", err)
+		}
+		token = t
+	}
+	limitKey := req.limitBy
+	if limitKey == "" {
+		limitKey = token
+	}
+	if err := c.cfg.Limiter.Wait(ctx, limitKey); err != nil {
+		return nil, err
+	}
+	u := *c.base
+	u.Path = c.base.Path + req.path
+	u.RawQuery = req.query.Encode()
+	var body io.Reader
+	if req.body != nil {
+		body = bytes.NewReader(req.body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range req.header {
+		hreq.Header[k] = v
+	}
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", c.cfg.UserAgent)
+	if token != "" {
+		hreq.Header.Set("Authorization", "Bearer "+token)
+	}
+	if req.body != nil && hreq.Header.Get("Content-Type") == "" {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
+	hresp, err := c.cfg.HTTPClient.Do(hreq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &Error{Kind: KindNetwork, Method: req.method, Path: req.path, Err: err}
+	}
+	defer hresp.Body.Close()
+	data, err := io.ReadAll(hresp.Body)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// A connection cut mid-body: the answer is unusable, try again.
+		return nil, &Error{Kind: KindNetwork, StatusCode: 0, Method: req.method, Path: req.path, Err: err, TraceID: hresp.Header.Get("x-trace-id")}
+	}
+	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
+		return nil, parseError(hresp, data, c.cfg.Now())
+	}
+	if req.decode != nil {
+		if err := req.decode(data); err != nil {
+			// A body cut short by a proxy can arrive with a clean EOF; an
+			// unparsable answer is treated like a failed transfer and retried.
+			var se *json.SyntaxError
+			if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, &Error{Kind: KindNetwork, StatusCode: hresp.StatusCode, Method: req.method, Path: req.path,
+					Detail: "response body is not valid JSON", Err: err, TraceID: hresp.Header.Get("x-trace-id")}
+			}
+			return nil, fmt.Errorf("oura %s %s: decode: %w", req.method, req.path, err)
+		}
+	}
+	return &response{status: hresp.StatusCode, header: hresp.Header, body: data}, nil
+}
