@@ -76,27 +76,30 @@ type page[T any] struct {
 // eachPage calls fn for every page of a list route, following next_token.
 // After the first page only next_token (and fields) is sent: live Oura
 // ignores or rejects the date parameters next to a token.
-func eachPage[T any](ctx context.Context, u *User, coll string, q Query, fn func([]T) error) error {
+func eachPage[T any](ctx context.Context, u *User, coll string, q Query, fn func([]Document[T]) error) error {
 	params := q.values()
 	for {
-		var p page[T]
+		var (
+			docs []Document[T]
+			next *string
+		)
 		_, err := u.c.do(ctx, request{
 			method: http.MethodGet,
 			path:   u.collectionPath(coll),
 			query:  params,
 			auth:   u.auth,
-			decode: func(b []byte) error { p = page[T]{}; return json.Unmarshal(b, &p) },
+			decode: func(b []byte) (err error) { docs, next, err = decodePage[T](b); return err },
 		})
 		if err != nil {
 			return err
 		}
-		if err := fn(p.Data); err != nil {
+		if err := fn(docs); err != nil {
 			return err
 		}
-		if p.NextToken == nil || *p.NextToken == "" {
+		if next == nil || *next == "" {
 			return nil
 		}
-		params = url.Values{"next_token": {*p.NextToken}}
+		params = url.Values{"next_token": {*next}}
 		if len(q.Fields) > 0 {
 			params.Set("fields", strings.Join(q.Fields, ","))
 		}
