@@ -56,5 +56,7 @@ func benchDecode[T any](b *testing.B, fixture string) {
 	})
 }
 
-func BenchmarkDecodeSleep(b *testing.B)         { benchDecode[Sleep](b, "multiple_sleep.json") }
-func BenchmarkDecodeDailyActivity(b *testing.B) { benchDecode[DailyActivity](b, "multiple_daily_activity.json") }
+func BenchmarkDecodeSleep(b *testing.B) { benchDecode[Sleep](b, "multiple_sleep.json") }
+func BenchmarkDecodeDailyActivity(b *testing.B) {
+	benchDecode[DailyActivity](b, "multiple_daily_activity.json")
+}
