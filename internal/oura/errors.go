@@ -176,7 +176,7 @@ func parseDetail(body []byte) (string, []ValidationError) {
 		}
 		return s, nil
 	}
-	if len(env.Detail) > 0 {
+	if len(env.Detail) > 0 && string(env.Detail) != "null" {
 		var s string
 		if json.Unmarshal(env.Detail, &s) == nil {
 			return s, nil
