@@ -12,7 +12,7 @@ func TestRateLimitTiers(t *testing.T) {
 		token, app RateLimit
 		fixed      bool
 		// requests per token, round robin over two tokens
-		requests int
+		requests  int
 		firstDeny int // index of the first 429
 		tier      string
 	}{
