@@ -113,9 +113,9 @@ func (w *World) genActivity(u int, today, next *dayPlan, hist []*dayPlan, readin
 			if cur == nil || cur.wk == nil {
 				switch c {
 				case '2':
-					steps += between(r, 0, 4)
+					steps += between(r, 0, 1.5)
 				case '3':
-					steps += between(r, 12, 45)
+					steps += between(r, 3, 16)
 				case '4':
 					steps += between(r, 70, 110)
 				case '5':

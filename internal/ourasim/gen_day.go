@@ -111,11 +111,13 @@ func (w *World) readiness(u int, p *profile, hist []*dayPlan, main *periodData, 
 	dn := hist[histDays].dn
 	loc := w.users[u].Location
 
+	// Sleep balance compares two weeks of sleep (time in bed less the usual
+	// wake time) with the user's need.
 	var tib float64
 	for _, h := range hist[:histDays+1] {
 		tib += float64(h.main.seconds())
 	}
-	avgSleepH := tib / float64(histDays+1) / 3600 * 0.88
+	avgSleepH := tib / float64(histDays+1) / 3600 * 0.87
 	var act float64
 	for _, h := range hist[:histDays] {
 		act += h.activity
@@ -158,9 +160,10 @@ func (w *World) readiness(u int, p *profile, hist []*dayPlan, main *periodData, 
 		PreviousDayActivity: ip(clampInt(int(math.Round(100-math.Abs(hist[histDays-1].activity-1.05)*90)), 1, 100)),
 		PreviousNight:       ip(clampInt(sleepScore+betweenInt(r, -6, 8), 1, 100)),
 		RecoveryIndex:       ip(score(main.minFrac, 0.92, 0.45)),
-		RestingHeartRate:    ip(score(lowest-p.rhr, 9, -1)),
-		SleepBalance:        ip(score(avgSleepH, p.sleepNeedHour-2, p.sleepNeedHour-0.3)),
-		SleepRegularity:     ip(score(stddev(mids), 80, 12)),
+		// The night's lowest rate normally sits ~4 bpm under the baseline.
+		RestingHeartRate: ip(score(lowest-p.rhr+4, 10, -2)),
+		SleepBalance:     ip(score(avgSleepH, p.sleepNeedHour-2.5, p.sleepNeedHour-0.3)),
+		SleepRegularity:  ip(score(stddev(mids), 80, 12)),
 	}
 	s := 0.2*float64(*c.PreviousNight) + 0.15*float64(*c.SleepBalance) + 0.1*float64(*c.PreviousDayActivity) +
 		0.1*float64(*c.ActivityBalance) + 0.1*float64(*c.BodyTemperature) + 0.1*float64(*c.HRVBalance) +

@@ -148,7 +148,7 @@ func (w *World) chargeWindows(u, from, to int) []span {
 // batteryLevel reads the level at t from windows that must include the last
 // two charges before t.
 func (w *World) batteryLevel(u int, ws []span, t int64) (level int, charging bool) {
-	drain := 82 / (float64(w.profiles[u].chargeEvery) * 86400)
+	drain := 90 / (float64(w.profiles[u].chargeEvery) * 86400)
 	i := len(ws) - 1
 	for i >= 0 && ws[i].s > t {
 		i--

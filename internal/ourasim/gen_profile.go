@@ -26,7 +26,8 @@ var zones = []string{
 	"Pacific/Auckland",
 }
 
-var firstNames = []string{"aino", "maya", "kenji", "oliver", "sofia", "liam", "noor", "priya", "jonas", "lucia", "ethan", "hana"}
+var femaleNames = []string{"aino", "maya", "sofia", "noor", "priya", "lucia", "hana", "emma"}
+var maleNames = []string{"kenji", "oliver", "liam", "jonas", "ethan", "mateo", "arjun", "leo"}
 var lastNames = []string{"virtanen", "garcia", "tanaka", "smith", "rossi", "brown", "haddad", "sharma", "muller", "silva", "miller", "ngata"}
 
 // workoutKind describes an activity the generator can schedule.
@@ -88,8 +89,6 @@ type profile struct {
 	cycleDays     float64 // temperature cycle length for female users
 	cyclePhase    float64
 	rings         []ringSpec
-	firstNameIdx  int
-	lastNameIdx   int
 	restModeOdds  float64
 	lateNapProb   float64
 	nullSpO2Odds  float64
@@ -153,8 +152,11 @@ func (w *World) newUser(i int) (*User, profile) {
 	p.vo2Weekday = r.IntN(7)
 	p.restModeOdds = between(r, 0.25, 0.6)
 	p.nullSpO2Odds = between(r, 0.01, 0.05)
-	p.firstNameIdx = r.IntN(len(firstNames))
-	p.lastNameIdx = r.IntN(len(lastNames))
+	firstName := pick(r, maleNames)
+	if p.female {
+		firstName = pick(r, femaleNames)
+	}
+	lastName := pick(r, lastNames)
 
 	// One or two rings; the older may carry the 1970 set_up_at seen on
 	// rings paired before the field existed.
@@ -183,7 +185,7 @@ func (w *World) newUser(i int) (*User, profile) {
 	u := &User{
 		Index:    i,
 		OuraID:   w.ouraUserID(i),
-		Email:    fmt.Sprintf("%s.%s%d@example.com", firstNames[p.firstNameIdx], lastNames[p.lastNameIdx], i),
+		Email:    fmt.Sprintf("%s.%s%d@example.com", firstName, lastName, i),
 		TimeZone: tz,
 		Location: loc,
 	}

@@ -55,7 +55,7 @@ func (w *World) genPeriod(u int, pl *dayPlan, ss sleepSpan) *periodData {
 		if r.Float64() < 0.1 {
 			lat += 20 + r.IntN(40)
 		}
-		tail = 2 + r.IntN(30)
+		tail = 2 + r.IntN(40)
 	case oura.SleepTypeRest:
 		lat = 2 + r.IntN(n30/3+1)
 		tail = 1 + r.IntN(6)
@@ -86,14 +86,14 @@ func (w *World) genPeriod(u int, pl *dayPlan, ss sleepSpan) *periodData {
 			cyc := 160 + r.IntN(60)
 			lightA := int(float64(cyc) * between(r, 0.2, 0.35))
 			deep := int(float64(cyc) * 0.4 * (1 - f) * (1 - f) * between(r, 0.6, 1.3))
-			rem := int(float64(cyc) * (0.08 + 0.25*f) * between(r, 0.6, 1.3))
+			rem := int(float64(cyc) * (0.1 + 0.3*f) * between(r, 0.6, 1.3))
 			lightB := max(cyc-lightA-deep-rem, 10)
 			pos = w.fillFragmented(r, ph, pos, end, '2', lightA)
 			pos = fill(pos, '1', deep)
 			pos = w.fillFragmented(r, ph, pos, end, '2', lightB)
 			pos = fill(pos, '3', rem)
-			if r.Float64() < 0.35 {
-				pos = fill(pos, '4', 2+r.IntN(15))
+			if r.Float64() < 0.5 {
+				pos = fill(pos, '4', 2+r.IntN(30))
 			}
 		}
 	case oura.SleepTypeRest:
@@ -296,7 +296,7 @@ func (w *World) genPeriod(u int, pl *dayPlan, ss sleepSpan) *periodData {
 // awakenings, the micro-arousals seen in real hypnograms.
 func (w *World) fillFragmented(r *rand.Rand, ph []byte, pos, end int, c byte, n int) int {
 	for ; n > 0 && pos < end; n-- {
-		if r.Float64() < 0.012 {
+		if r.Float64() < 0.02 {
 			ph[pos] = '4'
 		} else {
 			ph[pos] = c

@@ -95,7 +95,15 @@ func clampInt(v, lo, hi int) int {
 	return v
 }
 
-func round(x float64, step float64) float64 { return math.Round(x/step) * step }
+// round rounds x to a multiple of step. Fractional steps go through their
+// inverse so that 0.1 steps print as 97.1, not 97.10000000000001.
+func round(x float64, step float64) float64 {
+	if step < 1 {
+		inv := math.Round(1 / step)
+		return math.Round(x*inv) / inv
+	}
+	return math.Round(x/step) * step
+}
 
 func ip(v int) *int { return &v }
 
