@@ -215,7 +215,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, counts: map[int]map[string]int{}}
 	s.key = deriveKey(cfg.Seed, "ourasim-server-key")
 	s.world = NewWorld(WorldConfig{Seed: cfg.Seed, Users: cfg.Users, HistoryStart: cfg.HistoryStart, Now: s.clock.Now})
-	s.sandbox = newSandboxWorld(s.clock.Now())
+	s.sandbox = newSandboxWorld()
 	s.auth = newAuthStore(s)
 	s.hooks = newWebhooks(s)
 	s.limiter = newRateLimiter(cfg.TokenRateLimit, cfg.AppRateLimit, cfg.FixedRateWindow)
@@ -229,13 +229,17 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// sandboxSeed fixes the sandbox user's data: the sandbox is the same fake
-// account whatever the server's seed.
-const sandboxSeed = 20211101
+// The sandbox is one fake account with fixed data: the same seed and the
+// same calendar year whatever the server's configuration or clock.
+const (
+	sandboxSeed         = 20211101
+	sandboxHistoryStart = oura.Date("2024-01-01")
+)
 
-func newSandboxWorld(now time.Time) *World {
-	start := oura.Date(now.UTC().AddDate(0, 0, -60).Format(time.DateOnly))
-	return NewWorld(WorldConfig{Seed: sandboxSeed, Users: 1, HistoryStart: start, Now: func() time.Time { return now }})
+var sandboxNowTime = time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func newSandboxWorld() *World {
+	return NewWorld(WorldConfig{Seed: sandboxSeed, Users: 1, HistoryStart: sandboxHistoryStart, Now: func() time.Time { return sandboxNowTime }})
 }
 
 // World is the simulated population behind the server.

@@ -69,7 +69,7 @@ func TestFilterKinds(t *testing.T) {
 	day := craftedDay()
 	srv := &Server{clock: NewClock(time.Date(2024, 11, 20, 12, 0, 0, 0, time.UTC), 0, nil)}
 	user := &User{Location: time.FixedZone("CET", 3600)}
-	sandboxWorld := newSandboxWorld(time.Date(2024, 11, 20, 12, 0, 0, 0, time.UTC))
+	sandboxWorld := newSandboxWorld()
 	tests := []struct {
 		name    string
 		coll    string
