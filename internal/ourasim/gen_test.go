@@ -826,3 +826,37 @@ func BenchmarkGenYear(b *testing.B) {
 		}
 	}
 }
+
+func TestGenConcurrentUse(t *testing.T) {
+	w := NewWorld(WorldConfig{Seed: 5, Users: 2, HistoryStart: "2023-06-01", CacheDays: 16, Now: func() time.Time { return genNow }})
+	ref := genWorld(t, 5, 2)
+	start, _ := parseDate("2024-09-01")
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 60; i++ {
+				u := w.Users()[(g+i)%2]
+				d := w.Day(u, dateOf(start+(i*7+g)%40))
+				for _, r := range docsOf(d) {
+					if _, ok := w.Lookup(u, r.coll, r.id); !ok {
+						t.Errorf("lookup %s failed under concurrency", r.id)
+					}
+				}
+				w.LastDay(u)
+			}
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	if n := w.cache.order.Len(); n > 16 || len(w.cache.items) != n {
+		t.Errorf("cache holds %d entries (map %d), bound 16", n, len(w.cache.items))
+	}
+	for i := 0; i < 40; i += 13 {
+		d := dateOf(start + i)
+		if !bytes.Equal(mustJSON(t, w.Day(w.Users()[1], d)), mustJSON(t, ref.Day(ref.Users()[1], d))) {
+			t.Errorf("%s differs after concurrent generation", d)
+		}
+	}
+}
