@@ -315,6 +315,11 @@ func (s *Server) revealLoop(every time.Duration) {
 // revealUntilNow makes visible every day the clock has reached and announces
 // it.
 func (s *Server) revealUntilNow() map[int][]oura.Date {
+	// Held from before the reveal until the deliveries are queued, so that
+	// WaitNotifications never slips between a day becoming visible and its
+	// announcement.
+	s.hooks.hold()
+	defer s.hooks.release()
 	revealed := s.world.RevealUntil(s.clock.Now())
 	for idx, days := range revealed {
 		u := s.userByIndex(idx)
@@ -343,6 +348,8 @@ func (s *Server) AddDay(userIndex int) (oura.Date, error) {
 	if u == nil {
 		return "", fmt.Errorf("ourasim: no user %d", userIndex)
 	}
+	s.hooks.hold()
+	defer s.hooks.release()
 	d := s.world.RevealNextDay(u)
 	s.hooks.announceDay(u, d)
 	return d, nil

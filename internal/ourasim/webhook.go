@@ -79,6 +79,22 @@ func newWebhooks(s *Server) *webhooks {
 	return h
 }
 
+// hold and release bracket work that is about to queue deliveries.
+func (h *webhooks) hold() {
+	h.mu.Lock()
+	h.pending++
+	h.mu.Unlock()
+}
+
+func (h *webhooks) release() {
+	h.mu.Lock()
+	h.pending--
+	if h.pending == 0 {
+		h.idle.Broadcast()
+	}
+	h.mu.Unlock()
+}
+
 // wait blocks until no delivery is in flight.
 func (h *webhooks) wait() {
 	h.mu.Lock()
@@ -468,14 +484,7 @@ func (h *webhooks) notify(u *User, event oura.WebhookOperation, dt oura.DataType
 // deliver POSTs one notification, retrying with doubling backoff. A 410
 // cancels the subscription.
 func (h *webhooks) deliver(sub subscription, body []byte) {
-	defer func() {
-		h.mu.Lock()
-		h.pending--
-		if h.pending == 0 {
-			h.idle.Broadcast()
-		}
-		h.mu.Unlock()
-	}()
+	defer h.release()
 	backoff := h.s.cfg.WebhookBackoff
 	for attempt := 0; ; attempt++ {
 		status, err := h.post(sub.CallbackURL, body)
