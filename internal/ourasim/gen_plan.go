@@ -176,6 +176,8 @@ func (w *World) planWorkout(r *rand.Rand, p *profile, loc *time.Location, dn, st
 	case f > 0.75:
 		intensity = "hard"
 	}
+	// Workouts are recorded to the minute.
+	st, end = st-floorMod(st, 60), end-floorMod(end, 60)
 	return plannedWorkout{span: span{localUnix(loc, dn, st), localUnix(loc, dn, end)}, kind: k, met: met, intensity: intensity}
 }
 
