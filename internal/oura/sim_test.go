@@ -27,12 +27,14 @@ type simEnv struct {
 	// over the wire.
 	mu       sync.Mutex
 	requests []*url.URL
+	bearers  []string // Authorization header of each request
 }
 
 func (e *simEnv) RoundTrip(r *http.Request) (*http.Response, error) {
 	e.mu.Lock()
 	u := *r.URL
 	e.requests = append(e.requests, &u)
+	e.bearers = append(e.bearers, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	e.mu.Unlock()
 	return http.DefaultTransport.RoundTrip(r)
 }
