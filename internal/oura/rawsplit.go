@@ -23,17 +23,11 @@ func decodePage[T any](body []byte) ([]Document[T], *string, error) {
 	if len(raws) != len(p.Data) {
 		return nil, nil, fmt.Errorf("oura: page has %d documents but %d raw elements", len(p.Data), len(raws))
 	}
-	// One copy of the page's document bytes, shared by its documents.
-	var size int
-	for _, r := range raws {
-		size += len(r)
-	}
-	buf := make([]byte, 0, size)
+	// The raw documents alias body, which the caller owns and never reuses:
+	// copying them would double the page's memory for nothing.
 	docs := make([]Document[T], len(p.Data))
 	for i := range p.Data {
-		start := len(buf)
-		buf = append(buf, raws[i]...)
-		docs[i] = Document[T]{Value: p.Data[i], Raw: buf[start:len(buf):len(buf)]}
+		docs[i] = Document[T]{Value: p.Data[i], Raw: raws[i][:len(raws[i]):len(raws[i])]}
 	}
 	return docs, p.NextToken, nil
 }
