@@ -458,3 +458,25 @@ func TestFaultyUpstreamStillYieldsEveryDocument(t *testing.T) {
 		t.Errorf("faulty run sent %d requests, clean %d: no fault was injected", n, len(clean.sent("/sleep")))
 	}
 }
+
+func TestSandboxAcceptsAnyToken(t *testing.T) {
+	e := newSimEnv(t, ourasim.Config{}, oura.Config{})
+	sb := e.client.Sandbox(oura.StaticToken("anything-at-all"))
+	docs, err := oura.List[oura.DailySleep](context.Background(), sb, oura.CollDailySleep, oura.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) == 0 {
+		t.Fatal("the sandbox returned no daily_sleep with its default range")
+	}
+	for _, u := range e.sent("/daily_sleep") {
+		if !strings.HasPrefix(u.Path, "/v2/sandbox/usercollection/") {
+			t.Errorf("sandbox call went to %s", u.Path)
+		}
+	}
+	// The same token is worthless on the live routes.
+	_, err = e.client.User(oura.StaticToken("anything-at-all")).PersonalInfo(context.Background())
+	if oura.KindOf(err) != oura.KindInvalidToken {
+		t.Errorf("live route with a made-up token: %v, want 401", err)
+	}
+}
