@@ -1,0 +1,436 @@
+package normalize_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/normalize"
+	"github.com/wearlink/wearlink/internal/oura"
+)
+
+// mappingFile is MAPPING.md at the repository root: one table per Oura
+// collection saying where each field of its documents goes.
+const mappingFile = "../../MAPPING.md"
+
+// collectionModels is the document type of every collection. The test
+// checks it against oura.Collections and normalize.Input, so a new
+// collection cannot be left out of MAPPING.md unnoticed.
+var collectionModels = map[string]reflect.Type{
+	oura.CollDailyActivity:          reflect.TypeFor[oura.DailyActivity](),
+	oura.CollDailyCardiovascularAge: reflect.TypeFor[oura.DailyCardiovascularAge](),
+	oura.CollDailyReadiness:         reflect.TypeFor[oura.DailyReadiness](),
+	oura.CollDailyResilience:        reflect.TypeFor[oura.DailyResilience](),
+	oura.CollDailySleep:             reflect.TypeFor[oura.DailySleep](),
+	oura.CollDailySpO2:              reflect.TypeFor[oura.DailySpO2](),
+	oura.CollDailyStress:            reflect.TypeFor[oura.DailyStress](),
+	oura.CollEnhancedTag:            reflect.TypeFor[oura.EnhancedTag](),
+	oura.CollHeartRate:              reflect.TypeFor[oura.HeartRate](),
+	oura.CollPersonalInfo:           reflect.TypeFor[oura.PersonalInfo](),
+	oura.CollRestModePeriod:         reflect.TypeFor[oura.RestModePeriod](),
+	oura.CollRingBatteryLevel:       reflect.TypeFor[oura.RingBatteryLevel](),
+	oura.CollRingConfiguration:      reflect.TypeFor[oura.RingConfiguration](),
+	oura.CollSession:                reflect.TypeFor[oura.Session](),
+	oura.CollSleep:                  reflect.TypeFor[oura.Sleep](),
+	oura.CollSleepTime:              reflect.TypeFor[oura.SleepTime](),
+	oura.CollTag:                    reflect.TypeFor[oura.Tag](),
+	oura.CollVO2Max:                 reflect.TypeFor[oura.VO2Max](),
+	oura.CollWorkout:                reflect.TypeFor[oura.Workout](),
+}
+
+// modelPaths lists every JSON field path of t, dotted, containers included
+// (readiness, readiness.contributors, readiness.contributors.hrv_balance).
+// Pointers and slices are looked through: a slice of structs contributes
+// the paths of its element.
+func modelPaths(t reflect.Type) []string {
+	var paths []string
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || isJSONLeaf(t) {
+			return
+		}
+		for f := range t.Fields() {
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if f.Anonymous && name == "" {
+				// encoding/json promotes an embedded struct's fields.
+				walk(f.Type, prefix)
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			p := prefix + name
+			paths = append(paths, p)
+			walk(f.Type, p+".")
+		}
+	}
+	walk(t, "")
+	sort.Strings(paths)
+	return paths
+}
+
+// isJSONLeaf reports types that encode themselves (time.Time and the like):
+// their Go fields are not JSON fields.
+func isJSONLeaf(t reflect.Type) bool {
+	return t.Implements(reflect.TypeFor[json.Marshaler]()) ||
+		reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]())
+}
+
+// mappingRow is one row of a collection's table.
+type mappingRow struct {
+	line        int
+	field       string
+	destination string // the second cell, as written
+}
+
+var backticked = regexp.MustCompile("`([^`]+)`")
+
+// parseMapping reads MAPPING.md: a level-2 heading whose first code span is
+// a collection name opens that collection's section, any other level-2
+// heading closes it; table rows inside a section map an Oura field (the
+// code span of the first cell) to the text of the second cell. Rows outside
+// a collection section are returned under "".
+func parseMapping(t *testing.T, text string) map[string][]mappingRow {
+	t.Helper()
+	sections := map[string][]mappingRow{}
+	current := ""
+	seen := map[string]bool{}
+	for i, line := range strings.Split(text, "\n") {
+		n := i + 1
+		if strings.HasPrefix(line, "## ") {
+			current = ""
+			m := backticked.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			if !isCollection(m[1]) {
+				continue
+			}
+			if seen[m[1]] {
+				t.Errorf("%s:%d: second section for %s", mappingFile, n, m[1])
+			}
+			seen[m[1]] = true
+			current = m[1]
+			sections[current] = nil
+			continue
+		}
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		if len(cells) < 2 {
+			continue
+		}
+		first := strings.TrimSpace(cells[0])
+		m := backticked.FindAllStringSubmatch(first, -1)
+		if len(m) == 0 {
+			continue // header, separator or a row about no single field
+		}
+		if current != "" && len(m) != 1 {
+			t.Errorf("%s:%d: the first cell must name one field, not %q", mappingFile, n, first)
+			continue
+		}
+		sections[current] = append(sections[current], mappingRow{line: n, field: m[0][1], destination: strings.TrimSpace(cells[1])})
+	}
+	return sections
+}
+
+// isCollection accepts the collections of the API and, for the parser's own
+// test, the made-up collection "demo".
+func isCollection(name string) bool {
+	_, ok := collectionModels[name]
+	return ok || name == "demo"
+}
+
+func readMapping(t *testing.T) map[string][]mappingRow {
+	t.Helper()
+	b, err := os.ReadFile(mappingFile)
+	if err != nil {
+		t.Fatalf("read %s: %v", mappingFile, err)
+	}
+	return parseMapping(t, string(b))
+}
+
+// The table of collections the test walks is the one the rest of the code
+// knows: oura.Collections and one Input slice per collection.
+func TestMappingCollections(t *testing.T) {
+	names := map[string]bool{}
+	for _, c := range oura.Collections() {
+		names[c.Name] = true
+		if _, ok := collectionModels[c.Name]; !ok {
+			t.Errorf("collection %s has no model in collectionModels", c.Name)
+		}
+	}
+	for name := range collectionModels {
+		if !names[name] {
+			t.Errorf("collectionModels names %s, which oura.Collections lacks", name)
+		}
+	}
+	inputTypes := map[reflect.Type]bool{}
+	for f := range reflect.TypeFor[normalize.Input]().Fields() {
+		inputTypes[f.Type.Elem()] = true
+	}
+	for name, m := range collectionModels {
+		if !inputTypes[m] {
+			t.Errorf("normalize.Input has no []%v for %s", m, name)
+		}
+		delete(inputTypes, m)
+	}
+	for m := range inputTypes {
+		t.Errorf("normalize.Input takes []%v, which no collection has", m)
+	}
+}
+
+// coverageProblems compares the rows of each collection with the fields of
+// its model: a field without a row, a row without a field, a field with two
+// rows, a row with no destination.
+func coverageProblems(sections map[string][]mappingRow, models map[string]reflect.Type) []string {
+	var problems []string
+	names := make([]string, 0, len(models))
+	for name := range models {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		rows, ok := sections[name]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("no section \"## `%s`\"", name))
+			continue
+		}
+		want := modelPaths(models[name])
+		got := map[string]int{}
+		for _, r := range rows {
+			if prev, dup := got[r.field]; dup {
+				problems = append(problems, fmt.Sprintf("line %d: %s %s already has a row at line %d", r.line, name, r.field, prev))
+			}
+			got[r.field] = r.line
+			if !slices.Contains(want, r.field) {
+				problems = append(problems, fmt.Sprintf("line %d: %s has no field %s", r.line, name, r.field))
+			}
+			if r.destination == "" {
+				problems = append(problems, fmt.Sprintf("line %d: %s %s: empty destination", r.line, name, r.field))
+			}
+		}
+		for _, p := range want {
+			if _, ok := got[p]; !ok {
+				problems = append(problems, fmt.Sprintf("the %s table lacks %s", name, p))
+			}
+		}
+	}
+	return problems
+}
+
+// Every field of every model has a row in its collection's table, and
+// every row names a field that exists.
+func TestMappingCoversEveryField(t *testing.T) {
+	for _, p := range coverageProblems(readMapping(t), collectionModels) {
+		t.Errorf("%s: %s", mappingFile, p)
+	}
+}
+
+// rookPaths lists every JSON path of every ROOK document, prefixed with its
+// data_structure name (sleep_summary.sleep_health.summary.sleep_summary.
+// duration.sleep_duration_seconds_int). Arrays add no segment.
+func rookPaths(t *testing.T) map[string]bool {
+	t.Helper()
+	paths := map[string]bool{}
+	for _, s := range health.Structures() {
+		d := s.New()
+		fill(reflect.ValueOf(d).Elem())
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatalf("marshal a full %s: %v", s.Name, err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		jsonPaths(v, s.Name, paths)
+	}
+	return paths
+}
+
+// fill sets every pointer, gives every slice one element and every scalar a
+// value, so that marshaling shows every key the structure can carry.
+func fill(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem())
+	case reflect.Slice:
+		if v.Type() == reflect.TypeFor[json.RawMessage]() {
+			v.SetBytes([]byte(`{}`))
+			return
+		}
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0))
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i))
+			}
+		}
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Int, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Float64:
+		v.SetFloat(1)
+	case reflect.Bool:
+		v.SetBool(true)
+	}
+}
+
+func jsonPaths(v any, prefix string, paths map[string]bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			p := prefix + "." + k
+			paths[p] = true
+			jsonPaths(e, p, paths)
+		}
+	case []any:
+		for _, e := range v {
+			jsonPaths(e, prefix, paths)
+		}
+	}
+}
+
+// rookDestinations are the code spans of a destination cell that name a
+// ROOK field: those starting with a data structure name and a dot.
+func rookDestinations(cell string) []string {
+	names := map[string]bool{}
+	for _, s := range health.Structures() {
+		names[s.Name] = true
+	}
+	var out []string
+	for _, m := range backticked.FindAllStringSubmatch(cell, -1) {
+		first, _, ok := strings.Cut(m[1], ".")
+		if ok && names[first] {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// nonStructured is where free-form source data goes; what follows it in a
+// destination describes the item and is not checked against the schema.
+const nonStructured = "non_structured_data_array"
+
+// validRookPath reports whether p exists in the ROOK types, allowing any
+// suffix after non_structured_data_array.
+func validRookPath(p string, paths map[string]bool) bool {
+	if head, _, ok := strings.Cut(p, "."+nonStructured+"."); ok {
+		p = head + "." + nonStructured
+	}
+	return paths[p]
+}
+
+// Every ROOK field the tables name exists, with the exact spelling of the
+// published structures.
+func TestMappingDestinationsExist(t *testing.T) {
+	paths := rookPaths(t)
+	n := 0
+	for name, rows := range readMapping(t) {
+		for _, r := range rows {
+			for _, d := range rookDestinations(r.destination) {
+				n++
+				if !validRookPath(d, paths) {
+					t.Errorf("%s:%d: %s %s: no ROOK field %s", mappingFile, r.line, name, r.field, d)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("%s names no ROOK field at all", mappingFile)
+	}
+}
+
+// A model that gains a field, nested or not, fails the coverage check;
+// so do rows for fields that do not exist and repeated rows.
+func TestMappingDetectsMissingField(t *testing.T) {
+	type inner struct {
+		A *int `json:"a"`
+	}
+	type before struct {
+		ID    string  `json:"id"`
+		Items []inner `json:"items"`
+	}
+	type after struct {
+		ID    string  `json:"id"`
+		Items []inner `json:"items"`
+		Extra *struct {
+			B float64 `json:"b"`
+		} `json:"extra"`
+	}
+	const table = "# x\n\n## `demo` (a made-up collection)\n\n" +
+		"| Oura field | ROOK destination | Note |\n|---|---|---|\n" +
+		"| `id` | raw document only | |\n| `items` | raw document only | |\n| `items.a` | raw document only | |\n"
+	sections := parseMapping(t, table)
+	if p := coverageProblems(sections, map[string]reflect.Type{"demo": reflect.TypeFor[before]()}); len(p) != 0 {
+		t.Errorf("complete table: %v", p)
+	}
+	p := coverageProblems(sections, map[string]reflect.Type{"demo": reflect.TypeFor[after]()})
+	want := []string{"the demo table lacks extra", "the demo table lacks extra.b"}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("grown model: %v, want %v", p, want)
+	}
+	bad := parseMapping(t, table+"| `gone` | raw document only | |\n| `id` | | |\n")
+	p = coverageProblems(bad, map[string]reflect.Type{"demo": reflect.TypeFor[before]()})
+	joined := strings.Join(p, "; ")
+	for _, w := range []string{"no field gone", "already has a row", "empty destination"} {
+		if !strings.Contains(joined, w) {
+			t.Errorf("bad rows: %q lacks %q", joined, w)
+		}
+	}
+	if len(p) != 3 {
+		t.Errorf("bad rows: %d problems, want 3: %v", len(p), p)
+	}
+}
+
+// modelPaths follows nested structs, pointers and slices with JSON names.
+func TestMappingModelPaths(t *testing.T) {
+	got := modelPaths(reflect.TypeFor[oura.RestModePeriod]())
+	want := []string{"end_day", "end_time", "episodes", "episodes.tags", "episodes.timestamp", "id", "start_day", "start_time"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RestModePeriod paths = %v, want %v", got, want)
+	}
+	got = modelPaths(reflect.TypeFor[oura.Sleep]())
+	for _, p := range []string{"readiness.contributors.hrv_balance", "heart_rate.items", "hrv.interval", "app_sleep_phase_5_min"} {
+		if i := sort.SearchStrings(got, p); i == len(got) || got[i] != p {
+			t.Errorf("sleep paths lack %s", p)
+		}
+	}
+}
+
+// TestMappingFieldList prints the field paths of every collection; run with
+// WEARLINK_MAPPING_FIELDS=1 -v when a model changes, to see what to add.
+func TestMappingFieldList(t *testing.T) {
+	if os.Getenv("WEARLINK_MAPPING_FIELDS") == "" {
+		t.Skip("set WEARLINK_MAPPING_FIELDS=1 to print every collection's field paths")
+	}
+	var names []string
+	for name := range collectionModels {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t.Logf("%s (%d): %s", name, len(modelPaths(collectionModels[name])), strings.Join(modelPaths(collectionModels[name]), " "))
+	}
+}
