@@ -1,0 +1,289 @@
+package normalize
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/oura"
+)
+
+// hrSample is one usable heart-rate row, its instant in the user's zone.
+type hrSample struct {
+	at     time.Time
+	bpm    int
+	source oura.HeartRateSource
+}
+
+// prepareHeartRate parses, orders and de-duplicates the heart-rate rows and
+// files them under the user's local day. Rows with an unusable timestamp or
+// a bpm that is not positive are left out (reported once, with a count):
+// a row has no id, so there is nothing better to name. Two rows at the same
+// instant keep the lower bpm, so the result does not depend on input order
+// and granular timestamps are strictly increasing.
+func (r *run) prepareHeartRate(rows []oura.HeartRate) {
+	r.hrDays = map[string][]hrSample{}
+	if len(rows) == 0 {
+		return
+	}
+	s := make([]hrSample, 0, len(rows))
+	bad, first := 0, ""
+	for i := range rows {
+		t, ok := parseTime(rows[i].Timestamp)
+		if !ok || rows[i].BPM <= 0 || rows[i].BPM > maxInt32 {
+			if bad == 0 {
+				first = string(rows[i].Timestamp)
+			}
+			bad++
+			continue
+		}
+		s = append(s, hrSample{at: t, bpm: rows[i].BPM, source: rows[i].Source})
+	}
+	if bad > 0 {
+		r.fail(oura.CollHeartRate, "", "%d rows with an unusable timestamp or bpm left out (first: %q)", bad, first)
+	}
+	sort.Slice(s, func(i, j int) bool {
+		a, b := s[i], s[j]
+		if !a.at.Equal(b.at) {
+			return a.at.Before(b.at)
+		}
+		if a.bpm != b.bpm {
+			return a.bpm < b.bpm
+		}
+		return a.source < b.source
+	})
+	out := s[:0]
+	for i := range s {
+		if i > 0 && s[i].at.Equal(s[i-1].at) {
+			continue
+		}
+		out = append(out, s[i])
+	}
+	s = out
+	var (
+		dayKey  string
+		y, d    int
+		m       time.Month
+		started bool
+	)
+	for i := range s {
+		s[i].at = s[i].at.In(r.zf.at(s[i].at))
+		yy, mm, dd := s[i].at.Date()
+		if !started || yy != y || mm != m || dd != d {
+			y, m, d, started = yy, mm, dd, true
+			dayKey = s[i].at.Format(time.DateOnly)
+		}
+		r.hrDays[dayKey] = append(r.hrDays[dayKey], s[i])
+	}
+	r.hr = s
+}
+
+// prepareBattery files battery rows under the user's local day, like heart
+// rate. They are only attached, so each row keeps its JSON.
+func (r *run) prepareBattery(rows []oura.RingBatteryLevel) {
+	items := make([]*item[oura.RingBatteryLevel], 0, len(rows))
+	bad, first := 0, ""
+	for i := range rows {
+		t, ok := parseTime(rows[i].Timestamp)
+		if !ok {
+			if bad == 0 {
+				first = string(rows[i].Timestamp)
+			}
+			bad++
+			continue
+		}
+		it := &item[oura.RingBatteryLevel]{v: &rows[i], at: t}
+		it.day = t.In(r.zf.at(t)).Format(time.DateOnly)
+		if err := it.encode(); err != nil {
+			r.fail(oura.CollRingBatteryLevel, string(rows[i].Timestamp), "cannot encode: %v", err)
+			continue
+		}
+		items = append(items, it)
+	}
+	if bad > 0 {
+		r.fail(oura.CollRingBatteryLevel, "", "%d rows with an unusable timestamp left out (first: %q)", bad, first)
+	}
+	r.battery = byDay(dedupe(items))
+}
+
+// window returns the samples with start <= at < end.
+func window(s []hrSample, start, end time.Time) []hrSample {
+	i := sort.Search(len(s), func(i int) bool { return !s[i].at.Before(start) })
+	j := sort.Search(len(s), func(j int) bool { return !s[j].at.Before(end) })
+	if j < i {
+		return nil
+	}
+	return s[i:j]
+}
+
+// stamps formats many instants into one backing string: a day of samples
+// costs two allocations instead of one per sample.
+type stamps struct {
+	buf  []byte
+	ends []int
+}
+
+func (b *stamps) add(t time.Time) {
+	b.buf = t.AppendFormat(b.buf, health.DatetimeLayout)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+func (b *stamps) strings() []string {
+	s := string(b.buf)
+	out := make([]string, len(b.ends))
+	start := 0
+	for i, e := range b.ends {
+		out[i] = s[start:e]
+		start = e
+	}
+	return out
+}
+
+// hrGranular builds hr_granular_data_array from samples, rendered in loc
+// (nil: the zone each sample already has).
+func hrGranular(s []hrSample, loc *time.Location) []health.HRSample {
+	if len(s) == 0 {
+		return nil
+	}
+	b := stamps{buf: make([]byte, 0, len(s)*32), ends: make([]int, 0, len(s))}
+	for i := range s {
+		t := s[i].at
+		if loc != nil {
+			t = t.In(loc)
+		}
+		b.add(t)
+	}
+	strs := b.strings()
+	bpm := make([]int, len(s))
+	out := make([]health.HRSample, len(s))
+	for i := range s {
+		bpm[i] = s[i].bpm
+		out[i] = health.HRSample{Datetime: &strs[i], HRBPM: &bpm[i]}
+	}
+	return out
+}
+
+// hrStats returns the average (rounded), minimum and maximum bpm.
+func hrStats(s []hrSample) (avg, lo, hi *int) {
+	if len(s) == 0 {
+		return nil, nil, nil
+	}
+	sum, mn, mx := 0.0, s[0].bpm, s[0].bpm
+	for i := range s {
+		sum += float64(s[i].bpm)
+		mn = min(mn, s[i].bpm)
+		mx = max(mx, s[i].bpm)
+	}
+	return roundInt(sum / float64(len(s))), health.Int(mn), health.Int(mx)
+}
+
+// sourceRuns lists runs of samples from one Oura source.
+func sourceRuns(s []hrSample) []sourcesRun {
+	var out []sourcesRun
+	var b stamps
+	for i := range s {
+		if i == 0 || s[i].source != s[i-1].source {
+			out = append(out, sourcesRun{Source: string(s[i].source)})
+			b.add(s[i].at)
+		}
+		out[len(out)-1].Samples++
+	}
+	starts := b.strings()
+	var e stamps
+	for i := range s {
+		if i == len(s)-1 || s[i].source != s[i+1].source {
+			e.add(s[i].at)
+		}
+	}
+	ends := e.strings()
+	for i := range out {
+		out[i].Start, out[i].End = starts[i], ends[i]
+	}
+	return out
+}
+
+// series walks an Oura sample series: the datetime of item i is the
+// series timestamp plus i intervals, in the timestamp's own offset. Null
+// and non-finite items are skipped; items before lo or after hi (when
+// set) are dropped as malformed, so granular data stays inside the period
+// it describes. fn receives each usable item.
+func series(s *oura.Sample, lo, hi time.Time, fn func(at time.Time, v float64)) {
+	if s == nil || len(s.Items) == 0 {
+		return
+	}
+	t0, ok := parseTime(s.Timestamp)
+	if !ok {
+		return
+	}
+	for i, p := range s.Items {
+		if p == nil || math.IsNaN(*p) || math.IsInf(*p, 0) {
+			continue
+		}
+		off, ok := sampleOffset(s.Interval, i)
+		if !ok {
+			return
+		}
+		at := t0.Add(off)
+		if !lo.IsZero() && at.Before(lo) {
+			continue
+		}
+		if !hi.IsZero() && at.After(hi) {
+			return
+		}
+		fn(at, *p)
+	}
+}
+
+// seriesHR maps an Oura heart-rate series to granular samples plus the
+// rounded average, minimum and maximum of what was kept.
+func seriesHR(s *oura.Sample, lo, hi time.Time) (g []health.HRSample, avg, mn, mx *int) {
+	var b stamps
+	var bpm []int
+	sum := 0.0 // of the unrounded values, for an exact average
+	series(s, lo, hi, func(at time.Time, v float64) {
+		p := roundInt(v)
+		if p == nil || *p <= 0 {
+			return
+		}
+		b.add(at)
+		bpm = append(bpm, *p)
+		sum += v
+	})
+	if len(bpm) == 0 {
+		return nil, nil, nil, nil
+	}
+	strs := b.strings()
+	g = make([]health.HRSample, len(bpm))
+	lo2, hi2 := bpm[0], bpm[0]
+	for i := range bpm {
+		g[i] = health.HRSample{Datetime: &strs[i], HRBPM: &bpm[i]}
+		lo2, hi2 = min(lo2, bpm[i]), max(hi2, bpm[i])
+	}
+	return g, roundInt(sum / float64(len(bpm))), health.Int(lo2), health.Int(hi2)
+}
+
+// seriesHRV maps an Oura HRV (RMSSD) series to granular samples and their
+// mean.
+func seriesHRV(s *oura.Sample, lo, hi time.Time) (g []health.HRVRMSSDSample, avg *float64) {
+	var b stamps
+	var vals []float64
+	series(s, lo, hi, func(at time.Time, v float64) {
+		if v <= 0 {
+			return
+		}
+		b.add(at)
+		vals = append(vals, v)
+	})
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	strs := b.strings()
+	g = make([]health.HRVRMSSDSample, len(vals))
+	sum := 0.0
+	for i := range vals {
+		g[i] = health.HRVRMSSDSample{Datetime: &strs[i], HRVRMSSD: &vals[i]}
+		sum += vals[i]
+	}
+	return g, health.Float(sum / float64(len(vals)))
+}
