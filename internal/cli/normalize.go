@@ -28,6 +28,10 @@ Each FILE holds the documents of one Oura collection, in any of these shapes:
   - a bare JSON array of documents (the Open Humans export)
   - a single document object (personal_info, or one document of any collection)
 
+personal_info and ring_configuration carry no day of their own: they are
+filed under --as-of, by default the newest day of the other documents (so
+give --as-of when they are converted alone).
+
 The collection is taken from --collection or from the file name: the name
 without ".json" and without an "oura-v2-" prefix must be a collection path
 name or webhook data type, in any letter case (oura-v2-sleep.json, sleep.json,
@@ -52,7 +56,10 @@ Files in DIR for structures this run does not produce are left as they are.
 
 Nothing is written unless every file reads and every document converts: a bad
 document is reported with its file, its position (data[3], [3]) and its id,
-and the exit status is non-zero.`
+and the exit status is non-zero.
+
+Without --time-zone, heart-rate and battery rows (UTC) are placed on local
+days with the offsets of the user's own sleep and activity documents.`
 
 // normalizeOptions are the flags of wearlink normalize.
 type normalizeOptions struct {
@@ -61,6 +68,7 @@ type normalizeOptions struct {
 	clientUUID string
 	userID     string
 	timeZone   string
+	asOf       string
 }
 
 func newNormalizeCmd() *cobra.Command {
@@ -80,6 +88,7 @@ func newNormalizeCmd() *cobra.Command {
 	f.StringVar(&o.clientUUID, "client-uuid", "local", "client_uuid of the documents")
 	f.StringVar(&o.userID, "user-id", "me", "user_id of the documents (1 to 50 letters, digits or hyphens)")
 	f.StringVar(&o.timeZone, "time-zone", "", "IANA time zone that places samples on local days (default: each timestamp's own offset)")
+	f.StringVar(&o.asOf, "as-of", "", "YYYY-MM-DD day to file personal_info and ring_configuration under (default: the newest day of the input)")
 	return cmd
 }
 
@@ -100,19 +109,30 @@ func runNormalize(o normalizeOptions, args []string, stdout, stderr io.Writer) e
 		}
 		opt.Location = loc
 	}
+	if o.asOf != "" {
+		if _, err := time.Parse(time.DateOnly, o.asOf); err != nil {
+			return fmt.Errorf("--as-of %q: not a YYYY-MM-DD day", o.asOf)
+		}
+		opt.AsOf = o.asOf
+	}
 	if o.out != "" {
 		if fi, err := os.Stat(o.out); err == nil && !fi.IsDir() {
 			return fmt.Errorf("--out %s: not a directory", o.out)
 		}
 	}
 
-	in, err := readNormalizeInput(args, o.collection, stderr)
+	in, src, err := readNormalizeInput(args, o.collection, stderr)
 	if err != nil {
 		return err
 	}
+	if opt.AsOf == "" && onlyUndated(in) {
+		return errors.New("personal_info and ring_configuration carry no day: give --as-of YYYY-MM-DD, or convert them together with dated collections")
+	}
 	results, err := normalize.Normalize(in, opt)
 	if err != nil {
-		return fmt.Errorf("normalize: %w", err)
+		// Normalize still returns the usable documents, but a partial
+		// conversion would pass for a complete one: write nothing.
+		return src.explain(err)
 	}
 	files, err := encodeResults(results, o.out != "")
 	if err != nil {
@@ -247,16 +267,83 @@ func writeOutDir(dir string, files map[string][]byte) (err error) {
 	return nil
 }
 
+// onlyUndated reports whether in holds personal_info or ring_configuration
+// documents and nothing that has a day.
+func onlyUndated(in *normalize.Input) bool {
+	v := reflect.ValueOf(in).Elem()
+	undated := 0
+	for i := range v.NumField() {
+		n := v.Field(i).Len()
+		switch v.Type().Field(i).Name {
+		case "PersonalInfo", "RingConfiguration":
+			undated += n
+		default:
+			if n > 0 {
+				return false
+			}
+		}
+	}
+	return undated > 0
+}
+
+// inputSources remembers where each document came from, so that an error
+// Normalize reports by collection and id can name the file.
+type inputSources struct {
+	byID   map[string]string   // collection + "\x00" + id -> "file: document data[3]"
+	byColl map[string][]string // collection -> files
+}
+
+func (s *inputSources) add(coll, id, where, path string) {
+	if id != "" {
+		s.byID[coll+"\x00"+id] = where
+	}
+	if files := s.byColl[coll]; len(files) == 0 || files[len(files)-1] != path {
+		s.byColl[coll] = append(files, path)
+	}
+}
+
+// explain rewrites Normalize's error so that each unusable document is
+// named with its file and position.
+func (s *inputSources) explain(err error) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	lines := make([]string, 0, len(errs))
+	for _, e := range errs {
+		var ie *normalize.InputError
+		if !errors.As(e, &ie) {
+			lines = append(lines, e.Error())
+			continue
+		}
+		if where, ok := s.byID[ie.Collection+"\x00"+ie.ID]; ok {
+			lines = append(lines, fmt.Sprintf("%s: %s", where, ie.Reason))
+			continue
+		}
+		if files := s.byColl[ie.Collection]; len(files) > 0 {
+			lines = append(lines, fmt.Sprintf("%s: %v", strings.Join(files, ", "), ie))
+			continue
+		}
+		lines = append(lines, ie.Error())
+	}
+	if len(lines) == 1 {
+		return fmt.Errorf("normalize: %s", lines[0])
+	}
+	return fmt.Errorf("normalize: %d documents cannot be converted:\n  %s", len(lines), strings.Join(lines, "\n  "))
+}
+
 // readNormalizeInput reads every path (files and directories) into one
 // Input. collection, when set, names the collection of every file; it
 // cannot be combined with a directory. Notes about skipped files go to
 // notes.
-func readNormalizeInput(paths []string, collection string, notes io.Writer) (*normalize.Input, error) {
+func readNormalizeInput(paths []string, collection string, notes io.Writer) (*normalize.Input, *inputSources, error) {
 	forced := ""
 	if collection != "" {
 		c, ok := collectionFromName(collection)
 		if !ok {
-			return nil, fmt.Errorf("--collection %q: unknown collection (one of %s)", collection, strings.Join(collectionNames(), ", "))
+			return nil, nil, fmt.Errorf("--collection %q: unknown collection (one of %s)", collection, strings.Join(collectionNames(), ", "))
 		}
 		forced = c
 	}
@@ -265,25 +352,25 @@ func readNormalizeInput(paths []string, collection string, notes io.Writer) (*no
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !fi.IsDir() {
 			c := forced
 			if c == "" {
 				var ok bool
 				if c, ok = collectionFromFile(p); !ok {
-					return nil, fmt.Errorf("%s: cannot tell the collection from the file name; name it like oura-v2-sleep.json or pass --collection", p)
+					return nil, nil, fmt.Errorf("%s: cannot tell the collection from the file name; name it like oura-v2-sleep.json or pass --collection", p)
 				}
 			}
 			jobs = append(jobs, job{p, c})
 			continue
 		}
 		if forced != "" {
-			return nil, fmt.Errorf("%s: --collection applies to files, not to a directory", p)
+			return nil, nil, fmt.Errorf("%s: --collection applies to files, not to a directory", p)
 		}
 		entries, err := os.ReadDir(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		n := 0
 		for _, e := range entries { // ReadDir sorts by name: a stable order
@@ -300,16 +387,17 @@ func readNormalizeInput(paths []string, collection string, notes io.Writer) (*no
 			n++
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("%s: no *.json file named after an Oura collection", p)
+			return nil, nil, fmt.Errorf("%s: no *.json file named after an Oura collection", p)
 		}
 	}
 	in := new(normalize.Input)
+	src := &inputSources{byID: map[string]string{}, byColl: map[string][]string{}}
 	for _, j := range jobs {
-		if err := readCollectionFile(in, j.path, j.coll); err != nil {
-			return nil, err
+		if err := readCollectionFile(in, src, j.path, j.coll); err != nil {
+			return nil, nil, err
 		}
 	}
-	return in, nil
+	return in, src, nil
 }
 
 // collectionFromFile finds the collection a file name stands for:
@@ -427,7 +515,7 @@ func inputSlot(in *normalize.Input, coll string) (docSlot, bool) {
 }
 
 // readCollectionFile decodes one file of collection coll into in.
-func readCollectionFile(in *normalize.Input, path, coll string) error {
+func readCollectionFile(in *normalize.Input, src *inputSources, path, coll string) error {
 	s, ok := inputSlot(in, coll)
 	if !ok {
 		return fmt.Errorf("%s: collection %s is not supported", path, coll)
@@ -442,9 +530,15 @@ func readCollectionFile(in *normalize.Input, path, coll string) error {
 	}
 	known := jsonKeys(s.typ)
 	for i, raw := range docs {
-		if err := checkDocument(raw, s, known); err != nil {
-			return fmt.Errorf("%s: %s document %s%s: %w", path, coll, where(i), documentID(raw), err)
+		id := documentID(raw)
+		name := fmt.Sprintf("%s: %s document %s", path, coll, where(i))
+		if id != "" {
+			name += fmt.Sprintf(" (id %q)", id)
 		}
+		if err := checkDocument(raw, s, known); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		src.add(coll, id, name, path)
 	}
 	return nil
 }
@@ -497,7 +591,7 @@ func jsonSyntaxError(b []byte) error {
 	return fmt.Errorf("line %d, column %d: %v", line, col, se)
 }
 
-// documentID names a document's id for error messages, when it has one.
+// documentID is a document's id, "" when it has none.
 func documentID(raw json.RawMessage) string {
 	var d struct {
 		ID any `json:"id"`
@@ -505,10 +599,8 @@ func documentID(raw json.RawMessage) string {
 	if json.Unmarshal(raw, &d) != nil {
 		return ""
 	}
-	if id, ok := d.ID.(string); ok && id != "" {
-		return fmt.Sprintf(" (id %q)", id)
-	}
-	return ""
+	id, _ := d.ID.(string)
+	return id
 }
 
 // checkDocument decodes one document and adds it to its slot.

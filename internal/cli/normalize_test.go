@@ -62,7 +62,7 @@ func TestNormalizeReadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var notes bytes.Buffer
-			in, err := readNormalizeInput(tt.paths, tt.collection, &notes)
+			in, _, err := readNormalizeInput(tt.paths, tt.collection, &notes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestNormalizeReadInput(t *testing.T) {
 
 // The documents decode into the models field by field, not just in number.
 func TestNormalizeReadInputValues(t *testing.T) {
-	in, err := readNormalizeInput([]string{td("openhumans"), td("personal_info.json")}, "", new(bytes.Buffer))
+	in, _, err := readNormalizeInput([]string{td("openhumans"), td("personal_info.json")}, "", new(bytes.Buffer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestNormalizeReadInputErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := readNormalizeInput(tt.paths, tt.collection, new(bytes.Buffer))
+			_, _, err := readNormalizeInput(tt.paths, tt.collection, new(bytes.Buffer))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -297,7 +297,8 @@ func TestNormalizeStdout(t *testing.T) {
 	}{
 		{"list response", []string{td("daily_activity.json")}, []string{health.PhysicalSummary}},
 		{"bare array", []string{td("oura-v2-workout.json")}, []string{health.ActivityEvent}},
-		{"single object", []string{td("personal_info.json")}, []string{health.UserInfo}},
+		{"single object", []string{"--as-of", "2024-12-13", td("personal_info.json")}, []string{health.UserInfo, health.BodyMetricsEvent}},
+		{"single object with dated files", []string{td("personal_info.json"), td("heartrate.json")}, []string{health.UserInfo, health.HeartRateEvent}},
 		{"heart rate", []string{td("heartrate.json")}, []string{health.HeartRateEvent}},
 		{"collection flag", []string{"--collection", "workout", td("oura-v2-workout.json")}, []string{health.ActivityEvent}},
 		{"open humans directory", []string{td("openhumans")}, []string{health.SleepSummary, health.ActivityEvent}},
@@ -482,6 +483,10 @@ func TestNormalizeCommandErrors(t *testing.T) {
 		{"bad user id", []string{"--user-id", "me@example.com", td("oura-v2-workout.json")}, []string{"--user-id", "me@example.com"}},
 		{"long user id", []string{"--user-id", strings.Repeat("a", 51), td("oura-v2-workout.json")}, []string{"--user-id"}},
 		{"empty client uuid", []string{"--client-uuid", "", td("oura-v2-workout.json")}, []string{"--client-uuid"}},
+		{"bad as-of", []string{"--as-of", "13.12.2024", td("personal_info.json")}, []string{"--as-of", "13.12.2024"}},
+		{"undated alone", []string{td("personal_info.json")}, []string{"--as-of"}},
+		{"rejected by the normalizer", []string{td("oura-v2-workout.json"), td("bad", "zero-bpm", "heartrate.json")},
+			[]string{filepath.Join("zero-bpm", "heartrate.json"), "heartrate", "1 rows"}},
 	}
 	for _, tt := range tests {
 		for _, mode := range []string{"stdout", "out"} {
