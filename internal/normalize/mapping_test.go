@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -105,7 +106,8 @@ var backticked = regexp.MustCompile("`([^`]+)`")
 // a collection name opens that collection's section, any other level-2
 // heading closes it; table rows inside a section map an Oura field (the
 // code span of the first cell) to the text of the second cell. Rows outside
-// a collection section are returned under "".
+// a collection section (values that come from no single Oura field) are
+// returned under "", with the first cell's text as field.
 func parseMapping(t *testing.T, text string) map[string][]mappingRow {
 	t.Helper()
 	sections := map[string][]mappingRow{}
@@ -138,11 +140,15 @@ func parseMapping(t *testing.T, text string) map[string][]mappingRow {
 			continue
 		}
 		first := strings.TrimSpace(cells[0])
+		if current == "" {
+			sections[""] = append(sections[""], mappingRow{line: n, field: first, destination: strings.TrimSpace(cells[1])})
+			continue
+		}
 		m := backticked.FindAllStringSubmatch(first, -1)
 		if len(m) == 0 {
-			continue // header, separator or a row about no single field
+			continue // header or separator
 		}
-		if current != "" && len(m) != 1 {
+		if len(m) != 1 {
 			t.Errorf("%s:%d: the first cell must name one field, not %q", mappingFile, n, first)
 			continue
 		}
@@ -313,9 +319,10 @@ func jsonPaths(v any, prefix string, paths map[string]bool) {
 }
 
 // rookDestinations are the code spans of a destination cell that name a
-// ROOK field: those starting with a data structure name and a dot.
+// ROOK field: those starting with a data structure name (or *, any
+// structure) and a dot. A * segment stands for any one key.
 func rookDestinations(cell string) []string {
-	names := map[string]bool{}
+	names := map[string]bool{"*": true}
 	for _, s := range health.Structures() {
 		names[s.Name] = true
 	}
@@ -339,7 +346,42 @@ func validRookPath(p string, paths map[string]bool) bool {
 	if head, _, ok := strings.Cut(p, "."+nonStructured+"."); ok {
 		p = head + "." + nonStructured
 	}
-	return paths[p]
+	if !strings.Contains(p, "*") {
+		return paths[p]
+	}
+	for q := range paths {
+		if matchPath(p, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchPath reports whether path matches pattern, where a * segment of the
+// pattern matches any one segment.
+func matchPath(pattern, path string) bool {
+	ps, qs := strings.Split(pattern, "."), strings.Split(path, ".")
+	if len(ps) != len(qs) {
+		return false
+	}
+	for i := range ps {
+		if ps[i] != "*" && ps[i] != qs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// matchPrefix reports whether pattern matches path or a leading part of it:
+// a row may name a container (an array) whose items the code fills.
+func matchPrefix(pattern, path string) bool {
+	qs := strings.Split(path, ".")
+	for n := len(qs); n > 0; n-- {
+		if matchPath(pattern, strings.Join(qs[:n], ".")) {
+			return true
+		}
+	}
+	return false
 }
 
 // Every ROOK field the tables name exists, with the exact spelling of the
@@ -432,5 +474,151 @@ func TestMappingFieldList(t *testing.T) {
 	sort.Strings(names)
 	for _, name := range names {
 		t.Logf("%s (%d): %s", name, len(modelPaths(collectionModels[name])), strings.Join(modelPaths(collectionModels[name]), " "))
+	}
+}
+
+// goldenOutput is what the normalizer's golden files record it emits: every
+// ROOK leaf path with a value somewhere (outside non_structured_data_array),
+// and every (non_structured_data_array path, collection) pair of the items
+// attached there.
+func goldenOutput(t *testing.T) (emitted map[string]bool, attached map[[2]string]bool) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "golden", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("no golden files under testdata/golden")
+	}
+	emitted, attached = map[string]bool{}, map[[2]string]bool{}
+	var walk func(v any, p string)
+	walk = func(v any, p string) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				q := p + "." + k
+				if k != nonStructured {
+					walk(e, q)
+					continue
+				}
+				items, _ := e.([]any)
+				for _, it := range items {
+					if c, ok := dig(it, "collection").(string); ok {
+						attached[[2]string{q, c}] = true
+					}
+				}
+			}
+		case []any:
+			for _, e := range v {
+				walk(e, p)
+			}
+		case nil:
+		default:
+			emitted[p] = true
+		}
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var entries []struct {
+			DataStructure string          `json:"data_structure"`
+			Document      json.RawMessage `json:"document"`
+		}
+		if err := json.Unmarshal(b, &entries); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, e := range entries {
+			var doc any
+			if err := json.Unmarshal(e.Document, &doc); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			walk(doc, e.DataStructure)
+		}
+	}
+	return emitted, attached
+}
+
+func dig(v any, key string) any {
+	m, _ := v.(map[string]any)
+	return m[key]
+}
+
+// MAPPING.md is true to the code, as far as the golden files show it: every
+// ROOK field the normalizer fills is named by some row, every ROOK field a
+// row names is filled somewhere, and each collection is attached exactly
+// where its table says.
+func TestMappingMatchesGolden(t *testing.T) {
+	emitted, attached := goldenOutput(t)
+	type claim struct {
+		coll, field string
+		line        int
+	}
+	var claims []struct {
+		claim
+		dest string
+	}
+	claimedNSD := map[[2]string][]claim{}
+	for coll, rows := range readMapping(t) {
+		for _, r := range rows {
+			for _, d := range rookDestinations(r.destination) {
+				c := claim{coll, r.field, r.line}
+				if strings.HasSuffix(d, "."+nonStructured) {
+					if coll != "" {
+						claimedNSD[[2]string{d, coll}] = append(claimedNSD[[2]string{d, coll}], c)
+					}
+					continue
+				}
+				claims = append(claims, struct {
+					claim
+					dest string
+				}{c, d})
+			}
+		}
+	}
+	var undocumented []string
+	for p := range emitted {
+		found := false
+		for _, c := range claims {
+			if matchPath(c.dest, p) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			undocumented = append(undocumented, p)
+		}
+	}
+	sort.Strings(undocumented)
+	for _, p := range undocumented {
+		t.Errorf("the normalizer fills %s, which no row of %s names", p, mappingFile)
+	}
+	for _, c := range claims {
+		found := false
+		for p := range emitted {
+			if matchPrefix(c.dest, p) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("%s:%d: %s %s: the golden output never fills %s", mappingFile, c.line, c.coll, c.field, c.dest)
+		}
+	}
+	for k, cs := range claimedNSD {
+		if !attached[k] {
+			t.Errorf("%s:%d: %s %s: no %s document is attached to %s in the golden output", mappingFile, cs[0].line, k[1], cs[0].field, k[1], k[0])
+		}
+	}
+	var missing []string
+	for k := range attached {
+		if _, ok := claimedNSD[k]; !ok {
+			missing = append(missing, k[1]+" in "+k[0])
+		}
+	}
+	sort.Strings(missing)
+	for _, m := range missing {
+		t.Errorf("the golden output attaches %s, which the collection's table does not say", m)
 	}
 }
