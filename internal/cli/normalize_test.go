@@ -226,18 +226,6 @@ func TestNormalizeOutFileName(t *testing.T) {
 	}
 }
 
-// requireNormalize skips end-to-end tests while Normalize is still the
-// contract's stub.
-func requireNormalize(t *testing.T) {
-	t.Helper()
-	defer func() {
-		if recover() != nil {
-			t.Skip("normalize.Normalize is not implemented yet")
-		}
-	}()
-	_, _ = normalize.Normalize(new(normalize.Input), normalize.Options{ClientUUID: "local", UserID: "me"})
-}
-
 // runNormalizeCmd runs wearlink with args in-process.
 func runNormalizeCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -289,7 +277,6 @@ func structuresOf(docs []map[string]any) map[string]int {
 }
 
 func TestNormalizeStdout(t *testing.T) {
-	requireNormalize(t)
 	tests := []struct {
 		name string
 		args []string
@@ -343,7 +330,6 @@ func TestNormalizeStdout(t *testing.T) {
 // The four collections of one night, read from one directory, make one
 // sleep_summary that carries something from each of them.
 func TestNormalizeSleepSummaryWhole(t *testing.T) {
-	requireNormalize(t)
 	code, stdout, stderr := runNormalizeCmd(t, td("openhumans"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -384,7 +370,6 @@ func TestNormalizeSleepSummaryWhole(t *testing.T) {
 }
 
 func TestNormalizeOutDir(t *testing.T) {
-	requireNormalize(t)
 	out := filepath.Join(t.TempDir(), "out")
 	code, stdout, stderr := runNormalizeCmd(t, "--out", out, td("openhumans"), td("personal_info.json"), td("heartrate.json"), td("daily_activity.json"))
 	if code != 0 {
@@ -458,7 +443,6 @@ func TestNormalizeOutDir(t *testing.T) {
 
 // Same input, same bytes: the output can be diffed and committed.
 func TestNormalizeDeterministic(t *testing.T) {
-	requireNormalize(t)
 	args := []string{td("openhumans"), td("personal_info.json"), td("daily_activity.json")}
 	_, first, _ := runNormalizeCmd(t, args...)
 	_, second, _ := runNormalizeCmd(t, args...)
