@@ -364,8 +364,19 @@ func TestNormalizeSleepSummaryWhole(t *testing.T) {
 	if dig(s, "duration", "sleep_date_string") != "2024-10-10" {
 		t.Errorf("sleep_date_string = %v", dig(s, "duration", "sleep_date_string"))
 	}
-	if nsd, _ := dig(s, "non_structured_data_array").([]any); len(nsd) == 0 {
-		t.Errorf("no non_structured_data_array: daily_sleep's score has nowhere else to go")
+	// daily_sleep's score and the second, shorter period of the day travel
+	// as attached documents.
+	attached := map[string]bool{}
+	nsd, _ := dig(s, "non_structured_data_array").([]any)
+	for _, it := range nsd {
+		c, _ := dig(it, "collection").(string)
+		r, _ := dig(it, "role").(string)
+		attached[c+"/"+r] = true
+	}
+	for _, want := range []string{"daily_sleep/", "daily_readiness/", "sleep/main", "sleep/nap"} {
+		if !attached[want] {
+			t.Errorf("no %s item in non_structured_data_array (have %v)", want, attached)
+		}
 	}
 }
 
