@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -197,9 +196,11 @@ type Server struct {
 	countMu sync.Mutex
 	counts  map[int]map[string]int
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	bg     sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+	bg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
 
 	httpMu sync.Mutex
 	httpSv *http.Server
@@ -283,6 +284,11 @@ func (s *Server) URL() string {
 // Close stops the listener (if started), the reveal loop and pending
 // notification deliveries.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	s.cancel()
 	s.httpMu.Lock()
 	hs := s.httpSv
@@ -475,6 +481,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bw := &bufferedWriter{header: h}
 	switch fd.kind {
 	case faultReset:
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "fault", "reset")
 		resetConnection(w)
 		return
 	case fault5xx:
@@ -495,8 +502,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.mux.ServeHTTP(bw, r)
 		}
 	}
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", bw.status, "fault", faultNames[fd.kind])
+	}
 	s.finish(w, r, bw, fd.kind == faultTruncate)
 }
+
+var faultNames = map[faultKind]string{faultNone: "", fault429: "429", fault5xx: "5xx", faultReset: "reset", faultTruncate: "truncate"}
 
 func (s *Server) countRequest(r *http.Request) {
 	p := r.URL.Path
@@ -620,11 +632,4 @@ func deriveKey(seed int64, label string) []byte {
 	m := hmac.New(sha256.New, []byte(label))
 	m.Write(b[:])
 	return m.Sum(nil)
-}
-
-// drainBody reads and discards what is left of a request body.
-func drainBody(r *http.Request) {
-	if r.Body != nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
-	}
 }
