@@ -94,8 +94,8 @@ per simulated user, then serves until interrupted.
 	f.Float64Var(&cfg.Faults.ResetRate, "reset-rate", 0, "fraction of /v2/ requests whose connection is reset")
 	f.Float64Var(&cfg.Faults.TruncateRate, "truncate-rate", 0, "fraction of /v2/ responses cut in half")
 	f.Float64Var(&cfg.NotificationDropRate, "drop-rate", 0, "fraction of webhook notifications silently dropped")
-	f.Float64Var(&cfg.UpdateRate, "update-rate", 0, "fraction of new days that also announce an update of the day before")
-	f.IntVar(&cfg.WebhookRetries, "webhook-retries", 3, "retries of a failed notification delivery")
+	f.Float64Var(&cfg.UpdateRate, "update-rate", 0.1, "fraction of new days that also announce an update of the day before")
+	f.IntVar(&cfg.WebhookRetries, "webhook-retries", 3, "retries of a failed notification delivery (-1: none)")
 	f.BoolVar(&cfg.DisableGzip, "no-gzip", false, "never gzip responses")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
