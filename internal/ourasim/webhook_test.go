@@ -311,3 +311,27 @@ func TestExpiredSubscriptionGetsNothing(t *testing.T) {
 		t.Errorf("expired subscription got %d notifications", n)
 	}
 }
+
+func TestUpdateEventsForThePreviousDay(t *testing.T) {
+	srv, ts := newTestServer(t, Config{UpdateRate: 1})
+	rc := &receiver{token: "tok"}
+	cb := httptest.NewServer(rc)
+	defer cb.Close()
+	if r := subscribe(t, ts.URL, cb.URL, "tok", "update", "daily_sleep"); r.status != 201 {
+		t.Fatal(r.status)
+	}
+	u := srv.World().Users()[0]
+	prev := srv.World().Day(u, srv.World().LastDay(u)).DailySleep
+	if _, err := srv.AddDay(0); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitNotifications()
+	posts := rc.received()
+	if prev == nil {
+		t.Skip("no daily_sleep on the previous day")
+	}
+	var n oura.Notification
+	if len(posts) != 1 || json.Unmarshal(posts[0].body, &n) != nil || n.EventType != "update" || n.ObjectID != prev.ID {
+		t.Errorf("got %d posts (%+v), want one update of %s", len(posts), n, prev.ID)
+	}
+}
