@@ -22,32 +22,10 @@ func (r *run) dayHR(day string) []health.HRSample {
 	return g
 }
 
-// tempDays are the days with a known temperature deviation.
-func (r *run) tempDays() map[string]bool {
-	out := map[string]bool{}
-	for _, days := range []map[string]bool{keys(r.readiness), keys(r.mainSleep)} {
-		for d := range days {
-			if r.temperatureDelta(d) != nil {
-				out[d] = true
-			}
-		}
-	}
-	return out
-}
-
-// asOfDays is the as-of day when there are undated documents to file.
-func (r *run) asOfDays() map[string]bool {
-	if r.asOf == "" || len(r.personal) == 0 && len(r.rings) == 0 {
-		return nil
-	}
-	return map[string]bool{r.asOf: true}
-}
-
 // buildBody emits one body_summary per local day with body data or an
 // attachment that belongs there.
 func (r *run) buildBody() {
-	for _, day := range sortedDays(r.tempDays(), keys(r.spo2), keys(r.hrDays), keys(r.tags), keys(r.etags),
-		keys(r.restMode), keys(r.cvAge), keys(r.battery), r.asOfDays()) {
+	for _, day := range r.daysWith(hasTemperature | hasSpO2 | hasHR | hasTag | hasEnhancedTag | hasRestMode | hasCVAge | hasBattery | hasAsOf) {
 		r.emit(day, r.bodySummary(day))
 	}
 }
@@ -60,7 +38,7 @@ func (r *run) buildBody() {
 func (r *run) bodySummary(day string) *health.BodySummaryDocument {
 	d := &health.BodySummaryDocument{Header: r.header(day)}
 	s := &d.Summary
-	s.Metadata = r.metadata(r.zf.midnight(day))
+	s.Metadata = r.metadata(r.dayStart(day))
 	if day == r.asOf {
 		if p := r.personalMain(); p != nil {
 			s.BodyMetrics = bodyMetrics(p)
@@ -143,16 +121,16 @@ func bodyMetrics(p *oura.PersonalInfo) health.BodyMetrics {
 // buildDailyEvents emits the events Oura measures once a day (or as a
 // day's series): heart rate, oxygenation, stress and temperature.
 func (r *run) buildDailyEvents() {
-	for _, day := range sortedDays(keys(r.hrDays)) {
+	for _, day := range r.daysWith(hasHR) {
 		r.heartRateEvent(day)
 	}
-	for _, day := range sortedDays(keys(r.spo2)) {
+	for _, day := range r.daysWith(hasSpO2) {
 		r.oxygenationEvent(day)
 	}
-	for _, day := range sortedDays(keys(r.stress)) {
+	for _, day := range r.daysWith(hasStress) {
 		r.stressEvent(day)
 	}
-	for _, day := range sortedDays(r.tempDays()) {
+	for _, day := range r.daysWith(hasTemperature) {
 		r.temperatureEvent(day)
 	}
 }
@@ -165,7 +143,7 @@ func (r *run) heartRateEvent(day string) {
 	var rec health.HeartRateEventRecord
 	rec.HeartRate.HRAvgBPM, rec.HeartRate.HRMinimumBPM, rec.HeartRate.HRMaximumBPM = hrStats(s)
 	rec.HeartRate.HRGranularData = append([]health.HRSample(nil), r.dayHR(day)...)
-	rec.Metadata = r.eventMetadata(s[0].at, nil)
+	rec.Metadata = r.eventMetadata(health.Datetime(s[0].at), nil)
 	rec.NonStructuredData = health.NonStructuredData{derived(sourcesItem{
 		Source: "oura", Collection: oura.CollHeartRate, Role: roleSources, Runs: sourceRuns(s),
 	})}
@@ -181,7 +159,7 @@ func (r *run) oxygenationEvent(day string) {
 	if sp := r.spo2[day].get(); sp != nil && sp.SpO2Percentage != nil {
 		rec.Oxygenation.SaturationAvgPercentage = percentage(sp.SpO2Percentage.Average)
 	}
-	rec.Metadata = r.eventMetadata(r.zf.midnight(day), nil)
+	rec.Metadata = r.eventMetadata(r.dayStart(day), nil)
 	rec.NonStructuredData = attachGroup(nil, oura.CollDailySpO2, r.spo2[day])
 	d := &health.BodyOxygenationEventDocument{Header: r.header(day), AutoDetected: health.Bool(true), Events: []health.OxygenationEventRecord{rec}}
 	r.emit(day, d)
@@ -195,7 +173,7 @@ func (r *run) stressEvent(day string) {
 		rec.Stress.HighStressDurationSeconds = nonNeg(st.StressHigh)
 		rec.Stress.StressAtRestDurationSeconds = nonNeg(st.RecoveryHigh)
 	}
-	rec.Metadata = r.eventMetadata(r.zf.midnight(day), nil)
+	rec.Metadata = r.eventMetadata(r.dayStart(day), nil)
 	rec.NonStructuredData = attachGroup(nil, oura.CollDailyStress, r.stress[day])
 	d := &health.StressEventDocument{Header: r.header(day), AutoDetected: health.Bool(true), Events: []health.StressEventRecord{rec}}
 	r.emit(day, d)
@@ -206,7 +184,7 @@ func (r *run) stressEvent(day string) {
 func (r *run) temperatureEvent(day string) {
 	var rec health.TemperatureEventRecord
 	rec.Temperature.TemperatureDelta = &health.TemperatureValue{TemperatureCelsius: r.temperatureDelta(day), MeasurementType: health.String(skin)}
-	rec.Metadata = r.eventMetadata(r.zf.midnight(day), nil)
+	rec.Metadata = r.eventMetadata(r.dayStart(day), nil)
 	rec.NonStructuredData = attachGroup(nil, oura.CollDailyReadiness, r.readiness[day])
 	d := &health.TemperatureEventDocument{Header: r.header(day), AutoDetected: health.Bool(true), Events: []health.TemperatureEventRecord{rec}}
 	r.emit(day, d)
@@ -219,7 +197,7 @@ func (r *run) buildPersonal() {
 	if p == nil || r.asOf == "" {
 		return
 	}
-	at := r.zf.midnight(r.asOf)
+	at := r.dayStart(r.asOf)
 	u := &health.UserInfoDocument{Header: r.header(r.asOf), Metadata: r.metadata(at)}
 	u.UserInformation.UserBodyMetrics = health.UserBodyMetrics{HeightCm: heightCm(p), WeightKg: positiveFloat(p.Weight)}
 	if p.BiologicalSex != nil && *p.BiologicalSex != "" {

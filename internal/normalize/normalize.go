@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
@@ -198,6 +199,115 @@ type run struct {
 	hr         []hrSample            // every usable sample, by instant
 	hrDays     map[string][]hrSample // by local day, by instant
 	hrGranular map[string][]health.HRSample
+
+	flags     map[string]dayFlags // what each day has
+	days      []string            // every day of flags, sorted
+	dayStarts map[string]*string  // local midnight of a day, formatted
+	sources   []string            // sources_of_data_array, shared
+	userID    *string             // user_id_string, shared
+}
+
+// dayFlags records which collections have documents on a day, so that each
+// builder can list its days without building key sets.
+type dayFlags uint32
+
+const (
+	hasSleep dayFlags = 1 << iota
+	hasDailySleep
+	hasReadiness
+	hasActivity
+	hasSpO2
+	hasStress
+	hasResilience
+	hasCVAge
+	hasVO2
+	hasSleepTime
+	hasTag
+	hasEnhancedTag
+	hasRestMode
+	hasHR
+	hasBattery
+	hasWorkout
+	hasSession
+	hasTemperature // a known temperature deviation
+	hasAsOf        // the day undated documents are filed under
+)
+
+// markDays flags every key of m.
+func markDays[V any](r *run, m map[string]V, f dayFlags) {
+	for d := range m {
+		r.flags[d] |= f
+	}
+}
+
+// daysWith lists, in order, the days that have any of the flags.
+func (r *run) daysWith(f dayFlags) []string {
+	var out []string
+	for _, d := range r.days {
+		if r.flags[d]&f != 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// indexDays fills flags and days, and decides the as-of day.
+func (r *run) indexDays() {
+	r.flags = map[string]dayFlags{}
+	markDays(r, r.sleep, hasSleep)
+	markDays(r, r.dailySleep, hasDailySleep)
+	markDays(r, r.readiness, hasReadiness)
+	markDays(r, r.activity, hasActivity)
+	markDays(r, r.spo2, hasSpO2)
+	markDays(r, r.stress, hasStress)
+	markDays(r, r.resilience, hasResilience)
+	markDays(r, r.cvAge, hasCVAge)
+	markDays(r, r.vo2, hasVO2)
+	markDays(r, r.sleepTime, hasSleepTime)
+	markDays(r, r.tags, hasTag)
+	markDays(r, r.etags, hasEnhancedTag)
+	markDays(r, r.restMode, hasRestMode)
+	markDays(r, r.hrDays, hasHR)
+	markDays(r, r.battery, hasBattery)
+	for _, w := range r.workouts {
+		r.flags[w.day] |= hasWorkout
+	}
+	for _, s := range r.sessions {
+		r.flags[s.day] |= hasSession
+	}
+	for d, f := range r.flags {
+		if f&(hasReadiness|hasSleep) != 0 && r.temperatureDelta(d) != nil {
+			r.flags[d] |= hasTemperature
+		}
+	}
+	if r.asOf == "" {
+		// The newest day of any input document.
+		for d := range r.flags {
+			r.asOf = max(r.asOf, d)
+		}
+	}
+	if r.asOf != "" && len(r.personal)+len(r.rings) > 0 {
+		r.flags[r.asOf] |= hasAsOf
+	}
+	r.days = make([]string, 0, len(r.flags))
+	for d := range r.flags {
+		r.days = append(r.days, d)
+	}
+	sort.Strings(r.days)
+}
+
+// dayStart is the formatted local midnight of a day, the datetime of
+// documents that describe a whole day.
+func (r *run) dayStart(day string) *string {
+	if s, ok := r.dayStarts[day]; ok {
+		return s
+	}
+	if r.dayStarts == nil {
+		r.dayStarts = map[string]*string{}
+	}
+	s := health.Datetime(r.zf.midnight(day))
+	r.dayStarts[day] = s
+	return s
 }
 
 func (r *run) fail(coll, id, format string, args ...any) {
@@ -275,9 +385,7 @@ func (r *run) prepare(in *Input) {
 			r.mainSleep[day] = m
 		}
 	}
-	if r.asOf == "" {
-		r.asOf = r.newestDay()
-	}
+	r.indexDays()
 	if r.asOf == "" {
 		for _, p := range r.personal {
 			r.fail(oura.CollPersonalInfo, p.id, "no day to file it under: the input has no dated document and Options.AsOf is empty")
@@ -286,6 +394,8 @@ func (r *run) prepare(in *Input) {
 			r.fail(oura.CollRingConfiguration, p.id, "no day to file it under: the input has no dated document and Options.AsOf is empty")
 		}
 	}
+	r.sources = []string{"Oura"}
+	r.userID = health.String(r.opt.UserID)
 }
 
 // prepare turns a dated collection into items: documents without a valid
@@ -350,21 +460,27 @@ func (it *item[T]) encode() error {
 // choosing by content so the choice does not depend on input order, and
 // sorts the rest.
 func dedupe[T any](items []*item[T]) []*item[T] {
-	key := func(it *item[T]) []byte {
-		if it.id != "" {
-			return []byte(it.id)
+	// Same identity: same id, or both without id and the same bytes.
+	cmpKey := func(a, b *item[T]) int {
+		switch {
+		case a.id != "" && b.id != "":
+			return strings.Compare(a.id, b.id)
+		case a.id != "":
+			return -1
+		case b.id != "":
+			return 1
 		}
-		return it.raw
+		return bytes.Compare(a.raw, b.raw)
 	}
 	sort.Slice(items, func(i, j int) bool {
-		if c := bytes.Compare(key(items[i]), key(items[j])); c != 0 {
+		if c := cmpKey(items[i], items[j]); c != 0 {
 			return c < 0
 		}
 		return bytes.Compare(items[i].raw, items[j].raw) > 0
 	})
 	out := items[:0]
 	for i, it := range items {
-		if i > 0 && bytes.Equal(key(it), key(items[i-1])) {
+		if i > 0 && cmpKey(it, items[i-1]) == 0 {
 			continue
 		}
 		out = append(out, it)
@@ -443,76 +559,19 @@ func attachItems[T any](nsd health.NonStructuredData, coll, role string, items [
 	return nsd
 }
 
-// newestDay is the latest local day of any input document.
-func (r *run) newestDay() string {
-	newest := ""
-	see := func(d string) {
-		if d > newest {
-			newest = d
-		}
-	}
-	for d := range r.sleep {
-		see(d)
-	}
-	for _, m := range []map[string]bool{
-		keys(r.dailySleep), keys(r.readiness), keys(r.activity), keys(r.spo2), keys(r.stress),
-		keys(r.resilience), keys(r.cvAge), keys(r.vo2), keys(r.sleepTime),
-		keys(r.tags), keys(r.etags), keys(r.restMode), keys(r.hrDays), keys(r.battery),
-	} {
-		for d := range m {
-			see(d)
-		}
-	}
-	for _, w := range r.workouts {
-		see(w.day)
-	}
-	for _, s := range r.sessions {
-		see(s.day)
-	}
-	return newest
-}
-
-// keys returns the key set of a map.
-func keys[V any](m map[string]V) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
-}
-
-// sortedDays returns the union of the maps' keys, sorted.
-func sortedDays(sets ...map[string]bool) []string {
-	all := map[string]bool{}
-	for _, s := range sets {
-		for k := range s {
-			all[k] = true
-		}
-	}
-	out := make([]string, 0, len(all))
-	for k := range all {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // header is the envelope of every document.
 func (r *run) header(day string) health.Header {
 	return health.Header{ClientUUID: r.opt.ClientUUID, UserID: r.opt.UserID, DocumentVersion: 1, Day: day}
 }
 
-// metadata is the metadata of summaries and user_info.
-func (r *run) metadata(at time.Time) health.Metadata {
-	return health.Metadata{
-		Datetime:      health.Datetime(at),
-		SourcesOfData: []string{"Oura"},
-		UserID:        health.String(r.opt.UserID),
-	}
+// metadata is the metadata of summaries and user_info. Documents share
+// the sources slice and the user id: they are read-only once returned.
+func (r *run) metadata(at *string) health.Metadata {
+	return health.Metadata{Datetime: at, SourcesOfData: r.sources, UserID: r.userID}
 }
 
 // eventMetadata is the metadata of events.
-func (r *run) eventMetadata(at time.Time, active *bool) health.EventMetadata {
+func (r *run) eventMetadata(at *string, active *bool) health.EventMetadata {
 	return health.EventMetadata{Metadata: r.metadata(at), WasTheUserUnderPhysicalActivity: active}
 }
 

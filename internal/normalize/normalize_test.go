@@ -632,3 +632,31 @@ func TestInputCoversEveryCollection(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendDatetime checks the fast formatter against the layout it
+// replaces, over random instants, zones and the edges of the year range.
+func TestAppendDatetime(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("", 0), time.FixedZone("", 3600), time.FixedZone("", -9000),
+		time.FixedZone("", 14*3600), time.FixedZone("", -12*3600), time.FixedZone("", 5*3600+45*60), time.FixedZone("lmt", 5989)}
+	if l, err := time.LoadLocation("America/St_Johns"); err == nil {
+		zones = append(zones, l)
+	}
+	times := []time.Time{
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2024, 2, 29, 12, 34, 56, 789012345, time.UTC),
+	}
+	seed := uint64(1)
+	for i := 0; i < 2000; i++ {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		times = append(times, time.Unix(int64(seed>>20)%(300*365*86400)-100*365*86400, int64(seed%1e9)))
+	}
+	for _, tm := range times {
+		for _, z := range zones {
+			x := tm.In(z)
+			if got, want := string(appendDatetime(nil, x)), x.Format(health.DatetimeLayout); got != want {
+				t.Fatalf("%v: got %s, want %s", x, got, want)
+			}
+		}
+	}
+}

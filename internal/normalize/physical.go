@@ -12,7 +12,7 @@ import (
 // stress, resilience, VO2max or heart-rate data. SpO2 fills in the day's
 // saturation but alone makes no physical summary: it is measured asleep.
 func (r *run) buildPhysical() {
-	for _, day := range sortedDays(keys(r.activity), keys(r.stress), keys(r.resilience), keys(r.vo2), keys(r.hrDays)) {
+	for _, day := range r.daysWith(hasActivity | hasStress | hasResilience | hasVO2 | hasHR) {
 		r.emit(day, r.physicalSummary(day))
 	}
 }
@@ -33,7 +33,7 @@ func (r *run) buildPhysical() {
 func (r *run) physicalSummary(day string) *health.PhysicalSummaryDocument {
 	d := &health.PhysicalSummaryDocument{Header: r.header(day)}
 	s := &d.Summary
-	s.Metadata = r.metadata(r.zf.midnight(day))
+	s.Metadata = r.metadata(r.dayStart(day))
 
 	if a := r.activity[day].get(); a != nil {
 		act := &s.Activity
@@ -132,7 +132,7 @@ func activityLevels(a *oura.DailyActivity) []health.ActivityLevelSample {
 	const step = 5 * time.Minute
 	cls := *a.Class5Min
 	n := min(len(cls), int(24*time.Hour/step))
-	var b stamps
+	b := newStamps(n)
 	idx := make([]int, 0, n)
 	for i := 0; i < n; i++ {
 		if activityClasses[cls[i]].label == "" {
@@ -217,10 +217,10 @@ func (r *run) workoutEvent(w *item[oura.Workout]) {
 	start, end, okS, okE, dur := span(v.StartDatetime, v.EndDatetime)
 	var rec health.ActivityEventRecord
 	a := &rec.Activity
-	at := r.zf.midnight(w.day)
+	at := r.dayStart(w.day)
 	if okS {
 		a.ActivityStartDatetime = health.Datetime(start)
-		at = start
+		at = a.ActivityStartDatetime
 	}
 	if okE {
 		a.ActivityEndDatetime = health.Datetime(end)
@@ -263,11 +263,11 @@ func (r *run) sessionEvent(sv *item[oura.Session]) {
 	start, end, okS, okE, dur := span(v.StartDatetime, v.EndDatetime)
 	var rec health.ActivityEventRecord
 	a := &rec.Activity
-	at := r.zf.midnight(sv.day)
+	at := r.dayStart(sv.day)
 	var lo, hi time.Time
 	if okS {
 		a.ActivityStartDatetime = health.Datetime(start)
-		at, lo = start, start
+		at, lo = a.ActivityStartDatetime, start
 	}
 	if okE {
 		a.ActivityEndDatetime = health.Datetime(end)

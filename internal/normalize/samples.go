@@ -124,9 +124,47 @@ type stamps struct {
 	ends []int
 }
 
+// newStamps makes room for n instants.
+func newStamps(n int) stamps {
+	return stamps{buf: make([]byte, 0, n*32), ends: make([]int, 0, n)}
+}
+
 func (b *stamps) add(t time.Time) {
-	b.buf = t.AppendFormat(b.buf, health.DatetimeLayout)
+	b.buf = appendDatetime(b.buf, t)
 	b.ends = append(b.ends, len(b.buf))
+}
+
+// appendDatetime appends t as health.DatetimeLayout does
+// ("2006-01-02T15:04:05.000000Z07:00": microseconds truncated, "Z" for a
+// zero offset, the offset's seconds dropped), several times faster than
+// AppendFormat, which matters at a few hundred samples per document.
+func appendDatetime(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, health.DatetimeLayout)
+	}
+	h, mi, sec := t.Clock()
+	_, off := t.Zone()
+	b = append(b,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-',
+		byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':',
+		byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.')
+	us := t.Nanosecond() / 1000
+	for div := 100000; div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	if off == 0 {
+		return append(b, 'Z')
+	}
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	oh, om := off/3600, off/60%60
+	return append(b, sign, byte('0'+oh/10), byte('0'+oh%10), ':', byte('0'+om/10), byte('0'+om%10))
 }
 
 func (b *stamps) strings() []string {
@@ -146,7 +184,7 @@ func hrGranular(s []hrSample, loc *time.Location) []health.HRSample {
 	if len(s) == 0 {
 		return nil
 	}
-	b := stamps{buf: make([]byte, 0, len(s)*32), ends: make([]int, 0, len(s))}
+	b := newStamps(len(s))
 	for i := range s {
 		t := s[i].at
 		if loc != nil {
@@ -238,8 +276,11 @@ func series(s *oura.Sample, lo, hi time.Time, fn func(at time.Time, v float64)) 
 // seriesHR maps an Oura heart-rate series to granular samples plus the
 // rounded average, minimum and maximum of what was kept.
 func seriesHR(s *oura.Sample, lo, hi time.Time) (g []health.HRSample, avg, mn, mx *int) {
-	var b stamps
-	var bpm []int
+	if s == nil {
+		return nil, nil, nil, nil
+	}
+	b := newStamps(len(s.Items))
+	bpm := make([]int, 0, len(s.Items))
 	sum := 0.0 // of the unrounded values, for an exact average
 	series(s, lo, hi, func(at time.Time, v float64) {
 		p := roundInt(v)
@@ -266,8 +307,11 @@ func seriesHR(s *oura.Sample, lo, hi time.Time) (g []health.HRSample, avg, mn, m
 // seriesHRV maps an Oura HRV (RMSSD) series to granular samples and their
 // mean.
 func seriesHRV(s *oura.Sample, lo, hi time.Time) (g []health.HRVRMSSDSample, avg *float64) {
-	var b stamps
-	var vals []float64
+	if s == nil {
+		return nil, nil
+	}
+	b := newStamps(len(s.Items))
+	vals := make([]float64, 0, len(s.Items))
 	series(s, lo, hi, func(at time.Time, v float64) {
 		if v <= 0 {
 			return

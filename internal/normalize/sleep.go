@@ -69,7 +69,7 @@ const skin = "skin"
 // buildSleep emits one sleep_summary per Oura day that has any sleep data:
 // a period, a daily sleep score, a readiness or a bedtime recommendation.
 func (r *run) buildSleep() {
-	for _, day := range sortedDays(keys(r.sleep), keys(r.dailySleep), keys(r.readiness), keys(r.sleepTime)) {
+	for _, day := range r.daysWith(hasSleep | hasDailySleep | hasReadiness | hasSleepTime) {
 		r.emit(day, r.sleepSummary(day))
 	}
 }
@@ -90,7 +90,7 @@ func (r *run) sleepSummary(day string) *health.SleepSummaryDocument {
 	d := &health.SleepSummaryDocument{Header: r.header(day)}
 	s := &d.Summary
 	s.Duration.SleepDate = health.String(day)
-	at := r.zf.midnight(day)
+	at := r.dayStart(day)
 
 	m := r.mainSleep[day]
 	if m != nil {
@@ -100,7 +100,7 @@ func (r *run) sleepSummary(day string) *health.SleepSummaryDocument {
 		var lo, hi time.Time
 		if okS {
 			s.Duration.SleepStartDatetime = health.Datetime(start)
-			at, lo = start, start
+			at, lo = s.Duration.SleepStartDatetime, start
 		}
 		if okE {
 			s.Duration.SleepEndDatetime = health.Datetime(end)

@@ -39,13 +39,35 @@ func parseTimePtr(s *oura.DateTime) (time.Time, bool) {
 	return parseTime(*s)
 }
 
-// parseDay checks an Oura day and returns it in canonical form.
+// parseDay checks an Oura day and returns it in canonical form. Oura
+// sends YYYY-MM-DD; checking that shape by hand avoids a time.Parse per
+// document.
 func parseDay(d oura.Date) (string, bool) {
-	t, err := time.Parse(time.DateOnly, string(d))
-	if err != nil {
+	s := string(d)
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return "", false
 	}
-	return t.Format(time.DateOnly), true
+	num := func(a, b int) int {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	y, m, day := num(0, 4), num(5, 7), num(8, 10)
+	if y < 1 || m < 1 || m > 12 || day < 1 || day > daysIn(time.Month(m), y) {
+		return "", false
+	}
+	return s, true
+}
+
+// daysIn is the length of month m of year y.
+func daysIn(m time.Month, y int) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // maxSampleSpan bounds the offset of a granular sample from its series
