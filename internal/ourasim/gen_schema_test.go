@@ -3,6 +3,7 @@ package ourasim
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/wearlink/wearlink/internal/testutil"
 	"math"
 	"os"
 	"reflect"
@@ -20,17 +21,11 @@ import (
 // two ways that match the live API: every declared property must be present
 // (nulls included), and no undeclared property may appear.
 
-const ouraSpecPath = "../../../shared/reference/oura-openapi-1.37.json"
-
 type specSchemas map[string]map[string]any
 
 func loadOuraSchemas(t *testing.T) specSchemas {
 	t.Helper()
-	path := ouraSpecPath
-	if _, err := os.Stat(path); err != nil {
-		path = "/work/shared/reference/oura-openapi-1.37.json"
-	}
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(testutil.ReferenceFile(t, "oura-openapi-1.37.json"))
 	if err != nil {
 		t.Skipf("Oura OpenAPI document not available: %v", err)
 	}

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,31 +18,13 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/testutil"
 )
 
-// specPath finds the published document beside the repository: the shared
-// reference folder next to the module root.
+// specPath finds the published document beside the repository.
 func specPath(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "reference", "oura-openapi-1.37.json")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("published Oura document not available: %v", err)
-	}
-	return p
+	return testutil.ReferenceFile(t, "oura-openapi-1.37.json")
 }
 
 // specValidator checks responses against the published document in two
