@@ -200,7 +200,7 @@ func hypnogram(p *oura.Sleep) []byte {
 			continue
 		}
 		runStart = at
-		h.Phases = append(h.Phases, hypnogramPhase{Datetime: *health.Datetime(at), Interval: step.Seconds(), Phase: name})
+		h.Phases = append(h.Phases, hypnogramPhase{Datetime: string(appendDatetime(nil, at)), Interval: step.Seconds(), Phase: name})
 	}
 	if len(h.Phases) == 0 {
 		return nil

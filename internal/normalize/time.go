@@ -25,7 +25,9 @@ func parseTime(s oura.DateTime) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	t, err := s.Time()
-	if err != nil || t.Year() < 1 || t.Year() > 9999 {
+	// The zero instant means "unknown" to health.Datetime (null), so it
+	// is as unusable as a year ROOK's format cannot carry.
+	if err != nil || t.IsZero() || t.Year() < 1 || t.Year() > 9999 {
 		return time.Time{}, false
 	}
 	return t, true
