@@ -3,6 +3,9 @@ package normalize
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +84,71 @@ func FuzzNormalize(f *testing.F) {
 			}
 			if r.Key != again[i].Key || !bytes.Equal(a.Body, b.Body) {
 				t.Fatalf("%s %s differs between runs", r.Doc.DataStructure(), r.Key)
+			}
+		}
+	})
+}
+
+// fuzzCollections are the collection names FuzzDocument picks from.
+var fuzzCollections = func() []string {
+	var out []string
+	for _, c := range oura.Collections() {
+		out = append(out, c.Name)
+	}
+	return out
+}()
+
+// FuzzDocument feeds one arbitrary document of one collection, in Oura's
+// own JSON, next to a fixed night and a few heart-rate rows (so that joins
+// and windows are exercised): Normalize must not panic and everything it
+// returns must encode.
+func FuzzDocument(f *testing.F) {
+	index := map[string]int{}
+	for i, c := range fuzzCollections {
+		index[c] = i
+	}
+	files, _ := filepath.Glob("testdata/seed003/*.json")
+	for _, file := range files {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		docs, err := documents(body)
+		if err != nil {
+			f.Fatal(err)
+		}
+		coll := strings.TrimSuffix(filepath.Base(file), ".json")
+		for _, d := range docs {
+			f.Add(uint8(index[coll]), []byte(d))
+		}
+	}
+	for coll, doc := range map[string]string{
+		oura.CollSession:                `{"id":"s","day":"2024-03-05","start_datetime":"2024-03-05T21:56:11+01:00","end_datetime":"2024-03-05T22:08:13+01:00","type":"body_status","heart_rate":{"interval":5.0,"items":[null,84.3,84.4],"timestamp":"2024-03-05T21:56:11.000+01:00"},"heart_rate_variability":{"interval":5.0,"items":[18.0],"timestamp":"2024-03-05T21:56:11.000+01:00"},"mood":"good","motion_count":null}`,
+		oura.CollDailySpO2:              `{"id":"b","day":"2024-03-05","spo2_percentage":{"average":98.072},"breathing_disturbance_index":15}`,
+		oura.CollDailyStress:            `{"id":"e","day":"2024-03-05","stress_high":1800,"recovery_high":7200,"day_summary":"normal"}`,
+		oura.CollDailyResilience:        `{"id":"r","day":"2024-03-05","contributors":{"sleep_recovery":46.2,"daytime_recovery":49.3,"stress":34.5},"level":"adequate"}`,
+		oura.CollDailyCardiovascularAge: `{"day":"2024-03-05","vascular_age":39}`,
+		oura.CollEnhancedTag:            `{"id":"t","tag_type_code":"tag_generic_fasting","start_time":"2024-03-05T20:15:01+02:00","end_time":null,"start_day":"2024-03-05","end_day":null,"comment":"","custom_name":null}`,
+		oura.CollRestModePeriod:         `{"id":"m","end_day":"2024-03-06","end_time":"2024-03-06T11:57:26+00:00","episodes":[{"tags":["tag_generic_cold"],"timestamp":"2024-03-05T11:57:26.000+00:00"}],"start_day":"2024-03-05","start_time":"2024-03-05T11:57:26+00:00"}`,
+		oura.CollRingConfiguration:      `{"id":"c","color":"stealth_black","design":"heritage","firmware_version":"2.9.32","hardware_type":"gen3","set_up_at":"1970-01-01T00:00:00+00:00","size":11}`,
+		oura.CollRingBatteryLevel:       `{"timestamp":"2024-03-05T10:00:00+00:00","level":55,"charging":false,"in_charger":false}`,
+		oura.CollPersonalInfo:           `{"id":"p","age":42,"weight":90.2,"height":1.8,"biological_sex":"male","email":"a@b.c"}`,
+		oura.CollSleepTime:              `{"id":"st","day":"2024-03-05","optimal_bedtime":{"day_tz":3600,"end_offset":-1800,"start_offset":-3600},"recommendation":"earlier_bedtime","status":"optimal_found"}`,
+		oura.CollVO2Max:                 `{"id":"v","day":"2024-03-05","timestamp":"2024-03-05T14:15:22Z","vo2_max":62}`,
+	} {
+		f.Add(uint8(index[coll]), []byte(doc))
+	}
+	night := period("n", oura.SleepTypeLongSleep, "2024-03-04T23:00:00+01:00", "2024-03-05T07:00:00+01:00")
+	rows := []oura.HeartRate{{BPM: 60, Source: "sleep", Timestamp: "2024-03-05T01:00:00+00:00"}, {BPM: 80, Source: "awake", Timestamp: "2024-03-05T10:00:00+00:00"}}
+	f.Fuzz(func(t *testing.T, coll uint8, data []byte) {
+		in := Input{Sleep: []oura.Sleep{night}, HeartRate: rows}
+		if addDocument(&in, fuzzCollections[int(coll)%len(fuzzCollections)], data) != nil {
+			return
+		}
+		res, _ := Normalize(&in, testOpt)
+		for _, r := range res {
+			if _, err := health.Encode(r.Doc); err != nil {
+				t.Fatalf("%s %s: %v", r.Doc.DataStructure(), r.Key, err)
 			}
 		}
 	})
