@@ -8,10 +8,14 @@ import (
 // Items of non_structured_data_array.
 //
 // Every Oura document that has no field of its own in ROOK's structures is
-// attached to a document of its day, as it was decoded, inside a wrapper:
+// attached to a document of its day inside a wrapper:
 //
 //	{"source": "oura", "collection": "<Oura collection path name>",
 //	 "role": "<optional, see below>", "document": { ...the Oura document... }}
+//
+// The document is the decoded model encoded again (Input holds models, not
+// bytes): every field the model knows, null where Oura sent none, fields
+// newer than the model left out. The raw store keeps Oura's own bytes.
 //
 // Documents that are mapped are attached too when they carry something the
 // mapping does not (scores and contributors, MET minutes, breathing

@@ -96,9 +96,11 @@ type Result struct {
 	Doc health.Doc
 }
 
-// InputError names an input document that could not be used at all (no
-// usable day, or nothing to key it by). Everything else in the input is
-// still normalized.
+// InputError names an input document that could not be used at all: no
+// valid day, no day to file an undated document under, or (for heart-rate
+// and battery rows, which have no id; ID is then empty and Reason counts
+// them) no usable timestamp. Everything else in the input is still
+// normalized.
 type InputError struct {
 	Collection string
 	ID         string

@@ -532,6 +532,12 @@ func TestUnusableInput(t *testing.T) {
 		{"bad heart-rate rows", &Input{HeartRate: []oura.HeartRate{
 			{BPM: 60, Timestamp: "2024-03-05T10:00:00Z"}, {BPM: 61, Timestamp: "noon"}, {BPM: -1, Timestamp: "2024-03-05T10:01:00Z"},
 		}}, testOpt, []string{"heartrate document: 2 rows"}, []string{"body_summary:2024-03-05", "heart_rate_event:2024-03-05", "physical_summary:2024-03-05"}},
+		{"samples past the end of the calendar in the user's zone", &Input{
+			HeartRate:        []oura.HeartRate{{BPM: 60, Timestamp: "9999-12-31T20:00:00Z"}, {BPM: 61, Timestamp: "9999-12-31T09:00:00Z"}},
+			RingBatteryLevel: []oura.RingBatteryLevel{{Level: 5, Timestamp: "9999-12-31T20:00:00Z"}},
+		}, Options{ClientUUID: testClient, UserID: testUser, Location: time.FixedZone("", 14*3600)},
+			[]string{"heartrate document: row at 9999-12-31T20:00:00Z", "ring_battery_level document: 1 rows"},
+			[]string{"body_summary:9999-12-31", "heart_rate_event:9999-12-31", "physical_summary:9999-12-31"}},
 		{"personal info without any day", &Input{PersonalInfo: []oura.PersonalInfo{{ID: "me"}}, RingConfiguration: []oura.RingConfiguration{{ID: "r"}}},
 			testOpt, []string{"personal_info me: no day", "ring_configuration r: no day"}, nil},
 		{"as-of day given", &Input{PersonalInfo: []oura.PersonalInfo{{ID: "me"}}},

@@ -67,16 +67,24 @@ func (r *run) prepareHeartRate(rows []oura.HeartRate) {
 		m       time.Month
 		started bool
 	)
+	kept := s[:0]
 	for i := range s {
-		s[i].at = s[i].at.In(r.zf.at(s[i].at))
-		yy, mm, dd := s[i].at.Date()
+		at := s[i].at.In(r.zf.at(s[i].at))
+		yy, mm, dd := at.Date()
+		if yy < 1 || yy > 9999 {
+			// Only reachable a few hours from the ends of the calendar:
+			// no day to file the sample under.
+			r.fail(oura.CollHeartRate, "", "row at %s falls outside the years a day can name", s[i].at.UTC().Format(time.RFC3339))
+			continue
+		}
 		if !started || yy != y || mm != m || dd != d {
 			y, m, d, started = yy, mm, dd, true
-			dayKey = s[i].at.Format(time.DateOnly)
+			dayKey = at.Format(time.DateOnly)
 		}
-		r.hrDays[dayKey] = append(r.hrDays[dayKey], s[i])
+		kept = append(kept, hrSample{at: at, bpm: s[i].bpm, source: s[i].source})
+		r.hrDays[dayKey] = append(r.hrDays[dayKey], kept[len(kept)-1])
 	}
-	r.hr = s
+	r.hr = kept
 }
 
 // prepareBattery files battery rows under the user's local day, like heart
@@ -94,7 +102,15 @@ func (r *run) prepareBattery(rows []oura.RingBatteryLevel) {
 			continue
 		}
 		it := &item[oura.RingBatteryLevel]{v: &rows[i], at: t}
-		it.day = t.In(r.zf.at(t)).Format(time.DateOnly)
+		local := t.In(r.zf.at(t))
+		if local.Year() < 1 || local.Year() > 9999 {
+			if bad == 0 {
+				first = string(rows[i].Timestamp)
+			}
+			bad++
+			continue
+		}
+		it.day = local.Format(time.DateOnly)
 		if err := it.encode(); err != nil {
 			r.fail(oura.CollRingBatteryLevel, string(rows[i].Timestamp), "cannot encode: %v", err)
 			continue
