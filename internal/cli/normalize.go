@@ -275,6 +275,7 @@ func onlyUndated(in *normalize.Input) bool {
 	for i := range v.NumField() {
 		n := v.Field(i).Len()
 		switch v.Type().Field(i).Name {
+		case "Raw": // bytes of the documents counted here
 		case "PersonalInfo", "RingConfiguration":
 			undated += n
 		default:
@@ -539,6 +540,22 @@ func readCollectionFile(in *normalize.Input, src *inputSources, path, coll strin
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		src.add(coll, id, name, path)
+		// Keep the bytes as read, so attachments carry fields our models
+		// do not know. Time-series rows are keyed by their timestamp.
+		key := id
+		if coll == oura.CollHeartRate || coll == oura.CollRingBatteryLevel {
+			var row struct {
+				Timestamp string `json:"timestamp"`
+			}
+			_ = json.Unmarshal(raw, &row)
+			key = row.Timestamp
+		}
+		if key != "" {
+			if in.Raw == nil {
+				in.Raw = map[string]json.RawMessage{}
+			}
+			in.Raw[normalize.RawKey(coll, key)] = raw
+		}
 	}
 	return nil
 }

@@ -13,9 +13,9 @@ import (
 //	{"source": "oura", "collection": "<Oura collection path name>",
 //	 "role": "<optional, see below>", "document": { ...the Oura document... }}
 //
-// The document is the decoded model encoded again (Input holds models, not
-// bytes): every field the model knows, null where Oura sent none, fields
-// newer than the model left out. The raw store keeps Oura's own bytes.
+// The document is the bytes Oura sent (compacted) when the caller passes them
+// in Input.Raw, as the sync engine and `wearlink normalize` do; otherwise the
+// decoded model encoded again, which leaves out fields newer than the model.
 //
 // Documents that are mapped are attached too when they carry something the
 // mapping does not (scores and contributors, MET minutes, breathing

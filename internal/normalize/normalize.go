@@ -61,7 +61,16 @@ type Input struct {
 	Tag                    []oura.Tag
 	VO2Max                 []oura.VO2Max
 	Workout                []oura.Workout
+
+	// Raw optionally holds the exact bytes Oura sent, by RawKey(collection,
+	// id), the id of a time-series row being its timestamp. Documents attached to non_structured_data_array use them when
+	// present, so fields our models do not know yet travel too; otherwise
+	// the decoded model is encoded again.
+	Raw map[string]json.RawMessage
 }
+
+// RawKey is the key of a document's bytes in Input.Raw.
+func RawKey(collection, id string) string { return collection + "/" + id }
 
 // Options identify the documents' owner and place samples on local days.
 type Options struct {
@@ -131,7 +140,7 @@ func Normalize(in *Input, opt Options) ([]Result, error) {
 		return nil, nil
 	}
 	primary, secondary := collectAnchors(in)
-	r := &run{opt: opt, zf: newZoneFinder(opt.Location, primary, secondary)}
+	r := &run{opt: opt, zf: newZoneFinder(opt.Location, primary, secondary), rawDocs: in.Raw}
 	if opt.AsOf != "" {
 		d, ok := parseDay(oura.Date(opt.AsOf))
 		if !ok {
@@ -172,11 +181,12 @@ type group[T any] struct {
 
 // run holds one call's state.
 type run struct {
-	opt  Options
-	zf   *zoneFinder
-	errs []error
-	out  []Result
-	asOf string
+	opt     Options
+	rawDocs map[string]json.RawMessage
+	zf      *zoneFinder
+	errs    []error
+	out     []Result
+	asOf    string
 
 	sleep      map[string][]*item[oura.Sleep] // by day, by bedtime_start
 	mainSleep  map[string]*item[oura.Sleep]
@@ -418,13 +428,21 @@ func prepare[T any](r *run, coll string, docs []T, key func(*T) (string, oura.Da
 		if t, ok := parseTime(at); ok {
 			it.at = t
 		}
-		if err := it.encode(); err != nil {
+		if err := it.encode(r.raw(coll, id)); err != nil {
 			r.fail(coll, id, "cannot encode: %v", err)
 			continue
 		}
 		out = append(out, it)
 	}
 	return dedupe(out)
+}
+
+// raw returns the bytes Oura sent for a document, when the caller gave them.
+func (r *run) raw(coll, id string) json.RawMessage {
+	if id == "" || r.rawDocs == nil {
+		return nil
+	}
+	return r.rawDocs[RawKey(coll, id)]
 }
 
 // prepareUndated is prepare for collections that belong to no day.
@@ -437,7 +455,7 @@ func prepareUndated[T any](r *run, coll string, docs []T, key func(*T) (string, 
 		if t, ok := parseTime(at); ok {
 			it.at = t
 		}
-		if err := it.encode(); err != nil {
+		if err := it.encode(r.raw(coll, id)); err != nil {
 			r.fail(coll, id, "cannot encode: %v", err)
 			continue
 		}
@@ -449,7 +467,16 @@ func prepareUndated[T any](r *run, coll string, docs []T, key func(*T) (string, 
 // encode stores the document's JSON. A document built in Go (not decoded
 // from JSON) can hold a NaN, which JSON cannot carry: the caller reports it
 // and leaves it out.
-func (it *item[T]) encode() error {
+func (it *item[T]) encode(raw json.RawMessage) error {
+	if len(raw) > 0 {
+		var buf bytes.Buffer
+		// Compact, so the same document gives the same bytes whichever way
+		// it was indented when it arrived.
+		if err := json.Compact(&buf, raw); err == nil {
+			it.raw = buf.Bytes()
+			return nil
+		}
+	}
 	b, err := json.Marshal(it.v)
 	if err != nil {
 		return err

@@ -629,8 +629,9 @@ func TestNothingLost(t *testing.T) {
 // TestInputCoversEveryCollection keeps Input in step with the Oura
 // collections: one slice per collection, none forgotten.
 func TestInputCoversEveryCollection(t *testing.T) {
-	if n, want := reflect.TypeFor[Input]().NumField(), len(oura.Collections()); n != want {
-		t.Errorf("Input has %d fields, Oura has %d collections", n, want)
+	// One slice per collection, plus the Raw bytes index.
+	if n, want := reflect.TypeFor[Input]().NumField(), len(oura.Collections())+1; n != want {
+		t.Errorf("Input has %d fields, want one per Oura collection (%d) and Raw", n, want-1)
 	}
 	for _, c := range oura.Collections() {
 		if err := addDocument(&Input{}, c.Name, []byte(`{}`)); err != nil {
@@ -664,5 +665,35 @@ func TestAppendDatetime(t *testing.T) {
 				t.Fatalf("%v: got %s, want %s", x, got, want)
 			}
 		}
+	}
+}
+
+// TestAttachmentsUseRawBytes: a field our models do not know survives in the
+// attachment when the caller passes the bytes Oura sent.
+func TestAttachmentsUseRawBytes(t *testing.T) {
+	raw := json.RawMessage(`{"id":"t1","tag_type_code":"tag_generic_nocaffeine","start_time":"2024-11-09T10:00:00+01:00","end_time":null,"start_day":"2024-11-09","end_day":null,"comment":null,"custom_name":null,"field_from_the_future":42}`)
+	var tag oura.EnhancedTag
+	if err := json.Unmarshal(raw, &tag); err != nil {
+		t.Fatal(err)
+	}
+	run := func(in *Input) string {
+		res, err := Normalize(in, Options{ClientUUID: "c", UserID: "u", AsOf: "2024-11-09"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []byte
+		for _, r := range res {
+			b, _ := json.Marshal(r.Doc)
+			all = append(all, b...)
+		}
+		return string(all)
+	}
+	without := run(&Input{EnhancedTag: []oura.EnhancedTag{tag}})
+	with := run(&Input{EnhancedTag: []oura.EnhancedTag{tag}, Raw: map[string]json.RawMessage{RawKey(oura.CollEnhancedTag, "t1"): raw}})
+	if strings.Contains(without, "field_from_the_future") {
+		t.Fatal("the re-encoded model cannot know the new field; the test is broken")
+	}
+	if !strings.Contains(with, `"field_from_the_future":42`) {
+		t.Errorf("the attachment lost a field Oura sent: %s", with)
 	}
 }

@@ -111,7 +111,8 @@ func (r *run) prepareBattery(rows []oura.RingBatteryLevel) {
 			continue
 		}
 		it.day = local.Format(time.DateOnly)
-		if err := it.encode(); err != nil {
+		// Time-series rows have no id; their timestamp stands in for one.
+		if err := it.encode(r.raw(oura.CollRingBatteryLevel, string(rows[i].Timestamp))); err != nil {
 			r.fail(oura.CollRingBatteryLevel, string(rows[i].Timestamp), "cannot encode: %v", err)
 			continue
 		}
