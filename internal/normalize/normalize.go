@@ -317,9 +317,14 @@ func (r *run) dayStart(day string) *string {
 	if r.dayStarts == nil {
 		r.dayStarts = map[string]*string{}
 	}
-	s := health.Datetime(r.zf.midnight(day))
-	r.dayStarts[day] = s
-	return s
+	t := r.zf.midnight(day)
+	if t.IsZero() {
+		return nil
+	}
+	// The fast formatter: every document of a day carries this value.
+	v := string(appendDatetime(nil, t))
+	r.dayStarts[day] = &v
+	return &v
 }
 
 func (r *run) fail(coll, id, format string, args ...any) {
@@ -469,13 +474,10 @@ func prepareUndated[T any](r *run, coll string, docs []T, key func(*T) (string, 
 // and leaves it out.
 func (it *item[T]) encode(raw json.RawMessage) error {
 	if len(raw) > 0 {
-		var buf bytes.Buffer
-		// Compact, so the same document gives the same bytes whichever way
-		// it was indented when it arrived.
-		if err := json.Compact(&buf, raw); err == nil {
-			it.raw = buf.Bytes()
-			return nil
-		}
+		// Used as given: encoding a health document compacts the
+		// attachments it carries, so indentation never reaches the output.
+		it.raw = raw
+		return nil
 	}
 	b, err := json.Marshal(it.v)
 	if err != nil {
