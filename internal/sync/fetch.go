@@ -1,0 +1,193 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// fetchWorker runs FetchArgs: the read that follows Oura's notifications.
+//
+// A notification names one document but carries no data, and Oura's date
+// filters differ per collection (notes 3.3), so the job reads the
+// collection's recent days as a range: from two days before the last read
+// up to tomorrow. One request then covers every notification of a sync
+// (a night brings several sleep periods, naps, sessions) and any earlier
+// notification Oura lost. An update of an older document outside that
+// range is read by id.
+//
+// Coalescing: the job is unique per (connection, collection) while it waits
+// or runs, so notifications that arrive meanwhile are dropped at insert.
+// Each notification first records its time in the cursors; the job waits
+// FetchSettle, notes when its read starts, and after storing reads again
+// if a notification arrived after that moment. The read at the start covers
+// every notification recorded before it.
+type fetchWorker struct {
+	river.WorkerDefaults[FetchArgs]
+	e *Engine
+}
+
+func (w *fetchWorker) Timeout(*river.Job[FetchArgs]) time.Duration { return 5 * time.Minute }
+
+// maxFetchRounds bounds the reads of one job when notifications keep
+// arriving; the job then snoozes and is run again.
+const maxFetchRounds = 3
+
+func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
+	e, a := w.e, job.Args
+	if _, ok := oura.LookupCollection(a.Collection); !ok {
+		return river.JobCancel(health.Errorf(health.EINVALID, "unknown collection %q", a.Collection))
+	}
+	for round := 1; ; round++ {
+		if err := sleepCtx(ctx, e.cfg.FetchSettle); err != nil {
+			return err
+		}
+		start := e.now()
+		conn, active, err := e.activeConnection(ctx, a.ConnectionID)
+		if err != nil {
+			if health.ErrorCode(err) == health.ENOTFOUND {
+				return river.JobCancel(err)
+			}
+			return err
+		}
+		if !active {
+			return nil
+		}
+		if err := e.readRecent(ctx, conn, a.Collection, true); err != nil {
+			return err
+		}
+		conn, err = e.st.GetConnection(ctx, a.ConnectionID)
+		if err != nil {
+			return err
+		}
+		if !parseTime(conn.Cursors[curNotified(a.Collection)]).After(start) {
+			return nil
+		}
+		if round >= maxFetchRounds {
+			return river.JobSnooze(e.cfg.FetchSettle)
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// today is the user's current local day; without a zone, one day ahead of
+// UTC, which is today or later everywhere.
+func (e *Engine) today(loc *time.Location) string {
+	if loc == nil {
+		return addDays(dayOf(e.now(), time.UTC), 1)
+	}
+	return dayOf(e.now(), loc)
+}
+
+// readRecent reads one collection from two days before its last read up to
+// tomorrow, stores and normalizes what changed, and moves its cursors.
+// byID reads the documents whose update was notified but that the range
+// did not return.
+func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll string, byID bool) error {
+	what := "read " + coll
+	loc, err := e.location(ctx, conn)
+	if err != nil {
+		return err
+	}
+	today := e.today(loc)
+	from := addDays(today, -2)
+	if last := conn.Cursors[curSyncedTo(coll)]; last != "" && addDays(last, -2) < from {
+		from = addDays(last, -2)
+	}
+	to := addDays(today, 1)
+	u := e.cfg.Oura.User(e.auth(conn))
+	docs, err := u.Days(ctx, coll, oura.Date(from), oura.Date(to), loc)
+	patch := map[string]string{}
+	switch {
+	case oura.KindOf(err) == oura.KindMissingScope:
+		e.log.WarnContext(ctx, "scope not granted", "connection", conn.ID, "collection", coll, "err", err)
+		patch[curScope(coll)] = "missing"
+		patch[curSyncedAt(coll)] = fmtTime(e.now())
+		return e.st.SetCursors(ctx, conn.ID, patch, time.Time{})
+	case err != nil:
+		return e.jobError(ctx, conn.ID, what, err)
+	}
+	if byID {
+		seen := map[string]bool{}
+		for _, d := range docs {
+			seen[d.ID] = true
+		}
+		prefix := "upd:" + coll + ":"
+		for _, k := range keysWithPrefix(conn.Cursors, prefix) {
+			patch[k] = ""
+			id := strings.TrimPrefix(k, prefix)
+			if seen[id] {
+				continue
+			}
+			d, err := oura.Get[json.RawMessage](ctx, u, coll, id)
+			switch {
+			case oura.IsNotFound(err):
+				e.log.InfoContext(ctx, "notified document no longer exists", "connection", conn.ID, "collection", coll, "id", id)
+				continue
+			case err != nil:
+				return e.jobError(ctx, conn.ID, what+" "+id, err)
+			}
+			rd, err := rawOf(coll, d.Raw)
+			if err != nil {
+				e.log.WarnContext(ctx, "notified document unreadable", "connection", conn.ID, "collection", coll, "id", id, "err", err)
+				continue
+			}
+			docs = append(docs, rd)
+		}
+	}
+	res, err := e.ingest(ctx, conn, docs)
+	if err != nil {
+		return err
+	}
+	patch[curSyncedTo(coll)] = maxDay(conn.Cursors[curSyncedTo(coll)], today)
+	patch[curSyncedAt(coll)] = fmtTime(e.now())
+	patch[curScope(coll)] = ""
+	if res.newest != "" && res.newest > conn.Cursors[curNewest] && res.newest <= to {
+		patch[curNewest] = res.newest
+	}
+	e.log.DebugContext(ctx, "collection read", "connection", conn.ID, "collection", coll, "from", from, "to", to,
+		"documents", len(docs), "inserted", res.raw.Inserted, "updated", res.raw.Updated, "health_written", res.health.Inserted+res.health.Updated)
+	return e.st.SetCursors(ctx, conn.ID, patch, e.now())
+}
+
+// rawOf places a single document (read by id) on its day the way
+// (*oura.User).Days does; single-document routes exist only for
+// collections with a day field and for ring_configuration.
+func rawOf(coll string, raw json.RawMessage) (oura.RawDocument, error) {
+	var k struct {
+		ID       string        `json:"id"`
+		Day      oura.Date     `json:"day"`
+		StartDay oura.Date     `json:"start_day"`
+		TS       oura.DateTime `json:"timestamp"`
+	}
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return oura.RawDocument{}, err
+	}
+	rd := oura.RawDocument{Collection: coll, ID: k.ID, Day: k.Day, Raw: raw}
+	if c, _ := oura.LookupCollection(coll); c.Range == oura.RangeNone {
+		rd.Day = ""
+	} else if rd.Day == "" {
+		rd.Day = k.StartDay
+	}
+	return rd, nil
+}
