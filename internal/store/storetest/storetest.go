@@ -735,12 +735,12 @@ func testRawChangedDays(t *testing.T, s store.Store) {
 	})
 	must(t, err)
 	w, err := s.PutRawDocuments(ctx, []store.RawDocument{
-		rawDoc(c.ID, "sleep", "s1", "2024-01-03", `{"v":2}`),    // updated
-		rawDoc(c.ID, "sleep", "s2", "2024-01-01", `{"v":1}`),    // unchanged
-		rawDoc(c.ID, "daily", "d1", "2024-01-02", `{"v":1}`),    // inserted
-		rawDoc(c.ID, "daily", "d2", "2024-01-03", `{"v":1}`),    // inserted, same day as s1
-		rawDoc(c.ID, "workout", "w1", "2024-01-06", `{"v":2}`),  // moved: both days change
-		rawDoc(c.ID, "personal_info", "p", "", `{"v":1}`),       // no day
+		rawDoc(c.ID, "sleep", "s1", "2024-01-03", `{"v":2}`),   // updated
+		rawDoc(c.ID, "sleep", "s2", "2024-01-01", `{"v":1}`),   // unchanged
+		rawDoc(c.ID, "daily", "d1", "2024-01-02", `{"v":1}`),   // inserted
+		rawDoc(c.ID, "daily", "d2", "2024-01-03", `{"v":1}`),   // inserted, same day as s1
+		rawDoc(c.ID, "workout", "w1", "2024-01-06", `{"v":2}`), // moved: both days change
+		rawDoc(c.ID, "personal_info", "p", "", `{"v":1}`),      // no day
 		rawDoc(c.ID, "heartrate", "2024-01-04T00:00:00+00:00", "2024-01-04", `{"bpm":60}`),
 	})
 	must(t, err)
