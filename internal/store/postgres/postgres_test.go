@@ -86,3 +86,12 @@ func TestConformance(t *testing.T) {
 	testURL(t)
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }
+
+// WEARLINK_TEST_POSTGRES_URL=... go test ./internal/store/postgres -run '^$' -bench . -benchmem
+func BenchmarkPutRawDocuments(b *testing.B) {
+	storetest.BenchPutRaw(b, func(tb testing.TB) store.Store { return newStore(tb) })
+}
+
+func BenchmarkApplyHealthDocuments(b *testing.B) {
+	storetest.BenchApplyHealth(b, func(tb testing.TB) store.Store { return newStore(tb) })
+}

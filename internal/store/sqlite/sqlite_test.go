@@ -100,3 +100,12 @@ func newStore(t testing.TB) *sqlite.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }
+
+// go test ./internal/store/sqlite -run '^$' -bench . -benchmem
+func BenchmarkPutRawDocuments(b *testing.B) {
+	storetest.BenchPutRaw(b, func(tb testing.TB) store.Store { return newStore(tb) })
+}
+
+func BenchmarkApplyHealthDocuments(b *testing.B) {
+	storetest.BenchApplyHealth(b, func(tb testing.TB) store.Store { return newStore(tb) })
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -229,6 +230,8 @@ type HealthInput struct {
 	// Given is the document_version the caller's Doc had, restored when
 	// the write fails.
 	Given int
+
+	body0 []byte // the document encoded with document_version 0
 }
 
 // RestoreVersions undoes the versions Encode set, after a failed write.
@@ -260,12 +263,12 @@ func PrepareHealth(in []store.HealthInput) ([]HealthInput, error) {
 		if err := hdr.Validate(); err != nil {
 			return nil, fmt.Errorf("health document %s %s: %w", h.Doc.DataStructure(), h.Key, err)
 		}
-		hash, err := contentHash(h.Doc)
+		hash, body0, err := contentHash(h.Doc)
 		if err != nil {
 			return nil, err
 		}
 		k := HealthKey{env.ClientUUID, env.UserID, h.Doc.DataStructure(), h.Doc.Pillar(), h.Key}
-		hi := HealthInput{HealthKey: k, Day: env.Day, Doc: h.Doc, Hash: hash, Given: env.DocumentVersion}
+		hi := HealthInput{HealthKey: k, Day: env.Day, Doc: h.Doc, Hash: hash, Given: env.DocumentVersion, body0: body0}
 		if j, ok := index[k]; ok {
 			out[j] = hi
 			continue
@@ -293,26 +296,59 @@ func CompareHealthKeys(a, b HealthKey) int {
 	return 0
 }
 
-func contentHash(d health.Doc) ([]byte, error) {
+// contentHash encodes d with document_version 0 and hashes the bytes. It
+// returns them too: Encode turns them into the stored body without
+// encoding the document a second time (encoding is most of the cost of
+// storing a document).
+func contentHash(d health.Doc) (hash, body []byte, err error) {
 	env := d.Envelope()
 	saved := env.DocumentVersion
 	env.DocumentVersion = 0
-	b, err := json.Marshal(d)
+	body, err = json.Marshal(d)
 	env.DocumentVersion = saved
 	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", d.DataStructure(), err)
+		return nil, nil, fmt.Errorf("encode %s: %w", d.DataStructure(), err)
 	}
-	return Hash(b), nil
+	return Hash(body), body, nil
 }
 
-// Encode sets the document's version and returns the body to store.
+// versionField is how the envelope's document_version 0 appears in a
+// document encoded by contentHash.
+var versionField = []byte(`"document_version":0`)
+
+// Encode sets the document's version and returns the body to store: the
+// bytes json.Marshal gives for the document at that version.
 func (h *HealthInput) Encode(version int) ([]byte, error) {
 	h.Doc.Envelope().DocumentVersion = version
+	if b, ok := withVersion(h.body0, version); ok {
+		return b, nil
+	}
 	b, err := json.Marshal(h.Doc)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s %s: %w", h.DataStructure, h.Key, err)
 	}
 	return b, nil
+}
+
+// withVersion rewrites document_version 0 to v in a document encoded by
+// contentHash. Every document type writes its envelope (client_uuid,
+// user_id, version, document_version) first, and a quote inside a JSON
+// string is escaped, so the first `"document_version":0` followed by a
+// delimiter is the envelope's. ok is false when the bytes do not have
+// that shape; the caller then encodes the document again.
+func withVersion(body0 []byte, v int) ([]byte, bool) {
+	if !bytes.HasPrefix(body0, []byte(`{"client_uuid":`)) {
+		return nil, false
+	}
+	i := bytes.Index(body0, versionField)
+	end := i + len(versionField)
+	if i < 0 || end >= len(body0) || (body0[end] != ',' && body0[end] != '}') {
+		return nil, false
+	}
+	out := make([]byte, 0, len(body0)+10)
+	out = append(out, body0[:end-1]...)
+	out = strconv.AppendInt(out, int64(v), 10)
+	return append(out, body0[end:]...), true
 }
 
 // SameHash compares content hashes.
