@@ -1,10 +1,17 @@
 # The test command the README gives. -race fits comfortably in CI's time.
 GO ?= go
 
-.PHONY: test test-short build bench run
+.PHONY: test test-short fuzz-short build bench run
 
 test:
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# A short real fuzzing run of each target (the plain test run only replays
+# the seed corpora).
+fuzz-short:
+	$(GO) test ./internal/normalize -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 20s -fuzzminimizetime 5s
+	$(GO) test ./internal/normalize -run '^$$' -fuzz '^FuzzDocument$$' -fuzztime 20s -fuzzminimizetime 5s
+	$(GO) test ./internal/oura -run '^$$' -fuzz '^FuzzSplitRawData$$' -fuzztime 10s
 
 test-short:
 	$(GO) test -short -count=1 ./...
