@@ -40,6 +40,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newOurasimCmd())
 	root.AddCommand(newNormalizeCmd())
 	root.AddCommand(newMigrateCmd())
+	root.AddCommand(newWebhooksCmd())
+	root.AddCommand(newDeliveriesCmd())
 	root.AddCommand(newClientsCmd())
 	return root
 }
