@@ -92,7 +92,8 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	}
 	res.Connection = conn
 	u := e.cfg.Oura.User(e.auth(conn))
-	pi, err := u.PersonalInfo(ctx)
+	var pi oura.Document[oura.PersonalInfo]
+	err = waitRateLimit(ctx, func() (err error) { pi, err = u.PersonalInfo(ctx); return err })
 	if err != nil {
 		if oura.KindOf(err) == oura.KindInvalidToken && !errors.Is(err, errReauth) {
 			err = errors.Join(err, e.reauth(ctx, conn.ID, "token", err))
@@ -106,7 +107,11 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		conn.OuraUserID = pi.Value.ID
 	}
 	undated := []oura.RawDocument{{Collection: oura.CollPersonalInfo, ID: pi.Value.ID, Raw: pi.Raw}}
-	rings, err := u.Days(ctx, oura.CollRingConfiguration, "2000-01-01", "2000-01-01", nil)
+	var rings []oura.RawDocument
+	err = waitRateLimit(ctx, func() (err error) {
+		rings, err = u.Days(ctx, oura.CollRingConfiguration, "2000-01-01", "2000-01-01", nil)
+		return err
+	})
 	switch {
 	case oura.KindOf(err) == oura.KindMissingScope:
 		e.log.WarnContext(ctx, "ring_configuration: scope not granted", "connection", conn.ID)
@@ -114,7 +119,7 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		return res, fmt.Errorf("read ring_configuration: %w", err)
 	}
 	undated = append(undated, rings...)
-	if _, err := e.ingest(ctx, conn, undated); err != nil {
+	if _, err := e.ingest(ctx, conn, undated, false); err != nil {
 		return res, err
 	}
 
@@ -153,7 +158,7 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		}
 		n := len(params)
 		for _, coll := range backfillCollections() {
-			if conn.Cursors[curWindow(coll, w.from)] != "" {
+			if conn.Cursors[curWindow(coll, w.from)] == "done" {
 				continue
 			}
 			params = append(params, river.InsertManyParams{Args: BackfillArgs{ConnectionID: conn.ID, Collection: coll, From: w.from, To: w.to}})
@@ -174,6 +179,29 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	res.Windows, res.From, res.To = len(params), pl.from, pl.to
 	res.Connection, err = e.st.GetConnection(ctx, conn.ID)
 	return res, err
+}
+
+// maxLinkWait bounds how long Link sits out Oura's rate limit.
+const maxLinkWait = 2 * time.Minute
+
+// waitRateLimit runs fn again after Oura's Retry-After while it is rate
+// limited: Link runs in the foreground, not as a job that could snooze.
+func waitRateLimit(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(maxLinkWait)
+	for {
+		err := fn()
+		var oe *oura.Error
+		if !errors.As(err, &oe) || oe.Kind != oura.KindRateLimited {
+			return err
+		}
+		wait := max(oe.RetryAfter, time.Second)
+		if time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+	}
 }
 
 // plan is a connection's backfill: local days from..to in windows of
@@ -291,7 +319,7 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 	if conn.Cursors[curBackfillDone] != "" {
 		return nil
 	}
-	if conn.Cursors[curWindow(a.Collection, a.From)] == "" {
+	if conn.Cursors[curWindow(a.Collection, a.From)] != "done" {
 		if err := e.backfillWindow(ctx, conn, a); err != nil {
 			return err
 		}
@@ -299,30 +327,58 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 	return e.finishWindow(ctx, conn.ID, a.From, a.To)
 }
 
+// seriesChunkDays is how many days of heart rate or battery a backfill job
+// reads and stores at a time (about five pages of heart rate), recording
+// its progress after each, so that a job snoozed by a 429 or cut by a
+// crash goes on where it stopped instead of reading a whole window again.
+const seriesChunkDays = 7
+
 func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a BackfillArgs) error {
 	loc, err := e.location(ctx, conn)
 	if err != nil {
 		return err
 	}
 	u := e.cfg.Oura.User(e.auth(conn))
-	docs, err := u.Days(ctx, a.Collection, oura.Date(a.From), oura.Date(a.To), loc)
-	patch := map[string]string{curWindow(a.Collection, a.From): "done"}
-	switch {
-	case oura.KindOf(err) == oura.KindMissingScope:
-		e.log.WarnContext(ctx, "backfill: scope not granted", "connection", conn.ID, "collection", a.Collection, "err", err)
-		patch[curScope(a.Collection)] = "missing"
-	case err != nil:
-		return e.jobError(ctx, conn.ID, "backfill "+a.Collection+" "+a.From+".."+a.To, err)
-	default:
+	key := curWindow(a.Collection, a.From)
+	patch := map[string]string{key: "done"}
+	from, step := a.From, 10000
+	if c, _ := oura.LookupCollection(a.Collection); c.Range == oura.RangeDateTime {
+		step = seriesChunkDays
+		if p, ok := strings.CutPrefix(conn.Cursors[key], "through:"); ok && p >= a.From {
+			from = addDays(p, 1)
+		}
+	}
+	newest := conn.Cursors[curNewest]
+	for from <= a.To {
+		to := addDays(from, step-1)
+		if to > a.To {
+			to = a.To
+		}
+		docs, err := u.Days(ctx, a.Collection, oura.Date(from), oura.Date(to), loc)
+		if oura.KindOf(err) == oura.KindMissingScope {
+			e.log.WarnContext(ctx, "backfill: scope not granted", "connection", conn.ID, "collection", a.Collection, "err", err)
+			patch[curScope(a.Collection)] = "missing"
+			break
+		}
+		if err != nil {
+			return e.jobError(ctx, conn.ID, "backfill "+a.Collection+" "+from+".."+to, err)
+		}
 		res, _, err := e.storeRaw(ctx, conn, docs)
 		if err != nil {
 			return err
 		}
-		if res.newest != "" && res.newest > conn.Cursors[curNewest] {
-			patch[curNewest] = res.newest
-		}
-		e.log.DebugContext(ctx, "backfill window stored", "connection", conn.ID, "collection", a.Collection, "from", a.From, "to", a.To,
+		newest = maxDay(newest, res.newest)
+		e.log.DebugContext(ctx, "backfill stored", "connection", conn.ID, "collection", a.Collection, "from", from, "to", to,
 			"documents", len(docs), "inserted", res.raw.Inserted, "updated", res.raw.Updated)
+		if to < a.To {
+			if err := e.st.SetCursors(ctx, conn.ID, map[string]string{key: "through:" + to}, time.Time{}); err != nil {
+				return err
+			}
+		}
+		from = addDays(to, 1)
+	}
+	if newest > conn.Cursors[curNewest] {
+		patch[curNewest] = newest
 	}
 	if pl, ok := parsePlan(conn.Cursors[curBackfill]); ok && a.To == pl.to {
 		// The newest window is the collection's starting point for
@@ -350,7 +406,7 @@ func (e *Engine) finishWindow(ctx context.Context, id int64, from, to string) er
 		return nil
 	}
 	for _, coll := range backfillCollections() {
-		if conn.Cursors[curWindow(coll, from)] == "" {
+		if conn.Cursors[curWindow(coll, from)] != "done" {
 			return nil // another collection's job finishes the window
 		}
 	}

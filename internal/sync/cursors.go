@@ -22,7 +22,8 @@ const (
 	curLinkedAt = "linked_at"
 )
 
-// curWindow marks one finished backfill window of a collection.
+// curWindow marks one finished backfill window of a collection ("done"),
+// or how far a time-series window has got ("through:DAY").
 func curWindow(coll, from string) string { return "bf:" + coll + ":" + from }
 
 // curWindowNormalized marks a backfill window whose days have been

@@ -70,6 +70,12 @@ type Config struct {
 	Now    func() time.Time
 	Events Events
 
+	// SingleWriter says that no other process normalizes this database's
+	// documents (SQLite, where one wearlink serve works the jobs). It skips
+	// the second read of raw documents that guards against another process
+	// storing and normalizing the same days at the same time.
+	SingleWriter bool
+
 	// BackfillDays is the history pulled for a new connection (default
 	// 90); BackfillAll pulls everything since the first ring was set up.
 	BackfillDays int
@@ -92,7 +98,8 @@ type Config struct {
 	// collections Oura sends no webhooks for (defaults 20 h and 7 days).
 	HeartRateEvery time.Duration
 	BatteryEvery   time.Duration
-	// PersonalInfoEvery spaces re-reads of personal_info (default 7 days).
+	// PersonalInfoEvery spaces re-reads of personal_info, which has no
+	// webhooks and rarely changes (default 14 days).
 	PersonalInfoEvery time.Duration
 	// PollCheck is how often the periodic job looks for due polls (default
 	// 15 min); SubscriptionCheck how often subscriptions are renewed
@@ -140,7 +147,7 @@ func (c *Config) fill() error {
 	def(&c.SilentAfter, 36*time.Hour)
 	def(&c.HeartRateEvery, 20*time.Hour)
 	def(&c.BatteryEvery, 7*24*time.Hour)
-	def(&c.PersonalInfoEvery, 7*24*time.Hour)
+	def(&c.PersonalInfoEvery, 14*24*time.Hour)
 	def(&c.PollCheck, 15*time.Minute)
 	def(&c.SubscriptionCheck, 24*time.Hour)
 	def(&c.RenewBefore, 30*24*time.Hour)
@@ -167,9 +174,11 @@ type Engine struct {
 	jobs  Inserter
 	auths authCache
 
-	// locks serialize normalization per connection within the process.
-	lockMu gosync.Mutex
-	locks  map[int64]*connLock
+	// locks serialize normalization per connection within the process;
+	// batches collect the calls waiting for the next normalization.
+	lockMu  gosync.Mutex
+	locks   map[int64]*connLock
+	batches map[int64]*normBatch
 }
 
 type connLock struct {
@@ -182,7 +191,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: cfg.Now, locks: map[int64]*connLock{}}
+	e := &Engine{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: cfg.Now, locks: map[int64]*connLock{}, batches: map[int64]*normBatch{}}
 	e.auths.m = map[int64]*connAuth{}
 	return e, nil
 }

@@ -75,7 +75,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Cleanup(cancel)
 	logger := testLogger(t)
 
-	sim, err := ourasim.New(ourasim.Config{Seed: o.seed, Users: o.users, RevealInterval: -1, Faults: o.faults,
+	sim, err := ourasim.New(ourasim.Config{Seed: o.seed, Users: o.users, RevealInterval: -1, Faults: o.faults, Logger: logger.With("sim", true),
 		WebhookBackoff: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Store: st, Oura: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
 		VerificationToken: verifyTok, CallbackURL: app.URL + "/oura/webhook", Logger: logger,
 		Now: sim.Clock().Now, Events: ev, BackfillDays: o.backfillDays,
-		FetchWorkers: 8,
+		FetchWorkers: 8, SingleWriter: true,
 	}
 	if o.engine != nil {
 		o.engine(&cfg)
@@ -130,7 +130,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	mux.Handle("/oura/webhook", eng.WebhookHandler())
 	rc, err := wsync.NewClient(riversqlite.New(st.Writer()), eng, wsync.ClientOptions{Work: !o.noWorkers, TestOnly: true,
-		FetchPollInterval: 100 * time.Millisecond})
+		FetchPollInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,11 +148,38 @@ func newEnv(t *testing.T, o envOptions) *env {
 	return &env{t: t, ctx: ctx, sim: sim, simURL: simHTTP.URL, st: st, eng: eng, river: rc, app: app, events: ev, oura: oc}
 }
 
+// testLogger writes to stderr with WEARLINK_TEST_LOG set; otherwise it
+// keeps the last lines and prints them if the test fails.
 func testLogger(t *testing.T) *slog.Logger {
 	if os.Getenv("WEARLINK_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return slog.New(slog.DiscardHandler)
+	r := &ring{max: 400}
+	t.Cleanup(func() {
+		if t.Failed() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			t.Logf("last %d log lines:\n%s", len(r.lines), strings.Join(r.lines, ""))
+		}
+	})
+	return slog.New(slog.NewTextHandler(r, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// ring keeps the last max lines written to it.
+type ring struct {
+	mu    gosync.Mutex
+	max   int
+	lines []string
+}
+
+func (r *ring) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines = append(r.lines, string(p))
+	if len(r.lines) > r.max {
+		r.lines = r.lines[len(r.lines)-r.max:]
+	}
+	return len(p), nil
 }
 
 type recordEvents struct {
@@ -245,7 +272,7 @@ func (e *env) waitIdle(timeout time.Duration) {
 
 func (e *env) dumpJobs() {
 	for _, j := range e.jobs("") {
-		e.t.Logf("job %d %s %s attempt %d args %s errors %v", j.ID, j.Kind, j.State, j.Attempt, j.EncodedArgs, j.Errors)
+		e.t.Logf("job %d %s %s attempt %d/%d scheduled %s meta %s args %s errors %v", j.ID, j.Kind, j.State, j.Attempt, j.MaxAttempts, j.ScheduledAt.Format(time.RFC3339Nano), j.Metadata, j.EncodedArgs, j.Errors)
 	}
 }
 

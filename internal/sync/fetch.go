@@ -60,7 +60,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		if !active {
 			return nil
 		}
-		if err := e.readRecent(ctx, conn, a.Collection, true); err != nil {
+		if err := e.readRecent(ctx, conn, a.Collection, true, job.Attempt > 1); err != nil {
 			return err
 		}
 		conn, err = e.st.GetConnection(ctx, a.ConnectionID)
@@ -102,8 +102,8 @@ func (e *Engine) today(loc *time.Location) string {
 // readRecent reads one collection from two days before its last read up to
 // tomorrow, stores and normalizes what changed, and moves its cursors.
 // byID reads the documents whose update was notified but that the range
-// did not return.
-func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll string, byID bool) error {
+// did not return; force normalizes every day read (see ingest).
+func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll string, byID, force bool) error {
 	what := "read " + coll
 	loc, err := e.location(ctx, conn)
 	if err != nil {
@@ -155,7 +155,7 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 			docs = append(docs, rd)
 		}
 	}
-	res, err := e.ingest(ctx, conn, docs)
+	res, err := e.ingest(ctx, conn, docs, force)
 	if err != nil {
 		return err
 	}

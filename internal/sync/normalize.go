@@ -25,12 +25,30 @@ type ingestResult struct {
 // ingest stores documents as Oura sent them and normalizes the days they
 // changed. Storing comes first and stands on its own: a document the
 // normalizer cannot use is still kept raw.
-func (e *Engine) ingest(ctx context.Context, conn store.Connection, docs []oura.RawDocument) (ingestResult, error) {
+//
+// force normalizes every day of docs, changed or not: a job run again after
+// a crash between storing and normalizing finds its documents unchanged.
+func (e *Engine) ingest(ctx context.Context, conn store.Connection, docs []oura.RawDocument, force bool) (ingestResult, error) {
 	res, undatedChanged, err := e.storeRaw(ctx, conn, docs)
-	if err != nil || (len(res.raw.ChangedDays) == 0 && !undatedChanged) {
+	if err != nil {
 		return res, err
 	}
-	hw, err := e.renormalize(ctx, conn, res.raw.ChangedDays, undatedChanged)
+	changed := res.raw.ChangedDays
+	if force {
+		set := map[string]bool{}
+		for _, d := range docs {
+			if d.Day == "" {
+				undatedChanged = true
+			} else if !set[string(d.Day)] {
+				set[string(d.Day)] = true
+				changed = append(changed, string(d.Day))
+			}
+		}
+	}
+	if len(changed) == 0 && !undatedChanged {
+		return res, nil
+	}
+	hw, err := e.renormalize(ctx, conn, changed, undatedChanged)
 	res.health = hw
 	return res, err
 }
@@ -148,15 +166,63 @@ func asOfDay(undated []store.RawDocument, loc *time.Location) string {
 // day is being normalized by another process.
 const maxNormalizeTries = 3
 
-// renormalize rebuilds the health documents of the changed days. Outputs of
-// a day may depend on its neighbours (sleep periods, samples near midnight,
-// the zone of nearby documents), so the affected days are the changed days
-// and their neighbours, each normalized with one more day of context on
-// either side; only documents of affected days are kept, because a day at
-// the edge of the loaded range lacks context.
+// normBatch is one normalization of a connection that several jobs share.
+type normBatch struct {
+	days    map[string]bool
+	undated bool
+	done    chan struct{}
+	hw      store.HealthWrite
+	err     error
+}
+
+// renormalize rebuilds the health documents of the changed days. Calls for
+// one connection are batched: while a normalization runs, the days of
+// every call that arrives join the next one, so the notifications of one
+// sync (a read per collection, all finishing together) cost one or two
+// normalizations, not one each. Each call returns when its days are done.
 func (e *Engine) renormalize(ctx context.Context, conn store.Connection, changed []string, undatedChanged bool) (store.HealthWrite, error) {
+	e.lockMu.Lock()
+	b := e.batches[conn.ID]
+	leader := b == nil
+	if leader {
+		b = &normBatch{days: map[string]bool{}, done: make(chan struct{})}
+		e.batches[conn.ID] = b
+	}
+	for _, d := range changed {
+		b.days[d] = true
+	}
+	b.undated = b.undated || undatedChanged
+	e.lockMu.Unlock()
+	if !leader {
+		select {
+		case <-b.done:
+			return b.hw, b.err
+		case <-ctx.Done():
+			return store.HealthWrite{}, ctx.Err()
+		}
+	}
 	unlock := e.lockConn(conn.ID)
-	defer unlock()
+	e.lockMu.Lock()
+	delete(e.batches, conn.ID) // later calls start the next batch
+	days := make([]string, 0, len(b.days))
+	for d := range b.days {
+		days = append(days, d)
+	}
+	undated := b.undated
+	e.lockMu.Unlock()
+	b.hw, b.err = e.renormalizeLocked(ctx, conn, days, undated)
+	unlock()
+	close(b.done)
+	return b.hw, b.err
+}
+
+// renormalizeLocked does the work of renormalize. Outputs of a day may
+// depend on its neighbours (sleep periods, samples near midnight, the zone
+// of nearby documents), so the affected days are the changed days and their
+// neighbours, each normalized with one more day of context on either side;
+// only documents of affected days are kept, because a day at the edge of
+// the loaded range lacks context.
+func (e *Engine) renormalizeLocked(ctx context.Context, conn store.Connection, changed []string, undatedChanged bool) (store.HealthWrite, error) {
 	loc, err := e.location(ctx, conn)
 	if err != nil {
 		return store.HealthWrite{}, err
@@ -241,7 +307,10 @@ func (e *Engine) normalizeSpan(ctx context.Context, conn store.Connection, loc *
 		// Another process may have stored raw documents of these days after
 		// they were read here and applied its result before this one: read
 		// again and redo when anything changed, so the last write wins with
-		// the newest input.
+		// the newest input. (Within the process, renormalize serializes.)
+		if e.cfg.SingleWriter {
+			return hw, nil
+		}
 		again, err := e.st.RawDocuments(ctx, conn.ID, nil, from, to)
 		if err != nil {
 			return hw, err

@@ -18,23 +18,26 @@ import (
 // state with webhooks working. Per user per day (figures from the
 // simulator, which models a ring that syncs every morning):
 //
-//	webhook reads: one range read per collection with news      ~10.2
+//	webhook reads: one range read per collection with news       ~10.4
 //	  (9 collections have a document every day: sleep, daily_sleep,
 //	  daily_readiness, daily_activity, daily_spo2, daily_stress,
 //	  daily_resilience, daily_cardiovascular_age, sleep_time; workouts,
-//	  sessions, vO2_max and tags add ~1.2; the notifications of one sync
+//	  sessions, vO2_max and tags add 1 to 2; the notifications of one sync
 //	  coalesce into one read per collection, see fetch.go)
-//	heart rate: one read a day of the newest complete day          1
-//	  (~700 rows, one page; no webhooks exist for it)
+//	heart rate: one read a day of the newest complete day       1 to 1.3
+//	  (600 to 1,300 rows: one page, two on days with long workouts;
+//	  Oura sends no webhooks for it)
 //	ring_battery_level: one read a week (~230 rows, one page)     0.14
-//	personal_info: one read a week                                0.14
-//	reconciliation while healthy: each collection not read for    ~0.3
+//	personal_info: one read every 14 days                          0.07
+//	reconciliation while healthy: each collection not read for     ~0.3
 //	  ReconcileHealthy (14 days) is read once: in practice the
 //	  rare ones (tag, rest_mode_period, enhanced_tag,
 //	  ring_configuration), ~4 reads per 14 days
-//	total                                                         ~11.8
+//	total                                                  ~11.9 to 12.2
 //
-// Hourly polling of every collection instead costs 19 x 24 = 456.
+// Measured (TestRequestBudget, 3 simulated users, one week): 9.4, 10.3 and
+// 12.0 per day; the heaviest user had a workout every day. Hourly polling
+// of every collection instead costs 19 x 24 = 456.
 //
 // A lost notification costs nothing extra: every webhook read starts two
 // days before the collection's previous read, so the next notification of
@@ -183,15 +186,18 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	if !active {
 		return nil
 	}
+	// A run after a failed attempt may find its documents stored but not
+	// normalized.
+	force := job.Attempt > 1
 	for _, it := range e.duePolls(conn, e.now()) {
 		var err error
 		switch {
 		case it.coll == oura.CollPersonalInfo:
-			err = e.readPersonalInfo(ctx, conn)
+			err = e.readPersonalInfo(ctx, conn, force)
 		case it.from != "":
-			err = e.readSeries(ctx, conn, it)
+			err = e.readSeries(ctx, conn, it, force)
 		default:
-			err = e.readRecent(ctx, conn, it.coll, false)
+			err = e.readRecent(ctx, conn, it.coll, false, force)
 		}
 		if err != nil {
 			return err
@@ -204,7 +210,7 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	return nil
 }
 
-func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection) error {
+func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection, force bool) error {
 	u := e.cfg.Oura.User(e.auth(conn))
 	pi, err := u.PersonalInfo(ctx)
 	if err != nil {
@@ -215,14 +221,14 @@ func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection) er
 			return err
 		}
 	}
-	if _, err := e.ingest(ctx, conn, []oura.RawDocument{{Collection: oura.CollPersonalInfo, ID: pi.Value.ID, Raw: pi.Raw}}); err != nil {
+	if _, err := e.ingest(ctx, conn, []oura.RawDocument{{Collection: oura.CollPersonalInfo, ID: pi.Value.ID, Raw: pi.Raw}}, force); err != nil {
 		return err
 	}
 	return e.st.SetCursors(ctx, conn.ID, map[string]string{curSyncedAt(oura.CollPersonalInfo): fmtTime(e.now())}, e.now())
 }
 
 // readSeries reads whole days of heart rate or battery.
-func (e *Engine) readSeries(ctx context.Context, conn store.Connection, it pollItem) error {
+func (e *Engine) readSeries(ctx context.Context, conn store.Connection, it pollItem, force bool) error {
 	loc, err := e.location(ctx, conn)
 	if err != nil {
 		return err
@@ -238,7 +244,7 @@ func (e *Engine) readSeries(ctx context.Context, conn store.Connection, it pollI
 	case err != nil:
 		return e.jobError(ctx, conn.ID, "read "+it.coll, err)
 	}
-	if _, err := e.ingest(ctx, conn, docs); err != nil {
+	if _, err := e.ingest(ctx, conn, docs, force); err != nil {
 		return err
 	}
 	patch[curSyncedTo(it.coll)] = it.to

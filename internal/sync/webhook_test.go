@@ -1,0 +1,196 @@
+package sync_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/store"
+	wsync "github.com/wearlink/wearlink/internal/sync"
+)
+
+// subscribe creates the app's subscriptions at the simulator, which
+// verifies the callback of each.
+func (e *env) subscribe() {
+	e.t.Helper()
+	rep, err := e.eng.EnsureSubscriptions(e.ctx, e.app.URL+"/oura/webhook")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if want := 3 * 16; rep.Created != want || len(e.sim.Subscriptions()) != want {
+		e.t.Fatalf("created %d subscriptions (%d at the simulator), want %d", rep.Created, len(e.sim.Subscriptions()), want)
+	}
+}
+
+// post sends a notification body signed with secret.
+func (e *env) post(body []byte, secret string) int {
+	e.t.Helper()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, e.app.URL+"/oura/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-oura-timestamp", ts)
+	if secret != "" {
+		req.Header.Set("x-oura-signature", oura.Sign(secret, ts, body))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestWebhookVerificationChallenge(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true})
+	get := func(token string) (int, string) {
+		resp, err := http.Get(e.app.URL + "/oura/webhook?verification_token=" + token + "&challenge=abc123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct{ Challenge string }
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v.Challenge
+	}
+	if code, ch := get(verifyTok); code != 200 || ch != "abc123" {
+		t.Fatalf("right token: %d %q", code, ch)
+	}
+	if code, _ := get("wrong"); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+}
+
+// TestWebhookRejectsBadSignature: anything without a valid signature is
+// 401 and leaves no job and no trace on the connection.
+func TestWebhookRejectsBadSignature(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
+	conn := e.link(0)
+	before, _ := e.st.GetConnection(e.ctx, conn.ID)
+	body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: "sleep", ObjectID: "x", EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.OuraUserID})
+	if code := e.post(body, "not-the-secret"); code != 401 {
+		t.Fatalf("wrong secret: %d", code)
+	}
+	if code := e.post(body, ""); code != 401 {
+		t.Fatalf("no signature: %d", code)
+	}
+	// A valid signature over other bytes.
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, e.app.URL+"/oura/webhook", bytes.NewReader(append(body, ' ')))
+	req.Header.Set("x-oura-timestamp", ts)
+	req.Header.Set("x-oura-signature", oura.Sign(e.sim.ClientSecret(), ts, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("tampered body: %d", resp.StatusCode)
+	}
+	if n := len(e.jobs("oura_fetch")); n != 0 {
+		t.Fatalf("%d fetch jobs enqueued", n)
+	}
+	after, _ := e.st.GetConnection(e.ctx, conn.ID)
+	if after.Cursors["webhook_at"] != "" || len(after.Cursors) != len(before.Cursors) {
+		t.Fatalf("cursors changed: %v", after.Cursors)
+	}
+	// The same notification, signed, is accepted.
+	if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+		t.Fatalf("signed: %d", code)
+	}
+	if n := len(e.jobs("oura_fetch")); n != 1 {
+		t.Fatalf("%d fetch jobs after a valid notification", n)
+	}
+}
+
+// TestDuplicateNotificationsCollapse: notifications for one user and
+// collection that arrive while a fetch waits become that one fetch; with
+// workers running, a burst costs one read.
+func TestDuplicateNotificationsCollapse(t *testing.T) {
+	t.Run("queued", func(t *testing.T) {
+		e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
+		conn := e.link(0)
+		for i := 0; i < 5; i++ {
+			for _, dt := range []string{"sleep", "daily_sleep"} {
+				body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: oura.DataType(dt), ObjectID: "id-" + strconv.Itoa(i), EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.OuraUserID})
+				if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+					t.Fatalf("notification %d: %d", i, code)
+				}
+			}
+		}
+		if n := len(e.jobs("oura_fetch")); n != 2 {
+			t.Fatalf("%d fetch jobs for 10 notifications of 2 collections, want 2", n)
+		}
+	})
+	t.Run("running", func(t *testing.T) {
+		e := newEnv(t, envOptions{users: 1, backfillDays: 3})
+		conn := e.link(0)
+		e.waitBackfill(20*time.Second, conn)
+		e.waitIdle(10 * time.Second)
+		e.sim.ResetRequestCounts()
+		body, _ := json.Marshal(oura.Notification{EventType: "update", DataType: "daily_sleep", ObjectID: "whatever", EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.OuraUserID})
+		for i := 0; i < 10; i++ {
+			if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+				t.Fatalf("notification %d: %d", i, code)
+			}
+		}
+		e.waitIdle(10 * time.Second)
+		counts := e.sim.RequestCounts()[0]
+		// One range read, plus one read by id of the unknown document the
+		// update named (it is not in the range, so it is looked up: 404).
+		if counts["daily_sleep"] > 2 {
+			t.Fatalf("10 identical notifications cost %d reads: %v", counts["daily_sleep"], counts)
+		}
+		t.Logf("10 notifications: %v", counts)
+	})
+}
+
+// TestWebhookNewNightWithinOneSecond: a new night announced by the
+// simulator's webhooks is a stored sleep_summary within a second.
+func TestWebhookNewNightWithinOneSecond(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, backfillDays: 7})
+	e.subscribe()
+	conn := e.link(0)
+	e.waitBackfill(20*time.Second, conn)
+	e.waitIdle(10 * time.Second)
+	for round := 0; round < 2; round++ {
+		start := time.Now()
+		day, err := e.sim.AddDay(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var took time.Duration
+		for {
+			docs, err := e.st.GetHealthDocuments(e.ctx, store.HealthQuery{ClientUUID: conn.ClientUUID, UserID: conn.UserID, DataStructure: "sleep_summary", Day: string(day)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(docs) > 0 {
+				took = time.Since(start)
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				e.dumpJobs()
+				t.Fatalf("no sleep_summary for %s after 5 s", day)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Logf("night %s: sleep_summary stored %s after the notification", day, took.Round(time.Millisecond))
+		if took > time.Second {
+			t.Errorf("night %s took %s", day, took)
+		}
+		e.sim.WaitNotifications()
+		e.waitIdle(10 * time.Second)
+	}
+	st := e.sim.WebhookStats()
+	if st.Delivered == 0 || st.Failed != 0 {
+		t.Fatalf("webhook stats %+v", st)
+	}
+}
+
+var _ = wsync.FetchArgs{}
