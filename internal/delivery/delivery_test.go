@@ -508,8 +508,9 @@ func TestLifecycleEvents(t *testing.T) {
 	must(e.svc.DataSourceUnlinked(e.ctx, conn, ByUser))
 	conn.Status = store.StatusReauthRequired
 	e.svc.ExtractionFailed(e.ctx, conn, "token", http.ErrHandlerTimeout)
+	must(e.svc.LinkFailed(e.ctx, testClient, testUser, store.DataSourceOura, "denied", "the person refused consent"))
 	types := notifications(t, e, notify)
-	want := []string{EventUserCreated, EventDataSourceLinked, EventDataSourceUnlinked, EventDataSourceRevoked, EventExtractionFailed}
+	want := []string{EventUserCreated, EventDataSourceLinked, EventDataSourceUnlinked, EventDataSourceRevoked, EventExtractionFailed, EventLinkFailed}
 	if !slices.Equal(types, want) {
 		t.Fatalf("events %v, want %v", types, want)
 	}

@@ -16,6 +16,7 @@ const (
 	EventDataSourceUnlinked = "data_source.unlinked"
 	EventDataSourceRevoked  = "data_source.revoked"
 	EventExtractionFailed   = "extraction.failed"
+	EventLinkFailed         = "data_source.link_failed"
 	EventDeliveryRejected   = "delivery.rejected"
 	EventEndpointDisabled   = "endpoint.disabled"
 	EventTest               = "webhook.test"
@@ -142,6 +143,25 @@ func (s *Service) ExtractionFailed(ctx context.Context, c store.Connection, reas
 		Data: connData{ConnectionID: c.ID, Status: c.Status, Reason: reason}}); nerr != nil {
 		s.log.Error("notify extraction failure", "connection", c.ID, "err", nerr)
 	}
+}
+
+// linkFailedData is the data of data_source.link_failed.
+type linkFailedData struct {
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// LinkFailed announces that a user's attempt to link a data source ended
+// without a link (consent refused, a permission missing, an expired
+// page ...). It has the signature of the linking package's FailureEvents.
+func (s *Service) LinkFailed(ctx context.Context, clientUUID, userID, dataSource, reason, detail string) error {
+	name := dataSourceName(dataSource)
+	if len(detail) > 500 {
+		detail = detail[:500]
+	}
+	return s.Notify(ctx, Event{Type: EventLinkFailed, ClientUUID: clientUUID, UserID: userID, DataSource: name,
+		Action: "connection_failed", Level: "warning", Message: "The user did not complete linking " + name + ".",
+		Data: linkFailedData{Reason: reason, Detail: detail}})
 }
 
 // rejectedData is the data of delivery.rejected.
