@@ -152,3 +152,37 @@ func TestBodyLimit(t *testing.T) {
 		t.Fatalf("small body: %d %s", r.status, r.body)
 	}
 }
+
+// TestAuthCache: a client's record is reused for AuthCacheTTL, so a rotated
+// secret or a deleted client takes effect within it, not later.
+func TestAuthCache(t *testing.T) {
+	e := newEnv(t, envOptions{authCacheTTL: 5 * time.Second})
+	a := e.newClient("A")
+	const target = "/api/v1/user_id/nobody/data_sources/authorized"
+	if r := e.do(&a, "GET", target, ""); r.status != 404 {
+		t.Fatalf("first request: %d", r.status)
+	}
+	c, err := e.st.GetClient(e.ctx, a.uuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := secret.NewAPISecret()
+	c.SecretHash = secret.HashAPISecret(fresh)
+	if err := e.st.UpdateClient(e.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(6 * time.Second)
+	if r := e.do(&a, "GET", target, ""); r.status != 401 {
+		t.Fatalf("the old secret still works after the cache time: %d", r.status)
+	}
+	if r := e.do(&creds{a.uuid, fresh}, "GET", target, ""); r.status != 404 {
+		t.Fatalf("the new secret does not work: %d", r.status)
+	}
+	if err := e.st.DeleteClient(e.ctx, a.uuid); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(6 * time.Second)
+	if r := e.do(&creds{a.uuid, fresh}, "GET", target, ""); r.status != 401 {
+		t.Fatalf("a deleted client still works after the cache time: %d", r.status)
+	}
+}

@@ -35,7 +35,7 @@ func (a *API) resend(w http.ResponseWriter, r *http.Request, c *store.Client) er
 	}
 	from, _ := time.Parse(time.DateOnly, start)
 	to, _ := time.Parse(time.DateOnly, finish)
-	n, err := a.cfg.Resender.Resend(r.Context(), c.UUID, from, to.AddDate(0, 0, 1))
+	n, err := a.cfg.Resender.Replay(r.Context(), c.UUID, store.ReplayQuery{ClientUUID: c.UUID, CreatedFrom: from, CreatedTo: to.AddDate(0, 0, 1)})
 	if err != nil {
 		return err
 	}

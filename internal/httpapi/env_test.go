@@ -64,6 +64,8 @@ type envOptions struct {
 	resender     Resender
 	resyncer     Resyncer
 	noLinker     bool
+	// authCacheTTL 0 reads the store on every request.
+	authCacheTTL time.Duration
 }
 
 func quietLogger() *slog.Logger {
@@ -197,7 +199,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	cfg := Config{Store: st, Linker: ls, Logger: logger, Now: clock.now, RateLimit: o.rateLimit, MaxBody: o.maxBody,
-		Resender: o.resender, Resyncer: o.resyncer, AuthCacheTTL: -1}
+		Resender: o.resender, Resyncer: o.resyncer, Events: ev, AuthCacheTTL: -1}
+	if o.authCacheTTL > 0 {
+		cfg.AuthCacheTTL = o.authCacheTTL
+	}
 	if o.noLinker {
 		cfg.Linker = nil
 	}
@@ -224,16 +229,24 @@ func (l *linkEvents) add(s string) {
 	l.events = append(l.events, s)
 }
 
-func (l *linkEvents) Linked(_ context.Context, c store.Connection) {
+func (l *linkEvents) UserCreated(_ context.Context, clientUUID, userID string) error {
+	l.add("user:" + clientUUID + "/" + userID)
+	return nil
+}
+
+func (l *linkEvents) DataSourceLinked(_ context.Context, c store.Connection) error {
 	l.add("linked:" + c.ClientUUID + "/" + c.UserID)
+	return nil
 }
 
-func (l *linkEvents) LinkFailed(_ context.Context, f link.Failure) {
-	l.add("failed:" + f.ClientUUID + "/" + f.UserID + ":" + f.Reason)
+func (l *linkEvents) LinkFailed(_ context.Context, clientUUID, userID, _, reason, _ string) error {
+	l.add("failed:" + clientUUID + "/" + userID + ":" + reason)
+	return nil
 }
 
-func (l *linkEvents) Revoked(_ context.Context, c store.Connection) {
-	l.add("revoked:" + c.ClientUUID + "/" + c.UserID)
+func (l *linkEvents) DataSourceUnlinked(_ context.Context, c store.Connection, by string) error {
+	l.add("unlinked:" + c.ClientUUID + "/" + c.UserID + ":" + by)
+	return nil
 }
 
 func (l *linkEvents) list() []string {

@@ -67,7 +67,7 @@ func TestLinkFlowEndToEnd(t *testing.T) {
 	if len(access) == 0 || bytes.Contains(access, []byte(conn.Tokens.AccessToken)) || bytes.Contains(refresh, []byte(conn.Tokens.RefreshToken)) {
 		t.Fatal("tokens are not sealed at rest")
 	}
-	if ev := e.events.list(); len(ev) != 1 || ev[0] != "linked:"+a.uuid+"/"+user {
+	if ev := e.events.list(); len(ev) != 2 || ev[0] != "user:"+a.uuid+"/"+user || ev[1] != "linked:"+a.uuid+"/"+user {
 		t.Fatalf("lifecycle events %v", ev)
 	}
 

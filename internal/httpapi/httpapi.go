@@ -55,13 +55,18 @@ type Linker interface {
 	ServeCallback(w http.ResponseWriter, r *http.Request)
 }
 
-// Resender replays a client's rejected webhook deliveries (the delivery
-// work implements it).
+// Resender replays a client's rejected webhook deliveries
+// (*delivery.Service).
 type Resender interface {
-	// Resend queues again the client's dead-lettered deliveries whose
-	// documents were rejected between from (inclusive) and to (exclusive),
-	// and returns how many it queued.
-	Resend(ctx context.Context, clientUUID string, from, to time.Time) (int, error)
+	// Replay queues again the client's dead letters created in
+	// [q.CreatedFrom, q.CreatedTo) and returns how many it queued.
+	Replay(ctx context.Context, clientUUID string, q store.ReplayQuery) (int, error)
+}
+
+// UserEvents hears of users created through the API (*delivery.Service
+// turns it into the "user created" notification).
+type UserEvents interface {
+	UserCreated(ctx context.Context, clientUUID, userID string) error
 }
 
 // Resyncer re-reads a range of days from Oura for one connection; the
@@ -91,7 +96,10 @@ type Config struct {
 	Resender Resender
 	// Resyncer serves POST .../data_source/{data_source}/sync; nil: 503.
 	Resyncer Resyncer
-	Logger   *slog.Logger
+	// Events hears of users created by the time zone and user information
+	// routes; nil drops them.
+	Events UserEvents
+	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now       func() time.Time
 	RateLimit RateLimit

@@ -65,7 +65,7 @@ func TestRevokeAuth(t *testing.T) {
 	if n, err := e.st.ListConnections(e.ctx, store.StatusActive); err != nil || len(n) != 0 {
 		t.Fatalf("active connections after revoking: %d %v", len(n), err)
 	}
-	if ev := e.events.list(); len(ev) != 2 || ev[1] != "revoked:"+a.uuid+"/u1" {
+	if ev := e.events.list(); len(ev) != 3 || ev[2] != "unlinked:"+a.uuid+"/u1:client" {
 		t.Fatalf("events %v", ev)
 	}
 	m := e.do(&a, "GET", "/api/v1/user_id/u1/data_source/Oura/authorizer", "").json(t)

@@ -90,6 +90,21 @@ func (a *API) getUser(ctx context.Context, clientUUID, userID string) (store.Use
 	return u, err
 }
 
+// upsertUser writes the user and reports a new one to Events. A new row
+// has equal creation and update times (both the insert's clock reading).
+func (a *API) upsertUser(ctx context.Context, u store.User) error {
+	got, err := a.st.UpsertUser(ctx, u)
+	if err != nil {
+		return err
+	}
+	if a.cfg.Events != nil && got.CreatedAt.Equal(got.UpdatedAt) {
+		if err := a.cfg.Events.UserCreated(ctx, u.ClientUUID, u.UserID); err != nil {
+			a.log.WarnContext(ctx, "lifecycle event not recorded", "event", "user created", "err", err)
+		}
+	}
+	return nil
+}
+
 // userExists answers ENOTFOUND for a user the client does not have.
 func (a *API) userExists(ctx context.Context, clientUUID, userID string) error {
 	_, err := a.getUser(ctx, clientUUID, userID)

@@ -280,6 +280,16 @@ func TestTimeZone(t *testing.T) {
 			}
 		})
 	}
+	// The first valid post created the user, once.
+	created := 0
+	for _, ev := range e.events.list() {
+		if ev == "user:"+a.uuid+"/tz-user" {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Fatalf("user created events %v", e.events.list())
+	}
 	// The last valid one stays.
 	r := e.do(&a, "GET", path, "")
 	if m := r.json(t); r.status != 200 || m["time_zone"] != "UTC" || m["offset"] != "+00:00" {
@@ -431,10 +441,10 @@ type fakeResender struct {
 	calls []string
 }
 
-func (f *fakeResender) Resend(_ context.Context, clientUUID string, from, to time.Time) (int, error) {
+func (f *fakeResender) Replay(_ context.Context, clientUUID string, q store.ReplayQuery) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, clientUUID+" "+from.Format(time.RFC3339)+" "+to.Format(time.RFC3339))
+	f.calls = append(f.calls, clientUUID+" "+q.ClientUUID+" "+q.CreatedFrom.Format(time.RFC3339)+" "+q.CreatedTo.Format(time.RFC3339))
 	return 29, nil
 }
 
@@ -474,7 +484,7 @@ func TestClientRoutesNotConfigured(t *testing.T) {
 	if m := r.json(t); r.status != 200 || m["message"] != "Success" || m["total_docs_to_resend"] != float64(29) {
 		t.Fatalf("resend: %d %s", r.status, r.body)
 	}
-	if want := b.uuid + " 2024-04-20T00:00:00Z 2024-04-22T00:00:00Z"; len(res.calls) != 1 || res.calls[0] != want {
+	if want := b.uuid + " " + b.uuid + " 2024-04-20T00:00:00Z 2024-04-22T00:00:00Z"; len(res.calls) != 1 || res.calls[0] != want {
 		t.Fatalf("resend calls %v, want %s", res.calls, want)
 	}
 	if r := e2.do(&b, "POST", "/api/v1/client/webhooks/resend", `{"start":"2024-04-21","finish":"2024-04-20"}`); r.status != 400 {

@@ -102,7 +102,7 @@ func (a *API) postTimeZone(w http.ResponseWriter, r *http.Request, c *store.Clie
 	if !slices.Contains(offsets, *body.Offset) {
 		return invalid("offset %s does not match %s, whose UTC offsets are %s.", *body.Offset, *body.TimeZone, strings.Join(offsets, " and "))
 	}
-	if _, err := a.st.UpsertUser(r.Context(), store.User{ClientUUID: c.UUID, UserID: userID, TimeZone: *body.TimeZone}); err != nil {
+	if err := a.upsertUser(r.Context(), store.User{ClientUUID: c.UUID, UserID: userID, TimeZone: *body.TimeZone}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, message{"Time zone and offset successfully updated for the user."})

@@ -109,7 +109,7 @@ func (a *API) postUserInfo(w http.ResponseWriter, r *http.Request, c *store.Clie
 	if err != nil {
 		return err
 	}
-	if _, err := a.st.UpsertUser(ctx, store.User{ClientUUID: c.UUID, UserID: userID, Info: info}); err != nil {
+	if err := a.upsertUser(ctx, store.User{ClientUUID: c.UUID, UserID: userID, Info: info}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, message{"added"})

@@ -80,6 +80,7 @@ type Syncer interface {
 // Store is what linking reads and writes (both store implementations).
 type Store interface {
 	GetClient(ctx context.Context, uuid string) (store.Client, error)
+	GetUser(ctx context.Context, clientUUID, userID string) (store.User, error)
 	FindConnection(ctx context.Context, clientUUID, userID, dataSource string) (store.Connection, error)
 	UpdateTokens(ctx context.Context, id int64, t store.Tokens) error
 	SetConnectionStatus(ctx context.Context, id int64, status, lastError string) error
@@ -89,7 +90,7 @@ type Store interface {
 	ServerKey(ctx context.Context, name string) ([]byte, error)
 }
 
-// Failure reasons reported to Events.LinkFailed.
+// Failure reasons reported to FailureEvents.LinkFailed.
 const (
 	ReasonDenied   = "denied"        // the person refused consent at Oura
 	ReasonOAuth    = "oauth_error"   // Oura answered the authorization with another error
@@ -100,37 +101,36 @@ const (
 	ReasonLink     = "link"          // storing the grant or reading the Oura account failed
 )
 
-// Failure is a link attempt that did not complete.
-type Failure struct {
-	ClientUUID string
-	UserID     string
-	DataSource string
-	Reason     string
-	// Detail is a sentence for the client's logs (no tokens).
-	Detail string
-}
+// UnlinkedByClient is the by argument of DataSourceUnlinked when the client
+// revoked the authorization.
+const UnlinkedByClient = "client"
 
 // Events receives the lifecycle events of linking; the delivery work turns
-// them into notifications to the client. Calls are synchronous: an
-// implementation should not block for long.
+// them into notifications to the client (*delivery.Service satisfies it).
+// Calls are synchronous; an error is logged and does not undo the link.
 type Events interface {
-	Linked(ctx context.Context, conn store.Connection)
-	LinkFailed(ctx context.Context, f Failure)
-	// Revoked reports a revocation asked for by the client.
-	Revoked(ctx context.Context, conn store.Connection)
+	UserCreated(ctx context.Context, clientUUID, userID string) error
+	DataSourceLinked(ctx context.Context, c store.Connection) error
+	DataSourceUnlinked(ctx context.Context, c store.Connection, by string) error
+}
+
+// FailureEvents is implemented by Events that also want to hear of links
+// that failed (declined consent, a missing scope, an expired state ...).
+type FailureEvents interface {
+	LinkFailed(ctx context.Context, clientUUID, userID, dataSource, reason, detail string) error
 }
 
 // NopEvents drops every event.
 type NopEvents struct{}
 
-// Linked implements Events.
-func (NopEvents) Linked(context.Context, store.Connection) {}
+// UserCreated implements Events.
+func (NopEvents) UserCreated(context.Context, string, string) error { return nil }
 
-// LinkFailed implements Events.
-func (NopEvents) LinkFailed(context.Context, Failure) {}
+// DataSourceLinked implements Events.
+func (NopEvents) DataSourceLinked(context.Context, store.Connection) error { return nil }
 
-// Revoked implements Events.
-func (NopEvents) Revoked(context.Context, store.Connection) {}
+// DataSourceUnlinked implements Events.
+func (NopEvents) DataSourceUnlinked(context.Context, store.Connection, string) error { return nil }
 
 // Config builds a Service. Store, OAuth, Sync and PublicURL are required.
 type Config struct {
@@ -337,7 +337,7 @@ func (s *Service) Revoke(ctx context.Context, clientUUID, userID string) (bool, 
 	}
 	conn.Status, conn.LastError, conn.Tokens = store.StatusRevoked, "revoked by the client", store.Tokens{Scopes: conn.Tokens.Scopes}
 	s.log.InfoContext(ctx, "oura authorization revoked", "client_uuid", clientUUID, "user_id", userID, "connection", conn.ID)
-	s.cfg.Events.Revoked(ctx, conn)
+	s.event(ctx, "data source unlinked", s.cfg.Events.DataSourceUnlinked(ctx, conn, UnlinkedByClient))
 	return true, nil
 }
 
@@ -462,7 +462,9 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	fail := func(status int, p pageData, reason, detail string) {
 		s.log.InfoContext(ctx, "linking failed", "client_uuid", st.ClientUUID, "user_id", st.UserID, "reason", reason, "detail", detail)
-		s.cfg.Events.LinkFailed(ctx, Failure{ClientUUID: st.ClientUUID, UserID: st.UserID, DataSource: st.DataSource, Reason: reason, Detail: detail})
+		if fe, ok := s.cfg.Events.(FailureEvents); ok {
+			s.event(ctx, "link failed", fe.LinkFailed(ctx, st.ClientUUID, st.UserID, st.DataSource, reason, detail))
+		}
 		p.Back = st.RedirectURL
 		s.page(w, status, p)
 	}
@@ -500,14 +502,17 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, p, ReasonScope, "required scopes not granted: "+strings.Join(missing, ", "))
 		return
 	}
-	conn, err := s.link(ctx, st, tok)
+	conn, newUser, err := s.link(ctx, st, tok)
 	if err != nil {
 		s.revokeAtOura(ctx, tok.AccessToken, "client_uuid", st.ClientUUID, "user_id", st.UserID)
 		fail(http.StatusBadGateway, pageLinkFailed, ReasonLink, err.Error())
 		return
 	}
 	s.log.InfoContext(ctx, "oura account linked", "client_uuid", st.ClientUUID, "user_id", st.UserID, "connection", conn.ID)
-	s.cfg.Events.Linked(ctx, conn)
+	if newUser {
+		s.event(ctx, "user created", s.cfg.Events.UserCreated(ctx, st.ClientUUID, st.UserID))
+	}
+	s.event(ctx, "data source linked", s.cfg.Events.DataSourceLinked(ctx, conn))
 	if st.RedirectURL == "" {
 		s.page(w, http.StatusOK, pageLinked)
 		return
@@ -520,22 +525,34 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, to, http.StatusFound)
 }
 
-// link hands the grant to the sync engine. When that fails, the connection
-// is put back as it was before (or marked revoked when it is new), so no
-// connection is left active with a grant that did not fully link.
-func (s *Service) link(ctx context.Context, st store.LinkState, tok oura.Token) (store.Connection, error) {
+// event logs a lifecycle event that could not be recorded.
+func (s *Service) event(ctx context.Context, what string, err error) {
+	if err != nil {
+		s.log.WarnContext(ctx, "lifecycle event not recorded", "event", what, "err", err)
+	}
+}
+
+// link hands the grant to the sync engine and reports whether the user is
+// new. When linking fails, the connection is put back as it was before (or
+// marked revoked when it is new), so no connection is left active with a
+// grant that did not fully link.
+func (s *Service) link(ctx context.Context, st store.LinkState, tok oura.Token) (store.Connection, bool, error) {
+	_, userErr := s.st.GetUser(ctx, st.ClientUUID, st.UserID)
+	if userErr != nil && health.ErrorCode(userErr) != health.ENOTFOUND {
+		return store.Connection{}, false, userErr
+	}
 	prev, prevErr := s.st.FindConnection(ctx, st.ClientUUID, st.UserID, store.DataSourceOura)
 	if prevErr != nil && health.ErrorCode(prevErr) != health.ENOTFOUND {
-		return store.Connection{}, prevErr
+		return store.Connection{}, false, prevErr
 	}
 	res, err := s.cfg.Sync.Link(ctx, wsync.LinkParams{ClientUUID: st.ClientUUID, UserID: st.UserID,
 		Tokens: store.Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, Scopes: tok.Scopes}})
 	if err == nil {
-		return res.Connection, nil
+		return res.Connection, userErr != nil, nil
 	}
 	conn, findErr := s.st.FindConnection(ctx, st.ClientUUID, st.UserID, store.DataSourceOura)
 	if findErr != nil {
-		return store.Connection{}, err // nothing was stored
+		return store.Connection{}, false, err // nothing was stored
 	}
 	var undo error
 	if prevErr == nil {
@@ -547,7 +564,7 @@ func (s *Service) link(ctx context.Context, st store.LinkState, tok oura.Token) 
 	if undo != nil {
 		s.log.ErrorContext(ctx, "undoing a failed link", "connection", conn.ID, "err", undo)
 	}
-	return store.Connection{}, err
+	return store.Connection{}, false, err
 }
 
 // missingScopes lists the required scopes not granted. An empty grant list

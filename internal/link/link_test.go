@@ -172,11 +172,25 @@ type recEvents struct {
 	ev []string
 }
 
-func (r *recEvents) Linked(_ context.Context, c store.Connection) { r.add("linked " + c.UserID) }
-func (r *recEvents) LinkFailed(_ context.Context, f Failure) {
-	r.add("failed " + f.UserID + " " + f.Reason)
+func (r *recEvents) UserCreated(_ context.Context, _, userID string) error {
+	r.add("user " + userID)
+	return nil
 }
-func (r *recEvents) Revoked(_ context.Context, c store.Connection) { r.add("revoked " + c.UserID) }
+
+func (r *recEvents) DataSourceLinked(_ context.Context, c store.Connection) error {
+	r.add("linked " + c.UserID)
+	return nil
+}
+func (r *recEvents) LinkFailed(_ context.Context, _, userID, _, reason, _ string) error {
+	r.add("failed " + userID + " " + reason)
+	return nil
+}
+
+func (r *recEvents) DataSourceUnlinked(_ context.Context, c store.Connection, by string) error {
+	r.add("unlinked " + c.UserID + " by " + by)
+	return nil
+}
+
 func (r *recEvents) add(s string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
