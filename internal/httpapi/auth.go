@@ -123,7 +123,7 @@ func newLimiter(cfg RateLimit, now func() time.Time) *limiter {
 
 // allow takes one request from the client's budget, or returns a 429
 // error saying how long to wait.
-func (l *limiter) allow(_ http.ResponseWriter, clientUUID string) error {
+func (l *limiter) allow(clientUUID string) error {
 	if l.limit == 0 {
 		return nil
 	}

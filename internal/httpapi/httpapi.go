@@ -274,7 +274,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, rt route) {
 		if info := infoFrom(r.Context()); info != nil {
 			info.clientUUID = c.UUID
 		}
-		if err := a.limits.allow(w, c.UUID); err != nil {
+		if err := a.limits.allow(c.UUID); err != nil {
 			a.writeError(w, r, err)
 			return
 		}
