@@ -43,6 +43,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newWebhooksCmd())
 	root.AddCommand(newDeliveriesCmd())
 	root.AddCommand(newClientsCmd())
+	root.AddCommand(newServeCmd())
+	root.AddCommand(newLinkCmd())
 	return root
 }
 

@@ -166,7 +166,7 @@ func Default() Config {
 		Sync: Sync{
 			BackfillDays:     90,
 			BackfillWorkers:  4,
-			FetchWorkers:     4,
+			FetchWorkers:     8,
 			PollWorkers:      2,
 			PollCheck:        15 * time.Minute,
 			ReconcileHealthy: 14 * 24 * time.Hour,
@@ -357,6 +357,20 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 		}
 		usage := v.usage + " (env " + v.name + ")"
 		fs.Var(flagValue{c: c, v: v}, v.flag, usage)
+	}
+}
+
+// RegisterFlagsFor adds the flags named (without "--") only, for commands
+// that need a few settings.
+func (c *Config) RegisterFlagsFor(fs *pflag.FlagSet, names ...string) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	for _, v := range vars() {
+		if v.flag != "" && want[v.flag] {
+			fs.Var(flagValue{c: c, v: v}, v.flag, v.usage+" (env "+v.name+")")
+		}
 	}
 }
 

@@ -1,0 +1,358 @@
+// Package app is wearlink's composition root: it builds the store, the
+// River client, the Oura client, the sync engine and the HTTP server from
+// one config.Config and runs the roles a process was given (api, worker or
+// all) until its context ends.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/store"
+	wsync "github.com/wearlink/wearlink/internal/sync"
+)
+
+// Options are what a process needs besides the configuration.
+type Options struct {
+	// SecretKey is WEARLINK_SECRET_KEY's value (see StoreConfig).
+	SecretKey string
+	Logger    *slog.Logger
+	// Now is the clock of the sync engine (default time.Now).
+	Now func() time.Time
+	// Events receives lifecycle events (default: logged only).
+	Events wsync.Events
+	// Migrate brings the schema up to date at start (wearlink serve does;
+	// several processes may do it at once).
+	Migrate bool
+	// Listener, when set, is used instead of listening on Config.Listen
+	// (tests pass one on 127.0.0.1:0).
+	Listener net.Listener
+	// TestOnly shortens River's start-up jitter.
+	TestOnly bool
+}
+
+// jobRunner is the part of a River client the app drives; both drivers'
+// clients satisfy it.
+type jobRunner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// App is one wearlink process.
+type App struct {
+	cfg   config.Config
+	opt   Options
+	log   *slog.Logger
+	store *OpenedStore
+	eng   *wsync.Engine
+	jobs  jobRunner
+	mux   *http.ServeMux
+	ln    net.Listener
+	srv   *http.Server
+	lock  io.Closer
+}
+
+// NewLogger builds the process logger the configuration asks for.
+func NewLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
+	lvl, err := config.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	o := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, o)), nil
+}
+
+// New builds everything and opens the store; Run starts it. Close releases
+// what New took when Run is never called.
+func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	a := &App{cfg: cfg, opt: opt, log: opt.Logger, mux: http.NewServeMux()}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = a.Close()
+		}
+	}()
+
+	works := cfg.Role != config.RoleAPI
+	if works && cfg.DatabaseURL == "" {
+		// On SQLite one process works the jobs: it may then take back jobs
+		// a dead predecessor left running (RescueOrphanedSQLite).
+		l, err := lockDir(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		a.lock = l
+	}
+	st, err := OpenStore(ctx, StoreConfig{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, SecretKey: opt.SecretKey, Logger: opt.Logger, Now: opt.Now})
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	if opt.Migrate {
+		if _, err := st.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+
+	eng, err := NewEngine(cfg, EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, Events: opt.Events, SingleWriter: st.SQLite != nil})
+	if err != nil {
+		return nil, err
+	}
+	a.eng = eng
+	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly}
+	switch {
+	case st.SQLite != nil:
+		if works {
+			n, err := wsync.RescueOrphanedSQLite(ctx, st.SQLite)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				a.log.Info("jobs of a stopped process taken back", "jobs", n)
+			}
+		}
+		a.jobs, err = wsync.NewClient(riversqlite.New(st.SQLite), eng, copt)
+	default:
+		a.jobs, err = wsync.NewClient(riverpgxv5.New(st.PG), eng, copt)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	if cfg.Role != config.RoleWorker {
+		a.mux.Handle("/oura/webhook", eng.WebhookHandler())
+		a.mux.HandleFunc("GET /healthz", a.healthz)
+	}
+	ok = true
+	return a, nil
+}
+
+// EngineOptions are the parts of the sync engine that are not settings.
+type EngineOptions struct {
+	Store        store.Store
+	Logger       *slog.Logger
+	Now          func() time.Time
+	Events       wsync.Events
+	SingleWriter bool
+}
+
+// NewEngine builds the Oura client, the OAuth flow and the sync engine from
+// the configuration. wearlink link uses it too, so that a link made beside
+// a running server behaves exactly like one the server makes.
+func NewEngine(cfg config.Config, o EngineOptions) (*wsync.Engine, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	oc, err := oura.New(oura.Config{
+		BaseURL: cfg.Oura.APIBaseURL,
+		Limiter: oura.NewRateLimiter(cfg.Oura.AppRateLimit.Oura(), cfg.Oura.TokenRateLimit.Oura()),
+		// Short waits are sat out in place; a longer Retry-After snoozes
+		// the job instead of holding a worker.
+		MaxRetryAfter: 5 * time.Second,
+		Logger:        o.Logger,
+		Now:           o.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var oauth *oura.OAuth
+	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
+		oauth, err = oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
+			AuthURL: cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
+		if err != nil {
+			return nil, err
+		}
+	}
+	events := o.Events
+	if events == nil {
+		events = wsync.NopEvents{}
+	}
+	return wsync.New(wsync.Config{
+		Store: o.Store, Oura: oc, OAuth: oauth,
+		ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
+		VerificationToken: cfg.Oura.WebhookVerificationToken,
+		CallbackURL:       cfg.CallbackURL(),
+		Logger:            o.Logger, Now: o.Now, Events: events,
+		SingleWriter:     o.SingleWriter,
+		BackfillDays:     cfg.Sync.BackfillDays,
+		BackfillAll:      cfg.Sync.BackfillDays == 0,
+		ReconcileHealthy: cfg.Sync.ReconcileHealthy,
+		ReconcileSilent:  cfg.Sync.ReconcileSilent,
+		SilentAfter:      cfg.Sync.SilentAfter,
+		PollCheck:        cfg.Sync.PollCheck,
+		BackfillWorkers:  cfg.Sync.BackfillWorkers,
+		FetchWorkers:     cfg.Sync.FetchWorkers,
+		PollWorkers:      cfg.Sync.PollWorkers,
+	})
+}
+
+// Engine is the sync engine.
+func (a *App) Engine() *wsync.Engine { return a.eng }
+
+// Store is the open store.
+func (a *App) Store() *OpenedStore { return a.store }
+
+// Mux is the HTTP router, for handlers added by the caller before Run.
+func (a *App) Mux() *http.ServeMux { return a.mux }
+
+// URL is the base URL the HTTP server listens on ("" before Run or for
+// the worker role).
+func (a *App) URL() string {
+	if a.ln == nil {
+		return ""
+	}
+	return "http://" + a.ln.Addr().String()
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	if _, err := a.store.Store.ListClients(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"unavailable"}` + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// Listen opens the HTTP listener (Run does it when not done before), so
+// that callers learn the address before serving starts.
+func (a *App) Listen() error {
+	if a.cfg.Role == config.RoleWorker || a.ln != nil {
+		return nil
+	}
+	if a.opt.Listener != nil {
+		a.ln = a.opt.Listener
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.cfg.Listen, err)
+	}
+	a.ln = ln
+	return nil
+}
+
+// Run starts the roles and blocks until ctx ends, then stops gracefully:
+// the HTTP server stops taking requests, running jobs get
+// ShutdownTimeout to finish (then their contexts are cancelled and River
+// retries them later), and the store is closed.
+func (a *App) Run(ctx context.Context) error {
+	defer a.Close()
+	if err := a.Listen(); err != nil {
+		return err
+	}
+	// River runs on its own context: cancelling ctx must not cancel the
+	// running jobs before the soft stop below. The api role only enqueues.
+	works := a.cfg.Role != config.RoleAPI
+	if works {
+		if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start jobs: %w", err)
+		}
+	}
+	serveErr := make(chan error, 1)
+	if a.ln != nil {
+		a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		go func() { serveErr <- a.srv.Serve(a.ln) }()
+		a.log.Info("wearlink serving", "url", a.URL(), "role", a.cfg.Role, "store", a.store.Kind, "location", a.store.Location)
+		if a.cfg.WebhooksEnabled() {
+			// The server listens now, so Oura's verification call of each
+			// new subscription can be answered.
+			if err := a.eng.EnqueueSubscriptions(ctx); err != nil {
+				a.log.Warn("webhook subscriptions not enqueued", "err", err)
+			}
+		} else if a.cfg.Role != config.RoleWorker {
+			a.log.Info("Oura webhook subscriptions not managed (needs client id and secret, webhook token and manage-webhooks)")
+		}
+	} else {
+		a.log.Info("wearlink working", "role", a.cfg.Role, "store", a.store.Kind, "location", a.store.Location)
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	a.log.Info("wearlink stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if a.srv != nil {
+		if serr := a.srv.Shutdown(sctx); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if !works {
+		return err
+	}
+	if jerr := a.jobs.Stop(sctx); jerr != nil {
+		a.log.Warn("jobs did not stop in time, cancelling them", "err", jerr)
+		cctx, c2 := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.jobs.StopAndCancel(cctx)
+		c2()
+	}
+	return err
+}
+
+// Close releases the store and the data directory lock.
+func (a *App) Close() error {
+	var errs []error
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+		a.store = nil
+	}
+	if a.lock != nil {
+		errs = append(errs, a.lock.Close())
+		a.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// lockName is the lock file of the process that works a SQLite database's
+// jobs.
+const lockName = "worker.lock"
+
+func lockDir(dir string) (io.Closer, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	l, err := lockFile(filepath.Join(dir, lockName))
+	if err != nil {
+		if strings.Contains(err.Error(), "locked") {
+			return nil, fmt.Errorf("another wearlink process works the jobs of %s (on SQLite only one may; run more with --role api, or use PostgreSQL)", dir)
+		}
+		return nil, err
+	}
+	return l, nil
+}

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/spf13/cobra"
+
+	"github.com/wearlink/wearlink/internal/app"
+	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/store"
+	wsync "github.com/wearlink/wearlink/internal/sync"
+)
+
+const linkLong = `Link a user's Oura account with an access token already at hand (a personal
+access token, or a token the simulator prints), without the OAuth flow.
+
+The client must exist (wearlink clients create) unless --create-client is
+given. The command stores the connection with its tokens sealed, reads the
+user's personal_info (its id is how Oura's webhooks name the user) and
+ring_configuration, and enqueues the backfill; the server working this
+database's jobs (wearlink serve, running or started later) does the rest.
+Linking the same user again stores the new tokens and resumes an unfinished
+backfill.
+
+With --refresh-token and the Oura client id and secret, expired access
+tokens are refreshed (and the rotated refresh token stored).`
+
+type linkOptions struct {
+	clientUUID   string
+	userID       string
+	token        string
+	refreshToken string
+	expiresIn    time.Duration
+	timeZone     string
+	createClient bool
+}
+
+func newLinkCmd() *cobra.Command {
+	cfg, envErr := loadConfig()
+	var o linkOptions
+	cmd := &cobra.Command{
+		Use:   "link --client-uuid C --user-id U --token T",
+		Short: "Link a user's Oura account with an access token and start its backfill",
+		Long:  linkLong,
+		Args:  cobra.NoArgs,
+	}
+	sf := addStoreFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.clientUUID, "client-uuid", "", "client the user belongs to (required)")
+	f.StringVar(&o.userID, "user-id", "", "the client's id of the user, 1 to 50 letters, digits or hyphens (required)")
+	f.StringVar(&o.token, "token", "", "Oura access token (required)")
+	f.StringVar(&o.refreshToken, "refresh-token", "", "Oura refresh token")
+	f.DurationVar(&o.expiresIn, "expires-in", 0, "lifetime left of the access token (default: unknown, refreshed when Oura rejects it)")
+	f.StringVar(&o.timeZone, "time-zone", "", "the user's IANA time zone (default: the offsets in the user's Oura data)")
+	f.BoolVar(&o.createClient, "create-client", false, "create the client when it does not exist")
+	cfg.RegisterFlagsFor(f, "oura-api-url", "oura-client-id", "oura-client-secret", "oura-token-url", "backfill-days", "log-level")
+	for _, name := range []string{"client-uuid", "user-id", "token"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if envErr != nil {
+			return envErr
+		}
+		if o.token == "" {
+			return errors.New("--token must not be empty")
+		}
+		logger, err := app.NewLogger(*cfg, cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		st, err := sf.open(ctx, logger)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		// A server on the same database may be migrating too; both may.
+		if _, err := st.Migrate(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		res, err := runLink(ctx, cfg, st, logger, o)
+		if err != nil {
+			return err
+		}
+		c := res.Connection
+		fmt.Fprintf(cmd.OutOrStdout(), "linked %s/%s: connection %d, Oura user %s, status %s\n", c.ClientUUID, c.UserID, c.ID, c.OuraUserID, c.Status)
+		if res.Windows > 0 {
+			fmt.Fprintf(cmd.OutOrStdout(), "backfill %s..%s enqueued: %d jobs\n", res.From, res.To, res.Windows)
+		} else {
+			fmt.Fprintln(cmd.OutOrStdout(), "backfill already done: a catch-up read is enqueued")
+		}
+		return nil
+	}
+	return cmd
+}
+
+// runLink builds an engine with an insert-only River client on the
+// store's database and links.
+func runLink(ctx context.Context, cfg *config.Config, st *app.OpenedStore, logger *slog.Logger, o linkOptions) (wsync.LinkResult, error) {
+	eng, err := app.NewEngine(*cfg, app.EngineOptions{Store: st.Store, Logger: logger})
+	if err != nil {
+		return wsync.LinkResult{}, err
+	}
+	if st.SQLite != nil {
+		_, err = wsync.NewClient(riversqlite.New(st.SQLite), eng, wsync.ClientOptions{})
+	} else {
+		_, err = wsync.NewClient(riverpgxv5.New(st.PG), eng, wsync.ClientOptions{})
+	}
+	if err != nil {
+		return wsync.LinkResult{}, err
+	}
+	tok := store.Tokens{AccessToken: o.token, RefreshToken: o.refreshToken}
+	if o.expiresIn != 0 {
+		tok.Expiry = time.Now().Add(o.expiresIn)
+	}
+	return eng.Link(ctx, wsync.LinkParams{ClientUUID: o.clientUUID, UserID: o.userID, Tokens: tok, TimeZone: o.timeZone, CreateClient: o.createClient})
+}
