@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wearlink/wearlink/internal/store"
@@ -21,14 +22,15 @@ func TestMigrateFreshAndAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.Applied, []string{"0001_init"}) || res.Current != 1 || len(res.RiverApplied) == 0 || res.RiverCurrent != res.RiverApplied[len(res.RiverApplied)-1] {
+	shipped := shippedMigrations(t, "migrations")
+	if !slices.Equal(res.Applied, shipped) || res.Current != len(shipped) || len(res.RiverApplied) == 0 || res.RiverCurrent != res.RiverApplied[len(res.RiverApplied)-1] {
 		t.Fatalf("first run = %+v", res)
 	}
 	res, err = s.RunMigrations(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Applied) != 0 || len(res.RiverApplied) != 0 || res.Current != 1 || res.RiverCurrent == 0 {
+	if len(res.Applied) != 0 || len(res.RiverApplied) != 0 || res.Current != len(shipped) || res.RiverCurrent == 0 {
 		t.Fatalf("second run = %+v", res)
 	}
 	var n int
@@ -93,4 +95,25 @@ func TestTokensNeedTheKey(t *testing.T) {
 	if _, err := s.GetConnection(ctx, d.ID); err == nil {
 		t.Fatal("a token copied from another row opened")
 	}
+}
+
+// shippedMigrations lists the migration names in dir, in order: the tests
+// compare against what ships rather than a number that every new
+// migration would have to update.
+func shippedMigrations(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".sql"); ok {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		t.Fatalf("no migrations in %s", dir)
+	}
+	return names
 }
