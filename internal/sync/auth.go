@@ -63,6 +63,13 @@ func (e *Engine) auth(conn store.Connection) *connAuth {
 	return a
 }
 
+// forgetAuth drops the cached grant of a connection.
+func (e *Engine) forgetAuth(id int64) {
+	e.auths.mu.Lock()
+	delete(e.auths.m, id)
+	e.auths.mu.Unlock()
+}
+
 func (a *connAuth) reset(conn store.Connection) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -91,6 +91,9 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		return res, fmt.Errorf("connection of %s: %w", p.UserID, err)
 	}
 	res.Connection = conn
+	// The grant just stored replaces whatever this process cached for the
+	// connection, even when it carries no expiry to compare.
+	e.forgetAuth(conn.ID)
 	u := e.cfg.Oura.User(e.auth(conn))
 	var pi oura.Document[oura.PersonalInfo]
 	err = waitRateLimit(ctx, func() (err error) { pi, err = u.PersonalInfo(ctx); return err })
