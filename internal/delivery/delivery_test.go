@@ -2,10 +2,12 @@ package delivery
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -622,4 +624,58 @@ func TestTestEndpoint(t *testing.T) {
 	if d := e.delivery(res.DeliveryID); d.Status != store.DeliveryDead {
 		t.Fatalf("a failed test is %s", d.Status)
 	}
+}
+
+// countingStore counts RecordAttempts calls and makes each slow, as a
+// commit waiting for the disk is.
+type countingStore struct {
+	store.DeliveryStore
+	mu      sync.Mutex
+	calls   int
+	records int
+}
+
+func (c *countingStore) RecordAttempts(ctx context.Context, rs []store.AttemptRecord) ([]store.AttemptResult, error) {
+	c.mu.Lock()
+	c.calls++
+	c.records += len(rs)
+	c.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	return c.DeliveryStore.RecordAttempts(ctx, rs)
+}
+
+// Concurrent workers share commits, and each gets its own result.
+func TestRecordsShareCommits(t *testing.T) {
+	e := newEnv(t, nil)
+	cs := &countingStore{DeliveryStore: e.st}
+	svc, err := New(Config{Store: cs, Now: e.clock.Now, AllowPrivate: true, Jitter: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Attach(e.jobs)
+	rcv := newReceiver(t, reply{status: 200})
+	e.addEndpoint(rcv.URL, "")
+	applyDocs(t, e.st, 0, 64)
+	if err := svc.pump(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids := e.jobs.take()
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			if _, again, err := svc.work(e.ctx, id); err != nil || again {
+				t.Errorf("delivery %d: again %v, %v", id, again, err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if d := e.delivery(id); d.Status != store.DeliverySucceeded || d.Attempts != 1 {
+			t.Fatalf("delivery %+v", d)
+		}
+	}
+	if cs.records != 64 || cs.calls > 32 {
+		t.Fatalf("%d records in %d commits", cs.records, cs.calls)
+	}
+	t.Logf("%d records in %d commits", cs.records, cs.calls)
 }

@@ -81,11 +81,14 @@ func (s *Service) Register(w *river.Workers) RiverSetup {
 	river.AddWorker(w, &deliverWorker{s: s})
 	river.AddWorker(w, &pumpWorker{s: s})
 	river.AddWorker(w, &maintainWorker{s: s})
-	poll, cooldown := s.cfg.FanoutInterval, min(s.cfg.FanoutInterval, 100*time.Millisecond)
+	// River fetches at most once per cooldown, so MaxWorkers/cooldown caps
+	// the deliveries per second: River's default of 100 ms would hold a
+	// queue of 16 workers to 160/s.
+	poll := s.cfg.FanoutInterval
 	return RiverSetup{
 		Queues: map[string]river.QueueConfig{
-			QueueDeliver: {MaxWorkers: s.cfg.Workers, FetchPollInterval: poll, FetchCooldown: cooldown},
-			QueueFanout:  {MaxWorkers: 2, FetchPollInterval: poll, FetchCooldown: cooldown},
+			QueueDeliver: {MaxWorkers: s.cfg.Workers, FetchPollInterval: poll, FetchCooldown: min(poll, 5*time.Millisecond)},
+			QueueFanout:  {MaxWorkers: 2, FetchPollInterval: poll, FetchCooldown: min(poll, 100*time.Millisecond)},
 		},
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -96,7 +97,7 @@ func (s *Service) attempt(ctx context.Context, d store.Delivery, ep store.Webhoo
 			r.Status, r.NextAttemptAt = store.DeliveryPending, now.Add(wait)
 		}
 	}
-	rec, failingSince, err := s.st.RecordAttempt(ctx, r)
+	rec, failingSince, err := s.record(ctx, r)
 	if health.ErrorCode(err) == health.ECONFLICT {
 		// Another worker recorded this attempt (a rescued job ran twice).
 		s.log.Info("delivery attempt already recorded", "delivery", d.ID, "err", err)
@@ -209,4 +210,82 @@ func (s *Service) maintain(ctx context.Context) error {
 		return err
 	}
 	return s.enqueue(ctx, ids)
+}
+
+// recorder batches the attempt records of concurrent workers into one
+// transaction. On SQLite every commit waits for an fsync on the single
+// writer, so a commit per attempt would cap deliveries at the disk's
+// fsync rate. One worker at a time leads: it commits everything queued,
+// its own record included, then hands the lead to the first record that
+// queued meanwhile, so no worker serves others for long.
+type recorder struct {
+	mu    sync.Mutex
+	queue []*recordReq
+	busy  bool
+}
+
+type recordReq struct {
+	r    store.AttemptRecord
+	res  store.AttemptResult
+	err  error // the batch's
+	done chan struct{}
+	lead chan struct{}
+}
+
+func (q *recordReq) result() (store.Delivery, time.Time, error) {
+	if q.err != nil {
+		return store.Delivery{}, time.Time{}, q.err
+	}
+	return q.res.Delivery, q.res.FailingSince, q.res.Err
+}
+
+// record stores one attempt, in a batch with those of other workers.
+func (s *Service) record(ctx context.Context, r store.AttemptRecord) (store.Delivery, time.Time, error) {
+	req := &recordReq{r: r, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	rc := &s.rec
+	rc.mu.Lock()
+	rc.queue = append(rc.queue, req)
+	leader := !rc.busy
+	rc.busy = true
+	rc.mu.Unlock()
+	if !leader {
+		select {
+		case <-req.done:
+			return req.result()
+		case <-req.lead:
+		}
+	}
+	rc.mu.Lock()
+	batch := rc.queue
+	rc.queue = nil
+	rc.mu.Unlock()
+
+	rs := make([]store.AttemptRecord, len(batch))
+	for i, q := range batch {
+		rs[i] = q.r
+	}
+	// The batch holds other workers' records: this worker's cancellation
+	// must not lose them.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	res, err := s.st.RecordAttempts(bctx, rs)
+	cancel()
+	for i, q := range batch {
+		if err != nil {
+			q.err = err
+		} else {
+			q.res = res[i]
+		}
+		if q != req {
+			close(q.done)
+		}
+	}
+
+	rc.mu.Lock()
+	if len(rc.queue) > 0 {
+		rc.queue[0].lead <- struct{}{}
+	} else {
+		rc.busy = false
+	}
+	rc.mu.Unlock()
+	return req.result()
 }

@@ -182,6 +182,13 @@ type AttemptRecord struct {
 	Failed bool
 }
 
+// AttemptResult is what RecordAttempts did with one record.
+type AttemptResult struct {
+	Delivery     Delivery
+	FailingSince time.Time
+	Err          error
+}
+
 // FanOutResult reports what FanOut did.
 type FanOutResult struct {
 	// Records is the number of outbox records consumed.
@@ -266,6 +273,11 @@ type DeliveryStore interface {
 	// RecordAttempt stores an attempt and its outcome in one transaction.
 	// It returns the delivery as updated and the endpoint's FailingSince.
 	RecordAttempt(ctx context.Context, r AttemptRecord) (Delivery, time.Time, error)
+	// RecordAttempts is RecordAttempt for several records in one
+	// transaction, so concurrent workers share one commit. A record that
+	// conflicts or names no delivery gets its error in its result; the
+	// others are stored. The error is for the batch as a whole.
+	RecordAttempts(ctx context.Context, rs []AttemptRecord) ([]AttemptResult, error)
 	// KillDelivery makes a pending delivery dead without an attempt (its
 	// endpoint was disabled meanwhile). A delivery no longer pending is
 	// left alone and false returned.

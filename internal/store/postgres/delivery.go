@@ -508,58 +508,83 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (store.Delivery, erro
 
 // RecordAttempt implements store.DeliveryStore.
 func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptRecord) (store.Delivery, time.Time, error) {
-	var d store.Delivery
-	var failingSince time.Time
-	a := r.Attempt
-	at := common.Time(a.AttemptedAt)
+	res, err := s.RecordAttempts(ctx, []store.AttemptRecord{r})
+	if err != nil {
+		return store.Delivery{}, time.Time{}, err
+	}
+	return res[0].Delivery, res[0].FailingSince, res[0].Err
+}
+
+// RecordAttempts implements store.DeliveryStore: one transaction for the
+// whole batch.
+func (s *Store) RecordAttempts(ctx context.Context, rs []store.AttemptRecord) ([]store.AttemptResult, error) {
+	out := make([]store.AttemptResult, len(rs))
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var next, finished any
-		switch r.Status {
-		case store.DeliveryPending:
-			next = common.Time(r.NextAttemptAt)
-		case store.DeliverySucceeded, store.DeliveryDead:
-			finished = at
-		default:
-			return health.Errorf(health.EINVALID, "unknown delivery status %q", r.Status)
+		for i, r := range rs {
+			d, fs, err := recordAttempt(ctx, tx, r)
+			if err != nil && health.ErrorCode(err) == health.EINTERNAL {
+				return fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
+			}
+			if err != nil {
+				err = fmt.Errorf("record attempt of delivery %d: %w", r.DeliveryID, err)
+			}
+			out[i] = store.AttemptResult{Delivery: d, FailingSince: fs, Err: err}
 		}
-		lastErr := a.Error
-		if lastErr == "" && a.ErrorClass != "" {
-			lastErr = a.ErrorClass
-		}
-		var endpoint string
-		err := tx.QueryRow(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
-			status = $1, next_attempt_at = $2, last_attempt_at = $3, last_status_code = $4, last_error = $5, updated_at = $3, finished_at = $6
-			WHERE id = $7 AND status = 'pending' AND attempts = $8 RETURNING endpoint_id`,
-			r.Status, next, at, a.StatusCode, lastErr, finished, r.DeliveryID, r.ExpectAttempts).Scan(&endpoint)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return attemptConflict(ctx, tx, r.DeliveryID)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, duration_us, error_class, error, response)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.DeliveryID, r.ExpectAttempts+1, at, a.StatusCode, a.Duration.Microseconds(),
-			a.ErrorClass, a.Error, keep(a.Response)); err != nil {
-			return err
-		}
-		var fs *time.Time
-		if r.Failed {
-			err = tx.QueryRow(ctx, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $1) WHERE id = $2 RETURNING failing_since`,
-				at, endpoint).Scan(&fs)
-		} else {
-			_, err = tx.Exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, endpoint)
-		}
-		if err != nil {
-			return err
-		}
-		failingSince = fromTS(fs)
-		d, err = scanDelivery(tx.QueryRow(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.id = $1`, r.DeliveryID))
-		return err
+		return nil
 	})
 	if err != nil {
-		return d, time.Time{}, fmt.Errorf("record attempt of delivery %d: %w", r.DeliveryID, err)
+		return nil, fmt.Errorf("record attempts: %w", err)
 	}
-	return d, failingSince, nil
+	return out, nil
+}
+
+// recordAttempt applies one record; a health.Error (conflict, not found,
+// invalid) comes from no failed statement, so the transaction stays
+// usable.
+func recordAttempt(ctx context.Context, tx pgx.Tx, r store.AttemptRecord) (store.Delivery, time.Time, error) {
+	a := r.Attempt
+	at := common.Time(a.AttemptedAt)
+	var next, finished any
+	switch r.Status {
+	case store.DeliveryPending:
+		next = common.Time(r.NextAttemptAt)
+	case store.DeliverySucceeded, store.DeliveryDead:
+		finished = at
+	default:
+		return store.Delivery{}, time.Time{}, health.Errorf(health.EINVALID, "unknown delivery status %q", r.Status)
+	}
+	lastErr := a.Error
+	if lastErr == "" && a.ErrorClass != "" {
+		lastErr = a.ErrorClass
+	}
+	var endpoint string
+	err := tx.QueryRow(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
+		status = $1, next_attempt_at = $2, last_attempt_at = $3, last_status_code = $4, last_error = $5, updated_at = $3, finished_at = $6
+		WHERE id = $7 AND status = 'pending' AND attempts = $8 RETURNING endpoint_id`,
+		r.Status, next, at, a.StatusCode, lastErr, finished, r.DeliveryID, r.ExpectAttempts).Scan(&endpoint)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Delivery{}, time.Time{}, attemptConflict(ctx, tx, r.DeliveryID)
+	}
+	if err != nil {
+		return store.Delivery{}, time.Time{}, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, duration_us, error_class, error, response)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.DeliveryID, r.ExpectAttempts+1, at, a.StatusCode, a.Duration.Microseconds(),
+		a.ErrorClass, a.Error, keep(a.Response)); err != nil {
+		return store.Delivery{}, time.Time{}, err
+	}
+	var fs *time.Time
+	if r.Failed {
+		err = tx.QueryRow(ctx, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $1) WHERE id = $2 RETURNING failing_since`,
+			at, endpoint).Scan(&fs)
+	} else {
+		_, err = tx.Exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, endpoint)
+	}
+	if err != nil {
+		return store.Delivery{}, time.Time{}, err
+	}
+	d, err := scanDelivery(tx.QueryRow(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.id = $1`, r.DeliveryID))
+	return d, fromTS(fs), err
 }
 
 func attemptConflict(ctx context.Context, tx pgx.Tx, id int64) error {

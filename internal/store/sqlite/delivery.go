@@ -523,58 +523,82 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (store.Delivery, erro
 
 // RecordAttempt implements store.DeliveryStore.
 func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptRecord) (store.Delivery, time.Time, error) {
-	var d store.Delivery
-	var failingSince time.Time
-	a := r.Attempt
-	at := common.Time(a.AttemptedAt)
+	res, err := s.RecordAttempts(ctx, []store.AttemptRecord{r})
+	if err != nil {
+		return store.Delivery{}, time.Time{}, err
+	}
+	return res[0].Delivery, res[0].FailingSince, res[0].Err
+}
+
+// RecordAttempts implements store.DeliveryStore: one transaction, so one
+// commit (one fsync) for the whole batch.
+func (s *Store) RecordAttempts(ctx context.Context, rs []store.AttemptRecord) ([]store.AttemptResult, error) {
+	out := make([]store.AttemptResult, len(rs))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var next, finished any
-		switch r.Status {
-		case store.DeliveryPending:
-			next = common.Time(r.NextAttemptAt).UnixMicro()
-		case store.DeliverySucceeded, store.DeliveryDead:
-			finished = at.UnixMicro()
-		default:
-			return health.Errorf(health.EINVALID, "unknown delivery status %q", r.Status)
+		for i, r := range rs {
+			d, fs, err := s.recordAttempt(ctx, tx, r)
+			if err != nil && health.ErrorCode(err) == health.EINTERNAL {
+				return fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
+			}
+			if err != nil {
+				err = fmt.Errorf("record attempt of delivery %d: %w", r.DeliveryID, err)
+			}
+			out[i] = store.AttemptResult{Delivery: d, FailingSince: fs, Err: err}
 		}
-		lastErr := a.Error
-		if lastErr == "" && a.ErrorClass != "" {
-			lastErr = a.ErrorClass
-		}
-		var endpoint string
-		err := tx.QueryRowContext(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
-			status = ?, next_attempt_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?, updated_at = ?, finished_at = ?
-			WHERE id = ? AND status = 'pending' AND attempts = ? RETURNING endpoint_id`,
-			r.Status, next, at.UnixMicro(), a.StatusCode, lastErr, at.UnixMicro(), finished, r.DeliveryID, r.ExpectAttempts).Scan(&endpoint)
-		if errors.Is(err, sql.ErrNoRows) {
-			return s.attemptConflict(ctx, tx, r.DeliveryID)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, duration_us, error_class, error, response)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.DeliveryID, r.ExpectAttempts+1, at.UnixMicro(), a.StatusCode, a.Duration.Microseconds(),
-			a.ErrorClass, a.Error, keep(a.Response)); err != nil {
-			return err
-		}
-		var fs sql.NullInt64
-		if r.Failed {
-			err = tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ?) WHERE id = ? RETURNING failing_since`,
-				at.UnixMicro(), endpoint).Scan(&fs)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, endpoint)
-		}
-		if err != nil {
-			return err
-		}
-		failingSince = fromMicros(fs)
-		d, err = scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.id = ?`, r.DeliveryID))
-		return err
+		return nil
 	})
 	if err != nil {
-		return d, time.Time{}, fmt.Errorf("record attempt of delivery %d: %w", r.DeliveryID, err)
+		return nil, fmt.Errorf("record attempts: %w", err)
 	}
-	return d, failingSince, nil
+	return out, nil
+}
+
+// recordAttempt applies one record; a health.Error (conflict, not found,
+// invalid) leaves the transaction usable.
+func (s *Store) recordAttempt(ctx context.Context, tx *sql.Tx, r store.AttemptRecord) (store.Delivery, time.Time, error) {
+	a := r.Attempt
+	at := common.Time(a.AttemptedAt)
+	var next, finished any
+	switch r.Status {
+	case store.DeliveryPending:
+		next = common.Time(r.NextAttemptAt).UnixMicro()
+	case store.DeliverySucceeded, store.DeliveryDead:
+		finished = at.UnixMicro()
+	default:
+		return store.Delivery{}, time.Time{}, health.Errorf(health.EINVALID, "unknown delivery status %q", r.Status)
+	}
+	lastErr := a.Error
+	if lastErr == "" && a.ErrorClass != "" {
+		lastErr = a.ErrorClass
+	}
+	var endpoint string
+	err := tx.QueryRowContext(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
+		status = ?, next_attempt_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?, updated_at = ?, finished_at = ?
+		WHERE id = ? AND status = 'pending' AND attempts = ? RETURNING endpoint_id`,
+		r.Status, next, at.UnixMicro(), a.StatusCode, lastErr, at.UnixMicro(), finished, r.DeliveryID, r.ExpectAttempts).Scan(&endpoint)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Delivery{}, time.Time{}, s.attemptConflict(ctx, tx, r.DeliveryID)
+	}
+	if err != nil {
+		return store.Delivery{}, time.Time{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, duration_us, error_class, error, response)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.DeliveryID, r.ExpectAttempts+1, at.UnixMicro(), a.StatusCode, a.Duration.Microseconds(),
+		a.ErrorClass, a.Error, keep(a.Response)); err != nil {
+		return store.Delivery{}, time.Time{}, err
+	}
+	var fs sql.NullInt64
+	if r.Failed {
+		err = tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ?) WHERE id = ? RETURNING failing_since`,
+			at.UnixMicro(), endpoint).Scan(&fs)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, endpoint)
+	}
+	if err != nil {
+		return store.Delivery{}, time.Time{}, err
+	}
+	d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.id = ?`, r.DeliveryID))
+	return d, fromMicros(fs), err
 }
 
 func (s *Store) attemptConflict(ctx context.Context, tx *sql.Tx, id int64) error {

@@ -30,6 +30,7 @@ func RunDelivery(t *testing.T, newStore Factory) {
 		{"AddMessage", testAddMessage},
 		{"Enqueued", testEnqueued},
 		{"RecordAttempt", testRecordAttempt},
+		{"RecordAttemptsBatch", testRecordAttempts},
 		{"DisableKillsPending", testDisableKillsPending},
 		{"Replay", testReplay},
 		{"ListDeliveries", testListDeliveries},
@@ -527,6 +528,42 @@ func testRecordAttempt(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
+func testRecordAttempts(t *testing.T, s store.Store, ds store.DeliveryStore) {
+	ctx := ctxT(t)
+	f := newFanOutFixture(t, s, ds)
+	for i := range 3 {
+		apply(t, s, in(fmt.Sprint("k", i), sleepDoc("c1", "u1", "2024-01-01", i)))
+	}
+	fanOut(t, ds, t0)
+	list := deliveries(t, ds, store.DeliveryQuery{EndpointID: f.all.ID})
+	rec := func(id int64, expect int, status string) store.AttemptRecord {
+		return store.AttemptRecord{DeliveryID: id, ExpectAttempts: expect, Status: status, NextAttemptAt: t0.Add(time.Minute), Failed: status != store.DeliverySucceeded,
+			Attempt: store.DeliveryAttempt{AttemptedAt: t0, StatusCode: 500}}
+	}
+	res, err := ds.RecordAttempts(ctx, []store.AttemptRecord{
+		rec(list[0].ID, 0, store.DeliveryPending),
+		rec(list[1].ID, 7, store.DeliveryPending), // a stale count: conflict
+		rec(999999, 0, store.DeliveryPending),     // no such delivery
+		rec(list[2].ID, 0, store.DeliveryDead),
+	})
+	must(t, err)
+	if len(res) != 4 || res[0].Err != nil || res[3].Err != nil {
+		t.Fatalf("results %+v", res)
+	}
+	wantCode(t, res[1].Err, health.ECONFLICT)
+	wantCode(t, res[2].Err, health.ENOTFOUND)
+	if res[0].Delivery.Attempts != 1 || res[0].Delivery.Status != store.DeliveryPending || res[3].Delivery.Status != store.DeliveryDead ||
+		!res[3].FailingSince.Equal(t0.Truncate(time.Microsecond)) {
+		t.Fatalf("applied %+v", res)
+	}
+	if d, _ := ds.GetDelivery(ctx, list[1].ID); d.Attempts != 0 {
+		t.Fatalf("the conflicting record was applied: %+v", d)
+	}
+	if res, err := ds.RecordAttempts(ctx, nil); err != nil || len(res) != 0 {
+		t.Fatalf("empty batch: %v %v", res, err)
+	}
+}
+
 func testDisableKillsPending(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
@@ -543,10 +580,9 @@ func testDisableKillsPending(t *testing.T, s store.Store, ds store.DeliveryStore
 		t.Fatalf("after disable: %+v", list)
 	}
 	// KillDelivery kills a pending one once.
-	p := deliveries(t, ds, store.DeliveryQuery{EndpointID: f.phys.ID})
 	apply(t, s, in("d", physDoc("c1", "u1", "2024-01-01", 5)))
 	fanOut(t, ds, t0)
-	p = deliveries(t, ds, store.DeliveryQuery{EndpointID: f.phys.ID})
+	p := deliveries(t, ds, store.DeliveryQuery{EndpointID: f.phys.ID})
 	ok, err := ds.KillDelivery(ctx, p[0].ID, "endpoint disabled", t0)
 	if err != nil || !ok {
 		t.Fatalf("kill: %v %v", ok, err)
