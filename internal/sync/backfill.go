@@ -140,7 +140,7 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
 			return res, err
 		}
-		if _, err := jobs.Insert(ctx, PollArgs{ConnectionID: conn.ID}, nil); err != nil {
+		if _, err := jobs.Insert(ctx, PollArgs{ConnectionID: conn.ID, All: true}, nil); err != nil {
 			return res, fmt.Errorf("enqueue catch-up poll: %w", err)
 		}
 		res.Connection, _ = e.st.GetConnection(ctx, conn.ID)

@@ -69,8 +69,11 @@ func (FetchArgs) InsertOpts() river.InsertOpts {
 
 // PollArgs runs whatever polling is due for one connection: reconciliation
 // of collections not read for a while, heart rate, battery, personal info.
+// All reads every collection from where it stopped (a catch-up after the
+// connection was re-linked).
 type PollArgs struct {
 	ConnectionID int64 `json:"connection_id" river:"unique"`
+	All          bool  `json:"all,omitempty" river:"unique"`
 }
 
 // Kind implements river.JobArgs.

@@ -79,7 +79,7 @@ func (e *Engine) EnqueueDuePolls(ctx context.Context) (int, error) {
 		if c.DataSource != store.DataSourceOura {
 			continue
 		}
-		if len(e.duePolls(c, now)) > 0 {
+		if len(e.duePolls(c, now, false)) > 0 {
 			params = append(params, river.InsertManyParams{Args: PollArgs{ConnectionID: c.ID}})
 		}
 	}
@@ -124,15 +124,23 @@ func (e *Engine) silent(c store.Connection, now time.Time) bool {
 	return now.Sub(last) >= e.cfg.SilentAfter
 }
 
-// duePolls lists the reads due for a connection. Nothing is due before
-// the backfill has finished: it reads everything anyway.
-func (e *Engine) duePolls(c store.Connection, now time.Time) []pollItem {
-	if c.Cursors[curBackfillDone] == "" {
+// backfillGrace is how long polling waits for a backfill: a backfill that
+// has not finished by then (a job gave up) must not keep the connection
+// from being polled.
+const backfillGrace = 24 * time.Hour
+
+// duePolls lists the reads due for a connection; all lists every read. Nothing
+// is due while the backfill runs: it reads everything anyway.
+func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollItem {
+	if c.Cursors[curBackfillDone] == "" && now.Sub(parseTime(c.Cursors[curLinkedAt])) < backfillGrace {
 		return nil
 	}
 	interval := e.cfg.ReconcileHealthy
 	if e.silent(c, now) {
 		interval = e.cfg.ReconcileSilent
+	}
+	if all {
+		interval = 0
 	}
 	var due []pollItem
 	for _, coll := range webhookCollections() {
@@ -144,7 +152,7 @@ func (e *Engine) duePolls(c store.Connection, now time.Time) []pollItem {
 			due = append(due, pollItem{coll: coll})
 		}
 	}
-	if now.Sub(parseTime(c.Cursors[curSyncedAt(oura.CollPersonalInfo)])) >= e.cfg.PersonalInfoEvery {
+	if all || now.Sub(parseTime(c.Cursors[curSyncedAt(oura.CollPersonalInfo)])) >= e.cfg.PersonalInfoEvery {
 		due = append(due, pollItem{coll: oura.CollPersonalInfo})
 	}
 	// Heart rate and battery: only whole days, and a day is taken as whole
@@ -158,7 +166,7 @@ func (e *Engine) duePolls(c store.Connection, now time.Time) []pollItem {
 		if c.Cursors[curNewest] == "" || last == "" || complete <= last {
 			continue
 		}
-		if now.Sub(parseTime(c.Cursors[curSyncedAt(ts.coll)])) < ts.every {
+		if !all && now.Sub(parseTime(c.Cursors[curSyncedAt(ts.coll)])) < ts.every {
 			continue
 		}
 		due = append(due, pollItem{coll: ts.coll, from: addDays(last, 1), to: complete})
@@ -189,7 +197,7 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	// A run after a failed attempt may find its documents stored but not
 	// normalized.
 	force := job.Attempt > 1
-	for _, it := range e.duePolls(conn, e.now()) {
+	for _, it := range e.duePolls(conn, e.now(), job.Args.All) {
 		var err error
 		switch {
 		case it.coll == oura.CollPersonalInfo:
