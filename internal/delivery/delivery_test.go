@@ -679,3 +679,36 @@ func TestRecordsShareCommits(t *testing.T) {
 	}
 	t.Logf("%d records in %d commits", cs.records, cs.calls)
 }
+
+// Maintenance deletes dead letters past their retention and queues again
+// a pending delivery whose job is long overdue.
+func TestMaintain(t *testing.T) {
+	e := newEnv(t, nil)
+	rcv := newReceiver(t, reply{status: 410})
+	ok := newReceiver(t)
+	e.addEndpoint(rcv.URL, "")
+	applyDocs(t, e.st, 0, 1)
+	dead := e.pump()[0]
+	e.work(dead) // 410: dead, the endpoint disabled
+	e.addEndpoint(ok.URL, "")
+	applyDocs(t, e.st, 1, 1)
+	lost := e.pump()[0] // queued, then "lost"
+
+	e.clock.Advance(16 * time.Minute)
+	if err := e.svc.maintain(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q := e.jobs.take(); !slices.Equal(q, []int64{lost}) {
+		t.Fatalf("requeued %v, want [%d]", q, lost)
+	}
+	e.delivery(dead) // still kept
+
+	e.clock.Advance(10 * 24 * time.Hour)
+	if err := e.svc.maintain(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.GetDelivery(e.ctx, dead); health.ErrorCode(err) != health.ENOTFOUND {
+		t.Fatalf("dead letter past retention: %v", err)
+	}
+	e.delivery(lost) // pending: never pruned
+}
