@@ -11,7 +11,6 @@ import (
 
 	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/store"
-	wsync "github.com/wearlink/wearlink/internal/sync"
 )
 
 // subscribe creates the app's subscriptions at the simulator, which
@@ -181,8 +180,12 @@ func TestWebhookNewNightWithinOneSecond(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		t.Logf("night %s: sleep_summary stored %s after the notification", day, took.Round(time.Millisecond))
-		if took > time.Second {
-			t.Errorf("night %s took %s", day, took)
+		limit := time.Second
+		if raceEnabled {
+			limit = 3 * time.Second // the race detector slows SQLite down several times
+		}
+		if took > limit {
+			t.Errorf("night %s took %s, limit %s", day, took, limit)
 		}
 		e.sim.WaitNotifications()
 		e.waitIdle(10 * time.Second)
@@ -193,4 +196,3 @@ func TestWebhookNewNightWithinOneSecond(t *testing.T) {
 	}
 }
 
-var _ = wsync.FetchArgs{}
