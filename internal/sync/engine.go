@@ -110,7 +110,8 @@ type Config struct {
 	// (default 30 days).
 	RenewBefore time.Duration
 
-	// Workers per queue (defaults 4, 4, 2).
+	// Workers per queue (defaults 4, 8, 2). Fetches mostly wait (settle
+	// time, one small read), so more of them run at once.
 	BackfillWorkers int
 	FetchWorkers    int
 	PollWorkers     int
@@ -152,7 +153,7 @@ func (c *Config) fill() error {
 	def(&c.SubscriptionCheck, 24*time.Hour)
 	def(&c.RenewBefore, 30*24*time.Hour)
 	defInt(&c.BackfillWorkers, 4)
-	defInt(&c.FetchWorkers, 4)
+	defInt(&c.FetchWorkers, 8)
 	defInt(&c.PollWorkers, 2)
 	return nil
 }

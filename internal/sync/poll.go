@@ -35,8 +35,8 @@ import (
 //	  ring_configuration), ~4 reads per 14 days
 //	total                                                  ~11.9 to 12.2
 //
-// Measured (TestRequestBudget, 3 simulated users, one week): 9.4, 10.3 and
-// 12.0 per day; the heaviest user had a workout every day. Hourly polling
+// Measured (TestRequestBudget, 3 simulated users, one week): 9.3, 10.1 and
+// 12.0 per day, mean 10.5; the heaviest user had a workout every day. Hourly polling
 // of every collection instead costs 19 x 24 = 456.
 //
 // A lost notification costs nothing extra: every webhook read starts two
