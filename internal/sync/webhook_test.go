@@ -195,4 +195,3 @@ func TestWebhookNewNightWithinOneSecond(t *testing.T) {
 		t.Fatalf("webhook stats %+v", st)
 	}
 }
-
