@@ -195,3 +195,53 @@ func TestWebhookNewNightWithinOneSecond(t *testing.T) {
 		t.Fatalf("webhook stats %+v", st)
 	}
 }
+
+// TestSubscriptionsCreatedAndRenewed: only missing subscriptions are
+// created, and those close to expiry are renewed.
+func TestSubscriptionsCreatedAndRenewed(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true})
+	e.subscribe()
+	cb := e.app.URL + "/oura/webhook"
+	rep, err := e.eng.EnsureSubscriptions(e.ctx, cb)
+	if err != nil || rep.Created != 0 || rep.Renewed != 0 || rep.Existing != 48 {
+		t.Fatalf("second run: %+v %v", rep, err)
+	}
+	// One lost at Oura's end is created again.
+	subs := e.sim.Subscriptions()
+	if err := e.oura.Webhooks(e.sim.ClientID(), e.sim.ClientSecret()).Delete(e.ctx, subs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := e.eng.EnsureSubscriptions(e.ctx, cb); err != nil || rep.Created != 1 {
+		t.Fatalf("after a delete: %+v %v", rep, err)
+	}
+	// 70 days on, every subscription (90-day lifetime) is within the 30
+	// days before expiry and is renewed.
+	e.sim.AdvanceClock(70 * 24 * time.Hour)
+	before, _ := e.sim.Subscriptions()[0].ExpirationTime.Time()
+	if rep, err := e.eng.EnsureSubscriptions(e.ctx, cb); err != nil || rep.Renewed != 48 {
+		t.Fatalf("renewal: %+v %v", rep, err)
+	}
+	after, _ := e.sim.Subscriptions()[0].ExpirationTime.Time()
+	if !after.After(before) {
+		t.Fatalf("expiration %s not moved past %s", after, before)
+	}
+}
+
+// TestNotificationsIgnored: a signed notification for a data type without a
+// collection or for an unknown user is accepted and does nothing.
+func TestNotificationsIgnored(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
+	conn := e.link(0)
+	for _, n := range []oura.Notification{
+		{EventType: "create", DataType: "meal", ObjectID: "m1", UserID: conn.OuraUserID},
+		{EventType: "create", DataType: "sleep", ObjectID: "s1", UserID: "someone-else"},
+	} {
+		body, _ := json.Marshal(n)
+		if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+			t.Fatalf("%+v: %d", n, code)
+		}
+	}
+	if n := len(e.jobs("oura_fetch")); n != 0 {
+		t.Fatalf("%d fetch jobs", n)
+	}
+}
