@@ -12,6 +12,8 @@
 //	poll      oura_poll       per connection: reconciliation and time series
 //	          oura_poll_due   periodic: finds connections with a poll due
 //	          oura_webhooks   creates missing and renews Oura subscriptions
+//	backfill  oura_resync     one per (connection, collection, window) the
+//	                          API asks to read again
 //
 // After raw documents are stored, the days they changed are normalized
 // again (normalize.go) and the health documents written with their outbox

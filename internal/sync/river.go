@@ -26,6 +26,9 @@ type ClientOptions struct {
 	FetchPollInterval time.Duration
 	// TestOnly shortens River's start-up jitter.
 	TestOnly bool
+	// Extra registers the workers of other packages sharing the client
+	// (delivery) and returns their queues and periodic jobs.
+	Extra []func(*river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob)
 }
 
 // Workers returns the engine's River workers.
@@ -36,6 +39,7 @@ func (e *Engine) Workers() *river.Workers {
 	river.AddWorker(w, &pollWorker{e: e})
 	river.AddWorker(w, &pollDueWorker{e: e})
 	river.AddWorker(w, &subscriptionsWorker{e: e})
+	river.AddWorker(w, &resyncWorker{e: e})
 	return w
 }
 
@@ -47,8 +51,9 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], e *Engine, opts ClientOp
 	if logger == nil {
 		logger = slog.New(minLevel{e.log.Handler(), slog.LevelWarn})
 	}
+	workers := e.Workers()
 	cfg := &river.Config{
-		Workers:     e.Workers(),
+		Workers:     workers,
 		Logger:      logger,
 		RetryPolicy: retryPolicy{},
 		// Jobs that need longer say so with Timeout.
@@ -75,6 +80,15 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], e *Engine, opts ClientOp
 			cb := e.cfg.CallbackURL
 			cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(e.cfg.SubscriptionCheck),
 				func() (river.JobArgs, *river.InsertOpts) { return SubscriptionsArgs{CallbackURL: cb}, nil }, nil))
+		}
+	}
+	for _, reg := range opts.Extra {
+		queues, periodic := reg(workers)
+		if opts.Work {
+			for name, q := range queues {
+				cfg.Queues[name] = q
+			}
+			cfg.PeriodicJobs = append(cfg.PeriodicJobs, periodic...)
 		}
 	}
 	c, err := river.NewClient(driver, cfg)
