@@ -1,7 +1,8 @@
 // Package app is wearlink's composition root: it builds the store, the
-// River client, the Oura client, the sync engine and the HTTP server from
-// one config.Config and runs the roles a process was given (api, worker or
-// all) until its context ends.
+// River client, the Oura client, the sync engine, webhook delivery, account
+// linking, the REST API and the HTTP server from one config.Config and
+// runs the roles a process was given (api, worker or all) until its
+// context ends.
 package app
 
 import (
@@ -17,10 +18,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/httpapi"
+	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/store"
 	wsync "github.com/wearlink/wearlink/internal/sync"
@@ -33,7 +38,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock of the sync engine (default time.Now).
 	Now func() time.Time
-	// Events receives lifecycle events (default: logged only).
+	// Events receives the sync engine's lifecycle events (default: the
+	// delivery service, which notifies the client).
 	Events wsync.Events
 	// Migrate brings the schema up to date at start (wearlink serve does;
 	// several processes may do it at once).
@@ -60,11 +66,13 @@ type App struct {
 	log   *slog.Logger
 	store *OpenedStore
 	eng   *wsync.Engine
-	jobs  jobRunner
-	mux   *http.ServeMux
-	ln    net.Listener
-	srv   *http.Server
-	lock  io.Closer
+	// delivery posts the clients' webhooks and lifecycle notifications.
+	delivery *delivery.Service
+	jobs     jobRunner
+	mux      *http.ServeMux
+	ln       net.Listener
+	srv      *http.Server
+	lock     io.Closer
 }
 
 // NewLogger builds the process logger the configuration asks for.
@@ -93,9 +101,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		opt.Now = time.Now
 	}
 	a := &App{cfg: cfg, opt: opt, log: opt.Logger, mux: http.NewServeMux()}
-	ok := false
+	done := false
 	defer func() {
-		if !ok {
+		if !done {
 			_ = a.Close()
 		}
 	}()
@@ -121,12 +129,33 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		}
 	}
 
-	eng, err := NewEngine(cfg, EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, Events: opt.Events, SingleWriter: st.SQLite != nil})
+	ds, ok := st.Store.(store.DeliveryStore)
+	if !ok {
+		return nil, fmt.Errorf("the %s store cannot hold deliveries", st.Kind)
+	}
+	dsvc, err := delivery.New(delivery.Config{Store: ds, Logger: opt.Logger, Now: opt.Now, AllowPrivate: cfg.AllowPrivateWebhooks})
+	if err != nil {
+		return nil, err
+	}
+	a.delivery = dsvc
+	events := opt.Events
+	if events == nil {
+		events = dsvc // "extraction failed" goes to the client's notification webhook
+	}
+	eng, err := NewEngine(cfg, EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, Events: events, SingleWriter: st.SQLite != nil})
 	if err != nil {
 		return nil, err
 	}
 	a.eng = eng
-	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly}
+	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly,
+		// Delivery's workers share the client: the API enqueues replays,
+		// workers post the webhooks.
+		Extra: []func(*river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob){
+			func(w *river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob) {
+				rs := dsvc.Register(w)
+				return rs.Queues, rs.PeriodicJobs
+			},
+		}}
 	switch {
 	case st.SQLite != nil:
 		if works {
@@ -138,20 +167,62 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 				a.log.Info("jobs of a stopped process taken back", "jobs", n)
 			}
 		}
-		a.jobs, err = wsync.NewClient(riversqlite.New(st.SQLite), eng, copt)
+		c, cerr := wsync.NewClient(riversqlite.New(st.SQLite), eng, copt)
+		a.jobs, err = c, cerr
+		if cerr == nil {
+			dsvc.Attach(c)
+		}
 	default:
-		a.jobs, err = wsync.NewClient(riverpgxv5.New(st.PG), eng, copt)
+		c, cerr := wsync.NewClient(riverpgxv5.New(st.PG), eng, copt)
+		a.jobs, err = c, cerr
+		if cerr == nil {
+			dsvc.Attach(c)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 
 	if cfg.Role != config.RoleWorker {
+		api, err := a.api(cfg, st, eng, dsvc)
+		if err != nil {
+			return nil, err
+		}
+		a.mux.Handle("/", api)
 		a.mux.Handle("/oura/webhook", eng.WebhookHandler())
 		a.mux.HandleFunc("GET /healthz", a.healthz)
 	}
-	ok = true
+	done = true
 	return a, nil
+}
+
+// api builds the ROOK-compatible REST API with account linking (when the
+// Oura application's credentials are set), resends and resyncs.
+func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *delivery.Service) (http.Handler, error) {
+	hs, ok := st.Store.(httpapi.Store)
+	ls, ok2 := st.Store.(link.Store)
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("the %s store does not serve the API", st.Kind)
+	}
+	acfg := httpapi.Config{Store: hs, Resender: dsvc, Resyncer: eng, Events: dsvc,
+		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
+	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
+		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
+			RedirectURL: cfg.PublicBase() + link.CallbackPath,
+			AuthURL:     cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
+		if err != nil {
+			return nil, err
+		}
+		lsvc, err := link.New(link.Config{Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
+			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now})
+		if err != nil {
+			return nil, err
+		}
+		acfg.Linker = lsvc
+	} else {
+		a.log.Info("account linking is off: it needs the Oura client id and secret")
+	}
+	return httpapi.New(acfg)
 }
 
 // EngineOptions are the parts of the sync engine that are not settings.

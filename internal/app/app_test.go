@@ -66,11 +66,20 @@ func TestServeLinkWebhook(t *testing.T) {
 			t.Fatalf("subscription to %s", s.CallbackURL)
 		}
 	}
-	resp, err := http.Get(a.URL() + "/healthz")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("healthz: %v %v", resp, err)
+	for path, want := range map[string]int{
+		"/healthz": 200,
+		// The REST API is mounted, behind its authentication.
+		"/api/v1/user_id/user-1/time_zone": 401,
+	} {
+		resp, err := http.Get(a.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
-	resp.Body.Close()
 
 	// A second process would do the same: the CLI opens the same data
 	// directory (and key file) on its own.

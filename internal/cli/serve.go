@@ -10,9 +10,11 @@ import (
 	"github.com/wearlink/wearlink/internal/config"
 )
 
-const serveLong = `Run wearlink: the HTTP server (the Oura webhook endpoint /oura/webhook and
-/healthz) and the sync jobs (backfill of new connections, reads on Oura's
-notifications, polling as a safety net), until interrupted.
+const serveLong = `Run wearlink until interrupted: the HTTP server (the ROOK-compatible REST
+API, account linking under /connect/oura, the Oura webhook endpoint
+/oura/webhook and /healthz) and the jobs (backfill of new connections,
+reads on Oura's notifications, polling as a safety net, delivery of the
+clients' webhooks).
 
 Every setting comes from a WEARLINK_* environment variable and can be
 overridden by its flag; secrets (the Oura client secret, the webhook

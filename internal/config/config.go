@@ -140,6 +140,9 @@ type Config struct {
 	LogFormat string
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
+	// AllowPrivateWebhooks lets clients' webhook endpoints resolve to
+	// private, loopback and link-local addresses.
+	AllowPrivateWebhooks bool
 
 	Oura Oura
 	Sync Sync
@@ -285,6 +288,7 @@ func vars() []envVar {
 		v("WEARLINK_LOG_LEVEL", "log-level", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })),
 		v("WEARLINK_LOG_FORMAT", "log-format", "text or json", str(func(c *Config) *string { return &c.LogFormat })),
 		v("WEARLINK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "how long a graceful stop may take", duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
+		v("WEARLINK_ALLOW_PRIVATE_WEBHOOKS", "allow-private-webhooks", "let clients' webhook URLs resolve to private, loopback and link-local addresses", boolean(func(c *Config) *bool { return &c.AllowPrivateWebhooks })),
 
 		v("WEARLINK_OURA_API_URL", "oura-api-url", "Oura API base URL", str(func(c *Config) *string { return &c.Oura.APIBaseURL })),
 		v("WEARLINK_OURA_CLIENT_ID", "oura-client-id", "Oura OAuth client id", str(func(c *Config) *string { return &c.Oura.ClientID })),
@@ -441,15 +445,18 @@ func (c *Config) WebhooksEnabled() bool {
 	return c.Oura.ManageWebhooks && c.Oura.ClientID != "" && c.Oura.ClientSecret != "" && c.Oura.WebhookVerificationToken != ""
 }
 
-// CallbackURL is the Oura webhook callback: PublicURL (or http://Listen)
-// plus /oura/webhook.
-func (c *Config) CallbackURL() string {
+// PublicBase is where browsers and Oura reach this server: PublicURL, or
+// http://Listen.
+func (c *Config) PublicBase() string {
 	base := c.PublicURL
 	if base == "" {
 		base = "http://" + c.Listen
 	}
-	return strings.TrimRight(base, "/") + "/oura/webhook"
+	return strings.TrimRight(base, "/")
 }
+
+// CallbackURL is the Oura webhook callback: PublicBase plus /oura/webhook.
+func (c *Config) CallbackURL() string { return c.PublicBase() + "/oura/webhook" }
 
 // ParseLevel reads a log level name.
 func ParseLevel(s string) (slog.Level, error) {
@@ -473,7 +480,7 @@ func (c Config) String() string {
 				val = "(set)"
 			}
 		} else if v.name == "WEARLINK_PUBLIC_URL" && val == "" {
-			val = "(default " + strings.TrimSuffix(c.CallbackURL(), "/oura/webhook") + ")"
+			val = "(default " + c.PublicBase() + ")"
 		}
 		fmt.Fprintf(&b, "%s=%s\n", v.name, val)
 	}
