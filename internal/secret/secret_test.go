@@ -36,7 +36,9 @@ func TestSealRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Contains(sealed, []byte(pt)) {
+		// A one-byte plaintext shows up in random ciphertext by chance;
+		// only a long one says something about leaking.
+		if len(pt) > 16 && bytes.Contains(sealed, []byte(pt)) {
 			t.Fatal("sealed value contains the plaintext")
 		}
 		got, err := s.Open(sealed, ad)
