@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/wearlink/wearlink/internal/testutil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func TestMigrateSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shipped := shippedMigrations(t, filepath.Join("..", "store", "sqlite", "migrations"))
+	shipped := testutil.MigrationNames(t, filepath.Join("..", "store", "sqlite", "migrations"))
 	applied := fmt.Sprintf("wearlink schema: applied %s (now version %d)", strings.Join(shipped, ", "), len(shipped))
 	for _, want := range []string{"database: sqlite " + filepath.Join(dir, "wearlink.db"), applied, "River schema: applied 1, "} {
 		if !strings.Contains(out, want) {
@@ -155,25 +156,4 @@ func TestMigratePostgres(t *testing.T) {
 	if err != nil || !strings.Contains(out, "wearlink schema: up to date") {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
-}
-
-// shippedMigrations lists the migration names in dir, in order: the tests
-// compare against what ships rather than a number that every new
-// migration would have to update.
-func shippedMigrations(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if n, ok := strings.CutSuffix(e.Name(), ".sql"); ok {
-			names = append(names, n)
-		}
-	}
-	if len(names) == 0 {
-		t.Fatalf("no migrations in %s", dir)
-	}
-	return names
 }

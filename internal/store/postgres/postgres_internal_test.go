@@ -2,9 +2,8 @@ package postgres_test
 
 import (
 	"context"
-	"os"
+	"github.com/wearlink/wearlink/internal/testutil"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -39,14 +38,14 @@ func TestMigrateConcurrent(t *testing.T) {
 	for _, r := range results {
 		if len(r.Applied) > 0 {
 			applied++
-			if !slices.Equal(r.Applied, shippedMigrations(t, "migrations")) {
+			if !slices.Equal(r.Applied, testutil.MigrationNames(t, "migrations")) {
 				t.Fatalf("applied %v", r.Applied)
 			}
 		}
 		if len(r.RiverApplied) > 0 {
 			river++
 		}
-		if r.Current != len(shippedMigrations(t, "migrations")) || r.RiverCurrent == 0 {
+		if r.Current != len(testutil.MigrationNames(t, "migrations")) || r.RiverCurrent == 0 {
 			t.Fatalf("result %+v", r)
 		}
 	}
@@ -78,25 +77,4 @@ func TestTokensNeedTheKey(t *testing.T) {
 	if _, err := s.GetConnection(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// shippedMigrations lists the migration names in dir, in order: the tests
-// compare against what ships rather than a number that every new
-// migration would have to update.
-func shippedMigrations(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if n, ok := strings.CutSuffix(e.Name(), ".sql"); ok {
-			names = append(names, n)
-		}
-	}
-	if len(names) == 0 {
-		t.Fatalf("no migrations in %s", dir)
-	}
-	return names
 }

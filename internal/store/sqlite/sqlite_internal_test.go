@@ -1,10 +1,10 @@
 package sqlite_test
 
 import (
+	"github.com/wearlink/wearlink/internal/testutil"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/wearlink/wearlink/internal/store"
@@ -22,7 +22,7 @@ func TestMigrateFreshAndAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shipped := shippedMigrations(t, "migrations")
+	shipped := testutil.MigrationNames(t, "migrations")
 	if !slices.Equal(res.Applied, shipped) || res.Current != len(shipped) || len(res.RiverApplied) == 0 || res.RiverCurrent != res.RiverApplied[len(res.RiverApplied)-1] {
 		t.Fatalf("first run = %+v", res)
 	}
@@ -95,25 +95,4 @@ func TestTokensNeedTheKey(t *testing.T) {
 	if _, err := s.GetConnection(ctx, d.ID); err == nil {
 		t.Fatal("a token copied from another row opened")
 	}
-}
-
-// shippedMigrations lists the migration names in dir, in order: the tests
-// compare against what ships rather than a number that every new
-// migration would have to update.
-func shippedMigrations(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if n, ok := strings.CutSuffix(e.Name(), ".sql"); ok {
-			names = append(names, n)
-		}
-	}
-	if len(names) == 0 {
-		t.Fatalf("no migrations in %s", dir)
-	}
-	return names
 }
