@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -27,6 +28,7 @@ import (
 	"github.com/wearlink/wearlink/internal/httpapi"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/store"
 	wsync "github.com/wearlink/wearlink/internal/sync"
 )
@@ -73,6 +75,17 @@ type App struct {
 	ln       net.Listener
 	srv      *http.Server
 	lock     io.Closer
+	// metrics is this process's registry (no global one: two apps in a
+	// test binary keep their own counts).
+	metrics *metrics
+	// apiRoutes are the REST API's "METHOD /pattern"s, for metric labels.
+	apiRoutes []string
+	// started is set while Run has River working; readyz reads it.
+	started atomic.Bool
+	// sim is the built-in Oura simulator, run when no Oura application is
+	// configured.
+	sim    *ourasim.Server
+	simSrv *http.Server
 }
 
 // NewLogger builds the process logger the configuration asks for.
@@ -100,13 +113,19 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	a := &App{cfg: cfg, opt: opt, log: opt.Logger, mux: http.NewServeMux()}
+	a := &App{cfg: cfg, opt: opt, log: opt.Logger, mux: http.NewServeMux(), metrics: newMetrics()}
 	done := false
 	defer func() {
 		if !done {
 			_ = a.Close()
 		}
 	}()
+	if UsesBuiltinSimulator(cfg) {
+		if err := a.startSimulator(); err != nil {
+			return nil, err
+		}
+		cfg = a.cfg
+	}
 
 	works := cfg.Role != config.RoleAPI
 	if works && cfg.DatabaseURL == "" {
@@ -142,7 +161,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	if events == nil {
 		events = dsvc // "extraction failed" goes to the client's notification webhook
 	}
-	eng, err := NewEngine(cfg, EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, Events: events, SingleWriter: st.SQLite != nil})
+	eng, err := NewEngine(cfg, EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, Events: events, SingleWriter: st.SQLite != nil,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}}})
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +211,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		a.mux.Handle("/", api)
 		a.mux.Handle("/oura/webhook", eng.WebhookHandler())
 		a.mux.HandleFunc("GET /healthz", a.healthz)
+		a.mux.HandleFunc("GET /readyz", a.readyz)
+		a.mux.Handle("GET /metrics", a.metrics.handler())
 	}
 	done = true
 	return a, nil
@@ -222,7 +244,14 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *d
 	} else {
 		a.log.Info("account linking is off: it needs the Oura client id and secret")
 	}
-	return httpapi.New(acfg)
+	h, err := httpapi.New(acfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, rt := range h.Routes() {
+		a.apiRoutes = append(a.apiRoutes, rt.Method+" "+rt.Pattern)
+	}
+	return h, nil
 }
 
 // EngineOptions are the parts of the sync engine that are not settings.
@@ -232,6 +261,8 @@ type EngineOptions struct {
 	Now          func() time.Time
 	Events       wsync.Events
 	SingleWriter bool
+	// HTTPClient does the Oura API requests (default: the Oura client's).
+	HTTPClient *http.Client
 }
 
 // NewEngine builds the Oura client, the OAuth flow and the sync engine from
@@ -249,6 +280,7 @@ func NewEngine(cfg config.Config, o EngineOptions) (*wsync.Engine, error) {
 		MaxRetryAfter: 5 * time.Second,
 		Logger:        o.Logger,
 		Now:           o.Now,
+		HTTPClient:    o.HTTPClient,
 	})
 	if err != nil {
 		return nil, err
@@ -345,13 +377,22 @@ func (a *App) Run(ctx context.Context) error {
 	// running jobs before the soft stop below. The api role only enqueues.
 	works := a.cfg.Role != config.RoleAPI
 	if works {
+		if s, ok := a.jobs.(subscriber); ok {
+			ds, _ := a.store.Store.(store.DeliveryStore)
+			events, stop := s.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+				river.EventKindJobSnoozed, river.EventKindJobCancelled)
+			wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
+			defer func() { wcancel(); stop() }()
+			go a.metrics.watchJobs(wctx, events, ds)
+		}
 		if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start jobs: %w", err)
 		}
+		a.started.Store(true)
 	}
 	serveErr := make(chan error, 1)
 	if a.ln != nil {
-		a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second,
+		a.srv = &http.Server{Handler: a.metrics.instrument(a.mux, routeNamer(a.mux, a.apiRoutes)), ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 		go func() { serveErr <- a.srv.Serve(a.ln) }()
 		a.log.Info("wearlink serving", "url", a.URL(), "role", a.cfg.Role, "store", a.store.Kind, "location", a.store.Location)
@@ -387,6 +428,7 @@ func (a *App) Run(ctx context.Context) error {
 	if !works {
 		return err
 	}
+	a.started.Store(false)
 	if jerr := a.jobs.Stop(sctx); jerr != nil {
 		a.log.Warn("jobs did not stop in time, cancelling them", "err", jerr)
 		cctx, c2 := context.WithTimeout(context.Background(), 5*time.Second)
@@ -407,6 +449,7 @@ func (a *App) Close() error {
 		errs = append(errs, a.lock.Close())
 		a.lock = nil
 	}
+	a.stopSimulator()
 	return errors.Join(errs...)
 }
 

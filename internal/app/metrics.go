@@ -1,0 +1,289 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// metrics are one process's Prometheus metrics. Each App has its own
+// registry: two apps in one test binary must not share counters.
+type metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	ouraCalls  *prometheus.CounterVec
+	ouraTime   *prometheus.HistogramVec
+	jobs       *prometheus.CounterVec
+	jobTime    *prometheus.HistogramVec
+	deliveries *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wearlink_http_requests_total",
+			Help: "HTTP requests served, by method, route pattern and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wearlink_http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request, by method and route pattern.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"method", "route"}),
+		ouraCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wearlink_oura_requests_total",
+			Help: "Requests to the Oura API, by collection and status (\"error\" when no response came).",
+		}, []string{"collection", "status"}),
+		ouraTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wearlink_oura_request_duration_seconds",
+			Help:    "Time to the Oura API's response headers, by collection.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"collection"}),
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wearlink_jobs_total",
+			Help: "Job runs this process finished, by kind and outcome (completed, snoozed, retryable, discarded, cancelled).",
+		}, []string{"kind", "outcome"}),
+		jobTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wearlink_job_duration_seconds",
+			Help:    "Time a job ran, by kind.",
+			Buckets: []float64{.005, .01, .05, .1, .5, 1, 5, 10, 30, 60, 300},
+		}, []string{"kind"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wearlink_deliveries_total",
+			Help: "Webhook delivery job runs, by outcome: succeeded, dead, retry (an attempt failed or is not due yet), error (the job itself failed), gone (delivery pruned or endpoint deleted).",
+		}, []string{"outcome"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.ouraCalls, m.ouraTime, m.jobs, m.jobTime, m.deliveries,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// handler serves the registry in the Prometheus text format.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// statusWriter remembers the status a handler sent.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// routeFunc names the route pattern that serves r; "" for none.
+type routeFunc func(r *http.Request) string
+
+// instrument counts and times every request by its route pattern, never
+// by its path: paths carry user ids and would make unbounded series.
+func (m *metrics) instrument(next http.Handler, route routeFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		rt := route(r)
+		if rt == "" {
+			rt = "unmatched"
+		}
+		method := r.Method
+		switch method {
+		case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		default:
+			method = "other"
+		}
+		defer func() {
+			code := sw.code
+			if code == 0 {
+				code = http.StatusOK
+			}
+			m.requests.WithLabelValues(method, rt, strconv.Itoa(code)).Inc()
+			m.latency.WithLabelValues(method, rt).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// routeNamer returns the pattern of outer's route for r, or, for requests
+// outer hands to the REST API at "/", the API route's own pattern. It
+// matches against a mux of the API's patterns because the API serves a
+// copy of the request, whose Pattern the caller never sees.
+func routeNamer(outer *http.ServeMux, api []string) routeFunc {
+	inner := http.NewServeMux()
+	nop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for _, p := range api {
+		inner.Handle(p, nop)
+	}
+	return func(r *http.Request) string {
+		_, p := outer.Handler(r)
+		if p != "/" || len(api) == 0 {
+			return p
+		}
+		_, p = inner.Handler(r)
+		return p
+	}
+}
+
+// ouraTransport counts the Oura client's requests by collection and status.
+type ouraTransport struct {
+	next http.RoundTripper
+	m    *metrics
+}
+
+func (t ouraTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.next.RoundTrip(req)
+	c := ouraCollection(req.URL.Path)
+	t.m.ouraTime.WithLabelValues(c).Observe(time.Since(start).Seconds())
+	status := "error"
+	if err == nil {
+		status = strconv.Itoa(resp.StatusCode)
+	}
+	t.m.ouraCalls.WithLabelValues(c, status).Inc()
+	return resp, err
+}
+
+// ouraCollection names the API a request went to from its path:
+// /v2/usercollection/sleep/ID is "sleep", the webhook subscription API
+// "webhook_subscription". Anything else is "other", so that no path
+// becomes a label.
+func ouraCollection(path string) string {
+	p := strings.TrimPrefix(path, "/")
+	p = strings.TrimPrefix(p, "v2/")
+	p = strings.TrimPrefix(p, "sandbox/")
+	if rest, ok := strings.CutPrefix(p, "usercollection/"); ok {
+		name, _, _ := strings.Cut(rest, "/")
+		if validLabel(name) {
+			return name
+		}
+		return "other"
+	}
+	if strings.HasPrefix(p, "webhook/subscription") {
+		return "webhook_subscription"
+	}
+	return "other"
+}
+
+// validLabel accepts Oura's collection names (lower case and
+// underscores), keeping label values bounded to names of that shape.
+func validLabel(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// subscriber is the part of a River client that reports job events; both
+// drivers' clients have it.
+type subscriber interface {
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+}
+
+// watchJobs counts River's job events until the subscription ends or ctx
+// does. Deliveries are looked up after their job completes to tell a
+// delivered webhook from a dead one; that read is why events are handled
+// here, off River's completer.
+func (m *metrics) watchJobs(ctx context.Context, events <-chan *river.Event, ds store.DeliveryStore) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			m.job(ctx, ev, ds)
+		}
+	}
+}
+
+func (m *metrics) job(ctx context.Context, ev *river.Event, ds store.DeliveryStore) {
+	if ev == nil || ev.Job == nil {
+		return
+	}
+	var outcome string
+	switch ev.Kind {
+	case river.EventKindJobCompleted:
+		outcome = "completed"
+	case river.EventKindJobSnoozed:
+		outcome = "snoozed"
+	case river.EventKindJobCancelled:
+		outcome = "cancelled"
+	case river.EventKindJobFailed:
+		outcome = "retryable"
+		if ev.Job.State == rivertype.JobStateDiscarded {
+			outcome = "discarded"
+		}
+	default:
+		return
+	}
+	kind := ev.Job.Kind
+	m.jobs.WithLabelValues(kind, outcome).Inc()
+	if ev.JobStats != nil {
+		m.jobTime.WithLabelValues(kind).Observe(ev.JobStats.RunDuration.Seconds())
+	}
+	if kind != (delivery.DeliverArgs{}).Kind() {
+		return
+	}
+	switch outcome {
+	case "snoozed":
+		m.deliveries.WithLabelValues("retry").Inc()
+	case "completed":
+		m.deliveries.WithLabelValues(deliveryOutcome(ctx, ev.Job.EncodedArgs, ds)).Inc()
+	default:
+		m.deliveries.WithLabelValues("error").Inc()
+	}
+}
+
+// deliveryOutcome reads what became of a delivery whose job completed.
+func deliveryOutcome(ctx context.Context, args []byte, ds store.DeliveryStore) string {
+	var a delivery.DeliverArgs
+	if err := json.Unmarshal(args, &a); err != nil || ds == nil {
+		return "unknown"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	d, err := ds.GetDelivery(ctx, a.DeliveryID)
+	switch {
+	case health.ErrorCode(err) == health.ENOTFOUND:
+		return "gone"
+	case err != nil:
+		return "unknown"
+	case d.Status == store.DeliverySucceeded, d.Status == store.DeliveryDead:
+		return d.Status
+	default:
+		return "unknown"
+	}
+}
