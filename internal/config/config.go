@@ -84,6 +84,8 @@ type Oura struct {
 	// simulator for tests and the demo).
 	APIBaseURL string
 	// ClientID and ClientSecret are the OAuth application's credentials.
+	// With neither set, role all and the URLs at their defaults, the app
+	// runs the built-in simulator and points all of these at it.
 	// The secret also verifies webhook signatures and authenticates the
 	// webhook subscription API.
 	ClientID     string
@@ -291,7 +293,7 @@ func vars() []envVar {
 		v("WEARLINK_ALLOW_PRIVATE_WEBHOOKS", "allow-private-webhooks", "let clients' webhook URLs resolve to private, loopback and link-local addresses", boolean(func(c *Config) *bool { return &c.AllowPrivateWebhooks })),
 
 		v("WEARLINK_OURA_API_URL", "oura-api-url", "Oura API base URL", str(func(c *Config) *string { return &c.Oura.APIBaseURL })),
-		v("WEARLINK_OURA_CLIENT_ID", "oura-client-id", "Oura OAuth client id", str(func(c *Config) *string { return &c.Oura.ClientID })),
+		v("WEARLINK_OURA_CLIENT_ID", "oura-client-id", "Oura OAuth client id (unset, with role all and the Oura URLs at their defaults: wearlink runs a built-in Oura simulator and uses it)", str(func(c *Config) *string { return &c.Oura.ClientID })),
 		s("WEARLINK_OURA_CLIENT_SECRET", "oura-client-secret", "Oura OAuth client secret (prefer the environment)", str(func(c *Config) *string { return &c.Oura.ClientSecret })),
 		v("WEARLINK_OURA_AUTH_URL", "oura-auth-url", "Oura OAuth authorize URL", str(func(c *Config) *string { return &c.Oura.AuthURL })),
 		v("WEARLINK_OURA_TOKEN_URL", "oura-token-url", "Oura OAuth token URL", str(func(c *Config) *string { return &c.Oura.TokenURL })),
