@@ -382,6 +382,7 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 	}
 	if newest > conn.Cursors[curNewest] {
 		patch[curNewest] = newest
+		patch[curNewestAt] = fmtTime(e.now())
 	}
 	if pl, ok := parsePlan(conn.Cursors[curBackfill]); ok && a.To == pl.to {
 		// The newest window is the collection's starting point for

@@ -20,6 +20,9 @@ const (
 	// curLinkedAt is when the connection was (re)linked; polls count
 	// silence from it until the first notification.
 	curLinkedAt = "linked_at"
+	// curNewestAt is when curNewest last moved: the time of the sync
+	// whose documents the gap check (see duePolls) expects.
+	curNewestAt = "newest_at"
 )
 
 // curWindow marks one finished backfill window of a collection ("done"),
@@ -42,6 +45,14 @@ func curNotified(coll string) string { return "notified:" + coll }
 // curUpdate marks a notified update of one document, read by id if the
 // next range read does not return it.
 func curUpdate(coll, id string) string { return "upd:" + coll + ":" + id }
+
+// curDocDay is the newest day with a document of coll; curRun is how
+// many days in a row up to it had one; curLag is how many days it trailed
+// curNewest after its last read. Together they say which collections come
+// with every sync, so that a missing one stands out (see duePolls).
+func curDocDay(coll string) string { return "nd:" + coll }
+func curRun(coll string) string    { return "run:" + coll }
+func curLag(coll string) string    { return "lag:" + coll }
 
 // curScope marks a collection the user did not grant the scope for.
 func curScope(coll string) string { return "scope:" + coll }

@@ -96,6 +96,10 @@ type Config struct {
 	ReconcileHealthy time.Duration
 	ReconcileSilent  time.Duration
 	SilentAfter      time.Duration
+	// GapGrace is how long after a sync a collection that comes with every
+	// sync may stay missing before it is read on its own (default 2 h; see
+	// gap in poll.go).
+	GapGrace time.Duration
 	// HeartRateEvery and BatteryEvery space the polls of the two
 	// collections Oura sends no webhooks for (defaults 20 h and 7 days).
 	HeartRateEvery time.Duration
@@ -148,6 +152,7 @@ func (c *Config) fill() error {
 	def(&c.ReconcileHealthy, 14*24*time.Hour)
 	def(&c.ReconcileSilent, 6*time.Hour)
 	def(&c.SilentAfter, 36*time.Hour)
+	def(&c.GapGrace, 2*time.Hour)
 	def(&c.HeartRateEvery, 20*time.Hour)
 	def(&c.BatteryEvery, 7*24*time.Hour)
 	def(&c.PersonalInfoEvery, 14*24*time.Hour)

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -162,13 +163,50 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 	patch[curSyncedTo(coll)] = maxDay(conn.Cursors[curSyncedTo(coll)], today)
 	patch[curSyncedAt(coll)] = fmtTime(e.now())
 	patch[curScope(coll)] = ""
-	if res.newest != "" && res.newest > conn.Cursors[curNewest] && res.newest <= to {
-		patch[curNewest] = res.newest
+	newest := conn.Cursors[curNewest]
+	if res.newest != "" && res.newest > newest && res.newest <= to {
+		newest = res.newest
+		patch[curNewest] = newest
+		patch[curNewestAt] = fmtTime(e.now())
 	}
+	trackRun(patch, conn.Cursors, coll, docs, newest, to)
 	e.log.DebugContext(ctx, "collection read", "connection", conn.ID, "collection", coll, "from", from, "to", to,
 		"documents", len(docs), "inserted", res.raw.Inserted, "updated", res.raw.Updated, "health_written", res.health.Inserted+res.health.Updated)
 	return e.st.SetCursors(ctx, conn.ID, patch, e.now())
 }
+
+// trackRun moves the cursors that say whether coll comes with every sync:
+// its newest day, how many days in a row up to it have a document (from the
+// days just read and the run already recorded), and how far it trails the
+// connection's newest day.
+func trackRun(patch, cur map[string]string, coll string, docs []oura.RawDocument, newest, to string) {
+	days := map[string]bool{}
+	top := ""
+	for _, d := range docs {
+		if day := string(d.Day); day != "" && day <= to {
+			days[day] = true
+			top = maxDay(top, day)
+		}
+	}
+	old := cur[curDocDay(coll)]
+	if top == "" || top <= old {
+		return
+	}
+	lo := top
+	for days[addDays(lo, -1)] {
+		lo = addDays(lo, -1)
+	}
+	if old != "" && lo <= addDays(old, 1) {
+		run, _ := strconv.Atoi(cur[curRun(coll)])
+		lo = min(lo, addDays(old, 1-max(run, 1)))
+	}
+	patch[curDocDay(coll)] = top
+	patch[curRun(coll)] = strconv.Itoa(min(daysBetween(lo, top)+1, maxRun))
+	patch[curLag(coll)] = strconv.Itoa(max(daysBetween(top, newest), 0))
+}
+
+// maxRun caps the recorded run: beyond it, longer says nothing more.
+const maxRun = 30
 
 // rawOf places a single document (read by id) on its day the way
 // (*oura.User).Days does; single-document routes exist only for

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -266,6 +267,7 @@ func TestBenchFleet(t *testing.T) {
 	// different local times per user); after each the notifications that
 	// were not dropped are delivered and worked, then the reconciliation
 	// pass the periodic job would run looks for what they missed.
+	const settle = 6 * time.Hour
 	revealed := 0
 	live := func(days int) {
 		for step := 0; step < days*4; step++ {
@@ -283,9 +285,59 @@ func TestBenchFleet(t *testing.T) {
 	live(days)
 	wall := time.Since(wall0)
 	cpu := cpuSeconds() - cpu0
-	bytes1 := be.sqliteBytes(t)
 	ws := e.sim.WebhookStats()
 	t.Logf("%d simulated days, %d user-days revealed, in %s real; webhook stats %+v", days, revealed, wall.Round(time.Millisecond), ws)
+
+	// check counts the documents the clean simulator has for every user's
+	// planned days that the hub lacks or holds differently.
+	clean := newCleanSim(t, seed, users, e.sim.Clock().Now())
+	var other []string
+	for _, c := range oura.Collections() {
+		if c.Range != oura.RangeDateTime {
+			other = append(other, c.Name)
+		}
+	}
+	check := func() (missing, wanted int, byColl map[string]int) {
+		byColl = map[string]int{}
+		for i, c := range conns {
+			c, _ = e.st.GetConnection(e.ctx, c.ID)
+			from, _ := planOf(t, c)
+			last := string(e.sim.World().LastDay(e.sim.World().Users()[i]))
+			want := clean.docs(t, i, from, last, other...)
+			// Time series are complete up to their cursors, which must
+			// have reached the day before the newest.
+			if hr := c.Cursors["to:"+oura.CollHeartRate]; hr < dayBefore(last) {
+				t.Errorf("user %d: heart rate read up to %s, newest day %s", i, hr, last)
+			}
+			for _, coll := range []string{oura.CollHeartRate, oura.CollRingBatteryLevel} {
+				for k, v := range clean.docs(t, i, from, c.Cursors["to:"+coll], coll) {
+					want[k] = v
+				}
+			}
+			wanted += len(want)
+			got := e.storedDocs(c)
+			for k, h := range want {
+				if g, ok := got[k]; !ok || g != h {
+					missing++
+					coll, _, _ := strings.Cut(k, "/")
+					byColl[coll]++
+				}
+			}
+		}
+		return missing, wanted, byColl
+	}
+	missingAtSync, wanted, byCollAtSync := check()
+
+	// Then the rings stay quiet (the clock moves, no day is revealed) for
+	// the gap grace and a poll check: what the gap reads recover.
+	e.sim.Clock().Advance(settle)
+	if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.waitIdle(10 * time.Minute)
+	missing, _, byColl := check()
+	cpu = cpuSeconds() - cpu0
+	bytes1 := be.sqliteBytes(t)
 
 	counts := e.sim.RequestCounts()
 	total, worst := 0, 0
@@ -302,65 +354,27 @@ func TestBenchFleet(t *testing.T) {
 	cpuPerUserDay := cpu / userDays
 	bytesPerUserDay := float64(bytes1-bytes0) / userDays
 
-	clean := newCleanSim(t, seed, users, e.sim.Clock().Now())
-	var other []string
-	for _, c := range oura.Collections() {
-		if c.Range != oura.RangeDateTime {
-			other = append(other, c.Name)
-		}
-	}
-	missing, wanted := 0, 0
-	missingKeys := map[int][]string{}
-	for i, c := range conns {
-		c, _ = e.st.GetConnection(e.ctx, c.ID)
-		from, _ := planOf(t, c)
-		last := string(e.sim.World().LastDay(e.sim.World().Users()[i]))
-		want := clean.docs(t, i, from, last, other...)
-		// Time series are complete up to their cursors, which must have
-		// reached the day before the newest.
-		if hr := c.Cursors["to:"+oura.CollHeartRate]; hr < dayBefore(last) {
-			t.Errorf("user %d: heart rate read up to %s, newest day %s", i, hr, last)
-		}
-		for _, coll := range []string{oura.CollHeartRate, oura.CollRingBatteryLevel} {
-			for k, v := range clean.docs(t, i, from, c.Cursors["to:"+coll], coll) {
-				want[k] = v
-			}
-		}
-		wanted += len(want)
-		got := e.storedDocs(c)
-		for k, h := range want {
-			if g, ok := got[k]; !ok || g != h {
-				missing++
-				missingKeys[i] = append(missingKeys[i], k)
-			}
-		}
-	}
-
 	t.Logf("RESULT fleet users=%d days=%d", users, days)
 	t.Logf("RESULT requests: %d total, %.2f per user per day (worst user %.2f)", total, perUserDay, float64(worst)/float64(days))
-	t.Logf("RESULT documents missing or different: %d of %d", missing, wanted)
+	t.Logf("RESULT documents missing or different right after the last sync: %d of %d %v", missingAtSync, wanted, byCollAtSync)
+	t.Logf("RESULT documents missing or different after %s without new data: %d %v", settle, missing, byColl)
 	t.Logf("RESULT CPU: %.1f s for %d user-days = %.2f ms per user per day (process: hub and simulator)", cpu, users*days, cpuPerUserDay*1000)
 	t.Logf("RESULT SQLite: %d -> %d bytes, %.0f bytes per user per day; total file %.0f bytes per user", bytes0, bytes1, bytesPerUserDay, float64(bytes1)/float64(users))
 	t.Logf("RESULT users per 2-core machine (CPU): %.0f; users per Oura application limit (1.44M requests/day): %.0f",
 		2*86400/cpuPerUserDay, 1.44e6/perUserDay)
-	// The documents of dropped notifications wait for the reconciliation
-	// pass (every 14 days while webhooks arrive); living on shows whether
-	// it finds them.
-	if more := envInt("WEARLINK_BENCH_CATCHUP_DAYS", 0); more > 0 && missing > 0 {
-		live(more)
-		still := 0
-		for i, keys := range missingKeys {
-			got := e.storedDocs(conns[i])
-			for _, k := range keys {
-				if _, ok := got[k]; !ok {
-					still++
-				}
-			}
-		}
-		t.Logf("RESULT after %d more simulated days: %d of the %d still missing", more, still, missing)
+	// Documents of rare collections (workouts, VO2 max) whose notification
+	// was lost wait for the next one of their kind or the reconciliation:
+	// with no data for SilentAfter the webhooks count as silent and every
+	// collection is read.
+	e.sim.Clock().Advance(36 * time.Hour)
+	if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
+		t.Fatal(err)
 	}
-	if missing > 0 {
-		t.Errorf("%d documents missing or different at the end", missing)
+	e.waitIdle(10 * time.Minute)
+	missingLater, _, byCollLater := check()
+	t.Logf("RESULT documents missing or different 36 h later (webhooks silent, every collection read): %d %v", missingLater, byCollLater)
+	if missingLater > 0 {
+		t.Errorf("%d documents missing or different at the end", missingLater)
 	}
 	if perUserDay > 12 {
 		t.Errorf("%.2f requests per user per day, target 12", perUserDay)

@@ -136,6 +136,16 @@ func dayOf(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(time.DateOnly)
 }
 
+// daysBetween is b - a in days; 0 when either is not a day.
+func daysBetween(a, b string) int {
+	ta, err1 := time.Parse(time.DateOnly, a)
+	tb, err2 := time.Parse(time.DateOnly, b)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return int(tb.Sub(ta) / (24 * time.Hour)) // UTC dates: whole days
+}
+
 func addDays(day string, n int) string {
 	t, err := time.Parse(time.DateOnly, day)
 	if err != nil {

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -39,10 +40,12 @@ import (
 // 12.0 per day, mean 10.5; the heaviest user had a workout every day. Hourly polling
 // of every collection instead costs 19 x 24 = 456.
 //
-// A lost notification costs nothing extra: every webhook read starts two
+// A lost notification costs at most one read: every webhook read starts two
 // days before the collection's previous read, so the next notification of
-// the same collection (the next morning, for the daily ones) fetches what
-// the lost one announced. Collections that stay quiet are re-read every
+// the same collection fetches what the lost one announced; and a
+// collection that came with every sync but not with the latest is read
+// GapGrace after it (see gap), so the lost document arrives within hours,
+// not the next morning. Collections that stay quiet are re-read every
 // ReconcileHealthy. When a connection's webhooks fall silent (none for
 // SilentAfter, 36 h: a worn ring syncs daily), every collection not read
 // for ReconcileSilent (6 h) is re-read, about 4 x 17 = 68 requests a day
@@ -92,9 +95,40 @@ func (e *Engine) EnqueueDuePolls(ctx context.Context) (int, error) {
 	return len(params), nil
 }
 
+// minRun is how many days in a row a collection must have had a document
+// before its absence after a sync counts as a lost notification.
+const minRun = 3
+
+// gap reports whether coll looks like it missed the connection's latest
+// sync: it had a document on each of the last minRun days it was seen,
+// the sync that moved the connection's newest day happened GapGrace ago,
+// coll has not caught up with that day (allowing for the lag it usually
+// has), and it has not been read since. A notification Oura lost then
+// costs one read after GapGrace instead of waiting for the next
+// notification or the reconciliation; a gap read that finds nothing resets
+// the run, so a collection that stopped coming (no SpO2 any more) is not
+// read again until it comes back.
+func (e *Engine) gap(c store.Connection, coll string, now time.Time) bool {
+	cur := c.Cursors
+	if run, _ := strconv.Atoi(cur[curRun(coll)]); run < minRun || cur[curScope(coll)] != "" {
+		return false
+	}
+	at := parseTime(cur[curNewestAt])
+	if at.IsZero() || now.Sub(at) < e.cfg.GapGrace {
+		return false
+	}
+	lag, _ := strconv.Atoi(cur[curLag(coll)])
+	if daysBetween(cur[curDocDay(coll)], cur[curNewest]) <= lag {
+		return false
+	}
+	return parseTime(cur[curSyncedAt(coll)]).Before(at.Add(e.cfg.GapGrace))
+}
+
 // pollItem is one read a poll makes.
 type pollItem struct {
 	coll string
+	// gap marks a read for a document that looks lost (see gap).
+	gap bool
 	// from and to bound a time-series read (heart rate, battery).
 	from, to string
 }
@@ -148,8 +182,11 @@ func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollIte
 		if c.Cursors[curScope(coll)] != "" {
 			iv = e.cfg.ReconcileHealthy // not granted: look again rarely
 		}
-		if now.Sub(parseTime(c.Cursors[curSyncedAt(coll)])) >= iv {
+		switch {
+		case now.Sub(parseTime(c.Cursors[curSyncedAt(coll)])) >= iv:
 			due = append(due, pollItem{coll: coll})
+		case e.gap(c, coll, now):
+			due = append(due, pollItem{coll: coll, gap: true})
 		}
 	}
 	if all || now.Sub(parseTime(c.Cursors[curSyncedAt(oura.CollPersonalInfo)])) >= e.cfg.PersonalInfoEvery {
@@ -210,12 +247,30 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		if err != nil {
 			return err
 		}
+		if it.gap {
+			if err := e.endRunIfStill(ctx, conn, it.coll); err != nil {
+				return err
+			}
+		}
 		// Later reads need the cursors the earlier ones moved.
 		if conn, err = e.st.GetConnection(ctx, conn.ID); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// endRunIfStill resets coll's run when a gap read found no newer day.
+func (e *Engine) endRunIfStill(ctx context.Context, before store.Connection, coll string) error {
+	after, err := e.st.GetConnection(ctx, before.ID)
+	if err != nil {
+		return err
+	}
+	if after.Cursors[curDocDay(coll)] != before.Cursors[curDocDay(coll)] {
+		return nil
+	}
+	e.log.DebugContext(ctx, "gap read found nothing new", "connection", before.ID, "collection", coll)
+	return e.st.SetCursors(ctx, before.ID, map[string]string{curRun(coll): "0"}, time.Time{})
 }
 
 func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection, force bool) error {

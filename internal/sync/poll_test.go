@@ -73,3 +73,71 @@ func TestRelinkCatchesUp(t *testing.T) {
 	e.waitIdle(10 * time.Second)
 	e.checkComplete(seed, 1, []store.Connection{conn})
 }
+
+// TestGapReadRecoversLostNotification: a collection that came with every
+// sync and is missing after one (its notifications lost) is read once,
+// GapGrace after that sync, and not again.
+func TestGapReadRecoversLostNotification(t *testing.T) {
+	const seed = 17
+	e := newEnv(t, envOptions{users: 1, seed: seed, backfillDays: 3})
+	e.subscribe()
+	conn := e.link(0)
+	e.waitBackfill(20*time.Second, conn)
+	e.waitIdle(10 * time.Second)
+	day := func() {
+		e.sim.AdvanceClock(24 * time.Hour)
+		e.sim.WaitNotifications()
+		e.waitIdle(10 * time.Second)
+		if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.waitIdle(10 * time.Second)
+	}
+	for range 4 { // daily_stress builds its run of days
+		day()
+	}
+	hooks := e.oura.Webhooks(e.sim.ClientID(), e.sim.ClientSecret())
+	for _, s := range e.sim.Subscriptions() {
+		if s.DataType == oura.CollDailyStress {
+			if err := hooks.Delete(e.ctx, s.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.sim.ResetRequestCounts()
+	day()
+	last := string(e.sim.World().LastDay(e.sim.World().Users()[0]))
+	clean := newCleanSim(t, seed, 1, e.sim.Clock().Now())
+	want := clean.docs(t, 0, last, last, oura.CollDailyStress)
+	if len(want) != 1 {
+		t.Fatalf("the simulator has %d daily_stress documents on %s, want 1", len(want), last)
+	}
+	stored := func() bool {
+		got := e.storedDocs(conn)
+		for k := range want {
+			if _, ok := got[k]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	if stored() {
+		t.Fatal("daily_stress of the new day stored without a notification or a gap read")
+	}
+	if n := e.sim.RequestCounts()[0][oura.CollDailyStress]; n != 0 {
+		t.Fatalf("daily_stress read %d times before GapGrace", n)
+	}
+	for _, step := range []time.Duration{2 * time.Hour, time.Hour, 6 * time.Hour} {
+		e.sim.Clock().Advance(step)
+		if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.waitIdle(10 * time.Second)
+	}
+	if !stored() {
+		t.Fatal("daily_stress of the new day still missing after the gap read")
+	}
+	if n := e.sim.RequestCounts()[0][oura.CollDailyStress]; n != 1 {
+		t.Fatalf("daily_stress read %d times after its lost notification, want 1", n)
+	}
+}
