@@ -12,7 +12,8 @@ import (
 
 const serveLong = `Run wearlink until interrupted: the HTTP server (the ROOK-compatible REST
 API, account linking under /connect/oura, the Oura webhook endpoint
-/oura/webhook and /healthz) and the jobs (backfill of new connections,
+/oura/webhook, /healthz, /readyz and Prometheus metrics at /metrics) and
+the jobs (backfill of new connections,
 reads on Oura's notifications, polling as a safety net, delivery of the
 clients' webhooks).
 
