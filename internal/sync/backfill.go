@@ -336,6 +336,31 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 // crash goes on where it stopped instead of reading a whole window again.
 const seriesChunkDays = 7
 
+// readAheadDays bounds how many days one backfill job of a date
+// collection reads (see backfillWindow).
+const readAheadDays = 400
+
+// olderWindows lists the windows before a's, newest first, that a's job
+// reads ahead for its collection: contiguous, not yet done, within
+// readAheadDays of a.To.
+func (e *Engine) olderWindows(conn store.Connection, a BackfillArgs) []span {
+	pl, ok := parsePlan(conn.Cursors[curBackfill])
+	if !ok {
+		return nil
+	}
+	var out []span
+	for _, w := range pl.windows() {
+		if w.to >= a.From {
+			continue
+		}
+		if conn.Cursors[curWindow(a.Collection, w.from)] == "done" || daysBetween(w.from, a.To) >= readAheadDays {
+			break
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
 func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a BackfillArgs) error {
 	loc, err := e.location(ctx, conn)
 	if err != nil {
@@ -349,6 +374,17 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		step = seriesChunkDays
 		if p, ok := strings.CutPrefix(conn.Cursors[key], "through:"); ok && p >= a.From {
 			from = addDays(p, 1)
+		}
+	} else {
+		// One range read covers many days of a date collection (a page holds
+		// hundreds of documents, and Oura has returned years in one), so
+		// the job reads the older windows of its collection too, up to
+		// readAheadDays, and marks them done: their own jobs then only
+		// finish them. Reading a year costs a few pages instead of one
+		// request a window.
+		for _, w := range e.olderWindows(conn, a) {
+			from = w.from
+			patch[curWindow(a.Collection, w.from)] = "done"
 		}
 	}
 	newest := conn.Cursors[curNewest]

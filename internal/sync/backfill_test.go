@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/store"
+	wsync "github.com/wearlink/wearlink/internal/sync"
 )
 
 // TestBackfillMatchesOfflineNormalize is the acceptance: link 3
@@ -38,4 +40,28 @@ func TestBackfillMatchesOfflineNormalize(t *testing.T) {
 		raws, _ := e.st.CountRawDocuments(e.ctx, c.ID)
 		t.Logf("user %d: %d health documents, raw %v", i, len(got), raws)
 	}
+}
+
+// TestBackfillReadsAhead: the first job of a date collection reads the
+// older windows too, so 3 windows cost one request per date collection,
+// while time series still go window by window; every document arrives.
+func TestBackfillReadsAhead(t *testing.T) {
+	t.Parallel()
+	const seed = 23
+	e := newEnv(t, envOptions{users: 1, seed: seed, backfillDays: 15,
+		engine: func(c *wsync.Config) { c.WindowDays = 5 }})
+	e.sim.ResetRequestCounts()
+	conn := e.link(0)
+	e.waitBackfill(45*time.Second, conn)
+	e.waitIdle(10 * time.Second)
+	got := e.sim.RequestCounts()[0]
+	for _, coll := range []string{oura.CollDailyReadiness, oura.CollSleep, oura.CollDailyActivity, oura.CollWorkout} {
+		if got[coll] != 1 {
+			t.Errorf("%s read %d times for 3 windows, want 1", coll, got[coll])
+		}
+	}
+	if got[oura.CollHeartRate] < 3 {
+		t.Errorf("heartrate read %d times for 3 windows, want one or more a window", got[oura.CollHeartRate])
+	}
+	e.checkComplete(seed, 1, []store.Connection{conn})
 }
