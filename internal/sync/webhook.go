@@ -83,7 +83,11 @@ func (e *Engine) notification(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"detail": "not an Oura notification"})
 		return
 	}
-	accepted, err := e.Notify(ctx, n)
+	// A verified notification is recorded even if Oura hangs up while the
+	// database is busy: its retry then finds the job already there.
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+	defer cancel()
+	accepted, err := e.Notify(nctx, n)
 	if err != nil {
 		e.log.ErrorContext(ctx, "oura notification not enqueued", "user", n.UserID, "data_type", n.DataType, "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "not enqueued, retry"})
@@ -91,6 +95,9 @@ func (e *Engine) notification(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"connections": accepted})
 }
+
+// notifyTimeout bounds recording one notification.
+const notifyTimeout = 30 * time.Second
 
 // Notify records a verified notification on every active connection of the
 // Oura user and enqueues the fetch that reads it. It returns the number of
