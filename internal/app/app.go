@@ -226,7 +226,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *d
 	if !ok || !ok2 {
 		return nil, fmt.Errorf("the %s store does not serve the API", st.Kind)
 	}
-	acfg := httpapi.Config{Store: hs, Resender: dsvc, Resyncer: eng, Events: dsvc,
+	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
 		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,

@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/wearlink/wearlink/internal/cli"
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -95,6 +97,25 @@ func TestServeLinkWebhook(t *testing.T) {
 		t.Fatalf("link output: %s", out.String())
 	}
 	st := a.Store().Store
+	// The webhook routes are served by the delivery service.
+	apiSecret, err := secret.NewAPISecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateClient(ctx, store.Client{UUID: "client-2", Name: "hooks", SecretHash: secret.HashAPISecret(apiSecret)}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"/api/v1/client/webhooks", nil)
+	req.SetBasicAuth("client-2", apiSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"webhooks":[]}` {
+		t.Fatalf("GET /api/v1/client/webhooks: %d %s", resp.StatusCode, body)
+	}
 	waitFor(t, 20*time.Second, "the backfill", func() bool {
 		c, err := st.GetConnection(ctx, 1)
 		return err == nil && c.Cursors["backfill_done"] != ""

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -30,16 +31,11 @@ running server picks replayed deliveries up within a second.`,
 
 // parseWhen reads a time as RFC 3339 or a YYYY-MM-DD date (UTC midnight).
 func parseWhen(flag, v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
+	t, err := delivery.ParseTime(v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s %q: want RFC 3339 (2025-01-02T15:04:05Z) or a date (2025-01-02)", flag, v)
 	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("--%s %q: want RFC 3339 (2025-01-02T15:04:05Z) or a date (2025-01-02)", flag, v)
+	return t, nil
 }
 
 func newDeliveriesListCmd() *cobra.Command {
@@ -78,9 +74,9 @@ func newDeliveriesListCmd() *cobra.Command {
 			return err
 		}
 		if asJSON {
-			out := make([]deliveryJSON, len(ds))
+			out := make([]delivery.DeliveryView, len(ds))
 			for i, d := range ds {
-				out[i] = toDeliveryJSON(d)
+				out[i] = delivery.ViewDelivery(d, nil)
 			}
 			return writeJSON(cmd.OutOrStdout(), out)
 		}
@@ -89,7 +85,7 @@ func newDeliveriesListCmd() *cobra.Command {
 		for _, d := range ds {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.CreatedAt.Format(time.RFC3339), d.ClientUUID,
 				dash(d.UserID), d.EventType, dash(d.Day), dash(versionText(d.Version)), d.EndpointID, d.Status, d.Attempts,
-				dash(timeText(d.NextAttemptAt)), dash(d.LastError), d.WebhookID)
+				dash(delivery.TimeText(d.NextAttemptAt)), dash(d.LastError), d.WebhookID)
 		}
 		return tw.Flush()
 	}
@@ -108,53 +104,6 @@ func versionText(v int) string {
 		return ""
 	}
 	return strconv.Itoa(v)
-}
-
-func timeText(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format(time.RFC3339)
-}
-
-// deliveryJSON is a delivery as --json prints it.
-type deliveryJSON struct {
-	ID             int64       `json:"id"`
-	WebhookID      string      `json:"webhook_id"`
-	ClientUUID     string      `json:"client_uuid"`
-	UserID         string      `json:"user_id,omitempty"`
-	Kind           string      `json:"kind"`
-	EventType      string      `json:"event_type"`
-	Pillar         string      `json:"pillar,omitempty"`
-	Day            string      `json:"day,omitempty"`
-	Version        int         `json:"document_version,omitempty"`
-	EndpointID     string      `json:"endpoint_id"`
-	Status         string      `json:"status"`
-	Attempts       int         `json:"attempts"`
-	Replays        int         `json:"replays"`
-	NextAttemptAt  string      `json:"next_attempt_at,omitempty"`
-	LastStatusCode int         `json:"last_status_code,omitempty"`
-	LastError      string      `json:"last_error,omitempty"`
-	CreatedAt      string      `json:"created_at"`
-	FinishedAt     string      `json:"finished_at,omitempty"`
-	AttemptList    []attemptJS `json:"attempt_list,omitempty"`
-}
-
-type attemptJS struct {
-	Attempt    int    `json:"attempt"`
-	At         string `json:"at"`
-	StatusCode int    `json:"status_code,omitempty"`
-	DurationMS int64  `json:"duration_ms"`
-	ErrorClass string `json:"error_class,omitempty"`
-	Error      string `json:"error,omitempty"`
-	Response   string `json:"response,omitempty"`
-}
-
-func toDeliveryJSON(d store.Delivery) deliveryJSON {
-	return deliveryJSON{ID: d.ID, WebhookID: d.WebhookID, ClientUUID: d.ClientUUID, UserID: d.UserID, Kind: d.Kind, EventType: d.EventType,
-		Pillar: d.Pillar, Day: d.Day, Version: d.Version, EndpointID: d.EndpointID, Status: d.Status, Attempts: d.Attempts, Replays: d.Replays,
-		NextAttemptAt: timeText(d.NextAttemptAt), LastStatusCode: d.LastStatusCode, LastError: d.LastError,
-		CreatedAt: timeText(d.CreatedAt), FinishedAt: timeText(d.FinishedAt)}
 }
 
 func newDeliveriesShowCmd() *cobra.Command {
@@ -180,11 +129,7 @@ func newDeliveriesShowCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		out := toDeliveryJSON(d)
-		for _, a := range atts {
-			out.AttemptList = append(out.AttemptList, attemptJS{Attempt: a.Attempt, At: timeText(a.AttemptedAt), StatusCode: a.StatusCode,
-				DurationMS: a.Duration.Milliseconds(), ErrorClass: a.ErrorClass, Error: a.Error, Response: string(a.Response)})
-		}
+		out := delivery.ViewDelivery(d, atts)
 		if asJSON {
 			return writeJSON(cmd.OutOrStdout(), out)
 		}

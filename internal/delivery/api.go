@@ -358,3 +358,74 @@ func (s *Service) Delivery(ctx context.Context, clientUUID string, id int64) (st
 	atts, err := s.st.ListAttempts(ctx, id)
 	return d, atts, err
 }
+
+// DeliveryView is a delivery as the REST routes and the CLI's --json show
+// it: no body, times in RFC 3339 (UTC), absent values left out.
+type DeliveryView struct {
+	ID             int64         `json:"id"`
+	WebhookID      string        `json:"webhook_id"`
+	ClientUUID     string        `json:"client_uuid"`
+	UserID         string        `json:"user_id,omitempty"`
+	Kind           string        `json:"kind"`
+	EventType      string        `json:"event_type"`
+	Pillar         string        `json:"pillar,omitempty"`
+	Day            string        `json:"day,omitempty"`
+	Version        int           `json:"document_version,omitempty"`
+	EndpointID     string        `json:"endpoint_id"`
+	Status         string        `json:"status"`
+	Attempts       int           `json:"attempts"`
+	Replays        int           `json:"replays"`
+	NextAttemptAt  string        `json:"next_attempt_at,omitempty"`
+	LastStatusCode int           `json:"last_status_code,omitempty"`
+	LastError      string        `json:"last_error,omitempty"`
+	CreatedAt      string        `json:"created_at"`
+	FinishedAt     string        `json:"finished_at,omitempty"`
+	AttemptList    []AttemptView `json:"attempt_list,omitempty"`
+}
+
+// AttemptView is one attempt of a DeliveryView.
+type AttemptView struct {
+	Attempt    int    `json:"attempt"`
+	At         string `json:"at"`
+	StatusCode int    `json:"status_code,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+	ErrorClass string `json:"error_class,omitempty"`
+	Error      string `json:"error,omitempty"`
+	Response   string `json:"response,omitempty"`
+}
+
+// ViewDelivery is d with its attempts (nil in lists) as callers see it.
+func ViewDelivery(d store.Delivery, atts []store.DeliveryAttempt) DeliveryView {
+	v := DeliveryView{ID: d.ID, WebhookID: d.WebhookID, ClientUUID: d.ClientUUID, UserID: d.UserID, Kind: d.Kind, EventType: d.EventType,
+		Pillar: d.Pillar, Day: d.Day, Version: d.Version, EndpointID: d.EndpointID, Status: d.Status, Attempts: d.Attempts, Replays: d.Replays,
+		NextAttemptAt: TimeText(d.NextAttemptAt), LastStatusCode: d.LastStatusCode, LastError: d.LastError,
+		CreatedAt: TimeText(d.CreatedAt), FinishedAt: TimeText(d.FinishedAt)}
+	for _, a := range atts {
+		v.AttemptList = append(v.AttemptList, AttemptView{Attempt: a.Attempt, At: TimeText(a.AttemptedAt), StatusCode: a.StatusCode,
+			DurationMS: a.Duration.Milliseconds(), ErrorClass: a.ErrorClass, Error: a.Error, Response: string(a.Response)})
+	}
+	return v
+}
+
+// TimeText is t in RFC 3339 (UTC), "" for the zero time.
+func TimeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// ParseTime reads a time bound of a delivery query: RFC 3339, or a
+// YYYY-MM-DD date (UTC midnight). "" is the zero time (no bound).
+func ParseTime(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, health.Errorf(health.EINVALID, "%q is not a time: use RFC 3339 (2025-01-02T15:04:05Z) or a date (2025-01-02)", v)
+}

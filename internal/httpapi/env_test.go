@@ -21,6 +21,7 @@ import (
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
+	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/ourasim"
@@ -53,6 +54,8 @@ type env struct {
 	clock  *testClock
 	events *linkEvents
 	oura   *oura.Client
+	// dsvc is the delivery service of envOptions.webhooks.
+	dsvc *delivery.Service
 }
 
 type envOptions struct {
@@ -63,7 +66,10 @@ type envOptions struct {
 	maxBody      int64
 	resender     Resender
 	resyncer     Resyncer
-	noLinker     bool
+	// webhooks serves the webhook and delivery routes with a delivery
+	// service on the env's store that may post to private addresses.
+	webhooks bool
+	noLinker bool
 	// authCacheTTL 0 reads the store on every request.
 	authCacheTTL time.Duration
 }
@@ -206,6 +212,14 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.noLinker {
 		cfg.Linker = nil
 	}
+	var dsvc *delivery.Service
+	if o.webhooks {
+		if dsvc, err = delivery.New(delivery.Config{Store: st, Logger: logger, Now: clock.now, AllowPrivate: true, Jitter: -1,
+			Timeout: 2 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Webhooks = dsvc
+	}
 	api, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +228,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{t: t, ctx: ctx, st: st, sim: sim, simURL: simHTTP.URL, eng: eng, link: ls, api: api, srv: srv, url: base,
-		clock: clock, events: ev, oura: oc}
+		clock: clock, events: ev, oura: oc, dsvc: dsvc}
 }
 
 // linkEvents records the lifecycle events of linking.

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -63,6 +64,26 @@ type Resender interface {
 	Replay(ctx context.Context, clientUUID string, q store.ReplayQuery) (int, error)
 }
 
+// WebhookManager manages a client's webhook endpoints and shows their
+// deliveries (*delivery.Service). Each method takes the client the caller
+// acts for: the routes always pass the authenticated client, so another
+// client's endpoint or delivery is not found.
+type WebhookManager interface {
+	ListEndpoints(ctx context.Context, clientUUID string) ([]delivery.Endpoint, error)
+	// AddEndpoint and RotateSecret return the new secret, the only times
+	// it is shown.
+	AddEndpoint(ctx context.Context, in delivery.EndpointInput) (delivery.EndpointWithSecret, error)
+	GetEndpoint(ctx context.Context, clientUUID, id string) (delivery.Endpoint, error)
+	UpdateEndpoint(ctx context.Context, clientUUID, id string, u delivery.EndpointUpdate) (delivery.Endpoint, error)
+	RotateSecret(ctx context.Context, clientUUID, id string) (delivery.EndpointWithSecret, error)
+	SetEnabled(ctx context.Context, clientUUID, id string, enabled bool) (delivery.Endpoint, error)
+	// TestEndpoint posts a signed test event to the endpoint now.
+	TestEndpoint(ctx context.Context, clientUUID, id string) (delivery.TestResult, error)
+	DeleteEndpoint(ctx context.Context, clientUUID, id string) error
+	ListDeliveries(ctx context.Context, clientUUID string, q store.DeliveryQuery) ([]store.Delivery, error)
+	Delivery(ctx context.Context, clientUUID string, id int64) (store.Delivery, []store.DeliveryAttempt, error)
+}
+
 // UserEvents hears of users created through the API (*delivery.Service
 // turns it into the "user created" notification).
 type UserEvents interface {
@@ -94,6 +115,9 @@ type Config struct {
 	Linker Linker
 	// Resender serves POST /api/v1/client/webhooks/resend; nil: 503.
 	Resender Resender
+	// Webhooks serves /api/v1/client/webhooks and
+	// /api/v1/client/deliveries; nil: 503.
+	Webhooks WebhookManager
 	// Resyncer serves POST .../data_source/{data_source}/sync; nil: 503.
 	Resyncer Resyncer
 	// Events hears of users created by the time zone and user information
@@ -213,6 +237,7 @@ func (a *API) table() []route {
 		{method: "GET", pattern: "/api/v1/client/users/status", auth: true, h: a.usersStatus},
 		{method: "GET", pattern: "/v2/raw_data/oura/{collection}", auth: true, h: a.rawData},
 	}
+	rs = append(rs, a.webhookRoutes()...)
 	for _, s := range health.Structures() {
 		rs = append(rs, route{method: "GET", pattern: s.Route, auth: true, h: a.processed(s)})
 	}
