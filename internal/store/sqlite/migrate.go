@@ -73,7 +73,14 @@ func (s *Store) RunMigrations(ctx context.Context) (store.MigrationResult, error
 	if err != nil {
 		return res, fmt.Errorf("sqlite: river migrator: %w", err)
 	}
-	rr, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	// In one BEGIN IMMEDIATE transaction: two processes migrating at once
+	// (serve and a CLI command on the same file) would otherwise both see
+	// River's tables missing and the second would fail creating them.
+	var rr *rivermigrate.MigrateResult
+	err = s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		rr, err = migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+		return err
+	})
 	if err != nil {
 		return res, fmt.Errorf("sqlite: river migrations: %w", err)
 	}

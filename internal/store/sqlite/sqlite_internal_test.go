@@ -1,14 +1,15 @@
 package sqlite_test
 
 import (
-	"github.com/wearlink/wearlink/internal/testutil"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil"
 )
 
 func TestMigrateFreshAndAgain(t *testing.T) {
@@ -54,6 +55,47 @@ func TestMigrateFreshAndAgain(t *testing.T) {
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		t.Fatalf("database file mode %v is readable by others", fi.Mode().Perm())
+	}
+}
+
+// TestMigrateConcurrent: processes that open one fresh file at once (serve
+// and a CLI command) each migrate it; all succeed and River's migrations
+// are applied once.
+func TestMigrateConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	const n = 4
+	stores := make([]*sqlite.Store, n)
+	for i := range stores {
+		s, err := sqlite.New(t.Context(), sqlite.Options{Path: path, Sealer: newSealer(t), Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores[i] = s
+	}
+	results := make([]store.MigrationResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() { results[i], errs[i] = s.RunMigrations(t.Context()) })
+	}
+	wg.Wait()
+	seen := map[int]int{}
+	for i := range stores {
+		if errs[i] != nil {
+			t.Fatalf("store %d: %v", i, errs[i])
+		}
+		for _, v := range results[i].RiverApplied {
+			seen[v]++
+		}
+	}
+	if len(seen) == 0 || len(seen) != results[0].RiverCurrent {
+		t.Fatalf("River versions applied %v, current %d", seen, results[0].RiverCurrent)
+	}
+	for v, k := range seen {
+		if k != 1 {
+			t.Errorf("River version %d applied %d times", v, k)
+		}
 	}
 }
 
