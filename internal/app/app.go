@@ -322,6 +322,10 @@ func (a *App) Engine() *wsync.Engine { return a.eng }
 // Store is the open store.
 func (a *App) Store() *OpenedStore { return a.store }
 
+// Delivery is the webhook delivery service, for callers that register a
+// client's endpoints in process.
+func (a *App) Delivery() *delivery.Service { return a.delivery }
+
 // Mux is the HTTP router, for handlers added by the caller before Run.
 func (a *App) Mux() *http.ServeMux { return a.mux }
 
