@@ -44,8 +44,9 @@ func newDemoCmd() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", demo.DefaultDataDir, "data directory (emptied first if a previous demo made it; otherwise it must be new or empty)")
 	f.StringVar(&cfg.Addr, "addr", demo.DefaultAddr, "address of the API (port 0: a free one)")
 	f.BoolVar(&cfg.Once, "once", false, "run the scenario once, print a summary and exit (status 1 if a check failed)")
-	f.DurationVar(&cfg.Interval, "interval", demo.DefaultInterval, "time between simulated syncs of a new day")
+	f.DurationVar(&cfg.Interval, "interval", demo.DefaultInterval, "time between simulated syncs of a new day (a day takes about 40 Oura requests: below about 3s, the simulated Oura rate limit of 5000 requests per 5 minutes makes the sync fall behind)")
 	f.IntVar(&cfg.Days, "days", demo.DefaultDays, "with --once: how many simulated days to sync")
+	f.IntVar(&cfg.BackfillDays, "backfill-days", demo.DefaultBackfillDays, fmt.Sprintf("days of history each user's backfill pulls (at least %d, to reach %s)", demo.MinBackfillDays, demo.ExampleDay))
 	f.StringVar(&logLevel, "log-level", "warn", "level of wearlink's own logs on stderr: debug, info, warn, error")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		lvl, err := config.ParseLevel(logLevel)

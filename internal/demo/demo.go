@@ -63,15 +63,12 @@ const (
 var UserIDs = []string{UserID, "demoUser2", "demoUser3", "demoUser4"}
 
 // The simulated world: Oura history from HistoryStart, "now" at SimStart
-// (noon UTC, three days after the example day), of which BackfillDays are
-// pulled on linking.
+// (noon UTC, three days after the example day), of which the last
+// Config.BackfillDays are pulled on linking.
 var (
 	SimStart     = time.Date(2022, 10, 31, 12, 0, 0, 0, time.UTC)
 	HistoryStart = oura.Date("2022-10-01")
 )
-
-// BackfillDays is the history pulled on linking: it reaches ExampleDay.
-const BackfillDays = 14
 
 // Defaults of Config.
 const (
@@ -79,6 +76,11 @@ const (
 	DefaultAddr     = "127.0.0.1:8080"
 	DefaultInterval = 5 * time.Second
 	DefaultDays     = 3
+	// DefaultBackfillDays of history are pulled on linking.
+	DefaultBackfillDays = 14
+	// MinBackfillDays reach back to ExampleDay from SimStart, whatever the
+	// user's time zone.
+	MinBackfillDays = 5
 )
 
 // Paths of the receiver's endpoints.
@@ -102,6 +104,9 @@ type Config struct {
 	Interval time.Duration
 	// Days is how many simulated days Once syncs (default DefaultDays).
 	Days int
+	// BackfillDays is the history pulled on linking (default
+	// DefaultBackfillDays, at least MinBackfillDays).
+	BackfillDays int
 	// Out receives the demo's output; Progress redraws the backfill's
 	// progress in place (for a terminal) instead of printing lines.
 	Out      io.Writer
@@ -124,6 +129,10 @@ func (c *Config) fill() {
 	if c.Days <= 0 {
 		c.Days = DefaultDays
 	}
+	if c.BackfillDays <= 0 {
+		c.BackfillDays = DefaultBackfillDays
+	}
+	c.BackfillDays = max(c.BackfillDays, MinBackfillDays)
 	if c.Out == nil {
 		c.Out = io.Discard
 	}
@@ -327,7 +336,7 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, err
 	// Subscriptions are made before linking, in the foreground (run),
 	// rather than by a job.
 	o.ManageWebhooks = false
-	c.Sync.BackfillDays = BackfillDays
+	c.Sync.BackfillDays = d.cfg.BackfillDays
 
 	a, err := app.New(ctx, c, app.Options{Logger: d.cfg.Logger, Migrate: true, Listener: ln,
 		Now: d.sim.Clock().Now, DeliveryNow: time.Now})
@@ -446,7 +455,7 @@ const backfillTimeout = 2 * time.Minute
 // history is stored and delivered.
 func (d *demo) backfill(ctx context.Context) error {
 	fmt.Fprintf(d.out, "linked %s through Oura OAuth (simulated); backfilling their last %d days (simulated today: %s)\n",
-		strings.Join(UserIDs, ", "), BackfillDays, SimStart.Format(time.DateOnly))
+		strings.Join(UserIDs, ", "), d.cfg.BackfillDays, SimStart.Format(time.DateOnly))
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, backfillTimeout)
 	defer cancel()
@@ -479,14 +488,18 @@ func (d *demo) backfill(ctx context.Context) error {
 			drawn = len(ps)
 		} else {
 			for _, p := range ps {
-				if p.done && !reported[p.user] && (idle || finished) {
+				if p.done && !reported[p.user] {
 					reported[p.user] = true
-					fmt.Fprintf(d.out, "  %s\n", p)
+					fmt.Fprintf(d.out, "  %-11s %5d Oura documents stored, backfill done\n", p.user, p.raw)
 				}
 			}
 		}
 		if finished {
-			fmt.Fprintf(d.out, "backfill stored and delivered in %s\n\n", time.Since(start).Round(100*time.Millisecond))
+			n := 0
+			for _, p := range ps {
+				n += p.delivered
+			}
+			fmt.Fprintf(d.out, "backfill stored and delivered in %s: %d ROOK documents delivered\n\n", time.Since(start).Round(100*time.Millisecond), n)
 			return nil
 		}
 		select {
@@ -610,7 +623,7 @@ func (d *demo) tick() []newDay {
 }
 
 // settleTimeout bounds waiting for a synced day's deliveries.
-const settleTimeout = 30 * time.Second
+const settleTimeout = time.Minute
 
 // settle waits until every day of days has been delivered and nothing is
 // left to read or deliver.
