@@ -28,7 +28,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -163,6 +162,9 @@ type demo struct {
 	started time.Time
 	// jobs reads the sync jobs' states (River's API on the same database).
 	jobs *river.Client[*sql.Tx]
+	// examples are the API paths the banner suggests, ROOK's example
+	// request first; the summary checks that each answers 200.
+	examples []string
 }
 
 // Run runs the demo until ctx ends or, with Once, the scenario is over. It
@@ -568,6 +570,11 @@ func (d *demo) idle(ctx context.Context) (bool, error) {
 
 // banner prints where everything is and what to try.
 func (d *demo) banner() {
+	d.examples = []string{
+		"/v2/processed_data/sleep_health/summary?user_id=" + UserID + "&date=" + ExampleDay,
+		"/api/v1/client/users/status?up_to_date=" + d.sim.Clock().Now().UTC().Format(time.DateOnly),
+		"/api/v2/user_id/" + UserID + "/data_sources/authorized",
+	}
 	auth := ClientUUID + ":" + ClientSecret
 	fmt.Fprintf(d.out, `wearlink demo: wearlink, a simulated Oura API and a webhook receiver in this process
   API          %[1]s
@@ -582,14 +589,15 @@ func (d *demo) banner() {
   users        %[10]s
 
 Try ROOK's examples:
-  curl -u %[11]s '%[1]s/v2/processed_data/sleep_health/summary?user_id=%[3]s&date=%[12]s'
-  curl -u %[11]s '%[1]s/api/v1/client/users/status'
-  curl -u %[11]s '%[1]s/api/v2/user_id/%[3]s/data_sources/authorized'
-
 `, d.api, ClientUUID, UserID, d.sim.URL(), d.rurl, DataPath, NotificationPath, d.cfg.DataDir, ClientSecret,
-		strings.Join(UserIDs, ", "), auth, ExampleDay)
+		strings.Join(UserIDs, ", "))
+	for _, p := range d.examples {
+		fmt.Fprintf(d.out, "  curl -u %s '%s%s'\n", auth, d.api, p)
+	}
+	fmt.Fprintln(d.out)
 	if !d.cfg.Once {
-		fmt.Fprintf(d.out, "The ring syncs a new simulated day every %s; each delivery is a line below. Ctrl-C stops.\n\n", d.cfg.Interval)
+		fmt.Fprintf(d.out, "The ring syncs a new simulated day every %s; each delivery is a line below. Ctrl-C stops.\n"+
+			"(Simulated time moves a day per sync, and up_to_date may be at most 6 months before it: later, take a date from a sync line.)\n\n", d.cfg.Interval)
 	}
 }
 
@@ -705,140 +713,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// Summary is what a demo run showed.
-type Summary struct {
-	Users, UsersLinked int
-	// Documents counts the demo client's stored documents by
-	// data_structure.
-	Documents map[string]int
-	// Deliveries counts the receiver's requests (Notifications of them
-	// lifecycle events); Verified those whose signatures held.
-	Deliveries, Notifications, Verified int
-	// NewDays is how many user-days the simulator synced after the
-	// backfill; NewDaysDelivered those of which a document arrived.
-	NewDays, NewDaysDelivered int
-	// Latencies are, for each document delivered after a simulated sync,
-	// the time from the sync to its verified arrival.
-	Latencies []time.Duration
-	// ExampleStatus is the HTTP status of ROOK's example request, the sleep
-	// summary of demoUserId on ExampleDay.
-	ExampleStatus int
-	Elapsed       time.Duration
-	// Failures are the checks that did not hold.
-	Failures []string
-}
-
-// OK reports whether every check held.
-func (s Summary) OK() bool { return len(s.Failures) == 0 }
-
-// Percentile is the p-th percentile (0 to 100) of the latencies, nearest
-// rank; 0 without any.
-func (s Summary) Percentile(p float64) time.Duration {
-	if len(s.Latencies) == 0 {
-		return 0
-	}
-	l := slices.Clone(s.Latencies)
-	slices.Sort(l)
-	i := int(float64(len(l))*p/100+0.999999) - 1
-	return l[min(max(i, 0), len(l)-1)]
-}
-
-// summary gathers the numbers and checks them.
-func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
-	s := Summary{Users: len(UserIDs), UsersLinked: linked, Elapsed: time.Since(d.started)}
-	docs, err := d.app.Store().Store.CountHealthDocuments(ctx, ClientUUID)
-	if err != nil {
-		return s, err
-	}
-	s.Documents = docs
-	status, _, err := d.get(ctx, "/v2/processed_data/sleep_health/summary?user_id="+UserID+"&date="+ExampleDay)
-	if err != nil {
-		return s, err
-	}
-	s.ExampleStatus = status
-
-	got := d.rcv.Deliveries()
-	s.Deliveries = len(got)
-	for _, dv := range got {
-		if dv.Endpoint == NotificationPath {
-			s.Notifications++
-		}
-		if !dv.Verified {
-			continue
-		}
-		s.Verified++
-		if dv.Endpoint != DataPath {
-			continue
-		}
-		// The latest sync of the user before the document arrived is the
-		// one that brought it.
-		var from time.Time
-		for _, nd := range d.days {
-			if nd.user == dv.UserID && !nd.at.After(dv.ReceivedAt) && nd.at.After(from) {
-				from = nd.at
-			}
-		}
-		if !from.IsZero() {
-			s.Latencies = append(s.Latencies, dv.ReceivedAt.Sub(from))
-		}
-	}
-	s.NewDays = len(d.days)
-	s.NewDaysDelivered = s.NewDays - len(d.undelivered(d.days))
-
-	fail := func(format string, args ...any) { s.Failures = append(s.Failures, fmt.Sprintf(format, args...)) }
-	if s.UsersLinked != s.Users {
-		fail("%d of %d users linked", s.UsersLinked, s.Users)
-	}
-	if s.ExampleStatus != http.StatusOK {
-		fail("the sleep summary of %s on %s answered %d, not 200", UserID, ExampleDay, s.ExampleStatus)
-	}
-	if s.Verified != s.Deliveries {
-		fail("%d of %d deliveries not verified", s.Deliveries-s.Verified, s.Deliveries)
-	}
-	if s.Deliveries == 0 {
-		fail("no delivery received")
-	}
-	if d.cfg.Once {
-		if s.NewDays == 0 {
-			fail("the simulator synced no new day")
-		}
-		if s.NewDaysDelivered != s.NewDays {
-			fail("%d of %d new days synced without a delivery", s.NewDays-s.NewDaysDelivered, s.NewDays)
-		}
-	}
-	return s, nil
-}
-
-// Write prints the summary.
-func (s Summary) Write(w io.Writer) {
-	total := 0
-	var names []string
-	for n, c := range s.Documents {
-		total += c
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(w, "\nsummary (%s)\n", s.Elapsed.Round(100*time.Millisecond))
-	fmt.Fprintf(w, "  users linked         %d of %d\n", s.UsersLinked, s.Users)
-	fmt.Fprintf(w, "  documents stored     %d\n", total)
-	for _, n := range names {
-		fmt.Fprintf(w, "    %-20s %6d\n", n, s.Documents[n])
-	}
-	fmt.Fprintf(w, "  deliveries received  %d (%d documents, %d notifications), %d verified\n",
-		s.Deliveries, s.Deliveries-s.Notifications, s.Notifications, s.Verified)
-	fmt.Fprintf(w, "  new days synced      %d, %d of them delivered\n", s.NewDays, s.NewDaysDelivered)
-	if len(s.Latencies) > 0 {
-		fmt.Fprintf(w, "  sync to delivery     p50 %s, p99 %s (%d documents)\n",
-			s.Percentile(50).Round(time.Millisecond), s.Percentile(99).Round(time.Millisecond), len(s.Latencies))
-	}
-	fmt.Fprintf(w, "  %s sleep summary of %s: HTTP %d\n", ExampleDay, UserID, s.ExampleStatus)
-	if s.OK() {
-		fmt.Fprintln(w, "all checks held")
-		return
-	}
-	for _, f := range s.Failures {
-		fmt.Fprintln(w, "FAILED:", f)
-	}
 }

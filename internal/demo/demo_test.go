@@ -60,12 +60,13 @@ func TestOnce(t *testing.T) {
 	if len(sum.Latencies) == 0 || sum.Percentile(50) <= 0 || sum.Percentile(99) < sum.Percentile(50) {
 		t.Errorf("latencies p50 %s p99 %s of %d", sum.Percentile(50), sum.Percentile(99), len(sum.Latencies))
 	}
-	if sum.ExampleStatus != 200 {
-		t.Errorf("example sleep summary: %d", sum.ExampleStatus)
+	if sum.ExampleStatus != 200 || sum.Examples != 3 || sum.ExamplesOK != sum.Examples {
+		t.Errorf("example sleep summary: %d; %d of %d examples answered 200", sum.ExampleStatus, sum.ExamplesOK, sum.Examples)
 	}
 	for _, want := range []string{
 		"curl -u demoClientUUID:demoClientSecret 'http://127.0.0.1:",
 		"/v2/processed_data/sleep_health/summary?user_id=demoUserId&date=2022-10-28'",
+		"/api/v1/client/users/status?up_to_date=2022-10-31'", "/api/v2/user_id/demoUserId/data_sources/authorized'",
 		"/openapi.yaml", "/dashboard", "/connections/client_uuid/demoClientUUID/user_id/demoUserId",
 		"webhook sleep_summary", "all checks held",
 	} {
