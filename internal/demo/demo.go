@@ -176,14 +176,16 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 }
 
 func (d *demo) run(ctx context.Context) (sum Summary, err error) {
+	// Listening first also keeps a second demo on the same address from
+	// emptying the data directory of the first.
+	ln, err := net.Listen("tcp", d.cfg.Addr)
+	if err != nil {
+		return sum, fmt.Errorf("listen %s: %w (choose another address with --addr)", d.cfg.Addr, err)
+	}
+	defer ln.Close()
 	if err := prepareDir(d.cfg.DataDir); err != nil {
 		return sum, err
 	}
-	ln, err := net.Listen("tcp", d.cfg.Addr)
-	if err != nil {
-		return sum, fmt.Errorf("listen %s: %w", d.cfg.Addr, err)
-	}
-	defer ln.Close()
 	if err := d.startSimulator(); err != nil {
 		return sum, err
 	}
@@ -212,48 +214,74 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 		cancel()
 	}()
 
+	// Interrupted (Ctrl-C): stop where we are; only --once counts it as
+	// a failure.
+	interrupted := func() bool {
+		if ctx.Err() == nil {
+			return false
+		}
+		if d.cfg.Once {
+			sum.Failures = append(sum.Failures, "interrupted")
+		}
+		return true
+	}
 	if _, err := d.app.Engine().EnsureSubscriptions(ctx, d.api+"/oura/webhook"); err != nil {
+		if interrupted() {
+			return sum, nil
+		}
 		return sum, fmt.Errorf("Oura webhook subscriptions: %w", err)
 	}
 	linked := 0
 	for i, u := range UserIDs {
 		if err := d.link(ctx, u, i); err != nil {
+			if interrupted() {
+				return sum, nil
+			}
 			sum.Failures = append(sum.Failures, fmt.Sprintf("linking %s: %v", u, err))
 			continue
 		}
 		linked++
 	}
 	if linked > 0 {
-		if err := d.backfill(ctx); err != nil {
+		if err := d.backfill(ctx); err != nil && !interrupted() {
 			sum.Failures = append(sum.Failures, err.Error())
 		}
 	}
-	d.banner()
-	d.live.Store(true)
-	if d.cfg.Once {
-		for i := 0; i < d.cfg.Days && ctx.Err() == nil; i++ {
-			if err := d.settle(ctx, d.tick()); err != nil {
-				sum.Failures = append(sum.Failures, err.Error())
+	if ctx.Err() == nil {
+		d.banner()
+		d.live.Store(true)
+		if d.cfg.Once {
+			for i := 0; i < d.cfg.Days && !interrupted(); i++ {
+				if err := d.settle(ctx, d.tick()); err != nil && !interrupted() {
+					sum.Failures = append(sum.Failures, err.Error())
+				}
 			}
+		} else {
+			d.syncEvery(ctx)
 		}
-	} else {
-		t := time.NewTicker(d.cfg.Interval)
-		for done := false; !done; {
-			select {
-			case <-ctx.Done():
-				done = true
-			case <-t.C:
-				d.tick()
-			}
-		}
-		t.Stop()
-		d.live.Store(false)
+	}
+	d.live.Store(false)
+	if ctx.Err() != nil {
 		fmt.Fprintln(d.out, "\nstopping")
 	}
 	fails := sum.Failures
 	sum, err = d.summary(context.WithoutCancel(ctx), linked)
 	sum.Failures = append(fails, sum.Failures...)
 	return sum, err
+}
+
+// syncEvery lets a simulated day pass every Interval until ctx ends.
+func (d *demo) syncEvery(ctx context.Context) {
+	t := time.NewTicker(d.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.tick()
+		}
+	}
 }
 
 // marker names the file that says a directory is a demo's.
@@ -346,6 +374,11 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, err
 		return nil, err
 	}
 	d.app, d.api = a, "http://"+c.Listen
+	d.examples = []string{
+		"/v2/processed_data/sleep_health/summary?user_id=" + UserID + "&date=" + ExampleDay,
+		"/api/v1/client/users/status?up_to_date=" + d.sim.Clock().Now().UTC().Format(time.DateOnly),
+		"/api/v2/user_id/" + UserID + "/data_sources/authorized",
+	}
 	if d.jobs, err = river.NewClient(riversqlite.New(a.Store().SQLite), &river.Config{Logger: d.cfg.Logger}); err != nil {
 		_ = a.Close()
 		return nil, err
@@ -459,6 +492,7 @@ func (d *demo) backfill(ctx context.Context) error {
 	fmt.Fprintf(d.out, "linked %s through Oura OAuth (simulated); backfilling their last %d days (simulated today: %s)\n",
 		strings.Join(UserIDs, ", "), d.cfg.BackfillDays, SimStart.Format(time.DateOnly))
 	start := time.Now()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, backfillTimeout)
 	defer cancel()
 	every := time.Second
@@ -506,6 +540,9 @@ func (d *demo) backfill(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return parent.Err()
+			}
 			return fmt.Errorf("backfill not finished after %s", backfillTimeout)
 		case <-time.After(every):
 		}
@@ -570,11 +607,6 @@ func (d *demo) idle(ctx context.Context) (bool, error) {
 
 // banner prints where everything is and what to try.
 func (d *demo) banner() {
-	d.examples = []string{
-		"/v2/processed_data/sleep_health/summary?user_id=" + UserID + "&date=" + ExampleDay,
-		"/api/v1/client/users/status?up_to_date=" + d.sim.Clock().Now().UTC().Format(time.DateOnly),
-		"/api/v2/user_id/" + UserID + "/data_sources/authorized",
-	}
 	auth := ClientUUID + ":" + ClientSecret
 	fmt.Fprintf(d.out, `wearlink demo: wearlink, a simulated Oura API and a webhook receiver in this process
   API          %[1]s
