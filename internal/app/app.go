@@ -40,6 +40,11 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock of the sync engine (default time.Now).
 	Now func() time.Time
+	// DeliveryNow is the clock of webhook delivery: signature timestamps,
+	// retry schedules, retention (default Now). The demo runs the sync
+	// engine on the simulator's clock and delivery on real time, which is
+	// what receivers check timestamps against.
+	DeliveryNow func() time.Time
 	// Events receives the sync engine's lifecycle events (default: the
 	// delivery service, which notifies the client).
 	Events wsync.Events
@@ -113,6 +118,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.DeliveryNow == nil {
+		opt.DeliveryNow = opt.Now
+	}
 	a := &App{cfg: cfg, opt: opt, log: opt.Logger, mux: http.NewServeMux(), metrics: newMetrics()}
 	done := false
 	defer func() {
@@ -152,7 +160,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	if !ok {
 		return nil, fmt.Errorf("the %s store cannot hold deliveries", st.Kind)
 	}
-	dsvc, err := delivery.New(delivery.Config{Store: ds, Logger: opt.Logger, Now: opt.Now, AllowPrivate: cfg.AllowPrivateWebhooks})
+	dsvc, err := delivery.New(delivery.Config{Store: ds, Logger: opt.Logger, Now: opt.DeliveryNow, AllowPrivate: cfg.AllowPrivateWebhooks})
 	if err != nil {
 		return nil, err
 	}
@@ -321,6 +329,10 @@ func (a *App) Engine() *wsync.Engine { return a.eng }
 
 // Store is the open store.
 func (a *App) Store() *OpenedStore { return a.store }
+
+// Delivery is the webhook delivery service, for callers that register a
+// client's endpoints in process.
+func (a *App) Delivery() *delivery.Service { return a.delivery }
 
 // Mux is the HTTP router, for handlers added by the caller before Run.
 func (a *App) Mux() *http.ServeMux { return a.mux }

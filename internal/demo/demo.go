@@ -1,0 +1,748 @@
+// Package demo runs the whole system in one process, with no account
+// anywhere: the Oura simulator, wearlink on SQLite, and a webhook receiver
+// that verifies every delivery. It seeds the constants of ROOK's
+// documentation (client demoClientUUID with secret demoClientSecret, user
+// demoUserId) so that ROOK's examples run unchanged against localhost,
+// links the users through the real OAuth flow against the simulator,
+// backfills them, then lets the simulator sync a new day every few seconds.
+//
+// The simulated world lives in autumn 2022, around ROOK's example day
+// 2022-10-28: the sync engine runs on the simulator's clock, webhook
+// delivery on real time (receivers check timestamps against their own
+// clocks).
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wearlink/wearlink/internal/app"
+	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/secret"
+	"github.com/wearlink/wearlink/internal/store"
+	wsync "github.com/wearlink/wearlink/internal/sync"
+)
+
+// The test constants of ROOK's documentation.
+const (
+	ClientUUID   = "demoClientUUID"
+	ClientSecret = "demoClientSecret"
+	UserID       = "demoUserId"
+	// ExampleDay is the date of ROOK's examples.
+	ExampleDay = "2022-10-28"
+)
+
+// UserIDs are the demo's users: ROOK's example user, linked to the first
+// simulated Oura account, and one more per other account.
+var UserIDs = []string{UserID, "demoUser2", "demoUser3", "demoUser4"}
+
+// The simulated world: Oura history from HistoryStart, "now" at SimStart
+// (noon UTC, three days after the example day), of which the last
+// Config.BackfillDays are pulled on linking.
+var (
+	SimStart     = time.Date(2022, 10, 31, 12, 0, 0, 0, time.UTC)
+	HistoryStart = oura.Date("2022-10-01")
+)
+
+// Defaults of Config.
+const (
+	DefaultDataDir  = "./wearlink-demo"
+	DefaultAddr     = "127.0.0.1:8080"
+	DefaultInterval = 5 * time.Second
+	DefaultDays     = 3
+	// DefaultBackfillDays of history are pulled on linking.
+	DefaultBackfillDays = 14
+	// MinBackfillDays reach back to ExampleDay from SimStart, whatever the
+	// user's time zone.
+	MinBackfillDays = 5
+)
+
+// Paths of the receiver's endpoints.
+const (
+	DataPath         = "/webhooks/data"
+	NotificationPath = "/webhooks/notifications"
+)
+
+// Config configures a demo.
+type Config struct {
+	// DataDir holds the SQLite database (default DefaultDataDir). A
+	// directory a previous demo made is emptied first; any other must be
+	// empty or absent.
+	DataDir string
+	// Addr is where the API listens (default DefaultAddr; port 0 picks a
+	// free one).
+	Addr string
+	// Once runs the scenario, prints the summary and returns; otherwise
+	// the simulator syncs a new day every Interval until ctx ends.
+	Once     bool
+	Interval time.Duration
+	// Days is how many simulated days Once syncs (default DefaultDays).
+	Days int
+	// BackfillDays is the history pulled on linking (default
+	// DefaultBackfillDays, at least MinBackfillDays).
+	BackfillDays int
+	// Out receives the demo's output; Progress redraws the backfill's
+	// progress in place (for a terminal) instead of printing lines.
+	Out      io.Writer
+	Progress bool
+	// Logger receives wearlink's and the simulator's logs (default:
+	// discarded).
+	Logger *slog.Logger
+}
+
+func (c *Config) fill() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Interval <= 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Days <= 0 {
+		c.Days = DefaultDays
+	}
+	if c.BackfillDays <= 0 {
+		c.BackfillDays = DefaultBackfillDays
+	}
+	c.BackfillDays = max(c.BackfillDays, MinBackfillDays)
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// newDay is a day the simulator revealed during the demo.
+type newDay struct {
+	user, day string
+	at        time.Time
+}
+
+type demo struct {
+	cfg  Config
+	out  *lockedWriter
+	sim  *ourasim.Server
+	rcv  *Receiver
+	rsrv *http.Server
+	rurl string
+	app  *app.App
+	api  string
+	// live is set once the backfill is over: the receiver then prints a
+	// line per delivery.
+	live    atomic.Bool
+	days    []newDay
+	started time.Time
+	// jobs reads the sync jobs' states (River's API on the same database).
+	jobs *river.Client[*sql.Tx]
+	// examples are the API paths the banner suggests, ROOK's example
+	// request first; the summary checks that each answers 200.
+	examples []string
+}
+
+// Run runs the demo until ctx ends or, with Once, the scenario is over. It
+// returns the summary; its Failures say which checks did not hold.
+func Run(ctx context.Context, cfg Config) (Summary, error) {
+	cfg.fill()
+	d := &demo{cfg: cfg, out: &lockedWriter{w: cfg.Out}, started: time.Now()}
+	return d.run(ctx)
+}
+
+func (d *demo) run(ctx context.Context) (sum Summary, err error) {
+	// Listening first also keeps a second demo on the same address from
+	// emptying the data directory of the first.
+	ln, err := net.Listen("tcp", d.cfg.Addr)
+	if err != nil {
+		return sum, fmt.Errorf("listen %s: %w (choose another address with --addr)", d.cfg.Addr, err)
+	}
+	defer ln.Close()
+	if err := prepareDir(d.cfg.DataDir); err != nil {
+		return sum, err
+	}
+	if err := d.startSimulator(); err != nil {
+		return sum, err
+	}
+	defer d.sim.Close()
+	if err := d.startReceiver(); err != nil {
+		return sum, err
+	}
+	defer d.rsrv.Close()
+
+	runCtx, stopApp := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopApp()
+	runErr, err := d.startApp(runCtx, ln)
+	if err != nil {
+		return sum, err
+	}
+	// Stop wearlink first (its running jobs may still post to the
+	// receiver), then the simulator and the receiver.
+	defer func() {
+		stopApp()
+		if rerr := <-runErr; rerr != nil && err == nil {
+			err = rerr
+		}
+		_ = d.sim.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.rsrv.Shutdown(sctx)
+		cancel()
+	}()
+
+	// Interrupted (Ctrl-C): stop where we are; only --once counts it as
+	// a failure.
+	interrupted := func() bool {
+		if ctx.Err() == nil {
+			return false
+		}
+		if d.cfg.Once {
+			sum.Failures = append(sum.Failures, "interrupted")
+		}
+		return true
+	}
+	if _, err := d.app.Engine().EnsureSubscriptions(ctx, d.api+"/oura/webhook"); err != nil {
+		if interrupted() {
+			return sum, nil
+		}
+		return sum, fmt.Errorf("Oura webhook subscriptions: %w", err)
+	}
+	linked := 0
+	for i, u := range UserIDs {
+		if err := d.link(ctx, u, i); err != nil {
+			if interrupted() {
+				return sum, nil
+			}
+			sum.Failures = append(sum.Failures, fmt.Sprintf("linking %s: %v", u, err))
+			continue
+		}
+		linked++
+	}
+	if linked > 0 {
+		if err := d.backfill(ctx); err != nil && !interrupted() {
+			sum.Failures = append(sum.Failures, err.Error())
+		}
+	}
+	if ctx.Err() == nil {
+		d.banner()
+		d.live.Store(true)
+		if d.cfg.Once {
+			for i := 0; i < d.cfg.Days && !interrupted(); i++ {
+				if err := d.settle(ctx, d.tick()); err != nil && !interrupted() {
+					sum.Failures = append(sum.Failures, err.Error())
+				}
+			}
+		} else {
+			d.syncEvery(ctx)
+		}
+	}
+	d.live.Store(false)
+	if ctx.Err() != nil {
+		fmt.Fprintln(d.out, "\nstopping")
+	}
+	fails := sum.Failures
+	sum, err = d.summary(context.WithoutCancel(ctx), linked)
+	sum.Failures = append(fails, sum.Failures...)
+	return sum, err
+}
+
+// syncEvery lets a simulated day pass every Interval until ctx ends.
+func (d *demo) syncEvery(ctx context.Context) {
+	t := time.NewTicker(d.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.tick()
+		}
+	}
+}
+
+// marker names the file that says a directory is a demo's.
+const marker = ".wearlink-demo"
+
+// prepareDir gives the demo an empty directory: a new one, an empty one,
+// or one a previous demo made (emptied; the demo starts afresh each time,
+// its simulated world always from the same day). Other directories are
+// refused, so that a mistyped --data deletes nothing.
+func prepareDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("data directory: %w", err)
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
+			return fmt.Errorf("data directory %s is not empty and was not made by wearlink demo: give a new or empty one with --data", dir)
+		}
+		for _, e := range entries {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("empty the previous demo's data: %w", err)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, marker), []byte("made by wearlink demo; emptied by the next one\n"), 0o600)
+}
+
+func (d *demo) startSimulator() error {
+	sim, err := ourasim.New(ourasim.Config{
+		Seed: 1, Users: len(UserIDs), HistoryStart: HistoryStart,
+		Clock: ourasim.NewClock(SimStart, 1, nil),
+		// Days are revealed by tick only, so that each is timed.
+		RevealInterval: -1,
+		// A simulated day passes every few seconds: subscriptions must
+		// outlive a long demo (wearlink's renewal works in real time).
+		SubscriptionTTL: 100 * 365 * 24 * time.Hour,
+		Logger:          d.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		_ = sim.Close()
+		return err
+	}
+	d.sim = sim
+	return nil
+}
+
+func (d *demo) startReceiver() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("webhook receiver: %w", err)
+	}
+	d.rcv = NewReceiver()
+	d.rcv.OnDelivery = d.printDelivery
+	d.rsrv = &http.Server{Handler: d.rcv, ReadHeaderTimeout: 10 * time.Second}
+	d.rurl = "http://" + ln.Addr().String()
+	go func() { _ = d.rsrv.Serve(ln) }()
+	return nil
+}
+
+// startApp builds wearlink as wearlink serve does, pointed at the
+// simulator, seeds ROOK's demo client with the receiver's endpoints, and
+// runs it. The returned channel gives Run's result.
+func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, error) {
+	c := config.Default()
+	c.DataDir = d.cfg.DataDir
+	c.Listen = ln.Addr().String()
+	c.ShutdownTimeout = 10 * time.Second
+	// The receiver is on loopback.
+	c.AllowPrivateWebhooks = true
+	o := &c.Oura
+	u := d.sim.URL()
+	o.APIBaseURL, o.AuthURL, o.TokenURL, o.RevokeURL = u, u+"/oauth/authorize", u+"/oauth/token", u+"/oauth/revoke"
+	o.ClientID, o.ClientSecret = d.sim.ClientID(), d.sim.ClientSecret()
+	o.WebhookVerificationToken = rand.Text()
+	// Subscriptions are made before linking, in the foreground (run),
+	// rather than by a job.
+	o.ManageWebhooks = false
+	c.Sync.BackfillDays = d.cfg.BackfillDays
+
+	a, err := app.New(ctx, c, app.Options{Logger: d.cfg.Logger, Migrate: true, Listener: ln,
+		Now: d.sim.Clock().Now, DeliveryNow: time.Now})
+	if err != nil {
+		return nil, err
+	}
+	d.app, d.api = a, "http://"+c.Listen
+	d.examples = []string{
+		"/v2/processed_data/sleep_health/summary?user_id=" + UserID + "&date=" + ExampleDay,
+		"/api/v1/client/users/status?up_to_date=" + d.sim.Clock().Now().UTC().Format(time.DateOnly),
+		"/api/v2/user_id/" + UserID + "/data_sources/authorized",
+	}
+	if d.jobs, err = river.NewClient(riversqlite.New(a.Store().SQLite), &river.Config{Logger: d.cfg.Logger}); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	if err := d.seed(ctx); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return done, nil
+}
+
+// seed creates ROOK's demo client and its two endpoints at the receiver.
+func (d *demo) seed(ctx context.Context) error {
+	st := d.app.Store().Store
+	if err := st.CreateClient(ctx, store.Client{UUID: ClientUUID, Name: "ROOK demo client", SecretHash: secret.HashAPISecret(ClientSecret)}); err != nil {
+		return fmt.Errorf("create the demo client: %w", err)
+	}
+	for path, kind := range map[string]string{DataPath: store.EndpointData, NotificationPath: store.EndpointNotification} {
+		ep, err := d.app.Delivery().AddEndpoint(ctx, delivery.EndpointInput{ClientUUID: ClientUUID, URL: d.rurl + path, Kind: kind})
+		if err != nil {
+			return fmt.Errorf("register the %s webhook: %w", kind, err)
+		}
+		d.rcv.SetSecret(path, ep.Secret)
+	}
+	return nil
+}
+
+// link connects userID to simulated Oura account simUser the way a person
+// would: the app asks the API for the authorization URL, the browser
+// follows it to the simulator's consent page, approves, and comes back to
+// wearlink's callback.
+func (d *demo) link(ctx context.Context, userID string, simUser int) error {
+	var az struct {
+		AuthorizationURL string `json:"authorization_url"`
+	}
+	if err := d.getJSON(ctx, "/api/v1/user_id/"+url.PathEscape(userID)+"/data_source/Oura/authorizer", &az); err != nil {
+		return err
+	}
+	if az.AuthorizationURL == "" {
+		return errors.New("the authorizer gave no authorization_url")
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	next := az.AuthorizationURL
+	for hop, want := range []int{http.StatusFound, http.StatusFound, http.StatusOK} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
+		if err != nil {
+			return err
+		}
+		if hop == 1 { // the simulator's consent page: approve as simUser
+			req.Header.Set(ourasim.HeaderAuthorizeUser, fmt.Sprint(simUser))
+		}
+		res, err := browser.Do(req)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		res.Body.Close()
+		if res.StatusCode != want {
+			return fmt.Errorf("GET %s: %d %s", req.URL.Redacted(), res.StatusCode, strings.TrimSpace(string(body)))
+		}
+		next = res.Header.Get("Location")
+	}
+	return nil
+}
+
+// getJSON GETs an API path as the demo client.
+func (d *demo) getJSON(ctx context.Context, path string, v any) error {
+	status, body, err := d.get(ctx, path)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", path, status, strings.TrimSpace(string(body)))
+	}
+	return json.Unmarshal(body, v)
+}
+
+func (d *demo) get(ctx context.Context, path string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.api+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.SetBasicAuth(ClientUUID, ClientSecret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	return res.StatusCode, body, err
+}
+
+// userProgress is one user's backfill as the progress display shows it.
+type userProgress struct {
+	user      string
+	raw       int
+	delivered int
+	done      bool
+}
+
+// backfillTimeout bounds waiting for the backfill and its deliveries.
+const backfillTimeout = 2 * time.Minute
+
+// backfill shows the backfill's progress until every linked user's
+// history is stored and delivered.
+func (d *demo) backfill(ctx context.Context) error {
+	fmt.Fprintf(d.out, "linked %s through Oura OAuth (simulated); backfilling their last %d days (simulated today: %s)\n",
+		strings.Join(UserIDs, ", "), d.cfg.BackfillDays, SimStart.Format(time.DateOnly))
+	start := time.Now()
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, backfillTimeout)
+	defer cancel()
+	every := time.Second
+	if d.cfg.Progress {
+		every = 200 * time.Millisecond
+	}
+	drawn := 0
+	reported := map[string]bool{}
+	for {
+		ps, err := d.progress(ctx)
+		if err != nil {
+			return fmt.Errorf("backfill progress: %w", err)
+		}
+		idle, err := d.idle(ctx)
+		if err != nil {
+			return fmt.Errorf("backfill progress: %w", err)
+		}
+		finished := idle
+		for _, p := range ps {
+			finished = finished && p.done
+		}
+		if d.cfg.Progress {
+			if drawn > 0 {
+				fmt.Fprintf(d.out, "\x1b[%dA", drawn)
+			}
+			for _, p := range ps {
+				fmt.Fprintf(d.out, "\x1b[2K  %s\n", p)
+			}
+			drawn = len(ps)
+		} else {
+			for _, p := range ps {
+				if p.done && !reported[p.user] {
+					reported[p.user] = true
+					fmt.Fprintf(d.out, "  %-11s %5d Oura documents stored, backfill done\n", p.user, p.raw)
+				}
+			}
+		}
+		if finished {
+			n := 0
+			for _, p := range ps {
+				n += p.delivered
+			}
+			fmt.Fprintf(d.out, "backfill stored and delivered in %s: %d ROOK documents delivered\n\n", time.Since(start).Round(100*time.Millisecond), n)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if parent.Err() != nil {
+				return parent.Err()
+			}
+			return fmt.Errorf("backfill not finished after %s", backfillTimeout)
+		case <-time.After(every):
+		}
+	}
+}
+
+func (p userProgress) String() string {
+	state := "backfilling"
+	if p.done {
+		state = "done"
+	}
+	return fmt.Sprintf("%-11s %5d Oura documents stored  %4d ROOK documents delivered  %s", p.user, p.raw, p.delivered, state)
+}
+
+// progress reads each linked user's backfill state.
+func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
+	st := d.app.Store().Store
+	delivered := map[string]int{}
+	for _, dv := range d.rcv.Deliveries() {
+		if dv.Endpoint == DataPath {
+			delivered[dv.UserID]++
+		}
+	}
+	var out []userProgress
+	for _, u := range UserIDs {
+		c, err := st.FindConnection(ctx, ClientUUID, u, store.DataSourceOura)
+		if err != nil {
+			continue // not linked
+		}
+		n, err := st.CountRawDocuments(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		p := userProgress{user: u, delivered: delivered[u], done: c.Cursors["backfill_done"] != ""}
+		for _, k := range n {
+			p.raw += k
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// syncKinds are the kinds of the jobs that read Oura.
+var syncKinds = []string{wsync.BackfillArgs{}.Kind(), wsync.FetchArgs{}.Kind(), wsync.PollArgs{}.Kind()}
+
+// idle reports whether every document has been read and delivered: no
+// sync job waits or runs, nothing waits in the outbox and no delivery is
+// pending.
+func (d *demo) idle(ctx context.Context) (bool, error) {
+	js, err := d.jobs.JobList(ctx, river.NewJobListParams().Kinds(syncKinds...).First(1).
+		States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable))
+	if err != nil || len(js.Jobs) > 0 {
+		return false, err
+	}
+	ob, err := d.app.Store().Store.ListOutbox(ctx, 0, 1)
+	if err != nil || len(ob) > 0 {
+		return false, err
+	}
+	p, err := d.app.Delivery().ListDeliveries(ctx, ClientUUID, store.DeliveryQuery{Status: store.DeliveryPending, Limit: 1})
+	return err == nil && len(p) == 0, err
+}
+
+// banner prints where everything is and what to try.
+func (d *demo) banner() {
+	auth := ClientUUID + ":" + ClientSecret
+	fmt.Fprintf(d.out, `wearlink demo: wearlink, a simulated Oura API and a webhook receiver in this process
+  API          %[1]s
+  OpenAPI      %[1]s/openapi.yaml
+  connections  %[1]s/connections/client_uuid/%[2]s/user_id/%[3]s
+  dashboard    %[1]s/dashboard
+  Oura (sim)   %[4]s   (control routes: %[4]s/_sim/)
+  webhooks to  %[5]s%[6]s and %[5]s%[7]s
+  data         %[8]s
+  client_uuid  %[2]s
+  secret       %[9]s
+  users        %[10]s
+
+Try ROOK's examples:
+`, d.api, ClientUUID, UserID, d.sim.URL(), d.rurl, DataPath, NotificationPath, d.cfg.DataDir, ClientSecret,
+		strings.Join(UserIDs, ", "))
+	for _, p := range d.examples {
+		fmt.Fprintf(d.out, "  curl -u %s '%s%s'\n", auth, d.api, p)
+	}
+	fmt.Fprintln(d.out)
+	if !d.cfg.Once {
+		fmt.Fprintf(d.out, "The ring syncs a new simulated day every %s; each delivery is a line below. Ctrl-C stops.\n"+
+			"(Simulated time moves a day per sync, and up_to_date may be at most 6 months before it: later, take a date from a sync line.)\n\n", d.cfg.Interval)
+	}
+}
+
+// tick lets a simulated day pass: the simulator reveals each user's new
+// night and day and announces them by webhook.
+func (d *demo) tick() []newDay {
+	at := time.Now()
+	revealed := d.sim.AdvanceClock(24 * time.Hour)
+	var days []newDay
+	for idx, ds := range revealed {
+		if idx < 0 || idx >= len(UserIDs) {
+			continue
+		}
+		for _, day := range ds {
+			days = append(days, newDay{user: UserIDs[idx], day: string(day), at: at})
+		}
+	}
+	sort.Slice(days, func(i, j int) bool {
+		return days[i].user < days[j].user || days[i].user == days[j].user && days[i].day < days[j].day
+	})
+	d.days = append(d.days, days...)
+	var names []string
+	for _, nd := range days {
+		names = append(names, nd.user+" "+nd.day)
+	}
+	if len(names) == 0 {
+		names = []string{"no new day yet"}
+	}
+	fmt.Fprintf(d.out, "-- Oura sync at %s (simulated): %s\n", d.sim.Clock().Now().UTC().Format("2006-01-02 15:04"), strings.Join(names, ", "))
+	return days
+}
+
+// settleTimeout bounds waiting for a synced day's deliveries.
+const settleTimeout = time.Minute
+
+// settle waits until every day of days has been delivered and nothing is
+// left to read or deliver.
+func (d *demo) settle(ctx context.Context, days []newDay) error {
+	// Every notification answered means every fetch job is queued.
+	d.sim.WaitNotifications()
+	deadline := time.Now().Add(settleTimeout)
+	for {
+		missing := d.undelivered(days)
+		if len(missing) == 0 {
+			if idle, err := d.idle(ctx); err != nil {
+				return err
+			} else if idle {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			if len(missing) > 0 {
+				return fmt.Errorf("no delivery after %s for %s", settleTimeout, strings.Join(missing, ", "))
+			}
+			return fmt.Errorf("deliveries still pending after %s", settleTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// undelivered lists the days of which no verified document has arrived.
+func (d *demo) undelivered(days []newDay) []string {
+	got := map[[2]string]time.Time{}
+	for _, dv := range d.rcv.Deliveries() {
+		if dv.Endpoint == DataPath && dv.Verified {
+			k := [2]string{dv.UserID, dv.Day}
+			if t, ok := got[k]; !ok || dv.ReceivedAt.After(t) {
+				got[k] = dv.ReceivedAt
+			}
+		}
+	}
+	var out []string
+	for _, nd := range days {
+		// The backfill may have delivered a document of the day (the
+		// evening before a night): only one that came after the sync
+		// counts.
+		if t, ok := got[[2]string{nd.user, nd.day}]; !ok || !t.After(nd.at) {
+			out = append(out, nd.user+" "+nd.day)
+		}
+	}
+	return out
+}
+
+// printDelivery is the receiver's line per delivery, once the backfill is
+// over (the progress display counts the backfill's).
+func (d *demo) printDelivery(dv Delivery) {
+	if !d.live.Load() {
+		return
+	}
+	state := "verified"
+	if !dv.Verified {
+		state = "NOT VERIFIED: " + dv.Problem
+	}
+	day := dv.Day
+	if day == "" {
+		day = "-"
+	}
+	fmt.Fprintf(d.out, "   webhook %-20s %-11s %-10s %s\n", dv.DataStructure, dv.UserID, day, state)
+}
+
+// lockedWriter serializes the lines of the receiver's handlers and the
+// demo's own.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

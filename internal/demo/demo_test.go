@@ -1,0 +1,115 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestOnce runs the whole --once scenario on a temporary directory and a
+// free port, and checks the summary's numbers.
+func TestOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole system")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	dir := t.TempDir()
+	sum, err := Run(ctx, Config{DataDir: dir, Addr: "127.0.0.1:0", Once: true, Days: 2, BackfillDays: MinBackfillDays, Out: &out})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	sum.Write(&out)
+	t.Log(out.String())
+	if !sum.OK() {
+		t.Fatalf("checks failed: %v", sum.Failures)
+	}
+	if sum.Users != len(UserIDs) || sum.UsersLinked != sum.Users {
+		t.Errorf("%d of %d users linked", sum.UsersLinked, sum.Users)
+	}
+	// Days of history for each user: a sleep summary a night at least for
+	// most of them, and every structure the simulator feeds.
+	if n := sum.Documents["sleep_summary"]; n < len(UserIDs)*MinBackfillDays/2 {
+		t.Errorf("%d sleep summaries", n)
+	}
+	for _, ds := range []string{"physical_summary", "body_summary", "heart_rate_event", "user_info"} {
+		if sum.Documents[ds] == 0 {
+			t.Errorf("no %s stored", ds)
+		}
+	}
+	docs := 0
+	for _, n := range sum.Documents {
+		docs += n
+	}
+	// Every stored document version went out once at least, and each
+	// user's creation and link was notified.
+	if sum.Deliveries-sum.Notifications < docs || sum.Notifications < 2*len(UserIDs) {
+		t.Errorf("%d deliveries (%d notifications) for %d documents", sum.Deliveries, sum.Notifications, docs)
+	}
+	if sum.Verified != sum.Deliveries {
+		t.Errorf("%d of %d deliveries verified", sum.Verified, sum.Deliveries)
+	}
+	if sum.NewDays < len(UserIDs) || sum.NewDaysDelivered != sum.NewDays {
+		t.Errorf("%d new days, %d delivered", sum.NewDays, sum.NewDaysDelivered)
+	}
+	if len(sum.Latencies) == 0 || sum.Percentile(50) <= 0 || sum.Percentile(99) < sum.Percentile(50) {
+		t.Errorf("latencies p50 %s p99 %s of %d", sum.Percentile(50), sum.Percentile(99), len(sum.Latencies))
+	}
+	if sum.ExampleStatus != 200 || sum.Examples != 3 || sum.ExamplesOK != sum.Examples {
+		t.Errorf("example sleep summary: %d; %d of %d examples answered 200", sum.ExampleStatus, sum.ExamplesOK, sum.Examples)
+	}
+	for _, want := range []string{
+		"curl -u demoClientUUID:demoClientSecret 'http://127.0.0.1:",
+		"/v2/processed_data/sleep_health/summary?user_id=demoUserId&date=2022-10-28'",
+		"/api/v1/client/users/status?up_to_date=2022-10-31'", "/api/v2/user_id/demoUserId/data_sources/authorized'",
+		"/openapi.yaml", "/dashboard", "/connections/client_uuid/demoClientUUID/user_id/demoUserId",
+		"webhook sleep_summary", "all checks held",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
+		t.Errorf("no marker: %v", err)
+	}
+}
+
+// TestPrepareDir: a directory of a previous demo is emptied, any other
+// non-empty one refused untouched.
+func TestPrepareDir(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, "demo")
+	if err := prepareDir(mine); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(mine, "wearlink.db")
+	if err := os.WriteFile(old, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := prepareDir(mine); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("the previous demo's file is still there: %v", err)
+	}
+
+	theirs := filepath.Join(dir, "theirs")
+	keep := filepath.Join(theirs, "precious")
+	if err := os.MkdirAll(theirs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keep, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := prepareDir(theirs); err == nil || !strings.Contains(err.Error(), "not made by wearlink demo") {
+		t.Fatalf("a foreign directory: %v", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("a foreign file was touched: %v", err)
+	}
+}

@@ -1,0 +1,162 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Summary is what a demo run showed.
+type Summary struct {
+	Users, UsersLinked int
+	// Documents counts the demo client's stored documents by
+	// data_structure.
+	Documents map[string]int
+	// Deliveries counts the receiver's requests (Notifications of them
+	// lifecycle events); Verified those whose signatures held.
+	Deliveries, Notifications, Verified int
+	// NewDays is how many user-days the simulator synced after the
+	// backfill; NewDaysDelivered those of which a document arrived.
+	NewDays, NewDaysDelivered int
+	// Latencies are, for each document delivered after a simulated sync,
+	// the time from the sync to its verified arrival.
+	Latencies []time.Duration
+	// ExampleStatus is the HTTP status of ROOK's example request, the sleep
+	// summary of demoUserId on ExampleDay.
+	ExampleStatus int
+	// Examples counts the curl commands printed, ExamplesOK those that
+	// answered 200.
+	Examples, ExamplesOK int
+	Elapsed              time.Duration
+	// Failures are the checks that did not hold.
+	Failures []string
+}
+
+// OK reports whether every check held.
+func (s Summary) OK() bool { return len(s.Failures) == 0 }
+
+// Percentile is the p-th percentile (0 to 100) of the latencies, nearest
+// rank; 0 without any.
+func (s Summary) Percentile(p float64) time.Duration {
+	if len(s.Latencies) == 0 {
+		return 0
+	}
+	l := slices.Clone(s.Latencies)
+	slices.Sort(l)
+	i := int(float64(len(l))*p/100+0.999999) - 1
+	return l[min(max(i, 0), len(l)-1)]
+}
+
+// summary gathers the numbers and checks them.
+func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
+	s := Summary{Users: len(UserIDs), UsersLinked: linked, Elapsed: time.Since(d.started)}
+	docs, err := d.app.Store().Store.CountHealthDocuments(ctx, ClientUUID)
+	if err != nil {
+		return s, err
+	}
+	s.Documents = docs
+	fail := func(format string, args ...any) { s.Failures = append(s.Failures, fmt.Sprintf(format, args...)) }
+	for i, p := range d.examples {
+		status, body, err := d.get(ctx, p)
+		if err != nil {
+			return s, err
+		}
+		s.Examples++
+		if status == http.StatusOK {
+			s.ExamplesOK++
+		}
+		if i == 0 {
+			s.ExampleStatus = status
+		} else if status != http.StatusOK {
+			fail("GET %s answered %d: %s", p, status, strings.TrimSpace(string(body)))
+		}
+	}
+
+	got := d.rcv.Deliveries()
+	s.Deliveries = len(got)
+	for _, dv := range got {
+		if dv.Endpoint == NotificationPath {
+			s.Notifications++
+		}
+		if !dv.Verified {
+			continue
+		}
+		s.Verified++
+		if dv.Endpoint != DataPath {
+			continue
+		}
+		// The latest sync of the user before the document arrived is the
+		// one that brought it.
+		var from time.Time
+		for _, nd := range d.days {
+			if nd.user == dv.UserID && !nd.at.After(dv.ReceivedAt) && nd.at.After(from) {
+				from = nd.at
+			}
+		}
+		if !from.IsZero() {
+			s.Latencies = append(s.Latencies, dv.ReceivedAt.Sub(from))
+		}
+	}
+	s.NewDays = len(d.days)
+	s.NewDaysDelivered = s.NewDays - len(d.undelivered(d.days))
+
+	if s.UsersLinked != s.Users {
+		fail("%d of %d users linked", s.UsersLinked, s.Users)
+	}
+	if s.ExampleStatus != http.StatusOK {
+		fail("the sleep summary of %s on %s answered %d, not 200", UserID, ExampleDay, s.ExampleStatus)
+	}
+	if s.Verified != s.Deliveries {
+		fail("%d of %d deliveries not verified", s.Deliveries-s.Verified, s.Deliveries)
+	}
+	if s.Deliveries == 0 {
+		fail("no delivery received")
+	}
+	if d.cfg.Once {
+		if s.NewDays == 0 {
+			fail("the simulator synced no new day")
+		}
+		if s.NewDaysDelivered != s.NewDays {
+			fail("%d of %d new days synced without a delivery", s.NewDays-s.NewDaysDelivered, s.NewDays)
+		}
+	}
+	return s, nil
+}
+
+// Write prints the summary.
+func (s Summary) Write(w io.Writer) {
+	total := 0
+	var names []string
+	for n, c := range s.Documents {
+		total += c
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "\nsummary (%s)\n", s.Elapsed.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "  users linked         %d of %d\n", s.UsersLinked, s.Users)
+	fmt.Fprintf(w, "  documents stored     %d\n", total)
+	for _, n := range names {
+		fmt.Fprintf(w, "    %-20s %6d\n", n, s.Documents[n])
+	}
+	fmt.Fprintf(w, "  deliveries received  %d (%d documents, %d notifications), %d verified\n",
+		s.Deliveries, s.Deliveries-s.Notifications, s.Notifications, s.Verified)
+	fmt.Fprintf(w, "  new days synced      %d, %d of them delivered\n", s.NewDays, s.NewDaysDelivered)
+	if len(s.Latencies) > 0 {
+		fmt.Fprintf(w, "  sync to delivery     p50 %s, p99 %s (%d documents)\n",
+			s.Percentile(50).Round(time.Millisecond), s.Percentile(99).Round(time.Millisecond), len(s.Latencies))
+	}
+	fmt.Fprintf(w, "  %s sleep summary of %s: HTTP %d; %d of %d example requests answered 200\n",
+		ExampleDay, UserID, s.ExampleStatus, s.ExamplesOK, s.Examples)
+	if s.OK() {
+		fmt.Fprintln(w, "all checks held")
+		return
+	}
+	for _, f := range s.Failures {
+		fmt.Fprintln(w, "FAILED:", f)
+	}
+}
