@@ -156,11 +156,14 @@ func lineChart(id, title, unit string, pts []Point) template.HTML {
 	label := fmt.Sprintf("%d samples from %s to %s, between %g and %g %s, average %.0f %s", len(pts),
 		pts[0].At.Format("15:04"), pts[len(pts)-1].At.Format("15:04"), math.Round(lo), math.Round(hi), unit, sum/float64(len(pts)), unit)
 	c := newChart(id, title, label)
-	ylo, yhi := math.Floor(lo/10)*10, math.Ceil(hi/10)*10
-	if yhi <= ylo {
-		yhi = ylo + 10
+	// Grid lines every 10, 20, 40 ... units, at most six of them.
+	step, ylo := 10.0, math.Floor(lo/10)*10
+	for (hi-ylo)/step > 6 {
+		step *= 2
 	}
-	c.axisY(ylo, yhi, 4, "")
+	ticks := max(int(math.Ceil((hi-ylo)/step)), 1)
+	yhi := ylo + float64(ticks)*step
+	c.axisY(ylo, yhi, ticks, "")
 	start, end := pts[0].At, pts[len(pts)-1].At
 	span := end.Sub(start).Seconds()
 	if span <= 0 {

@@ -108,8 +108,10 @@ func TestDisconnectNeedsCSRF(t *testing.T) {
 	if _, err := h.st.UpsertUser(h.ctx, store.User{ClientUUID: a.uuid, UserID: "user-1"}); err != nil {
 		t.Fatal(err)
 	}
+	// A connection that needs a new consent: the sync engine leaves it
+	// alone, and the page offers both Reconnect and Disconnect.
 	if _, err := h.st.CreateConnection(h.ctx, store.Connection{ClientUUID: a.uuid, UserID: "user-1", DataSource: store.DataSourceOura,
-		Status: store.StatusActive, Tokens: store.Tokens{AccessToken: "a", RefreshToken: "r"}}); err != nil {
+		Status: store.StatusReauthRequired, Tokens: store.Tokens{AccessToken: "a", RefreshToken: "r"}}); err != nil {
 		t.Fatal(err)
 	}
 	link := h.pageURL(a, "user-1", "")
