@@ -2,6 +2,9 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -193,19 +196,25 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 	if loc := value(t, ctx, chromedp.Location()); !strings.Contains(loc, "period=30") {
 		t.Fatalf("after choosing 30 days: %s", loc)
 	}
-	do(t, ctx, "deliveries", chromedp.Click(chromedp.CSS(`a[href="/dashboard/deliveries"]`)), chromedp.WaitVisible(chromedp.ID("dead")))
-	s.shot("06-dashboard-deliveries")
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer recv.Close()
+	dead := h.deadLetter(a, recv.URL)
+	replay := chromedp.CSS(fmt.Sprintf(`button[aria-label="Replay delivery %d"]`, dead))
+	do(t, ctx, "deliveries", chromedp.Click(chromedp.CSS(`a[href="/dashboard/deliveries"]`)), chromedp.WaitVisible(replay))
+	s.shot("06-dashboard-deliveries-dead-letter")
+	do(t, ctx, "replay", chromedp.Click(replay), chromedp.WaitVisible(chromedp.CSS(`p.notice`)))
+	s.shot("07-dashboard-deliveries-replayed")
 
 	do(t, ctx, "phone-sized connections page", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
 		chromedp.Navigate(link), chromedp.WaitVisible(connected))
 	if value(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)) {
 		t.Fatal("the connections page is wider than a phone's screen")
 	}
-	s.shot("07-connections-phone")
+	s.shot("08-connections-phone")
 	do(t, ctx, "desktop again", chromedp.EmulateViewport(1280, 900))
 
 	do(t, ctx, "disconnect", chromedp.Click(chromedp.ID("disconnect-Oura")), chromedp.WaitVisible(notConnected))
-	s.shot("08-connections-disconnected")
+	s.shot("09-connections-disconnected")
 	c, err := h.st.FindConnection(h.ctx, a.uuid, "user-1", store.DataSourceOura)
 	if err != nil || c.Status != store.StatusRevoked {
 		t.Fatalf("after Disconnect: %q %v", c.Status, err)
@@ -219,5 +228,5 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 	if resp.Status != 403 || !strings.Contains(body, "This link is not valid") {
 		t.Fatalf("tampered link: %d %s", resp.Status, body)
 	}
-	s.shot("09-tampered-link-403")
+	s.shot("10-tampered-link-403")
 }

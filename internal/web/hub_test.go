@@ -53,6 +53,7 @@ func startHub(t *testing.T) *hub {
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = ln.Addr().String()
 	cfg.Sync.BackfillDays = 7
+	cfg.AllowPrivateWebhooks = true // the tests' receivers listen on loopback
 	h := &hub{t: t, ctx: ctx}
 	a, err := app.New(ctx, cfg, app.Options{Logger: testLogger(), Migrate: true, Listener: ln, TestOnly: true, Now: h.now})
 	if err != nil {
@@ -166,4 +167,32 @@ func read(t *testing.T, resp *http.Response) page {
 		t.Fatal(err)
 	}
 	return page{status: resp.StatusCode, body: string(b), header: resp.Header}
+}
+
+// deadLetter stores a notification to a new, disabled endpoint of the
+// client at target, which makes it a dead letter; the endpoint is enabled
+// afterwards, so a replay delivers it.
+func (h *hub) deadLetter(c creds, target string) int64 {
+	h.t.Helper()
+	ds := h.st.(store.DeliveryStore)
+	ep, err := ds.CreateEndpoint(h.ctx, store.WebhookEndpoint{ClientUUID: c.uuid, Kind: store.EndpointNotification, URL: target, Secret: "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ="})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ids, err := ds.AddMessage(h.ctx, store.WebhookMessage{ClientUUID: c.uuid, UserID: "user-1", Kind: store.MessageLifecycle,
+		EventType: "user.created", Body: []byte(`{"type":"user.created"}`)}, []string{ep.ID}, h.now())
+	if err != nil || len(ids) != 1 {
+		h.t.Fatalf("add message: %v %v", ids, err)
+	}
+	// A delivery to a disabled endpoint may be dead already.
+	if _, err := ds.KillDelivery(h.ctx, ids[0], "the receiver kept failing", h.now()); err != nil {
+		h.t.Fatal(err)
+	}
+	if d, err := ds.GetDelivery(h.ctx, ids[0]); err != nil || d.Status != store.DeliveryDead {
+		h.t.Fatalf("delivery %d: %q %v", ids[0], d.Status, err)
+	}
+	if _, err := ds.SetEndpointEnabled(h.ctx, ep.ID, true, "", h.now()); err != nil {
+		h.t.Fatal(err)
+	}
+	return ids[0]
 }

@@ -2,13 +2,17 @@ package web_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/testutil"
 )
 
 var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
@@ -254,5 +258,50 @@ func TestDashboardTenants(t *testing.T) {
 	}
 	if p := post(t, browserClient(t), h.url+"/dashboard/deliveries/1/replay", url.Values{"csrf_token": {tok}}); p.status != 401 {
 		t.Fatalf("replay without a session: %d", p.status)
+	}
+}
+
+// TestDashboardReplay: a dead letter is listed with a Replay button; only
+// its client can replay it, and the replay delivers it.
+func TestDashboardReplay(t *testing.T) {
+	var got atomic.Int32
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	h := startHub(t)
+	a, b := h.client("A"), h.client("B")
+	id := h.deadLetter(a, recv.URL+"/hooks")
+	ids := strconv.FormatInt(id, 10)
+	sa, sb := login(t, h, a), login(t, h, b)
+	pa := get(t, sa, h.url+"/dashboard/deliveries")
+	if pa.status != 200 || !strings.Contains(pa.body, `action="/dashboard/deliveries/`+ids+`/replay"`) || !strings.Contains(pa.body, "user.created") {
+		t.Fatalf("A's deliveries: %d %s", pa.status, pa.body)
+	}
+	pb := get(t, sb, h.url+"/dashboard/deliveries")
+	if strings.Contains(pb.body, "/deliveries/"+ids+"/replay") {
+		t.Fatalf("B sees A's dead letter")
+	}
+	if p := post(t, sb, h.url+"/dashboard/deliveries/"+ids+"/replay", url.Values{"csrf_token": {csrfOf(t, pb)}}); p.status != 404 {
+		t.Fatalf("B replays A's delivery: %d", p.status)
+	}
+	if p := post(t, sa, h.url+"/dashboard/deliveries/"+ids+"/replay", url.Values{"csrf_token": {"forged"}}); p.status != 403 {
+		t.Fatalf("replay with a forged token: %d", p.status)
+	}
+	p := post(t, sa, h.url+"/dashboard/deliveries/"+ids+"/replay", url.Values{"csrf_token": {csrfOf(t, pa)}})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/dashboard/deliveries?replayed="+ids {
+		t.Fatalf("replay: %d %v", p.status, p.header)
+	}
+	ds := h.st.(store.DeliveryStore)
+	testutil.WaitFor(t, 20*time.Second, "the replayed delivery", func() bool {
+		d, err := ds.GetDelivery(h.ctx, id)
+		return err == nil && d.Status == store.DeliverySucceeded
+	})
+	if got.Load() == 0 {
+		t.Fatal("the receiver got nothing")
+	}
+	if p := get(t, sa, h.url+"/dashboard/deliveries?replayed="+ids); !strings.Contains(p.body, "is queued to be sent again") || !strings.Contains(p.body, "No dead letters") {
+		t.Fatalf("after the replay: %s", p.body)
 	}
 }
