@@ -153,7 +153,7 @@ func lineChart(id, title, unit string, pts []Point) template.HTML {
 	for _, p := range pts {
 		lo, hi, sum = math.Min(lo, p.Value), math.Max(hi, p.Value), sum+p.Value
 	}
-	label := fmt.Sprintf("%d samples from %s to %s, between %g and %g %s, average %.0f %s", len(pts),
+	label := fmt.Sprintf("%s from %s to %s, between %g and %g %s, average %.0f %s", count(len(pts), "sample"),
 		pts[0].At.Format("15:04"), pts[len(pts)-1].At.Format("15:04"), math.Round(lo), math.Round(hi), unit, sum/float64(len(pts)), unit)
 	c := newChart(id, title, label)
 	// Grid lines every 10, 20, 40 ... units, at most six of them.
@@ -198,7 +198,7 @@ func barChart(id, title, unit string, days []DayValue) template.HTML {
 	}
 	label := "no values"
 	if n > 0 {
-		label = fmt.Sprintf("%d days from %s to %s, up to %.0f %s, average %.0f %s", n, days[0].Day, days[len(days)-1].Day, hi, unit, sum/float64(n), unit)
+		label = fmt.Sprintf("%s with values from %s to %s, up to %.0f %s, average %.0f %s", count(n, "day"), days[0].Day, days[len(days)-1].Day, hi, unit, sum/float64(n), unit)
 	}
 	c := newChart(id, title, label)
 	if n == 0 {
@@ -253,7 +253,7 @@ func scoreChart(id, title string, series []Series) template.HTML {
 			}
 		}
 		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%s average %.0f over %d days", s.Name, sum/float64(n), n))
+			parts = append(parts, fmt.Sprintf("%s average %.0f over %s", s.Name, sum/float64(n), count(n, "day")))
 		} else {
 			parts = append(parts, s.Name+" has no values")
 		}
@@ -297,4 +297,12 @@ func fmtDuration(d time.Duration) string {
 		return fmt.Sprintf("%d min", m)
 	}
 	return fmt.Sprintf("%d h %02d min", m/60, m%60)
+}
+
+// count says "1 day", "2 days".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
