@@ -168,6 +168,9 @@ func TestDashboardLogin(t *testing.T) {
 		t.Fatalf("form: %d %s", form.status, form.body)
 	}
 	checkLabels(t, "login", form)
+	if p := get(t, b, h.url+"/dashboard/"); p.status != http.StatusMovedPermanently || p.header.Get("Location") != "/dashboard" {
+		t.Fatalf("/dashboard/: %d %v", p.status, p.header)
+	}
 	tok := csrfOf(t, form)
 	for name, f := range map[string]url.Values{
 		"wrong secret":   {"csrf_token": {tok}, "client_uuid": {a.uuid}, "secret": {"nope"}},
@@ -176,6 +179,18 @@ func TestDashboardLogin(t *testing.T) {
 		if p := post(t, b, h.url+"/dashboard/login", f); p.status != 401 || !strings.Contains(p.body, "incorrect") {
 			t.Fatalf("%s: %d %s", name, p.status, p.body)
 		}
+	}
+	// Guessing: after a burst of attempts the form refuses for a while,
+	// the right secret too.
+	c := h.client("C")
+	limited := 0
+	for range 12 {
+		if p := post(t, b, h.url+"/dashboard/login", url.Values{"csrf_token": {tok}, "client_uuid": {c.uuid}, "secret": {"guess"}}); p.status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if p := post(t, b, h.url+"/dashboard/login", url.Values{"csrf_token": {tok}, "client_uuid": {c.uuid}, "secret": {c.secret}}); limited == 0 || p.status != http.StatusTooManyRequests {
+		t.Fatalf("guessing: %d limited, then %d", limited, p.status)
 	}
 	if p := post(t, b, h.url+"/dashboard/login", url.Values{"client_uuid": {a.uuid}, "secret": {a.secret}}); p.status != 403 {
 		t.Fatalf("login without csrf token: %d", p.status)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
@@ -130,6 +132,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "login: get client", err)
 		return
 	}
+	if !h.loginAllowed(c.UUID) {
+		h.loginForm(w, r, http.StatusTooManyRequests, "Too many sign-in attempts for this client. Wait a minute and try again.")
+		return
+	}
 	if !secret.VerifyAPISecret(c.SecretHash, pass) {
 		h.loginForm(w, r, http.StatusUnauthorized, "The client UUID or secret is incorrect.")
 		return
@@ -149,4 +155,26 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: DashboardPath, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, DashboardPath, http.StatusSeeOther)
+}
+
+// Sign-in attempts per client: a burst of loginBurst, then one every
+// loginEvery, so a secret cannot be guessed through the form faster than
+// through the API. Only existing clients get a bucket.
+const (
+	loginBurst = 10
+	loginEvery = 6 * time.Second
+)
+
+func (h *Handler) loginAllowed(clientUUID string) bool {
+	h.loginMu.Lock()
+	defer h.loginMu.Unlock()
+	if h.logins == nil {
+		h.logins = map[string]*rate.Limiter{}
+	}
+	l, ok := h.logins[clientUUID]
+	if !ok {
+		l = rate.NewLimiter(rate.Every(loginEvery), loginBurst)
+		h.logins[clientUUID] = l
+	}
+	return l.AllowN(h.now(), 1)
 }

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -82,6 +84,9 @@ type Handler struct {
 
 	keyMu sync.Mutex
 	base  []byte
+
+	loginMu sync.Mutex
+	logins  map[string]*rate.Limiter
 }
 
 // Paths of the pages.
@@ -130,6 +135,9 @@ func (h *Handler) routes() []webRoute {
 		{"GET " + connectionsPattern + "/back", h.back},
 		{"GET " + connectionsPattern + "/back/{rest...}", h.back},
 		{"GET " + DashboardPath, h.dashboardHome},
+		{"GET " + DashboardPath + "/{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, DashboardPath, http.StatusMovedPermanently)
+		}},
 		{"POST " + DashboardPath + "/login", h.login},
 		{"POST " + DashboardPath + "/logout", h.logout},
 		{"GET " + DashboardPath + "/users/{user_id}", h.userPage},
