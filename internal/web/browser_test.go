@@ -132,16 +132,23 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 	do(t, ctx, "open the connections page", chromedp.Navigate(link), chromedp.WaitVisible(notConnected))
 	s.shot("01-connections-not-connected")
 
-	// Keyboard: the first Tab reaches the skip link, drawn with a visible
-	// focus outline.
-	do(t, ctx, "tab to the first control", chromedp.KeyEvent("\t"))
-	focus := value(t, ctx, chromedp.Evaluate[map[string]string](
-		`({class: document.activeElement.className, outline: getComputedStyle(document.activeElement).outlineStyle})`))
-	if focus["class"] != "skip" || focus["outline"] == "none" {
-		t.Fatalf("keyboard focus: %v", focus)
+	// Keyboard only: the first Tab reaches the skip link, the second the
+	// Connect button, each drawn with a visible focus outline; Enter
+	// follows it.
+	focused := func() map[string]string {
+		return value(t, ctx, chromedp.Evaluate[map[string]string](`({id: document.activeElement.id, class: document.activeElement.className,
+			outline: getComputedStyle(document.activeElement).outlineStyle})`))
 	}
-
-	do(t, ctx, "click Connect", chromedp.Click(chromedp.ID("connect-Oura")), chromedp.WaitVisible(chromedp.Search(approve)))
+	do(t, ctx, "tab to the skip link", chromedp.KeyEvent("\t"))
+	if f := focused(); f["class"] != "skip" || f["outline"] == "none" {
+		t.Fatalf("first Tab: %v", f)
+	}
+	do(t, ctx, "tab to Connect", chromedp.KeyEvent("\t"))
+	if f := focused(); f["id"] != "connect-Oura" || f["outline"] == "none" {
+		t.Fatalf("second Tab: %v", f)
+	}
+	s.shot("01b-connect-focused")
+	do(t, ctx, "Enter on Connect", chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.Search(approve)))
 	s.shot("02-oura-consent")
 	do(t, ctx, "approve at the simulator", chromedp.Click(chromedp.Search(approve)), chromedp.WaitVisible(connected))
 	loc := value(t, ctx, chromedp.Location())
