@@ -163,7 +163,6 @@ func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "csrf token", err)
 		return
 	}
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	h.render(w, http.StatusOK, "connections", view{Title: "Connect your data sources", CSRF: tok, Data: d, Narrow: true})
 }
 

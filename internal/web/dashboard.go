@@ -275,13 +275,17 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusNotFound, "No deliveries here", message{Text: "This server does not deliver webhooks.", Back: DashboardPath})
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err == nil {
-		_, err = h.cfg.Deliveries.Replay(r.Context(), c.UUID, store.ReplayQuery{IDs: []int64{id}})
+	notFound := func() {
+		h.message(w, http.StatusNotFound, "No such delivery", message{Text: "Your app has no delivery " + r.PathValue("id") + ".", Back: DashboardPath + "/deliveries"})
 	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		if err == nil || health.ErrorCode(err) == health.ENOTFOUND || health.ErrorCode(err) == health.EINVALID {
-			h.message(w, http.StatusNotFound, "No such delivery", message{Text: "Your app has no delivery " + r.PathValue("id") + ".", Back: DashboardPath + "/deliveries"})
+		notFound()
+		return
+	}
+	if _, err := h.cfg.Deliveries.Replay(r.Context(), c.UUID, store.ReplayQuery{IDs: []int64{id}}); err != nil {
+		if health.ErrorCode(err) == health.ENOTFOUND {
+			notFound()
 			return
 		}
 		h.internal(w, r, "dashboard: replay", err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/testutil"
 )
@@ -228,6 +229,20 @@ func TestDashboardLogin(t *testing.T) {
 	if p := get(t, b, h.url+"/dashboard"); p.status != 401 || !strings.Contains(p.body, "Sign in") {
 		t.Fatalf("after the session expired: %d", p.status)
 	}
+	// A new secret ends the sessions signed in with the old one.
+	b = login(t, h, a)
+	cl, err := h.st.GetClient(h.ctx, a.uuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.secret += "-rotated"
+	cl.SecretHash = secret.HashAPISecret(a.secret)
+	if err := h.st.UpdateClient(h.ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	if p := get(t, b, h.url+"/dashboard"); p.status != 401 {
+		t.Fatalf("after rotating the secret: %d", p.status)
+	}
 	b = login(t, h, a)
 	if p := post(t, b, h.url+"/dashboard/logout", url.Values{"csrf_token": {csrfOf(t, get(t, b, h.url+"/dashboard"))}}); p.status != http.StatusSeeOther {
 		t.Fatalf("logout: %d", p.status)
@@ -270,6 +285,9 @@ func TestDashboardTenants(t *testing.T) {
 	}
 	if p := post(t, sb, h.url+"/dashboard/deliveries/1/replay", url.Values{"csrf_token": {tok}}); p.status != 404 {
 		t.Fatalf("replay of an unknown delivery: %d %s", p.status, p.body)
+	}
+	if p := post(t, sb, h.url+"/dashboard/deliveries/x1/replay", url.Values{"csrf_token": {tok}}); p.status != 404 {
+		t.Fatalf("replay of a malformed id: %d %s", p.status, p.body)
 	}
 	if p := post(t, browserClient(t), h.url+"/dashboard/deliveries/1/replay", url.Values{"csrf_token": {tok}}); p.status != 401 {
 		t.Fatalf("replay without a session: %d", p.status)
