@@ -31,6 +31,7 @@ import (
 	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/store"
 	wsync "github.com/wearlink/wearlink/internal/sync"
+	"github.com/wearlink/wearlink/internal/web"
 )
 
 // Options are what a process needs besides the configuration.
@@ -212,10 +213,11 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 
 	if cfg.Role != config.RoleWorker {
-		api, err := a.api(cfg, st, eng, dsvc)
+		api, pages, err := a.api(cfg, st, eng, dsvc)
 		if err != nil {
 			return nil, err
 		}
+		pages.Mount(a.mux)
 		a.mux.Handle("/", api)
 		a.mux.Handle("/oura/webhook", eng.WebhookHandler())
 		a.mux.HandleFunc("GET /healthz", a.healthz)
@@ -227,13 +229,16 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 }
 
 // api builds the ROOK-compatible REST API with account linking (when the
-// Oura application's credentials are set), resends and resyncs.
-func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *delivery.Service) (http.Handler, error) {
+// Oura application's credentials are set), resends and resyncs, and the
+// web pages (connections page and dashboard).
+func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *delivery.Service) (http.Handler, *web.Handler, error) {
 	hs, ok := st.Store.(httpapi.Store)
 	ls, ok2 := st.Store.(link.Store)
-	if !ok || !ok2 {
-		return nil, fmt.Errorf("the %s store does not serve the API", st.Kind)
+	ws, ok3 := st.Store.(web.Store)
+	if !ok || !ok2 || !ok3 {
+		return nil, nil, fmt.Errorf("the %s store does not serve the API", st.Kind)
 	}
+	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now}
 	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
@@ -241,25 +246,31 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *d
 			RedirectURL: cfg.PublicBase() + link.CallbackPath,
 			AuthURL:     cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		lsvc, err := link.New(link.Config{Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
 			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		acfg.Linker = lsvc
+		wcfg.Linker = lsvc
 	} else {
 		a.log.Info("account linking is off: it needs the Oura client id and secret")
 	}
+	pages, err := web.New(wcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	acfg.ConnectionsPages = pages
 	h, err := httpapi.New(acfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, rt := range h.Routes() {
 		a.apiRoutes = append(a.apiRoutes, rt.Method+" "+rt.Pattern)
 	}
-	return h, nil
+	return h, pages, nil
 }
 
 // EngineOptions are the parts of the sync engine that are not settings.

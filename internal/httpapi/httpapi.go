@@ -113,6 +113,8 @@ type Config struct {
 	// Linker serves the authorizer, revoke and /connect routes; nil makes
 	// them answer 503.
 	Linker Linker
+	// ConnectionsPages serves GET .../connections_page; nil: 503.
+	ConnectionsPages ConnectionsPages
 	// Resender serves POST /api/v1/client/webhooks/resend; nil: 503.
 	Resender Resender
 	// Webhooks serves /api/v1/client/webhooks and
@@ -235,6 +237,7 @@ func (a *API) table() []route {
 		{method: "POST", pattern: "/api/v2/user-information", auth: true, h: a.postUserInfo},
 		{method: "POST", pattern: "/api/v1/client/webhooks/resend", auth: true, h: a.resend},
 		{method: "GET", pattern: "/api/v1/client/users/status", auth: true, h: a.usersStatus},
+		{method: "GET", pattern: "/api/v1/user_id/{user_id}/connections_page", auth: true, h: a.connectionsPageURL},
 		{method: "GET", pattern: "/v2/raw_data/oura/{collection}", auth: true, h: a.rawData},
 	}
 	rs = append(rs, a.webhookRoutes()...)

@@ -1,0 +1,296 @@
+package web
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// dashboardHome handles GET /dashboard: the login form, or the users.
+func (h *Handler) dashboardHome(w http.ResponseWriter, r *http.Request) {
+	c := h.signedIn(w, r)
+	if c == nil {
+		return
+	}
+	const perPage = 100
+	pageNo, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	pageNo = max(pageNo, 1)
+	page, err := h.st.UserStatuses(r.Context(), store.UserStatusQuery{ClientUUID: c.UUID, Limit: perPage, Offset: (pageNo - 1) * perPage})
+	if err != nil {
+		h.internal(w, r, "dashboard: users", err)
+		return
+	}
+	type row struct {
+		UserID, Status, LastError string
+		LastSync                  time.Time
+	}
+	rows := make([]row, 0, len(page.Users))
+	for _, u := range page.Users {
+		rw := row{UserID: u.UserID, Status: "not connected"}
+		for _, cs := range u.Connections {
+			if cs.DataSource == store.DataSourceOura {
+				rw.Status, rw.LastSync, rw.LastError = statusText(cs.Status), cs.LastSyncAt, cs.LastError
+			}
+		}
+		rows = append(rows, rw)
+	}
+	data := struct {
+		Total, Active int
+		Users         []row
+		Prev, Next    int
+	}{Total: page.Total, Active: page.Active, Users: rows}
+	if pageNo > 1 {
+		data.Prev = pageNo - 1
+	}
+	if pageNo*perPage < page.Total {
+		data.Next = pageNo + 1
+	}
+	h.signedInPage(w, r, c, "users", "Users", data)
+}
+
+func statusText(s string) string {
+	switch s {
+	case store.StatusActive:
+		return "connected"
+	case store.StatusReauthRequired:
+		return "needs reconnecting"
+	case store.StatusRevoked:
+		return "disconnected"
+	}
+	return s
+}
+
+func (h *Handler) signedInPage(w http.ResponseWriter, r *http.Request, c *store.Client, page, title string, data any) {
+	tok, err := h.csrfToken(w, r)
+	if err != nil {
+		h.internal(w, r, "csrf token", err)
+		return
+	}
+	name := c.Name
+	if name == "" {
+		name = c.UUID
+	}
+	h.render(w, http.StatusOK, page, view{Title: title, Nav: true, Client: name, CSRF: tok, Data: data, Active: page,
+		Deliveries: h.cfg.Deliveries != nil})
+}
+
+// userData is the user page.
+type userData struct {
+	UserID, Status, LastError string
+	LastSync                  time.Time
+	Day, MinDay, MaxDay       string
+	Period                    int
+	Periods                   []int
+	HasNight                  bool
+	Night                     night
+	Hypnogram, HeartRate, HRV template.HTML
+	Steps, Calories, Scores   template.HTML
+}
+
+const dayLayout = "2006-01-02"
+
+// userPage handles GET /dashboard/users/{user_id}?day&period.
+func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
+	c := h.signedIn(w, r)
+	if c == nil {
+		return
+	}
+	ctx := r.Context()
+	userID := r.PathValue("user_id")
+	if _, err := h.st.GetUser(ctx, c.UUID, userID); err != nil {
+		if health.ErrorCode(err) == health.ENOTFOUND {
+			h.message(w, http.StatusNotFound, "No such user", message{Text: "Your app has no user " + userID + ".", Back: DashboardPath})
+			return
+		}
+		h.internal(w, r, "dashboard: get user", err)
+		return
+	}
+	d := userData{UserID: userID, Status: "not connected", Periods: []int{7, 30}, Period: 7}
+	conn, err := h.st.FindConnection(ctx, c.UUID, userID, store.DataSourceOura)
+	switch {
+	case err == nil:
+		d.Status, d.LastSync, d.LastError = statusText(conn.Status), conn.LastSyncAt, conn.LastError
+	case health.ErrorCode(err) != health.ENOTFOUND:
+		h.internal(w, r, "dashboard: find connection", err)
+		return
+	}
+	q := r.URL.Query()
+	if p, _ := strconv.Atoi(q.Get("period")); slices.Contains(d.Periods, p) {
+		d.Period = p
+	}
+	newest, oldest, err := h.nightRange(ctx, c.UUID, userID)
+	if err != nil {
+		h.internal(w, r, "dashboard: nights", err)
+		return
+	}
+	d.MinDay, d.MaxDay, d.Day = oldest, newest, newest
+	if t, err := time.Parse(dayLayout, q.Get("day")); err == nil {
+		d.Day = t.Format(dayLayout)
+	}
+	if d.Day == "" {
+		d.Day = h.now().UTC().Format(dayLayout)
+	}
+	if err := h.charts(ctx, c.UUID, &d); err != nil {
+		h.internal(w, r, "dashboard: charts", err)
+		return
+	}
+	h.signedInPage(w, r, c, "user", "User "+userID, d)
+}
+
+// nightRange finds the newest and oldest nights: first among the last 60
+// days, then among all.
+func (h *Handler) nightRange(ctx context.Context, clientUUID, userID string) (newest, oldest string, err error) {
+	today := h.now().UTC()
+	q := store.HealthQuery{ClientUUID: clientUUID, UserID: userID, DataStructure: health.SleepSummary,
+		FromDay: today.AddDate(0, 0, -60).Format(dayLayout), ToDay: today.AddDate(0, 0, 1).Format(dayLayout)}
+	docs, err := h.st.GetHealthDocuments(ctx, q)
+	if err == nil && len(docs) == 0 {
+		q.FromDay, q.ToDay = "", ""
+		docs, err = h.st.GetHealthDocuments(ctx, q)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	for _, d := range docs {
+		if newest == "" || d.Day > newest {
+			newest = d.Day
+		}
+		if oldest == "" || d.Day < oldest {
+			oldest = d.Day
+		}
+	}
+	return newest, oldest, nil
+}
+
+// charts reads the night of d.Day and the d.Period days ending with it.
+func (h *Handler) charts(ctx context.Context, clientUUID string, d *userData) error {
+	end, _ := time.Parse(dayLayout, d.Day)
+	from := end.AddDate(0, 0, 1-d.Period).Format(dayLayout)
+	sleeps, err := h.st.GetHealthDocuments(ctx, store.HealthQuery{ClientUUID: clientUUID, UserID: d.UserID, DataStructure: health.SleepSummary, FromDay: from, ToDay: d.Day})
+	if err != nil {
+		return err
+	}
+	acts, err := h.st.GetHealthDocuments(ctx, store.HealthQuery{ClientUUID: clientUUID, UserID: d.UserID, DataStructure: health.PhysicalSummary, FromDay: from, ToDay: d.Day})
+	if err != nil {
+		return err
+	}
+	nights := map[string]night{}
+	for _, doc := range sleeps {
+		if n, ok := readNight(doc); ok {
+			nights[doc.Day] = n
+		}
+	}
+	days := map[string]activity{}
+	for _, doc := range acts {
+		if a, ok := readActivity(doc); ok {
+			days[doc.Day] = a
+		}
+	}
+	d.Night, d.HasNight = nights[d.Day]
+	d.Hypnogram = hypnogramChart(d.Day, d.Night.Phases)
+	d.HeartRate = lineChart("heart-rate", "Heart rate during the night of "+d.Day+" (bpm)", "bpm", d.Night.HeartRate)
+	d.HRV = lineChart("hrv", "Heart rate variability (RMSSD) during the night of "+d.Day+" (ms)", "ms", d.Night.HRV)
+	var steps, cals []DayValue
+	sleepS, readiness, act := Series{Name: "Sleep", Class: "s-sleep"}, Series{Name: "Readiness", Class: "s-readiness"}, Series{Name: "Activity", Class: "s-activity"}
+	for i := range d.Period {
+		day := end.AddDate(0, 0, i+1-d.Period).Format(dayLayout)
+		a, n := days[day], nights[day]
+		steps = append(steps, DayValue{Day: day, Value: a.Steps})
+		cals = append(cals, DayValue{Day: day, Value: a.Calories})
+		sleepS.Days = append(sleepS.Days, DayValue{Day: day, Value: n.SleepScore})
+		readiness.Days = append(readiness.Days, DayValue{Day: day, Value: n.Readiness})
+		act.Days = append(act.Days, DayValue{Day: day, Value: a.Score})
+	}
+	d.Steps = barChart("steps", "Daily steps", "steps", steps)
+	d.Calories = barChart("calories", "Daily calories burned (kcal)", "kcal", cals)
+	d.Scores = scoreChart("scores", "Readiness, sleep and activity scores", []Series{readiness, sleepS, act})
+	return nil
+}
+
+// deliveriesData is the deliveries page.
+type deliveriesData struct {
+	Recent, Dead []store.Delivery
+	Replayed     string
+}
+
+// recentDeliveries returns the newest n of the client's deliveries of the
+// last 30 days with that status ("" for all), newest first.
+func (h *Handler) recentDeliveries(ctx context.Context, clientUUID, status string, n int) ([]store.Delivery, error) {
+	q := store.DeliveryQuery{Status: status, CreatedFrom: h.now().AddDate(0, 0, -30), Limit: 500}
+	var all []store.Delivery
+	for range 20 {
+		ds, err := h.cfg.Deliveries.ListDeliveries(ctx, clientUUID, q)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ds...)
+		if len(all) > n {
+			all = all[len(all)-n:]
+		}
+		if len(ds) < q.Limit {
+			break
+		}
+		q.AfterID = ds[len(ds)-1].ID
+	}
+	slices.Reverse(all)
+	return all, nil
+}
+
+// deliveriesPage handles GET /dashboard/deliveries.
+func (h *Handler) deliveriesPage(w http.ResponseWriter, r *http.Request) {
+	c := h.signedIn(w, r)
+	if c == nil {
+		return
+	}
+	if h.cfg.Deliveries == nil {
+		h.message(w, http.StatusNotFound, "No deliveries here", message{Text: "This server does not deliver webhooks.", Back: DashboardPath})
+		return
+	}
+	recent, err := h.recentDeliveries(r.Context(), c.UUID, "", 50)
+	if err != nil {
+		h.internal(w, r, "dashboard: deliveries", err)
+		return
+	}
+	dead, err := h.recentDeliveries(r.Context(), c.UUID, store.DeliveryDead, 50)
+	if err != nil {
+		h.internal(w, r, "dashboard: dead letters", err)
+		return
+	}
+	h.signedInPage(w, r, c, "deliveries", "Webhook deliveries", deliveriesData{Recent: recent, Dead: dead, Replayed: r.URL.Query().Get("replayed")})
+}
+
+// replay handles POST /dashboard/deliveries/{id}/replay.
+func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
+	c := h.signedIn(w, r)
+	if c == nil || !h.checkCSRF(w, r) {
+		return
+	}
+	if h.cfg.Deliveries == nil {
+		h.message(w, http.StatusNotFound, "No deliveries here", message{Text: "This server does not deliver webhooks.", Back: DashboardPath})
+		return
+	}
+	notFound := func() {
+		h.message(w, http.StatusNotFound, "No such delivery", message{Text: "Your app has no delivery " + r.PathValue("id") + ".", Back: DashboardPath + "/deliveries"})
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		notFound()
+		return
+	}
+	if _, err := h.cfg.Deliveries.Replay(r.Context(), c.UUID, store.ReplayQuery{IDs: []int64{id}}); err != nil {
+		if health.ErrorCode(err) == health.ENOTFOUND {
+			notFound()
+			return
+		}
+		h.internal(w, r, "dashboard: replay", err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "delivery replayed from the dashboard", "client_uuid", c.UUID, "delivery", id)
+	http.Redirect(w, r, DashboardPath+"/deliveries?replayed="+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
