@@ -46,6 +46,11 @@ type Options struct {
 	// engine on the simulator's clock and delivery on real time, which is
 	// what receivers check timestamps against.
 	DeliveryNow func() time.Time
+	// WebNow is the clock of the web pages: connections page links,
+	// dashboard sessions and sign-in limits (default Now). Their expiries
+	// are a browser's, in real time: the demo, whose simulated days pass
+	// in seconds, runs them on time.Now.
+	WebNow func() time.Time
 	// Events receives the sync engine's lifecycle events (default: the
 	// delivery service, which notifies the client).
 	Events wsync.Events
@@ -121,6 +126,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	if opt.DeliveryNow == nil {
 		opt.DeliveryNow = opt.Now
+	}
+	if opt.WebNow == nil {
+		opt.WebNow = opt.Now
 	}
 	a := &App{cfg: cfg, opt: opt, log: opt.Logger, mux: http.NewServeMux(), metrics: newMetrics()}
 	done := false
@@ -238,7 +246,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *d
 	if !ok || !ok2 || !ok3 {
 		return nil, nil, fmt.Errorf("the %s store does not serve the API", st.Kind)
 	}
-	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now}
+	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
 	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
