@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,6 +40,7 @@ import (
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/secret"
@@ -165,6 +165,13 @@ type demo struct {
 	// examples are the API paths the banner suggests, ROOK's example
 	// request first; the summary checks that each answers 200.
 	examples []string
+	// page is the signed connections page link of UserID the banner
+	// printed last (pageErr when it could not be had), and pageExp its
+	// expiry.
+	pageMu  sync.Mutex
+	page    string
+	pageExp time.Time
+	pageErr error
 }
 
 // Run runs the demo until ctx ends or, with Once, the scenario is over. It
@@ -248,6 +255,8 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 		}
 	}
 	if ctx.Err() == nil {
+		// A failure is the banner's and the summary's to show.
+		_ = d.fetchPage(ctx)
 		d.banner()
 		d.live.Store(true)
 		if d.cfg.Once {
@@ -270,18 +279,91 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 	return sum, err
 }
 
-// syncEvery lets a simulated day pass every Interval until ctx ends.
+// syncEvery lets a simulated day pass every Interval until ctx ends, and
+// prints a fresh connections page link before the last one expires.
 func (d *demo) syncEvery(ctx context.Context) {
 	t := time.NewTicker(d.cfg.Interval)
 	defer t.Stop()
+	renew := time.NewTimer(d.renewIn())
+	defer renew.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			d.tick()
+		case <-renew.C:
+			if err := d.fetchPage(ctx); err != nil {
+				fmt.Fprintf(d.out, "-- %v (trying again in a minute)\n", err)
+			} else {
+				u, exp, _ := d.pageLink()
+				fmt.Fprintf(d.out, "-- new connections page link for %s (expires at %s): %s\n", UserID, fmtExpiry(exp), u)
+			}
+			renew.Reset(d.renewIn())
 		}
 	}
+}
+
+// pageRenewBefore is how long before its expiry the long-running demo
+// prints a new connections page link (a variable for the tests).
+var pageRenewBefore = 5 * time.Minute
+
+// renewIn is when to fetch the next connections page link: shortly
+// before the last one expires, or in a minute when there is none.
+func (d *demo) renewIn() time.Duration {
+	_, exp, err := d.pageLink()
+	if err != nil {
+		return time.Minute
+	}
+	return max(time.Until(exp)-pageRenewBefore, time.Second)
+}
+
+// pagePath is the API route that makes connections page links, asked to
+// return to the dashboard when the API's address allows it as a redirect
+// (http is only for loopback).
+func (d *demo) pagePath() string {
+	p := "/api/v1/user_id/" + url.PathEscape(UserID) + "/connections_page"
+	if back := d.api + "/dashboard"; link.ValidateRedirectURL(back) == nil {
+		p += "?redirect_url=" + url.QueryEscape(back)
+	}
+	return p
+}
+
+// fetchPage gets a signed connections page link of UserID from the API,
+// as a client's backend does, and keeps it for the banner and the
+// summary.
+func (d *demo) fetchPage(ctx context.Context) error {
+	var pg struct {
+		URL       string    `json:"url"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	err := d.getJSON(ctx, d.pagePath(), &pg)
+	if err == nil && pg.URL == "" {
+		err = errors.New("the API gave no url")
+	}
+	d.pageMu.Lock()
+	defer d.pageMu.Unlock()
+	if err != nil {
+		d.pageErr = fmt.Errorf("connections page link: %w", err)
+		return d.pageErr
+	}
+	d.page, d.pageExp, d.pageErr = pg.URL, pg.ExpiresAt, nil
+	return nil
+}
+
+func (d *demo) pageLink() (string, time.Time, error) {
+	d.pageMu.Lock()
+	defer d.pageMu.Unlock()
+	if d.page == "" && d.pageErr == nil {
+		return "", time.Time{}, errors.New("no connections page link fetched")
+	}
+	return d.page, d.pageExp, d.pageErr
+}
+
+// fmtExpiry shows an expiry in the local time zone, which the user's
+// clock shows.
+func fmtExpiry(t time.Time) string {
+	return t.Local().Format("15:04:05 MST")
 }
 
 // marker names the file that says a directory is a demo's.
@@ -369,7 +451,7 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, err
 	c.Sync.BackfillDays = d.cfg.BackfillDays
 
 	a, err := app.New(ctx, c, app.Options{Logger: d.cfg.Logger, Migrate: true, Listener: ln,
-		Now: d.sim.Clock().Now, DeliveryNow: time.Now})
+		Now: d.sim.Clock().Now, DeliveryNow: time.Now, WebNow: time.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -422,9 +504,7 @@ func (d *demo) link(ctx context.Context, userID string, simUser int) error {
 	if az.AuthorizationURL == "" {
 		return errors.New("the authorizer gave no authorization_url")
 	}
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	browser := newBrowser().c
 	next := az.AuthorizationURL
 	for hop, want := range []int{http.StatusFound, http.StatusFound, http.StatusOK} {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
@@ -608,21 +688,30 @@ func (d *demo) idle(ctx context.Context) (bool, error) {
 // banner prints where everything is and what to try.
 func (d *demo) banner() {
 	auth := ClientUUID + ":" + ClientSecret
+	page, exp, err := d.pageLink()
+	pageLines := page + "\n               " + UserID + "'s page, through a signed link that expires at " + fmtExpiry(exp)
+	if !d.cfg.Once {
+		pageLines += " (a new one is printed before then)"
+	}
+	if err != nil {
+		pageLines = "unavailable: " + err.Error()
+	}
+	pageLines += fmt.Sprintf("\n               new link: curl -u %s '%s%s'", auth, d.api, d.pagePath())
 	fmt.Fprintf(d.out, `wearlink demo: wearlink, a simulated Oura API and a webhook receiver in this process
   API          %[1]s
   OpenAPI      %[1]s/openapi.yaml
-  connections  %[1]s/connections/client_uuid/%[2]s/user_id/%[3]s
-  dashboard    %[1]s/dashboard
-  Oura (sim)   %[4]s   (control routes: %[4]s/_sim/)
-  webhooks to  %[5]s%[6]s and %[5]s%[7]s
-  data         %[8]s
+  connections  %[10]s
+  dashboard    %[1]s/dashboard   (sign in with the client_uuid and secret below)
+  Oura (sim)   %[3]s   (control routes: %[3]s/_sim/)
+  webhooks to  %[4]s%[5]s and %[4]s%[6]s
+  data         %[7]s
   client_uuid  %[2]s
-  secret       %[9]s
-  users        %[10]s
+  secret       %[8]s
+  users        %[9]s
 
 Try ROOK's examples:
-`, d.api, ClientUUID, UserID, d.sim.URL(), d.rurl, DataPath, NotificationPath, d.cfg.DataDir, ClientSecret,
-		strings.Join(UserIDs, ", "))
+`, d.api, ClientUUID, d.sim.URL(), d.rurl, DataPath, NotificationPath, d.cfg.DataDir, ClientSecret,
+		strings.Join(UserIDs, ", "), pageLines)
 	for _, p := range d.examples {
 		fmt.Fprintf(d.out, "  curl -u %s '%s%s'\n", auth, d.api, p)
 	}

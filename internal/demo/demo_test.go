@@ -63,11 +63,20 @@ func TestOnce(t *testing.T) {
 	if sum.ExampleStatus != 200 || sum.Examples != 3 || sum.ExamplesOK != sum.Examples {
 		t.Errorf("example sleep summary: %d; %d of %d examples answered 200", sum.ExampleStatus, sum.ExamplesOK, sum.Examples)
 	}
+	if p := sum.Pages; p.Connections != 200 || !p.OuraConnected || p.LoginForm != 401 || p.SignIn != 303 || p.UserPage != 200 || !p.Hypnogram {
+		t.Errorf("pages: %+v", p)
+	}
 	for _, want := range []string{
 		"curl -u demoClientUUID:demoClientSecret 'http://127.0.0.1:",
 		"/v2/processed_data/sleep_health/summary?user_id=demoUserId&date=2022-10-28'",
 		"/api/v1/client/users/status?up_to_date=2022-10-31'", "/api/v2/user_id/demoUserId/data_sources/authorized'",
-		"/openapi.yaml", "/dashboard", "/connections/client_uuid/demoClientUUID/user_id/demoUserId",
+		"/openapi.yaml", "/dashboard",
+		"/connections/client_uuid/demoClientUUID/user_id/demoUserId?expires=", "&redirect_url=http%3A%2F%2F127.0.0.1%3A", "%2Fdashboard&sig=",
+		"demoUserId's page, through a signed link that expires at ",
+		"new link: curl -u demoClientUUID:demoClientSecret 'http://127.0.0.1:",
+		"/api/v1/user_id/demoUserId/connections_page?redirect_url=http%3A%2F%2F127.0.0.1%3A",
+		"connections page     HTTP 200 through the signed link; Oura connected for demoUserId",
+		"dashboard            sign-in form HTTP 401, sign-in HTTP 303, demoUserId's page HTTP 200 with its hypnogram",
 		"webhook sleep_summary", "all checks held",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -76,6 +85,47 @@ func TestOnce(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
 		t.Errorf("no marker: %v", err)
+	}
+}
+
+// TestRenewPageLink: the long-running demo prints a new connections page
+// link before the last one expires, and the summary opens the newest.
+func TestRenewPageLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole system")
+	}
+	defer func(d time.Duration) { pageRenewBefore = d }(pageRenewBefore)
+	pageRenewBefore = 2 * time.Hour // longer than a link lives: renew at once
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var buf bytes.Buffer
+	out := &lockedWriter{w: &buf}
+	read := func() string {
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		return buf.String()
+	}
+	const renewed = "-- new connections page link for demoUserId (expires at "
+	go func() {
+		for runCtx.Err() == nil && !strings.Contains(read(), renewed) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		stop()
+	}()
+	sum, err := Run(runCtx, Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Interval: time.Hour, BackfillDays: MinBackfillDays, Out: out})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, read())
+	}
+	if ctx.Err() != nil || !strings.Contains(read(), renewed) {
+		t.Fatalf("no new link printed:\n%s", read())
+	}
+	if !sum.OK() || sum.Pages.Connections != 200 || !sum.Pages.OuraConnected {
+		t.Fatalf("summary: %v %+v\n%s", sum.Failures, sum.Pages, read())
+	}
+	if !strings.Contains(read(), "(a new one is printed before then)") {
+		t.Errorf("the banner does not say a new link comes:\n%s", read())
 	}
 }
 

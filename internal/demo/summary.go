@@ -32,7 +32,9 @@ type Summary struct {
 	// Examples counts the curl commands printed, ExamplesOK those that
 	// answered 200.
 	Examples, ExamplesOK int
-	Elapsed              time.Duration
+	// Pages is what the connections page and the dashboard showed.
+	Pages   Pages
+	Elapsed time.Duration
 	// Failures are the checks that did not hold.
 	Failures []string
 }
@@ -76,6 +78,10 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 			fail("GET %s answered %d: %s", p, status, strings.TrimSpace(string(body)))
 		}
 	}
+
+	var pageFails []string
+	s.Pages, pageFails = d.checkPages(ctx)
+	s.Failures = append(s.Failures, pageFails...)
 
 	got := d.rcv.Deliveries()
 	s.Deliveries = len(got)
@@ -152,6 +158,11 @@ func (s Summary) Write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %s sleep summary of %s: HTTP %d; %d of %d example requests answered 200\n",
 		ExampleDay, UserID, s.ExampleStatus, s.ExamplesOK, s.Examples)
+	p := s.Pages
+	fmt.Fprintf(w, "  connections page     HTTP %d through the signed link; Oura %s for %s\n",
+		p.Connections, yesNo(p.OuraConnected, "connected", "NOT shown connected"), UserID)
+	fmt.Fprintf(w, "  dashboard            sign-in form HTTP %d, sign-in HTTP %d, %s's page HTTP %d %s\n",
+		p.LoginForm, p.SignIn, UserID, p.UserPage, yesNo(p.Hypnogram, "with its hypnogram", "WITHOUT a hypnogram"))
 	if s.OK() {
 		fmt.Fprintln(w, "all checks held")
 		return
@@ -159,4 +170,11 @@ func (s Summary) Write(w io.Writer) {
 	for _, f := range s.Failures {
 		fmt.Fprintln(w, "FAILED:", f)
 	}
+}
+
+func yesNo(ok bool, yes, no string) string {
+	if ok {
+		return yes
+	}
+	return no
 }
