@@ -23,11 +23,18 @@ backfilled; then the simulator syncs a new day every --interval and the
 receiver prints each webhook. The simulated world lives in autumn 2022,
 around ROOK's example day 2022-10-28.
 
+The banner gives the dashboard (sign in with the client's UUID and secret)
+and a signed link to demoUserId's connections page, which the demo gets
+from its own API as a client's backend would. The link expires after an
+hour; a new one is printed before then.
+
 Each run starts afresh: a data directory made by a previous demo is emptied.
 
 --once runs the scenario, prints a summary and exits with status 0 only if
 every check held: all users linked, ROOK's example sleep summary answers
-200, every delivery verified, every synced day delivered.`
+200, every delivery verified, every synced day delivered, the signed link
+opens the connections page showing Oura connected, and the dashboard signs
+in and draws demoUserId's hypnogram.`
 
 func newDemoCmd() *cobra.Command {
 	var (
