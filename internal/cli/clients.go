@@ -78,7 +78,7 @@ const secretWarning = "Store the secret now: it is not shown again (wearlink kee
 
 func newClientsCreateCmd() *cobra.Command {
 	var name string
-	var asJSON bool
+	var asJSON, asEnv bool
 	cmd := &cobra.Command{
 		Use:   "create --name NAME",
 		Short: "Create a client and print its client_uuid and secret (shown once)",
@@ -87,6 +87,8 @@ func newClientsCreateCmd() *cobra.Command {
 	sf := addStoreFlags(cmd)
 	cmd.Flags().StringVar(&name, "name", "", "the app's name, shown in lists and on the connection pages (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	cmd.Flags().BoolVar(&asEnv, "env", false, "print CLIENT_UUID=... and CLIENT_SECRET=... for a shell's eval")
+	cmd.MarkFlagsMutuallyExclusive("json", "env")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		name = strings.TrimSpace(name)
 		if name == "" {
@@ -110,6 +112,12 @@ func newClientsCreateCmd() *cobra.Command {
 		}
 		if asJSON {
 			return printJSON(cmd.OutOrStdout(), clientJSON{ClientUUID: uuid, Name: name, Secret: sec})
+		}
+		if asEnv {
+			// Both values are URL-safe (a UUID, base64url), so they need no
+			// shell quoting.
+			fmt.Fprintf(cmd.OutOrStdout(), "CLIENT_UUID=%s\nCLIENT_SECRET=%s\n", uuid, sec)
+			return nil
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "client_uuid: %s\nsecret:      %s\n", uuid, sec)
 		fmt.Fprintln(cmd.ErrOrStderr(), secretWarning)

@@ -488,3 +488,21 @@ func (c Config) String() string {
 	}
 	return b.String()
 }
+
+// Setting describes one setting for documentation: its environment
+// variable, its flag ("" when it has none here) and its default.
+type Setting struct {
+	Env, Flag, Usage, Default string
+	Secret                    bool
+}
+
+// Settings lists every setting in the order of vars, with Default()'s
+// values.
+func Settings() []Setting {
+	d := Default()
+	var out []Setting
+	for _, v := range vars() {
+		out = append(out, Setting{Env: v.name, Flag: v.flag, Usage: v.usage, Default: v.get(&d), Secret: v.secret})
+	}
+	return out
+}
