@@ -60,67 +60,132 @@ type Table struct {
 // are kept whole as compact JSON, and an empty object adds no column.
 func Flatten(doc []byte) ([]Field, error) {
 	doc = bytes.TrimSpace(doc)
-	if len(doc) == 0 || doc[0] != '{' {
+	if len(doc) == 0 || doc[0] != '{' || !json.Valid(doc) {
 		return nil, errors.New("flatten: the document is not a JSON object")
 	}
+	s := &scanner{b: doc}
 	var out []Field
-	if err := flattenObject(doc, "", &out); err != nil {
+	if err := s.object("", &out); err != nil {
 		return nil, fmt.Errorf("flatten: %w", err)
 	}
 	return out, nil
 }
 
-func flattenObject(obj []byte, prefix string, out *[]Field) error {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	dec.UseNumber()
-	if _, err := dec.Token(); err != nil { // '{'
-		return err
+// scanner walks a document already known to be valid JSON, so it only
+// needs to find where each value ends.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
 	}
-	for dec.More() {
-		t, err := dec.Token()
+}
+
+// str returns the string starting at s.i, quotes included.
+func (s *scanner) str() []byte {
+	start := s.i
+	for s.i++; s.b[s.i] != '"'; s.i++ {
+		if s.b[s.i] == '\\' {
+			s.i++
+		}
+	}
+	s.i++
+	return s.b[start:s.i]
+}
+
+// value returns the value starting at s.i.
+func (s *scanner) value() []byte {
+	start := s.i
+	switch s.b[s.i] {
+	case '"':
+		return s.str()
+	case '[', '{':
+		depth := 0
+		for {
+			switch s.b[s.i] {
+			case '"':
+				s.str()
+				continue
+			case '[', '{':
+				depth++
+			case ']', '}':
+				depth--
+			}
+			s.i++
+			if depth == 0 {
+				return s.b[start:s.i]
+			}
+		}
+	}
+	for ; s.i < len(s.b); s.i++ { // a number, true, false or null
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r', ',', ']', '}':
+			return s.b[start:s.i]
+		}
+	}
+	return s.b[start:]
+}
+
+func (s *scanner) object(prefix string, out *[]Field) error {
+	s.i++ // '{'
+	s.space()
+	if s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		s.space()
+		key, err := unquote(s.str())
 		if err != nil {
 			return err
 		}
-		key, ok := t.(string)
-		if !ok {
-			return fmt.Errorf("object key %v is not a string", t)
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return err
-		}
+		s.space()
+		s.i++ // ':'
+		s.space()
 		name := key
 		if prefix != "" {
 			name = prefix + "." + key
 		}
-		if raw[0] == '{' {
-			if err := flattenObject(raw, name, out); err != nil {
+		if s.b[s.i] == '{' {
+			if err := s.object(name, out); err != nil {
 				return err
 			}
-			continue
+		} else {
+			v, err := cell(s.value())
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*out = append(*out, Field{Name: name, Value: v})
 		}
-		v, err := cell(raw)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		s.space()
+		s.i++ // ',' or '}'
+		if s.b[s.i-1] == '}' {
+			return nil
 		}
-		*out = append(*out, Field{Name: name, Value: v})
 	}
-	_, err := dec.Token() // '}'
-	return err
 }
 
-func cell(raw json.RawMessage) (Value, error) {
+func unquote(raw []byte) (string, error) {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var str string
+	err := json.Unmarshal(raw, &str)
+	return str, err
+}
+
+func cell(raw []byte) (Value, error) {
 	switch raw[0] {
 	case 'n':
 		return Value{}, nil
 	case 't', 'f':
 		return Value{Kind: Bool, Text: string(raw)}, nil
 	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return Value{}, err
-		}
-		return Str(s), nil
+		str, err := unquote(raw)
+		return Str(str), err
 	case '[':
 		var b bytes.Buffer
 		if err := json.Compact(&b, raw); err != nil {
@@ -134,7 +199,7 @@ func cell(raw json.RawMessage) (Value, error) {
 // FlattenAll makes one row per document. The columns are the union of every
 // document's columns in the order they are first seen; a document without a
 // column has a null cell there.
-func FlattenAll(docs []json.RawMessage) (*Table, error) {
+func FlattenAll[T ~[]byte](docs []T) (*Table, error) {
 	t := &Table{}
 	index := map[string]int{}
 	rows := make([][]Field, len(docs))
