@@ -45,6 +45,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newClientsCmd())
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newLinkCmd())
+	root.AddCommand(newPullCmd())
 	return root
 }
 
