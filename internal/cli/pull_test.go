@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
@@ -24,19 +24,6 @@ func lastDays(sim *ourasim.Server, user, n int) (string, string) {
 	last := sim.Users()[user].LastDay
 	lt, _ := last.Time()
 	return lt.AddDate(0, 0, -(n - 1)).Format(time.DateOnly), string(last)
-}
-
-func countDocs(t *testing.T, path string) int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs []json.RawMessage
-	if err := json.Unmarshal(b, &docs); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return len(docs)
 }
 
 func TestPullWithToken(t *testing.T) {
@@ -55,7 +42,7 @@ func TestPullWithToken(t *testing.T) {
 	if !strings.Contains(stderr, "pull: sleep "+since+".."+until+": ") {
 		t.Errorf("no progress line for sleep in:\n%s", stderr)
 	}
-	if n := countDocs(t, filepath.Join(out, "oura-v2-daily_activity.json")); n != 10 {
+	if n := len(testutil.ReadJSONArray(t, filepath.Join(out, "oura-v2-daily_activity.json"))); n != 10 {
 		t.Errorf("%d daily_activity documents for 10 days", n)
 	}
 	for _, f := range []string{"rook/sleep_summary.json", "csv/oura-v2-sleep.csv", "parquet/activity_met.parquet", ".wearlink-pull.json"} {
@@ -146,7 +133,7 @@ func TestPullBrowserLogin(t *testing.T) {
 	if want := sim.Users()[1].OuraID; !strings.Contains(string(b), want) {
 		t.Errorf("personal_info is not user 1's (%s): %s", want, b)
 	}
-	if n := countDocs(t, filepath.Join(out, "oura-v2-daily_activity.json")); n != 3 {
+	if n := len(testutil.ReadJSONArray(t, filepath.Join(out, "oura-v2-daily_activity.json"))); n != 3 {
 		t.Errorf("%d daily_activity documents for 3 days", n)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/pull"
+	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
@@ -63,19 +64,6 @@ func (e *simEnv) requests() int {
 		n += c
 	}
 	return n
-}
-
-func readArray(t *testing.T, path string) []json.RawMessage {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs []json.RawMessage
-	if err := json.Unmarshal(b, &docs); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return docs
 }
 
 // docKey identifies a raw document as the merge does.
@@ -168,7 +156,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 		if err != nil {
 			t.Fatalf("direct read of %s: %v", c.Name, err)
 		}
-		got := readArray(t, filepath.Join(out, "oura-v2-"+c.Name+".json"))
+		got := testutil.ReadJSONArray(t, filepath.Join(out, "oura-v2-"+c.Name+".json"))
 		counts[c.Name] = len(got)
 		if len(got) != len(want) {
 			t.Errorf("%s: %d documents in the file, %d from the API", c.Name, len(got), len(want))
@@ -202,7 +190,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 			m, _ := filepath.Glob(filepath.Join(out, "rook", "*"))
 			t.Fatalf("%v; rook files: %v", err, m)
 		}
-		docs := readArray(t, filepath.Join(out, "rook", s+".json"))
+		docs := testutil.ReadJSONArray(t, filepath.Join(out, "rook", s+".json"))
 		if len(docs) == 0 {
 			t.Errorf("rook/%s.json is empty", s)
 		}
@@ -213,7 +201,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 	}
 	rookFiles, _ := filepath.Glob(filepath.Join(out, "rook", "*.json"))
 	for _, f := range rookFiles {
-		if len(readArray(t, f)) == 0 {
+		if len(testutil.ReadJSONArray(t, f)) == 0 {
 			t.Errorf("%s is empty", f)
 		}
 	}
@@ -252,7 +240,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 
 	// Long tables: one row per sample.
 	var met, hr, hrv, phases int
-	for _, b := range readArray(t, filepath.Join(out, "oura-v2-daily_activity.json")) {
+	for _, b := range testutil.ReadJSONArray(t, filepath.Join(out, "oura-v2-daily_activity.json")) {
 		var a struct{ MET struct{ Items []any } }
 		_ = json.Unmarshal(b, &a)
 		if len(a.MET.Items) != 1440 {
@@ -260,7 +248,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 		}
 		met += len(a.MET.Items)
 	}
-	for _, b := range readArray(t, filepath.Join(out, "oura-v2-sleep.json")) {
+	for _, b := range testutil.ReadJSONArray(t, filepath.Join(out, "oura-v2-sleep.json")) {
 		var s struct {
 			HeartRate      *struct{ Items []any } `json:"heart_rate"`
 			HRV            *struct{ Items []any }
@@ -329,7 +317,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := readArray(t, filepath.Join(out, "oura-v2-"+name+".json"))
+		got := testutil.ReadJSONArray(t, filepath.Join(out, "oura-v2-"+name+".json"))
 		if len(got) != len(want) || len(got) <= counts[name] {
 			t.Errorf("%s after a new day: %d documents, the API has %d (before: %d)", name, len(got), len(want), counts[name])
 		}
