@@ -66,9 +66,14 @@ type Options struct {
 	// Workers is the number of requests in flight (default 8). The client's
 	// rate limiter still paces them.
 	Workers int
-	// WindowDays is the span of one request window (default 30, the longest
-	// span Oura allows for time series).
-	WindowDays int
+	// SeriesWindowDays is the longest span of one request for the time
+	// series, heartrate and ring_battery_level (default 30, the most Oura
+	// allows). DocumentWindowDays is that of the other dated collections
+	// (default 90: about one page of a hundred documents, since most have one
+	// document a day). The days are split into equal windows no longer than
+	// that: each window is one request or a few pages, and fewer requests
+	// leave more of the rate limit.
+	SeriesWindowDays, DocumentWindowDays int
 	// ClientUUID and UserID go into the ROOK documents (default "local" and
 	// "me", as for wearlink normalize).
 	ClientUUID, UserID string
@@ -96,8 +101,11 @@ func (o *Options) fill() error {
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
-	if o.WindowDays <= 0 {
-		o.WindowDays = 30
+	if o.SeriesWindowDays <= 0 || o.SeriesWindowDays > 30 {
+		o.SeriesWindowDays = 30
+	}
+	if o.DocumentWindowDays <= 0 {
+		o.DocumentWindowDays = 90
 	}
 	if o.ClientUUID == "" {
 		o.ClientUUID = "local"
@@ -255,10 +263,11 @@ func planWindows(opt *Options, st *state) []Window {
 		if s, ok := st.Collections[coll]; ok && s.From <= opt.Since && s.Through >= opt.Since {
 			start = max(opt.Since, min(addDays(s.Through, -1), addDays(opt.Until, -1)))
 		}
-		for from := start; from <= opt.Until; from = addDays(from, opt.WindowDays) {
-			to := min(addDays(from, opt.WindowDays-1), opt.Until)
-			plan = append(plan, Window{Collection: coll, From: from, To: to})
+		span := opt.DocumentWindowDays
+		if c.Range == oura.RangeDateTime {
+			span = opt.SeriesWindowDays
 		}
+		plan = append(plan, splitDays(coll, start, opt.Until, span)...)
 	}
 	return plan
 }
@@ -326,6 +335,22 @@ func fetchAll(ctx context.Context, opt *Options, plan []Window) []windowResult {
 	close(jobs)
 	wg.Wait()
 	return results
+}
+
+// splitDays cuts [from, to] into the fewest windows of at most maxSpan
+// days, all of nearly the same length.
+func splitDays(coll string, from, to oura.Date, maxSpan int) []Window {
+	t1, _ := from.Time()
+	t2, _ := to.Time()
+	days := int(t2.Sub(t1).Hours()/24) + 1
+	n := (days + maxSpan - 1) / maxSpan
+	var out []Window
+	for i := range n {
+		a := addDays(from, i*days/n)
+		b := addDays(from, (i+1)*days/n-1)
+		out = append(out, Window{Collection: coll, From: a, To: b})
+	}
+	return out
 }
 
 // weight ranks windows by expected cost: time series answer in many pages.
