@@ -24,14 +24,12 @@ const (
 func writeDerived(dir string, colls []string, opt *Options) ([]string, error) {
 	var files []string
 	in := &normalize.Input{}
-	raw := map[string][]json.RawMessage{}
 	for _, coll := range colls {
 		docs, err := readRaw(dir, coll)
 		if err != nil {
 			return files, err
 		}
 		files = append(files, rawFileName(coll))
-		raw[coll] = docs
 		for i, d := range docs {
 			if err := in.Add(coll, d); err != nil {
 				opt.Logger.Warn("raw document not normalized", "collection", coll, "index", i, "err", err)
@@ -88,7 +86,7 @@ func writeDerived(dir string, colls []string, opt *Options) ([]string, error) {
 		}
 	}
 
-	for _, s := range seriesTables(raw, opt.rowZone()) {
+	for _, s := range seriesTables(in, opt.rowZone()) {
 		if len(s.table.Rows) == 0 {
 			continue
 		}

@@ -1,11 +1,11 @@
 package pull
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/export"
+	"github.com/wearlink/wearlink/internal/normalize"
 	"github.com/wearlink/wearlink/internal/oura"
 )
 
@@ -48,16 +48,12 @@ func sampleRows(t *export.Table, s *oura.Sample, id string, day oura.Date) {
 
 var phaseNames = map[rune]string{'1': "deep", '2': "light", '3': "rem", '4': "awake"}
 
-// seriesTables unrolls the granular samples of the raw documents.
-func seriesTables(raw map[string][]json.RawMessage, loc *time.Location) []namedTable {
+// seriesTables unrolls the granular samples of the decoded documents.
+func seriesTables(in *normalize.Input, loc *time.Location) []namedTable {
 	hr := &export.Table{Columns: []string{"sleep_id", "day", "timestamp", "value"}}
 	hrv := &export.Table{Columns: []string{"sleep_id", "day", "timestamp", "value"}}
 	phases := &export.Table{Columns: []string{"sleep_id", "day", "timestamp", "phase", "phase_name"}}
-	for _, b := range raw[oura.CollSleep] {
-		var s oura.Sleep
-		if json.Unmarshal(b, &s) != nil {
-			continue
-		}
+	for _, s := range in.Sleep {
 		sampleRows(hr, s.HeartRate, s.ID, s.Day)
 		sampleRows(hrv, s.HRV, s.ID, s.Day)
 		start, err := s.BedtimeStart.Time()
@@ -71,19 +67,12 @@ func seriesTables(raw map[string][]json.RawMessage, loc *time.Location) []namedT
 	}
 
 	met := &export.Table{Columns: []string{"activity_id", "day", "timestamp", "value"}}
-	for _, b := range raw[oura.CollDailyActivity] {
-		var a oura.DailyActivity
-		if json.Unmarshal(b, &a) == nil {
-			sampleRows(met, &a.MET, a.ID, a.Day)
-		}
+	for _, a := range in.DailyActivity {
+		sampleRows(met, &a.MET, a.ID, a.Day)
 	}
 
 	beats := &export.Table{Columns: []string{"day", "timestamp", "bpm", "source"}}
-	for _, b := range raw[oura.CollHeartRate] {
-		var h oura.HeartRate
-		if json.Unmarshal(b, &h) != nil {
-			continue
-		}
+	for _, h := range in.HeartRate {
 		t, err := h.Timestamp.Time()
 		if err != nil {
 			continue
