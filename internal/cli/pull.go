@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -119,6 +120,8 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 	}
 	opt.User = client.User(auth)
 	opt.Progress = newPullProgress(stderr)
+	// Documents that cannot be normalized are named, and the rest goes on.
+	opt.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	sum, err := pull.Run(ctx, opt)
 	if sum != nil {
 		total := 0

@@ -375,3 +375,62 @@ func TestPullBadRange(t *testing.T) {
 		}
 	}
 }
+
+// A token without some scopes still pulls what it may read; the other
+// collections are named, not fatal.
+func TestPullSkipsCollectionsOutsideTheScopes(t *testing.T) {
+	e := newSimEnv(t, ourasim.Config{})
+	tok, err := e.sim.IssueToken(0, []string{"daily", "personal"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	since, until := e.lastDays(5)
+	out := t.TempDir()
+	sum, err := pull.Run(context.Background(), pull.Options{User: e.client.User(oura.StaticToken(tok.AccessToken)), Out: out, Since: since, Until: until,
+		Collections: []string{"daily_activity", "heartrate", "workout"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sum.Skipped["heartrate"]; !ok {
+		t.Errorf("heartrate not reported as skipped: %v", sum.Skipped)
+	}
+	if _, ok := sum.Skipped["workout"]; !ok {
+		t.Errorf("workout not reported as skipped: %v", sum.Skipped)
+	}
+	if n := len(testutil.ReadJSONArray(t, filepath.Join(out, "oura-v2-daily_activity.json"))); n != 5 {
+		t.Errorf("%d daily_activity documents for 5 days", n)
+	}
+}
+
+// A pull that fails part-way keeps what it got, says why, and the next run
+// ends with the same files as a pull that never failed.
+func TestPullResumesAfterAFailure(t *testing.T) {
+	e := newSimEnv(t, ourasim.Config{})
+	since, until := e.lastDays(120)
+	colls := []string{"daily_activity", "sleep", "heartrate", "personal_info"}
+	ctx := context.Background()
+	clean := t.TempDir()
+	if _, err := pull.Run(ctx, pull.Options{User: e.user(), Out: clean, Since: since, Until: until, Collections: colls}); err != nil {
+		t.Fatal(err)
+	}
+
+	out := t.TempDir()
+	// Longer than the client waits for: these requests fail at once.
+	e.sim.ForceRateLimit(3, 10*time.Minute)
+	_, err := pull.Run(ctx, pull.Options{User: e.user(), Out: out, Since: since, Until: until, Collections: colls, Workers: 2})
+	if err == nil || oura.KindOf(err) != oura.KindRateLimited {
+		t.Fatalf("got %v, want the rate limit", err)
+	}
+	if _, err := pull.Run(ctx, pull.Options{User: e.user(), Out: out, Since: since, Until: until, Collections: colls}); err != nil {
+		t.Fatal(err)
+	}
+	want, got := snapshot(t, clean), snapshot(t, out)
+	for name, b := range want {
+		if !bytes.Equal(got[name], b) {
+			t.Errorf("%s differs from the pull that never failed", name)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d files, want %d", len(got), len(want))
+	}
+}
