@@ -76,7 +76,7 @@ func newPullCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.token, "token", os.Getenv("OURA_TOKEN"), "Oura access token (default: $OURA_TOKEN)")
-	f.StringVar(&o.since, "since", "", "first day, YYYY-MM-DD (required)")
+	f.StringVar(&o.since, "since", "", "first day, YYYY-MM-DD (required the first time; later runs in --out start where the first did)")
 	f.StringVar(&o.until, "until", "", "last day, YYYY-MM-DD (default: today)")
 	f.StringVar(&o.out, "out", "oura-data", "directory of the files")
 	f.StringVar(&o.baseURL, "base-url", oura.DefaultBaseURL, "Oura API address (the simulator's, to try it out)")
@@ -89,7 +89,6 @@ func newPullCmd() *cobra.Command {
 	f.StringVar(&o.timeZone, "time-zone", "", "your IANA time zone: places heart-rate rows on days (default: UTC) and ROOK samples (default: the offsets in your data)")
 	f.StringSliceVar(&o.collections, "collections", nil, "only these collections, comma-separated (default: all)")
 	f.IntVar(&o.workers, "workers", 8, "requests in flight at once")
-	_ = cmd.MarkFlagRequired("since")
 	return cmd
 }
 

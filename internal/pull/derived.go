@@ -9,6 +9,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/export"
 	"github.com/wearlink/wearlink/internal/normalize"
+	"github.com/wearlink/wearlink/internal/oura"
 )
 
 // Directories of the derived files inside the output directory.
@@ -19,12 +20,17 @@ const (
 )
 
 // writeDerived rewrites everything made from the raw files: the ROOK
-// documents and the tables. It reads the files rather than what this run
-// fetched, so the result depends only on what is on disk.
-func writeDerived(dir string, colls []string, opt *Options) ([]string, error) {
+// documents and the tables. It reads every collection's file in dir rather
+// than what this run fetched, so the result depends only on what is on disk
+// (a run for some collections still joins them with the others).
+func writeDerived(dir string, opt *Options) ([]string, error) {
 	var files []string
 	in := &normalize.Input{}
-	for _, coll := range colls {
+	for _, c := range oura.Collections() {
+		coll := c.Name
+		if !fileExists(dir, rawFileName(coll)) {
+			continue
+		}
 		docs, err := readRaw(dir, coll)
 		if err != nil {
 			return files, err

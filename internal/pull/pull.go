@@ -54,8 +54,8 @@ type Options struct {
 	User Fetcher
 	// Out is the directory of the files and of the state file.
 	Out string
-	// Since and Until bound the days (inclusive). Until defaults to today
-	// in Location.
+	// Since and Until bound the days (inclusive). Since defaults to the
+	// first day an earlier run in Out fetched; Until to today in Location.
 	Since, Until oura.Date
 	// Location places time-series rows (heartrate, ring battery) on days
 	// and is the user's time zone for the ROOK documents. Nil: UTC for the
@@ -127,7 +127,7 @@ func (o *Options) fill() error {
 		o.Until = oura.Date(o.Now().In(o.rowZone()).Format(time.DateOnly))
 	}
 	if o.Since == "" {
-		return errors.New("pull: no first day (since)")
+		return errors.New("pull: no first day: give since (a later run in the same directory starts where the first one did)")
 	}
 	for _, d := range []oura.Date{o.Since, o.Until} {
 		if _, err := d.Time(); err != nil {
@@ -168,7 +168,7 @@ type Summary struct {
 	Files []string
 }
 
-// Unauthorized is returned when Oura refuses the token itself.
+// ErrUnauthorized is returned when Oura refuses the token itself.
 var ErrUnauthorized = errors.New("the Oura API refused the access token")
 
 // Run fetches every window in parallel, merges what arrived into the files
@@ -177,15 +177,21 @@ var ErrUnauthorized = errors.New("the Oura API refused the access token")
 // what came before the failure and the error is returned after the files
 // are written; a later run starts again from there.
 func Run(ctx context.Context, opt Options) (*Summary, error) {
+	if opt.Out == "" {
+		return nil, errors.New("pull: no output directory")
+	}
+	st, err := loadState(opt.Out)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Since == "" {
+		opt.Since = st.earliest()
+	}
 	if err := opt.fill(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("pull: %w", err)
-	}
-	st, err := loadState(opt.Out)
-	if err != nil {
-		return nil, err
 	}
 	plan := planWindows(&opt, st)
 	sum := &Summary{Windows: len(plan), Fetched: map[string]int{}, Stored: map[string]int{}, Skipped: map[string]string{}}
@@ -233,7 +239,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := st.save(opt.Out); err != nil {
 		return sum, err
 	}
-	files, err := writeDerived(opt.Out, opt.Collections, &opt)
+	files, err := writeDerived(opt.Out, &opt)
 	sum.Files = files
 	if err != nil {
 		return sum, err

@@ -54,6 +54,18 @@ func (s *state) advance(coll string, from, through oura.Date) {
 	s.Collections[coll] = collection{From: from, Through: through}
 }
 
+// earliest is the first day of any collection fetched, or "" before the
+// first run.
+func (s *state) earliest() oura.Date {
+	var d oura.Date
+	for _, c := range s.Collections {
+		if d == "" || c.From < d {
+			d = c.From
+		}
+	}
+	return d
+}
+
 func (s *state) save(dir string) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
