@@ -201,8 +201,18 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 
 	var fetchErr error
 	byColl := map[string][]windowResult{}
+	refused, fetched := false, false
 	for _, r := range results {
 		byColl[r.w.Collection] = append(byColl[r.w.Collection], r)
+		fetched = fetched || r.err == nil
+		if k := oura.KindOf(r.err); k == oura.KindInvalidToken || k == oura.KindForbidden {
+			refused = true
+			fetchErr = r.err
+		}
+	}
+	if refused && !fetched {
+		// Nothing to merge: leave the directory as it was.
+		return sum, unauthorized(fetchErr)
 	}
 	for _, coll := range opt.Collections {
 		rs := byColl[coll]
@@ -244,13 +254,14 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err != nil {
 		return sum, err
 	}
-	if fetchErr != nil {
-		if k := oura.KindOf(fetchErr); k == oura.KindInvalidToken || k == oura.KindForbidden {
-			return sum, fmt.Errorf("%w (%s): check --token or OURA_TOKEN, or log in again: %v", ErrUnauthorized, k, fetchErr)
-		}
-		return sum, fetchErr
+	if refused {
+		return sum, unauthorized(fetchErr)
 	}
-	return sum, nil
+	return sum, fetchErr
+}
+
+func unauthorized(err error) error {
+	return fmt.Errorf("%w (%s): check --token or OURA_TOKEN, or log in again: %v", ErrUnauthorized, oura.KindOf(err), err)
 }
 
 // planWindows cuts each collection's days into windows. A collection whose
