@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wearlink/wearlink/internal/export"
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/normalize"
 	"github.com/wearlink/wearlink/internal/oura"
@@ -194,30 +195,17 @@ func encodeResults(results []normalize.Result, perFile bool) (map[string][]byte,
 				buf.WriteByte('\n')
 			}
 		} else {
-			// One document per line inside the array: valid JSON that still
-			// diffs line by line.
-			buf.WriteString("[\n")
-			for i, b := range docs[name] {
-				if i > 0 {
-					buf.WriteString(",\n")
-				}
-				buf.Write(b)
-			}
-			buf.WriteString("\n]\n")
+			buf.Write(export.JSONArray(docs[name]))
 		}
 		files[name] = buf.Bytes()
 	}
 	return files, nil
 }
 
-// outFileName is <data_structure>.json, with the pillar in front for the
-// structures whose name alone is ambiguous (heart_rate_event and
-// oxygenation_event exist in the physical and the body pillar).
+// outFileName is <data_structure>.json, or <pillar>.<data_structure>.json
+// for a structure that exists in two pillars.
 func outFileName(pillar, structure string) string {
-	if _, ok := health.Lookup("", structure); ok {
-		return structure + ".json"
-	}
-	return pillar + "." + structure + ".json"
+	return export.StructureFileName(pillar, structure) + ".json"
 }
 
 // writeOutDir writes every file into a temporary directory next to dir and

@@ -46,6 +46,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newLinkCmd())
 	root.AddCommand(newDemoCmd())
+	root.AddCommand(newPullCmd())
 	return root
 }
 

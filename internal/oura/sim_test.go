@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sort"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
 // simEnv is a simulator on loopback plus a client pointed at it.
@@ -53,18 +53,10 @@ func (e *simEnv) sent(pathSuffix string) []*url.URL {
 
 func newSimEnv(t *testing.T, cfg ourasim.Config, ccfg oura.Config) *simEnv {
 	t.Helper()
-	if cfg.Seed == 0 {
-		cfg.Seed = 7
-	}
-	cfg.RevealInterval = -1 // days appear only when a test asks
-	sim, err := ourasim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sim)
-	t.Cleanup(func() { hs.Close(); sim.Close() })
-	e := &simEnv{sim: sim, url: hs.URL}
-	ccfg.BaseURL = hs.URL
+	sim, url := simtest.Simulator(t, cfg)
+	e := &simEnv{sim: sim, url: url}
+	ccfg.BaseURL = url
+	var err error
 	ccfg.HTTPClient = &http.Client{Transport: e, Timeout: 20 * time.Second}
 	if ccfg.BaseBackoff == 0 {
 		ccfg.BaseBackoff = 10 * time.Millisecond

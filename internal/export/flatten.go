@@ -1,0 +1,228 @@
+// Package export writes documents as flat tables: nested JSON objects become
+// dotted column names (a.b.c), arrays stay whole as JSON text in one cell, and
+// the tables go out as CSV or Parquet.
+package export
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Kind is the JSON type of a cell.
+type Kind uint8
+
+// Cell kinds. A Number keeps the digits as they were written.
+const (
+	Null Kind = iota
+	String
+	Number
+	Bool
+	JSON // an array, kept as compact JSON text
+)
+
+// Value is one cell: its kind and its text (the string itself, the number's
+// digits, "true"/"false", or compact JSON).
+type Value struct {
+	Kind Kind
+	Text string
+}
+
+// Str, Num, Int and NullValue build cells for tables made by hand.
+func Str(s string) Value { return Value{Kind: String, Text: s} }
+
+// Num is a number cell from its JSON text.
+func Num(text string) Value { return Value{Kind: Number, Text: text} }
+
+// Int is an integer cell.
+func Int(n int64) Value { return Value{Kind: Number, Text: strconv.FormatInt(n, 10)} }
+
+// NullValue is an empty cell.
+func NullValue() Value { return Value{} }
+
+// Field is one flattened column of one document.
+type Field struct {
+	Name  string
+	Value Value
+}
+
+// Table is a set of rows over named columns; every row has one cell per
+// column.
+type Table struct {
+	Columns []string
+	Rows    [][]Value
+}
+
+// Flatten turns one JSON object into its columns, in the order the keys
+// appear: nested objects are walked with their keys joined by dots, arrays
+// are kept whole as compact JSON, and an empty object adds no column.
+func Flatten(doc []byte) ([]Field, error) {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) == 0 || doc[0] != '{' || !json.Valid(doc) {
+		return nil, errors.New("flatten: the document is not a JSON object")
+	}
+	s := &scanner{b: doc}
+	var out []Field
+	if err := s.object("", &out); err != nil {
+		return nil, fmt.Errorf("flatten: %w", err)
+	}
+	return out, nil
+}
+
+// scanner walks a document already known to be valid JSON, so it only
+// needs to find where each value ends.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// str returns the string starting at s.i, quotes included.
+func (s *scanner) str() []byte {
+	start := s.i
+	for s.i++; s.b[s.i] != '"'; s.i++ {
+		if s.b[s.i] == '\\' {
+			s.i++
+		}
+	}
+	s.i++
+	return s.b[start:s.i]
+}
+
+// value returns the value starting at s.i.
+func (s *scanner) value() []byte {
+	start := s.i
+	switch s.b[s.i] {
+	case '"':
+		return s.str()
+	case '[', '{':
+		depth := 0
+		for {
+			switch s.b[s.i] {
+			case '"':
+				s.str()
+				continue
+			case '[', '{':
+				depth++
+			case ']', '}':
+				depth--
+			}
+			s.i++
+			if depth == 0 {
+				return s.b[start:s.i]
+			}
+		}
+	}
+	for ; s.i < len(s.b); s.i++ { // a number, true, false or null
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r', ',', ']', '}':
+			return s.b[start:s.i]
+		}
+	}
+	return s.b[start:]
+}
+
+func (s *scanner) object(prefix string, out *[]Field) error {
+	s.i++ // '{'
+	s.space()
+	if s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		s.space()
+		key, err := unquote(s.str())
+		if err != nil {
+			return err
+		}
+		s.space()
+		s.i++ // ':'
+		s.space()
+		name := key
+		if prefix != "" {
+			name = prefix + "." + key
+		}
+		if s.b[s.i] == '{' {
+			if err := s.object(name, out); err != nil {
+				return err
+			}
+		} else {
+			v, err := cell(s.value())
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*out = append(*out, Field{Name: name, Value: v})
+		}
+		s.space()
+		s.i++ // ',' or '}'
+		if s.b[s.i-1] == '}' {
+			return nil
+		}
+	}
+}
+
+func unquote(raw []byte) (string, error) {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var str string
+	err := json.Unmarshal(raw, &str)
+	return str, err
+}
+
+func cell(raw []byte) (Value, error) {
+	switch raw[0] {
+	case 'n':
+		return Value{}, nil
+	case 't', 'f':
+		return Value{Kind: Bool, Text: string(raw)}, nil
+	case '"':
+		str, err := unquote(raw)
+		return Str(str), err
+	case '[':
+		var b bytes.Buffer
+		if err := json.Compact(&b, raw); err != nil {
+			return Value{}, err
+		}
+		return Value{Kind: JSON, Text: b.String()}, nil
+	}
+	return Num(string(raw)), nil
+}
+
+// FlattenAll makes one row per document. The columns are the union of every
+// document's columns in the order they are first seen; a document without a
+// column has a null cell there.
+func FlattenAll[T ~[]byte](docs []T) (*Table, error) {
+	t := &Table{}
+	index := map[string]int{}
+	rows := make([][]Field, len(docs))
+	for i, d := range docs {
+		fields, err := Flatten(d)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		for _, f := range fields {
+			if _, ok := index[f.Name]; !ok {
+				index[f.Name] = len(t.Columns)
+				t.Columns = append(t.Columns, f.Name)
+			}
+		}
+		rows[i] = fields
+	}
+	t.Rows = make([][]Value, len(rows))
+	for i, fields := range rows {
+		row := make([]Value, len(t.Columns))
+		for _, f := range fields {
+			row[index[f.Name]] = f.Value
+		}
+		t.Rows[i] = row
+	}
+	return t, nil
+}

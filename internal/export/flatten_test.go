@@ -1,0 +1,122 @@
+package export
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// TestFlattenGolden flattens each testdata/flatten/<case>.json (an array of
+// documents) and compares the CSV with <case>.csv.
+func TestFlattenGolden(t *testing.T) {
+	for _, name := range []string{"nested", "arrays", "mixed"} {
+		t.Run(name, func(t *testing.T) {
+			in, err := os.ReadFile(filepath.Join("testdata", "flatten", name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var docs []json.RawMessage
+			if err := json.Unmarshal(in, &docs); err != nil {
+				t.Fatal(err)
+			}
+			tab, err := FlattenAll(docs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if err := WriteCSV(&got, tab); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "flatten", name+".csv")
+			if *update {
+				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("CSV differs from %s:\n got:\n%s\nwant:\n%s", golden, got.Bytes(), want)
+			}
+			checkParquet(t, tab)
+		})
+	}
+}
+
+// checkParquet writes the table and reads it back: same row count, same
+// column names, and the same text in every non-null cell.
+func checkParquet(t *testing.T, tab *Table) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteParquet(&buf, tab); err != nil {
+		t.Fatal(err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.NumRows() != int64(len(tab.Rows)) {
+		t.Fatalf("parquet has %d rows, table %d", f.NumRows(), len(tab.Rows))
+	}
+	fields := f.Schema().Fields()
+	if len(fields) != len(tab.Columns) {
+		t.Fatalf("parquet has %d columns, table %d", len(fields), len(tab.Columns))
+	}
+	col := map[string]int{}
+	for j, c := range tab.Columns {
+		col[c] = j
+	}
+	rows := make([]parquet.Row, len(tab.Rows))
+	r := parquet.NewReader(bytes.NewReader(buf.Bytes()))
+	defer r.Close()
+	if n, _ := r.ReadRows(rows); n != len(rows) {
+		t.Fatalf("read %d rows back, want %d", n, len(rows))
+	}
+	for i, row := range rows {
+		for k, v := range row {
+			want := tab.Rows[i][col[fields[k].Name()]]
+			if v.IsNull() != (want.Kind == Null) {
+				t.Errorf("row %d %s: null %v, want %v", i, fields[k].Name(), v.IsNull(), want.Kind == Null)
+				continue
+			}
+			if want.Kind == String || want.Kind == JSON || want.Kind == Bool {
+				if got := v.String(); got != want.Text {
+					t.Errorf("row %d %s: %q, want %q", i, fields[k].Name(), got, want.Text)
+				}
+			}
+		}
+	}
+}
+
+func TestFlattenRejectsNonObjects(t *testing.T) {
+	for _, doc := range []string{`[1,2]`, `"x"`, ``, `{"a":`} {
+		if _, err := Flatten([]byte(doc)); err == nil {
+			t.Errorf("Flatten(%q) gave no error", doc)
+		}
+	}
+}
+
+func TestFlattenKeepsKeyOrderAndDigits(t *testing.T) {
+	got, err := Flatten([]byte(`{"z": 1.50, "a": {"y": 2, "b": [1, {"c": 3}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Field{{"z", Num("1.50")}, {"a.y", Num("2")}, {"a.b", Value{Kind: JSON, Text: `[1,{"c":3}]`}}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("field %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}

@@ -1,0 +1,126 @@
+package pull
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/wearlink/wearlink/internal/export"
+	"github.com/wearlink/wearlink/internal/normalize"
+	"github.com/wearlink/wearlink/internal/oura"
+)
+
+// Directories of the derived files inside the output directory.
+const (
+	ROOKDir    = "rook"
+	CSVDir     = "csv"
+	ParquetDir = "parquet"
+)
+
+// writeDerived rewrites everything made from the raw files: the ROOK
+// documents and the tables. It reads every collection's file in dir rather
+// than what this run fetched, so the result depends only on what is on disk
+// (a run for some collections still joins them with the others).
+func writeDerived(dir string, opt *Options) ([]string, error) {
+	var files []string
+	in := &normalize.Input{}
+	for _, c := range oura.Collections() {
+		coll := c.Name
+		if !fileExists(dir, rawFileName(coll)) {
+			continue
+		}
+		docs, err := readRaw(dir, coll)
+		if err != nil {
+			return files, err
+		}
+		files = append(files, rawFileName(coll))
+		for i, d := range docs {
+			if err := in.Add(coll, d); err != nil {
+				opt.Logger.Warn("raw document not normalized", "collection", coll, "index", i, "err", err)
+			}
+		}
+		if len(docs) == 0 {
+			continue // a table needs at least one column
+		}
+		t, err := export.FlattenAll(docs)
+		if err != nil {
+			return files, fmt.Errorf("pull: flatten %s: %w", coll, err)
+		}
+		written, err := writeTable(dir, "oura-v2-"+coll, t)
+		files = append(files, written...)
+		if err != nil {
+			return files, err
+		}
+	}
+
+	results, nerr := normalize.Normalize(in, normalize.Options{ClientUUID: opt.ClientUUID, UserID: opt.UserID, Location: opt.Location})
+	if nerr != nil {
+		// The other documents are whole; say which ones could not be used.
+		opt.Logger.Warn("some documents could not be normalized", "err", nerr)
+	}
+	structures := map[string][][]byte{}
+	for _, r := range results {
+		b, err := json.Marshal(r.Doc)
+		if err != nil {
+			return files, fmt.Errorf("pull: encode %s %s: %w", r.Doc.DataStructure(), r.Key, err)
+		}
+		name := export.StructureFileName(r.Doc.Pillar(), r.Doc.DataStructure())
+		structures[name] = append(structures[name], b)
+	}
+	names := make([]string, 0, len(structures))
+	for name := range structures {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		docs := structures[name]
+		rel := filepath.Join(ROOKDir, name+".json")
+		if err := writeFileAtomic(filepath.Join(dir, rel), export.JSONArray(docs)); err != nil {
+			return files, err
+		}
+		files = append(files, rel)
+		t, err := export.FlattenAll(docs)
+		if err != nil {
+			return files, fmt.Errorf("pull: flatten %s: %w", name, err)
+		}
+		written, err := writeTable(dir, "rook-"+name, t)
+		files = append(files, written...)
+		if err != nil {
+			return files, err
+		}
+	}
+
+	for _, s := range seriesTables(in, opt.rowZone()) {
+		if len(s.table.Rows) == 0 {
+			continue
+		}
+		written, err := writeTable(dir, s.name, s.table)
+		files = append(files, written...)
+		if err != nil {
+			return files, err
+		}
+	}
+	return files, nil
+}
+
+// writeTable writes csv/<name>.csv and parquet/<name>.parquet.
+func writeTable(dir, name string, t *export.Table) ([]string, error) {
+	var c, p bytes.Buffer
+	if err := export.WriteCSV(&c, t); err != nil {
+		return nil, fmt.Errorf("pull: %s: %w", name, err)
+	}
+	if err := export.WriteParquet(&p, t); err != nil {
+		return nil, fmt.Errorf("pull: %s: %w", name, err)
+	}
+	csvRel := filepath.Join(CSVDir, name+".csv")
+	pqRel := filepath.Join(ParquetDir, name+".parquet")
+	if err := writeFileAtomic(filepath.Join(dir, csvRel), c.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, pqRel), p.Bytes()); err != nil {
+		return []string{csvRel}, err
+	}
+	return []string{csvRel, pqRel}, nil
+}

@@ -1,0 +1,107 @@
+package pull
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/wearlink/wearlink/internal/oura"
+)
+
+// StateFile is the name of the state file in the output directory.
+const StateFile = ".wearlink-pull.json"
+
+// state records, per collection, the span of days fetched completely.
+type state struct {
+	Version     int                   `json:"version"`
+	Collections map[string]collection `json:"collections"`
+}
+
+type collection struct {
+	From    oura.Date `json:"from"`
+	Through oura.Date `json:"through"` // the last complete day fetched
+}
+
+func loadState(dir string) (*state, error) {
+	st := &state{Version: 1, Collections: map[string]collection{}}
+	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pull: read state: %w", err)
+	}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("pull: state file %s is damaged (delete it to fetch everything again): %w", filepath.Join(dir, StateFile), err)
+	}
+	if st.Collections == nil {
+		st.Collections = map[string]collection{}
+	}
+	return st, nil
+}
+
+// advance records that [from, through] of coll was fetched. A span that
+// overlaps or touches the known one extends it; a detached one replaces it,
+// since the days between were never read.
+func (s *state) advance(coll string, from, through oura.Date) {
+	old, ok := s.Collections[coll]
+	if ok && from <= addDays(old.Through, 1) && through >= addDays(old.From, -1) {
+		s.Collections[coll] = collection{From: min(old.From, from), Through: max(old.Through, through)}
+		return
+	}
+	s.Collections[coll] = collection{From: from, Through: through}
+}
+
+// earliest is the first day of any collection fetched, or "" before the
+// first run.
+func (s *state) earliest() oura.Date {
+	var d oura.Date
+	for _, c := range s.Collections {
+		if d == "" || c.From < d {
+			d = c.From
+		}
+	}
+	return d
+}
+
+func (s *state) save(dir string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, StateFile), append(b, '\n'))
+}
+
+// writeFileAtomic replaces path only once the new content is complete.
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("pull: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return fmt.Errorf("pull: %w", err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pull: write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pull: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pull: %w", err)
+	}
+	return nil
+}
+
+func fileExists(dir, name string) bool {
+	_, err := os.Stat(filepath.Join(dir, name))
+	return err == nil
+}
