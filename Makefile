@@ -1,4 +1,4 @@
-# The test command the README gives. -race fits comfortably in CI's time.
+# make test is the README's test command with the race detector, as CI runs it.
 GO ?= go
 
 .PHONY: test test-short fuzz-short build bench run
