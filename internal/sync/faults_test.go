@@ -27,13 +27,17 @@ type cleanSim struct {
 
 func newCleanSim(t *testing.T, seed int64, users int, now time.Time) *cleanSim {
 	t.Helper()
-	srv, err := ourasim.New(ourasim.Config{Seed: seed, Users: users, RevealInterval: -1, Clock: ourasim.NewClock(now, 0, nil)})
+	// No rate limits on either side: the checks of a large measurement
+	// make tens of thousands of reads, which Oura's budget would pace to
+	// 16 a second.
+	srv, err := ourasim.New(ourasim.Config{Seed: seed, Users: users, RevealInterval: -1, Clock: ourasim.NewClock(now, 0, nil),
+		AppRateLimit: ourasim.RateLimit{Requests: -1}, TokenRateLimit: ourasim.RateLimit{Requests: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	oc, err := oura.New(oura.Config{BaseURL: hs.URL})
+	oc, err := oura.New(oura.Config{BaseURL: hs.URL, Limiter: oura.NewRateLimiter(oura.Limit{}, oura.Limit{})})
 	if err != nil {
 		t.Fatal(err)
 	}
