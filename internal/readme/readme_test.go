@@ -194,7 +194,7 @@ type script struct {
 	text string
 	dir  string
 	env  []string
-	out  bytes.Buffer
+	out  syncWriter
 	cmd  *exec.Cmd
 	done chan error
 }
@@ -216,7 +216,7 @@ func (s *script) start() {
 	wrapped := "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT\n" + s.text
 	s.cmd = exec.Command("bash", "-c", wrapped)
 	s.cmd.Dir, s.cmd.Env = s.dir, s.env
-	s.cmd.Stdout, s.cmd.Stderr = &syncWriter{w: &s.out}, &syncWriter{w: &s.out}
+	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -247,15 +247,23 @@ func (s *script) stop() error {
 
 func (s *script) output() string { return s.out.String() }
 
+// syncWriter collects the script's output, which its processes write while
+// the test reads it.
 type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
 func (w *syncWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.w.Write(p)
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 func blocksOf(t *testing.T, mode string) []block {

@@ -131,6 +131,14 @@ func TestBackfillUnderFaults(t *testing.T) {
 	// exceeds what the client sits out in place, so the jobs snooze. (A
 	// burst only hits whoever asks next, so frequent bursts would starve
 	// the last job left, which no real rate limit does.)
+	start := time.Now()
+	var conns []store.Connection
+	for i := 0; i < users; i++ {
+		conns = append(conns, e.link(i))
+	}
+	// The bursts start once the users are linked: linking sits out 429s
+	// in place (it runs in the foreground), and a slow link under the race
+	// detector used to take all three.
 	var bursts atomic.Int32
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -146,11 +154,6 @@ func TestBackfillUnderFaults(t *testing.T) {
 			bursts.Add(1)
 		}
 	}()
-	start := time.Now()
-	var conns []store.Connection
-	for i := 0; i < users; i++ {
-		conns = append(conns, e.link(i))
-	}
 	e.waitBackfill(50*time.Second, conns...)
 	close(stop)
 	<-done
