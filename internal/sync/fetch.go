@@ -61,7 +61,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		if !active {
 			return nil
 		}
-		if err := e.readRecent(ctx, conn, a.Collection, true, job.Attempt > 1); err != nil {
+		if err := e.readRecent(ctx, conn, a.Collection, readOpts{byID: true, force: job.Attempt > 1}); err != nil {
 			return err
 		}
 		conn, err = e.st.GetConnection(ctx, a.ConnectionID)
@@ -100,11 +100,21 @@ func (e *Engine) today(loc *time.Location) string {
 	return dayOf(e.now(), loc)
 }
 
+// readOpts say how readRecent reads.
+type readOpts struct {
+	// byID also reads the documents whose update was notified but that
+	// the range did not return.
+	byID bool
+	// force normalizes every day read (see ingest).
+	force bool
+	// gap marks a gap read (see gap in poll.go): one that finds no newer
+	// day ends the collection's run.
+	gap bool
+}
+
 // readRecent reads one collection from two days before its last read up to
 // tomorrow, stores and normalizes what changed, and moves its cursors.
-// byID reads the documents whose update was notified but that the range
-// did not return; force normalizes every day read (see ingest).
-func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll string, byID, force bool) error {
+func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll string, o readOpts) error {
 	what := "read " + coll
 	loc, err := e.location(ctx, conn)
 	if err != nil {
@@ -128,7 +138,7 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 	case err != nil:
 		return e.jobError(ctx, conn.ID, what, err)
 	}
-	if byID {
+	if o.byID {
 		seen := map[string]bool{}
 		for _, d := range docs {
 			seen[d.ID] = true
@@ -156,7 +166,7 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 			docs = append(docs, rd)
 		}
 	}
-	res, err := e.ingest(ctx, conn, docs, force)
+	res, err := e.ingest(ctx, conn, docs, o.force)
 	if err != nil {
 		return err
 	}
@@ -169,7 +179,10 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 		patch[curNewest] = newest
 		patch[curNewestAt] = fmtTime(e.now())
 	}
-	trackRun(patch, conn.Cursors, coll, docs, newest, to)
+	if !trackRun(patch, conn.Cursors, coll, docs, newest, to) && o.gap {
+		e.log.DebugContext(ctx, "gap read found nothing new", "connection", conn.ID, "collection", coll)
+		patch[curRun(coll)] = "0"
+	}
 	e.log.DebugContext(ctx, "collection read", "connection", conn.ID, "collection", coll, "from", from, "to", to,
 		"documents", len(docs), "inserted", res.raw.Inserted, "updated", res.raw.Updated, "health_written", res.health.Inserted+res.health.Updated)
 	return e.st.SetCursors(ctx, conn.ID, patch, e.now())
@@ -178,8 +191,8 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 // trackRun moves the cursors that say whether coll comes with every sync:
 // its newest day, how many days in a row up to it have a document (from the
 // days just read and the run already recorded), and how far it trails the
-// connection's newest day.
-func trackRun(patch, cur map[string]string, coll string, docs []oura.RawDocument, newest, to string) {
+// connection's newest day. It reports whether coll's newest day moved.
+func trackRun(patch, cur map[string]string, coll string, docs []oura.RawDocument, newest, to string) bool {
 	days := map[string]bool{}
 	top := ""
 	for _, d := range docs {
@@ -190,7 +203,7 @@ func trackRun(patch, cur map[string]string, coll string, docs []oura.RawDocument
 	}
 	old := cur[curDocDay(coll)]
 	if top == "" || top <= old {
-		return
+		return false
 	}
 	lo := top
 	for days[addDays(lo, -1)] {
@@ -203,6 +216,7 @@ func trackRun(patch, cur map[string]string, coll string, docs []oura.RawDocument
 	patch[curDocDay(coll)] = top
 	patch[curRun(coll)] = strconv.Itoa(min(daysBetween(lo, top)+1, maxRun))
 	patch[curLag(coll)] = strconv.Itoa(max(daysBetween(top, newest), 0))
+	return true
 }
 
 // maxRun caps the recorded run: beyond it, longer says nothing more.

@@ -242,15 +242,10 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		case it.from != "":
 			err = e.readSeries(ctx, conn, it, force)
 		default:
-			err = e.readRecent(ctx, conn, it.coll, false, force)
+			err = e.readRecent(ctx, conn, it.coll, readOpts{force: force, gap: it.gap})
 		}
 		if err != nil {
 			return err
-		}
-		if it.gap {
-			if err := e.endRunIfStill(ctx, conn, it.coll); err != nil {
-				return err
-			}
 		}
 		// Later reads need the cursors the earlier ones moved.
 		if conn, err = e.st.GetConnection(ctx, conn.ID); err != nil {
@@ -258,19 +253,6 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		}
 	}
 	return nil
-}
-
-// endRunIfStill resets coll's run when a gap read found no newer day.
-func (e *Engine) endRunIfStill(ctx context.Context, before store.Connection, coll string) error {
-	after, err := e.st.GetConnection(ctx, before.ID)
-	if err != nil {
-		return err
-	}
-	if after.Cursors[curDocDay(coll)] != before.Cursors[curDocDay(coll)] {
-		return nil
-	}
-	e.log.DebugContext(ctx, "gap read found nothing new", "connection", before.ID, "collection", coll)
-	return e.st.SetCursors(ctx, before.ID, map[string]string{curRun(coll): "0"}, time.Time{})
 }
 
 func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection, force bool) error {
