@@ -2,11 +2,8 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"sort"
@@ -15,50 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/testutil"
 )
-
-// pgSchemaURL returns WEARLINK_TEST_POSTGRES_URL pointed at a new schema of
-// its own (dropped at the end), or skips the test.
-func pgSchemaURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("WEARLINK_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("WEARLINK_TEST_POSTGRES_URL is not set")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "app_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // backfillWith starts n `wearlink serve` processes on one PostgreSQL
 // schema, links users with `wearlink link`, and returns how long the
@@ -66,7 +25,7 @@ func pgSchemaURL(t *testing.T) string {
 // returns how many processes worked jobs.
 func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, n, users int) (time.Duration, int) {
 	t.Helper()
-	dbURL := pgSchemaURL(t)
+	dbURL := testutil.PostgresSchemaURL(t, "app_test")
 	key, _ := secret.NewKey()
 	env := []string{"WEARLINK_DATABASE_URL=" + dbURL, secret.EnvKey + "=" + secret.EncodeKey(key), "WEARLINK_DATA=" + t.TempDir(),
 		"WEARLINK_OURA_API_URL=" + simURL, "WEARLINK_BACKFILL_DAYS=60", "WEARLINK_OURA_MANAGE_WEBHOOKS=false"}

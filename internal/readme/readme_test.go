@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +26,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the settings table in README.md")
@@ -382,44 +380,21 @@ func TestPostgresBlock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the README's commands")
 	}
-	base := os.Getenv("WEARLINK_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("WEARLINK_TEST_POSTGRES_URL is not set")
-	}
+	dbURL := testutil.PostgresSchemaURL(t, "readme")
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
+	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var rb [6]byte
-	_, _ = rand.Read(rb[:])
-	schema := "readme_" + hex.EncodeToString(rb[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
 	for _, b := range blocksOf(t, "pg") {
 		p := ports(t)
 		s := newScript(t, b, p)
-		s.env = append(s.env, "DATABASE_URL="+u.String())
+		s.env = append(s.env, "DATABASE_URL="+dbURL)
 		s.start()
 		waitReady(t, s, p["127.0.0.1:8080"])
 		var n int
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+schema+".river_job").Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM river_job").Scan(&n); err != nil {
 			t.Fatalf("README.md:%d: River's tables not in the database: %v", b.line, err)
 		}
 		if err := s.stop(); err != nil {
