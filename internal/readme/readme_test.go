@@ -488,8 +488,6 @@ func main() {
 	}
 }
 `
-	// Packages the snippet may not use are dropped by the compiler's
-	// complaint, so keep the list to what it needs.
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(prog), 0o600); err != nil {
 		t.Fatal(err)
 	}
