@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
@@ -340,7 +339,7 @@ func (s *Service) ListDeliveries(ctx context.Context, clientUUID string, q store
 	if clientUUID != "" {
 		q.ClientUUID = clientUUID
 	}
-	if q.Status != "" && !slices.Contains([]string{store.DeliveryPending, store.DeliverySucceeded, store.DeliveryDead}, q.Status) {
+	if q.Status != "" && !store.ValidDeliveryStatus(q.Status) {
 		return nil, health.Errorf(health.EINVALID, "unknown delivery status %q", q.Status)
 	}
 	return s.st.ListDeliveries(ctx, q)

@@ -215,7 +215,7 @@ func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request, c *store.Cl
 		}
 	}
 	dq := store.DeliveryQuery{Status: q.Get("status"), EndpointID: q.Get("endpoint"), Limit: deliveriesPage}
-	if dq.Status != "" && !slices.Contains([]string{store.DeliveryPending, store.DeliverySucceeded, store.DeliveryDead}, dq.Status) {
+	if dq.Status != "" && !store.ValidDeliveryStatus(dq.Status) {
 		return invalid("status %s is not a delivery status: use pending, succeeded or dead.", quoteShort(dq.Status))
 	}
 	var err error

@@ -315,6 +315,11 @@ func ValidEndpointKind(k string) bool {
 	return k == EndpointData || k == EndpointNotification
 }
 
+// ValidDeliveryStatus reports whether s is a known delivery status.
+func ValidDeliveryStatus(s string) bool {
+	return s == DeliveryPending || s == DeliverySucceeded || s == DeliveryDead
+}
+
 // EndpointSecretAD is the associated data sealing an endpoint's secret
 // columns: the endpoint's id and client, so a sealed secret copied to
 // another row or column does not open. For store implementations.
