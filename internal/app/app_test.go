@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
 func testLogger() *slog.Logger {
@@ -35,12 +35,7 @@ func testLogger() *slog.Logger {
 func TestServeLinkWebhook(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim, err := ourasim.New(ourasim.Config{Seed: 3, Users: 1, RevealInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sim)
-	defer func() { hs.Close(); sim.Close() }()
+	sim, simURL := simtest.Simulator(t, ourasim.Config{Seed: 3, Users: 1})
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,8 +45,8 @@ func TestServeLinkWebhook(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.Listen = ln.Addr().String()
-	cfg.Oura.APIBaseURL = hs.URL
-	cfg.Oura.TokenURL = hs.URL + "/oauth/token"
+	cfg.Oura.APIBaseURL = simURL
+	cfg.Oura.TokenURL = simURL + "/oauth/token"
 	cfg.Oura.ClientID, cfg.Oura.ClientSecret = sim.ClientID(), sim.ClientSecret()
 	cfg.Oura.WebhookVerificationToken = "verify-token"
 	cfg.Sync.BackfillDays = 5
@@ -88,7 +83,7 @@ func TestServeLinkWebhook(t *testing.T) {
 	tok := sim.Tokens()[0]
 	var out, errb bytes.Buffer
 	code := cli.Main(ctx, []string{"link", "--data", dir, "--client-uuid", "client-1", "--user-id", "user-1", "--token", tok.AccessToken,
-		"--refresh-token", tok.RefreshToken, "--create-client", "--time-zone", tok.TimeZone, "--oura-api-url", hs.URL, "--backfill-days", "5",
+		"--refresh-token", tok.RefreshToken, "--create-client", "--time-zone", tok.TimeZone, "--oura-api-url", simURL, "--backfill-days", "5",
 		"--log-level", "warn"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("link: %d %s %s", code, out.String(), errb.String())

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -34,12 +34,7 @@ func get(t *testing.T, url string) (int, string) {
 func TestReadyzAndMetrics(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim, err := ourasim.New(ourasim.Config{Seed: 3, Users: 1, RevealInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sim)
-	defer func() { hs.Close(); sim.Close() }()
+	sim, simURL := simtest.Simulator(t, ourasim.Config{Seed: 3, Users: 1})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +42,8 @@ func TestReadyzAndMetrics(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = ln.Addr().String()
-	cfg.Oura.APIBaseURL = hs.URL
-	cfg.Oura.TokenURL = hs.URL + "/oauth/token"
+	cfg.Oura.APIBaseURL = simURL
+	cfg.Oura.TokenURL = simURL + "/oauth/token"
 	cfg.Oura.ClientID, cfg.Oura.ClientSecret = sim.ClientID(), sim.ClientSecret()
 	cfg.Oura.WebhookVerificationToken = "verify-token"
 	a, err := app.New(ctx, cfg, app.Options{Logger: testLogger(), Migrate: true, Listener: ln, TestOnly: true})
