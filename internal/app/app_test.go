@@ -18,6 +18,7 @@ import (
 	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
@@ -57,7 +58,7 @@ func TestServeLinkWebhook(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 
-	waitFor(t, 10*time.Second, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
+	testutil.WaitFor(t, 10*time.Second, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
 	for _, s := range sim.Subscriptions() {
 		if s.CallbackURL != a.URL()+"/oura/webhook" {
 			t.Fatalf("subscription to %s", s.CallbackURL)
@@ -111,7 +112,7 @@ func TestServeLinkWebhook(t *testing.T) {
 	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"webhooks":[]}` {
 		t.Fatalf("GET /api/v1/client/webhooks: %d %s", resp.StatusCode, body)
 	}
-	waitFor(t, 20*time.Second, "the backfill", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the backfill", func() bool {
 		c, err := st.GetConnection(ctx, 1)
 		return err == nil && c.Cursors["backfill_done"] != ""
 	})
@@ -121,7 +122,7 @@ func TestServeLinkWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	waitFor(t, 5*time.Second, "the new night", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the new night", func() bool {
 		docs, err := st.GetHealthDocuments(ctx, store.HealthQuery{ClientUUID: "client-1", UserID: "user-1", DataStructure: "sleep_summary", Day: string(day)})
 		return err == nil && len(docs) > 0
 	})
@@ -157,15 +158,4 @@ func TestSecondWorkerRefused(t *testing.T) {
 		t.Fatalf("api role beside a worker: %v", err)
 	}
 	b.Close()
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
