@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -19,6 +18,8 @@ import (
 	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/testutil"
+	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
 func testLogger() *slog.Logger {
@@ -35,12 +36,7 @@ func testLogger() *slog.Logger {
 func TestServeLinkWebhook(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim, err := ourasim.New(ourasim.Config{Seed: 3, Users: 1, RevealInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sim)
-	defer func() { hs.Close(); sim.Close() }()
+	sim, simURL := simtest.Simulator(t, ourasim.Config{Seed: 3, Users: 1})
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,8 +46,8 @@ func TestServeLinkWebhook(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.Listen = ln.Addr().String()
-	cfg.Oura.APIBaseURL = hs.URL
-	cfg.Oura.TokenURL = hs.URL + "/oauth/token"
+	cfg.Oura.APIBaseURL = simURL
+	cfg.Oura.TokenURL = simURL + "/oauth/token"
 	cfg.Oura.ClientID, cfg.Oura.ClientSecret = sim.ClientID(), sim.ClientSecret()
 	cfg.Oura.WebhookVerificationToken = "verify-token"
 	cfg.Sync.BackfillDays = 5
@@ -62,7 +58,7 @@ func TestServeLinkWebhook(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 
-	waitFor(t, 10*time.Second, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
+	testutil.WaitFor(t, 10*time.Second, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
 	for _, s := range sim.Subscriptions() {
 		if s.CallbackURL != a.URL()+"/oura/webhook" {
 			t.Fatalf("subscription to %s", s.CallbackURL)
@@ -88,7 +84,7 @@ func TestServeLinkWebhook(t *testing.T) {
 	tok := sim.Tokens()[0]
 	var out, errb bytes.Buffer
 	code := cli.Main(ctx, []string{"link", "--data", dir, "--client-uuid", "client-1", "--user-id", "user-1", "--token", tok.AccessToken,
-		"--refresh-token", tok.RefreshToken, "--create-client", "--time-zone", tok.TimeZone, "--oura-api-url", hs.URL, "--backfill-days", "5",
+		"--refresh-token", tok.RefreshToken, "--create-client", "--time-zone", tok.TimeZone, "--oura-api-url", simURL, "--backfill-days", "5",
 		"--log-level", "warn"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("link: %d %s %s", code, out.String(), errb.String())
@@ -116,7 +112,7 @@ func TestServeLinkWebhook(t *testing.T) {
 	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"webhooks":[]}` {
 		t.Fatalf("GET /api/v1/client/webhooks: %d %s", resp.StatusCode, body)
 	}
-	waitFor(t, 20*time.Second, "the backfill", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the backfill", func() bool {
 		c, err := st.GetConnection(ctx, 1)
 		return err == nil && c.Cursors["backfill_done"] != ""
 	})
@@ -126,7 +122,7 @@ func TestServeLinkWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	waitFor(t, 5*time.Second, "the new night", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the new night", func() bool {
 		docs, err := st.GetHealthDocuments(ctx, store.HealthQuery{ClientUUID: "client-1", UserID: "user-1", DataStructure: "sleep_summary", Day: string(day)})
 		return err == nil && len(docs) > 0
 	})
@@ -162,15 +158,4 @@ func TestSecondWorkerRefused(t *testing.T) {
 		t.Fatalf("api role beside a worker: %v", err)
 	}
 	b.Close()
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,8 @@ import (
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/testutil"
+	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -34,12 +35,7 @@ func get(t *testing.T, url string) (int, string) {
 func TestReadyzAndMetrics(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim, err := ourasim.New(ourasim.Config{Seed: 3, Users: 1, RevealInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sim)
-	defer func() { hs.Close(); sim.Close() }()
+	sim, simURL := simtest.Simulator(t, ourasim.Config{Seed: 3, Users: 1})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +43,8 @@ func TestReadyzAndMetrics(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = ln.Addr().String()
-	cfg.Oura.APIBaseURL = hs.URL
-	cfg.Oura.TokenURL = hs.URL + "/oauth/token"
+	cfg.Oura.APIBaseURL = simURL
+	cfg.Oura.TokenURL = simURL + "/oauth/token"
 	cfg.Oura.ClientID, cfg.Oura.ClientSecret = sim.ClientID(), sim.ClientSecret()
 	cfg.Oura.WebhookVerificationToken = "verify-token"
 	a, err := app.New(ctx, cfg, app.Options{Logger: testLogger(), Migrate: true, Listener: ln, TestOnly: true})
@@ -65,7 +61,7 @@ func TestReadyzAndMetrics(t *testing.T) {
 	go func() { done <- a.Run(ctx) }()
 	base := a.URL()
 
-	waitFor(t, 10*time.Second, "ready", func() bool { c, _ := get(t, base+"/readyz"); return c == 200 })
+	testutil.WaitFor(t, 10*time.Second, "ready", func() bool { c, _ := get(t, base+"/readyz"); return c == 200 })
 	_, body := get(t, base+"/readyz")
 	var rd struct {
 		Status string            `json:"status"`
@@ -80,7 +76,7 @@ func TestReadyzAndMetrics(t *testing.T) {
 		}
 	}
 	get(t, base+"/no/such/path/user-1")
-	waitFor(t, 10*time.Second, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
+	testutil.WaitFor(t, 10*time.Second, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
 
 	want := []string{
 		`wearlink_http_requests_total{method="GET",route="GET /api/v1/user_id/{user_id}/time_zone",status="401"} 3`,
@@ -93,7 +89,7 @@ func TestReadyzAndMetrics(t *testing.T) {
 		`go_goroutines`,
 	}
 	var text string
-	waitFor(t, 10*time.Second, "the metrics", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the metrics", func() bool {
 		var c int
 		c, text = get(t, base+"/metrics")
 		if c != 200 {
