@@ -23,18 +23,22 @@ const (
 // writeDerived rewrites everything made from the raw files: the ROOK
 // documents and the tables. It reads every collection's file in dir rather
 // than what this run fetched, so the result depends only on what is on disk
-// (a run for some collections still joins them with the others).
-func writeDerived(dir string, opt *Options) ([]string, error) {
+// (a run for some collections still joins them with the others). merged
+// holds the files this run has just written, so they are not read again.
+func writeDerived(dir string, opt *Options, merged map[string][]json.RawMessage) ([]string, error) {
 	var files []string
 	in := &normalize.Input{}
 	for _, c := range oura.Collections() {
 		coll := c.Name
-		if !fileExists(dir, rawFileName(coll)) {
-			continue
-		}
-		docs, err := readRaw(dir, coll)
-		if err != nil {
-			return files, err
+		docs, ok := merged[coll]
+		if !ok {
+			if !fileExists(dir, rawFileName(coll)) {
+				continue
+			}
+			var err error
+			if docs, err = readRaw(dir, coll); err != nil {
+				return files, err
+			}
 		}
 		files = append(files, rawFileName(coll))
 		for i, d := range docs {
