@@ -529,21 +529,8 @@ func readCollectionFile(in *normalize.Input, src *inputSources, path, coll strin
 		}
 		src.add(coll, id, name, path)
 		// Keep the bytes as read, so attachments carry fields our models
-		// do not know. Time-series rows are keyed by their timestamp.
-		key := id
-		if coll == oura.CollHeartRate || coll == oura.CollRingBatteryLevel {
-			var row struct {
-				Timestamp string `json:"timestamp"`
-			}
-			_ = json.Unmarshal(raw, &row)
-			key = row.Timestamp
-		}
-		if key != "" {
-			if in.Raw == nil {
-				in.Raw = map[string]json.RawMessage{}
-			}
-			in.Raw[normalize.RawKey(coll, key)] = raw
-		}
+		// do not know.
+		in.KeepRaw(coll, raw)
 	}
 	return nil
 }

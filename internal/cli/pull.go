@@ -123,10 +123,6 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 	opt.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	sum, err := pull.Run(ctx, opt)
 	if sum != nil {
-		total := 0
-		for _, n := range sum.Stored {
-			total += n
-		}
 		for coll, why := range sum.Skipped {
 			fmt.Fprintf(stderr, "pull: %s skipped: %s\n", coll, why)
 		}

@@ -57,6 +57,14 @@ func (in *Input) Add(collection string, raw json.RawMessage) error {
 	if err != nil {
 		return fmt.Errorf("normalize: decode %s document: %w", collection, err)
 	}
+	in.KeepRaw(collection, raw)
+	return nil
+}
+
+// KeepRaw keeps the bytes of one raw document of an Oura collection in
+// in.Raw under RawKey(collection, key), key being the document's id, or the
+// timestamp of a time-series row. A document without that key is not kept.
+func (in *Input) KeepRaw(collection string, raw json.RawMessage) {
 	var key struct {
 		ID        string `json:"id"`
 		Timestamp string `json:"timestamp"`
@@ -66,13 +74,13 @@ func (in *Input) Add(collection string, raw json.RawMessage) error {
 	if collection == oura.CollHeartRate || collection == oura.CollRingBatteryLevel {
 		k = key.Timestamp
 	}
-	if k != "" {
-		if in.Raw == nil {
-			in.Raw = map[string]json.RawMessage{}
-		}
-		in.Raw[RawKey(collection, k)] = raw
+	if k == "" {
+		return
 	}
-	return nil
+	if in.Raw == nil {
+		in.Raw = map[string]json.RawMessage{}
+	}
+	in.Raw[RawKey(collection, k)] = raw
 }
 
 func decodeAppend[T any](dst *[]T, raw []byte) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -22,18 +23,22 @@ const (
 // writeDerived rewrites everything made from the raw files: the ROOK
 // documents and the tables. It reads every collection's file in dir rather
 // than what this run fetched, so the result depends only on what is on disk
-// (a run for some collections still joins them with the others).
-func writeDerived(dir string, opt *Options) ([]string, error) {
+// (a run for some collections still joins them with the others). merged
+// holds the files this run has just written, so they are not read again.
+func writeDerived(dir string, opt *Options, merged map[string][]json.RawMessage) ([]string, error) {
 	var files []string
 	in := &normalize.Input{}
 	for _, c := range oura.Collections() {
 		coll := c.Name
-		if !fileExists(dir, rawFileName(coll)) {
-			continue
-		}
-		docs, err := readRaw(dir, coll)
-		if err != nil {
-			return files, err
+		docs, ok := merged[coll]
+		if !ok {
+			if !fileExists(dir, rawFileName(coll)) {
+				continue
+			}
+			var err error
+			if docs, err = readRaw(dir, coll); err != nil {
+				return files, err
+			}
 		}
 		files = append(files, rawFileName(coll))
 		for i, d := range docs {
@@ -102,7 +107,33 @@ func writeDerived(dir string, opt *Options) ([]string, error) {
 			return files, err
 		}
 	}
-	return files, nil
+	return files, removeStale(dir, files)
+}
+
+// removeStale removes the derived files an earlier run wrote that this one
+// did not (a structure or table that is no longer made), so the directories
+// hold only what the raw files give now.
+func removeStale(dir string, written []string) error {
+	keep := make(map[string]bool, len(written))
+	for _, f := range written {
+		keep[f] = true
+	}
+	for _, d := range []struct{ sub, ext string }{{ROOKDir, ".json"}, {CSVDir, ".csv"}, {ParquetDir, ".parquet"}} {
+		entries, err := os.ReadDir(filepath.Join(dir, d.sub))
+		if err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("pull: %w", err)
+		}
+		for _, e := range entries {
+			rel := filepath.Join(d.sub, e.Name())
+			if !e.Type().IsRegular() || filepath.Ext(e.Name()) != d.ext || keep[rel] {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, rel)); err != nil {
+				return fmt.Errorf("pull: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // writeTable writes csv/<name>.csv and parquet/<name>.parquet.

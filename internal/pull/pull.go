@@ -6,6 +6,7 @@ package pull
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -214,6 +215,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		// Nothing to merge: leave the directory as it was.
 		return sum, unauthorized(fetchErr)
 	}
+	merged := map[string][]json.RawMessage{}
 	for _, coll := range opt.Collections {
 		rs := byColl[coll]
 		var docs []oura.RawDocument
@@ -237,11 +239,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if len(docs) == 0 && through == "" && fileExists(opt.Out, rawFileName(coll)) {
 			continue // nothing new and the file is already there
 		}
-		n, err := mergeRaw(opt.Out, coll, docs, opt.rowZone())
+		stored, err := mergeRaw(opt.Out, coll, docs, opt.rowZone())
 		if err != nil {
 			return sum, err
 		}
-		sum.Stored[coll] = n
+		merged[coll] = stored
+		sum.Stored[coll] = len(stored)
 		if through != "" {
 			st.advance(coll, rs[0].w.From, through)
 		}
@@ -249,7 +252,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := st.save(opt.Out); err != nil {
 		return sum, err
 	}
-	files, err := writeDerived(opt.Out, &opt)
+	files, err := writeDerived(opt.Out, &opt, merged)
 	sum.Files = files
 	if err != nil {
 		return sum, err

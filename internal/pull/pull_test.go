@@ -437,3 +437,41 @@ func TestPullResumesAfterAFailure(t *testing.T) {
 		t.Errorf("%d files, want %d", len(got), len(want))
 	}
 }
+
+// Derived files an earlier run wrote that the raw files no longer give are
+// removed; anything else in the directory stays.
+func TestPullRemovesStaleDerivedFiles(t *testing.T) {
+	e := newSimEnv(t, ourasim.Config{})
+	since, until := e.lastDays(3)
+	out := t.TempDir()
+	stale := []string{filepath.Join("rook", "gone.json"), filepath.Join("csv", "rook-gone.csv"), filepath.Join("parquet", "rook-gone.parquet")}
+	other := filepath.Join("rook", "notes.txt")
+	for _, name := range append(stale, other) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(out, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := pull.Run(context.Background(), pull.Options{User: e.user(), Out: out, Since: since, Until: until, Collections: []string{"daily_activity"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range stale {
+		if _, err := os.Stat(filepath.Join(out, name)); !os.IsNotExist(err) {
+			t.Errorf("%s: %v, want it removed", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, other)); err != nil {
+		t.Errorf("%s: %v, want it kept", other, err)
+	}
+	for _, name := range sum.Files {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("written %s: %v", name, err)
+		}
+	}
+	if len(sum.Files) == 0 {
+		t.Error("no files written")
+	}
+}

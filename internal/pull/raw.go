@@ -89,11 +89,11 @@ func readRaw(dir, coll string) ([]json.RawMessage, error) {
 
 // mergeRaw adds fetched documents to a collection's file: a fetched
 // document replaces the stored one with the same key, and the file stays
-// sorted by day, then time. It returns the number of documents in the file.
-func mergeRaw(dir, coll string, fetched []oura.RawDocument, loc *time.Location) (int, error) {
+// sorted by day, then time. It returns the documents now in the file.
+func mergeRaw(dir, coll string, fetched []oura.RawDocument, loc *time.Location) ([]json.RawMessage, error) {
 	old, err := readRaw(dir, coll)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	byKey := make(map[string]rawDoc, len(old)+len(fetched))
 	for _, b := range old {
@@ -113,5 +113,8 @@ func mergeRaw(dir, coll string, fetched []oura.RawDocument, loc *time.Location) 
 	for i, d := range docs {
 		bodies[i] = d.body
 	}
-	return len(docs), writeFileAtomic(filepath.Join(dir, rawFileName(coll)), export.JSONArray(bodies))
+	if err := writeFileAtomic(filepath.Join(dir, rawFileName(coll)), export.JSONArray(bodies)); err != nil {
+		return nil, err
+	}
+	return bodies, nil
 }
