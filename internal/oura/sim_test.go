@@ -427,7 +427,10 @@ func TestRecoversFromA429Burst(t *testing.T) {
 
 func TestFaultyUpstreamStillYieldsEveryDocument(t *testing.T) {
 	clean := newSimEnv(t, ourasim.Config{PageSize: 5}, oura.Config{})
-	faulty := newSimEnv(t, ourasim.Config{PageSize: 5, Faults: ourasim.Faults{ErrorRate: 0.15, TruncateRate: 0.1, ResetRate: 0.05, Latency: 5 * time.Millisecond}},
+	// The forced faults make the first three requests fail whatever the
+	// random draws do; the rates add more on top.
+	faulty := newSimEnv(t, ourasim.Config{PageSize: 5, Faults: ourasim.Faults{ErrorRate: 0.15, TruncateRate: 0.1, ResetRate: 0.05,
+		Force5xx: 2, ForceTruncate: 1, Latency: 5 * time.Millisecond}},
 		oura.Config{MaxAttempts: 10})
 	d1, d2 := clean.lastDays(0, 30)
 	want, err := clean.user(0).Sleep(context.Background(), d1, d2)
@@ -446,8 +449,12 @@ func TestFaultyUpstreamStillYieldsEveryDocument(t *testing.T) {
 			t.Fatalf("document %d differs", i)
 		}
 	}
-	if n := len(faulty.sent("/sleep")); n <= len(clean.sent("/sleep")) {
-		t.Errorf("faulty run sent %d requests, clean %d: no fault was injected", n, len(clean.sent("/sleep")))
+	injected := faulty.sim.FaultsInjected()
+	if injected.ServerError < 2 || injected.Truncated < 1 {
+		t.Errorf("injected %+v, want at least the 2 forced 5xx and 1 truncation", injected)
+	}
+	if n, c := len(faulty.sent("/sleep")), len(clean.sent("/sleep")); n < c+injected.Total() {
+		t.Errorf("faulty run sent %d requests, clean %d, with %d faults injected: a fault was not retried", n, c, injected.Total())
 	}
 }
 

@@ -32,7 +32,20 @@ type Faults struct {
 	Force429 int
 	// Force429RetryAfter is the Retry-After those 429s carry (default 1s).
 	Force429RetryAfter time.Duration
+	// Force5xx and ForceTruncate make the next requests (after any forced
+	// 429s) fail with a 503 or a truncated body, so a test can count on a
+	// fault instead of hoping a random draw produces one.
+	Force5xx      int
+	ForceTruncate int
 }
+
+// FaultCounts are the faults a simulator has injected so far, by kind.
+type FaultCounts struct {
+	RateLimited, ServerError, Reset, Truncated int
+}
+
+// Total is the number of faulted requests.
+func (c FaultCounts) Total() int { return c.RateLimited + c.ServerError + c.Reset + c.Truncated }
 
 type faultsJSON struct {
 	Latency            string  `json:"latency,omitempty"`
@@ -42,6 +55,8 @@ type faultsJSON struct {
 	TruncateRate       float64 `json:"truncate_rate"`
 	Force429           int     `json:"force_429"`
 	Force429RetryAfter string  `json:"force_429_retry_after,omitempty"`
+	Force5xx           int     `json:"force_5xx,omitempty"`
+	ForceTruncate      int     `json:"force_truncate,omitempty"`
 }
 
 // MarshalJSON writes durations as Go duration strings ("250ms").
@@ -52,7 +67,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		}
 		return v.String()
 	}
-	return json.Marshal(faultsJSON{d(f.Latency), d(f.LatencyJitter), f.ErrorRate, f.ResetRate, f.TruncateRate, f.Force429, d(f.Force429RetryAfter)})
+	return json.Marshal(faultsJSON{d(f.Latency), d(f.LatencyJitter), f.ErrorRate, f.ResetRate, f.TruncateRate, f.Force429, d(f.Force429RetryAfter), f.Force5xx, f.ForceTruncate})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -76,6 +91,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		*p.dst = v
 	}
 	out.ErrorRate, out.ResetRate, out.TruncateRate, out.Force429 = j.ErrorRate, j.ResetRate, j.TruncateRate, j.Force429
+	out.Force5xx, out.ForceTruncate = j.Force5xx, j.ForceTruncate
 	*f = out
 	return out.validate()
 }
@@ -86,7 +102,7 @@ func (f Faults) validate() error {
 			return fmt.Errorf("faults: fraction %v outside [0,1]", r)
 		}
 	}
-	if f.Latency < 0 || f.LatencyJitter < 0 || f.Force429 < 0 || f.Force429RetryAfter < 0 {
+	if f.Latency < 0 || f.LatencyJitter < 0 || f.Force429 < 0 || f.Force429RetryAfter < 0 || f.Force5xx < 0 || f.ForceTruncate < 0 {
 		return fmt.Errorf("faults: negative value")
 	}
 	return nil
@@ -113,6 +129,13 @@ type faultInjector struct {
 	mu  sync.Mutex
 	f   Faults
 	rng *rand.Rand
+	n   FaultCounts
+}
+
+func (fi *faultInjector) counts() FaultCounts {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	return fi.n
 }
 
 func newFaultInjector(seed int64, f Faults) *faultInjector {
@@ -148,12 +171,28 @@ func (fi *faultInjector) decide() faultDecision {
 		if d.retry <= 0 {
 			d.retry = time.Second
 		}
+	case f.Force5xx > 0:
+		f.Force5xx--
+		d.kind, d.status = fault5xx, 503
+	case f.ForceTruncate > 0:
+		f.ForceTruncate--
+		d.kind = faultTruncate
 	case f.ErrorRate > 0 && fi.rng.Float64() < f.ErrorRate:
 		d.kind, d.status = fault5xx, []int{500, 502, 503}[fi.rng.IntN(3)]
 	case f.ResetRate > 0 && fi.rng.Float64() < f.ResetRate:
 		d.kind = faultReset
 	case f.TruncateRate > 0 && fi.rng.Float64() < f.TruncateRate:
 		d.kind = faultTruncate
+	}
+	switch d.kind {
+	case fault429:
+		fi.n.RateLimited++
+	case fault5xx:
+		fi.n.ServerError++
+	case faultReset:
+		fi.n.Reset++
+	case faultTruncate:
+		fi.n.Truncated++
 	}
 	return d
 }

@@ -409,6 +409,9 @@ func (s *Server) SetFaults(f Faults) error {
 	return nil
 }
 
+// FaultsInjected counts the faults injected so far.
+func (s *Server) FaultsInjected() FaultCounts { return s.faults.counts() }
+
 // ForceRateLimit makes the next n /v2/ requests fail with 429 and the given
 // Retry-After (0: 1 s), leaving the other faults alone.
 func (s *Server) ForceRateLimit(n int, retryAfter time.Duration) {
