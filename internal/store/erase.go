@@ -200,7 +200,7 @@ func FindEraseStep(steps []EraseStep, name string) (EraseStep, error) {
 
 // Retention steps (RetentionSteps' names).
 const (
-	RetainRaw           = "raw_documents"
+	RetainRaw            = "raw_documents"
 	RetainDeliveryBodies = "webhook_messages"
 )
 
