@@ -99,7 +99,9 @@ type resumeWorker struct {
 	s *Service
 }
 
-func (w *resumeWorker) Work(ctx context.Context, _ *river.Job[ResumeArgs]) error { return w.s.Resume(ctx) }
+func (w *resumeWorker) Work(ctx context.Context, _ *river.Job[ResumeArgs]) error {
+	return w.s.Resume(ctx)
+}
 
 type retentionWorker struct {
 	river.WorkerDefaults[RetentionArgs]
