@@ -84,11 +84,11 @@ type App struct {
 	delivery *delivery.Service
 	// eraser erases users and applies retention.
 	eraser *erase.Service
-	jobs     jobRunner
-	mux      *http.ServeMux
-	ln       net.Listener
-	srv      *http.Server
-	lock     io.Closer
+	jobs   jobRunner
+	mux    *http.ServeMux
+	ln     net.Listener
+	srv    *http.Server
+	lock   io.Closer
 	// metrics is this process's registry (no global one: two apps in a
 	// test binary keep their own counts).
 	metrics *metrics
