@@ -82,13 +82,11 @@ type App struct {
 	eng   *wsync.Engine
 	// delivery posts the clients' webhooks and lifecycle notifications.
 	delivery *delivery.Service
-	// eraser erases users and applies retention.
-	eraser *erase.Service
-	jobs   jobRunner
-	mux    *http.ServeMux
-	ln     net.Listener
-	srv    *http.Server
-	lock   io.Closer
+	jobs     jobRunner
+	mux      *http.ServeMux
+	ln       net.Listener
+	srv      *http.Server
+	lock     io.Closer
 	// metrics is this process's registry (no global one: two apps in a
 	// test binary keep their own counts).
 	metrics *metrics
@@ -100,6 +98,9 @@ type App struct {
 	// configured.
 	sim    *ourasim.Server
 	simSrv *http.Server
+
+	// eraser erases users and applies retention.
+	eraser *erase.Service
 }
 
 // NewLogger builds the process logger the configuration asks for.
