@@ -60,3 +60,41 @@ func TestUsersDelete(t *testing.T) {
 		t.Fatalf("u2: %v", err)
 	}
 }
+
+// TestClientsRetention: the retention settings are set, shown and kept
+// beside the client's other settings.
+func TestClientsRetention(t *testing.T) {
+	dir := clientsEnv(t)
+	ctx := context.Background()
+	o, err := app.OpenStore(ctx, app.StoreConfig{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Store.CreateClient(ctx, store.Client{UUID: "c1", Name: "app", Settings: []byte(`{"other":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	out, _, err := runCLI(t, "clients", "retention", "c1", "--data", dir, "--raw-retention-days", "30")
+	if err != nil || !strings.Contains(out, "raw_retention_days: 30") || !strings.Contains(out, "delivery_body_retention_days: 0") {
+		t.Fatalf("%v %q", err, out)
+	}
+	out, _, err = runCLI(t, "clients", "retention", "c1", "--data", dir, "--delivery-body-retention-days", "7")
+	if err != nil || !strings.Contains(out, "raw_retention_days: 30") || !strings.Contains(out, "delivery_body_retention_days: 7") {
+		t.Fatalf("%v %q", err, out)
+	}
+	if _, _, err := runCLI(t, "clients", "retention", "c1", "--data", dir, "--raw-retention-days", "-1"); err == nil {
+		t.Fatal("negative days accepted")
+	}
+	o, err = app.OpenStore(ctx, app.StoreConfig{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	c, _ := o.Store.GetClient(ctx, "c1")
+	if !strings.Contains(string(c.Settings), `"other":true`) {
+		t.Fatalf("settings %s", c.Settings)
+	}
+}
