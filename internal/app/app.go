@@ -25,6 +25,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/erase"
 	"github.com/wearlink/wearlink/internal/httpapi"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/oura"
@@ -97,6 +98,9 @@ type App struct {
 	// configured.
 	sim    *ourasim.Server
 	simSrv *http.Server
+
+	// eraser erases users and applies retention.
+	eraser *erase.Service
 }
 
 // NewLogger builds the process logger the configuration asks for.
@@ -174,6 +178,11 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.delivery = dsvc
+	esvc, err := a.newEraser(cfg, st, dsvc)
+	if err != nil {
+		return nil, err
+	}
+	a.eraser = esvc
 	events := opt.Events
 	if events == nil {
 		events = dsvc // "extraction failed" goes to the client's notification webhook
@@ -192,6 +201,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 				rs := dsvc.Register(w)
 				return rs.Queues, rs.PeriodicJobs
 			},
+			esvc.Register,
 		}}
 	switch {
 	case st.SQLite != nil:
@@ -208,12 +218,14 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		a.jobs, err = c, cerr
 		if cerr == nil {
 			dsvc.Attach(c)
+			esvc.Attach(c)
 		}
 	default:
 		c, cerr := wsync.NewClient(riverpgxv5.New(st.PG), eng, copt)
 		a.jobs, err = c, cerr
 		if cerr == nil {
 			dsvc.Attach(c)
+			esvc.Attach(c)
 		}
 	}
 	if err != nil {
@@ -247,7 +259,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *d
 		return nil, nil, fmt.Errorf("the %s store does not serve the API", st.Kind)
 	}
 	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
-	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc,
+	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
 		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,

@@ -43,6 +43,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newWebhooksCmd())
 	root.AddCommand(newDeliveriesCmd())
 	root.AddCommand(newClientsCmd())
+	root.AddCommand(newUsersCmd())
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newLinkCmd())
 	root.AddCommand(newDemoCmd())

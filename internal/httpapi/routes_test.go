@@ -83,6 +83,15 @@ func allRoutes(clientUUID string) []routeCase {
 		{name: "users status", method: "GET", hasDate: true, noUser: true, build: func(p params) (string, string) {
 			return "/api/v1/client/users/status?up_to_date=" + url.QueryEscape(p.date), ""
 		}},
+		{name: "erase user", method: "DELETE", build: func(p params) (string, string) {
+			return "/api/v1/user_id/" + url.PathEscape(p.user), ""
+		}},
+		{name: "user erasure", method: "GET", build: func(p params) (string, string) {
+			return "/api/v1/user_id/" + url.PathEscape(p.user) + "/erasure", ""
+		}},
+		{name: "erasure", method: "GET", noUser: true, build: func(p params) (string, string) {
+			return "/api/v1/client/erasures/era_0123456789abcdef01234567", ""
+		}},
 		{name: "raw_data", method: "GET", hasDate: true, build: func(p params) (string, string) {
 			return "/v2/raw_data/oura/daily_sleep?user_id=" + url.QueryEscape(p.user) + "&start_date=" + url.QueryEscape(p.date) + "&end_date=" + url.QueryEscape(p.date), ""
 		}},
