@@ -257,7 +257,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *d
 			return nil, nil, err
 		}
 		lsvc, err := link.New(link.Config{Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
-			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now})
+			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now, PKCE: oura.SupportsPKCE})
 		if err != nil {
 			return nil, nil, err
 		}
