@@ -179,7 +179,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		events = dsvc // "extraction failed" goes to the client's notification webhook
 	}
 	eng, err := NewEngine(cfg, EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, Events: events, SingleWriter: st.SQLite != nil,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}}})
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}},
+		OnFault:    a.metrics.ouraFault})
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +291,8 @@ type EngineOptions struct {
 	SingleWriter bool
 	// HTTPClient does the Oura API requests (default: the Oura client's).
 	HTTPClient *http.Client
+	// OnFault hears of the Oura client's retryable upstream faults.
+	OnFault func(oura.Fault)
 }
 
 // NewEngine builds the Oura client, the OAuth flow and the sync engine from
@@ -308,6 +311,7 @@ func NewEngine(cfg config.Config, o EngineOptions) (*wsync.Engine, error) {
 		Logger:        o.Logger,
 		Now:           o.Now,
 		HTTPClient:    o.HTTPClient,
+		OnFault:       o.OnFault,
 	})
 	if err != nil {
 		return nil, err
