@@ -93,6 +93,9 @@ type App struct {
 	apiRoutes []string
 	// started is set while Run has River working; readyz reads it.
 	started atomic.Bool
+	// completer sees River's log and remembers its completer's failures;
+	// readyz reads it.
+	completer completerWatch
 	// sim is the built-in Oura simulator, run when no Oura application is
 	// configured.
 	sim    *ourasim.Server
@@ -185,7 +188,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.eng = eng
-	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly,
+	a.completer = newCompleterWatch(opt.Logger.Handler(), opt.Now)
+	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly, Logger: slog.New(a.completer),
 		// Delivery's workers share the client: the API enqueues replays,
 		// workers post the webhooks.
 		Extra: []func(*river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob){
