@@ -18,7 +18,7 @@ const doctorProblems = 100
 
 // Doctor checks the store cfg selects and writes a report to w: on SQLite
 // the files (a lost database beside its key file) and a full PRAGMA
-// integrity_check, which reads every page and index entry (13.6 s for
+// integrity_check, which reads every page and index entry (14-18 s for
 // 1 GiB, BENCHMARKS.md) and so is not run at start; on PostgreSQL that it
 // answers and takes a write. It returns false when something is wrong.
 // It opens a damaged SQLite database read-only, never through the store.

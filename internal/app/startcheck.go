@@ -15,13 +15,14 @@ import (
 
 // quickCheckMaxSize is the largest database whose pages are all checked
 // (PRAGMA quick_check) before it is opened. quick_check reads every page:
-// measured at 6.5-7.9 s on a 1.03 GiB file on this project's 2-core
-// machine (BENCHMARKS.md), about 0.7 s per 100 MiB, so this bound keeps
-// the start's delay under about 2 s. A restart loop or a rolling deploy
-// cannot afford more. Larger databases get the cheap checks (the SQLite
-// header, whole pages, a readable schema, a free list shorter than the
-// file), and the log points to `wearlink doctor`, which runs the full
-// integrity_check (13.6 s on the same file).
+// 4.4 s and 6.5-7.9 s in two runs on a 1.05 GiB file on this project's
+// shared 2-core machine (BENCHMARKS.md), 0.4-0.7 s per 100 MiB, so this
+// bound keeps the start's delay under about 2 s, which a restart loop or a
+// rolling deploy can afford. Larger databases get the cheap checks (the
+// SQLite header, whole pages, a readable schema, a free list shorter than
+// the file: about 1 ms whatever the size), and the log points to
+// `wearlink doctor`, which runs the full integrity_check (13.6-17.7 s on
+// the same file).
 const quickCheckMaxSize = 256 << 20
 
 // ErrDatabaseGone is the error of a SQLite database that is missing or

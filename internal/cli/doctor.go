@@ -15,7 +15,7 @@ func newDoctorCmd() *cobra.Command {
 		Short: "Check the database thoroughly and report what is wrong",
 		Long: `Checks the store and prints a report. On SQLite: whether the database is
 missing or empty beside its key file, and a full PRAGMA integrity_check, which
-reads every page and index entry (about 14 s per GiB), more than serve checks
+reads every page and index entry (about 15-18 s per GiB), more than serve checks
 at start. On PostgreSQL: that it answers and takes a write. The database is
 only read (PostgreSQL: one probe row is written). Exits 1 when something is
 wrong; stop wearlink before running it on a large SQLite database.`,

@@ -61,15 +61,11 @@ func CheckHeader(ctx context.Context, path string) (Integrity, error) {
 	if res.Size%ps != 0 {
 		res.Problems = append(res.Problems, fmt.Sprintf("the file's size %d is not a whole number of %d-byte pages", res.Size, ps))
 	}
-	db, err := openReadOnly(path)
-	if err != nil {
+	db, err := openAndCount(ctx, path, &res)
+	if err != nil || db == nil {
 		return res, err
 	}
 	defer db.Close()
-	if err := pageCounts(ctx, db, &res); err != nil {
-		res.Problems = append(res.Problems, err.Error())
-		return res, nil
-	}
 	var n int
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
 		res.Problems = append(res.Problems, "the schema does not read: "+err.Error())
@@ -89,6 +85,21 @@ func openReadOnly(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("sqlite: check %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// openAndCount opens path read-only and reads its page counts into res.
+// A file too damaged to read them gets a problem and no connection.
+func openAndCount(ctx context.Context, path string, res *Integrity) (*sql.DB, error) {
+	db, err := openReadOnly(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pageCounts(ctx, db, res); err != nil {
+		db.Close()
+		res.Problems = append(res.Problems, err.Error())
+		return nil, nil
+	}
 	return db, nil
 }
 
@@ -115,16 +126,11 @@ func CheckIntegrity(ctx context.Context, path string, full bool, limit int) (Int
 		return res, fmt.Errorf("sqlite: check %s: %w", path, err)
 	}
 	res.Size = fi.Size()
-	db, err := openReadOnly(path)
-	if err != nil {
+	db, err := openAndCount(ctx, path, &res)
+	if err != nil || db == nil {
 		return res, err
 	}
 	defer db.Close()
-	if err := pageCounts(ctx, db, &res); err != nil {
-		// A file too damaged to read its header fails here.
-		res.Problems = append(res.Problems, err.Error())
-		return res, nil
-	}
 	pragma := "quick_check"
 	if full {
 		pragma = "integrity_check"
