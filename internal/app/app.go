@@ -94,6 +94,9 @@ type App struct {
 	apiRoutes []string
 	// started is set while Run has River working; readyz reads it.
 	started atomic.Bool
+	// completer sees River's log and remembers its completer's failures;
+	// readyz reads it.
+	completer completerWatch
 	// sim is the built-in Oura simulator, run when no Oura application is
 	// configured.
 	sim    *ourasim.Server
@@ -188,12 +191,14 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		events = dsvc // "extraction failed" goes to the client's notification webhook
 	}
 	eng, err := NewEngine(cfg, EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, Events: events, SingleWriter: st.SQLite != nil,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}}})
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}},
+		OnFault:    a.metrics.ouraFault})
 	if err != nil {
 		return nil, err
 	}
 	a.eng = eng
-	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly,
+	a.completer = newCompleterWatch(opt.Logger.Handler(), opt.Now)
+	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly, Logger: slog.New(a.completer),
 		// Delivery's workers share the client: the API enqueues replays,
 		// workers post the webhooks.
 		Extra: []func(*river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob){
@@ -269,7 +274,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *d
 			return nil, nil, err
 		}
 		lsvc, err := link.New(link.Config{Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
-			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now})
+			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now, PKCE: oura.SupportsPKCE})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -302,6 +307,8 @@ type EngineOptions struct {
 	SingleWriter bool
 	// HTTPClient does the Oura API requests (default: the Oura client's).
 	HTTPClient *http.Client
+	// OnFault hears of the Oura client's retryable upstream faults.
+	OnFault func(oura.Fault)
 }
 
 // NewEngine builds the Oura client, the OAuth flow and the sync engine from
@@ -320,6 +327,7 @@ func NewEngine(cfg config.Config, o EngineOptions) (*wsync.Engine, error) {
 		Logger:        o.Logger,
 		Now:           o.Now,
 		HTTPClient:    o.HTTPClient,
+		OnFault:       o.OnFault,
 	})
 	if err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newOurasimCmd())
 	root.AddCommand(newNormalizeCmd())
 	root.AddCommand(newMigrateCmd())
+	root.AddCommand(newDoctorCmd())
 	root.AddCommand(newWebhooksCmd())
 	root.AddCommand(newDeliveriesCmd())
 	root.AddCommand(newClientsCmd())
