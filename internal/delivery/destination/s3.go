@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -182,7 +183,11 @@ func (w *s3Writer) put(ctx context.Context, key string, body []byte, meta map[st
 		ContentType: "application/json", UserMetadata: meta, DisableMultipart: true, SendContentMd5: true,
 	})
 	if err != nil {
-		return newError(KindS3, op, s3Class(err), err, w.secrets)
+		class := s3Class(err)
+		if code := minio.ToErrorResponse(err).Code; code != "" && !strings.Contains(err.Error(), code) {
+			err = fmt.Errorf("%s: %w", code, err)
+		}
+		return newError(KindS3, op, class, err, w.secrets)
 	}
 	return nil
 }
@@ -224,4 +229,3 @@ func s3Class(err error) Class {
 	}
 	return ClassConnect
 }
-
