@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -146,6 +149,32 @@ type kafkaWriter struct {
 	opt     Options
 	client  *kgo.Client
 	secrets []string
+	sasl    saslWatch
+}
+
+// saslWatch remembers a connection lost during SASL authentication. Kafka
+// answers wrong credentials with SASL_AUTHENTICATION_FAILED, but brokers
+// that authenticate through the v0 handshake, and some other
+// implementations, just close the connection: to the client that is an
+// EOF like any outage, unless it happened while authenticating.
+type saslWatch struct{ last atomic.Pointer[string] }
+
+// OnBrokerRead implements kgo.HookBrokerRead.
+func (s *saslWatch) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if err != nil && (key == int16(kmsg.SASLAuthenticate) || key == int16(kmsg.SASLHandshake)) {
+		msg := err.Error()
+		s.last.Store(&msg)
+	}
+}
+
+// fail builds the *Error of a failed op.
+func (w *kafkaWriter) fail(op string, err error) error {
+	c := kafkaClass(err)
+	if m := w.sasl.last.Load(); m != nil && (c == ClassConnect || c == ClassTimeout) {
+		err = fmt.Errorf("SASL authentication failed: the broker closed the connection while authenticating; check the mechanism, user name and password (%w)", err)
+		c = ClassAuth
+	}
+	return newError(KindKafka, op, c, err, w.secrets)
 }
 
 func newKafka(set KafkaSettings, opt Options) (*kafkaWriter, error) {
@@ -171,7 +200,9 @@ func newKafka(set KafkaSettings, opt Options) (*kafkaWriter, error) {
 		// The producer stays idempotent (franz-go's default): within the
 		// client, a batch retried after a lost response is written once.
 		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.RecordDeliveryTimeout(opt.Timeout),
+		// A record times out a little before Write gives up, so that Write
+		// reports the client's last error rather than its own deadline.
+		kgo.RecordDeliveryTimeout(opt.Timeout * 4 / 5),
 		kgo.ProduceRequestTimeout(opt.Timeout),
 		kgo.RetryTimeout(opt.Timeout),
 		kgo.UnknownTopicRetries(2),
@@ -179,7 +210,8 @@ func newKafka(set KafkaSettings, opt Options) (*kafkaWriter, error) {
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.WithLogger(kgoLogger{opt}),
 	}
-	var secrets []string
+	wr := &kafkaWriter{set: set, opt: opt}
+	opts = append(opts, kgo.WithHooks(&wr.sasl))
 	if a := set.SASL; a != nil {
 		var m sasl.Mechanism
 		switch a.Mechanism {
@@ -191,13 +223,14 @@ func newKafka(set KafkaSettings, opt Options) (*kafkaWriter, error) {
 			m = scram.Auth{User: a.Username, Pass: a.Password}.AsSha512Mechanism()
 		}
 		opts = append(opts, kgo.SASL(m))
-		secrets = nonEmpty(a.Password)
+		wr.secrets = nonEmpty(a.Password)
 	}
 	c, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, invalidf(KindKafka, "%v", err)
 	}
-	return &kafkaWriter{set: set, opt: opt, client: c, secrets: secrets}, nil
+	wr.client = c
+	return wr, nil
 }
 
 // tlsDialer wraps dial in a TLS client handshake; the server name
@@ -253,11 +286,12 @@ func (w *kafkaWriter) Write(ctx context.Context, d Doc) error {
 	select {
 	case err := <-done:
 		if err != nil {
-			return newError(KindKafka, "produce", kafkaClass(err), err, w.secrets)
+			return w.fail("produce", err)
 		}
+		w.sasl.last.Store(nil)
 		return nil
 	case <-ctx.Done():
-		return newError(KindKafka, "produce", ClassTimeout, ctx.Err(), nil)
+		return w.fail("produce", ctx.Err())
 	}
 }
 
@@ -277,8 +311,9 @@ func (w *kafkaWriter) Test(ctx context.Context) error {
 	req.IncludeTopicAuthorizedOperations = true
 	resp, err := req.RequestWith(ctx, w.client)
 	if err != nil {
-		return newError(KindKafka, "test", kafkaClass(err), err, w.secrets)
+		return w.fail("test", err)
 	}
+	w.sasl.last.Store(nil)
 	if len(resp.Topics) != 1 {
 		return newError(KindKafka, "test", ClassUnavailable, errors.New("the cluster answered no topic metadata"), nil)
 	}
@@ -314,11 +349,11 @@ func kafkaClass(err error) Class {
 		}
 		return ClassUnavailable
 	}
-	if errors.Is(err, kgo.ErrRecordTimeout) {
-		return ClassTimeout
-	}
 	if c, ok := netClass(err); ok {
 		return c
+	}
+	if errors.Is(err, kgo.ErrRecordTimeout) {
+		return ClassTimeout
 	}
 	if strings.Contains(err.Error(), "SASL") || strings.Contains(err.Error(), "sasl") {
 		return ClassAuth
