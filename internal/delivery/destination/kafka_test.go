@@ -3,7 +3,15 @@ package destination
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"strconv"
 	"testing"
@@ -286,4 +294,55 @@ func TestKafkaRejections(t *testing.T) {
 			wantClass(t, err, tc.class, "", set.SASL.Password)
 		})
 	}
+}
+
+// selfSigned makes a CA-signed certificate for 127.0.0.1 and returns
+// the server's TLS config and the CA's PEM.
+func selfSigned(t testing.TB) (*tls.Config, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "wearlink test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, caPEM
+}
+
+func TestKafkaTLS(t *testing.T) {
+	srvTLS, caPEM := selfSigned(t)
+	c, err := kfake.NewCluster(kfake.SeedTopics(1, kafkaTopic), kfake.TLS(srvTLS),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", kafkaUser, kafkaPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	set := &KafkaSettings{Brokers: c.ListenAddrs(), Topic: kafkaTopic, TLS: true, TLSCAPEM: caPEM,
+		SASL: &KafkaSASL{Mechanism: SASLScramSHA512, Username: kafkaUser, Password: kafkaPass}}
+	w := newKafkaWriter(t, set)
+	if err := w.Test(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(context.Background(), goldenDocs(t, "sim-user0")[0]); err != nil {
+		t.Fatal(err)
+	}
+	// Without the CA the brokers' certificate is not trusted.
+	set.TLSCAPEM = ""
+	w2, err := New(set, Options{Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	err = w2.Test(context.Background())
+	t.Logf("untrusted: %v", err)
+	wantClass(t, err, ClassTLS, "certificate", kafkaPass)
 }
