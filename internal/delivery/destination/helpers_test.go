@@ -232,5 +232,50 @@ func closedAddr(t testing.TB) string {
 	return addr
 }
 
+// newWriter builds the writer of s, closed when the test ends.
+func newWriter(t testing.TB, s Settings, opts ...Options) Writer {
+	t.Helper()
+	opt := fastOptions()
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	w, err := New(s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// outage writes the first half of docs, stops the destination, checks
+// that a few writes fail with a class the delivery schedule retries,
+// starts it again and retries the rest as the schedule would. It returns
+// the error seen while the destination was down.
+func outage(t testing.TB, w Writer, docs []Doc, stop, start func()) error {
+	t.Helper()
+	half := len(docs) / 2
+	if failed, err := writeAll(t, w, docs[:half]); len(failed) > 0 {
+		t.Fatal(err)
+	}
+	stop()
+	var downErr error
+	for _, d := range docs[half : half+3] {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := w.Write(ctx, d)
+		cancel()
+		if err == nil {
+			t.Fatalf("%s written while the destination was down", docID(d))
+		}
+		if !ClassOf(err).Retryable() {
+			t.Fatalf("class %s is not retried: %v", ClassOf(err), err)
+		}
+		downErr = err
+	}
+	t.Logf("while down: %v", downErr)
+	start()
+	retryUntilWritten(t, w, docs[half:], 20*time.Second)
+	return downErr
+}
+
 // fastOptions keep failing attempts short in tests.
 func fastOptions() Options { return Options{Timeout: 5 * time.Second} }

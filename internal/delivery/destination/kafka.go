@@ -291,7 +291,7 @@ func (w *kafkaWriter) Write(ctx context.Context, d Doc) error {
 		w.sasl.last.Store(nil)
 		return nil
 	case <-ctx.Done():
-		return w.fail("produce", ctx.Err())
+		return w.fail("produce", fmt.Errorf("the brokers did not acknowledge the record in time: %w", ctx.Err()))
 	}
 }
 

@@ -131,16 +131,6 @@ func header(r *kgo.Record, key string) string {
 	return ""
 }
 
-func newKafkaWriter(t testing.TB, s Settings) Writer {
-	t.Helper()
-	w, err := New(s, fastOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	return w
-}
-
 func TestKafkaWritesOneRecordPerVersion(t *testing.T) {
 	k := startKafka(t)
 	for _, mech := range []string{SASLScramSHA256, SASLPlain} {
@@ -149,14 +139,14 @@ func TestKafkaWritesOneRecordPerVersion(t *testing.T) {
 			if mech == SASLPlain {
 				set.SASL = &KafkaSASL{Mechanism: SASLPlain, Username: kafkaPlainU, Password: kafkaPlainP}
 			}
-			w := newKafkaWriter(t, set)
+			w := newWriter(t, set)
 			if err := w.Test(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 		})
 	}
 
-	w := newKafkaWriter(t, k.settings())
+	w := newWriter(t, k.settings())
 	docs := goldenDocs(t, "sim-user0", "real-2024-12", "seed003")
 	var all []Doc
 	newest := map[string]Doc{}
@@ -228,26 +218,9 @@ func TestKafkaRecordKey(t *testing.T) {
 
 func TestKafkaRestartLosesNothing(t *testing.T) {
 	k := startKafka(t)
-	w := newKafkaWriter(t, k.settings())
+	w := newWriter(t, k.settings())
 	docs := goldenDocs(t, "sim-user0")
-	half := len(docs) / 2
-	if failed, err := writeAll(t, w, docs[:half]); len(failed) > 0 {
-		t.Fatal(err)
-	}
-	k.stop()
-	// A few writes while the broker is down; they fail within the timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	err := w.Write(ctx, docs[half])
-	cancel()
-	if err == nil {
-		t.Fatal("a write to a stopped broker succeeded")
-	}
-	t.Logf("while down: %v", err)
-	if !ClassOf(err).Retryable() {
-		t.Fatalf("class %s is not retried", ClassOf(err))
-	}
-	k.start()
-	retryUntilWritten(t, w, docs[half:], 20*time.Second)
+	outage(t, w, docs, k.stop, k.start)
 	recs := k.records(t, len(docs))
 	seen := map[string]bool{}
 	for _, r := range recs {
@@ -281,12 +254,8 @@ func TestKafkaRejections(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			set := k.settings()
 			tc.edit(set)
-			w, err := New(set, Options{Timeout: 2 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			err = w.Test(context.Background())
+			w := newWriter(t, set, Options{Timeout: 2 * time.Second})
+			err := w.Test(context.Background())
 			t.Logf("test: %v", err)
 			wantClass(t, err, tc.class, tc.want, set.SASL.Password)
 			err = w.Write(context.Background(), doc)
@@ -328,7 +297,7 @@ func TestKafkaTLS(t *testing.T) {
 	defer c.Close()
 	set := &KafkaSettings{Brokers: c.ListenAddrs(), Topic: kafkaTopic, TLS: true, TLSCAPEM: caPEM,
 		SASL: &KafkaSASL{Mechanism: SASLScramSHA512, Username: kafkaUser, Password: kafkaPass}}
-	w := newKafkaWriter(t, set)
+	w := newWriter(t, set)
 	if err := w.Test(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -337,12 +306,7 @@ func TestKafkaTLS(t *testing.T) {
 	}
 	// Without the CA the brokers' certificate is not trusted.
 	set.TLSCAPEM = ""
-	w2, err := New(set, Options{Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w2.Close()
-	err = w2.Test(context.Background())
+	err = newWriter(t, set, Options{Timeout: 2 * time.Second}).Test(context.Background())
 	t.Logf("untrusted: %v", err)
 	wantClass(t, err, ClassTLS, "certificate", kafkaPass)
 }

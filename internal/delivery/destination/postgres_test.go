@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -19,16 +18,6 @@ import (
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/testutil"
 )
-
-func newPostgresWriter(t testing.TB, s *PostgresSettings) Writer {
-	t.Helper()
-	w, err := New(s, fastOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	return w
-}
 
 func pgConnect(t testing.TB, dsn string) *pgx.Conn {
 	t.Helper()
@@ -52,7 +41,7 @@ func withHost(t testing.TB, dsn, hostport string) string {
 
 func TestPostgresWritesNewestVersionAndViews(t *testing.T) {
 	dsn := testutil.PostgresSchemaURL(t, "dest")
-	w := newPostgresWriter(t, &PostgresSettings{DSN: dsn})
+	w := newWriter(t, &PostgresSettings{DSN: dsn})
 	if err := w.Test(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +266,7 @@ func TestPostgresOwnSchemaAndConcurrentMigrations(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
-		w := newPostgresWriter(t, set)
+		w := newWriter(t, set)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -301,7 +290,7 @@ func TestPostgresOwnSchemaAndConcurrentMigrations(t *testing.T) {
 		t.Fatalf("schema versions %v", versions)
 	}
 	// The table dropped behind the writer's back is made again.
-	w := newPostgresWriter(t, set)
+	w := newWriter(t, set)
 	doc := goldenDocs(t, "sim-user0")[0]
 	if err := w.Write(context.Background(), doc); err != nil {
 		t.Fatal(err)
@@ -320,23 +309,9 @@ func TestPostgresRestartLosesNothing(t *testing.T) {
 	dsn := testutil.PostgresSchemaURL(t, "dest")
 	u, _ := url.Parse(dsn)
 	p := newProxy(t, u.Host)
-	w := newPostgresWriter(t, &PostgresSettings{DSN: withHost(t, dsn, p.addr)})
+	w := newWriter(t, &PostgresSettings{DSN: withHost(t, dsn, p.addr)})
 	docs := goldenDocs(t, "sim-user0")
-	half := len(docs) / 2
-	if failed, err := writeAll(t, w, docs[:half]); len(failed) > 0 {
-		t.Fatal(err)
-	}
-	p.stop()
-	failed, err := writeAll(t, w, docs[half:])
-	if len(failed) != len(docs)-half {
-		t.Fatalf("%d of %d writes failed while the database was away", len(failed), len(docs)-half)
-	}
-	t.Logf("while down: %v", err)
-	if c := ClassOf(err); c != ClassConnect || !c.Retryable() {
-		t.Fatalf("class %s while the database is away", c)
-	}
-	p.start()
-	retryUntilWritten(t, w, failed, 10*time.Second)
+	wantClass(t, outage(t, w, docs, p.stop, p.start), ClassConnect, "connection refused")
 	var n int
 	if err := pgConnect(t, dsn).QueryRow(context.Background(), "SELECT count(*) FROM wearlink_documents").Scan(&n); err != nil {
 		t.Fatal(err)
@@ -393,7 +368,7 @@ func TestPostgresRejections(t *testing.T) {
 		{"unreachable", withHost(t, dsn, closedAddr(t)), ClassConnect, "connect"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newPostgresWriter(t, &PostgresSettings{DSN: tc.dsn})
+			w := newWriter(t, &PostgresSettings{DSN: tc.dsn})
 			err := w.Test(ctx)
 			t.Logf("test: %v", err)
 			wantClass(t, err, tc.class, tc.want, "db-secret-password")

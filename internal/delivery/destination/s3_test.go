@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -198,16 +197,6 @@ func (a *sigV4) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.next.ServeHTTP(w, r)
 }
 
-func newS3Writer(t testing.TB, s Settings) Writer {
-	t.Helper()
-	w, err := New(s, fastOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	return w
-}
-
 // sleepEdit changes a sleep summary's duration, so versions differ.
 func sleepEdit(d health.Doc) {
 	if s, ok := d.(*health.SleepSummaryDocument); ok && s.Summary.Duration.SleepDurationSeconds != nil {
@@ -218,7 +207,7 @@ func sleepEdit(d health.Doc) {
 
 func TestS3WritesOneObjectPerVersion(t *testing.T) {
 	srv := startS3(t)
-	w := newS3Writer(t, srv.settings())
+	w := newWriter(t, srv.settings())
 	if err := w.Test(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -275,23 +264,9 @@ func TestS3ObjectKey(t *testing.T) {
 
 func TestS3RestartLosesNothing(t *testing.T) {
 	srv := startS3(t)
-	w := newS3Writer(t, srv.settings())
+	w := newWriter(t, srv.settings())
 	docs := goldenDocs(t, "sim-user0")
-	half := len(docs) / 2
-	if failed, err := writeAll(t, w, docs[:half]); len(failed) > 0 {
-		t.Fatal(err)
-	}
-	srv.stop()
-	failed, err := writeAll(t, w, docs[half:])
-	if len(failed) != len(docs)-half {
-		t.Fatalf("%d of %d writes failed while the store was down", len(failed), len(docs)-half)
-	}
-	wantClass(t, err, ClassConnect, "connection refused", s3Secret)
-	if !ClassOf(err).Retryable() {
-		t.Fatal("a store that is down must be retried")
-	}
-	srv.start()
-	retryUntilWritten(t, w, failed, 10*time.Second)
+	wantClass(t, outage(t, w, docs, srv.stop, srv.start), ClassConnect, "connection refused", s3Secret)
 	objs := srv.objects(t)
 	for _, d := range docs {
 		if _, ok := objs[ObjectKey("export/wearlink", d)]; !ok {
@@ -318,7 +293,7 @@ func TestS3Rejections(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			set := srv.settings()
 			tc.edit(set)
-			w := newS3Writer(t, set)
+			w := newWriter(t, set)
 			err := w.Test(context.Background())
 			wantClass(t, err, tc.class, tc.want, set.SecretAccessKey)
 			t.Logf("test: %v", err)
