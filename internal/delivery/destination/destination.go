@@ -16,6 +16,28 @@
 //
 // Failures are *Error values with a Class that tells the delivery layer
 // what went wrong in the destination's own words (see Class).
+//
+// Choices worth knowing:
+//
+//   - s3 writes no hourly NDJSON objects. A batch object would have to be
+//     rewritten whole whenever one of its documents is retried, replayed
+//     or superseded, which breaks the one-attempt-one-document model the
+//     retries, dead letters and replay rest on, and turns a harmless
+//     retry into a read-modify-write race between workers. Anyone who
+//     wants NDJSON can concatenate a day's objects, or use the postgres
+//     kind.
+//   - Names ROOK uses in two pillars (heart_rate_event, oxygenation_event)
+//     are qualified by the pillar in object paths, record keys and view
+//     names (Doc.Structure), so the two never overwrite each other.
+//   - kafka keeps the newest version under compaction only if versions
+//     arrive in order; a replay of an older version appends it after the
+//     newer one. Records carry document_version so a consumer can keep
+//     the newest, as a webhook receiver does.
+//   - Test writes nothing a client would read: s3 puts a fixed
+//     .wearlink-test.json beside the clients' folders (S3 has no other
+//     way to prove a write grant), kafka asks for the topic's metadata
+//     and authorized operations, postgres creates or migrates its table
+//     and checks the insert and update grants.
 package destination
 
 import (

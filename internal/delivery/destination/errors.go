@@ -92,9 +92,12 @@ func newError(kind, op string, class Class, err error, secrets []string) *Error 
 	return &Error{Class: class, Kind: kind, Op: op, Message: scrub(msg, secrets), err: err}
 }
 
-// netClass classifies a transport error; ok is false when err is not
-// one.
-func netClass(err error) (Class, bool) {
+// NetClass classifies a transport error (DNS, TLS, timeout, refused or
+// lost connection) with the classes a webhook attempt records; ok is
+// false when err is not one. The delivery layer's own classification of
+// a failed POST is the same rule plus its blocked-address case, so the
+// two can become one.
+func NetClass(err error) (Class, bool) {
 	var de *net.DNSError
 	var ne net.Error
 	var oe *net.OpError

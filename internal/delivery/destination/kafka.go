@@ -349,7 +349,7 @@ func kafkaClass(err error) Class {
 		}
 		return ClassUnavailable
 	}
-	if c, ok := netClass(err); ok {
+	if c, ok := NetClass(err); ok {
 		return c
 	}
 	if errors.Is(err, kgo.ErrRecordTimeout) {

@@ -346,7 +346,7 @@ func pgClass(err error) Class {
 		}
 		return ClassUnavailable
 	}
-	if c, ok := netClass(err); ok {
+	if c, ok := NetClass(err); ok {
 		return c
 	}
 	return ClassConnect

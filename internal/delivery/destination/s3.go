@@ -224,7 +224,7 @@ func s3Class(err error) Class {
 		}
 		return ClassUnavailable
 	}
-	if c, ok := netClass(err); ok {
+	if c, ok := NetClass(err); ok {
 		return c
 	}
 	return ClassConnect
