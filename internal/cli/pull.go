@@ -253,7 +253,13 @@ func browserLogin(ctx context.Context, o pullOptions, stderr io.Writer) (oura.Au
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	// Shutdown, not Close: the handler hands over the code before its
+	// page is sent, and Close would cut the browser's connection mid-answer.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
 
 	fmt.Fprintf(stderr, "Open this address in a browser and allow access:\n\n  %s\n\nWaiting for the redirect to %s ...\n", flow.AuthCodeURL(state), redirect)
 	wait, cancel := context.WithTimeout(ctx, o.loginTimeout)
