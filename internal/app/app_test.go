@@ -112,7 +112,7 @@ func TestServeLinkWebhook(t *testing.T) {
 	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"webhooks":[]}` {
 		t.Fatalf("GET /api/v1/client/webhooks: %d %s", resp.StatusCode, body)
 	}
-	testutil.WaitFor(t, 20*time.Second, "the backfill", func() bool {
+	testutil.WaitFor(t, 3*time.Minute, "the backfill", func() bool {
 		c, err := st.GetConnection(ctx, 1)
 		return err == nil && c.Cursors["backfill_done"] != ""
 	})
@@ -122,7 +122,7 @@ func TestServeLinkWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	testutil.WaitFor(t, 5*time.Second, "the new night", func() bool {
+	testutil.WaitFor(t, time.Minute, "the new night", func() bool {
 		docs, err := st.GetHealthDocuments(ctx, store.HealthQuery{ClientUUID: "client-1", UserID: "user-1", DataStructure: "sleep_summary", Day: string(day)})
 		return err == nil && len(docs) > 0
 	})

@@ -155,7 +155,7 @@ func TestKillMidBackfill(t *testing.T) {
 	}
 	// 2 users x 17 collections x 2 windows: kill once about a third of the
 	// windows are stored.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		done, windows := progress()
 		if done > 0 {
@@ -181,7 +181,7 @@ func TestKillMidBackfill(t *testing.T) {
 		_ = second.cmd.Process.Signal(syscall.SIGTERM)
 		_ = second.cmd.Wait()
 	}()
-	deadline = time.Now().Add(60 * time.Second)
+	deadline = time.Now().Add(5 * time.Minute)
 	for {
 		if done, _ := progress(); done == users {
 			break

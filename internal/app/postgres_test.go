@@ -42,7 +42,7 @@ func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, 
 	}
 	defer st.Close()
 	// Wait for the servers' migrations before linking.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		if _, err := st.Store.ListClients(ctx); err == nil {
 			break
@@ -62,7 +62,7 @@ func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, 
 			t.Fatalf("link: %v\n%s", err, out)
 		}
 	}
-	deadline = time.Now().Add(60 * time.Second)
+	deadline = time.Now().Add(5 * time.Minute)
 	for {
 		done := 0
 		for id := int64(1); id <= int64(users); id++ {
@@ -81,7 +81,7 @@ func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, 
 	took := time.Since(start)
 	// River records completions asynchronously, a moment after the last
 	// job's work is done.
-	deadline = time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(time.Minute)
 	for {
 		var busy int
 		if err := st.PG.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'oura_backfill' AND state <> 'completed'`).Scan(&busy); err != nil {
