@@ -1,13 +1,10 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/store"
@@ -18,7 +15,7 @@ import (
 
 const clientCols = `uuid, name, secret_hash, settings, created_at, updated_at`
 
-func scanClient(row pgx.Row) (store.Client, error) {
+func scanClient(row Row) (store.Client, error) {
 	var c store.Client
 	var settings []byte
 	if err := row.Scan(&c.UUID, &c.Name, &c.SecretHash, &settings, &c.CreatedAt, &c.UpdatedAt); err != nil {
@@ -27,7 +24,6 @@ func scanClient(row pgx.Row) (store.Client, error) {
 	if settings != nil {
 		c.Settings = json.RawMessage(settings)
 	}
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, nil
 }
 
@@ -36,10 +32,10 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	if err := common.ValidClient(c); err != nil {
 		return err
 	}
-	now := common.Now(s.now)
-	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES ($1, $2, $3, $4, $5, $5)`,
-		c.UUID, c.Name, c.SecretHash, jsonArg(c.Settings), now)
-	if isUnique(err) {
+	now := s.Now()
+	_, err := s.w.Exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.UUID, c.Name, c.SecretHash, jsonArg(c.Settings), now, now)
+	if s.drv.IsUnique(err) {
 		return health.Errorf(health.ECONFLICT, "client %s already exists", c.UUID)
 	}
 	if err != nil {
@@ -50,8 +46,8 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 
 // GetClient implements store.Store.
 func (s *Store) GetClient(ctx context.Context, uuid string) (store.Client, error) {
-	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientCols+` FROM clients WHERE uuid = $1`, uuid))
-	if errors.Is(err, pgx.ErrNoRows) {
+	c, err := scanClient(s.r.QueryRow(ctx, `SELECT `+clientCols+` FROM clients WHERE uuid = ?`, uuid))
+	if noRows(err) {
 		return c, notFound("client %s not found", uuid)
 	}
 	if err != nil {
@@ -62,29 +58,12 @@ func (s *Store) GetClient(ctx context.Context, uuid string) (store.Client, error
 
 // ListClients implements store.Store; clients come in UUID order.
 func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+clientCols+` FROM clients ORDER BY uuid`)
-	if err != nil {
-		return nil, fmt.Errorf("list clients: %w", err)
-	}
-	out, err := collect(rows, scanClient)
+	rows, err := s.r.Query(ctx, `SELECT `+clientCols+` FROM clients ORDER BY uuid`)
+	out, err := collect(rows, err, scanClient)
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}
 	return out, nil
-}
-
-// collect scans every row with scan.
-func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // UpdateClient implements store.Store: it replaces the name and settings,
@@ -93,12 +72,12 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	if err := common.ValidClient(c); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE clients SET name = $1, secret_hash = coalesce($2, secret_hash), settings = $3, updated_at = $4 WHERE uuid = $5`,
-		c.Name, c.SecretHash, jsonArg(c.Settings), common.Now(s.now), c.UUID)
+	n, err := s.w.Exec(ctx, `UPDATE clients SET name = ?, secret_hash = coalesce(?, secret_hash), settings = ?, updated_at = ? WHERE uuid = ?`,
+		c.Name, c.SecretHash, jsonArg(c.Settings), s.Now(), c.UUID)
 	if err != nil {
 		return fmt.Errorf("update client %s: %w", c.UUID, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return notFound("client %s not found", c.UUID)
 	}
 	return nil
@@ -107,11 +86,11 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 // DeleteClient implements store.Store. Its users, connections and
 // documents go with it.
 func (s *Store) DeleteClient(ctx context.Context, uuid string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM clients WHERE uuid = $1`, uuid)
+	n, err := s.w.Exec(ctx, `DELETE FROM clients WHERE uuid = ?`, uuid)
 	if err != nil {
 		return fmt.Errorf("delete client %s: %w", uuid, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return notFound("client %s not found", uuid)
 	}
 	return nil
@@ -121,7 +100,7 @@ func (s *Store) DeleteClient(ctx context.Context, uuid string) error {
 
 const userCols = `client_uuid, user_id, time_zone, info, created_at, updated_at`
 
-func scanUser(row pgx.Row) (store.User, error) {
+func scanUser(row Row) (store.User, error) {
 	var u store.User
 	var info []byte
 	if err := row.Scan(&u.ClientUUID, &u.UserID, &u.TimeZone, &info, &u.CreatedAt, &u.UpdatedAt); err != nil {
@@ -130,7 +109,6 @@ func scanUser(row pgx.Row) (store.User, error) {
 	if info != nil {
 		u.Info = json.RawMessage(info)
 	}
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	return u, nil
 }
 
@@ -141,14 +119,15 @@ func (s *Store) UpsertUser(ctx context.Context, u store.User) (store.User, error
 	if err := common.ValidUser(u); err != nil {
 		return u, err
 	}
-	out, err := scanUser(s.pool.QueryRow(ctx, `INSERT INTO users AS u (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $5)
+	now := s.Now()
+	out, err := scanUser(s.w.QueryRow(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (client_uuid, user_id) DO UPDATE SET
-			time_zone = CASE WHEN excluded.time_zone <> '' THEN excluded.time_zone ELSE u.time_zone END,
-			info = coalesce(excluded.info, u.info),
+			time_zone = CASE WHEN excluded.time_zone <> '' THEN excluded.time_zone ELSE users.time_zone END,
+			info = coalesce(excluded.info, users.info),
 			updated_at = excluded.updated_at
 		RETURNING `+userCols,
-		u.ClientUUID, u.UserID, u.TimeZone, jsonArg(u.Info), common.Now(s.now)))
-	if isForeignKey(err) {
+		u.ClientUUID, u.UserID, u.TimeZone, jsonArg(u.Info), now, now))
+	if s.drv.IsForeignKey(err) {
 		return u, notFound("client %s not found", u.ClientUUID)
 	}
 	if err != nil {
@@ -159,8 +138,8 @@ func (s *Store) UpsertUser(ctx context.Context, u store.User) (store.User, error
 
 // GetUser implements store.Store.
 func (s *Store) GetUser(ctx context.Context, clientUUID, userID string) (store.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE client_uuid = $1 AND user_id = $2`, clientUUID, userID))
-	if errors.Is(err, pgx.ErrNoRows) {
+	u, err := scanUser(s.r.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE client_uuid = ? AND user_id = ?`, clientUUID, userID))
+	if noRows(err) {
 		return u, notFound("user %s not found", userID)
 	}
 	if err != nil {
@@ -169,19 +148,19 @@ func (s *Store) GetUser(ctx context.Context, clientUUID, userID string) (store.U
 	return u, nil
 }
 
+// limit is a LIMIT clause: n <= 0 means none.
+func (s *Store) limit(n, offset int) string {
+	if n <= 0 {
+		return fmt.Sprintf(` LIMIT %s OFFSET %d`, s.d.NoLimit, max(offset, 0))
+	}
+	return fmt.Sprintf(` LIMIT %d OFFSET %d`, n, max(offset, 0))
+}
+
 // ListUsers implements store.Store: users in user_id order; limit <= 0
 // means no limit.
 func (s *Store) ListUsers(ctx context.Context, clientUUID string, limit, offset int) ([]store.User, error) {
-	var lim any // NULL: LIMIT ALL
-	if limit > 0 {
-		lim = limit
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE client_uuid = $1 ORDER BY user_id LIMIT $2 OFFSET $3`,
-		clientUUID, lim, max(offset, 0))
-	if err != nil {
-		return nil, fmt.Errorf("list users of %s: %w", clientUUID, err)
-	}
-	out, err := collect(rows, scanUser)
+	rows, err := s.r.Query(ctx, `SELECT `+userCols+` FROM users WHERE client_uuid = ? ORDER BY user_id`+s.limit(limit, offset), clientUUID)
+	out, err := collect(rows, err, scanUser)
 	if err != nil {
 		return nil, fmt.Errorf("list users of %s: %w", clientUUID, err)
 	}
@@ -190,46 +169,35 @@ func (s *Store) ListUsers(ctx context.Context, clientUUID string, limit, offset 
 
 // Connections
 
-const connCols = `id, client_uuid, user_id, data_source, status, access_token, refresh_token, token_expiry,
-	scopes, oura_user_id, cursors, last_sync_at, last_error, created_at, updated_at`
+func (s *Store) connCols() string {
+	return `id, client_uuid, user_id, data_source, status, access_token, refresh_token, token_expiry, ` +
+		s.d.ScopesCol + `, oura_user_id, cursors, last_sync_at, last_error, created_at, updated_at`
+}
 
-func (s *Store) scanConn(row pgx.Row) (store.Connection, error) {
+func (s *Store) scanConn(row Row) (store.Connection, error) {
 	var c store.Connection
-	var access, refresh, cursors []byte
-	var expiry, synced *time.Time
-	if err := row.Scan(&c.ID, &c.ClientUUID, &c.UserID, &c.DataSource, &c.Status, &access, &refresh, &expiry,
-		&c.Tokens.Scopes, &c.OuraUserID, &cursors, &synced, &c.LastError, &c.CreatedAt, &c.UpdatedAt); err != nil {
+	var access, refresh, scopes, cursors []byte
+	if err := row.Scan(&c.ID, &c.ClientUUID, &c.UserID, &c.DataSource, &c.Status, &access, &refresh, &c.Tokens.Expiry,
+		&scopes, &c.OuraUserID, &cursors, &c.LastSyncAt, &c.LastError, &c.CreatedAt, &c.UpdatedAt); err != nil {
 		return c, err
 	}
-	if len(c.Tokens.Scopes) == 0 {
-		c.Tokens.Scopes = nil
-	}
 	var err error
+	if c.Tokens.Scopes, err = common.DecodeScopes(scopes); err != nil {
+		return c, err
+	}
 	if c.Cursors, err = common.DecodeCursors(cursors); err != nil {
 		return c, err
 	}
-	c.Tokens.Expiry, c.LastSyncAt = fromTS(expiry), fromTS(synced)
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, common.OpenTokens(s.sealer, &c, access, refresh)
 }
 
-func (s *Store) queryConns(ctx context.Context, what, query string, args ...any) ([]store.Connection, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	out, err := collect(rows, s.scanConn)
+func (s *Store) queryConns(ctx context.Context, what, where string, args ...any) ([]store.Connection, error) {
+	rows, err := s.r.Query(ctx, `SELECT `+s.connCols()+` FROM connections `+where+` ORDER BY id`, args...)
+	out, err := collect(rows, err, s.scanConn)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
-}
-
-func scopesArg(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // CreateConnection implements store.Store. The user is created when
@@ -242,33 +210,33 @@ func (s *Store) CreateConnection(ctx context.Context, c store.Connection) (store
 	if err != nil {
 		return c, err
 	}
-	now := common.Now(s.now)
+	now := s.Now()
 	var out store.Connection
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO users (client_uuid, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
-			ON CONFLICT DO NOTHING`, c.ClientUUID, c.UserID, now); err != nil {
+	err = s.inTx(ctx, func(tx db) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO users (client_uuid, user_id, created_at, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, c.ClientUUID, c.UserID, now, now); err != nil {
 			return err
 		}
 		var err error
-		out, err = s.scanConn(tx.QueryRow(ctx, `INSERT INTO connections AS c (client_uuid, user_id, data_source, status,
+		out, err = s.scanConn(tx.QueryRow(ctx, `INSERT INTO connections (client_uuid, user_id, data_source, status,
 				access_token, refresh_token, token_expiry, scopes, oura_user_id, cursors, last_sync_at, last_error, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (client_uuid, user_id, data_source) DO UPDATE SET
 				status = 'active',
 				access_token = excluded.access_token,
 				refresh_token = excluded.refresh_token,
 				token_expiry = excluded.token_expiry,
 				scopes = excluded.scopes,
-				oura_user_id = CASE WHEN excluded.oura_user_id <> '' THEN excluded.oura_user_id ELSE c.oura_user_id END,
+				oura_user_id = CASE WHEN excluded.oura_user_id <> '' THEN excluded.oura_user_id ELSE connections.oura_user_id END,
 				last_error = '',
 				updated_at = excluded.updated_at
-			RETURNING `+connCols,
-			c.ClientUUID, c.UserID, c.DataSource, c.Status, access, refresh, ts(common.Time(c.Tokens.Expiry)),
-			scopesArg(c.Tokens.Scopes), c.OuraUserID, common.EncodeCursors(c.Cursors),
-			ts(common.Time(c.LastSyncAt)), c.LastError, now))
+			RETURNING `+s.connCols(),
+			c.ClientUUID, c.UserID, c.DataSource, c.Status, access, refresh, c.Tokens.Expiry,
+			s.d.Scopes(c.Tokens.Scopes), c.OuraUserID, common.EncodeCursors(c.Cursors),
+			c.LastSyncAt, c.LastError, now, now))
 		return err
 	})
-	if isForeignKey(err) {
+	if s.drv.IsForeignKey(err) {
 		return c, notFound("client %s not found", c.ClientUUID)
 	}
 	if err != nil {
@@ -279,8 +247,8 @@ func (s *Store) CreateConnection(ctx context.Context, c store.Connection) (store
 
 // GetConnection implements store.Store.
 func (s *Store) GetConnection(ctx context.Context, id int64) (store.Connection, error) {
-	c, err := s.scanConn(s.pool.QueryRow(ctx, `SELECT `+connCols+` FROM connections WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
+	c, err := s.scanConn(s.r.QueryRow(ctx, `SELECT `+s.connCols()+` FROM connections WHERE id = ?`, id))
+	if noRows(err) {
 		return c, notFound("connection %d not found", id)
 	}
 	if err != nil {
@@ -291,9 +259,9 @@ func (s *Store) GetConnection(ctx context.Context, id int64) (store.Connection, 
 
 // FindConnection implements store.Store.
 func (s *Store) FindConnection(ctx context.Context, clientUUID, userID, dataSource string) (store.Connection, error) {
-	c, err := s.scanConn(s.pool.QueryRow(ctx, `SELECT `+connCols+` FROM connections WHERE client_uuid = $1 AND user_id = $2 AND data_source = $3`,
+	c, err := s.scanConn(s.r.QueryRow(ctx, `SELECT `+s.connCols()+` FROM connections WHERE client_uuid = ? AND user_id = ? AND data_source = ?`,
 		clientUUID, userID, dataSource))
-	if errors.Is(err, pgx.ErrNoRows) {
+	if noRows(err) {
 		return c, notFound("user %s has no %s connection", userID, dataSource)
 	}
 	if err != nil {
@@ -307,28 +275,27 @@ func (s *Store) ConnectionsByOuraUser(ctx context.Context, ouraUserID string) ([
 	if ouraUserID == "" {
 		return nil, nil
 	}
-	return s.queryConns(ctx, "connections of Oura user "+ouraUserID,
-		`SELECT `+connCols+` FROM connections WHERE oura_user_id = $1 AND status = 'active' ORDER BY id`, ouraUserID)
+	return s.queryConns(ctx, "connections of Oura user "+ouraUserID, `WHERE oura_user_id = ? AND status = 'active'`, ouraUserID)
 }
 
 // ListConnections implements store.Store: connections with the status
 // (all when ""), in id order.
 func (s *Store) ListConnections(ctx context.Context, status string) ([]store.Connection, error) {
 	if status == "" {
-		return s.queryConns(ctx, "list connections", `SELECT `+connCols+` FROM connections ORDER BY id`)
+		return s.queryConns(ctx, "list connections", ``)
 	}
-	return s.queryConns(ctx, "list connections", `SELECT `+connCols+` FROM connections WHERE status = $1 ORDER BY id`, status)
+	return s.queryConns(ctx, "list connections", `WHERE status = ?`, status)
 }
 
-// UpdateTokens implements store.Store. It returns after the commit, which
-// PostgreSQL has made durable.
+// UpdateTokens implements store.Store. Both engines make the commit
+// durable before it returns.
 func (s *Store) UpdateTokens(ctx context.Context, id int64, t store.Tokens) error {
 	// The columns the associated data names never change, so reading them
-	// outside the update's transaction is safe.
+	// before the update is safe.
 	c := store.Connection{ID: id, Tokens: t}
-	err := s.pool.QueryRow(ctx, `SELECT client_uuid, user_id, data_source FROM connections WHERE id = $1`, id).
+	err := s.r.QueryRow(ctx, `SELECT client_uuid, user_id, data_source FROM connections WHERE id = ?`, id).
 		Scan(&c.ClientUUID, &c.UserID, &c.DataSource)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if noRows(err) {
 		return notFound("connection %d not found", id)
 	}
 	if err != nil {
@@ -338,20 +305,17 @@ func (s *Store) UpdateTokens(ctx context.Context, id int64, t store.Tokens) erro
 	if err != nil {
 		return err
 	}
-	return s.updateConn(ctx, id, "update tokens", `access_token = $1, refresh_token = $2, token_expiry = $3, scopes = $4`,
-		access, refresh, ts(common.Time(t.Expiry)), scopesArg(t.Scopes))
+	return s.updateConn(ctx, id, "update tokens", `access_token = ?, refresh_token = ?, token_expiry = ?, scopes = ?`,
+		access, refresh, t.Expiry, s.d.Scopes(t.Scopes))
 }
 
-// updateConn runs UPDATE connections SET <set> with args as $1.., then
-// updated_at and the id.
+// updateConn runs UPDATE connections SET <set>, updated_at.
 func (s *Store) updateConn(ctx context.Context, id int64, what, set string, args ...any) error {
-	n := len(args)
-	args = append(args, common.Now(s.now), id)
-	tag, err := s.pool.Exec(ctx, fmt.Sprintf(`UPDATE connections SET %s, updated_at = $%d WHERE id = $%d`, set, n+1, n+2), args...)
+	n, err := s.w.Exec(ctx, `UPDATE connections SET `+set+`, updated_at = ? WHERE id = ?`, append(args, s.Now(), id)...)
 	if err != nil {
 		return fmt.Errorf("%s of connection %d: %w", what, id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return notFound("connection %d not found", id)
 	}
 	return nil
@@ -362,40 +326,40 @@ func (s *Store) SetConnectionStatus(ctx context.Context, id int64, status, lastE
 	if err := common.ValidStatus(status); err != nil {
 		return err
 	}
-	return s.updateConn(ctx, id, "set status", `status = $1, last_error = $2`, status, lastError)
+	return s.updateConn(ctx, id, "set status", `status = ?, last_error = ?`, status, lastError)
 }
 
 // SetOuraUserID implements store.Store.
 func (s *Store) SetOuraUserID(ctx context.Context, id int64, ouraUserID string) error {
-	return s.updateConn(ctx, id, "set Oura user id", `oura_user_id = $1`, ouraUserID)
+	return s.updateConn(ctx, id, "set Oura user id", `oura_user_id = ?`, ouraUserID)
 }
 
-// SetCursors implements store.Store. The merge is one statement, so
-// concurrent updates of different keys do not overwrite each other. A
-// zero syncedAt keeps the recorded sync time.
+// SetCursors implements store.Store. The merge happens in the database
+// (a JSON merge patch, where null deletes a key), so concurrent updates of
+// different keys do not overwrite each other. A zero syncedAt keeps the
+// recorded sync time.
 func (s *Store) SetCursors(ctx context.Context, id int64, cursors map[string]string, syncedAt time.Time) error {
-	set := map[string]string{}
-	del := []string{}
+	patch := make(map[string]*string, len(cursors))
 	for k, v := range cursors {
 		if v == "" {
-			del = append(del, k)
+			patch[k] = nil
 		} else {
-			set[k] = v
+			patch[k] = &v
 		}
 	}
-	b, err := json.Marshal(set)
+	b, err := json.Marshal(patch)
 	if err != nil {
 		return err
 	}
-	return s.updateConn(ctx, id, "set cursors", `cursors = (cursors || $1::jsonb) - $2::text[], last_sync_at = coalesce($3, last_sync_at)`,
-		string(b), del, ts(common.Time(syncedAt)))
+	return s.updateConn(ctx, id, "set cursors", `cursors = `+s.d.MergeJSON+`, last_sync_at = coalesce(?, last_sync_at)`,
+		string(b), syncedAt)
 }
 
 // SealedTokens returns the token columns as stored (sealed), for checks
 // that nothing is kept in clear and for key rotation tooling.
 func (s *Store) SealedTokens(ctx context.Context, id int64) (access, refresh []byte, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT access_token, refresh_token FROM connections WHERE id = $1`, id).Scan(&access, &refresh)
-	if errors.Is(err, pgx.ErrNoRows) {
+	err = s.r.QueryRow(ctx, `SELECT access_token, refresh_token FROM connections WHERE id = ?`, id).Scan(&access, &refresh)
+	if noRows(err) {
 		return nil, nil, notFound("connection %d not found", id)
 	}
 	return access, refresh, err
