@@ -158,16 +158,68 @@ func (d driver) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) err
 	return inTx(ctx, d.r, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
+// inTx runs fn in a transaction whose statements are prepared once each:
+// batches are written row by row here, so a batch of a thousand documents
+// parses its INSERT once rather than a thousand times.
 func inTx(ctx context.Context, db *sql.DB, opt *sql.TxOptions, fn func(sqlstore.Querier) error) error {
 	tx, err := db.BeginTx(ctx, opt)
 	if err != nil {
 		return err
 	}
-	if err := fn(querier{tx}); err != nil {
+	st := &stmts{tx: tx, m: map[string]*sql.Stmt{}}
+	err = fn(querier{st})
+	for _, s := range st.m {
+		_ = s.Close()
+	}
+	if err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	return tx.Commit()
+}
+
+// stmts runs each query of a transaction through its prepared statement.
+type stmts struct {
+	tx *sql.Tx
+	m  map[string]*sql.Stmt
+}
+
+func (s *stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.m[query]; ok {
+		return st, nil
+	}
+	st, err := s.tx.PrepareContext(ctx, query)
+	if err == nil {
+		s.m[query] = st
+	}
+	return st, err
+}
+
+func (s *stmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if len(args) == 0 { // a script (a migration) runs as it is
+		return s.tx.ExecContext(ctx, query)
+	}
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *stmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (s *stmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return s.tx.QueryRowContext(ctx, query, args...) // reports the same error
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func (driver) Time(t time.Time) any { return t.UnixMicro() }

@@ -15,16 +15,8 @@ import (
 
 const clientCols = `uuid, name, secret_hash, settings, created_at, updated_at`
 
-func scanClient(row Row) (store.Client, error) {
-	var c store.Client
-	var settings []byte
-	if err := row.Scan(&c.UUID, &c.Name, &c.SecretHash, &settings, &c.CreatedAt, &c.UpdatedAt); err != nil {
-		return c, err
-	}
-	if settings != nil {
-		c.Settings = json.RawMessage(settings)
-	}
-	return c, nil
+func scanClient(row Row) (c store.Client, err error) {
+	return c, row.Scan(&c.UUID, &c.Name, &c.SecretHash, (*jsonCol)(&c.Settings), &c.CreatedAt, &c.UpdatedAt)
 }
 
 // CreateClient implements store.Store.
@@ -72,44 +64,23 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	if err := common.ValidClient(c); err != nil {
 		return err
 	}
-	n, err := s.w.Exec(ctx, `UPDATE clients SET name = ?, secret_hash = coalesce(?, secret_hash), settings = ?, updated_at = ? WHERE uuid = ?`,
+	return s.execOne(ctx, "update client "+c.UUID, "client "+c.UUID+" not found",
+		`UPDATE clients SET name = ?, secret_hash = coalesce(?, secret_hash), settings = ?, updated_at = ? WHERE uuid = ?`,
 		c.Name, c.SecretHash, jsonArg(c.Settings), s.Now(), c.UUID)
-	if err != nil {
-		return fmt.Errorf("update client %s: %w", c.UUID, err)
-	}
-	if n == 0 {
-		return notFound("client %s not found", c.UUID)
-	}
-	return nil
 }
 
 // DeleteClient implements store.Store. Its users, connections and
 // documents go with it.
 func (s *Store) DeleteClient(ctx context.Context, uuid string) error {
-	n, err := s.w.Exec(ctx, `DELETE FROM clients WHERE uuid = ?`, uuid)
-	if err != nil {
-		return fmt.Errorf("delete client %s: %w", uuid, err)
-	}
-	if n == 0 {
-		return notFound("client %s not found", uuid)
-	}
-	return nil
+	return s.execOne(ctx, "delete client "+uuid, "client "+uuid+" not found", `DELETE FROM clients WHERE uuid = ?`, uuid)
 }
 
 // Users
 
 const userCols = `client_uuid, user_id, time_zone, info, created_at, updated_at`
 
-func scanUser(row Row) (store.User, error) {
-	var u store.User
-	var info []byte
-	if err := row.Scan(&u.ClientUUID, &u.UserID, &u.TimeZone, &info, &u.CreatedAt, &u.UpdatedAt); err != nil {
-		return u, err
-	}
-	if info != nil {
-		u.Info = json.RawMessage(info)
-	}
-	return u, nil
+func scanUser(row Row) (u store.User, err error) {
+	return u, row.Scan(&u.ClientUUID, &u.UserID, &u.TimeZone, (*jsonCol)(&u.Info), &u.CreatedAt, &u.UpdatedAt)
 }
 
 // UpsertUser implements store.Store: it creates the user, or updates the
@@ -311,14 +282,8 @@ func (s *Store) UpdateTokens(ctx context.Context, id int64, t store.Tokens) erro
 
 // updateConn runs UPDATE connections SET <set>, updated_at.
 func (s *Store) updateConn(ctx context.Context, id int64, what, set string, args ...any) error {
-	n, err := s.w.Exec(ctx, `UPDATE connections SET `+set+`, updated_at = ? WHERE id = ?`, append(args, s.Now(), id)...)
-	if err != nil {
-		return fmt.Errorf("%s of connection %d: %w", what, id, err)
-	}
-	if n == 0 {
-		return notFound("connection %d not found", id)
-	}
-	return nil
+	return s.execOne(ctx, fmt.Sprintf("%s of connection %d", what, id), fmt.Sprintf("connection %d not found", id),
+		`UPDATE connections SET `+set+`, updated_at = ? WHERE id = ?`, append(args, s.Now(), id)...)
 }
 
 // SetConnectionStatus implements store.Store.

@@ -206,14 +206,7 @@ func (s *Store) SetEndpointEnabled(ctx context.Context, id string, enabled bool,
 
 // DeleteEndpoint implements store.DeliveryStore.
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
-	n, err := s.w.Exec(ctx, `DELETE FROM webhook_endpoints WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("delete endpoint %s: %w", id, err)
-	}
-	if n == 0 {
-		return notFound("webhook endpoint %s not found", id)
-	}
-	return nil
+	return s.execOne(ctx, "delete endpoint "+id, "webhook endpoint "+id+" not found", `DELETE FROM webhook_endpoints WHERE id = ?`, id)
 }
 
 // Messages and fan-out

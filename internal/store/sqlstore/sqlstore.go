@@ -24,6 +24,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -301,6 +302,36 @@ func (s *Store) ids(ctx context.Context, what, query string, args ...any) ([]int
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
+}
+
+// execOne runs a write that must touch a row: ENOTFOUND (missing) when it
+// touched none, other errors wrapped with what.
+func (s *Store) execOne(ctx context.Context, what, missing, query string, args ...any) error {
+	n, err := s.w.Exec(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return notFound("%s", missing)
+	}
+	return nil
+}
+
+// jsonCol reads optional JSON: NULL stays nil.
+type jsonCol json.RawMessage
+
+func (j *jsonCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*j = nil
+	case []byte:
+		*j = append(jsonCol{}, v...)
+	case string:
+		*j = jsonCol(v)
+	default:
+		return fmt.Errorf("cannot read %T as JSON", src)
+	}
+	return nil
 }
 
 // jsonArg stores optional JSON: nil stays NULL.

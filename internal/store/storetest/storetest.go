@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"HealthDuplicateInBatch", testHealthDuplicateInBatch},
 		{"HealthConcurrentSameKey", testHealthConcurrentSameKey},
 		{"HealthConcurrentBatches", testHealthConcurrentBatches},
+		{"HealthConcurrentUsers", testHealthConcurrentUsers},
 		{"Outbox", testOutbox},
 		{"DeleteClientCascades", testDeleteClientCascades},
 	}
@@ -1308,6 +1309,59 @@ func testHealthConcurrentBatches(t *testing.T, s store.Store) {
 		for i, v := range vs {
 			if v != i+1 {
 				t.Fatalf("%s: outbox versions %v, want 1..%d in order", d.Key, vs, d.Version)
+			}
+		}
+	}
+}
+
+// testHealthConcurrentUsers: writers of several users' documents at once,
+// each writer in its own order, round after round. No lock is shared
+// between users, so their transactions commit in any order; still no
+// document version is written twice and each document's outbox records
+// are its versions 1..n, in id order.
+func testHealthConcurrentUsers(t *testing.T, s store.Store) {
+	mustClient(t, s, "c1")
+	users := []string{"u1", "u2", "u3", "u4"}
+	for _, u := range users {
+		mustUser(t, s, "c1", u)
+	}
+	const writers, rounds = 6, 4
+	for round := 1; round <= rounds; round++ {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range writers {
+			wg.Go(func() {
+				<-start
+				var batch []store.HealthInput
+				for i := range users {
+					u := users[(i+w)%len(users)]
+					// Half the writers write this round's content, half the
+					// previous round's: real changes race with stale copies.
+					batch = append(batch, in("k", sleepDoc("c1", u, "2024-01-01", round*10+w%2)))
+				}
+				if _, err := s.ApplyHealthDocuments(ctxT(t), batch); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+	}
+	versions := map[string][]int{}
+	for _, r := range allOutbox(t, s) {
+		versions[r.UserID] = append(versions[r.UserID], r.Version)
+	}
+	for _, d := range getHealth(t, s, store.HealthQuery{ClientUUID: "c1"}) {
+		vs := versions[d.UserID]
+		if len(vs) != d.Version || bodyVersion(t, d.Body) != d.Version {
+			t.Fatalf("%s: version %d, outbox versions %v", d.UserID, d.Version, vs)
+		}
+		for i, v := range vs {
+			if v != i+1 {
+				t.Fatalf("%s: outbox versions %v, want 1..%d once each, in order", d.UserID, vs, d.Version)
 			}
 		}
 	}
