@@ -25,6 +25,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/erase"
 	"github.com/wearlink/wearlink/internal/httpapi"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/oura"
@@ -93,10 +94,16 @@ type App struct {
 	apiRoutes []string
 	// started is set while Run has River working; readyz reads it.
 	started atomic.Bool
+	// completer sees River's log and remembers its completer's failures;
+	// readyz reads it.
+	completer completerWatch
 	// sim is the built-in Oura simulator, run when no Oura application is
 	// configured.
 	sim    *ourasim.Server
 	simSrv *http.Server
+
+	// eraser erases users and applies retention.
+	eraser *erase.Service
 }
 
 // NewLogger builds the process logger the configuration asks for.
@@ -170,17 +177,24 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.delivery = dsvc
+	esvc, err := a.newEraser(cfg, st, dsvc)
+	if err != nil {
+		return nil, err
+	}
+	a.eraser = esvc
 	events := opt.Events
 	if events == nil {
 		events = dsvc // "extraction failed" goes to the client's notification webhook
 	}
 	eng, err := NewEngine(cfg, EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, Events: events, SingleWriter: st.SQLite != nil,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}}})
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}},
+		OnFault:    a.metrics.ouraFault})
 	if err != nil {
 		return nil, err
 	}
 	a.eng = eng
-	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly,
+	a.completer = newCompleterWatch(opt.Logger.Handler(), opt.Now)
+	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly, Logger: slog.New(a.completer),
 		// Delivery's workers share the client: the API enqueues replays,
 		// workers post the webhooks.
 		Extra: []func(*river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob){
@@ -188,6 +202,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 				rs := dsvc.Register(w)
 				return rs.Queues, rs.PeriodicJobs
 			},
+			esvc.Register,
 		}}
 	switch {
 	case st.SQLite != nil:
@@ -204,12 +219,14 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		a.jobs, err = c, cerr
 		if cerr == nil {
 			dsvc.Attach(c)
+			esvc.Attach(c)
 		}
 	default:
 		c, cerr := wsync.NewClient(riverpgxv5.New(st.PG), eng, copt)
 		a.jobs, err = c, cerr
 		if cerr == nil {
 			dsvc.Attach(c)
+			esvc.Attach(c)
 		}
 	}
 	if err != nil {
@@ -243,7 +260,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *d
 		return nil, nil, fmt.Errorf("the %s store does not serve the API", st.Kind)
 	}
 	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
-	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc,
+	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
 		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
@@ -253,7 +270,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *d
 			return nil, nil, err
 		}
 		lsvc, err := link.New(link.Config{Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
-			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now})
+			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now, PKCE: oura.SupportsPKCE})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -286,6 +303,8 @@ type EngineOptions struct {
 	SingleWriter bool
 	// HTTPClient does the Oura API requests (default: the Oura client's).
 	HTTPClient *http.Client
+	// OnFault hears of the Oura client's retryable upstream faults.
+	OnFault func(oura.Fault)
 }
 
 // NewEngine builds the Oura client, the OAuth flow and the sync engine from
@@ -304,6 +323,7 @@ func NewEngine(cfg config.Config, o EngineOptions) (*wsync.Engine, error) {
 		Logger:        o.Logger,
 		Now:           o.Now,
 		HTTPClient:    o.HTTPClient,
+		OnFault:       o.OnFault,
 	})
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -30,6 +30,7 @@ type metrics struct {
 	jobs       *prometheus.CounterVec
 	jobTime    *prometheus.HistogramVec
 	deliveries *prometheus.CounterVec
+	faults     *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -66,10 +67,19 @@ func newMetrics() *metrics {
 			Name: "wearlink_deliveries_total",
 			Help: "Webhook delivery job runs, by outcome: succeeded, dead, retry (an attempt failed or is not due yet), error (the job itself failed), gone (delivery pruned or endpoint deleted).",
 		}, []string{"outcome"}),
+		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wearlink_upstream_faults_total",
+			Help: "Retryable faults of a provider's API (429, 5xx, dropped connection, truncated body), by provider, collection and kind, whether retried or given up on.",
+		}, []string{"provider", "collection", "kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.ouraCalls, m.ouraTime, m.jobs, m.jobTime, m.deliveries,
+	m.reg.MustRegister(m.requests, m.latency, m.ouraCalls, m.ouraTime, m.jobs, m.jobTime, m.deliveries, m.faults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// ouraFault counts an Oura client's upstream fault.
+func (m *metrics) ouraFault(f oura.Fault) {
+	m.faults.WithLabelValues("oura", f.Collection, f.Kind.String()).Inc()
 }
 
 // handler serves the registry in the Prometheus text format.
@@ -170,40 +180,8 @@ func (t ouraTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// ouraCollection names the API a request went to from its path:
-// /v2/usercollection/sleep/ID is "sleep", the webhook subscription API
-// "webhook_subscription". Anything else is "other", so that no path
-// becomes a label.
-func ouraCollection(path string) string {
-	p := strings.TrimPrefix(path, "/")
-	p = strings.TrimPrefix(p, "v2/")
-	p = strings.TrimPrefix(p, "sandbox/")
-	if rest, ok := strings.CutPrefix(p, "usercollection/"); ok {
-		name, _, _ := strings.Cut(rest, "/")
-		if validLabel(name) {
-			return name
-		}
-		return "other"
-	}
-	if strings.HasPrefix(p, "webhook/subscription") {
-		return "webhook_subscription"
-	}
-	return "other"
-}
-
-// validLabel accepts Oura's collection names (lower case and
-// underscores), keeping label values bounded to names of that shape.
-func validLabel(s string) bool {
-	if s == "" || len(s) > 40 {
-		return false
-	}
-	for _, c := range s {
-		if (c < 'a' || c > 'z') && c != '_' {
-			return false
-		}
-	}
-	return true
-}
+// ouraCollection names the API a request went to (oura.CollectionOf).
+func ouraCollection(path string) string { return oura.CollectionOf(path) }
 
 // subscriber is the part of a River client that reports job events; both
 // drivers' clients have it.

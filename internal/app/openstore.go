@@ -41,7 +41,8 @@ type StoreConfig struct {
 // OpenedStore is an open store and what else runs on its database.
 type OpenedStore struct {
 	// Store is the whole store: every seam (store.Store, APIStore,
-	// DeliveryStore) with no assertion needed.
+	// DeliveryStore, EraseStore, SessionStore, WriteProber) with no
+	// assertion needed.
 	Store store.Full
 	// SQLite is the single writer pool River must share (nil on PostgreSQL).
 	SQLite *sql.DB
@@ -83,6 +84,16 @@ func OpenStore(ctx context.Context, cfg StoreConfig) (*OpenedStore, error) {
 		cfg.Logger.Warn("no " + secret.EnvKey + " set: tokens are sealed with the key file under the data directory; " +
 			"every process sharing this database needs the same key")
 	}
+	path := filepath.Join(cfg.DataDir, sqlite.FileName)
+	if cfg.DatabaseURL == "" {
+		// Before the key file is read, which creates it when missing.
+		if err := checkSQLiteFiles(cfg.DataDir, cfg.SecretKey); err != nil {
+			return nil, err
+		}
+		if err := checkSQLiteIntegrity(ctx, path, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
 	keys, err := secret.Keys(cfg.SecretKey, filepath.Join(cfg.DataDir, secret.KeyFileName))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -100,7 +111,6 @@ func OpenStore(ctx context.Context, cfg StoreConfig) (*OpenedStore, error) {
 		return &OpenedStore{Store: s, PG: s.Pool(), Sealer: sealer, Kind: "postgres",
 			Location: redactURL(cfg.DatabaseURL)}, nil
 	}
-	path := filepath.Join(cfg.DataDir, sqlite.FileName)
 	s, err := sqlite.New(ctx, sqlite.Options{Path: path, Sealer: sealer, Logger: cfg.Logger, Now: cfg.Now})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

@@ -13,8 +13,10 @@ import (
 var errClosed = errors.New("store closed")
 
 // readyz answers 200 when this process can do its work: the store answers
-// and, when the process works jobs, River is running. Otherwise 503, with
-// the failing checks named so that an operator sees why.
+// and takes a write (a full disk answers reads), and, when the process
+// works jobs, River is running and its completer has not failed in the
+// last minute. Otherwise 503, with the failing checks named so that an
+// operator sees why.
 func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -23,11 +25,18 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := a.pingStore(ctx); err != nil {
 		checks["store"] = "unavailable"
 		ok = false
+	} else if err := a.probeWrite(ctx); err != nil {
+		a.log.WarnContext(ctx, "readiness: the store does not take writes", "err", err)
+		checks["store"] = "not writable"
+		ok = false
 	}
 	if a.cfg.Role != config.RoleAPI {
 		checks["jobs"] = "ok"
 		if !a.jobsRunning() {
 			checks["jobs"] = "not running"
+			ok = false
+		} else if msg, failing := a.completer.failing(); failing {
+			checks["jobs"] = "completer failing: " + msg
 			ok = false
 		}
 	}
@@ -54,6 +63,15 @@ func (a *App) pingStore(ctx context.Context) error {
 		_, err := st.Store.ListClients(ctx)
 		return err
 	}
+}
+
+// probeWrite commits a tiny write (store.WriteProber).
+func (a *App) probeWrite(ctx context.Context) error {
+	st := a.store
+	if st == nil {
+		return errClosed
+	}
+	return st.Store.ProbeWrite(ctx)
 }
 
 // jobsRunning: Run started River and it has not stopped since.

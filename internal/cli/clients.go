@@ -29,7 +29,7 @@ HTTP Basic auth: its client_uuid as the user name and its secret as the
 password. The secret is printed once, when it is made, and stored hashed.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newClientsCreateCmd(), newClientsListCmd(), newClientsRotateCmd(), newClientsDeleteCmd())
+	cmd.AddCommand(newClientsCreateCmd(), newClientsListCmd(), newClientsRotateCmd(), newClientsDeleteCmd(), newClientsRetentionCmd())
 	return cmd
 }
 

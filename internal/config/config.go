@@ -148,6 +148,17 @@ type Config struct {
 
 	Oura Oura
 	Sync Sync
+	// Erase tunes erasing users and retention.
+	Erase Erase
+}
+
+// Erase tunes erasing users (and retention purges).
+type Erase struct {
+	// BatchSize bounds the rows one transaction deletes.
+	BatchSize int
+	// BatchPause is waited between batches, leaving the database to other
+	// work during a large erasure.
+	BatchPause time.Duration
 }
 
 // Default returns the built-in defaults.
@@ -178,6 +189,7 @@ func Default() Config {
 			ReconcileSilent:  6 * time.Hour,
 			SilentAfter:      36 * time.Hour,
 		},
+		Erase: Erase{BatchSize: 500},
 	}
 }
 
@@ -311,6 +323,8 @@ func vars() []envVar {
 		v("WEARLINK_RECONCILE_HEALTHY", "reconcile-healthy", "re-read interval of a collection while the connection's webhooks arrive", duration(func(c *Config) *time.Duration { return &c.Sync.ReconcileHealthy })),
 		v("WEARLINK_RECONCILE_SILENT", "reconcile-silent", "re-read interval while the connection's webhooks are silent", duration(func(c *Config) *time.Duration { return &c.Sync.ReconcileSilent })),
 		v("WEARLINK_SILENT_AFTER", "silent-after", "webhooks count as silent after this long without a notification", duration(func(c *Config) *time.Duration { return &c.Sync.SilentAfter })),
+		v("WEARLINK_ERASE_BATCH_SIZE", "erase-batch-size", "rows deleted per transaction when erasing a user or purging old data", integer(func(c *Config) *int { return &c.Erase.BatchSize })),
+		v("WEARLINK_ERASE_BATCH_PAUSE", "erase-batch-pause", "pause between two batches of an erasure, to leave the database to other work", duration(func(c *Config) *time.Duration { return &c.Erase.BatchPause })),
 	}
 }
 
@@ -425,7 +439,7 @@ func (c *Config) Validate() error {
 	if c.Sync.BackfillDays < 0 {
 		bad("backfill days must be >= 0 (0 = whole history)")
 	}
-	for name, n := range map[string]int{"backfill workers": c.Sync.BackfillWorkers, "fetch workers": c.Sync.FetchWorkers, "poll workers": c.Sync.PollWorkers} {
+	for name, n := range map[string]int{"erase batch size": c.Erase.BatchSize, "backfill workers": c.Sync.BackfillWorkers, "fetch workers": c.Sync.FetchWorkers, "poll workers": c.Sync.PollWorkers} {
 		if n < 1 || n > 1000 {
 			bad("%s must be between 1 and 1000, got %d", name, n)
 		}

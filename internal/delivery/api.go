@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
@@ -40,7 +41,7 @@ type EndpointWithSecret struct {
 }
 
 func view(e store.WebhookEndpoint, now time.Time) Endpoint {
-	v := Endpoint{ID: e.ID, ClientUUID: e.ClientUUID, Kind: e.Kind, URL: e.URL, DataStructures: e.DataStructures,
+	v := Endpoint{ID: e.ID, ClientUUID: e.ClientUUID, Kind: e.Kind, URL: redactURL(e.URL), DataStructures: e.DataStructures,
 		Enabled: e.Enabled, DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
 	if v.DataStructures == nil {
 		v.DataStructures = []string{}
@@ -54,6 +55,16 @@ func view(e store.WebhookEndpoint, now time.Time) Endpoint {
 		v.PreviousSecretExpiresAt = &t
 	}
 	return v
+}
+
+// redactURL hides the password of a URL stored before registration
+// refused credentials, so that listings do not show it.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 // EndpointInput describes a new endpoint.

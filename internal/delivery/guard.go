@@ -39,6 +39,10 @@ var specialPrefixes = []struct {
 	{netip.MustParsePrefix("0.0.0.0/8"), "a \"this network\" address"},
 	{netip.MustParsePrefix("100.64.0.0/10"), "a shared (carrier-grade NAT) address"},
 	{netip.MustParsePrefix("192.0.0.0/24"), "an IETF protocol address"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "a documentation address"},
+	{netip.MustParsePrefix("192.88.99.0/24"), "a 6to4 relay address"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "a documentation address"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "a documentation address"},
 	{netip.MustParsePrefix("198.18.0.0/15"), "a benchmarking address"},
 	{netip.MustParsePrefix("240.0.0.0/4"), "a reserved address"},
 }
@@ -47,12 +51,46 @@ var specialPrefixes = []struct {
 // is what the packets reach.
 var nat64 = netip.MustParsePrefix("64:ff9b::/96")
 
-// blocked says why a is not a public address, "" when it is.
+// sixToFour (2002::/16, RFC 3056) carries an IPv4 address in bits 16-47:
+// a relay sends the packets to it.
+var sixToFour = netip.MustParsePrefix("2002::/16")
+
+// globalUnicast is where every public IPv6 address is allocated (RFC
+// 4291). Outside it are the forms that embed IPv4 addresses without a
+// way to tell which (IPv4-compatible ::/96, IPv4-translated
+// ::ffff:0:0/96, the local-use NAT64 64:ff9b:1::/48 whose prefix length
+// is the operator's choice), deprecated site-local fec0::/10, unique
+// local, link-local, multicast and everything reserved.
+var globalUnicast = netip.MustParsePrefix("2000::/3")
+
+var specialPrefixes6 = []struct {
+	p      netip.Prefix
+	reason string
+}{
+	// IETF protocol assignments: Teredo (2001::/32, which hides an IPv4
+	// address behind a relay), benchmarking, ORCHID and the like.
+	{netip.MustParsePrefix("2001::/23"), "an IETF protocol address (Teredo, benchmarking, ORCHID)"},
+	{netip.MustParsePrefix("2001:db8::/32"), "a documentation address"},
+	{netip.MustParsePrefix("3fff::/20"), "a documentation address"},
+}
+
+// blocked says why a is not a public address, "" when it is. IPv6 forms
+// that carry an IPv4 address are unwrapped when the embedded address is
+// where the packets go (IPv4-mapped, NAT64 64:ff9b::/96, 6to4) and
+// refused when it cannot be told (every other form lies outside
+// 2000::/3 or in 2001::/23).
 func blocked(a netip.Addr) string {
 	a = a.Unmap()
 	if nat64.Contains(a) {
 		b := a.As16()
 		return blocked(netip.AddrFrom4([4]byte(b[12:])))
+	}
+	if sixToFour.Contains(a) {
+		b := a.As16()
+		if r := blocked(netip.AddrFrom4([4]byte(b[2:6]))); r != "" {
+			return "a 6to4 address embedding " + r
+		}
+		return ""
 	}
 	switch {
 	case !a.IsValid():
@@ -68,10 +106,21 @@ func blocked(a netip.Addr) string {
 	case a.IsMulticast(), a.IsInterfaceLocalMulticast():
 		return "a multicast address"
 	}
-	if a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return "the broadcast address"
+	if a.Is4() {
+		if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			return "the broadcast address"
+		}
+		for _, sp := range specialPrefixes {
+			if sp.p.Contains(a) {
+				return sp.reason
+			}
+		}
+		return ""
 	}
-	for _, sp := range specialPrefixes {
+	if !globalUnicast.Contains(a) {
+		return "not a global unicast IPv6 address (IPv4-compatible, IPv4-translated, local-use NAT64, site-local or reserved)"
+	}
+	for _, sp := range specialPrefixes6 {
 		if sp.p.Contains(a) {
 			return sp.reason
 		}
@@ -179,11 +228,21 @@ func NewHTTPClient(o ClientOptions) *http.Client {
 	}
 }
 
+// MaxHostLength bounds a webhook URL's host: a DNS name is at most 253
+// characters.
+const MaxHostLength = 253
+
+// MaxURLLength bounds a webhook URL.
+const MaxURLLength = 2048
+
 // CheckURL validates an endpoint URL at registration: http or https, a
 // host, and, unless private addresses are allowed, only public addresses
 // for it now. Connections are checked again at connect time, so a name
 // that later resolves elsewhere is still refused.
 func (s *Service) CheckURL(ctx context.Context, raw string) error {
+	if len(raw) > MaxURLLength {
+		return health.Errorf(health.EINVALID, "webhook URL is longer than %d characters", MaxURLLength)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return health.Errorf(health.EINVALID, "webhook URL %q does not parse", raw)
@@ -194,6 +253,14 @@ func (s *Service) CheckURL(ctx context.Context, raw string) error {
 	host := u.Hostname()
 	if host == "" || u.Opaque != "" {
 		return health.Errorf(health.EINVALID, "webhook URL %q has no host", raw)
+	}
+	// These hold even when private addresses are allowed: credentials in
+	// the URL would be stored in plain text and shown in every listing.
+	if u.User != nil {
+		return health.Errorf(health.EINVALID, "webhook URL must not contain a user name or password; authenticate the request with its signature")
+	}
+	if len(host) > MaxHostLength {
+		return health.Errorf(health.EINVALID, "webhook URL's host is longer than %d characters", MaxHostLength)
 	}
 	if s.cfg.AllowPrivate {
 		return nil

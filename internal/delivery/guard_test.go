@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http/httptest"
 	"net/netip"
@@ -183,5 +184,88 @@ func TestErrorClasses(t *testing.T) {
 		if _, err := e.st.SetEndpointEnabled(e.ctx, ep.ID, false, "done", e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestGuardIPv6Forms: every IPv6 form that embeds or hides an IPv4
+// address is unwrapped or refused, at registration (CheckURL) and at
+// connect time (the dialer's Control), beside the forms refused before.
+func TestGuardIPv6Forms(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.AllowPrivate = false; c.Resolver = &fakeResolver{} })
+	g := &guard{}
+	for _, tc := range []struct {
+		addr    string
+		blocked bool
+	}{
+		// Found by the audit.
+		{"::7f00:1", true},                             // IPv4-compatible ::/96 (127.0.0.1)
+		{"::127.0.0.1", true},                          // the same, dotted
+		{"::8.8.8.8", true},                            // IPv4-compatible is deprecated whatever it embeds
+		{"64:ff9b:1::7f00:1", true},                    // local-use NAT64 64:ff9b:1::/48
+		{"64:ff9b:1:7f00:1::", true},                   // the same with a /48 embedding
+		{"2002:7f00:1::1", true},                       // 6to4 of 127.0.0.1
+		{"2002:a00:1::1", true},                        // 6to4 of 10.0.0.1
+		{"2002:a9fe:a9fe::1", true},                    // 6to4 of 169.254.169.254
+		{"2001:0:4136:e378:8000:63bf:80ff:fffe", true}, // Teredo (client 127.0.0.1)
+		{"2001::1", true},                              // Teredo
+		{"fec0::1", true},                              // site-local
+		{"::ffff:0:7f00:1", true},                      // IPv4-translated ::ffff:0:0/96
+		{"100::1", true},                               // discard-only
+		{"2001:db8::1", true},                          // documentation
+		// Refused before.
+		{"::1", true}, {"::", true}, {"fd00::1", true}, {"fe80::1", true}, {"ff02::1", true},
+		{"::ffff:127.0.0.1", true}, {"::ffff:10.0.0.1", true}, {"64:ff9b::7f00:1", true}, {"64:ff9b::a00:1", true},
+		{"127.0.0.1", true}, {"10.0.0.1", true}, {"169.254.169.254", true}, {"100.64.0.1", true},
+		{"192.0.2.1", true}, {"198.51.100.1", true}, {"203.0.113.1", true},
+		// Public, unwrapped or not.
+		{"2606:4700::1111", false}, {"2a00:1450:4001::1", false}, {"2002:808:808::1", false},
+		{"64:ff9b::808:808", false}, {"::ffff:8.8.8.8", false}, {"8.8.8.8", false},
+	} {
+		a := netip.MustParseAddr(tc.addr)
+		if got := blocked(a) != ""; got != tc.blocked {
+			t.Errorf("blocked(%s) = %v, want %v", tc.addr, got, tc.blocked)
+		}
+		u := "http://" + netip.AddrPortFrom(a, 8080).String() + "/hook"
+		err := e.svc.CheckURL(e.ctx, u)
+		if tc.blocked && health.ErrorCode(err) != health.EINVALID {
+			t.Errorf("registration of %s: %v", u, err)
+		}
+		if !tc.blocked && err != nil {
+			t.Errorf("registration of %s: %v", u, err)
+		}
+		cerr := g.control("tcp", netip.AddrPortFrom(a, 8080).String(), nil)
+		var be *BlockedError
+		if tc.blocked != errors.As(cerr, &be) {
+			t.Errorf("connect to %s: %v", tc.addr, cerr)
+		}
+	}
+}
+
+// TestCheckURLAlwaysValidates: with private addresses allowed (the demo),
+// a URL is still refused with credentials in it or an oversized host, and
+// an endpoint stored with credentials by an older version lists without
+// its password.
+func TestCheckURLAlwaysValidates(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.AllowPrivate = true })
+	for _, u := range []string{
+		"http://user:pass@127.0.0.1:8080/hook",
+		"http://user@127.0.0.1:8080/hook",
+		"https://" + strings.Repeat("a", 250) + ".example/hook",
+		"https://example.com/" + strings.Repeat("a", MaxURLLength),
+	} {
+		if _, err := e.svc.AddEndpoint(e.ctx, EndpointInput{ClientUUID: testClient, URL: u}); health.ErrorCode(err) != health.EINVALID {
+			t.Errorf("AddEndpoint %.60q: %v", u, err)
+		}
+	}
+	if _, err := e.st.CreateEndpoint(e.ctx, store.WebhookEndpoint{ClientUUID: testClient, Kind: store.EndpointData,
+		URL: "http://user:hunter2@127.0.0.1:9/hook", Secret: NewSecret(), Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := e.svc.ListEndpoints(e.ctx, testClient)
+	if err != nil || len(es) != 1 {
+		t.Fatal(len(es), err)
+	}
+	if strings.Contains(es[0].URL, "hunter2") {
+		t.Fatalf("listing shows the password: %s", es[0].URL)
 	}
 }

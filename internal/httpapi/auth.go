@@ -24,14 +24,25 @@ var dummyHash = secret.HashAPISecret("wearlink: no such client")
 // authenticator checks Basic credentials against the clients in the store,
 // keeping each client's record for a short time so that a busy client does
 // not cost a store read per request.
+//
+// An unknown client_uuid is remembered for the same time: were only known
+// clients cached, a known id would answer without a store read and an
+// unknown one with one, and the difference (about 80 µs) tells an
+// attacker which ids exist. Misses are bounded (maxMisses), so unknown
+// ids cannot grow the cache without limit.
 type authenticator struct {
 	st  Store
 	ttl time.Duration
 	now func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cachedClient
+	mu      sync.Mutex
+	cache   map[string]cachedClient
+	unknown map[string]time.Time
 }
+
+// maxUnknown bounds the unknown ids remembered; past it an arbitrary one
+// (Go's map iteration starts at random) is forgotten for each new one.
+const maxUnknown = 4096
 
 type cachedClient struct {
 	c  store.Client
@@ -39,36 +50,50 @@ type cachedClient struct {
 }
 
 func newAuthenticator(st Store, ttl time.Duration, now func() time.Time) *authenticator {
-	return &authenticator{st: st, ttl: ttl, now: now, cache: map[string]cachedClient{}}
+	return &authenticator{st: st, ttl: ttl, now: now, cache: map[string]cachedClient{}, unknown: map[string]time.Time{}}
 }
 
-// client returns the client record, from the cache when fresh. Only
-// existing clients are cached, so unknown ids cannot grow the cache.
+func (a *authenticator) fresh(at, now time.Time) bool {
+	return now.Sub(at) < a.ttl && now.Sub(at) >= 0
+}
+
+// client returns the client record, or ENOTFOUND, from the cache when
+// fresh, so that a known and an unknown id cost the same.
 func (a *authenticator) client(ctx context.Context, uuid string) (store.Client, error) {
 	now := a.now()
 	if a.ttl > 0 {
 		a.mu.Lock()
 		e, ok := a.cache[uuid]
+		at, gone := a.unknown[uuid]
 		a.mu.Unlock()
-		if ok && now.Sub(e.at) < a.ttl && now.Sub(e.at) >= 0 {
+		if ok && a.fresh(e.at, now) {
 			return e.c, nil
+		}
+		if gone && a.fresh(at, now) {
+			return store.Client{}, health.Errorf(health.ENOTFOUND, "client %s not found", uuid)
 		}
 	}
 	c, err := a.st.GetClient(ctx, uuid)
-	if err != nil {
-		if a.ttl > 0 {
-			a.mu.Lock()
-			delete(a.cache, uuid)
-			a.mu.Unlock()
-		}
+	if a.ttl <= 0 {
 		return c, err
 	}
-	if a.ttl > 0 {
-		a.mu.Lock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.cache, uuid)
+	delete(a.unknown, uuid)
+	switch {
+	case err == nil:
 		a.cache[uuid] = cachedClient{c: c, at: now}
-		a.mu.Unlock()
+	case health.ErrorCode(err) == health.ENOTFOUND:
+		if len(a.unknown) >= maxUnknown {
+			for k := range a.unknown {
+				delete(a.unknown, k)
+				break
+			}
+		}
+		a.unknown[uuid] = now
 	}
-	return c, nil
+	return c, err
 }
 
 const badCredentials = "The client_uuid or secret is incorrect."

@@ -22,6 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/erase"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/ourasim"
@@ -56,6 +57,9 @@ type env struct {
 	oura   *oura.Client
 	// dsvc is the delivery service of envOptions.webhooks.
 	dsvc *delivery.Service
+	// erase erases users; tests run its jobs with erase.Run.
+	erase      *erase.Service
+	eraseTrace *eraseTrace
 }
 
 type envOptions struct {
@@ -220,6 +224,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		cfg.Webhooks = dsvc
 	}
+	trace := &eraseTrace{}
+	esvc, err := erase.New(erase.Config{Store: st, Events: trace, BatchSize: 2, Logger: logger, Now: clock.now,
+		Revokers: map[string]erase.Revoker{store.DataSourceOura: trace.revoke}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Eraser = esvc
 	api, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +239,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{t: t, ctx: ctx, st: st, sim: sim, simURL: simHTTP.URL, eng: eng, link: ls, api: api, srv: srv, url: base,
-		clock: clock, events: ev, oura: oc, dsvc: dsvc}
+		clock: clock, events: ev, oura: oc, dsvc: dsvc, erase: esvc, eraseTrace: trace}
 }
 
 // linkEvents records the lifecycle events of linking.

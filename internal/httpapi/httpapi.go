@@ -125,6 +125,9 @@ type Config struct {
 	// Events hears of users created by the time zone and user information
 	// routes; nil drops them.
 	Events UserEvents
+	// Eraser erases users (DELETE /api/v1/user_id/{user_id}); nil answers
+	// 503.
+	Eraser Eraser
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now       func() time.Time
@@ -239,6 +242,9 @@ func (a *API) table() []route {
 		{method: "GET", pattern: "/api/v1/client/users/status", auth: true, h: a.usersStatus},
 		{method: "GET", pattern: "/api/v1/user_id/{user_id}/connections_page", auth: true, h: a.connectionsPageURL},
 		{method: "GET", pattern: "/v2/raw_data/oura/{collection}", auth: true, h: a.rawData},
+		{method: "DELETE", pattern: "/api/v1/user_id/{user_id}", auth: true, h: a.eraseUser},
+		{method: "GET", pattern: "/api/v1/user_id/{user_id}/erasure", auth: true, h: a.userErasure},
+		{method: "GET", pattern: "/api/v1/client/erasures/{erasure_id}", auth: true, h: a.erasure},
 	}
 	rs = append(rs, a.webhookRoutes()...)
 	for _, s := range health.Structures() {

@@ -227,8 +227,10 @@ func TestLinkFailures(t *testing.T) {
 		if r.status != 400 || !strings.Contains(string(r.body), "did not come from Oura") {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
+		// A state this browser holds no cookie for is not looked up (nor
+		// spent): the browser is told to finish where it started.
 		r = hop(t, browser(t), e.url+"/connect/oura/callback?code=abc&state=forged", nil)
-		if r.status != 400 || !strings.Contains(string(r.body), "already completed, or is unknown") {
+		if r.status != 400 || !strings.Contains(string(r.body), "same browser") {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
 	})

@@ -83,6 +83,18 @@ func allRoutes(clientUUID string) []routeCase {
 		{name: "users status", method: "GET", hasDate: true, noUser: true, build: func(p params) (string, string) {
 			return "/api/v1/client/users/status?up_to_date=" + url.QueryEscape(p.date), ""
 		}},
+		{name: "erase user", method: "DELETE", build: func(p params) (string, string) {
+			return "/api/v1/user_id/" + url.PathEscape(p.user), ""
+		}},
+		{name: "user erasure", method: "GET", build: func(p params) (string, string) {
+			return "/api/v1/user_id/" + url.PathEscape(p.user) + "/erasure", ""
+		}},
+		{name: "erasure", method: "GET", noUser: true, build: func(p params) (string, string) {
+			return "/api/v1/client/erasures/era_0123456789abcdef01234567", ""
+		}},
+		{name: "connections_page", method: "GET", build: func(p params) (string, string) {
+			return "/api/v1/user_id/" + url.PathEscape(p.user) + "/connections_page", ""
+		}},
 		{name: "raw_data", method: "GET", hasDate: true, build: func(p params) (string, string) {
 			return "/v2/raw_data/oura/daily_sleep?user_id=" + url.QueryEscape(p.user) + "&start_date=" + url.QueryEscape(p.date) + "&end_date=" + url.QueryEscape(p.date), ""
 		}},
@@ -210,6 +222,10 @@ func TestTenantIsolation(t *testing.T) {
 			case "authorizers": // A's client_uuid in the path
 				if r.status != http.StatusForbidden {
 					t.Fatalf("status %d, want 403", r.status)
+				}
+			case "connections_page": // not served by this env; connections_page_test covers it served
+				if r.status != http.StatusNotFound && r.status != http.StatusServiceUnavailable {
+					t.Fatalf("status %d, want 404 or 503: %s", r.status, r.body)
 				}
 			case "authorizer":
 				if m := r.json(t); r.status != 200 || m["authorized"] != false {

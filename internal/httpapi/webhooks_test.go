@@ -375,6 +375,10 @@ func TestWebhookBadInput(t *testing.T) {
 		{"not http", "POST", webhooksPath, `{"url":"ftp://example.com/x"}`, 400, "http or https"},
 		{"no host", "POST", webhooksPath, `{"url":"http:///x"}`, 400, "no host"},
 		{"does not parse", "POST", webhooksPath, `{"url":"http://a b/"}`, 400, "does not parse"},
+		// Refused even though this env allows private addresses (finding 1).
+		{"credentials in url", "POST", webhooksPath, `{"url":"http://user:pw@127.0.0.1:9/hook"}`, 400, "user name or password"},
+		{"patch credentials in url", "PATCH", epPath, `{"url":"http://user:pw@127.0.0.1:9/hook"}`, 400, "user name or password"},
+		{"host too long", "POST", webhooksPath, `{"url":"http://` + strings.Repeat("a", 254) + `/"}`, 400, "host is longer"},
 		{"bad kind", "POST", webhooksPath, `{"url":"` + rcv.URL + `","kind":"sms"}`, 400, "kind"},
 		{"unknown data structure", "POST", webhooksPath, `{"url":"` + rcv.URL + `","data_structures":["sleep_sumary"]}`, 400, "sleep_sumary"},
 		{"notification with a filter", "POST", webhooksPath, `{"url":"` + rcv.URL + `","kind":"notification","data_structures":["sleep_summary"]}`, 400, "notification"},

@@ -12,8 +12,10 @@
 //	                   StateTTL), sets a cookie naming it, and redirects to
 //	                   Oura's authorize page
 //	GET /connect/oura/callback?code&state
-//	                   takes the state (deleted on first use), checks the
-//	                   cookie, exchanges the code, checks the scopes, links
+//	                   checks the cookie, then takes the state (deleted on
+//	                   first use: only the browser that owns it can spend
+//	                   it), exchanges the code (with the PKCE verifier when
+//	                   PKCE is on), checks the scopes, links
 //	                   through the sync engine (connection with sealed tokens,
 //	                   Oura user id, backfill enqueued) and redirects to
 //	                   {redirect_url}/client_uuid/<c>/user_id/<u>, or shows a
@@ -68,7 +70,7 @@ const MaxRedirectURL = 2048
 // must be PublicURL+CallbackPath.
 type OAuth interface {
 	AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
-	Exchange(ctx context.Context, code string) (oura.Token, error)
+	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (oura.Token, error)
 	Revoke(ctx context.Context, accessToken string) error
 }
 
@@ -156,8 +158,12 @@ type Config struct {
 	// the work goes on if the browser goes away, so nothing is left half
 	// done.
 	LinkTimeout time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// PKCE sends an S256 code_challenge with the authorization and its
+	// code_verifier with the code exchange (RFC 7636). On for providers
+	// whose documentation says they accept it (see oura.SupportsPKCE).
+	PKCE   bool
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Service runs account linking. It is safe for concurrent use.
@@ -357,6 +363,24 @@ func (s *Service) revokeAtOura(ctx context.Context, accessToken string, logArgs 
 // flows in two tabs do not overwrite each other.
 func stateCookie(id []byte) string { return "wearlink_link_" + hex.EncodeToString(id[:6]) }
 
+// cookieUsed is the state cookie's value once its state was spent.
+const cookieUsed = "used"
+
+// verifier is the PKCE code_verifier (RFC 7636) of a state: an HMAC of
+// the state token under the server key, so it is kept with the state
+// without being stored. The token travels through the provider and the
+// browser; the verifier cannot be made from it without the key. 32 bytes
+// in unpadded base64url are the 43 characters RFC 7636 asks at least.
+func (s *Service) verifier(ctx context.Context, token string) (string, error) {
+	key, err := s.signingKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(secret.AD("wearlink pkce verifier v1", token))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)), nil
+}
+
 func stateID(token string) []byte {
 	sum := sha256.Sum256([]byte(token))
 	return sum[:]
@@ -413,7 +437,17 @@ func (s *Service) ServeConnect(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	http.Redirect(w, r, s.cfg.OAuth.AuthCodeURL(token), http.StatusFound)
+	var authOpts []oauth2.AuthCodeOption
+	if s.cfg.PKCE {
+		v, err := s.verifier(ctx, token)
+		if err != nil {
+			s.log.ErrorContext(ctx, "connect: PKCE verifier", "err", err)
+			s.page(w, http.StatusInternalServerError, pageInternal)
+			return
+		}
+		authOpts = append(authOpts, oauth2.S256ChallengeOption(v))
+	}
+	http.Redirect(w, r, s.cfg.OAuth.AuthCodeURL(token, authOpts...), http.StatusFound)
 }
 
 // purgeExpired deletes expired states at most once a minute.
@@ -444,6 +478,19 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := stateID(token)
+	// The cookie is checked before the state is taken: a request from any
+	// other browser (a link scanner, a prefetch, an attacker holding the
+	// URL) must not spend the state of the browser that owns it.
+	c, err := r.Cookie(stateCookie(id))
+	switch {
+	case err == nil && c.Value == cookieUsed:
+		s.page(w, http.StatusBadRequest, pageStateUsed)
+		return
+	case err != nil || !hmac.Equal([]byte(c.Value), []byte(token)):
+		s.log.InfoContext(r.Context(), "linking callback from a browser that did not start it", "reason", ReasonBrowser)
+		s.page(w, http.StatusBadRequest, pageOtherBrowser)
+		return
+	}
 	st, err := s.st.TakeLinkState(r.Context(), id)
 	if err != nil {
 		if health.ErrorCode(err) == health.ENOTFOUND {
@@ -454,7 +501,9 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		s.page(w, http.StatusInternalServerError, pageInternal)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: stateCookie(id), Value: "", Path: ConnectPath, MaxAge: -1,
+	// The cookie now says the state was spent, so that this browser coming
+	// back is told so rather than sent to another browser.
+	http.SetCookie(w, &http.Cookie{Name: stateCookie(id), Value: cookieUsed, Path: ConnectPath, MaxAge: int(s.cfg.StateTTL / time.Second),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	// From here on the work completes even if the browser goes away, so a
 	// link is never left half made.
@@ -467,11 +516,6 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Back = st.RedirectURL
 		s.page(w, status, p)
-	}
-	c, err := r.Cookie(stateCookie(id))
-	if err != nil || !hmac.Equal([]byte(c.Value), []byte(token)) {
-		fail(http.StatusBadRequest, pageOtherBrowser, ReasonBrowser, "the callback reached a browser that did not start this authorization")
-		return
 	}
 	if !s.now().Before(st.ExpiresAt) {
 		fail(http.StatusBadRequest, pageStateExpired, ReasonExpired, "the authorization took longer than "+s.cfg.StateTTL.String())
@@ -490,7 +534,16 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, pageOAuthError, ReasonOAuth, "Oura sent the browser back without a code")
 		return
 	}
-	tok, err := s.cfg.OAuth.Exchange(ctx, code)
+	var exchangeOpts []oauth2.AuthCodeOption
+	if s.cfg.PKCE {
+		v, err := s.verifier(ctx, token)
+		if err != nil {
+			fail(http.StatusInternalServerError, pageInternal, ReasonExchange, "PKCE verifier: "+err.Error())
+			return
+		}
+		exchangeOpts = append(exchangeOpts, oauth2.VerifierOption(v))
+	}
+	tok, err := s.cfg.OAuth.Exchange(ctx, code, exchangeOpts...)
 	if err != nil {
 		fail(http.StatusBadGateway, pageExchange, ReasonExchange, "exchanging the code failed: "+err.Error())
 		return

@@ -96,7 +96,7 @@ func (f *fakeOAuth) AuthCodeURL(state string, _ ...oauth2.AuthCodeOption) string
 	return "https://oura.example/authorize?state=" + url.QueryEscape(state)
 }
 
-func (f *fakeOAuth) Exchange(_ context.Context, code string) (oura.Token, error) {
+func (f *fakeOAuth) Exchange(_ context.Context, code string, _ ...oauth2.AuthCodeOption) (oura.Token, error) {
 	if code != "good-code" {
 		return oura.Token{}, errors.New("invalid_grant")
 	}

@@ -49,13 +49,22 @@ type Config struct {
 	// Sleep waits between attempts; tests may replace it (default: a timer
 	// that honours ctx).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnFault hears of every retryable upstream fault (metrics count them).
+	OnFault func(Fault)
+	// FaultLogBurst is how many WARN lines per FaultLogInterval upstream
+	// faults of one kind and collection may write (default 5 per minute);
+	// the rest are counted, and the next line says how many were held
+	// back.
+	FaultLogBurst    int
+	FaultLogInterval time.Duration
 }
 
 // Client talks to the Oura API v2 on behalf of one application. It is safe
 // for concurrent use; per-user calls go through User.
 type Client struct {
-	base *url.URL
-	cfg  Config
+	base     *url.URL
+	cfg      Config
+	faultLog *logLimiter
 }
 
 // New builds a Client.
@@ -97,7 +106,13 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
 	}
-	return &Client{base: u, cfg: cfg}, nil
+	if cfg.FaultLogBurst <= 0 {
+		cfg.FaultLogBurst = 5
+	}
+	if cfg.FaultLogInterval <= 0 {
+		cfg.FaultLogInterval = time.Minute
+	}
+	return &Client{base: u, cfg: cfg, faultLog: newLogLimiter(cfg.FaultLogBurst, cfg.FaultLogInterval, cfg.Now)}, nil
 }
 
 // BaseURL returns the API base the client talks to.
@@ -180,18 +195,22 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 				continue
 			}
 		}
-		if !oe.Retryable() || attempt >= c.cfg.MaxAttempts {
+		if !oe.Retryable() {
+			return nil, lastErr
+		}
+		if attempt >= c.cfg.MaxAttempts {
+			c.fault(ctx, req, oe, attempt, false, 0)
 			return nil, lastErr
 		}
 		wait := c.backoff(attempt)
 		if oe.RetryAfter > 0 {
 			if oe.RetryAfter > c.cfg.MaxRetryAfter {
+				c.fault(ctx, req, oe, attempt, false, 0)
 				return nil, lastErr
 			}
 			wait = oe.RetryAfter
 		}
-		c.cfg.Logger.DebugContext(ctx, "oura: retrying", "method", req.method, "path", req.path,
-			"attempt", attempt, "wait", wait, "kind", oe.Kind.String(), "status", oe.StatusCode)
+		c.fault(ctx, req, oe, attempt, true, wait)
 		if err := c.cfg.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -61,6 +62,9 @@ type authCode struct {
 	scopes      []string
 	expires     time.Time // real time
 	used        bool
+	// challenge is the PKCE S256 code_challenge sent with the
+	// authorization, "" when none was.
+	challenge string
 }
 
 type authStore struct {
@@ -273,9 +277,14 @@ func (a *authStore) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		narrow := scopeSet(strings.FieldsFunc(g[0], func(r rune) bool { return r == ' ' || r == ',' }))
 		scopes = slices.DeleteFunc(scopes, func(s string) bool { return !narrow[s] })
 	}
+	challenge := q.Get("code_challenge")
+	if challenge != "" && q.Get("code_challenge_method") != "S256" {
+		redirectWith(w, r, redirect, url.Values{"error": {"invalid_request"}, "error_description": {"code_challenge_method must be S256."}, "state": {state}})
+		return
+	}
 	code := randomToken()
 	a.mu.Lock()
-	a.codes[code] = &authCode{redirectURI: redirect, user: idx, scopes: scopes, expires: a.s.clock.Real().Add(a.s.cfg.CodeLifetime)}
+	a.codes[code] = &authCode{redirectURI: redirect, user: idx, scopes: scopes, expires: a.s.clock.Real().Add(a.s.cfg.CodeLifetime), challenge: challenge}
 	a.mu.Unlock()
 	v := url.Values{"code": {code}}
 	if state != "" {
@@ -373,7 +382,7 @@ func (a *authStore) handleToken(w http.ResponseWriter, r *http.Request) {
 	switch gt := f.Get("grant_type"); gt {
 	case "authorization_code":
 		var ok bool
-		if tok, ok = a.exchangeCode(w, f.Get("code"), f.Get("redirect_uri")); !ok {
+		if tok, ok = a.exchangeCode(w, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier")); !ok {
 			return
 		}
 	case "refresh_token":
@@ -397,7 +406,17 @@ func (a *authStore) handleToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *authStore) exchangeCode(w http.ResponseWriter, code, redirect string) (Token, bool) {
+// pkceOK checks a code_verifier against the code's challenge (RFC 7636
+// S256). A code issued without a challenge takes no verifier.
+func pkceOK(challenge, verifier string) bool {
+	if challenge == "" {
+		return verifier == ""
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
+}
+
+func (a *authStore) exchangeCode(w http.ResponseWriter, code, redirect, verifier string) (Token, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c := a.codes[code]
@@ -412,6 +431,9 @@ func (a *authStore) exchangeCode(w http.ResponseWriter, code, redirect string) (
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Authorization code expired.")
 	case redirect != c.redirectURI:
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Redirect URI does not match.")
+	case !pkceOK(c.challenge, verifier):
+		c.used = true // a wrong verifier spends the code, as a stolen code should be
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed.")
 	default:
 		c.used = true
 		return a.issueLocked(&oauthGrant{user: c.user, scopes: c.scopes}, a.s.cfg.AccessTokenLifetime), true

@@ -225,14 +225,17 @@ type Store interface {
 	Close() error
 }
 
-// Full is a whole store: Store, APIStore and DeliveryStore. Both
-// implementations satisfy it and the composition root holds one, so no
+// Full is a whole store: Store, APIStore, DeliveryStore, EraseStore,
+// SessionStore and WriteProber. Both implementations satisfy it and the composition root holds one, so no
 // consumer has to assert its way from one seam to another; consumers
 // declare the narrow interfaces they need.
 type Full interface {
 	Store
 	APIStore
 	DeliveryStore
+	EraseStore
+	SessionStore
+	WriteProber
 	// RunMigrations is Migrate reporting what it applied.
 	RunMigrations(ctx context.Context) (MigrationResult, error)
 }

@@ -24,7 +24,7 @@ func TestBackfillMatchesOfflineNormalize(t *testing.T) {
 	for i := range conns {
 		conns[i] = e.link(i)
 	}
-	e.waitBackfill(45*time.Second, conns...)
+	e.waitBackfill(3*time.Minute, conns...)
 	e.waitIdle(10 * time.Second)
 	t.Logf("3 users x %d days backfilled and normalized in %s", days, time.Since(start).Round(time.Millisecond))
 	for i, c := range conns {
@@ -52,7 +52,7 @@ func TestBackfillReadsAhead(t *testing.T) {
 		engine: func(c *wsync.Config) { c.WindowDays = 5 }})
 	e.sim.ResetRequestCounts()
 	conn := e.link(0)
-	e.waitBackfill(45*time.Second, conn)
+	e.waitBackfill(3*time.Minute, conn)
 	e.waitIdle(10 * time.Second)
 	got := e.sim.RequestCounts()[0]
 	for _, coll := range []string{oura.CollDailyReadiness, oura.CollSleep, oura.CollDailyActivity, oura.CollWorkout} {

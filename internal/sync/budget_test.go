@@ -28,7 +28,7 @@ func TestRequestBudget(t *testing.T) {
 	for i := range conns {
 		conns[i] = e.link(i)
 	}
-	e.waitBackfill(30*time.Second, conns...)
+	e.waitBackfill(3*time.Minute, conns...)
 	e.waitIdle(10 * time.Second)
 	e.sim.ResetRequestCounts()
 

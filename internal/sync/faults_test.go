@@ -154,7 +154,7 @@ func TestBackfillUnderFaults(t *testing.T) {
 			bursts.Add(1)
 		}
 	}()
-	e.waitBackfill(50*time.Second, conns...)
+	e.waitBackfill(3*time.Minute, conns...)
 	close(stop)
 	<-done
 	e.sim.SetFaults(ourasim.Faults{})

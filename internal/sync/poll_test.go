@@ -43,7 +43,7 @@ func TestSilentWebhooksReconcile(t *testing.T) {
 	const seed = 9
 	e := newEnv(t, envOptions{users: 1, seed: seed, backfillDays: 5})
 	conn := e.link(0)
-	e.waitBackfill(20*time.Second, conn)
+	e.waitBackfill(3*time.Minute, conn)
 	e.waitIdle(10 * time.Second)
 	e.sim.ResetRequestCounts()
 	if n, err := e.eng.EnqueueDuePolls(e.ctx); err != nil || n != 0 {
@@ -66,7 +66,7 @@ func TestRelinkCatchesUp(t *testing.T) {
 	const seed = 13
 	e := newEnv(t, envOptions{users: 1, seed: seed, backfillDays: 4})
 	conn := e.link(0)
-	e.waitBackfill(20*time.Second, conn)
+	e.waitBackfill(3*time.Minute, conn)
 	e.waitIdle(10 * time.Second)
 	e.sim.AdvanceClock(30 * time.Hour) // a day or two, unannounced
 	e.link(0)
@@ -82,7 +82,7 @@ func TestGapReadRecoversLostNotification(t *testing.T) {
 	e := newEnv(t, envOptions{users: 1, seed: seed, backfillDays: 3})
 	e.subscribe()
 	conn := e.link(0)
-	e.waitBackfill(20*time.Second, conn)
+	e.waitBackfill(3*time.Minute, conn)
 	e.waitIdle(10 * time.Second)
 	day := func() {
 		e.sim.AdvanceClock(24 * time.Hour)

@@ -8,27 +8,40 @@ import (
 	"net/http"
 )
 
-// CSRF protection: a random cookie (HttpOnly, SameSite=Lax) and, in every
-// form, a token that is the cookie's HMAC under the csrf key. A POST is
-// accepted only when the form's token matches the browser's cookie, which
-// another site can neither read nor set.
+// CSRF protection. Every POST must come from this origin as the browser
+// reports it (Sec-Fetch-Site, else Origin: net/http's
+// CrossOriginProtection), and carry a token:
+//   - signed in, the session's own token (session.go), kept in the
+//     session's row: nothing an attacker can plant in the browser reveals
+//     it;
+//   - before signing in (the login form, the connections page), the HMAC
+//     of a random pre-session cookie (HttpOnly, SameSite=Lax; over HTTPS
+//     with the __Host- prefix, so that neither a sibling subdomain nor a
+//     man in the middle on plain HTTP can set it).
 
 const (
-	csrfCookie = "wearlink_csrf"
-	csrfField  = "csrf_token"
+	csrfField = "csrf_token"
 )
 
-// csrfToken returns the token for the forms of this response, setting the
-// cookie when the browser has none yet.
+// csrfCookieName is the pre-session cookie's name.
+func (h *Handler) csrfCookieName() string {
+	if h.secure {
+		return "__Host-wearlink_csrf"
+	}
+	return "wearlink_csrf"
+}
+
+// csrfToken returns the pre-session token for the forms of this
+// response, setting the cookie when the browser has none yet.
 func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) (string, error) {
 	val := ""
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+	if c, err := r.Cookie(h.csrfCookieName()); err == nil && len(c.Value) >= 32 {
 		val = c.Value
 	} else {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
 		val = base64.RawURLEncoding.EncodeToString(b)
-		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: val, Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: h.csrfCookieName(), Value: val, Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	}
 	key, err := h.key(r.Context(), "csrf")
 	if err != nil {
@@ -43,10 +56,30 @@ func csrfMAC(key []byte, cookie string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// checkCSRF reports whether the POST carries the token of the browser's
-// cookie; when not, it has answered 403.
+// sameOrigin reports whether the browser says the request comes from this
+// origin; when not, it has answered 403.
+func (h *Handler) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if err := h.origins.Check(r); err != nil {
+		h.log.InfoContext(r.Context(), "cross-origin form refused", "path", r.URL.Path)
+		h.formExpired(w)
+		return false
+	}
+	return true
+}
+
+func (h *Handler) formExpired(w http.ResponseWriter) {
+	h.message(w, http.StatusForbidden, "This form has expired",
+		message{Text: "The form was not sent from this site's page, or the page was open too long.", Next: "Go back, reload the page and try again."})
+}
+
+// checkCSRF reports whether a POST made before signing in carries the
+// token of the browser's pre-session cookie; when not, it has answered
+// 403.
 func (h *Handler) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
-	c, err := r.Cookie(csrfCookie)
+	if !h.sameOrigin(w, r) {
+		return false
+	}
+	c, err := r.Cookie(h.csrfCookieName())
 	tok := r.PostFormValue(csrfField)
 	if err == nil && tok != "" {
 		key, kerr := h.key(r.Context(), "csrf")
@@ -58,7 +91,6 @@ func (h *Handler) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
 			return true
 		}
 	}
-	h.message(w, http.StatusForbidden, "This form has expired",
-		message{Text: "The form was not sent from this site's page, or the page was open too long.", Next: "Go back, reload the page and try again."})
+	h.formExpired(w)
 	return false
 }

@@ -67,7 +67,7 @@ func statusText(s string) string {
 }
 
 func (h *Handler) signedInPage(w http.ResponseWriter, r *http.Request, c *store.Client, page, title string, data any) {
-	tok, err := h.csrfToken(w, r)
+	tok, err := h.sessionCSRF(r)
 	if err != nil {
 		h.internal(w, r, "csrf token", err)
 		return
@@ -268,7 +268,7 @@ func (h *Handler) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 // replay handles POST /dashboard/deliveries/{id}/replay.
 func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 	c := h.signedIn(w, r)
-	if c == nil || !h.checkCSRF(w, r) {
+	if c == nil || !h.checkSessionCSRF(w, r) {
 		return
 	}
 	if h.cfg.Deliveries == nil {

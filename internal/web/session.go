@@ -2,85 +2,104 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
-// Dashboard sessions: a cookie "client_uuid.expires.nonce.mac" where the
-// MAC, under the session key, also covers the hash of the client's secret,
-// so rotating the secret ends every session.
+// Dashboard sessions are kept server-side (store.SessionStore): the
+// cookie holds only a random token, the store the SHA-256 of it with the
+// client, the expiry, the session's CSRF token and a fingerprint of the
+// client's secret hash at sign-in. Signing out deletes the row, so a copy
+// of the cookie dies with it; a rotated secret no longer matches the
+// fingerprint, so every session of the old secret ends.
 
-const sessionCookie = "wearlink_session"
+// sessionCookieName is the session cookie. Over HTTPS it has the __Host-
+// prefix, which a browser only accepts from this origin over HTTPS with
+// Path=/ and no Domain: a sibling subdomain or a man in the middle on
+// plain HTTP cannot plant one (planting the attacker's own session would
+// be a login CSRF).
+func (h *Handler) sessionCookieName() string {
+	if h.secure {
+		return "__Host-wearlink_session"
+	}
+	return "wearlink_session"
+}
+
+func (h *Handler) sessionCookiePath() string {
+	if h.secure {
+		return "/"
+	}
+	return DashboardPath
+}
 
 // dummyHash is checked against for an unknown client, so that it costs
 // what a wrong secret costs.
 var dummyHash = secret.HashAPISecret("wearlink: no such client")
 
-func sessionMAC(key []byte, c store.Client, expires, nonce string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write(secret.AD("wearlink dashboard session v1", c.UUID, expires, nonce, string(c.SecretHash)))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+func secretFingerprint(c store.Client) []byte {
+	sum := sha256.Sum256(secret.AD("wearlink dashboard secret v1", c.UUID, string(c.SecretHash)))
+	return sum[:]
 }
 
-// session returns the signed-in client, or nil when the request has no
-// valid, unexpired session.
-func (h *Handler) session(ctx context.Context, r *http.Request) (*store.Client, error) {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return nil, nil
+func sessionID(token string) []byte {
+	sum := sha256.Sum256([]byte("wearlink dashboard session v2:" + token))
+	return sum[:]
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// session returns the signed-in client and its session, or nils when the
+// request has no live session.
+func (h *Handler) session(ctx context.Context, r *http.Request) (*store.Client, *store.DashboardSession, error) {
+	ck, err := r.Cookie(h.sessionCookieName())
+	if err != nil || len(ck.Value) < 32 || len(ck.Value) > 64 {
+		return nil, nil, nil
 	}
-	parts := strings.Split(ck.Value, ".")
-	if len(parts) != 4 {
-		return nil, nil
-	}
-	uuidB, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
-		return nil, nil
-	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || !h.now().Before(time.Unix(exp, 0)) {
-		return nil, nil
-	}
-	c, err := h.st.GetClient(ctx, string(uuidB))
+	s, err := h.st.GetSession(ctx, sessionID(ck.Value), h.now())
 	if health.ErrorCode(err) == health.ENOTFOUND {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	key, err := h.key(ctx, "session")
+	c, err := h.st.GetClient(ctx, s.ClientUUID)
+	if health.ErrorCode(err) == health.ENOTFOUND {
+		return nil, nil, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(c.SecretHash) == 0 || !hmac.Equal([]byte(parts[3]), []byte(sessionMAC(key, c, parts[1], parts[2]))) {
-		return nil, nil
+	if len(c.SecretHash) == 0 || subtle.ConstantTimeCompare(secretFingerprint(c), s.SecretFingerprint) != 1 {
+		return nil, nil, nil
 	}
-	return &c, nil
+	return &c, &s, nil
 }
 
 func (h *Handler) setSession(ctx context.Context, w http.ResponseWriter, c store.Client) error {
-	key, err := h.key(ctx, "session")
-	if err != nil {
+	tok := randomToken()
+	now := h.now()
+	// Expired sessions go at each sign-in, so the table stays small.
+	if _, err := h.st.PurgeSessions(ctx, now); err != nil {
+		h.log.WarnContext(ctx, "purge dashboard sessions", "err", err)
+	}
+	if err := h.st.CreateSession(ctx, store.DashboardSession{ID: sessionID(tok), ClientUUID: c.UUID, SecretFingerprint: secretFingerprint(c),
+		CSRF: randomToken(), CreatedAt: now, ExpiresAt: now.Add(h.cfg.SessionTTL)}); err != nil {
 		return err
 	}
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	nonce := base64.RawURLEncoding.EncodeToString(b)
-	expires := strconv.FormatInt(h.now().Add(h.cfg.SessionTTL).Unix(), 10)
-	val := base64.RawURLEncoding.EncodeToString([]byte(c.UUID)) + "." + expires + "." + nonce + "." + sessionMAC(key, c, expires, nonce)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: val, Path: DashboardPath, MaxAge: int(h.cfg.SessionTTL / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: h.sessionCookieName(), Value: tok, Path: h.sessionCookiePath(), MaxAge: int(h.cfg.SessionTTL / time.Second),
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	return nil
 }
@@ -88,7 +107,7 @@ func (h *Handler) setSession(ctx context.Context, w http.ResponseWriter, c store
 // signedIn returns the session's client, or shows the login form and
 // returns nil.
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) *store.Client {
-	c, err := h.session(r.Context(), r)
+	c, _, err := h.session(r.Context(), r)
 	if err != nil {
 		h.internal(w, r, "dashboard session", err)
 		return nil
@@ -98,6 +117,35 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) *store.Client
 		return nil
 	}
 	return c
+}
+
+// sessionCSRF is the CSRF token of the request's session ("" without one).
+func (h *Handler) sessionCSRF(r *http.Request) (string, error) {
+	_, s, err := h.session(r.Context(), r)
+	if err != nil || s == nil {
+		return "", err
+	}
+	return s.CSRF, nil
+}
+
+// checkSessionCSRF reports whether a signed-in POST carries its
+// session's CSRF token; when not, it has answered 403. A token bound to
+// the session row cannot be learnt by planting a cookie.
+func (h *Handler) checkSessionCSRF(w http.ResponseWriter, r *http.Request) bool {
+	if !h.sameOrigin(w, r) {
+		return false
+	}
+	want, err := h.sessionCSRF(r)
+	if err != nil {
+		h.internal(w, r, "dashboard session", err)
+		return false
+	}
+	tok := r.PostFormValue(csrfField)
+	if want != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(want)) == 1 {
+		return true
+	}
+	h.formExpired(w)
+	return false
 }
 
 type loginData struct {
@@ -117,26 +165,36 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, status int, 
 
 // login handles POST /dashboard/login: client_uuid and secret, checked
 // like the API's Basic credentials.
+//
+// Login CSRF (another site signing the victim's browser in to the
+// attacker's account) is refused twice over: the form's token is bound to
+// the pre-session cookie (csrf.go), which over HTTPS carries the __Host-
+// prefix and so cannot be planted from a sibling subdomain or over plain
+// HTTP; and the browser's Sec-Fetch-Site / Origin must say the form came
+// from this origin (sameOrigin), which a planted cookie does not change.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !h.checkCSRF(w, r) {
 		return
 	}
 	uuid, pass := strings.TrimSpace(r.PostFormValue("client_uuid")), r.PostFormValue("secret")
+	addr := sourceAddr(r)
+	if !h.limits.allowed(uuid, addr, h.now()) {
+		h.loginForm(w, r, http.StatusTooManyRequests, "Too many failed sign-in attempts from your network. Wait a minute and try again.")
+		return
+	}
 	c, err := h.st.GetClient(r.Context(), uuid)
 	switch {
 	case uuid == "" || health.ErrorCode(err) == health.ENOTFOUND || (err == nil && len(c.SecretHash) == 0):
 		secret.VerifyAPISecret(dummyHash, pass)
+		h.limits.failed(uuid, addr, h.now())
 		h.loginForm(w, r, http.StatusUnauthorized, "The client UUID or secret is incorrect.")
 		return
 	case err != nil:
 		h.internal(w, r, "login: get client", err)
 		return
 	}
-	if !h.loginAllowed(c.UUID) {
-		h.loginForm(w, r, http.StatusTooManyRequests, "Too many sign-in attempts for this client. Wait a minute and try again.")
-		return
-	}
 	if !secret.VerifyAPISecret(c.SecretHash, pass) {
+		h.limits.failed(c.UUID, addr, h.now())
 		h.loginForm(w, r, http.StatusUnauthorized, "The client UUID or secret is incorrect.")
 		return
 	}
@@ -148,33 +206,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, DashboardPath, http.StatusSeeOther)
 }
 
-// logout handles POST /dashboard/logout.
+// logout handles POST /dashboard/logout: the session's row is deleted, so
+// every copy of the cookie stops working.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(w, r) {
+	if !h.checkSessionCSRF(w, r) {
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: DashboardPath, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+	if ck, err := r.Cookie(h.sessionCookieName()); err == nil {
+		if err := h.st.DeleteSession(r.Context(), sessionID(ck.Value)); err != nil {
+			h.internal(w, r, "logout", err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: h.sessionCookieName(), Value: "", Path: h.sessionCookiePath(), MaxAge: -1, HttpOnly: true,
+		Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, DashboardPath, http.StatusSeeOther)
-}
-
-// Sign-in attempts per client: a burst of loginBurst, then one every
-// loginEvery, so a secret cannot be guessed through the form faster than
-// through the API. Only existing clients get a bucket.
-const (
-	loginBurst = 10
-	loginEvery = 6 * time.Second
-)
-
-func (h *Handler) loginAllowed(clientUUID string) bool {
-	h.loginMu.Lock()
-	defer h.loginMu.Unlock()
-	if h.logins == nil {
-		h.logins = map[string]*rate.Limiter{}
-	}
-	l, ok := h.logins[clientUUID]
-	if !ok {
-		l = rate.NewLimiter(rate.Every(loginEvery), loginBurst)
-		h.logins[clientUUID] = l
-	}
-	return l.AllowN(h.now(), 1)
 }

@@ -6,8 +6,8 @@
 //
 // Every page is plain HTML from embedded templates and works without
 // JavaScript; charts are inline SVG drawn on the server. Every POST carries
-// a CSRF token bound to a cookie (see csrf.go); dashboard sessions are
-// signed, expiring cookies (see session.go). Signing keys are derived per
+// a CSRF token (see csrf.go); dashboard sessions are kept server-side
+// (see session.go). Signing keys are derived per
 // purpose from one server key kept sealed in the store.
 package web
 
@@ -27,8 +27,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -40,6 +38,7 @@ type Store interface {
 	GetHealthDocuments(ctx context.Context, q store.HealthQuery) ([]store.HealthDocument, error)
 	UserStatuses(ctx context.Context, q store.UserStatusQuery) (store.UserStatusPage, error)
 	ServerKey(ctx context.Context, name string) ([]byte, error)
+	store.SessionStore
 }
 
 // Linker starts and revokes Oura links (*link.Service).
@@ -85,8 +84,8 @@ type Handler struct {
 	keyMu sync.Mutex
 	base  []byte
 
-	loginMu sync.Mutex
-	logins  map[string]*rate.Limiter
+	limits  loginLimits
+	origins *http.CrossOriginProtection
 }
 
 // Paths of the pages.
@@ -116,7 +115,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, st: cfg.Store, public: pub, secure: pub.Scheme == "https", log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, st: cfg.Store, public: pub, secure: pub.Scheme == "https", log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux(),
+		origins: http.NewCrossOriginProtection()}
+	// Behind a proxy that rewrites Host, the public URL is the origin.
+	if err := h.origins.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
+		return nil, fmt.Errorf("web: PublicURL %q: %w", cfg.PublicURL, err)
+	}
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.pattern, rt.h)
 	}

@@ -142,6 +142,10 @@ func (driver) Dialect() sqlstore.Dialect {
 		},
 		MergeJSON:  "jsonb_strip_nulls(cursors || ?::jsonb)",
 		SkipLocked: " FOR UPDATE OF o SKIP LOCKED",
+		LockRow:    " FOR UPDATE",
+		JSONInt: func(col, key string) string {
+			return "(" + col + "->>'" + key + "')::bigint"
+		},
 	}
 }
 

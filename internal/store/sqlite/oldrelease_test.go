@@ -30,11 +30,7 @@ func TestOpenOldRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := rowCounts(t, path)
-	for _, tab := range storetest.OldReleaseTables {
-		if before[tab] != after[tab] {
-			t.Errorf("%s: %d rows, then %d", tab, before[tab], after[tab])
-		}
-	}
+	storetest.CheckOldReleaseRows(t, before, after)
 }
 
 func rowCounts(t *testing.T, path string) map[string]int {

@@ -232,6 +232,10 @@ func (driver) Dialect() sqlstore.Dialect {
 		True: "1", False: "0", NoLimit: "-1",
 		ScopesCol: "scopes", Scopes: func(s []string) any { return common.EncodeScopes(s) },
 		MergeJSON: "json_patch(cursors, ?)",
+		// River keeps a job's args as JSONB, which json_extract reads.
+		JSONInt: func(col, key string) string {
+			return "json_extract(" + col + ", '$." + key + "')"
+		},
 	}
 }
 

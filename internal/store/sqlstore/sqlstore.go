@@ -10,7 +10,7 @@
 // BEGIN IMMEDIATE, PostgreSQL's pool), placeholders, how a time is stored
 // (integer microseconds or timestamptz; times are scanned by one
 // sql.Scanner, timeCol, whatever the column holds), locking (advisory
-// locks, SKIP LOCKED) and batching (Batcher: unnest and pgx.Batch against
+// locks, SKIP LOCKED, FOR UPDATE) and batching (Batcher: unnest and pgx.Batch against
 // the row-by-row default here).
 //
 // Why a hand-written dialect layer rather than sqlc: the queries differ
@@ -72,6 +72,13 @@ type Dialect struct {
 	// SkipLocked ends FanOut's outbox select, so concurrent fan-outs
 	// take different records.
 	SkipLocked string
+	// LockRow ends a select of one row that the transaction then updates,
+	// so that two transactions never work on the row at once (EraseBatch).
+	// A driver whose writer is exclusive needs none.
+	LockRow string
+	// JSONInt extracts an integer member of a JSON column (River's job
+	// args).
+	JSONInt func(column, key string) string
 }
 
 // Driver is what an engine provides.
@@ -127,6 +134,7 @@ type Store struct {
 	sealer *secret.Sealer
 	log    *slog.Logger
 	now    func() time.Time
+	erase  []eraseStep
 }
 
 // New returns a Store over cfg.Driver; cfg has passed Check.
@@ -136,6 +144,7 @@ func New(cfg Config) *Store {
 		s.batch = rowByRow{}
 	}
 	s.r, s.w = db{cfg.Driver, cfg.Driver.Reader()}, db{cfg.Driver, cfg.Driver.Writer()}
+	s.erase = eraseSteps(s.d)
 	return s
 }
 

@@ -39,6 +39,7 @@ func RunAPI(t *testing.T, newStore APIFactory) {
 		{"ServerKeyConcurrent", testServerKeyConcurrent},
 		{"UserStatuses", testUserStatuses},
 		{"UserStatusesPaging", testUserStatusesPaging},
+		{"Erase", testErase}, {"Retention", testRetention}, {"Sessions", testSessions}, // erase.go
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

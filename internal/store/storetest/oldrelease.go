@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/secret"
@@ -24,6 +26,11 @@ var OldReleaseTables = []string{
 	"webhook_endpoints", "webhook_messages", "webhook_deliveries", "webhook_attempts",
 	"link_states", "server_keys", "schema_migrations", "river_migration", "river_job",
 }
+
+// OldReleaseNewMigrations are wearlink's migrations newer than the release
+// at e011a99 (which stopped at 0003_api): opening its database applies
+// them, and only them.
+var OldReleaseNewMigrations = []string{"0004_erase_sessions"}
 
 // OldStore is a store opened on a database an older release wrote.
 type OldStore interface {
@@ -48,8 +55,11 @@ func CheckOldRelease(t *testing.T, s OldStore, rows map[string]int) {
 	}
 	res, err := s.RunMigrations(ctx)
 	must(t, err)
-	if len(res.Applied) != 0 || len(res.RiverApplied) != 0 {
-		t.Errorf("opening the old database applied %v and River %v: the schema changed", res.Applied, res.RiverApplied)
+	if !slices.Equal(res.Applied, OldReleaseNewMigrations) || len(res.RiverApplied) != 0 {
+		t.Errorf("opening the old database applied %v and River %v, want %v and none", res.Applied, res.RiverApplied, OldReleaseNewMigrations)
+	}
+	if res.Current != len(OldReleaseNewMigrations)+3 {
+		t.Errorf("schema version %d after migrating", res.Current)
 	}
 
 	clients, err := s.ListClients(ctx)
@@ -150,6 +160,44 @@ func CheckOldRelease(t *testing.T, s OldStore, rows map[string]int) {
 	for _, name := range []string{"web", "link-url"} {
 		if k, err := s.ServerKey(ctx, name); err != nil || len(k) != 32 {
 			t.Errorf("server key %s: %d bytes, %v", name, len(k), err)
+		}
+	}
+	checkOldReleaseNewTables(t, s, clients[0].UUID)
+}
+
+// checkOldReleaseNewTables uses the tables of OldReleaseNewMigrations on
+// the migrated database, leaving OldReleaseTables' rows as they were.
+func checkOldReleaseNewTables(t *testing.T, s OldStore, client string) {
+	ctx := context.Background()
+	running, err := s.RunningErasures(ctx)
+	must(t, err)
+	if len(running) != 0 {
+		t.Errorf("running erasures on the old database: %+v", running)
+	}
+	_, err = s.LatestErasure(ctx, client, store.ErasureUserHash(client, "nobody"))
+	wantCode(t, err, health.ENOTFOUND)
+	id := bytes.Repeat([]byte{7}, 32)
+	must(t, s.CreateSession(ctx, store.DashboardSession{ID: id, ClientUUID: client, SecretFingerprint: []byte{1},
+		CSRF: strings.Repeat("c", 16), ExpiresAt: time.Now().Add(time.Hour)}))
+	if _, err := s.GetSession(ctx, id, time.Now()); err != nil {
+		t.Errorf("session on the old database: %v", err)
+	}
+	must(t, s.DeleteSession(ctx, id))
+}
+
+// CheckOldReleaseRows compares OldReleaseTables' row counts before the
+// current code opened the old database and after: all kept, and
+// schema_migrations one row longer per migration of
+// OldReleaseNewMigrations.
+func CheckOldReleaseRows(t *testing.T, before, after map[string]int) {
+	t.Helper()
+	for _, tab := range OldReleaseTables {
+		want := before[tab]
+		if tab == "schema_migrations" {
+			want += len(OldReleaseNewMigrations)
+		}
+		if after[tab] != want {
+			t.Errorf("%s: %d rows, then %d, want %d", tab, before[tab], after[tab], want)
 		}
 	}
 }

@@ -1,0 +1,35 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/erase"
+	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// newEraser builds the service that erases users (revoking their tokens
+// at Oura when the application's credentials are set) and applies the
+// clients' retention settings.
+func (a *App) newEraser(cfg config.Config, st *OpenedStore, dsvc *delivery.Service) (*erase.Service, error) {
+	es, ok := st.Store.(erase.Store)
+	if !ok {
+		return nil, fmt.Errorf("the %s store cannot erase users", st.Kind)
+	}
+	revokers := map[string]erase.Revoker{}
+	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
+		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
+			AuthURL: cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
+		if err != nil {
+			return nil, err
+		}
+		revokers[store.DataSourceOura] = oauth.Revoke
+	}
+	return erase.New(erase.Config{Store: es, Revokers: revokers, Events: dsvc, BatchSize: cfg.Erase.BatchSize,
+		BatchPause: cfg.Erase.BatchPause, Logger: a.log, Now: a.opt.DeliveryNow})
+}
+
+// Eraser erases users, for callers in process.
+func (a *App) Eraser() *erase.Service { return a.eraser }

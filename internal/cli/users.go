@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/erase"
+	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+func newUsersCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "users",
+		Short: "Manage a client's end users",
+	}
+	cmd.AddCommand(newUsersDeleteCmd())
+	return cmd
+}
+
+func newUsersDeleteCmd() *cobra.Command {
+	var clientUUID, userID string
+	var yes, background bool
+	cmd := &cobra.Command{
+		Use:   "delete --client-uuid C --user-id U --yes [--background]",
+		Short: "Erase a user: revoke its connections and delete all of its data",
+		Long: "Erases a user as DELETE /api/v1/user_id/{user_id} does: every connection is revoked at its data source " +
+			"(with WEARLINK_OURA_CLIENT_ID and WEARLINK_OURA_CLIENT_SECRET set), everything of the user is deleted, " +
+			"and the client's notification webhooks get user.deleted (posted by the server). Only an audit record " +
+			"without health data remains. The erasure runs here unless --background leaves it to the running server; " +
+			"interrupted, it resumes where it stopped (run the command again, or let the server resume it).",
+		Args: cobra.NoArgs,
+	}
+	sf := addStoreFlags(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&clientUUID, "client-uuid", "", "the user's client")
+	fl.StringVar(&userID, "user-id", "", "the user to erase")
+	fl.BoolVar(&yes, "yes", false, "confirm: the user's data cannot be recovered")
+	fl.BoolVar(&background, "background", false, "only record the erasure; the running server carries it out")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if clientUUID == "" || userID == "" {
+			return fmt.Errorf("--client-uuid and --user-id are required")
+		}
+		if !yes {
+			return fmt.Errorf("erasing user %s of client %s deletes all of its data for good; run again with --yes to confirm", userID, clientUUID)
+		}
+		logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+		o, err := clientsStore(cmd, sf)
+		if err != nil {
+			return err
+		}
+		defer o.Close()
+		es, ok := o.Store.(erase.Store)
+		ds, ok2 := o.Store.(store.DeliveryStore)
+		if !ok || !ok2 {
+			return fmt.Errorf("the %s store cannot erase users", o.Kind)
+		}
+		// Deliveries are left to the server's pump: no River client here.
+		dsvc, err := delivery.New(delivery.Config{Store: ds, Logger: logger})
+		if err != nil {
+			return err
+		}
+		revokers := map[string]erase.Revoker{}
+		if cfg, err := config.FromEnv(nil); err == nil && cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
+			oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
+				AuthURL: cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
+			if err != nil {
+				return err
+			}
+			revokers[store.DataSourceOura] = oauth.Revoke
+		} else {
+			fmt.Fprintln(cmd.ErrOrStderr(), "note: the Oura application's credentials are not set: tokens are deleted here but not revoked at Oura")
+		}
+		svc, err := erase.New(erase.Config{Store: es, Revokers: revokers, Events: dsvc, Logger: logger})
+		if err != nil {
+			return err
+		}
+		e, err := svc.Request(cmd.Context(), clientUUID, userID, erase.ByCLI)
+		if err != nil {
+			return err
+		}
+		if !background && e.State != store.ErasureCompleted {
+			if e, err = svc.Run(cmd.Context(), clientUUID, e.ID); err != nil {
+				return fmt.Errorf("erasure %s stopped (run the command again to resume it): %w", e.ID, err)
+			}
+		}
+		keys := make([]string, 0, len(e.Counts))
+		for k, n := range e.Counts {
+			if n > 0 {
+				keys = append(keys, fmt.Sprintf("%s=%d", k, n))
+			}
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(cmd.OutOrStdout(), "erasure %s of user %s: %s; deleted %s\n", e.ID, userID, e.State, strings.Join(keys, " "))
+		return nil
+	}
+	return cmd
+}

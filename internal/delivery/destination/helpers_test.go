@@ -1,0 +1,281 @@
+package destination
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wearlink/wearlink/internal/health"
+)
+
+// goldenDocs reads normalized documents made by internal/normalize from
+// the simulator's and the real recorded Oura data, as version 1 with a
+// webhook id each.
+func goldenDocs(t testing.TB, names ...string) []Doc {
+	t.Helper()
+	var out []Doc
+	for _, n := range names {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "normalize", "testdata", "golden", n+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var items []struct {
+			Key           string          `json:"key"`
+			Pillar        string          `json:"pillar"`
+			DataStructure string          `json:"data_structure"`
+			Day           string          `json:"day"`
+			Document      json.RawMessage `json:"document"`
+		}
+		if err := json.Unmarshal(raw, &items); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			d, err := health.Parse(it.Document)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := d.Envelope()
+			out = append(out, Doc{
+				ClientUUID: h.ClientUUID, UserID: h.UserID, Pillar: it.Pillar, DataStructure: it.DataStructure,
+				Day: it.Day, Key: it.Key, Version: h.DocumentVersion,
+				WebhookID: fmt.Sprintf("msg_%s_%d", n, len(out)), Body: it.Document,
+			})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no golden documents")
+	}
+	return out
+}
+
+// bump returns d as version v: the body's document_version changes, and
+// edit (when not nil) changes the typed document first.
+func bump(t testing.TB, d Doc, v int, edit func(health.Doc)) Doc {
+	t.Helper()
+	hd, err := health.Parse(d.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hd.Envelope().DocumentVersion = v
+	if edit != nil {
+		edit(hd)
+	}
+	body, err := json.Marshal(hd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Version, d.Body = v, body
+	d.WebhookID = fmt.Sprintf("%s_v%d", d.WebhookID, v)
+	return d
+}
+
+// docID names a document version in test messages and maps.
+func docID(d Doc) string {
+	return fmt.Sprintf("%s/%s/%s/%s v%d", d.UserID, d.Pillar, d.DataStructure, d.Key, d.Version)
+}
+
+// writeAll writes docs and returns those that failed.
+func writeAll(t testing.TB, w Writer, docs []Doc) (failed []Doc, last error) {
+	t.Helper()
+	for _, d := range docs {
+		if err := w.Write(context.Background(), d); err != nil {
+			failed, last = append(failed, d), err
+		}
+	}
+	return failed, last
+}
+
+// retryUntilWritten retries failed writes, as the delivery schedule
+// would, until all are written or the time is up.
+func retryUntilWritten(t testing.TB, w Writer, docs []Doc, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for len(docs) > 0 {
+		var err error
+		docs, err = writeAll(t, w, docs)
+		if len(docs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d documents still not written: %v", len(docs), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// wantClass checks that err is an *Error of class c whose message says
+// want, and that no secret leaks into it.
+func wantClass(t testing.TB, err error, c Class, want string, secrets ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want class %s", c)
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %T %v is not an *Error", err, err)
+	}
+	if e.Class != c {
+		t.Fatalf("class %s, want %s: %v", e.Class, c, err)
+	}
+	if want != "" && !containsFold(err.Error(), want) {
+		t.Fatalf("error %q does not say %q", err, want)
+	}
+	for _, s := range secrets {
+		if containsFold(err.Error(), s) {
+			t.Fatalf("error %q shows a secret", err)
+		}
+	}
+}
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// proxy forwards TCP connections to a server; stopping it closes the
+// listener and every connection, as a server going down would, and
+// starting it listens on the same address again.
+type proxy struct {
+	t      testing.TB
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+	wg    sync.WaitGroup
+}
+
+func newProxy(t testing.TB, target string) *proxy {
+	p := &proxy{t: t, target: target, conns: map[net.Conn]bool{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[up] = true, true
+			p.mu.Unlock()
+			pipe := func(dst, src net.Conn) {
+				defer p.wg.Done()
+				_, _ = io.Copy(dst, src)
+				dst.Close()
+				src.Close()
+			}
+			p.wg.Add(2)
+			go pipe(up, c)
+			go pipe(c, up)
+		}
+	}()
+}
+
+func (p *proxy) stop() {
+	p.mu.Lock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]bool{}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func (p *proxy) start() {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.serve(ln)
+}
+
+// closedAddr is a 127.0.0.1 address nothing listens on.
+func closedAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// newWriter builds the writer of s, closed when the test ends.
+func newWriter(t testing.TB, s Settings, opts ...Options) Writer {
+	t.Helper()
+	opt := fastOptions()
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	w, err := New(s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// outage writes the first half of docs, stops the destination, checks
+// that a few writes fail with a class the delivery schedule retries,
+// starts it again and retries the rest as the schedule would. It returns
+// the error seen while the destination was down.
+func outage(t testing.TB, w Writer, docs []Doc, stop, start func()) error {
+	t.Helper()
+	half := len(docs) / 2
+	if failed, err := writeAll(t, w, docs[:half]); len(failed) > 0 {
+		t.Fatal(err)
+	}
+	stop()
+	var downErr error
+	for _, d := range docs[half : half+3] {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := w.Write(ctx, d)
+		cancel()
+		if err == nil {
+			t.Fatalf("%s written while the destination was down", docID(d))
+		}
+		if !ClassOf(err).Retryable() {
+			t.Fatalf("class %s is not retried: %v", ClassOf(err), err)
+		}
+		downErr = err
+	}
+	t.Logf("while down: %v", downErr)
+	start()
+	retryUntilWritten(t, w, docs[half:], 20*time.Second)
+	return downErr
+}
+
+// fastOptions keep failing attempts short in tests.
+func fastOptions() Options { return Options{Timeout: 5 * time.Second} }
