@@ -172,11 +172,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		}
 	}
 
-	ds, ok := st.Store.(store.DeliveryStore)
-	if !ok {
-		return nil, fmt.Errorf("the %s store cannot hold deliveries", st.Kind)
-	}
-	dsvc, err := delivery.New(delivery.Config{Store: ds, Logger: opt.Logger, Now: opt.DeliveryNow, AllowPrivate: cfg.AllowPrivateWebhooks})
+	dsvc, err := delivery.New(delivery.Config{Store: st.Store, Logger: opt.Logger, Now: opt.DeliveryNow, AllowPrivate: cfg.AllowPrivateWebhooks})
 	if err != nil {
 		return nil, err
 	}
@@ -429,12 +425,11 @@ func (a *App) Run(ctx context.Context) error {
 	works := a.cfg.Role != config.RoleAPI
 	if works {
 		if s, ok := a.jobs.(subscriber); ok {
-			ds, _ := a.store.Store.(store.DeliveryStore)
 			events, stop := s.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
 				river.EventKindJobSnoozed, river.EventKindJobCancelled)
 			wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
 			defer func() { wcancel(); stop() }()
-			go a.metrics.watchJobs(wctx, events, ds)
+			go a.metrics.watchJobs(wctx, events, a.store.Store)
 		}
 		if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start jobs: %w", err)

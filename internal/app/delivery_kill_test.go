@@ -83,7 +83,7 @@ func TestKillMidDelivery(t *testing.T) {
 	if _, err := st.Store.UpsertUser(ctx, store.User{ClientUUID: client, UserID: user}); err != nil {
 		t.Fatal(err)
 	}
-	ds := st.Store.(store.DeliveryStore)
+	ds := st.Store
 	svc, err := delivery.New(delivery.Config{Store: ds, Logger: testLogger(), AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/wearlink/wearlink/internal/secret"
-	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
 )
 
@@ -89,13 +88,11 @@ func doctorPostgres(ctx context.Context, cfg StoreConfig, w io.Writer) (bool, er
 		return false, nil
 	}
 	fmt.Fprintf(w, "connection: ok\n")
-	if p, ok := o.Store.(store.WriteProber); ok {
-		if err := p.ProbeWrite(ctx); err != nil {
-			fmt.Fprintf(w, "write: FAILED: %v\n", err)
-			return false, nil
-		}
-		fmt.Fprintf(w, "write: ok\n")
+	if err := o.Store.ProbeWrite(ctx); err != nil {
+		fmt.Fprintf(w, "write: FAILED: %v\n", err)
+		return false, nil
 	}
+	fmt.Fprintf(w, "write: ok\n")
 	fmt.Fprintf(w, "integrity: PostgreSQL checks its own pages (data checksums); its amcheck extension checks indexes\n")
 	return true, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/store/sqlite"
 )
 
 var (
@@ -121,6 +122,18 @@ func TestKillMidBackfill(t *testing.T) {
 
 	first := startServe(t, bin, env)
 	defer func() { _ = first.cmd.Process.Kill(); _ = first.cmd.Wait() }()
+	// Link once the server has made the database: a second process
+	// starting in the instant between the first one's key file and its
+	// database's first page sees a key beside an empty database, which the
+	// start check takes for lost data.
+	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+		if fi, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the server made no database\n%s", first.log())
+		}
+	}
 	for i := 0; i < users; i++ {
 		tok := sim.Tokens()[i]
 		out, err := exec.Command(bin, "link", "--data", dir, "--oura-api-url", hs.URL, "--backfill-days", "60", "--create-client",

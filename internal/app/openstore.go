@@ -40,7 +40,10 @@ type StoreConfig struct {
 
 // OpenedStore is an open store and what else runs on its database.
 type OpenedStore struct {
-	Store store.Store
+	// Store is the whole store: every seam (store.Store, APIStore,
+	// DeliveryStore, EraseStore, SessionStore, WriteProber) with no
+	// assertion needed.
+	Store store.Full
 	// SQLite is the single writer pool River must share (nil on PostgreSQL).
 	SQLite *sql.DB
 	// PG is the pool River uses (nil on SQLite).
@@ -49,13 +52,11 @@ type OpenedStore struct {
 	// Kind is "sqlite" or "postgres"; Location the file or the URL
 	// without its password, for logs.
 	Kind, Location string
-
-	migrate func(context.Context) (store.MigrationResult, error)
 }
 
 // Migrate applies wearlink's and River's migrations and says what it did.
 func (o *OpenedStore) Migrate(ctx context.Context) (store.MigrationResult, error) {
-	return o.migrate(ctx)
+	return o.Store.RunMigrations(ctx)
 }
 
 // Close closes the store. Stop River first.
@@ -108,13 +109,13 @@ func OpenStore(ctx context.Context, cfg StoreConfig) (*OpenedStore, error) {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		return &OpenedStore{Store: s, PG: s.Pool(), Sealer: sealer, Kind: "postgres",
-			Location: redactURL(cfg.DatabaseURL), migrate: s.RunMigrations}, nil
+			Location: redactURL(cfg.DatabaseURL)}, nil
 	}
 	s, err := sqlite.New(ctx, sqlite.Options{Path: path, Sealer: sealer, Logger: cfg.Logger, Now: cfg.Now})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &OpenedStore{Store: s, SQLite: s.Writer(), Sealer: sealer, Kind: "sqlite", Location: path, migrate: s.RunMigrations}, nil
+	return &OpenedStore{Store: s, SQLite: s.Writer(), Sealer: sealer, Kind: "sqlite", Location: path}, nil
 }
 
 func redactURL(s string) string {

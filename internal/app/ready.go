@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/config"
-	"github.com/wearlink/wearlink/internal/store"
 )
 
 var errClosed = errors.New("store closed")
@@ -66,16 +65,13 @@ func (a *App) pingStore(ctx context.Context) error {
 	}
 }
 
-// probeWrite commits a tiny write when the store can (both drivers do).
+// probeWrite commits a tiny write (store.WriteProber).
 func (a *App) probeWrite(ctx context.Context) error {
 	st := a.store
 	if st == nil {
 		return errClosed
 	}
-	if p, ok := st.Store.(store.WriteProber); ok {
-		return p.ProbeWrite(ctx)
-	}
-	return nil
+	return st.Store.ProbeWrite(ctx)
 }
 
 // jobsRunning: Run started River and it has not stopped since.

@@ -17,7 +17,7 @@ func TestDeliveriesListShowReplay(t *testing.T) {
 	id, _ := parseAdded(t, e.run(t, "webhooks", "add", "--client-uuid", cliClient, "--url", rcv.URL, "--allow-private-webhooks"))
 
 	// Three documents fanned out; two die (as after their last retry).
-	ds := e.o.Store.(store.DeliveryStore)
+	ds := e.o.Store
 	var in []store.HealthInput
 	for _, day := range []string{"2024-05-01", "2024-05-02", "2024-05-03"} {
 		in = append(in, store.HealthInput{Key: day, Doc: &health.SleepSummaryDocument{Header: health.Header{ClientUUID: cliClient, UserID: cliUser, Day: day}}})

@@ -62,11 +62,7 @@ func deliveryService(cmd *cobra.Command, f *deliveryFlags) (*delivery.Service, *
 		o.Close()
 		return nil, nil, err
 	}
-	ds, ok := o.Store.(store.DeliveryStore)
-	if !ok {
-		o.Close()
-		return nil, nil, fmt.Errorf("the %s store keeps no webhooks", o.Kind)
-	}
+	ds := o.Store
 	allow := f.allowPrivate
 	if !cmd.Flags().Changed("allow-private-webhooks") {
 		if v := f.getenv(delivery.EnvAllowPrivate); v != "" {

@@ -192,7 +192,7 @@ func TestWebhooksAddWhileServing(t *testing.T) {
 	e := newWebhooksEnv(t)
 	rcv := newHookReceiver(t, 200)
 
-	ds := e.o.Store.(store.DeliveryStore)
+	ds := e.o.Store
 	svc, err := delivery.New(delivery.Config{Store: ds, AllowPrivate: true, FanoutInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -216,9 +216,9 @@ func sleepDoc(client, user, day string, n int) *health.SleepSummaryDocument {
 	return d
 }
 
-// applyDocs stores n sleep summaries (distinct keys from first) and
-// returns their outbox records.
-func applyDocs(t testing.TB, st store.Store, first, n int) []store.OutboxRecord {
+// applyDocs stores n sleep summaries (distinct keys from first), which
+// writes an outbox record each.
+func applyDocs(t testing.TB, st store.Store, first, n int) {
 	t.Helper()
 	var in []store.HealthInput
 	for i := first; i < first+n; i++ {
@@ -229,7 +229,9 @@ func applyDocs(t testing.TB, st store.Store, first, n int) []store.OutboxRecord 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w.Outbox
+	if w.Inserted+w.Updated != n {
+		t.Fatalf("applied %+v, want %d written", w, n)
+	}
 }
 
 func (e *env) addEndpoint(url string, kind string) EndpointWithSecret {

@@ -7,7 +7,7 @@ import "context"
 const ProbeKeyName = "wearlink-write-probe"
 
 // WriteProber commits a tiny write to show the database takes writes
-// (both drivers implement it). Readiness uses it.
+// (sqlstore, for both engines). Readiness uses it.
 type WriteProber interface {
 	ProbeWrite(ctx context.Context) error
 }

@@ -41,7 +41,7 @@ func (s DashboardSession) Validate() error {
 	return nil
 }
 
-// SessionStore keeps dashboard sessions. Both drivers implement it.
+// SessionStore keeps dashboard sessions (sqlstore, for both engines).
 type SessionStore interface {
 	CreateSession(ctx context.Context, s DashboardSession) error
 	// GetSession returns a session that has not expired at now

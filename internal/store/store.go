@@ -1,8 +1,9 @@
 // Package store keeps wearlink's state: clients, users, Oura connections,
 // raw Oura documents, normalized health documents and the delivery outbox.
-// Two implementations satisfy Store: sqlite (the embedded default) and
-// postgres (for several wearlink processes on one database). The storetest
-// package is the conformance suite both must pass.
+// The rules are written once, in sqlstore, over two thin drivers: sqlite
+// (the embedded default) and postgres (for several wearlink processes on
+// one database). Both satisfy Full, which the composition root holds. The
+// storetest package is the conformance suite both must pass.
 //
 // River (durable jobs) runs on the same database: sqlite.Store.Writer()
 // returns the single writer *sql.DB for riversqlite, postgres.Store.Pool()
@@ -145,8 +146,6 @@ type RawWrite struct {
 // HealthWrite reports what ApplyHealthDocuments did.
 type HealthWrite struct {
 	Inserted, Updated, Unchanged int
-	// Outbox holds the records written for inserted and updated documents.
-	Outbox []OutboxRecord
 }
 
 // HealthInput is one normalized document to store (normalize.Result).
@@ -221,11 +220,22 @@ type Store interface {
 	GetHealthDocuments(ctx context.Context, q HealthQuery) ([]HealthDocument, error)
 	CountHealthDocuments(ctx context.Context, clientUUID string) (map[string]int, error)
 
-	// Outbox (consumed by delivery).
-	ListOutbox(ctx context.Context, afterID int64, limit int) ([]OutboxRecord, error)
-	DeleteOutbox(ctx context.Context, ids []int64) error
-
 	// Migrate brings the schema (wearlink's and River's) up to date.
 	Migrate(ctx context.Context) error
 	Close() error
+}
+
+// Full is a whole store: Store, APIStore, DeliveryStore, EraseStore,
+// SessionStore and WriteProber. Both implementations satisfy it and the composition root holds one, so no
+// consumer has to assert its way from one seam to another; consumers
+// declare the narrow interfaces they need.
+type Full interface {
+	Store
+	APIStore
+	DeliveryStore
+	EraseStore
+	SessionStore
+	WriteProber
+	// RunMigrations is Migrate reporting what it applied.
+	RunMigrations(ctx context.Context) (MigrationResult, error)
 }

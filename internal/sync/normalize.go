@@ -257,7 +257,6 @@ func (e *Engine) renormalizeLocked(ctx context.Context, conn store.Connection, c
 		total.Inserted += hw.Inserted
 		total.Updated += hw.Updated
 		total.Unchanged += hw.Unchanged
-		total.Outbox = append(total.Outbox, hw.Outbox...)
 		if err != nil {
 			return total, err
 		}

@@ -15,7 +15,7 @@ func TestResync(t *testing.T) {
 	e.waitBackfill(20*time.Second, conn)
 	e.waitIdle(10 * time.Second)
 	before := e.stored(conn)
-	outbox, _ := e.st.ListOutbox(e.ctx, 0, 100000)
+	outbox, _ := e.st.Outbox(e.ctx)
 	c, _ := e.st.GetConnection(e.ctx, conn.ID)
 	from, to := planOf(t, c)
 	e.sim.ResetRequestCounts()
@@ -34,7 +34,7 @@ func TestResync(t *testing.T) {
 	if d := diff(before, e.stored(conn)); d != "" {
 		t.Fatalf("documents changed:\n%s", d)
 	}
-	if after, _ := e.st.ListOutbox(e.ctx, 0, 100000); len(after) != len(outbox) {
+	if after, _ := e.st.Outbox(e.ctx); len(after) != len(outbox) {
 		t.Fatalf("outbox grew from %d to %d records with nothing changed", len(outbox), len(after))
 	}
 	if _, err := e.eng.Resync(e.ctx, c, to, from); err == nil && from != to {

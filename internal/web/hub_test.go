@@ -28,7 +28,7 @@ type hub struct {
 	ctx context.Context
 	a   *app.App
 	url string
-	st  store.Store
+	st  store.Full
 	off atomic.Int64
 }
 
@@ -174,7 +174,7 @@ func read(t *testing.T, resp *http.Response) page {
 // afterwards, so a replay delivers it.
 func (h *hub) deadLetter(c creds, target string) int64 {
 	h.t.Helper()
-	ds := h.st.(store.DeliveryStore)
+	ds := h.st
 	ep, err := ds.CreateEndpoint(h.ctx, store.WebhookEndpoint{ClientUUID: c.uuid, Kind: store.EndpointNotification, URL: target, Secret: "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ="})
 	if err != nil {
 		h.t.Fatal(err)

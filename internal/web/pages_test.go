@@ -325,7 +325,7 @@ func TestDashboardReplay(t *testing.T) {
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/dashboard/deliveries?replayed="+ids {
 		t.Fatalf("replay: %d %v", p.status, p.header)
 	}
-	ds := h.st.(store.DeliveryStore)
+	ds := h.st
 	testutil.WaitFor(t, 20*time.Second, "the replayed delivery", func() bool {
 		d, err := ds.GetDelivery(h.ctx, id)
 		return err == nil && d.Status == store.DeliverySucceeded

@@ -10,7 +10,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/wearlink/wearlink/internal/store"
-	"github.com/wearlink/wearlink/internal/store/internal/common"
+	"github.com/wearlink/wearlink/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -32,10 +32,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 // Tables are created in the first schema of search_path.
 func (s *Store) RunMigrations(ctx context.Context) (store.MigrationResult, error) {
 	var res store.MigrationResult
-	migs, err := common.LoadMigrations(migrationFS, "migrations")
-	if err != nil {
-		return res, fmt.Errorf("postgres: load migrations: %w", err)
-	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return res, fmt.Errorf("postgres: migrate: %w", err)
@@ -63,38 +59,14 @@ func (s *Store) RunMigrations(ctx context.Context) (store.MigrationResult, error
 	)`); err != nil {
 		return res, fmt.Errorf("postgres: create schema_migrations: %w", err)
 	}
-	for _, m := range migs {
-		applied := false
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			// No arguments: the simple protocol runs a file of statements.
-			if _, err := tx.Exec(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.Version, m.Name, common.Now(s.now)); err != nil {
-				return err
-			}
-			applied = true
-			return nil
-		})
-		if err != nil {
-			return res, fmt.Errorf("postgres: migration %s: %w", m.Name, err)
-		}
-		if applied {
-			res.Applied = append(res.Applied, m.Name)
-			s.log.Info("applied migration", "migration", m.Name)
-		}
-		res.Current = m.Version
+	inTx := func(ctx context.Context, fn func(sqlstore.Querier) error) error {
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return fn(querier{tx}) })
+	}
+	if res.Applied, res.Current, err = s.ApplyMigrations(ctx, migrationFS, "migrations", inTx); err != nil {
+		return res, fmt.Errorf("postgres: %w", err)
 	}
 
-	migrator, err := rivermigrate.New(riverpgxv5.New(s.pool), &rivermigrate.Config{Logger: s.log})
+	migrator, err := rivermigrate.New(riverpgxv5.New(s.pool), &rivermigrate.Config{Logger: s.Logger()})
 	if err != nil {
 		return res, fmt.Errorf("postgres: river migrator: %w", err)
 	}
@@ -102,11 +74,6 @@ func (s *Store) RunMigrations(ctx context.Context) (store.MigrationResult, error
 	if err != nil {
 		return res, fmt.Errorf("postgres: river migrations: %w", err)
 	}
-	for _, v := range rr.Versions {
-		res.RiverApplied = append(res.RiverApplied, v.Version)
-	}
-	if all := migrator.AllVersions(); len(all) > 0 {
-		res.RiverCurrent = all[len(all)-1].Version
-	}
+	sqlstore.RiverResult(&res, rr, migrator.AllVersions())
 	return res, nil
 }

@@ -1,28 +1,34 @@
 // Package postgres is wearlink's store on PostgreSQL (pgx/v5): the
 // scale-out path, where several wearlink processes share one database and
-// River spreads the jobs across them.
+// River spreads the jobs across them. It is a thin driver under
+// internal/store/sqlstore, which holds the rules.
 //
-// Writes that read before they write take locks that hold across
-// processes: ApplyHealthDocuments locks each user it writes for
-// (transaction-scoped advisory locks, taken in one global order), so two
-// processes never both bump one document; batches are sent as arrays
-// (unnest), one statement per step rather than one per document.
+// What this driver does differently from SQLite: writers run concurrently,
+// so ApplyHealthDocuments locks each user it writes for (transaction-scoped
+// advisory locks, taken in one global order) and FanOut takes outbox
+// records with SKIP LOCKED; batches are sent as arrays (unnest) or one
+// pgx.Batch, one round trip per step rather than one per document; times
+// are timestamptz.
 package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/store/sqlstore"
 )
 
 // Options configure New.
@@ -46,30 +52,21 @@ type Options struct {
 	MaxConns int32
 }
 
-// Store is the PostgreSQL implementation of store.Store.
+// Store is the PostgreSQL store: the rules of sqlstore over this driver.
 type Store struct {
+	*sqlstore.Store
 	pool   *pgxpool.Pool
 	schema string
-	sealer *secret.Sealer
-	log    *slog.Logger
-	now    func() time.Time
 }
-
-var _ store.Store = (*Store)(nil)
 
 // New connects to the database. It does not migrate: call Migrate.
 func New(ctx context.Context, opt Options) (*Store, error) {
 	if opt.URL == "" {
 		return nil, errors.New("postgres: no database URL")
 	}
-	if opt.Sealer == nil {
-		return nil, errors.New("postgres: no sealer")
-	}
-	if opt.Logger == nil {
-		opt.Logger = slog.Default()
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
+	sc := sqlstore.Config{Sealer: opt.Sealer, Logger: opt.Logger, Now: opt.Now}
+	if err := sc.Check(); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	cfg, err := pgxpool.ParseConfig(opt.URL)
 	if err != nil {
@@ -90,11 +87,15 @@ func New(ctx context.Context, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	return &Store{pool: pool, schema: opt.Schema, sealer: opt.Sealer, log: opt.Logger, now: opt.Now}, nil
+	sc.Driver, sc.Batch = driver{pool}, batcher{}
+	s := &Store{Store: sqlstore.New(sc), pool: pool, schema: opt.Schema}
+	return s, nil
 }
 
 // Pool is the connection pool, for riverpgxv5.New.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+var _ store.Full = (*Store)(nil)
 
 // Close closes the pool. River must be stopped first.
 func (s *Store) Close() error {
@@ -102,9 +103,50 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// inTx runs fn in a transaction (READ COMMITTED).
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+// driver implements sqlstore.Driver.
+type driver struct{ pool *pgxpool.Pool }
+
+func (d driver) Reader() sqlstore.Querier { return querier{d.pool} }
+func (d driver) Writer() sqlstore.Querier { return querier{d.pool} }
+
+// WriteTx runs fn in a READ COMMITTED transaction.
+func (d driver) WriteTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(querier{tx}) })
+}
+
+// ReadTx runs fn in a REPEATABLE READ read-only transaction: one snapshot.
+func (d driver) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return pgx.BeginTxFunc(ctx, d.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return fn(querier{tx}) })
+}
+
+func (driver) Time(t time.Time) any { return t }
+
+// LockUsers takes a transaction-scoped advisory lock per user, in lock
+// order, so two writers of one user's documents never both bump one.
+func (driver) LockUsers(ctx context.Context, q sqlstore.Querier, keys []string) error {
+	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(l) FROM
+		(SELECT DISTINCT hashtextextended(k, 0) AS l FROM unnest(?::text[]) AS k ORDER BY 1) AS locks`, keys)
+	return err
+}
+
+func (driver) Dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		True: "true", False: "false", NoLimit: "ALL",
+		ScopesCol: "array_to_json(scopes)::text",
+		Scopes: func(s []string) any {
+			if s == nil {
+				return []string{}
+			}
+			return s
+		},
+		MergeJSON:  "jsonb_strip_nulls(cursors || ?::jsonb)",
+		SkipLocked: " FOR UPDATE OF o SKIP LOCKED",
+		LockRow:    " FOR UPDATE",
+		JSONInt: func(col, key string) string {
+			return "(" + col + "->>'" + key + "')::bigint"
+		},
+	}
 }
 
 func pgCode(err error) string {
@@ -115,33 +157,78 @@ func pgCode(err error) string {
 	return ""
 }
 
-func isUnique(err error) bool     { return pgCode(err) == "23505" }
-func isForeignKey(err error) bool { return pgCode(err) == "23503" }
+func (driver) IsUnique(err error) bool     { return pgCode(err) == "23505" }
+func (driver) IsForeignKey(err error) bool { return pgCode(err) == "23503" }
 
-func notFound(format string, args ...any) error {
-	return health.Errorf(health.ENOTFOUND, format, args...)
+// querier adapts a pool or a transaction to sqlstore.Querier, rewriting
+// ? placeholders to $n.
+type querier struct {
+	q interface {
+		Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	}
 }
 
-// ts stores a time; the zero time is NULL.
-func ts(t time.Time) any {
-	if t.IsZero() {
-		return nil
+// Exec runs a statement; one without arguments may be a script of several
+// (a migration), which only the simple protocol runs.
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if len(args) == 0 {
+		args = []any{pgx.QueryExecModeSimpleProtocol}
 	}
-	return t
+	tag, err := q.q.Exec(ctx, rebind(query), args...)
+	return tag.RowsAffected(), err
 }
 
-// fromTS reads a nullable timestamptz in UTC.
-func fromTS(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.q.Query(ctx, rebind(query), args...)
+	if err != nil {
+		return nil, err
 	}
-	return t.UTC()
+	return pgRows{rows}, nil
 }
 
-// jsonArg stores optional JSON: nil stays NULL.
-func jsonArg(b []byte) any {
-	if b == nil {
-		return nil
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return pgRow{q.q.QueryRow(ctx, rebind(query), args...)}
+}
+
+type pgRows struct{ pgx.Rows }
+
+func (r pgRows) Scan(dest ...any) error { return noRows(r.Rows.Scan(dest...)) }
+
+type pgRow struct{ pgx.Row }
+
+func (r pgRow) Scan(dest ...any) error { return noRows(r.Row.Scan(dest...)) }
+
+// noRows makes pgx's no-rows error the one sqlstore knows.
+func noRows(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sql.ErrNoRows
 	}
-	return []byte(b)
+	return err
+}
+
+var rebound sync.Map // query with ? -> query with $n
+
+// rebind turns the ? placeholders of sqlstore's queries into $1, $2...
+// (sqlstore writes no ? in literals).
+func rebind(q string) string {
+	if v, ok := rebound.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, part := range strings.SplitAfter(q, "?") {
+		if strings.HasSuffix(part, "?") {
+			n++
+			b.WriteString(part[:len(part)-1] + "$" + strconv.Itoa(n))
+		} else {
+			b.WriteString(part)
+		}
+	}
+	out := b.String()
+	if n > 0 && len(q) < 4096 {
+		rebound.Store(q, out)
+	}
+	return out
 }

@@ -1,13 +1,16 @@
 // Package sqlite is wearlink's embedded store: one SQLite file in WAL mode
-// (modernc.org/sqlite, pure Go, so the binary stays static).
+// (modernc.org/sqlite, pure Go, so the binary stays static). It is a thin
+// driver under internal/store/sqlstore, which holds the rules.
 //
 // All writes go through one connection (Writer, MaxOpenConns 1), which
 // River shares through riversqlite: SQLite allows one writer at a time, and
 // queueing writers in the pool is cheaper and fairer than having them spin
 // on SQLITE_BUSY. Writing transactions start with BEGIN IMMEDIATE, so
 // another process on the same file cannot interleave between a read and
-// the write that depends on it. Reads go to a separate pool of read-only
-// connections, which WAL lets run alongside the writer.
+// the write that depends on it; that exclusive writer is all the locking
+// the rules need here. Reads go to a separate pool of read-only
+// connections, which WAL lets run alongside the writer. Times are stored
+// as integer microseconds.
 package sqlite
 
 import (
@@ -25,9 +28,10 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/store/internal/common"
+	"github.com/wearlink/wearlink/internal/store/sqlstore"
 )
 
 // FileName is the database file's name in the data directory.
@@ -50,16 +54,12 @@ type Options struct {
 	ReadConns int
 }
 
-// Store is the SQLite implementation of store.Store.
+// Store is the SQLite store: the rules of sqlstore over this driver.
 type Store struct {
-	path   string
-	w, r   *sql.DB
-	sealer *secret.Sealer
-	log    *slog.Logger
-	now    func() time.Time
+	*sqlstore.Store
+	path string
+	w, r *sql.DB
 }
-
-var _ store.Store = (*Store)(nil)
 
 // New opens (creating if needed) the database file. It does not migrate:
 // call Migrate.
@@ -67,14 +67,9 @@ func New(ctx context.Context, opt Options) (*Store, error) {
 	if opt.Path == "" {
 		return nil, errors.New("sqlite: no database path")
 	}
-	if opt.Sealer == nil {
-		return nil, errors.New("sqlite: no sealer")
-	}
-	if opt.Logger == nil {
-		opt.Logger = slog.Default()
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
+	sc := sqlstore.Config{Sealer: opt.Sealer, Logger: opt.Logger, Now: opt.Now}
+	if err := sc.Check(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	if opt.BusyTimeout <= 0 {
 		opt.BusyTimeout = 10 * time.Second
@@ -109,7 +104,7 @@ func New(ctx context.Context, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", opt.Path, err)
 	}
 	if err := os.Chmod(opt.Path, 0o600); err != nil {
-		opt.Logger.Warn("sqlite: cannot restrict database file mode", "path", opt.Path, "err", err)
+		sc.Logger.Warn("sqlite: cannot restrict database file mode", "path", opt.Path, "err", err)
 	}
 
 	rq := cloneValues(base)
@@ -126,7 +121,10 @@ func New(ctx context.Context, opt Options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", opt.Path, err)
 	}
-	return &Store{path: opt.Path, w: w, r: r, sealer: opt.Sealer, log: opt.Logger, now: opt.Now}, nil
+	s := &Store{path: opt.Path, w: w, r: r}
+	sc.Driver = driver{w: w, r: r}
+	s.Store = sqlstore.New(sc)
+	return s, nil
 }
 
 // Writer is the single writer connection pool, for riversqlite.New.
@@ -138,22 +136,107 @@ func (s *Store) Path() string { return s.path }
 // Reader is the read-only pool.
 func (s *Store) Reader() *sql.DB { return s.r }
 
+var _ store.Full = (*Store)(nil)
+
 // Close closes both pools. River must be stopped first.
 func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-// inTx runs fn in a writing transaction (BEGIN IMMEDIATE).
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+// driver implements sqlstore.Driver.
+type driver struct{ w, r *sql.DB }
+
+func (d driver) Reader() sqlstore.Querier { return querier{d.r} }
+func (d driver) Writer() sqlstore.Querier { return querier{d.w} }
+
+// WriteTx runs fn in a writing transaction (BEGIN IMMEDIATE).
+func (d driver) WriteTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return inTx(ctx, d.w, nil, fn)
+}
+
+func (d driver) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return inTx(ctx, d.r, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// inTx runs fn in a transaction whose statements are prepared once each:
+// batches are written row by row here, so a batch of a thousand documents
+// parses its INSERT once rather than a thousand times.
+func inTx(ctx context.Context, db *sql.DB, opt *sql.TxOptions, fn func(sqlstore.Querier) error) error {
+	tx, err := db.BeginTx(ctx, opt)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	st := &stmts{tx: tx, m: map[string]*sql.Stmt{}}
+	err = fn(querier{st})
+	for _, s := range st.m {
+		_ = s.Close()
+	}
+	if err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	return tx.Commit()
+}
+
+// stmts runs each query of a transaction through its prepared statement.
+type stmts struct {
+	tx *sql.Tx
+	m  map[string]*sql.Stmt
+}
+
+func (s *stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.m[query]; ok {
+		return st, nil
+	}
+	st, err := s.tx.PrepareContext(ctx, query)
+	if err == nil {
+		s.m[query] = st
+	}
+	return st, err
+}
+
+func (s *stmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if len(args) == 0 { // a script (a migration) runs as it is
+		return s.tx.ExecContext(ctx, query)
+	}
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *stmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (s *stmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return s.tx.QueryRowContext(ctx, query, args...) // reports the same error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (driver) Time(t time.Time) any { return t.UnixMicro() }
+
+// LockUsers does nothing: the writer is exclusive.
+func (driver) LockUsers(context.Context, sqlstore.Querier, []string) error { return nil }
+
+func (driver) Dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		True: "1", False: "0", NoLimit: "-1",
+		ScopesCol: "scopes", Scopes: func(s []string) any { return common.EncodeScopes(s) },
+		MergeJSON: "json_patch(cursors, ?)",
+		// River keeps a job's args as JSONB, which json_extract reads.
+		JSONInt: func(col, key string) string {
+			return "json_extract(" + col + ", '$." + key + "')"
+		},
+	}
 }
 
 // sqliteCode returns the extended result code of a SQLite error, 0 for
@@ -166,41 +249,47 @@ func sqliteCode(err error) int {
 	return 0
 }
 
-func isUnique(err error) bool {
+func (driver) IsUnique(err error) bool {
 	c := sqliteCode(err)
 	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
-func isForeignKey(err error) bool {
+func (driver) IsForeignKey(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
-func notFound(format string, args ...any) error {
-	return health.Errorf(health.ENOTFOUND, format, args...)
+// querier adapts a *sql.DB or *sql.Tx to sqlstore.Querier.
+type querier struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
 }
 
-// micros stores a time; the zero time is NULL.
-func micros(t time.Time) any {
-	if t.IsZero() {
-		return nil
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
 	}
-	return t.UnixMicro()
+	return res.RowsAffected()
 }
 
-func fromMicros(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
-	return time.UnixMicro(v.Int64).UTC()
+	return rowsCloser{rows}, nil
 }
 
-// jsonArg stores optional JSON: nil stays NULL.
-func jsonArg(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return []byte(b)
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.q.QueryRowContext(ctx, query, args...)
 }
+
+type rowsCloser struct{ *sql.Rows }
+
+func (r rowsCloser) Close() { _ = r.Rows.Close() }
 
 func cloneValues(v url.Values) url.Values {
 	out := url.Values{}

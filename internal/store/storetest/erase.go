@@ -26,7 +26,7 @@ func eraseStore(t *testing.T, s APIStore) (store.EraseStore, store.DeliveryStore
 	return es, ds
 }
 
-// userRows counts what a user has in every table EraseSteps touches.
+// userRows counts what a user has in every table erasing a user touches (sqlstore's erase steps).
 func userRows(t *testing.T, s APIStore, ds store.DeliveryStore, client, user string) map[string]int {
 	t.Helper()
 	ctx := ctxT(t)

@@ -28,6 +28,13 @@ type SealedTokenReader interface {
 	SealedTokens(ctx context.Context, connectionID int64) (access, refresh []byte, err error)
 }
 
+// OutboxReader is implemented by stores that can list the outbox records
+// not yet fanned out; the suite uses it to check what
+// ApplyHealthDocuments wrote.
+type OutboxReader interface {
+	Outbox(ctx context.Context) ([]store.OutboxRecord, error)
+}
+
 // Migrator is implemented by stores that report what Migrate applied.
 type Migrator interface {
 	RunMigrations(ctx context.Context) (store.MigrationResult, error)
@@ -77,6 +84,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"HealthDuplicateInBatch", testHealthDuplicateInBatch},
 		{"HealthConcurrentSameKey", testHealthConcurrentSameKey},
 		{"HealthConcurrentBatches", testHealthConcurrentBatches},
+		{"HealthConcurrentUsers", testHealthConcurrentUsers},
 		{"Outbox", testOutbox},
 		{"DeleteClientCascades", testDeleteClientCascades},
 	}
@@ -172,7 +180,11 @@ func rawDoc(conn int64, coll, id, day, body string) store.RawDocument {
 
 func allOutbox(t *testing.T, s store.Store) []store.OutboxRecord {
 	t.Helper()
-	recs, err := s.ListOutbox(ctxT(t), 0, 100000)
+	r, ok := s.(OutboxReader)
+	if !ok {
+		t.Skip("the store cannot list its outbox")
+	}
+	recs, err := r.Outbox(ctxT(t))
 	must(t, err)
 	return recs
 }
@@ -893,13 +905,17 @@ func testHealthInsert(t *testing.T, s store.Store) {
 	mustUser(t, s, "c1", "u1")
 	d := sleepDoc("c1", "u1", "2024-01-01", 100)
 	w := apply(t, s, in("2024-01-01", d))
-	if counts(w) != [3]int{1, 0, 0} || len(w.Outbox) != 1 {
+	if counts(w) != [3]int{1, 0, 0} {
 		t.Fatalf("insert = %+v", w)
 	}
 	if d.DocumentVersion != 1 {
 		t.Fatalf("the caller's doc has document_version %d, want 1", d.DocumentVersion)
 	}
-	rec := w.Outbox[0]
+	ob := allOutbox(t, s)
+	if len(ob) != 1 {
+		t.Fatalf("outbox = %+v, want one record", ob)
+	}
+	rec := ob[0]
 	if rec.ID <= 0 || rec.ClientUUID != "c1" || rec.UserID != "u1" || rec.DataStructure != health.SleepSummary ||
 		rec.Pillar != health.PillarSleep || rec.Day != "2024-01-01" || rec.Key != "2024-01-01" || rec.Version != 1 {
 		t.Fatalf("outbox record = %+v", rec)
@@ -927,9 +943,6 @@ func testHealthInsert(t *testing.T, s store.Store) {
 	if *back.(*health.SleepSummaryDocument).Summary.Duration.SleepDurationSeconds != 100 {
 		t.Fatalf("decoded = %+v", back)
 	}
-	if ob := allOutbox(t, s); len(ob) != 1 || ob[0] != rec {
-		t.Fatalf("ListOutbox = %+v, want %+v", ob, rec)
-	}
 }
 
 func testHealthUnchanged(t *testing.T, s store.Store) {
@@ -940,7 +953,7 @@ func testHealthUnchanged(t *testing.T, s store.Store) {
 	time.Sleep(2 * time.Millisecond)
 	d := sleepDoc("c1", "u1", "2024-01-01", 100) // a fresh, equal document
 	w := apply(t, s, in("2024-01-01", d))
-	if counts(w) != [3]int{0, 0, 1} || len(w.Outbox) != 0 {
+	if counts(w) != [3]int{0, 0, 1} {
 		t.Fatalf("unchanged = %+v", w)
 	}
 	if d.DocumentVersion != 1 {
@@ -988,8 +1001,11 @@ func testHealthVersionBump(t *testing.T, s store.Store) {
 		d := sleepDoc("c1", "u1", "2024-01-01", 100+v)
 		d.DocumentVersion = 99 // whatever the caller set is replaced
 		w := apply(t, s, in("k", d))
-		if counts(w) != [3]int{0, 1, 0} || len(w.Outbox) != 1 || w.Outbox[0].Version != v {
+		if counts(w) != [3]int{0, 1, 0} {
 			t.Fatalf("change %d = %+v", v, w)
+		}
+		if ob := allOutbox(t, s); len(ob) != v || ob[v-1].Version != v {
+			t.Fatalf("change %d: outbox %+v", v, ob)
 		}
 		if d.DocumentVersion != v {
 			t.Fatalf("doc version %d, want %d", d.DocumentVersion, v)
@@ -1168,7 +1184,7 @@ func testHealthErrors(t *testing.T, s store.Store) {
 	wantCode(t, err, health.ENOTFOUND)
 	w, err := s.ApplyHealthDocuments(ctx, nil)
 	must(t, err)
-	if counts(w) != [3]int{} || w.Outbox != nil {
+	if counts(w) != [3]int{} {
 		t.Fatalf("empty apply = %+v", w)
 	}
 }
@@ -1177,7 +1193,7 @@ func testHealthDuplicateInBatch(t *testing.T, s store.Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	w := apply(t, s, in("k", sleepDoc("c1", "u1", "2024-01-01", 1)), in("k", sleepDoc("c1", "u1", "2024-01-01", 2)))
-	if counts(w) != [3]int{1, 0, 0} || len(w.Outbox) != 1 {
+	if counts(w) != [3]int{1, 0, 0} || len(allOutbox(t, s)) != 1 {
 		t.Fatalf("a key twice in one batch = %+v, want the last copy inserted once", w)
 	}
 	docs := getHealth(t, s, store.HealthQuery{ClientUUID: "c1"})
@@ -1215,7 +1231,6 @@ func testHealthConcurrentSameKey(t *testing.T, s store.Store) {
 				total.Inserted += w.Inserted
 				total.Updated += w.Updated
 				total.Unchanged += w.Unchanged
-				total.Outbox = append(total.Outbox, w.Outbox...)
 				mu.Unlock()
 			})
 		}
@@ -1228,9 +1243,15 @@ func testHealthConcurrentSameKey(t *testing.T, s store.Store) {
 		if round > 1 {
 			wantIns, wantUpd = 0, 2
 		}
-		if total.Inserted != wantIns || total.Updated != wantUpd || total.Unchanged != 2*writers-2 || len(total.Outbox) != 2 {
-			t.Fatalf("round %d: %d inserted, %d updated, %d unchanged, %d outbox; want %d, %d, %d, 2",
-				round, total.Inserted, total.Updated, total.Unchanged, len(total.Outbox), wantIns, wantUpd, 2*writers-2)
+		ob := allOutbox(t, s)
+		if total.Inserted != wantIns || total.Updated != wantUpd || total.Unchanged != 2*writers-2 || len(ob) != 2*round {
+			t.Fatalf("round %d: %d inserted, %d updated, %d unchanged, %d outbox records; want %d, %d, %d, %d",
+				round, total.Inserted, total.Updated, total.Unchanged, len(ob), wantIns, wantUpd, 2*writers-2, 2*round)
+		}
+		for _, r := range ob[2*round-2:] {
+			if r.Version != round {
+				t.Fatalf("round %d: outbox record %+v, want version %d", round, r, round)
+			}
 		}
 		for _, d := range getHealth(t, s, store.HealthQuery{ClientUUID: "c1"}) {
 			if d.Version != round || bodyVersion(t, d.Body) != round {
@@ -1293,45 +1314,82 @@ func testHealthConcurrentBatches(t *testing.T, s store.Store) {
 	}
 }
 
+// testHealthConcurrentUsers: writers of several users' documents at once,
+// each writer in its own order, round after round. No lock is shared
+// between users, so their transactions commit in any order; still no
+// document version is written twice and each document's outbox records
+// are its versions 1..n, in id order.
+func testHealthConcurrentUsers(t *testing.T, s store.Store) {
+	mustClient(t, s, "c1")
+	users := []string{"u1", "u2", "u3", "u4"}
+	for _, u := range users {
+		mustUser(t, s, "c1", u)
+	}
+	const writers, rounds = 6, 4
+	for round := 1; round <= rounds; round++ {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range writers {
+			wg.Go(func() {
+				<-start
+				var batch []store.HealthInput
+				for i := range users {
+					u := users[(i+w)%len(users)]
+					// Half the writers write this round's content, half the
+					// previous round's: real changes race with stale copies.
+					batch = append(batch, in("k", sleepDoc("c1", u, "2024-01-01", round*10+w%2)))
+				}
+				if _, err := s.ApplyHealthDocuments(ctxT(t), batch); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+	}
+	versions := map[string][]int{}
+	for _, r := range allOutbox(t, s) {
+		versions[r.UserID] = append(versions[r.UserID], r.Version)
+	}
+	for _, d := range getHealth(t, s, store.HealthQuery{ClientUUID: "c1"}) {
+		vs := versions[d.UserID]
+		if len(vs) != d.Version || bodyVersion(t, d.Body) != d.Version {
+			t.Fatalf("%s: version %d, outbox versions %v", d.UserID, d.Version, vs)
+		}
+		for i, v := range vs {
+			if v != i+1 {
+				t.Fatalf("%s: outbox versions %v, want 1..%d once each, in order", d.UserID, vs, d.Version)
+			}
+		}
+	}
+}
+
 // tests: outbox and deletion
 
 func testOutbox(t *testing.T, s store.Store) {
-	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
-	var all []store.OutboxRecord
 	for i := range 5 {
-		w := apply(t, s, in(fmt.Sprint("k", i), sleepDoc("c1", "u1", "2024-01-01", i)))
-		all = append(all, w.Outbox...)
+		apply(t, s, in(fmt.Sprint("k", i), sleepDoc("c1", "u1", "2024-01-01", i)))
 	}
-	page, err := s.ListOutbox(ctx, 0, 2)
-	must(t, err)
-	if len(page) != 2 || page[0] != all[0] || page[1] != all[1] {
-		t.Fatalf("first page = %+v", page)
+	all := allOutbox(t, s)
+	if len(all) != 5 {
+		t.Fatalf("outbox = %+v", all)
 	}
-	page, err = s.ListOutbox(ctx, page[1].ID, 10)
-	must(t, err)
-	if len(page) != 3 || page[0] != all[2] {
-		t.Fatalf("second page = %+v", page)
+	for i, r := range all {
+		if r.Key != fmt.Sprint("k", i) || r.Version != 1 || i > 0 && r.ID <= all[i-1].ID {
+			t.Fatalf("outbox record %d = %+v", i, r)
+		}
 	}
-	must(t, s.DeleteOutbox(ctx, []int64{all[0].ID, all[2].ID, 999999}))
-	must(t, s.DeleteOutbox(ctx, []int64{all[0].ID})) // again: fine
-	must(t, s.DeleteOutbox(ctx, nil))
-	left := allOutbox(t, s)
-	if len(left) != 3 || left[0] != all[1] || left[1] != all[3] || left[2] != all[4] {
-		t.Fatalf("after delete = %+v", left)
-	}
-	// New records get larger ids than every earlier one, deleted or not.
-	w := apply(t, s, in("k0", sleepDoc("c1", "u1", "2024-01-01", 42)))
-	if len(w.Outbox) != 1 || w.Outbox[0].ID <= all[4].ID || w.Outbox[0].Version != 2 {
-		t.Fatalf("new record = %+v after %+v", w.Outbox, all[4])
-	}
-	// The record keeps the version it was written for after the document
-	// moves on.
+	// New records get larger ids, and a record keeps the version it was
+	// written for after the document moves on.
+	apply(t, s, in("k0", sleepDoc("c1", "u1", "2024-01-01", 42)))
 	apply(t, s, in("k0", sleepDoc("c1", "u1", "2024-01-01", 43)))
-	recs, err := s.ListOutbox(ctx, all[4].ID, 0)
-	must(t, err)
-	if len(recs) != 2 || recs[0].Version != 2 || recs[1].Version != 3 {
+	recs := allOutbox(t, s)[5:]
+	if len(recs) != 2 || recs[0].ID <= all[4].ID || recs[0].Key != "k0" || recs[0].Version != 2 || recs[1].Version != 3 {
 		t.Fatalf("records of k0 = %+v", recs)
 	}
 }

@@ -1,14 +1,11 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/store"
-	"github.com/wearlink/wearlink/internal/store/internal/common"
 )
 
 var _ store.SessionStore = (*Store)(nil)
@@ -19,12 +16,11 @@ func (s *Store) CreateSession(ctx context.Context, ds store.DashboardSession) er
 		return err
 	}
 	if ds.CreatedAt.IsZero() {
-		ds.CreatedAt = common.Now(s.now)
+		ds.CreatedAt = s.Now()
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO dashboard_sessions (id, client_uuid, secret_fingerprint, csrf, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, ds.ID, ds.ClientUUID, ds.SecretFingerprint, ds.CSRF,
-		common.Time(ds.CreatedAt).UnixMicro(), common.Time(ds.ExpiresAt).UnixMicro())
-	if isForeignKey(err) {
+	_, err := s.w.Exec(ctx, `INSERT INTO dashboard_sessions (id, client_uuid, secret_fingerprint, csrf, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, ds.ID, ds.ClientUUID, ds.SecretFingerprint, ds.CSRF, ds.CreatedAt, ds.ExpiresAt)
+	if s.drv.IsForeignKey(err) {
 		return notFound("client %s not found", ds.ClientUUID)
 	}
 	if err != nil {
@@ -36,23 +32,21 @@ func (s *Store) CreateSession(ctx context.Context, ds store.DashboardSession) er
 // GetSession implements store.SessionStore.
 func (s *Store) GetSession(ctx context.Context, id []byte, now time.Time) (store.DashboardSession, error) {
 	var ds store.DashboardSession
-	var created, expires int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, client_uuid, secret_fingerprint, csrf, created_at, expires_at
-		FROM dashboard_sessions WHERE id = ? AND expires_at > ?`, id, common.Time(now).UnixMicro()).
-		Scan(&ds.ID, &ds.ClientUUID, &ds.SecretFingerprint, &ds.CSRF, &created, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := s.r.QueryRow(ctx, `SELECT id, client_uuid, secret_fingerprint, csrf, created_at, expires_at
+		FROM dashboard_sessions WHERE id = ? AND expires_at > ?`, id, now).
+		Scan(&ds.ID, &ds.ClientUUID, &ds.SecretFingerprint, &ds.CSRF, &ds.CreatedAt, &ds.ExpiresAt)
+	if noRows(err) {
 		return ds, notFound("session not found")
 	}
 	if err != nil {
 		return ds, fmt.Errorf("get session: %w", err)
 	}
-	ds.CreatedAt, ds.ExpiresAt = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
 	return ds, nil
 }
 
 // DeleteSession implements store.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, id []byte) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM dashboard_sessions WHERE id = ?`, id); err != nil {
+	if _, err := s.w.Exec(ctx, `DELETE FROM dashboard_sessions WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -65,14 +59,13 @@ func (s *Store) DeleteClientSessions(ctx context.Context, clientUUID string) (in
 
 // PurgeSessions implements store.SessionStore.
 func (s *Store) PurgeSessions(ctx context.Context, now time.Time) (int, error) {
-	return s.deleteSessions(ctx, `expires_at <= ?`, common.Time(now).UnixMicro())
+	return s.deleteSessions(ctx, `expires_at <= ?`, now)
 }
 
 func (s *Store) deleteSessions(ctx context.Context, where string, arg any) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM dashboard_sessions WHERE `+where, arg)
+	n, err := s.w.Exec(ctx, `DELETE FROM dashboard_sessions WHERE `+where, arg)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return int(n), nil
 }
