@@ -3,11 +3,10 @@ package postgres_test
 import (
 	"testing"
 
-	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/storetest"
 )
 
 func TestDeliveryConformance(t *testing.T) {
 	testURL(t)
-	storetest.RunDelivery(t, func(t *testing.T) store.Store { return newStore(t) })
+	storetest.RunDelivery(t, func(t *testing.T) storetest.Store { return newStore(t) })
 }

@@ -84,7 +84,7 @@ func newStore(t testing.TB) *postgres.Store {
 
 func TestConformance(t *testing.T) {
 	testURL(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return newStore(t) })
 }
 
 // WEARLINK_TEST_POSTGRES_URL=... go test ./internal/store/postgres -run '^$' -bench . -benchmem

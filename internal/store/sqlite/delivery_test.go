@@ -3,10 +3,9 @@ package sqlite_test
 import (
 	"testing"
 
-	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/storetest"
 )
 
 func TestDeliveryConformance(t *testing.T) {
-	storetest.RunDelivery(t, func(t *testing.T) store.Store { return newStore(t) })
+	storetest.RunDelivery(t, func(t *testing.T) storetest.Store { return newStore(t) })
 }

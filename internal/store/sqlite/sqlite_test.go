@@ -98,7 +98,7 @@ func newStore(t testing.TB) *sqlite.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return newStore(t) })
 }
 
 // go test ./internal/store/sqlite -run '^$' -bench . -benchmem

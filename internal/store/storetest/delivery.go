@@ -19,7 +19,7 @@ import (
 func RunDelivery(t *testing.T, newStore Factory) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, store.Store, store.DeliveryStore)
+		fn   func(*testing.T, Store, store.DeliveryStore)
 	}{
 		{"Endpoints", testEndpoints},
 		{"EndpointErrors", testEndpointErrors},
@@ -41,11 +41,7 @@ func RunDelivery(t *testing.T, newStore Factory) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
-			ds, ok := s.(store.DeliveryStore)
-			if !ok {
-				t.Fatalf("%T does not implement store.DeliveryStore", s)
-			}
-			tc.fn(t, s, ds)
+			tc.fn(t, s, s)
 		})
 	}
 }
@@ -95,7 +91,7 @@ func physDoc(client, user, day string, steps int) *health.PhysicalSummaryDocumen
 	return d
 }
 
-func testEndpoints(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testEndpoints(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	mustClient(t, s, "c2")
@@ -160,7 +156,7 @@ func testEndpoints(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	wantCode(t, ds.DeleteEndpoint(ctx, b.ID), health.ENOTFOUND)
 }
 
-func testEndpointErrors(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testEndpointErrors(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	_, err := ds.CreateEndpoint(ctx, store.WebhookEndpoint{ClientUUID: "nope", Kind: store.EndpointData, URL: "https://x/", Secret: "whsec_x"})
@@ -194,7 +190,7 @@ func testEndpointErrors(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	wantCode(t, err, health.ENOTFOUND)
 }
 
-func testEndpointRotate(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testEndpointRotate(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	e := mustEndpoint(t, ds, store.WebhookEndpoint{ClientUUID: "c1", URL: "https://x/", Secret: "whsec_one", Enabled: true})
@@ -236,7 +232,7 @@ func newFanOutFixture(t *testing.T, s store.Store, ds store.DeliveryStore) fanOu
 	}
 }
 
-func testFanOut(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testFanOut(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	apply(t, s, in("n1", sleepDoc("c1", "u1", "2024-01-01", 1)), in("d1", physDoc("c1", "u1", "2024-01-01", 100)),
@@ -304,7 +300,7 @@ func testFanOut(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
-func testFanOutSuperseded(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testFanOutSuperseded(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	apply(t, s, in("n1", sleepDoc("c1", "u1", "2024-01-01", 1)))
@@ -324,7 +320,7 @@ func testFanOutSuperseded(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
-func testFanOutConcurrent(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testFanOutConcurrent(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	const docs = 300
@@ -367,7 +363,7 @@ func testFanOutConcurrent(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
-func testAddMessage(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testAddMessage(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	notify2 := mustEndpoint(t, ds, store.WebhookEndpoint{ClientUUID: "c1", Kind: store.EndpointNotification, URL: "https://notify2/", Enabled: false})
@@ -421,7 +417,7 @@ func testAddMessage(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	wantCode(t, err, health.EINVALID)
 }
 
-func testEnqueued(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testEnqueued(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	newFanOutFixture(t, s, ds)
 	for i := range 5 {
@@ -448,7 +444,7 @@ func testEnqueued(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
-func testRecordAttempt(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testRecordAttempt(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	apply(t, s, in("k", sleepDoc("c1", "u1", "2024-01-01", 1)), in("k2", sleepDoc("c1", "u1", "2024-01-02", 1)))
@@ -528,7 +524,7 @@ func testRecordAttempt(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
-func testRecordAttempts(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testRecordAttempts(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	for i := range 3 {
@@ -564,7 +560,7 @@ func testRecordAttempts(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
-func testDisableKillsPending(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testDisableKillsPending(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	apply(t, s, in("k", sleepDoc("c1", "u1", "2024-01-01", 1)), in("k2", sleepDoc("c1", "u1", "2024-01-02", 1)))
@@ -592,7 +588,7 @@ func testDisableKillsPending(t *testing.T, s store.Store, ds store.DeliveryStore
 	}
 }
 
-func testReplay(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testReplay(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	// Three documents on three days of creation, all dead at endpoint all.
@@ -653,7 +649,7 @@ func testReplay(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
-func testListDeliveries(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testListDeliveries(t *testing.T, s Store, ds store.DeliveryStore) {
 	f := newFanOutFixture(t, s, ds)
 	for i := range 4 {
 		apply(t, s, in(fmt.Sprint("k", i), sleepDoc("c1", "u1", "2024-01-01", i)))
@@ -683,7 +679,7 @@ func testListDeliveries(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
-func testPrune(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testPrune(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	for i := range 3 {
@@ -719,7 +715,7 @@ func testPrune(t *testing.T, s store.Store, ds store.DeliveryStore) {
 	}
 }
 
-func testDeliveryCascades(t *testing.T, s store.Store, ds store.DeliveryStore) {
+func testDeliveryCascades(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
 	f := newFanOutFixture(t, s, ds)
 	apply(t, s, in("k", sleepDoc("c1", "u1", "2024-01-01", 1)))

@@ -35,20 +35,23 @@ type OutboxReader interface {
 	Outbox(ctx context.Context) ([]store.OutboxRecord, error)
 }
 
-// Migrator is implemented by stores that report what Migrate applied.
-type Migrator interface {
-	RunMigrations(ctx context.Context) (store.MigrationResult, error)
+// Store is what the suite tests: a whole store, which can also show its
+// sealed token columns and its outbox.
+type Store interface {
+	store.Full
+	SealedTokenReader
+	OutboxReader
 }
 
 // Factory returns a fresh, migrated, empty store for one test.
-type Factory func(t *testing.T) store.Store
+type Factory func(t *testing.T) Store
 
 // Run runs every conformance test against stores made by newStore. The
 // tests run in parallel, each on its own store.
 func Run(t *testing.T, newStore Factory) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, store.Store)
+		fn   func(*testing.T, Store)
 	}{
 		{"MigrateIsIdempotent", testMigrateIsIdempotent},
 		{"Clients", testClients},
@@ -178,13 +181,9 @@ func rawDoc(conn int64, coll, id, day, body string) store.RawDocument {
 	return store.RawDocument{ConnectionID: conn, Collection: coll, OuraID: id, Day: day, Body: json.RawMessage(body)}
 }
 
-func allOutbox(t *testing.T, s store.Store) []store.OutboxRecord {
+func allOutbox(t *testing.T, s OutboxReader) []store.OutboxRecord {
 	t.Helper()
-	r, ok := s.(OutboxReader)
-	if !ok {
-		t.Skip("the store cannot list its outbox")
-	}
-	recs, err := r.Outbox(ctxT(t))
+	recs, err := s.Outbox(ctxT(t))
 	must(t, err)
 	return recs
 }
@@ -218,17 +217,15 @@ func recent(t *testing.T, what string, ts time.Time) {
 
 // tests: migrations
 
-func testMigrateIsIdempotent(t *testing.T, s store.Store) {
+func testMigrateIsIdempotent(t *testing.T, s Store) {
 	must(t, s.Migrate(ctxT(t)))
-	if m, ok := s.(Migrator); ok {
-		res, err := m.RunMigrations(ctxT(t))
-		must(t, err)
-		if len(res.Applied) != 0 || len(res.RiverApplied) != 0 {
-			t.Fatalf("a second migration applied %v and River %v", res.Applied, res.RiverApplied)
-		}
-		if res.Current < 1 || res.RiverCurrent < 1 {
-			t.Fatalf("versions after migrating: %+v", res)
-		}
+	res, err := s.RunMigrations(ctxT(t))
+	must(t, err)
+	if len(res.Applied) != 0 || len(res.RiverApplied) != 0 {
+		t.Fatalf("a second migration applied %v and River %v", res.Applied, res.RiverApplied)
+	}
+	if res.Current < 1 || res.RiverCurrent < 1 {
+		t.Fatalf("versions after migrating: %+v", res)
 	}
 	// The schema still works.
 	mustClient(t, s, "c1")
@@ -236,7 +233,7 @@ func testMigrateIsIdempotent(t *testing.T, s store.Store) {
 
 // tests: clients and users
 
-func testClients(t *testing.T, s store.Store) {
+func testClients(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	for _, id := range []string{"c2", "c1", "c3"} {
 		mustClient(t, s, id)
@@ -288,7 +285,7 @@ func testClients(t *testing.T, s store.Store) {
 	}
 }
 
-func testClientConflict(t *testing.T, s store.Store) {
+func testClientConflict(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	err := s.CreateClient(ctxT(t), store.Client{UUID: "c1", Name: "again"})
 	wantCode(t, err, health.ECONFLICT)
@@ -299,7 +296,7 @@ func testClientConflict(t *testing.T, s store.Store) {
 	}
 }
 
-func testClientNotFound(t *testing.T, s store.Store) {
+func testClientNotFound(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	_, err := s.GetClient(ctx, "nope")
 	wantCode(t, err, health.ENOTFOUND)
@@ -312,12 +309,12 @@ func testClientNotFound(t *testing.T, s store.Store) {
 	}
 }
 
-func testClientInvalid(t *testing.T, s store.Store) {
+func testClientInvalid(t *testing.T, s Store) {
 	wantCode(t, s.CreateClient(ctxT(t), store.Client{}), health.EINVALID)
 	wantCode(t, s.CreateClient(ctxT(t), store.Client{UUID: "c", Settings: json.RawMessage(`{`)}), health.EINVALID)
 }
 
-func testUsers(t *testing.T, s store.Store) {
+func testUsers(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	u, err := s.UpsertUser(ctx, store.User{ClientUUID: "c1", UserID: "u-1", TimeZone: "Europe/Berlin", Info: json.RawMessage(`{"sex":"female"}`)})
@@ -345,7 +342,7 @@ func testUsers(t *testing.T, s store.Store) {
 	}
 }
 
-func testUserErrors(t *testing.T, s store.Store) {
+func testUserErrors(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	_, err := s.UpsertUser(ctx, store.User{ClientUUID: "c1", UserID: "not valid!"})
@@ -360,7 +357,7 @@ func testUserErrors(t *testing.T, s store.Store) {
 	wantCode(t, err, health.ENOTFOUND)
 }
 
-func testListUsersPaging(t *testing.T, s store.Store) {
+func testListUsersPaging(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	mustClient(t, s, "c2")
@@ -393,7 +390,7 @@ func testListUsersPaging(t *testing.T, s store.Store) {
 
 // tests: connections
 
-func testConnections(t *testing.T, s store.Store) {
+func testConnections(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	// The user need not exist: linking creates it.
@@ -441,7 +438,7 @@ func testConnections(t *testing.T, s store.Store) {
 	}
 }
 
-func testConnectionRelink(t *testing.T, s store.Store) {
+func testConnectionRelink(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -469,7 +466,7 @@ func testConnectionRelink(t *testing.T, s store.Store) {
 	}
 }
 
-func testConnectionNotFound(t *testing.T, s store.Store) {
+func testConnectionNotFound(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	_, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "nope", UserID: "u1"})
 	wantCode(t, err, health.ENOTFOUND)
@@ -485,7 +482,7 @@ func testConnectionNotFound(t *testing.T, s store.Store) {
 	wantCode(t, err, health.EINVALID)
 }
 
-func testConnectionsByOuraUser(t *testing.T, s store.Store) {
+func testConnectionsByOuraUser(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	mustClient(t, s, "c2")
@@ -514,7 +511,7 @@ func testConnectionsByOuraUser(t *testing.T, s store.Store) {
 	}
 }
 
-func testListConnectionsByStatus(t *testing.T, s store.Store) {
+func testListConnectionsByStatus(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	var ids []int64
@@ -546,7 +543,7 @@ func testListConnectionsByStatus(t *testing.T, s store.Store) {
 	}
 }
 
-func testUpdateTokens(t *testing.T, s store.Store) {
+func testUpdateTokens(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -573,11 +570,8 @@ func testUpdateTokens(t *testing.T, s store.Store) {
 	}
 }
 
-func testTokensSealedAtRest(t *testing.T, s store.Store) {
-	r, ok := s.(SealedTokenReader)
-	if !ok {
-		t.Skip("the store does not expose its token columns")
-	}
+func testTokensSealedAtRest(t *testing.T, s Store) {
+	r := s
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -601,7 +595,7 @@ func testTokensSealedAtRest(t *testing.T, s store.Store) {
 	check("rotated-access-token", "rotated-refresh-token")
 }
 
-func testCursors(t *testing.T, s store.Store) {
+func testCursors(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -639,7 +633,7 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-func testCursorsConcurrent(t *testing.T, s store.Store) {
+func testCursorsConcurrent(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -666,7 +660,7 @@ func testCursorsConcurrent(t *testing.T, s store.Store) {
 
 // tests: raw documents
 
-func testRawIdempotent(t *testing.T, s store.Store) {
+func testRawIdempotent(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -736,7 +730,7 @@ func mapsEqualInt(a, b map[string]int) bool {
 	return true
 }
 
-func testRawChangedDays(t *testing.T, s store.Store) {
+func testRawChangedDays(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -762,7 +756,7 @@ func testRawChangedDays(t *testing.T, s store.Store) {
 	}
 }
 
-func testRawQuery(t *testing.T, s store.Store) {
+func testRawQuery(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -819,7 +813,7 @@ func testRawQuery(t *testing.T, s store.Store) {
 	}
 }
 
-func testRawBatch(t *testing.T, s store.Store) {
+func testRawBatch(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -849,7 +843,7 @@ func testRawBatch(t *testing.T, s store.Store) {
 	}
 }
 
-func testRawDuplicateInBatch(t *testing.T, s store.Store) {
+func testRawDuplicateInBatch(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -868,7 +862,7 @@ func testRawDuplicateInBatch(t *testing.T, s store.Store) {
 	}
 }
 
-func testRawErrors(t *testing.T, s store.Store) {
+func testRawErrors(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
@@ -900,7 +894,7 @@ func testRawErrors(t *testing.T, s store.Store) {
 
 // tests: health documents
 
-func testHealthInsert(t *testing.T, s store.Store) {
+func testHealthInsert(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	d := sleepDoc("c1", "u1", "2024-01-01", 100)
@@ -945,7 +939,7 @@ func testHealthInsert(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealthUnchanged(t *testing.T, s store.Store) {
+func testHealthUnchanged(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	apply(t, s, in("2024-01-01", sleepDoc("c1", "u1", "2024-01-01", 100)))
@@ -968,7 +962,7 @@ func testHealthUnchanged(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealthHashIgnoresVersion(t *testing.T, s store.Store) {
+func testHealthHashIgnoresVersion(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	apply(t, s, in("k", sleepDoc("c1", "u1", "2024-01-01", 100)))
@@ -991,7 +985,7 @@ func testHealthHashIgnoresVersion(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealthVersionBump(t *testing.T, s store.Store) {
+func testHealthVersionBump(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	apply(t, s, in("k", sleepDoc("c1", "u1", "2024-01-01", 100)))
@@ -1036,7 +1030,7 @@ func testHealthVersionBump(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealthPillarsDistinct(t *testing.T, s store.Store) {
+func testHealthPillarsDistinct(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	w := apply(t, s,
@@ -1058,7 +1052,7 @@ func testHealthPillarsDistinct(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealthQuery(t *testing.T, s store.Store) {
+func testHealthQuery(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	mustClient(t, s, "c2")
@@ -1132,7 +1126,7 @@ func testHealthQuery(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealthAtomic(t *testing.T, s store.Store) {
+func testHealthAtomic(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	apply(t, s, in("a", sleepDoc("c1", "u1", "2024-01-01", 1)))
@@ -1158,7 +1152,7 @@ func testHealthAtomic(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealthErrors(t *testing.T, s store.Store) {
+func testHealthErrors(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
@@ -1189,7 +1183,7 @@ func testHealthErrors(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealthDuplicateInBatch(t *testing.T, s store.Store) {
+func testHealthDuplicateInBatch(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	w := apply(t, s, in("k", sleepDoc("c1", "u1", "2024-01-01", 1)), in("k", sleepDoc("c1", "u1", "2024-01-01", 2)))
@@ -1207,7 +1201,7 @@ func testHealthDuplicateInBatch(t *testing.T, s store.Store) {
 // testHealthConcurrentSameKey: several writers apply the same document at
 // once, round after round; each real change must give exactly one new
 // version and one outbox record, however the writers interleave.
-func testHealthConcurrentSameKey(t *testing.T, s store.Store) {
+func testHealthConcurrentSameKey(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	const writers, rounds = 6, 5
@@ -1266,7 +1260,7 @@ func testHealthConcurrentSameKey(t *testing.T, s store.Store) {
 
 // testHealthConcurrentBatches: writers apply overlapping batches in
 // different orders (a deadlock risk for row locks taken in input order).
-func testHealthConcurrentBatches(t *testing.T, s store.Store) {
+func testHealthConcurrentBatches(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	mustUser(t, s, "c1", "u2")
@@ -1319,7 +1313,7 @@ func testHealthConcurrentBatches(t *testing.T, s store.Store) {
 // between users, so their transactions commit in any order; still no
 // document version is written twice and each document's outbox records
 // are its versions 1..n, in id order.
-func testHealthConcurrentUsers(t *testing.T, s store.Store) {
+func testHealthConcurrentUsers(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	users := []string{"u1", "u2", "u3", "u4"}
 	for _, u := range users {
@@ -1369,7 +1363,7 @@ func testHealthConcurrentUsers(t *testing.T, s store.Store) {
 
 // tests: outbox and deletion
 
-func testOutbox(t *testing.T, s store.Store) {
+func testOutbox(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	mustUser(t, s, "c1", "u1")
 	for i := range 5 {
@@ -1394,7 +1388,7 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 }
 
-func testDeleteClientCascades(t *testing.T, s store.Store) {
+func testDeleteClientCascades(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	mustClient(t, s, "c2")
