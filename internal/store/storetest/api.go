@@ -13,11 +13,8 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 )
 
-// APIStore is a store that also keeps the API's state.
-type APIStore interface {
-	store.Store
-	store.APIStore
-}
+// APIStore is the store the API suite tests: the whole store, as Run's.
+type APIStore = Store
 
 // APIFactory returns a fresh, migrated, empty store for one test whose clock
 // is now.
