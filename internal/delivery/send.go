@@ -3,17 +3,15 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/delivery/destination"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -75,30 +73,16 @@ func (s *Service) post(ctx context.Context, ep store.WebhookEndpoint, d store.De
 	return o
 }
 
-// classify names the kind of a transport error.
+// classify names the kind of a transport error: the guard's refusal,
+// then the transport classes every destination shares (their names are
+// the store's error classes).
 func classify(err error) string {
 	var be *BlockedError
-	var de *net.DNSError
-	var ne net.Error
-	var oe *net.OpError
-	var cv *tls.CertificateVerificationError
-	var rh tls.RecordHeaderError
-	var ae tls.AlertError
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ci x509.CertificateInvalidError
-	switch {
-	case errors.As(err, &be):
+	if errors.As(err, &be) {
 		return store.ErrorBlocked
-	case errors.As(err, &de):
-		return store.ErrorDNS
-	case errors.As(err, &cv), errors.As(err, &rh), errors.As(err, &ae), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci),
-		strings.Contains(err.Error(), "tls: "):
-		return store.ErrorTLS
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return store.ErrorTimeout
-	case errors.As(err, &oe):
-		return store.ErrorConnect
+	}
+	if c, ok := destination.NetClass(err); ok {
+		return string(c)
 	}
 	return store.ErrorConnect
 }
