@@ -122,20 +122,9 @@ func (d driver) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) err
 
 func (driver) Time(t time.Time) any { return t }
 
-// healthWriteLock serializes health document writers across processes.
-const healthWriteLock = 0x77656172 // "wear"
-
-// LockUsers serializes health document writes. Per-user advisory locks
-// alone were not enough: with two serve processes normalizing one user's
-// days, TestPostgresTwoServersShareBackfill found 2 documents more than
-// offline normalization in 2 of 4 runs, so every writer now takes one
-// transaction-scoped lock, as SQLite's single writer does (the old
-// release's outbox lock had the same effect). The per-user locks stay
-// for the ordering they document.
+// LockUsers takes a transaction-scoped advisory lock per user, in lock
+// order, so two writers of one user's documents never both bump one.
 func (driver) LockUsers(ctx context.Context, q sqlstore.Querier, keys []string) error {
-	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(healthWriteLock)); err != nil {
-		return err
-	}
 	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(l) FROM
 		(SELECT DISTINCT hashtextextended(k, 0) AS l FROM unnest(?::text[]) AS k ORDER BY 1) AS locks`, keys)
 	return err
