@@ -154,15 +154,16 @@ func addDays(day string, n int) string {
 	return t.AddDate(0, 0, n).Format(time.DateOnly)
 }
 
-// asOfDay is the day personal_info and ring_configuration are filed under:
-// the local day their content last changed. It depends only on the stored
+// asOfDay is the day personal_info and ring_configuration (the documents
+// of docs without a day) are filed under: the local day their content last
+// changed. It depends only on the stored
 // documents, never on which days are being normalized, so normalizing any
 // subset of days gives the same documents as normalizing everything with
 // this AsOf.
-func asOfDay(undated []store.RawDocument, loc *time.Location) string {
+func asOfDay(docs []store.RawDocument, loc *time.Location) string {
 	var newest time.Time
-	for _, d := range undated {
-		if d.UpdatedAt.After(newest) {
+	for _, d := range docs {
+		if d.Day == "" && d.UpdatedAt.After(newest) {
 			newest = d.UpdatedAt
 		}
 	}
@@ -237,23 +238,26 @@ func (e *Engine) renormalizeLocked(ctx context.Context, conn store.Connection, c
 	if err != nil {
 		return store.HealthWrite{}, err
 	}
-	undated, err := e.st.RawDocuments(ctx, conn.ID, []string{oura.CollPersonalInfo, oura.CollRingConfiguration}, "", "")
-	if err != nil {
-		return store.HealthWrite{}, err
-	}
-	asOf := asOfDay(undated, loc)
 	affected := map[string]bool{}
 	for _, d := range changed {
 		for k := -1; k <= 1; k++ {
 			affected[addDays(d, k)] = true
 		}
 	}
-	if undatedChanged && asOf != "" {
-		affected[asOf] = true
+	if undatedChanged {
+		// The day the changed undated documents are filed under is affected
+		// too (the spans' own reads decide what they are filed with).
+		undated, err := e.st.RawDocuments(ctx, conn.ID, []string{oura.CollPersonalInfo, oura.CollRingConfiguration}, "", "")
+		if err != nil {
+			return store.HealthWrite{}, err
+		}
+		if asOf := asOfDay(undated, loc); asOf != "" {
+			affected[asOf] = true
+		}
 	}
 	var total store.HealthWrite
 	for _, span := range spans(affected) {
-		hw, err := e.normalizeSpan(ctx, conn, loc, asOf, span, affected)
+		hw, err := e.normalizeSpan(ctx, conn, loc, span, affected)
 		total.Inserted += hw.Inserted
 		total.Updated += hw.Updated
 		total.Unchanged += hw.Unchanged
@@ -286,7 +290,12 @@ func spans(days map[string]bool) []span {
 	return out
 }
 
-func (e *Engine) normalizeSpan(ctx context.Context, conn store.Connection, loc *time.Location, asOf string, s span, affected map[string]bool) (store.HealthWrite, error) {
+// normalizeSpan normalizes one span. Its ranged read also returns the
+// undated documents, and the day they are filed under (AsOf) is taken from
+// that same read: an AsOf from an earlier read, made before another
+// process stored personal_info, would file it under the span's last day
+// and leave documents there that no later normalization replaces.
+func (e *Engine) normalizeSpan(ctx context.Context, conn store.Connection, loc *time.Location, s span, affected map[string]bool) (store.HealthWrite, error) {
 	from, to := addDays(s.from, -1), addDays(s.to, 1)
 	raws, err := e.st.RawDocuments(ctx, conn.ID, nil, from, to)
 	if err != nil {
@@ -299,7 +308,7 @@ func (e *Engine) normalizeSpan(ctx context.Context, conn store.Connection, loc *
 				e.log.WarnContext(ctx, "raw document not normalized", "connection", conn.ID, "collection", d.Collection, "id", d.OuraID, "err", err)
 			}
 		}
-		results, nerr := normalize.Normalize(in, normalize.Options{ClientUUID: conn.ClientUUID, UserID: conn.UserID, Location: loc, AsOf: asOf})
+		results, nerr := normalize.Normalize(in, normalize.Options{ClientUUID: conn.ClientUUID, UserID: conn.UserID, Location: loc, AsOf: asOfDay(raws, loc)})
 		if nerr != nil {
 			logInputErrors(ctx, e, conn, nerr)
 		}
