@@ -125,22 +125,6 @@ func DecodeCursors(s []byte) (map[string]string, error) {
 	return out, nil
 }
 
-// MergeCursors applies a SetCursors update to cur: a key with value "" is
-// deleted.
-func MergeCursors(cur, upd map[string]string) map[string]string {
-	if cur == nil {
-		cur = map[string]string{}
-	}
-	for k, v := range upd {
-		if v == "" {
-			delete(cur, k)
-		} else {
-			cur[k] = v
-		}
-	}
-	return cur
-}
-
 // RawKey identifies a raw document.
 type RawKey struct {
 	ConnectionID int64
