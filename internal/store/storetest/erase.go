@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -70,6 +71,9 @@ func testErase(t *testing.T, s APIStore, c *clock) {
 	mustClient(t, s, "c2")
 	for _, cl := range []string{"c1", "c2"} {
 		mustEndpoint(t, s, store.WebhookEndpoint{ClientUUID: cl, URL: "https://" + cl + "/", Enabled: true})
+		// Lifecycle messages go to notification endpoints only: without
+		// one, no lifecycle message would be written at all.
+		mustEndpoint(t, s, store.WebhookEndpoint{ClientUUID: cl, Kind: store.EndpointNotification, URL: "https://" + cl + "/events", Enabled: true})
 	}
 	seedErasable(t, s, "c1", "u1", 12, 12, c)
 	seedErasable(t, s, "c1", "u2", 5, 5, c) // same client, another user
@@ -146,10 +150,14 @@ func testErase(t *testing.T, s APIStore, c *clock) {
 		t.Fatalf("same user id at another client: %v, was %v", got, keep2)
 	}
 
-	// The user.deleted notice survives a rerun of the last steps.
-	_, err = s.AddMessage(ctx, store.WebhookMessage{ClientUUID: "c1", UserID: "u1", Kind: store.MessageLifecycle,
+	// The user.deleted notice survives a rerun of the last steps (checked
+	// below, by erasing the user again).
+	notice, err := s.AddMessage(ctx, store.WebhookMessage{ClientUUID: "c1", UserID: "u1", Kind: store.MessageLifecycle,
 		EventType: store.EventUserDeleted, Body: []byte(`{}`)}, nil, c.now())
 	must(t, err)
+	if len(notice) != 1 {
+		t.Fatalf("user.deleted notice delivered to %d endpoints, want 1", len(notice))
+	}
 	c.add(time.Minute)
 	done, err := s.CompleteErasure(ctx, "era_1")
 	must(t, err)
@@ -173,6 +181,21 @@ func testErase(t *testing.T, s APIStore, c *clock) {
 	must(t, err)
 	if next.ID != "era_3" {
 		t.Fatalf("new erasure = %s", next.ID)
+	}
+	for i := 0; next.Step != ""; i++ {
+		if i > 1000 {
+			t.Fatal("the second erasure does not end")
+		}
+		next, err = s.EraseBatch(ctx, "era_3", 3)
+		must(t, err)
+	}
+	if left := deliveries(t, s, store.DeliveryQuery{ClientUUID: "c1"}); !slices.ContainsFunc(left, func(d store.Delivery) bool {
+		return d.ID == notice[0]
+	}) {
+		t.Fatalf("the user.deleted notice did not survive the steps run again: %+v", left)
+	}
+	if after := userRows(t, s, "c1", "u1"); after["webhook_deliveries"] != 1 || after["users"] != 0 {
+		t.Fatalf("left after the second erasure: %v", after)
 	}
 
 	_, err = s.StartErasure(ctx, store.Erasure{ID: "era_4", ClientUUID: "nope", UserID: "u1", UserHash: hash, RequestedBy: "api"})
