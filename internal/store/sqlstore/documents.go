@@ -285,7 +285,7 @@ func (s *Store) ApplyHealthDocuments(ctx context.Context, docs []store.HealthInp
 // empty UserID selects every user of the client. Documents come in (user,
 // day, data structure, pillar, key) order.
 func (s *Store) GetHealthDocuments(ctx context.Context, q store.HealthQuery) ([]store.HealthDocument, error) {
-	where, args, err := common.HealthWhere(q, func(int) string { return "?" })
+	where, args, err := common.HealthWhere(q)
 	if err != nil {
 		return nil, err
 	}

@@ -14,10 +14,10 @@ import (
 var _ store.EraseStore = (*Store)(nil)
 
 // eraseStep deletes, in batches, one table's rows of the user being
-// erased. Where's placeholders take the client_uuid and user_id, in that
-// order, as many times as it has pairs of them.
+// erased; the step is named by its table (Erasure.Step, the keys of
+// Erasure.Counts). Where's placeholders take the client_uuid and user_id,
+// in that order, as many times as it has pairs of them.
 type eraseStep struct {
-	Name  string
 	Table string
 	// Key is the column the batch is chosen by (unique in the table).
 	Key   string
@@ -50,16 +50,16 @@ func eraseSteps(d Dialect) []eraseStep {
 	conns := `(SELECT id FROM connections WHERE client_uuid = ? AND user_id = ?)`
 	msgs := `(SELECT id FROM webhook_messages WHERE client_uuid = ? AND user_id = ? AND ` + keptMessage + `)`
 	return []eraseStep{
-		{"river_job", "river_job", "id", `state <> 'running' AND ` + d.JSONInt("args", "connection_id") + ` IN ` + conns},
-		{"link_states", "link_states", "id", `client_uuid = ? AND user_id = ?`},
-		{"outbox", "outbox", "id", `health_document_id IN (SELECT id FROM health_documents WHERE client_uuid = ? AND user_id = ?)`},
-		{"health_documents", "health_documents", "id", `client_uuid = ? AND user_id = ?`},
-		{"raw_documents", "raw_documents", "id", `connection_id IN ` + conns},
-		{"connections", "connections", "id", `client_uuid = ? AND user_id = ?`},
-		{"users", "users", "user_id", `client_uuid = ? AND user_id = ?`},
-		{"webhook_attempts", "webhook_attempts", "id", `delivery_id IN (SELECT id FROM webhook_deliveries WHERE message_id IN ` + msgs + `)`},
-		{"webhook_deliveries", "webhook_deliveries", "id", `message_id IN ` + msgs},
-		{"webhook_messages", "webhook_messages", "id", `client_uuid = ? AND user_id = ? AND ` + keptMessage},
+		{"river_job", "id", `state <> 'running' AND ` + d.JSONInt("args", "connection_id") + ` IN ` + conns},
+		{"link_states", "id", `client_uuid = ? AND user_id = ?`},
+		{"outbox", "id", `health_document_id IN (SELECT id FROM health_documents WHERE client_uuid = ? AND user_id = ?)`},
+		{"health_documents", "id", `client_uuid = ? AND user_id = ?`},
+		{"raw_documents", "id", `connection_id IN ` + conns},
+		{"connections", "id", `client_uuid = ? AND user_id = ?`},
+		{"users", "user_id", `client_uuid = ? AND user_id = ?`},
+		{"webhook_attempts", "id", `delivery_id IN (SELECT id FROM webhook_deliveries WHERE message_id IN ` + msgs + `)`},
+		{"webhook_deliveries", "id", `message_id IN ` + msgs},
+		{"webhook_messages", "id", `client_uuid = ? AND user_id = ? AND ` + keptMessage},
 	}
 }
 
@@ -87,9 +87,9 @@ func (s eraseStep) args(clientUUID, userID string, limit int) []any {
 // after it ("" after the last).
 func (s *Store) findEraseStep(name string) (step eraseStep, next string, err error) {
 	for i, st := range s.erase {
-		if st.Name == name {
+		if st.Table == name {
 			if i+1 < len(s.erase) {
-				next = s.erase[i+1].Name
+				next = s.erase[i+1].Table
 			}
 			return st, next, nil
 		}
@@ -172,7 +172,7 @@ func (s *Store) StartErasure(ctx context.Context, e store.Erasure) (store.Erasur
 			(id, client_uuid, user_id, user_hash, requested_by, state, step, counts, requested_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?, ?)
 			ON CONFLICT (client_uuid, user_hash) WHERE state = 'running' DO NOTHING RETURNING `+erasureCols,
-			e.ID, e.ClientUUID, e.UserID, e.UserHash, e.RequestedBy, store.ErasureRunning, s.erase[0].Name, now, now))
+			e.ID, e.ClientUUID, e.UserID, e.UserHash, e.RequestedBy, store.ErasureRunning, s.erase[0].Table, now, now))
 		switch {
 		case s.drv.IsForeignKey(err):
 			return out, notFound("client %s not found", e.ClientUUID)
@@ -241,9 +241,9 @@ func (s *Store) EraseBatch(ctx context.Context, id string, limit int) (store.Era
 		}
 		n, err := tx.Exec(ctx, step.sql(), step.args(e.ClientUUID, e.UserID, limit)...)
 		if err != nil {
-			return fmt.Errorf("step %s: %w", step.Name, err)
+			return fmt.Errorf("step %s: %w", step.Table, err)
 		}
-		e.Counts[step.Name] += n
+		e.Counts[step.Table] += n
 		if n < int64(limit) {
 			e.Step = next
 		}

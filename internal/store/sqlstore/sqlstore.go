@@ -166,9 +166,6 @@ type db struct {
 	q   Querier
 }
 
-// DB wraps q as the rules use it, for a Batcher.
-func DB(drv Driver, q Querier) db { return db{drv, q} }
-
 func (x db) args(args []any) []any {
 	for i, a := range args {
 		if t, ok := a.(time.Time); ok {
@@ -234,10 +231,6 @@ func (t *timeCol) Scan(src any) error {
 }
 
 var _ sql.Scanner = (*timeCol)(nil)
-
-// Micros is the Driver.Time of an engine that stores integer
-// microseconds.
-func Micros(t time.Time) any { return t.UnixMicro() }
 
 func notFound(format string, args ...any) error {
 	return health.Errorf(health.ENOTFOUND, format, args...)

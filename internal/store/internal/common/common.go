@@ -125,22 +125,6 @@ func DecodeCursors(s []byte) (map[string]string, error) {
 	return out, nil
 }
 
-// MergeCursors applies a SetCursors update to cur: a key with value "" is
-// deleted.
-func MergeCursors(cur, upd map[string]string) map[string]string {
-	if cur == nil {
-		cur = map[string]string{}
-	}
-	for k, v := range upd {
-		if v == "" {
-			delete(cur, k)
-		} else {
-			cur[k] = v
-		}
-	}
-	return cur
-}
-
 // RawKey identifies a raw document.
 type RawKey struct {
 	ConnectionID int64
@@ -399,9 +383,9 @@ func ValidNewConnection(c *store.Connection) error {
 	return ValidStatus(c.Status)
 }
 
-// HealthWhere builds the WHERE clause of a health document query; ph gives
-// the placeholder for the n-th argument (1-based).
-func HealthWhere(q store.HealthQuery, ph func(n int) string) (string, []any, error) {
+// HealthWhere builds the WHERE clause of a health document query, with ?
+// placeholders.
+func HealthWhere(q store.HealthQuery) (string, []any, error) {
 	if q.ClientUUID == "" {
 		return "", nil, health.Errorf(health.EINVALID, "client_uuid is required")
 	}
@@ -412,27 +396,27 @@ func HealthWhere(q store.HealthQuery, ph func(n int) string) (string, []any, err
 		if b.Len() > 0 {
 			b.WriteString(" AND ")
 		}
-		b.WriteString(cond + ph(len(args)))
+		b.WriteString(cond)
 	}
-	add("client_uuid = ", q.ClientUUID)
+	add("client_uuid = ?", q.ClientUUID)
 	if q.UserID != "" {
-		add("user_id = ", q.UserID)
+		add("user_id = ?", q.UserID)
 	}
 	if q.DataStructure != "" {
-		add("data_structure = ", q.DataStructure)
+		add("data_structure = ?", q.DataStructure)
 	}
 	if q.Pillar != "" {
-		add("pillar = ", q.Pillar)
+		add("pillar = ?", q.Pillar)
 	}
 	switch {
 	case q.Day != "":
-		add("day = ", q.Day)
+		add("day = ?", q.Day)
 	default:
 		if q.FromDay != "" {
-			add("day >= ", q.FromDay)
+			add("day >= ?", q.FromDay)
 		}
 		if q.ToDay != "" {
-			add("day <= ", q.ToDay)
+			add("day <= ?", q.ToDay)
 		}
 	}
 	return b.String(), args, nil
