@@ -18,6 +18,19 @@ func (a *App) newEraser(cfg config.Config, st *OpenedStore, dsvc *delivery.Servi
 	if !ok {
 		return nil, fmt.Errorf("the %s store cannot erase users", st.Kind)
 	}
+	revokers, err := Revokers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return erase.New(erase.Config{Store: es, Revokers: revokers, Events: dsvc, BatchSize: cfg.Erase.BatchSize,
+		BatchPause: cfg.Erase.BatchPause, Logger: a.log, Now: a.opt.DeliveryNow})
+}
+
+// Revokers returns the erasure's token revokers per data source: Oura's
+// when the application's client id and secret are set, none otherwise.
+// wearlink users delete uses it too, so that an erasure run from the
+// command line revokes exactly where the server's would.
+func Revokers(cfg config.Config) (map[string]erase.Revoker, error) {
 	revokers := map[string]erase.Revoker{}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
 		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
@@ -27,8 +40,7 @@ func (a *App) newEraser(cfg config.Config, st *OpenedStore, dsvc *delivery.Servi
 		}
 		revokers[store.DataSourceOura] = oauth.Revoke
 	}
-	return erase.New(erase.Config{Store: es, Revokers: revokers, Events: dsvc, BatchSize: cfg.Erase.BatchSize,
-		BatchPause: cfg.Erase.BatchPause, Logger: a.log, Now: a.opt.DeliveryNow})
+	return revokers, nil
 }
 
 // Eraser erases users, for callers in process.

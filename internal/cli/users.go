@@ -8,10 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/erase"
-	"github.com/wearlink/wearlink/internal/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -67,14 +67,12 @@ func newUsersDeleteCmd() *cobra.Command {
 			return err
 		}
 		revokers := map[string]erase.Revoker{}
-		if cfg, err := config.FromEnv(nil); err == nil && cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
-			oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
-				AuthURL: cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
-			if err != nil {
+		if cfg, err := config.FromEnv(nil); err == nil {
+			if revokers, err = app.Revokers(cfg); err != nil {
 				return err
 			}
-			revokers[store.DataSourceOura] = oauth.Revoke
-		} else {
+		}
+		if revokers[store.DataSourceOura] == nil {
 			fmt.Fprintln(cmd.ErrOrStderr(), "note: the Oura application's credentials are not set: tokens are deleted here but not revoked at Oura")
 		}
 		svc, err := erase.New(erase.Config{Store: es, Revokers: revokers, Events: dsvc, Logger: logger})

@@ -16,6 +16,9 @@ import (
 func TestUsersDelete(t *testing.T) {
 	dir := clientsEnv(t)
 	t.Setenv("WEARLINK_OURA_CLIENT_ID", "")
+	// Were credentials set after all, the revocation would go to a closed
+	// loopback port, never to Oura's host.
+	t.Setenv("WEARLINK_OURA_REVOKE_URL", "http://127.0.0.1:1/oauth/revoke")
 	ctx := context.Background()
 	o, err := app.OpenStore(ctx, app.StoreConfig{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wearlink/wearlink/internal/jobs"
 )
 
 // Queues. Deliveries have their own queues so that a slow receiver never
@@ -18,13 +19,7 @@ const (
 )
 
 // pendingStates make a job unique while it waits or runs.
-var pendingStates = []rivertype.JobState{
-	rivertype.JobStateAvailable,
-	rivertype.JobStatePending,
-	rivertype.JobStateRunning,
-	rivertype.JobStateRetryable,
-	rivertype.JobStateScheduled,
-}
+var pendingStates = jobs.PendingStates
 
 // DeliverArgs attempts one delivery when it is due; while the delivery
 // stays pending the job snoozes until its next attempt.

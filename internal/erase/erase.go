@@ -108,13 +108,20 @@ func newID() string {
 	return "era_" + hex.EncodeToString(b)
 }
 
+func checkUserID(userID string) error {
+	if !health.ValidUserID(userID) {
+		return health.Errorf(health.EINVALID, "user_id %q must be 1 to 50 letters, digits or hyphens", userID)
+	}
+	return nil
+}
+
 // Request starts erasing a client's user and queues the job that does
 // it. Asking again while it runs returns the same erasure; asking after
 // it completed returns the completed one. A user the client does not
 // have (and never had erased) is ENOTFOUND.
 func (s *Service) Request(ctx context.Context, clientUUID, userID, by string) (store.Erasure, error) {
-	if !health.ValidUserID(userID) {
-		return store.Erasure{}, health.Errorf(health.EINVALID, "user_id %q must be 1 to 50 letters, digits or hyphens", userID)
+	if err := checkUserID(userID); err != nil {
+		return store.Erasure{}, err
 	}
 	hash := store.ErasureUserHash(clientUUID, userID)
 	if _, err := s.st.GetUser(ctx, clientUUID, userID); err != nil {
@@ -150,8 +157,8 @@ func (s *Service) Status(ctx context.Context, clientUUID, id string) (store.Eras
 
 // UserStatus returns the newest erasure of a client's user.
 func (s *Service) UserStatus(ctx context.Context, clientUUID, userID string) (store.Erasure, error) {
-	if !health.ValidUserID(userID) {
-		return store.Erasure{}, health.Errorf(health.EINVALID, "user_id %q must be 1 to 50 letters, digits or hyphens", userID)
+	if err := checkUserID(userID); err != nil {
+		return store.Erasure{}, err
 	}
 	e, err := s.st.LatestErasure(ctx, clientUUID, store.ErasureUserHash(clientUUID, userID))
 	if health.ErrorCode(err) == health.ENOTFOUND {

@@ -6,20 +6,13 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wearlink/wearlink/internal/jobs"
 )
 
 // QueueErase is the erasures' and retention's queue, apart from syncing
 // and delivery.
 const QueueErase = "erase"
-
-var pendingStates = []rivertype.JobState{
-	rivertype.JobStateAvailable,
-	rivertype.JobStatePending,
-	rivertype.JobStateRunning,
-	rivertype.JobStateRetryable,
-	rivertype.JobStateScheduled,
-}
 
 // EraseArgs runs one erasure. The args name no user: a job row outlives
 // the erasure.
@@ -34,7 +27,7 @@ func (EraseArgs) Kind() string { return "user_erase" }
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (EraseArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueErase, MaxAttempts: 25,
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: jobs.PendingStates}}
 }
 
 // ResumeArgs queues the running erasures' jobs again.
@@ -45,7 +38,7 @@ func (ResumeArgs) Kind() string { return "user_erase_resume" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (ResumeArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueErase, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByState: pendingStates}}
+	return river.InsertOpts{Queue: QueueErase, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByState: jobs.PendingStates}}
 }
 
 // RetentionArgs applies the clients' retention settings.
@@ -56,7 +49,7 @@ func (RetentionArgs) Kind() string { return "retention_purge" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (RetentionArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueErase, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByState: pendingStates}}
+	return river.InsertOpts{Queue: QueueErase, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByState: jobs.PendingStates}}
 }
 
 // Register adds the workers to w and returns the queue and the periodic

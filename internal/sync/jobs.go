@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wearlink/wearlink/internal/jobs"
 	"github.com/wearlink/wearlink/internal/oura"
 )
 
@@ -19,15 +20,8 @@ const (
 	QueuePoll     = "poll"
 )
 
-// pendingStates make a job unique while it waits or runs, but not after it
-// finished: a finished job must not block the next one.
-var pendingStates = []rivertype.JobState{
-	rivertype.JobStateAvailable,
-	rivertype.JobStatePending,
-	rivertype.JobStateRunning,
-	rivertype.JobStateRetryable,
-	rivertype.JobStateScheduled,
-}
+// pendingStates make a job unique while it waits or runs.
+var pendingStates = jobs.PendingStates
 
 // BackfillArgs fetches one collection's local days From..To (inclusive) of
 // a connection. Link inserts one per collection and window; completion is

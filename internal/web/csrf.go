@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
@@ -38,9 +37,7 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) (string, err
 	if c, err := r.Cookie(h.csrfCookieName()); err == nil && len(c.Value) >= 32 {
 		val = c.Value
 	} else {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		val = base64.RawURLEncoding.EncodeToString(b)
+		val = randomToken()
 		http.SetCookie(w, &http.Cookie{Name: h.csrfCookieName(), Value: val, Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	}
 	key, err := h.key(r.Context(), "csrf")

@@ -14,7 +14,7 @@ import (
 
 // dashboardHome handles GET /dashboard: the login form, or the users.
 func (h *Handler) dashboardHome(w http.ResponseWriter, r *http.Request) {
-	c := h.signedIn(w, r)
+	c, sess := h.signedIn(w, r)
 	if c == nil {
 		return
 	}
@@ -51,7 +51,7 @@ func (h *Handler) dashboardHome(w http.ResponseWriter, r *http.Request) {
 	if pageNo*perPage < page.Total {
 		data.Next = pageNo + 1
 	}
-	h.signedInPage(w, r, c, "users", "Users", data)
+	h.signedInPage(w, r, c, sess, "users", "Users", data)
 }
 
 func statusText(s string) string {
@@ -66,17 +66,12 @@ func statusText(s string) string {
 	return s
 }
 
-func (h *Handler) signedInPage(w http.ResponseWriter, r *http.Request, c *store.Client, page, title string, data any) {
-	tok, err := h.sessionCSRF(r)
-	if err != nil {
-		h.internal(w, r, "csrf token", err)
-		return
-	}
+func (h *Handler) signedInPage(w http.ResponseWriter, r *http.Request, c *store.Client, s *store.DashboardSession, page, title string, data any) {
 	name := c.Name
 	if name == "" {
 		name = c.UUID
 	}
-	h.render(w, http.StatusOK, page, view{Title: title, Nav: true, Client: name, CSRF: tok, Data: data, Active: page,
+	h.render(w, http.StatusOK, page, view{Title: title, Nav: true, Client: name, CSRF: s.CSRF, Data: data, Active: page,
 		Deliveries: h.cfg.Deliveries != nil})
 }
 
@@ -97,7 +92,7 @@ const dayLayout = "2006-01-02"
 
 // userPage handles GET /dashboard/users/{user_id}?day&period.
 func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
-	c := h.signedIn(w, r)
+	c, sess := h.signedIn(w, r)
 	if c == nil {
 		return
 	}
@@ -140,7 +135,7 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "dashboard: charts", err)
 		return
 	}
-	h.signedInPage(w, r, c, "user", "User "+userID, d)
+	h.signedInPage(w, r, c, sess, "user", "User "+userID, d)
 }
 
 // nightRange finds the newest and oldest nights: first among the last 60
@@ -244,7 +239,7 @@ func (h *Handler) recentDeliveries(ctx context.Context, clientUUID, status strin
 
 // deliveriesPage handles GET /dashboard/deliveries.
 func (h *Handler) deliveriesPage(w http.ResponseWriter, r *http.Request) {
-	c := h.signedIn(w, r)
+	c, sess := h.signedIn(w, r)
 	if c == nil {
 		return
 	}
@@ -262,13 +257,13 @@ func (h *Handler) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "dashboard: dead letters", err)
 		return
 	}
-	h.signedInPage(w, r, c, "deliveries", "Webhook deliveries", deliveriesData{Recent: recent, Dead: dead, Replayed: r.URL.Query().Get("replayed")})
+	h.signedInPage(w, r, c, sess, "deliveries", "Webhook deliveries", deliveriesData{Recent: recent, Dead: dead, Replayed: r.URL.Query().Get("replayed")})
 }
 
 // replay handles POST /dashboard/deliveries/{id}/replay.
 func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
-	c := h.signedIn(w, r)
-	if c == nil || !h.checkSessionCSRF(w, r) {
+	c, sess := h.signedIn(w, r)
+	if c == nil || !h.checkSessionCSRF(w, r, sess) {
 		return
 	}
 	if h.cfg.Deliveries == nil {

@@ -30,10 +30,22 @@ type hub struct {
 	url string
 	st  store.Full
 	off atomic.Int64
+	// frozen, once set (UnixNano), stands in for the wall clock.
+	frozen atomic.Int64
 }
 
-func (h *hub) now() time.Time          { return time.Now().Add(time.Duration(h.off.Load())) }
+func (h *hub) now() time.Time {
+	base := time.Now()
+	if f := h.frozen.Load(); f != 0 {
+		base = time.Unix(0, f)
+	}
+	return base.Add(time.Duration(h.off.Load()))
+}
 func (h *hub) advance(d time.Duration) { h.off.Add(int64(d)) }
+
+// freeze stops the hub's clock: from now on only advance moves it, so a
+// test of rates does not depend on how fast the machine runs it.
+func (h *hub) freeze() { h.frozen.Store(time.Now().UnixNano()) }
 
 func testLogger() *slog.Logger {
 	if os.Getenv("WEARLINK_TEST_LOG") != "" {

@@ -104,44 +104,31 @@ func (h *Handler) setSession(ctx context.Context, w http.ResponseWriter, c store
 	return nil
 }
 
-// signedIn returns the session's client, or shows the login form and
-// returns nil.
-func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) *store.Client {
-	c, _, err := h.session(r.Context(), r)
+// signedIn returns the session's client and the session, or shows the
+// login form and returns nils. Handlers pass the session on
+// (signedInPage, checkSessionCSRF), so a request reads it once.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*store.Client, *store.DashboardSession) {
+	c, s, err := h.session(r.Context(), r)
 	if err != nil {
 		h.internal(w, r, "dashboard session", err)
-		return nil
+		return nil, nil
 	}
 	if c == nil {
 		h.loginForm(w, r, http.StatusUnauthorized, "")
-		return nil
+		return nil, nil
 	}
-	return c
+	return c, s
 }
 
-// sessionCSRF is the CSRF token of the request's session ("" without one).
-func (h *Handler) sessionCSRF(r *http.Request) (string, error) {
-	_, s, err := h.session(r.Context(), r)
-	if err != nil || s == nil {
-		return "", err
-	}
-	return s.CSRF, nil
-}
-
-// checkSessionCSRF reports whether a signed-in POST carries its
-// session's CSRF token; when not, it has answered 403. A token bound to
-// the session row cannot be learnt by planting a cookie.
-func (h *Handler) checkSessionCSRF(w http.ResponseWriter, r *http.Request) bool {
+// checkSessionCSRF reports whether a signed-in POST carries the CSRF
+// token of its session s (nil: none); when not, it has answered 403. A
+// token bound to the session row cannot be learnt by planting a cookie.
+func (h *Handler) checkSessionCSRF(w http.ResponseWriter, r *http.Request, s *store.DashboardSession) bool {
 	if !h.sameOrigin(w, r) {
 		return false
 	}
-	want, err := h.sessionCSRF(r)
-	if err != nil {
-		h.internal(w, r, "dashboard session", err)
-		return false
-	}
 	tok := r.PostFormValue(csrfField)
-	if want != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(want)) == 1 {
+	if s != nil && s.CSRF != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.CSRF)) == 1 {
 		return true
 	}
 	h.formExpired(w)
@@ -209,14 +196,17 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // logout handles POST /dashboard/logout: the session's row is deleted, so
 // every copy of the cookie stops working.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if !h.checkSessionCSRF(w, r) {
+	_, s, err := h.session(r.Context(), r)
+	if err != nil {
+		h.internal(w, r, "dashboard session", err)
 		return
 	}
-	if ck, err := r.Cookie(h.sessionCookieName()); err == nil {
-		if err := h.st.DeleteSession(r.Context(), sessionID(ck.Value)); err != nil {
-			h.internal(w, r, "logout", err)
-			return
-		}
+	if !h.checkSessionCSRF(w, r, s) {
+		return
+	}
+	if err := h.st.DeleteSession(r.Context(), s.ID); err != nil {
+		h.internal(w, r, "logout", err)
+		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: h.sessionCookieName(), Value: "", Path: h.sessionCookiePath(), MaxAge: -1, HttpOnly: true,
 		Secure: h.secure, SameSite: http.SameSiteLaxMode})
