@@ -253,12 +253,13 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 // Oura application's credentials are set), resends and resyncs, and the
 // web pages (connections page and dashboard).
 func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *delivery.Service) (http.Handler, *web.Handler, error) {
-	hs, ok := st.Store.(httpapi.Store)
-	ls, ok2 := st.Store.(link.Store)
-	ws, ok3 := st.Store.(web.Store)
-	if !ok || !ok2 || !ok3 {
-		return nil, nil, fmt.Errorf("the %s store does not serve the API", st.Kind)
-	}
+	// The whole store serves every consumer's interface; the compiler
+	// checks it.
+	var (
+		hs httpapi.Store = st.Store
+		ls link.Store    = st.Store
+		ws web.Store     = st.Store
+	)
 	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
 	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}

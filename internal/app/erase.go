@@ -1,8 +1,6 @@
 package app
 
 import (
-	"fmt"
-
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/erase"
@@ -14,15 +12,11 @@ import (
 // at Oura when the application's credentials are set) and applies the
 // clients' retention settings.
 func (a *App) newEraser(cfg config.Config, st *OpenedStore, dsvc *delivery.Service) (*erase.Service, error) {
-	es, ok := st.Store.(erase.Store)
-	if !ok {
-		return nil, fmt.Errorf("the %s store cannot erase users", st.Kind)
-	}
 	revokers, err := Revokers(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return erase.New(erase.Config{Store: es, Revokers: revokers, Events: dsvc, BatchSize: cfg.Erase.BatchSize,
+	return erase.New(erase.Config{Store: st.Store, Revokers: revokers, Events: dsvc, BatchSize: cfg.Erase.BatchSize,
 		BatchPause: cfg.Erase.BatchPause, Logger: a.log, Now: a.opt.DeliveryNow})
 }
 

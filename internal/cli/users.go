@@ -56,13 +56,8 @@ func newUsersDeleteCmd() *cobra.Command {
 			return err
 		}
 		defer o.Close()
-		es, ok := o.Store.(erase.Store)
-		ds, ok2 := o.Store.(store.DeliveryStore)
-		if !ok || !ok2 {
-			return fmt.Errorf("the %s store cannot erase users", o.Kind)
-		}
 		// Deliveries are left to the server's pump: no River client here.
-		dsvc, err := delivery.New(delivery.Config{Store: ds, Logger: logger})
+		dsvc, err := delivery.New(delivery.Config{Store: o.Store, Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -75,7 +70,7 @@ func newUsersDeleteCmd() *cobra.Command {
 		if revokers[store.DataSourceOura] == nil {
 			fmt.Fprintln(cmd.ErrOrStderr(), "note: the Oura application's credentials are not set: tokens are deleted here but not revoked at Oura")
 		}
-		svc, err := erase.New(erase.Config{Store: es, Revokers: revokers, Events: dsvc, Logger: logger})
+		svc, err := erase.New(erase.Config{Store: o.Store, Revokers: revokers, Events: dsvc, Logger: logger})
 		if err != nil {
 			return err
 		}
