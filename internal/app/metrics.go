@@ -170,7 +170,7 @@ type ouraTransport struct {
 func (t ouraTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
-	c := ouraCollection(req.URL.Path)
+	c := oura.CollectionOf(req.URL.Path)
 	t.m.ouraTime.WithLabelValues(c).Observe(time.Since(start).Seconds())
 	status := "error"
 	if err == nil {
@@ -179,9 +179,6 @@ func (t ouraTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.m.ouraCalls.WithLabelValues(c, status).Inc()
 	return resp, err
 }
-
-// ouraCollection names the API a request went to (oura.CollectionOf).
-func ouraCollection(path string) string { return oura.CollectionOf(path) }
 
 // subscriber is the part of a River client that reports job events; both
 // drivers' clients have it.

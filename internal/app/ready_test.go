@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,23 +63,6 @@ func TestReadyzNotReady(t *testing.T) {
 		t.Fatalf("closed store: %d %v", code, v)
 	}
 	b.Close()
-}
-
-func TestOuraCollection(t *testing.T) {
-	for path, want := range map[string]string{
-		"/v2/usercollection/daily_sleep":                "daily_sleep",
-		"/v2/usercollection/sleep/abc-123":              "sleep",
-		"/v2/sandbox/usercollection/heartrate":          "heartrate",
-		"/v2/usercollection/personal_info":              "personal_info",
-		"/v2/webhook/subscription/renew/x":              "webhook_subscription",
-		"/v2/usercollection/Some-Thing":                 "other",
-		"/oauth/token":                                  "other",
-		"/v2/usercollection/" + strings.Repeat("a", 50): "other",
-	} {
-		if got := ouraCollection(path); got != want {
-			t.Errorf("%s: %q, want %q", path, got, want)
-		}
-	}
 }
 
 // TestJobMetrics: River's events become job counts, and webhook_deliver

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/wearlink/wearlink/internal/config"
 )
 
 // TestReadyzStoreWritesFail: a store that answers reads but refuses
@@ -17,10 +15,7 @@ func TestReadyzStoreWritesFail(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Oura.ClientID, cfg.Oura.ClientSecret = "id", "secret"
-	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Migrate: true, TestOnly: true, Now: clock})
+	a, err := New(t.Context(), testConfig(t, t.TempDir()), Options{Logger: slog.New(slog.DiscardHandler), Migrate: true, TestOnly: true, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,12 +115,16 @@ func TestStartRefusesDamagedDatabase(t *testing.T) {
 }
 
 // testConfig is a configuration on dataDir with an Oura application set,
-// so that no built-in simulator starts.
+// so that no built-in simulator starts, whose Oura URLs are a loopback
+// port nothing listens on, so that no test can reach Oura's live API.
 func testConfig(t *testing.T, dataDir string) config.Config {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Oura.ClientID, cfg.Oura.ClientSecret = "id", "secret"
+	const nowhere = "http://127.0.0.1:9"
+	cfg.Oura.APIBaseURL, cfg.Oura.AuthURL = nowhere, nowhere+"/oauth/authorize"
+	cfg.Oura.TokenURL, cfg.Oura.RevokeURL = nowhere+"/oauth/token", nowhere+"/oauth/revoke"
 	return cfg
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/wearlink/wearlink/internal/ourasim"
 	"github.com/wearlink/wearlink/internal/store"
 	wsync "github.com/wearlink/wearlink/internal/sync"
+	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
 // okSync stores the connection as the sync engine does, and succeeds.
@@ -94,15 +95,10 @@ func TestCallbackFromAnotherBrowserFirst(t *testing.T) {
 // challenge and the exchange its verifier, which the simulator checks; a
 // code whose state was not started by this service cannot be exchanged.
 func TestPKCEWithSimulator(t *testing.T) {
-	sim, err := ourasim.New(ourasim.Config{Seed: 1, Users: 1, RevealInterval: -1, WebhookRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sim)
-	t.Cleanup(ts.Close)
+	sim, simURL := simtest.Simulator(t, ourasim.Config{Seed: 1, Users: 1, WebhookRetries: -1})
 	oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		RedirectURL: "http://wearlink.test" + CallbackPath, AuthURL: ts.URL + "/oauth/authorize", TokenURL: ts.URL + "/oauth/token",
-		RevokeURL: ts.URL + "/oauth/revoke"})
+		RedirectURL: "http://wearlink.test" + CallbackPath, AuthURL: simURL + "/oauth/authorize", TokenURL: simURL + "/oauth/token",
+		RevokeURL: simURL + "/oauth/revoke"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,5 +90,24 @@ func TestUpstreamFaultsWarn(t *testing.T) {
 	}
 	if ls := read(); len(ls) != 1 || ls[0].Kind != "server" || ls[0].Suppressed != 1 {
 		t.Fatalf("after the interval: %+v", ls)
+	}
+}
+
+// TestCollectionOf: paths map to bounded collection names, never to
+// values taken from ids.
+func TestCollectionOf(t *testing.T) {
+	for path, want := range map[string]string{
+		"/v2/usercollection/daily_sleep":                "daily_sleep",
+		"/v2/usercollection/sleep/abc-123":              "sleep",
+		"/v2/sandbox/usercollection/heartrate":          "heartrate",
+		"/v2/usercollection/personal_info":              "personal_info",
+		"/v2/webhook/subscription/renew/x":              "webhook_subscription",
+		"/v2/usercollection/Some-Thing":                 "other",
+		"/oauth/token":                                  "other",
+		"/v2/usercollection/" + strings.Repeat("a", 50): "other",
+	} {
+		if got := oura.CollectionOf(path); got != want {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
 	}
 }

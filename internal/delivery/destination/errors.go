@@ -94,9 +94,8 @@ func newError(kind, op string, class Class, err error, secrets []string) *Error 
 
 // NetClass classifies a transport error (DNS, TLS, timeout, refused or
 // lost connection) with the classes a webhook attempt records; ok is
-// false when err is not one. The delivery layer's own classification of
-// a failed POST is the same rule plus its blocked-address case, so the
-// two can become one.
+// false when err is not one. The delivery layer classifies a failed
+// webhook POST with it too, after its blocked-address case.
 func NetClass(err error) (Class, bool) {
 	var de *net.DNSError
 	var ne net.Error

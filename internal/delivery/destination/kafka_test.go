@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -31,6 +32,8 @@ const (
 	kafkaPlainP = "plain-secret-4567"
 	kafkaReader = "reader"
 	kafkaReadP  = "reader-secret-89"
+	// kafkaPartitions is the number of partitions of the topic.
+	kafkaPartitions = 3
 )
 
 // kafkaServer is franz-go's kfake: a broker speaking the Kafka protocol
@@ -62,7 +65,7 @@ func (k *kafkaServer) start() {
 		kfake.Ports(k.port),
 		kfake.DataDir(k.dir),
 		kfake.SyncWrites(),
-		kfake.SeedTopics(3, kafkaTopic),
+		kfake.SeedTopics(kafkaPartitions, kafkaTopic),
 		kfake.EnableSASL(),
 		kfake.EnableACLs(),
 		kfake.Superuser("SCRAM-SHA-256", kafkaUser, kafkaPass),
@@ -91,9 +94,11 @@ func (k *kafkaServer) settings() *KafkaSettings {
 		SASL: &KafkaSASL{Mechanism: SASLScramSHA256, Username: kafkaUser, Password: kafkaPass}}
 }
 
-// records consumes the whole topic, in offset order per partition, until
-// it has want records.
-func (k *kafkaServer) records(t testing.TB, want int) []*kgo.Record {
+// records consumes the whole topic, in offset order per partition. The
+// writes were acknowledged before, so the partitions' end offsets are
+// final: it reads up to them, which shows every record, repeats
+// included, without waiting for more that might come.
+func (k *kafkaServer) records(t testing.TB) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.settings().Brokers...),
 		kgo.SASL(scram.Auth{User: kafkaUser, Pass: kafkaPass}.AsSha256Mechanism()),
@@ -104,21 +109,39 @@ func (k *kafkaServer) records(t testing.TB, want int) []*kgo.Record {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	req := kmsg.NewPtrListOffsetsRequest()
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = kafkaTopic
+	for p := range int32(kafkaPartitions) {
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp = p, -1 // the end
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, tp := range resp.Topics {
+		for _, pp := range tp.Partitions {
+			if err := kerr.ErrorForCode(pp.ErrorCode); err != nil {
+				t.Fatalf("end offset of partition %d: %v", pp.Partition, err)
+			}
+			total += pp.Offset
+		}
+	}
 	var out []*kgo.Record
-	for len(out) < want {
+	for int64(len(out)) < total {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("consumed %d records, want %d", len(out), want)
+			t.Fatalf("consumed %d records, want the %d the partitions hold", len(out), total)
 		}
 		if errs := fs.Errors(); len(errs) > 0 {
 			t.Fatalf("consume: %v", errs[0].Err)
 		}
 		out = append(out, fs.Records()...)
 	}
-	// Nothing more than want.
-	short, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel2()
-	out = append(out, cl.PollFetches(short).Records()...)
 	return out
 }
 
@@ -168,7 +191,7 @@ func TestKafkaWritesOneRecordPerVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	recs := k.records(t, len(all)+1)
+	recs := k.records(t)
 	if len(recs) != len(all)+1 {
 		t.Fatalf("%d records, want %d", len(recs), len(all)+1)
 	}
@@ -221,7 +244,7 @@ func TestKafkaRestartLosesNothing(t *testing.T) {
 	w := newWriter(t, k.settings())
 	docs := goldenDocs(t, "sim-user0")
 	outage(t, w, docs, k.stop, k.start)
-	recs := k.records(t, len(docs))
+	recs := k.records(t)
 	seen := map[string]bool{}
 	for _, r := range recs {
 		seen[string(r.Key)+" v"+header(r, HeaderDocumentVersion)] = true

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -303,14 +302,4 @@ func TestS3Rejections(t *testing.T) {
 	if n := len(srv.objects(t)); n != 0 {
 		t.Fatalf("%d objects written by rejected writers", n)
 	}
-}
-
-// sortedKeys is for failure messages.
-func sortedKeys[V any](m map[string]V) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -2,6 +2,7 @@ package destination
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -127,10 +128,13 @@ func TestStructureName(t *testing.T) {
 
 // TestViewPathsExist checks every view column against the JSON the
 // health types emit, so a misspelt path cannot make a column of nulls.
+// Every nested object is made present first, so that each segment of a
+// path is checked, not only those before the first null object.
 func TestViewPathsExist(t *testing.T) {
 	for _, v := range Views() {
 		d := v.Structure.New()
 		*d.Envelope() = health.Header{ClientUUID: "c", UserID: "u", DocumentVersion: 1, Day: "2024-01-01"}
+		fillObjects(reflect.ValueOf(d))
 		body, err := json.Marshal(d)
 		if err != nil {
 			t.Fatal(err)
@@ -152,7 +156,8 @@ func TestViewPathsExist(t *testing.T) {
 			for _, p := range strings.Split(c.Path, ".") {
 				m, ok := cur.(map[string]any)
 				if !ok {
-					break // a null object: its fields are checked by type below
+					t.Errorf("view %s column %s: %q of %s is below %v, not an object", v.Name, c.Name, p, c.Path, cur)
+					break
 				}
 				var has bool
 				cur, has = m[p]
@@ -169,16 +174,55 @@ func TestViewPathsExist(t *testing.T) {
 func eventFields(t *testing.T, s health.Structure) map[string]any {
 	t.Helper()
 	// The body's events array holds records; a document with one zero
-	// record marshals each field as null.
+	// record marshals each field as null, until fillObjects makes its
+	// objects present.
 	raw := `{"client_uuid":"c","user_id":"u","version":2,"document_version":1,"data_structure":"` + s.Name +
 		`","` + s.Pillar + `":{"events":{"` + s.Name + `":[{}]}}}`
 	d, err := health.Parse([]byte(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
+	fillObjects(reflect.ValueOf(d))
 	body, _ := json.Marshal(d)
 	var top map[string]any
 	_ = json.Unmarshal(body, &top)
 	evs := top[s.Pillar].(map[string]any)["events"].(map[string]any)[s.Name].([]any)
 	return evs[0].(map[string]any)
+}
+
+// fillObjects points every nil pointer to a struct reachable from v at a
+// zero struct, so that the JSON of a document has each of its objects,
+// with null leaves.
+func fillObjects(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			if v.Type().Elem().Kind() != reflect.Struct || !v.CanSet() {
+				return
+			}
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		fillObjects(v.Elem())
+	case reflect.Interface:
+		if !v.IsNil() {
+			fillObjects(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fillObjects(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			fillObjects(v.Index(i))
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			e := reflect.New(it.Value().Type()).Elem()
+			e.Set(it.Value())
+			fillObjects(e)
+			v.SetMapIndex(it.Key(), e)
+		}
+	}
 }
