@@ -161,7 +161,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		}
 		a.lock = l
 	}
-	st, err := OpenStore(ctx, StoreConfig{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, SecretKey: opt.SecretKey, Logger: opt.Logger, Now: opt.Now})
+	st, err := OpenStore(ctx, StoreConfig{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, SecretKey: opt.SecretKey,
+		CheckPages: true, Logger: opt.Logger, Now: opt.Now})
 	if err != nil {
 		return nil, err
 	}

@@ -34,8 +34,14 @@ type StoreConfig struct {
 	// separated by commas, newest first. Empty: the key file under
 	// DataDir, created on first use.
 	SecretKey string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// CheckPages reads every page of a SQLite database up to
+	// quickCheckMaxSize (quick_check) before opening it. The long-running
+	// processes (serve, demo) set it; a one-off command gets only the
+	// cheap header checks, so `wearlink clients list` does not pay up to
+	// two seconds of reading on every call.
+	CheckPages bool
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // OpenedStore is an open store and what else runs on its database.
@@ -90,7 +96,7 @@ func OpenStore(ctx context.Context, cfg StoreConfig) (*OpenedStore, error) {
 		if err := checkSQLiteFiles(cfg.DataDir, cfg.SecretKey); err != nil {
 			return nil, err
 		}
-		if err := checkSQLiteIntegrity(ctx, path, cfg.Logger); err != nil {
+		if err := checkSQLiteIntegrity(ctx, path, cfg.CheckPages, cfg.Logger); err != nil {
 			return nil, err
 		}
 	}

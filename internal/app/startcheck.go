@@ -65,20 +65,23 @@ func checkSQLiteFiles(dataDir, secretKeyEnv string) error {
 }
 
 // checkSQLiteIntegrity checks an existing database before it is opened:
-// all of it when small (quickCheckMaxSize), its header otherwise.
-func checkSQLiteIntegrity(ctx context.Context, path string, log *slog.Logger) error {
+// all of it when pages is set and it is small (quickCheckMaxSize), its
+// header otherwise.
+func checkSQLiteIntegrity(ctx context.Context, path string, pages bool, log *slog.Logger) error {
 	fi, err := os.Stat(path)
 	if err != nil || fi.Size() == 0 {
 		return nil // a new database
 	}
-	full := fi.Size() <= quickCheckMaxSize
 	var res sqlite.Integrity
-	if full {
+	switch {
+	case pages && fi.Size() <= quickCheckMaxSize:
 		res, err = sqlite.CheckIntegrity(ctx, path, false, 10)
-	} else {
+	case pages:
 		res, err = sqlite.CheckHeader(ctx, path)
 		log.Info("database larger than the start check reads: only its header was checked; run `wearlink doctor` for a full check",
 			"path", path, "bytes", fi.Size())
+	default:
+		res, err = sqlite.CheckHeader(ctx, path)
 	}
 	if err != nil {
 		return fmt.Errorf("open store: check %s: %w", path, err)

@@ -101,7 +101,7 @@ func TestStartRefusesDamagedDatabase(t *testing.T) {
 	damage(t, db, before, 200)
 
 	var logs bytes.Buffer
-	_, err = OpenStore(t.Context(), StoreConfig{DataDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	_, err = OpenStore(t.Context(), StoreConfig{DataDir: dir, CheckPages: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if !errors.Is(err, ErrDatabaseDamaged) || !strings.Contains(err.Error(), "wearlink doctor") {
 		t.Fatalf("opened a damaged database: %v", err)
 	}
