@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/wearlink/wearlink/internal/delivery/destination"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/postgres"
@@ -124,10 +124,6 @@ func OpenStore(ctx context.Context, cfg StoreConfig) (*OpenedStore, error) {
 	return &OpenedStore{Store: s, SQLite: s.Writer(), Sealer: sealer, Kind: "sqlite", Location: path}, nil
 }
 
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	return u.Redacted()
-}
+// redactURL is the database URL for logs: without a password, whether in
+// the user part or a password= parameter (the destinations' rule).
+func redactURL(s string) string { return destination.RedactDSN(s) }

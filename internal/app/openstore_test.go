@@ -122,8 +122,12 @@ func TestOpenStorePostgres(t *testing.T) {
 }
 
 func TestRedactURL(t *testing.T) {
-	got := redactURL("postgres://wearlink:hunter2@db:5432/wearlink?sslmode=disable")
-	if strings.Contains(got, "hunter2") || !strings.Contains(got, "db:5432/wearlink") {
-		t.Fatalf("redactURL = %q", got)
+	for _, u := range []string{
+		"postgres://wearlink:hunter2@db:5432/wearlink?sslmode=disable",
+		"postgres://wearlink@db:5432/wearlink?sslmode=disable&password=hunter2",
+	} {
+		if got := redactURL(u); strings.Contains(got, "hunter2") || !strings.Contains(got, "db:5432/wearlink") {
+			t.Errorf("redactURL(%q) = %q", u, got)
+		}
 	}
 }
