@@ -58,7 +58,7 @@ func TestServeLinkWebhook(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 
-	testutil.WaitFor(t, 10*time.Second, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
+	testutil.WaitFor(t, 5*time.Minute, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
 	for _, s := range sim.Subscriptions() {
 		if s.CallbackURL != a.URL()+"/oura/webhook" {
 			t.Fatalf("subscription to %s", s.CallbackURL)

@@ -61,7 +61,7 @@ func TestReadyzAndMetrics(t *testing.T) {
 	go func() { done <- a.Run(ctx) }()
 	base := a.URL()
 
-	testutil.WaitFor(t, 10*time.Second, "ready", func() bool { c, _ := get(t, base+"/readyz"); return c == 200 })
+	testutil.WaitFor(t, 5*time.Minute, "ready", func() bool { c, _ := get(t, base+"/readyz"); return c == 200 })
 	_, body := get(t, base+"/readyz")
 	var rd struct {
 		Status string            `json:"status"`
@@ -76,7 +76,7 @@ func TestReadyzAndMetrics(t *testing.T) {
 		}
 	}
 	get(t, base+"/no/such/path/user-1")
-	testutil.WaitFor(t, 10*time.Second, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
+	testutil.WaitFor(t, 5*time.Minute, "48 webhook subscriptions", func() bool { return len(sim.Subscriptions()) == 48 })
 
 	want := []string{
 		`wearlink_http_requests_total{method="GET",route="GET /api/v1/user_id/{user_id}/time_zone",status="401"} 3`,
@@ -89,7 +89,7 @@ func TestReadyzAndMetrics(t *testing.T) {
 		`go_goroutines`,
 	}
 	var text string
-	testutil.WaitFor(t, 10*time.Second, "the metrics", func() bool {
+	testutil.WaitFor(t, 5*time.Minute, "the metrics", func() bool {
 		var c int
 		c, text = get(t, base+"/metrics")
 		if c != 200 {

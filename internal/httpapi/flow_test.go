@@ -91,7 +91,7 @@ func TestLinkFlowEndToEnd(t *testing.T) {
 		t.Errorf("authorizers list does not match ROOK's schema: %v\n%s", err, list.body)
 	}
 
-	conn = e.waitBackfill(a.uuid, user, 45*time.Second)
+	conn = e.waitBackfill(a.uuid, user, 5*time.Minute)
 	checkProcessedRoutes(t, e, a, user)
 
 	// Raw documents come back byte for byte.

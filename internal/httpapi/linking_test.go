@@ -21,7 +21,7 @@ func TestRevokeAuth(t *testing.T) {
 	if cb.status != 200 || !strings.Contains(string(cb.body), "Your Oura Ring is connected") {
 		t.Fatalf("callback without redirect_url: %d %s", cb.status, cb.body)
 	}
-	conn := e.waitBackfill(a.uuid, "u1", 30*time.Second)
+	conn := e.waitBackfill(a.uuid, "u1", 5*time.Minute)
 	token := conn.Tokens.AccessToken
 	if _, err := e.oura.User(oura.StaticToken(token)).PersonalInfo(e.ctx); err != nil {
 		t.Fatalf("the token does not work before revoking: %v", err)

@@ -25,7 +25,7 @@ func TestBackfillMatchesOfflineNormalize(t *testing.T) {
 		conns[i] = e.link(i)
 	}
 	e.waitBackfill(3*time.Minute, conns...)
-	e.waitIdle(10 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	t.Logf("3 users x %d days backfilled and normalized in %s", days, time.Since(start).Round(time.Millisecond))
 	for i, c := range conns {
 		tz := e.sim.Tokens()[i].TimeZone
@@ -53,7 +53,7 @@ func TestBackfillReadsAhead(t *testing.T) {
 	e.sim.ResetRequestCounts()
 	conn := e.link(0)
 	e.waitBackfill(3*time.Minute, conn)
-	e.waitIdle(10 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	got := e.sim.RequestCounts()[0]
 	for _, coll := range []string{oura.CollDailyReadiness, oura.CollSleep, oura.CollDailyActivity, oura.CollWorkout} {
 		if got[coll] != 1 {

@@ -29,7 +29,7 @@ func TestRequestBudget(t *testing.T) {
 		conns[i] = e.link(i)
 	}
 	e.waitBackfill(3*time.Minute, conns...)
-	e.waitIdle(10 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	e.sim.ResetRequestCounts()
 
 	start := time.Now()
@@ -39,11 +39,11 @@ func TestRequestBudget(t *testing.T) {
 			revealed += len(ds)
 		}
 		e.sim.WaitNotifications()
-		e.waitIdle(10 * time.Second)
+		e.waitIdle(5 * time.Minute)
 		if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		e.waitIdle(10 * time.Second)
+		e.waitIdle(5 * time.Minute)
 	}
 	t.Logf("%d simulated days (%d user-days revealed) in %s", days, revealed, time.Since(start).Round(time.Millisecond))
 	if revealed < users*(days-1) {

@@ -48,6 +48,7 @@ type env struct {
 	app    *httptest.Server
 	events *recordEvents
 	oura   *oura.Client
+	gate   *gate
 }
 
 // envOptions change the defaults of newEnv.
@@ -80,8 +81,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	simHTTP := httptest.NewServer(sim)
-	t.Cleanup(func() { simHTTP.Close(); sim.Close() })
+	g := &gate{}
+	simHTTP := httptest.NewServer(g.wrap(sim))
+	t.Cleanup(func() { g.release(); simHTTP.Close(); sim.Close() })
 
 	key, _ := secret.NewKey()
 	sealer, err := secret.NewSealer(key)
@@ -145,7 +147,57 @@ func newEnv(t *testing.T, o envOptions) *env {
 		_ = rc.Stop(sctx)
 		_ = st.Close()
 	})
-	return &env{t: t, ctx: ctx, sim: sim, simURL: simHTTP.URL, st: st, eng: eng, river: rc, app: app, events: ev, oura: oc}
+	return &env{t: t, ctx: ctx, sim: sim, simURL: simHTTP.URL, st: st, eng: eng, river: rc, app: app, events: ev, oura: oc, gate: g}
+}
+
+// gate holds the simulator's requests whose path contains a pattern until
+// released, so a test can know a read is in flight instead of guessing
+// from timing.
+type gate struct {
+	mu      gosync.Mutex
+	pattern string
+	open    chan struct{}
+	held    chan string
+}
+
+// hold makes requests whose path contains pattern wait; it returns a
+// channel that receives each held request's path.
+func (g *gate) hold(pattern string) <-chan string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pattern, g.open, g.held = pattern, make(chan struct{}), make(chan string, 64)
+	return g.held
+}
+
+// release lets every held and later request through.
+func (g *gate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open != nil {
+		close(g.open)
+		g.pattern, g.open = "", nil
+	}
+}
+
+func (g *gate) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		open, held := g.open, g.held
+		match := open != nil && strings.Contains(r.URL.Path, g.pattern)
+		g.mu.Unlock()
+		if match {
+			select {
+			case held <- r.URL.Path:
+			default:
+			}
+			select {
+			case <-open:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // testLogger writes to stderr with WEARLINK_TEST_LOG set; otherwise it

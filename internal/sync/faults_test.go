@@ -158,7 +158,7 @@ func TestBackfillUnderFaults(t *testing.T) {
 	close(stop)
 	<-done
 	e.sim.SetFaults(ourasim.Faults{})
-	e.waitIdle(10 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	t.Logf("backfill of %d users x %d days under faults: %s, %d 429 bursts", users, days, time.Since(start).Round(time.Millisecond), bursts.Load())
 
 	clean := newCleanSim(t, seed, users, e.sim.Clock().Now())

@@ -3,6 +3,8 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +48,10 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 	if _, ok := oura.LookupCollection(a.Collection); !ok {
 		return river.JobCancel(health.Errorf(health.EINVALID, "unknown collection %q", a.Collection))
 	}
+	// Ids read by id in one round are read again in the next: a notification
+	// for one of them that came during the read set the cursor key the round
+	// then cleared.
+	again := map[string]bool{}
 	for round := 1; ; round++ {
 		if err := sleepCtx(ctx, e.cfg.FetchSettle); err != nil {
 			return err
@@ -61,7 +67,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		if !active {
 			return nil
 		}
-		if err := e.readRecent(ctx, conn, a.Collection, readOpts{byID: true, force: job.Attempt > 1}); err != nil {
+		if err := e.readRecent(ctx, conn, a.Collection, readOpts{byID: true, again: again, force: job.Attempt > 1}); err != nil {
 			return err
 		}
 		conn, err = e.st.GetConnection(ctx, a.ConnectionID)
@@ -105,6 +111,9 @@ type readOpts struct {
 	// byID also reads the documents whose update was notified but that
 	// the range did not return.
 	byID bool
+	// again, with byID, holds ids to read by id even without a cursor; the
+	// ids read by id are added to it.
+	again map[string]bool
 	// force normalizes every day read (see ingest).
 	force bool
 	// gap marks a gap read (see gap in poll.go): one that finds no newer
@@ -144,11 +153,20 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 			seen[d.ID] = true
 		}
 		prefix := "upd:" + coll + ":"
+		ids := map[string]bool{}
 		for _, k := range keysWithPrefix(conn.Cursors, prefix) {
 			patch[k] = ""
-			id := strings.TrimPrefix(k, prefix)
+			ids[strings.TrimPrefix(k, prefix)] = true
+		}
+		for id := range o.again {
+			ids[id] = true
+		}
+		for _, id := range slices.Sorted(maps.Keys(ids)) {
 			if seen[id] {
 				continue
+			}
+			if o.again != nil {
+				o.again[id] = true
 			}
 			d, err := oura.Get[json.RawMessage](ctx, u, coll, id)
 			switch {

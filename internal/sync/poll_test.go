@@ -44,7 +44,7 @@ func TestSilentWebhooksReconcile(t *testing.T) {
 	e := newEnv(t, envOptions{users: 1, seed: seed, backfillDays: 5})
 	conn := e.link(0)
 	e.waitBackfill(3*time.Minute, conn)
-	e.waitIdle(10 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	e.sim.ResetRequestCounts()
 	if n, err := e.eng.EnqueueDuePolls(e.ctx); err != nil || n != 0 {
 		t.Fatalf("polls due right after the backfill: %d %v", n, err)
@@ -54,7 +54,7 @@ func TestSilentWebhooksReconcile(t *testing.T) {
 		if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		e.waitIdle(10 * time.Second)
+		e.waitIdle(5 * time.Minute)
 	}
 	e.checkComplete(seed, 1, []store.Connection{conn})
 	t.Logf("3 silent days cost %v", e.sim.RequestCounts()[0])
@@ -67,10 +67,10 @@ func TestRelinkCatchesUp(t *testing.T) {
 	e := newEnv(t, envOptions{users: 1, seed: seed, backfillDays: 4})
 	conn := e.link(0)
 	e.waitBackfill(3*time.Minute, conn)
-	e.waitIdle(10 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	e.sim.AdvanceClock(30 * time.Hour) // a day or two, unannounced
 	e.link(0)
-	e.waitIdle(10 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	e.checkComplete(seed, 1, []store.Connection{conn})
 }
 
@@ -83,15 +83,15 @@ func TestGapReadRecoversLostNotification(t *testing.T) {
 	e.subscribe()
 	conn := e.link(0)
 	e.waitBackfill(3*time.Minute, conn)
-	e.waitIdle(10 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	day := func() {
 		e.sim.AdvanceClock(24 * time.Hour)
 		e.sim.WaitNotifications()
-		e.waitIdle(10 * time.Second)
+		e.waitIdle(5 * time.Minute)
 		if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		e.waitIdle(10 * time.Second)
+		e.waitIdle(5 * time.Minute)
 	}
 	for range 4 { // daily_stress builds its run of days
 		day()
@@ -132,7 +132,7 @@ func TestGapReadRecoversLostNotification(t *testing.T) {
 		if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		e.waitIdle(10 * time.Second)
+		e.waitIdle(5 * time.Minute)
 	}
 	if !stored() {
 		t.Fatal("daily_stress of the new day still missing after the gap read")

@@ -12,8 +12,8 @@ import (
 func TestResync(t *testing.T) {
 	e := newEnv(t, envOptions{users: 1, backfillDays: 5})
 	conn := e.link(0)
-	e.waitBackfill(20*time.Second, conn)
-	e.waitIdle(10 * time.Second)
+	e.waitBackfill(5*time.Minute, conn)
+	e.waitIdle(5 * time.Minute)
 	before := e.stored(conn)
 	outbox, _ := e.st.Outbox(e.ctx)
 	c, _ := e.st.GetConnection(e.ctx, conn.ID)
@@ -23,7 +23,7 @@ func TestResync(t *testing.T) {
 	if err != nil || n != 17 {
 		t.Fatalf("Resync: %d jobs, %v", n, err)
 	}
-	e.waitIdle(10 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	total := 0
 	for _, v := range e.sim.RequestCounts()[0] {
 		total += v

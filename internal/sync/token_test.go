@@ -44,8 +44,8 @@ func TestTokenRefreshOnExpiry(t *testing.T) {
 	if _, err := o.Refresh(e.ctx, tok.RefreshToken); oura.KindOf(err) != oura.KindInvalidToken {
 		t.Fatalf("old refresh token: %v", err)
 	}
-	e.waitBackfill(20*time.Second, conn)
-	e.waitIdle(10 * time.Second)
+	e.waitBackfill(5*time.Minute, conn)
+	e.waitIdle(5 * time.Minute)
 	after, _ := e.st.GetConnection(e.ctx, conn.ID)
 	if after.Status != store.StatusActive || after.Tokens.RefreshToken != conn.Tokens.RefreshToken {
 		t.Fatalf("after backfill: status %s, refresh token changed %v", after.Status, after.Tokens.RefreshToken != conn.Tokens.RefreshToken)
@@ -68,7 +68,7 @@ func TestTokenRefreshOn401(t *testing.T) {
 	if conn.Tokens.RefreshToken == tok.RefreshToken {
 		t.Fatal("refresh token not rotated")
 	}
-	e.waitBackfill(20*time.Second, conn)
+	e.waitBackfill(5*time.Minute, conn)
 }
 
 // TestFailedRefreshNeedsReauth: a refresh Oura refuses marks the connection
@@ -104,7 +104,7 @@ func TestRevokedDuringBackfill(t *testing.T) {
 	e := newEnv(t, envOptions{users: 1, backfillDays: 60})
 	conn := e.link(0)
 	e.sim.RevokeToken(e.sim.Tokens()[0].AccessToken)
-	e.waitIdle(15 * time.Second)
+	e.waitIdle(5 * time.Minute)
 	got, _ := e.st.GetConnection(e.ctx, conn.ID)
 	if got.Status != store.StatusReauthRequired || got.Cursors["backfill_done"] != "" {
 		t.Fatalf("status %s, cursors %v", got.Status, got.Cursors)

@@ -157,7 +157,7 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 	}
 	s.shot("03-connections-connected")
 
-	testutil.WaitFor(t, 90*time.Second, "the backfilled nights", func() bool {
+	testutil.WaitFor(t, 5*time.Minute, "the backfilled nights", func() bool {
 		c, err := h.st.FindConnection(h.ctx, a.uuid, "user-1", store.DataSourceOura)
 		if err != nil || c.Cursors["backfill_done"] == "" {
 			return false

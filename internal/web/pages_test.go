@@ -326,7 +326,7 @@ func TestDashboardReplay(t *testing.T) {
 		t.Fatalf("replay: %d %v", p.status, p.header)
 	}
 	ds := h.st
-	testutil.WaitFor(t, 20*time.Second, "the replayed delivery", func() bool {
+	testutil.WaitFor(t, 5*time.Minute, "the replayed delivery", func() bool {
 		d, err := ds.GetDelivery(h.ctx, id)
 		return err == nil && d.Status == store.DeliverySucceeded
 	})
