@@ -49,7 +49,7 @@ func seedYear(t *testing.T, ctx context.Context, st store.Store, client, user, o
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetOuraUserID(ctx, c.ID, ouraID); err != nil {
+	if err := st.SetExternalUserID(ctx, c.ID, ouraID); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SetCursors(ctx, c.ID, map[string]string{"backfill": ouraID}, time.Time{}); err != nil {
@@ -64,7 +64,7 @@ func seedYear(t *testing.T, ctx context.Context, st store.Store, client, user, o
 			mark, val = victimMarker(i), victimValue(i)
 		}
 		for _, coll := range []string{"daily_sleep", "daily_activity", "daily_readiness"} {
-			raws = append(raws, store.RawDocument{ConnectionID: c.ID, Collection: coll, OuraID: coll + "-" + day, Day: day,
+			raws = append(raws, store.RawDocument{ConnectionID: c.ID, Collection: coll, ExternalID: coll + "-" + day, Day: day,
 				Body: json.RawMessage(fmt.Sprintf(`{"id":%q,"day":%q,"marker":%q,"score":%d}`, coll+"-"+day, day, mark, val))})
 		}
 		d := &health.SleepSummaryDocument{Header: health.Header{ClientUUID: client, UserID: user, Day: day}}

@@ -242,7 +242,7 @@ func TestKillMidBackfill(t *testing.T) {
 		}
 		got := map[string][32]byte{}
 		for _, r := range raws {
-			k := r.Collection + "/" + r.OuraID
+			k := r.Collection + "/" + r.ExternalID
 			if _, dup := got[k]; dup {
 				t.Errorf("user %d: %s stored twice", i, k)
 			}

@@ -89,7 +89,7 @@ func newLinkCmd() *cobra.Command {
 			return err
 		}
 		c := res.Connection
-		fmt.Fprintf(cmd.OutOrStdout(), "linked %s/%s: connection %d, Oura user %s, status %s\n", c.ClientUUID, c.UserID, c.ID, c.OuraUserID, c.Status)
+		fmt.Fprintf(cmd.OutOrStdout(), "linked %s/%s: connection %d, Oura user %s, status %s\n", c.ClientUUID, c.UserID, c.ID, c.ExternalUserID, c.Status)
 		if res.Windows > 0 {
 			fmt.Fprintf(cmd.OutOrStdout(), "backfill %s..%s enqueued: %d jobs\n", res.From, res.To, res.Windows)
 		} else {

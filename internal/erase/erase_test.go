@@ -47,7 +47,7 @@ func TestRetention(t *testing.T) {
 			if i >= 7 {
 				now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, -10)
 			}
-			if _, err := st.PutRawDocuments(ctx, []store.RawDocument{{ConnectionID: conn.ID, Collection: "daily_sleep", OuraID: fmt.Sprint(i),
+			if _, err := st.PutRawDocuments(ctx, []store.RawDocument{{ConnectionID: conn.ID, Collection: "daily_sleep", ExternalID: fmt.Sprint(i),
 				Day: "2025-01-01", Body: json.RawMessage(`{"n":` + fmt.Sprint(i) + `}`)}}); err != nil {
 				t.Fatal(err)
 			}

@@ -56,9 +56,9 @@ func TestLinkFlowEndToEnd(t *testing.T) {
 	}
 	simUser := e.sim.World().Users()[0]
 	if conn.Status != store.StatusActive || conn.Tokens.AccessToken == "" || conn.Tokens.RefreshToken == "" ||
-		conn.OuraUserID != simUser.OuraID || len(conn.Tokens.Scopes) == 0 {
+		conn.ExternalUserID != simUser.OuraID || len(conn.Tokens.Scopes) == 0 {
 		t.Fatalf("connection after linking: status %s, tokens %t/%t, oura user %q (want %q), scopes %v", conn.Status,
-			conn.Tokens.AccessToken != "", conn.Tokens.RefreshToken != "", conn.OuraUserID, simUser.OuraID, conn.Tokens.Scopes)
+			conn.Tokens.AccessToken != "", conn.Tokens.RefreshToken != "", conn.ExternalUserID, simUser.OuraID, conn.Tokens.Scopes)
 	}
 	access, refresh, err := e.st.SealedTokens(e.ctx, conn.ID)
 	if err != nil {

@@ -1,5 +1,6 @@
-// Package store keeps wearlink's state: clients, users, Oura connections,
-// raw Oura documents, normalized health documents and the delivery outbox.
+// Package store keeps wearlink's state: clients, users, their connections
+// to providers, raw provider documents, normalized health documents and
+// the delivery outbox.
 // The rules are written once, in sqlstore, over two thin drivers: sqlite
 // (the embedded default) and postgres (for several wearlink processes on
 // one database). Both satisfy Full, which the composition root holds. The
@@ -75,8 +76,9 @@ type Connection struct {
 	DataSource string
 	Status     string
 	Tokens     Tokens
-	// OuraUserID is personal_info.id: Oura's webhooks name users by it.
-	OuraUserID string
+	// ExternalUserID is the provider's id of the account (Oura's
+	// personal_info id): notifications name users by it.
+	ExternalUserID string
 	// Cursors is the sync progress per collection (the sync engine owns
 	// its format: for example the newest day fetched, the backfill's
 	// oldest day).
@@ -87,12 +89,13 @@ type Connection struct {
 	UpdatedAt  time.Time
 }
 
-// RawDocument is one Oura document as received.
+// RawDocument is one provider document as received.
 type RawDocument struct {
 	ConnectionID int64
-	Collection   string // Oura path name, e.g. "vO2_max"
-	// OuraID is the document id; time-series rows use their timestamp.
-	OuraID string
+	Collection   string // the provider's collection name, e.g. Oura's "vO2_max"
+	// ExternalID is the provider's document id; time-series rows use their
+	// timestamp.
+	ExternalID string
 	// Day is the user's local day ("" for documents that belong to none).
 	Day  string
 	Body json.RawMessage
@@ -187,15 +190,15 @@ type Store interface {
 	CreateConnection(ctx context.Context, c Connection) (Connection, error)
 	GetConnection(ctx context.Context, id int64) (Connection, error)
 	FindConnection(ctx context.Context, clientUUID, userID, dataSource string) (Connection, error)
-	// ConnectionsByOuraUser returns the active connections of an Oura
-	// account (one Oura user may be linked by several clients).
-	ConnectionsByOuraUser(ctx context.Context, ouraUserID string) ([]Connection, error)
+	// ConnectionsByExternalUser returns the active connections of one
+	// provider account (one account may be linked by several clients).
+	ConnectionsByExternalUser(ctx context.Context, dataSource, externalUserID string) ([]Connection, error)
 	ListConnections(ctx context.Context, status string) ([]Connection, error)
 	// UpdateTokens persists a rotated grant; it must be durable before it
 	// returns, because the old refresh token no longer works.
 	UpdateTokens(ctx context.Context, id int64, t Tokens) error
 	SetConnectionStatus(ctx context.Context, id int64, status, lastError string) error
-	SetOuraUserID(ctx context.Context, id int64, ouraUserID string) error
+	SetExternalUserID(ctx context.Context, id int64, externalUserID string) error
 	// SetCursors merges cursors (a key with value "" is deleted) and
 	// records the sync time.
 	SetCursors(ctx context.Context, id int64, cursors map[string]string, syncedAt time.Time) error

@@ -103,11 +103,11 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		}
 		return res, fmt.Errorf("read personal_info: %w", err)
 	}
-	if pi.Value.ID != "" && pi.Value.ID != conn.OuraUserID {
-		if err := e.st.SetOuraUserID(ctx, conn.ID, pi.Value.ID); err != nil {
+	if pi.Value.ID != "" && pi.Value.ID != conn.ExternalUserID {
+		if err := e.st.SetExternalUserID(ctx, conn.ID, pi.Value.ID); err != nil {
 			return res, err
 		}
-		conn.OuraUserID = pi.Value.ID
+		conn.ExternalUserID = pi.Value.ID
 	}
 	undated := []oura.RawDocument{{Collection: oura.CollPersonalInfo, ID: pi.Value.ID, Raw: pi.Raw}}
 	var rings []oura.RawDocument
@@ -178,7 +178,7 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		}
 	}
 	e.log.InfoContext(ctx, "connection linked", "connection", conn.ID, "client_uuid", conn.ClientUUID, "user_id", conn.UserID,
-		"oura_user_id", conn.OuraUserID, "backfill_from", pl.from, "backfill_to", pl.to, "jobs", len(params))
+		"external_user_id", conn.ExternalUserID, "backfill_from", pl.from, "backfill_to", pl.to, "jobs", len(params))
 	res.Windows, res.From, res.To = len(params), pl.from, pl.to
 	res.Connection, err = e.st.GetConnection(ctx, conn.ID)
 	return res, err

@@ -73,6 +73,6 @@ func addRaw(in *normalize.Input, d store.RawDocument) error {
 	}
 	// The store keys documents as the normalizer does: the Oura id, or the
 	// timestamp of a time-series row.
-	in.Raw[normalize.RawKey(d.Collection, d.OuraID)] = d.Body
+	in.Raw[normalize.RawKey(d.Collection, d.ExternalID)] = d.Body
 	return nil
 }

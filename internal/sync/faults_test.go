@@ -79,7 +79,7 @@ func (e *env) storedDocs(conn store.Connection) map[string][32]byte {
 	}
 	got := map[string][32]byte{}
 	for _, r := range raws {
-		k := r.Collection + "/" + r.OuraID
+		k := r.Collection + "/" + r.ExternalID
 		if _, dup := got[k]; dup {
 			e.t.Errorf("connection %d: %s stored twice", conn.ID, k)
 		}

@@ -63,11 +63,11 @@ func (e *Engine) storeRaw(ctx context.Context, conn store.Connection, docs []our
 	now := e.now()
 	var dated, undated []store.RawDocument
 	for _, d := range docs {
-		rd := store.RawDocument{ConnectionID: conn.ID, Collection: d.Collection, OuraID: d.ID, Day: string(d.Day), Body: d.Raw, FetchedAt: now}
-		if rd.OuraID == "" {
+		rd := store.RawDocument{ConnectionID: conn.ID, Collection: d.Collection, ExternalID: d.ID, Day: string(d.Day), Body: d.Raw, FetchedAt: now}
+		if rd.ExternalID == "" {
 			// Documents recorded before Oura gave every document an id
 			// (daily_cardiovascular_age in 2024) are one per day.
-			rd.OuraID = "day:" + rd.Day
+			rd.ExternalID = "day:" + rd.Day
 		}
 		if rd.Day == "" {
 			undated = append(undated, rd)
@@ -305,7 +305,7 @@ func (e *Engine) normalizeSpan(ctx context.Context, conn store.Connection, loc *
 		in := &normalize.Input{}
 		for _, d := range raws {
 			if err := addRaw(in, d); err != nil {
-				e.log.WarnContext(ctx, "raw document not normalized", "connection", conn.ID, "collection", d.Collection, "id", d.OuraID, "err", err)
+				e.log.WarnContext(ctx, "raw document not normalized", "connection", conn.ID, "collection", d.Collection, "id", d.ExternalID, "err", err)
 			}
 		}
 		results, nerr := normalize.Normalize(in, normalize.Options{ClientUUID: conn.ClientUUID, UserID: conn.UserID, Location: loc, AsOf: asOfDay(raws, loc)})
@@ -367,7 +367,7 @@ func sameDocs(a, b []store.RawDocument) bool {
 func digest(docs []store.RawDocument) []byte {
 	keys := make([]string, len(docs))
 	for i, d := range docs {
-		keys[i] = d.Collection + "\x00" + d.OuraID + "\x00" + string(d.Hash)
+		keys[i] = d.Collection + "\x00" + d.ExternalID + "\x00" + string(d.Hash)
 	}
 	sort.Strings(keys)
 	h := sha256.New()

@@ -261,8 +261,8 @@ func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection, fo
 	if err != nil {
 		return e.jobError(ctx, conn.ID, "read personal_info", err)
 	}
-	if pi.Value.ID != "" && pi.Value.ID != conn.OuraUserID {
-		if err := e.st.SetOuraUserID(ctx, conn.ID, pi.Value.ID); err != nil {
+	if pi.Value.ID != "" && pi.Value.ID != conn.ExternalUserID {
+		if err := e.st.SetExternalUserID(ctx, conn.ID, pi.Value.ID); err != nil {
 			return err
 		}
 	}

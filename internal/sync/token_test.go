@@ -36,8 +36,8 @@ func TestTokenRefreshOnExpiry(t *testing.T) {
 	if !conn.Tokens.Expiry.After(e.sim.Clock().Now()) {
 		t.Fatalf("stored expiry %s is not in the future", conn.Tokens.Expiry)
 	}
-	if conn.OuraUserID != e.sim.Tokens()[0].OuraID {
-		t.Fatalf("oura user id %q", conn.OuraUserID)
+	if conn.ExternalUserID != e.sim.Tokens()[0].OuraID {
+		t.Fatalf("oura user id %q", conn.ExternalUserID)
 	}
 	// The old refresh token is spent: only the stored one works.
 	o, _ := oura.NewOAuth(oura.OAuthConfig{ClientID: e.sim.ClientID(), ClientSecret: e.sim.ClientSecret(), TokenURL: e.simURL + "/oauth/token"})

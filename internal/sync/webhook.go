@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/store"
 )
 
 // maxNotificationBytes bounds a notification body (they are ~200 bytes).
@@ -113,12 +114,12 @@ func (e *Engine) Notify(ctx context.Context, n oura.Notification) (int, error) {
 		e.log.InfoContext(ctx, "oura notification for a data type without a collection ignored", "data_type", n.DataType)
 		return 0, nil
 	}
-	conns, err := e.st.ConnectionsByOuraUser(ctx, n.UserID)
+	conns, err := e.st.ConnectionsByExternalUser(ctx, store.DataSourceOura, n.UserID)
 	if err != nil {
 		return 0, fmt.Errorf("connections of oura user %s: %w", n.UserID, err)
 	}
 	if len(conns) == 0 {
-		e.log.InfoContext(ctx, "oura notification for a user with no active connection", "oura_user_id", n.UserID)
+		e.log.InfoContext(ctx, "oura notification for a user with no active connection", "external_user_id", n.UserID)
 		return 0, nil
 	}
 	now := fmtTime(e.now())

@@ -74,7 +74,7 @@ func TestWebhookRejectsBadSignature(t *testing.T) {
 	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
 	conn := e.link(0)
 	before, _ := e.st.GetConnection(e.ctx, conn.ID)
-	body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: "sleep", ObjectID: "x", EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.OuraUserID})
+	body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: "sleep", ObjectID: "x", EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.ExternalUserID})
 	if code := e.post(body, "not-the-secret"); code != 401 {
 		t.Fatalf("wrong secret: %d", code)
 	}
@@ -120,7 +120,7 @@ func TestDuplicateNotificationsCollapse(t *testing.T) {
 		conn := e.link(0)
 		for i := 0; i < 5; i++ {
 			for _, dt := range []string{"sleep", "daily_sleep"} {
-				body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: oura.DataType(dt), ObjectID: "id-" + strconv.Itoa(i), EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.OuraUserID})
+				body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: oura.DataType(dt), ObjectID: "id-" + strconv.Itoa(i), EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.ExternalUserID})
 				if code := e.post(body, e.sim.ClientSecret()); code != 200 {
 					t.Fatalf("notification %d: %d", i, code)
 				}
@@ -137,7 +137,7 @@ func TestDuplicateNotificationsCollapse(t *testing.T) {
 		e.waitIdle(5 * time.Minute)
 		e.sim.ResetRequestCounts()
 		fetchesBefore := len(e.jobs("oura_fetch", rivertype.JobStateCompleted))
-		body, _ := json.Marshal(oura.Notification{EventType: "update", DataType: "daily_sleep", ObjectID: "whatever", EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.OuraUserID})
+		body, _ := json.Marshal(oura.Notification{EventType: "update", DataType: "daily_sleep", ObjectID: "whatever", EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.ExternalUserID})
 		post := func(i int) {
 			if code := e.post(body, e.sim.ClientSecret()); code != 200 {
 				t.Fatalf("notification %d: %d", i, code)
@@ -258,7 +258,7 @@ func TestNotificationsIgnored(t *testing.T) {
 	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
 	conn := e.link(0)
 	for _, n := range []oura.Notification{
-		{EventType: "create", DataType: "meal", ObjectID: "m1", UserID: conn.OuraUserID},
+		{EventType: "create", DataType: "meal", ObjectID: "m1", UserID: conn.ExternalUserID},
 		{EventType: "create", DataType: "sleep", ObjectID: "s1", UserID: "someone-else"},
 	} {
 		body, _ := json.Marshal(n)

@@ -17,11 +17,11 @@ type batcher struct{}
 func (batcher) StoredRaw(ctx context.Context, tx sqlstore.Querier, keys []common.RawKey) (map[common.RawKey]sqlstore.StoredRaw, error) {
 	conns, colls, ids := make([]int64, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		conns[i], colls[i], ids[i] = k.ConnectionID, k.Collection, k.OuraID
+		conns[i], colls[i], ids[i] = k.ConnectionID, k.Collection, k.ExternalID
 	}
-	rows, err := tx.Query(ctx, `SELECT r.connection_id, r.collection, r.oura_id, r.hash, r.day
+	rows, err := tx.Query(ctx, `SELECT r.connection_id, r.collection, r.external_id, r.hash, r.day
 		FROM raw_documents r JOIN unnest(?::bigint[], ?::text[], ?::text[]) AS k(c, coll, id)
-		  ON r.connection_id = k.c AND r.collection = k.coll AND r.oura_id = k.id`, conns, colls, ids)
+		  ON r.connection_id = k.c AND r.collection = k.coll AND r.external_id = k.id`, conns, colls, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (batcher) StoredRaw(ctx context.Context, tx sqlstore.Querier, keys []common
 	for rows.Next() {
 		var k common.RawKey
 		var o sqlstore.StoredRaw
-		if err := rows.Scan(&k.ConnectionID, &k.Collection, &k.OuraID, &o.Hash, &o.Day); err != nil {
+		if err := rows.Scan(&k.ConnectionID, &k.Collection, &k.ExternalID, &o.Hash, &o.Day); err != nil {
 			return nil, err
 		}
 		out[k] = o
@@ -49,16 +49,16 @@ func (batcher) WriteRaw(ctx context.Context, tx sqlstore.Querier, docs []common.
 		fetched, updated []time.Time
 	}
 	for _, d := range docs {
-		w.conn, w.coll, w.id, w.day = append(w.conn, d.ConnectionID), append(w.coll, d.Collection), append(w.id, d.OuraID), append(w.day, d.Day)
+		w.conn, w.coll, w.id, w.day = append(w.conn, d.ConnectionID), append(w.coll, d.Collection), append(w.id, d.ExternalID), append(w.day, d.Day)
 		w.body, w.hash = append(w.body, d.Body), append(w.hash, d.Hash)
 		w.fetched, w.updated = append(w.fetched, d.FetchedAt), append(w.updated, d.UpdatedAt)
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO raw_documents AS r (connection_id, collection, oura_id, day, body, hash, fetched_at, updated_at)
+	rows, err := tx.Query(ctx, `INSERT INTO raw_documents AS r (connection_id, collection, external_id, day, body, hash, fetched_at, updated_at)
 		SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::bytea[], ?::timestamptz[], ?::timestamptz[])
-		ON CONFLICT (connection_id, collection, oura_id) DO UPDATE SET
+		ON CONFLICT (connection_id, collection, external_id) DO UPDATE SET
 			day = excluded.day, body = excluded.body, hash = excluded.hash, updated_at = excluded.updated_at
 		WHERE r.hash <> excluded.hash
-		RETURNING connection_id, collection, oura_id, xmax = 0`,
+		RETURNING connection_id, collection, external_id, xmax = 0`,
 		w.conn, w.coll, w.id, w.day, w.body, w.hash, w.fetched, w.updated)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (batcher) WriteRaw(ctx context.Context, tx sqlstore.Querier, docs []common.
 	var out []sqlstore.RawWritten
 	for rows.Next() {
 		var x sqlstore.RawWritten
-		if err := rows.Scan(&x.Key.ConnectionID, &x.Key.Collection, &x.Key.OuraID, &x.Inserted); err != nil {
+		if err := rows.Scan(&x.Key.ConnectionID, &x.Key.Collection, &x.Key.ExternalID, &x.Inserted); err != nil {
 			return nil, err
 		}
 		out = append(out, x)

@@ -142,14 +142,14 @@ func (s *Store) ListUsers(ctx context.Context, clientUUID string, limit, offset 
 
 func (s *Store) connCols() string {
 	return `id, client_uuid, user_id, data_source, status, access_token, refresh_token, token_expiry, ` +
-		s.d.ScopesCol + `, oura_user_id, cursors, last_sync_at, last_error, created_at, updated_at`
+		s.d.ScopesCol + `, external_user_id, cursors, last_sync_at, last_error, created_at, updated_at`
 }
 
 func (s *Store) scanConn(row Row) (store.Connection, error) {
 	var c store.Connection
 	var access, refresh, scopes, cursors []byte
 	if err := row.Scan(&c.ID, &c.ClientUUID, &c.UserID, &c.DataSource, &c.Status, &access, &refresh, &c.Tokens.Expiry,
-		&scopes, &c.OuraUserID, &cursors, &c.LastSyncAt, &c.LastError, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		&scopes, &c.ExternalUserID, &cursors, &c.LastSyncAt, &c.LastError, &c.CreatedAt, &c.UpdatedAt); err != nil {
 		return c, err
 	}
 	var err error
@@ -190,7 +190,7 @@ func (s *Store) CreateConnection(ctx context.Context, c store.Connection) (store
 		}
 		var err error
 		out, err = s.scanConn(tx.QueryRow(ctx, `INSERT INTO connections (client_uuid, user_id, data_source, status,
-				access_token, refresh_token, token_expiry, scopes, oura_user_id, cursors, last_sync_at, last_error, created_at, updated_at)
+				access_token, refresh_token, token_expiry, scopes, external_user_id, cursors, last_sync_at, last_error, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (client_uuid, user_id, data_source) DO UPDATE SET
 				status = 'active',
@@ -198,12 +198,12 @@ func (s *Store) CreateConnection(ctx context.Context, c store.Connection) (store
 				refresh_token = excluded.refresh_token,
 				token_expiry = excluded.token_expiry,
 				scopes = excluded.scopes,
-				oura_user_id = CASE WHEN excluded.oura_user_id <> '' THEN excluded.oura_user_id ELSE connections.oura_user_id END,
+				external_user_id = CASE WHEN excluded.external_user_id <> '' THEN excluded.external_user_id ELSE connections.external_user_id END,
 				last_error = '',
 				updated_at = excluded.updated_at
 			RETURNING `+s.connCols(),
 			c.ClientUUID, c.UserID, c.DataSource, c.Status, access, refresh, c.Tokens.Expiry,
-			s.d.Scopes(c.Tokens.Scopes), c.OuraUserID, common.EncodeCursors(c.Cursors),
+			s.d.Scopes(c.Tokens.Scopes), c.ExternalUserID, common.EncodeCursors(c.Cursors),
 			c.LastSyncAt, c.LastError, now, now))
 		return err
 	})
@@ -241,12 +241,13 @@ func (s *Store) FindConnection(ctx context.Context, clientUUID, userID, dataSour
 	return c, nil
 }
 
-// ConnectionsByOuraUser implements store.Store, in id order.
-func (s *Store) ConnectionsByOuraUser(ctx context.Context, ouraUserID string) ([]store.Connection, error) {
-	if ouraUserID == "" {
+// ConnectionsByExternalUser implements store.Store, in id order.
+func (s *Store) ConnectionsByExternalUser(ctx context.Context, dataSource, externalUserID string) ([]store.Connection, error) {
+	if externalUserID == "" {
 		return nil, nil
 	}
-	return s.queryConns(ctx, "connections of Oura user "+ouraUserID, `WHERE oura_user_id = ? AND status = 'active'`, ouraUserID)
+	return s.queryConns(ctx, "connections of "+dataSource+" user "+externalUserID,
+		`WHERE data_source = ? AND external_user_id = ? AND status = 'active'`, dataSource, externalUserID)
 }
 
 // ListConnections implements store.Store: connections with the status
@@ -294,9 +295,9 @@ func (s *Store) SetConnectionStatus(ctx context.Context, id int64, status, lastE
 	return s.updateConn(ctx, id, "set status", `status = ?, last_error = ?`, status, lastError)
 }
 
-// SetOuraUserID implements store.Store.
-func (s *Store) SetOuraUserID(ctx context.Context, id int64, ouraUserID string) error {
-	return s.updateConn(ctx, id, "set Oura user id", `oura_user_id = ?`, ouraUserID)
+// SetExternalUserID implements store.Store.
+func (s *Store) SetExternalUserID(ctx context.Context, id int64, externalUserID string) error {
+	return s.updateConn(ctx, id, "set external user id", `external_user_id = ?`, externalUserID)
 }
 
 // SetCursors implements store.Store. The merge happens in the database

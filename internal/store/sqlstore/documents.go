@@ -136,10 +136,10 @@ func (s *Store) PutRawDocuments(ctx context.Context, docs []store.RawDocument) (
 	return res, nil
 }
 
-// RawDocuments implements store.Store, in (day, collection, oura_id)
+// RawDocuments implements store.Store, in (day, collection, external_id)
 // order, documents without a day first.
 func (s *Store) RawDocuments(ctx context.Context, connectionID int64, collections []string, fromDay, toDay string) ([]store.RawDocument, error) {
-	q := `SELECT connection_id, collection, oura_id, day, body, hash, fetched_at, updated_at FROM raw_documents WHERE connection_id = ?`
+	q := `SELECT connection_id, collection, external_id, day, body, hash, fetched_at, updated_at FROM raw_documents WHERE connection_id = ?`
 	args := []any{connectionID}
 	if len(collections) > 0 {
 		q += ` AND collection IN ` + placeholders(len(collections))
@@ -155,11 +155,11 @@ func (s *Store) RawDocuments(ctx context.Context, connectionID int64, collection
 		q += ` AND (day = '' OR day <= ?)`
 		args = append(args, toDay)
 	}
-	rows, err := s.r.Query(ctx, q+` ORDER BY day, collection, oura_id`, args...)
+	rows, err := s.r.Query(ctx, q+` ORDER BY day, collection, external_id`, args...)
 	out, err := collect(rows, err, func(r Row) (store.RawDocument, error) {
 		var d store.RawDocument
 		var body []byte
-		err := r.Scan(&d.ConnectionID, &d.Collection, &d.OuraID, &d.Day, &body, &d.Hash, &d.FetchedAt, &d.UpdatedAt)
+		err := r.Scan(&d.ConnectionID, &d.Collection, &d.ExternalID, &d.Day, &body, &d.Hash, &d.FetchedAt, &d.UpdatedAt)
 		d.Body = body
 		return d, err
 	})
@@ -320,8 +320,8 @@ func (rowByRow) StoredRaw(ctx context.Context, tx Querier, keys []common.RawKey)
 	out := make(map[common.RawKey]StoredRaw, len(keys))
 	for _, k := range keys {
 		var o StoredRaw
-		err := tx.QueryRow(ctx, `SELECT hash, day FROM raw_documents WHERE connection_id = ? AND collection = ? AND oura_id = ?`,
-			k.ConnectionID, k.Collection, k.OuraID).Scan(&o.Hash, &o.Day)
+		err := tx.QueryRow(ctx, `SELECT hash, day FROM raw_documents WHERE connection_id = ? AND collection = ? AND external_id = ?`,
+			k.ConnectionID, k.Collection, k.ExternalID).Scan(&o.Hash, &o.Day)
 		if noRows(err) {
 			continue
 		}
@@ -336,16 +336,16 @@ func (rowByRow) StoredRaw(ctx context.Context, tx Querier, keys []common.RawKey)
 func (rowByRow) WriteRaw(ctx context.Context, tx Querier, docs []common.RawInput) ([]RawWritten, error) {
 	var out []RawWritten
 	for _, d := range docs {
-		n, err := tx.Exec(ctx, `INSERT INTO raw_documents (connection_id, collection, oura_id, day, body, hash, fetched_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection_id, collection, oura_id) DO NOTHING`,
-			d.ConnectionID, d.Collection, d.OuraID, d.Day, []byte(d.Body), d.Hash, d.FetchedAt, d.UpdatedAt)
+		n, err := tx.Exec(ctx, `INSERT INTO raw_documents (connection_id, collection, external_id, day, body, hash, fetched_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection_id, collection, external_id) DO NOTHING`,
+			d.ConnectionID, d.Collection, d.ExternalID, d.Day, []byte(d.Body), d.Hash, d.FetchedAt, d.UpdatedAt)
 		if err != nil {
 			return nil, err
 		}
 		if n == 0 {
 			n, err = tx.Exec(ctx, `UPDATE raw_documents SET day = ?, body = ?, hash = ?, updated_at = ?
-				WHERE connection_id = ? AND collection = ? AND oura_id = ? AND hash <> ?`,
-				d.Day, []byte(d.Body), d.Hash, d.UpdatedAt, d.ConnectionID, d.Collection, d.OuraID, d.Hash)
+				WHERE connection_id = ? AND collection = ? AND external_id = ? AND hash <> ?`,
+				d.Day, []byte(d.Body), d.Hash, d.UpdatedAt, d.ConnectionID, d.Collection, d.ExternalID, d.Hash)
 			if err != nil {
 				return nil, err
 			}

@@ -56,7 +56,7 @@ var benchData = sync.OnceValues(func() (*benchSet, error) {
 			if id.ID == "" {
 				id.ID = id.Timestamp
 			}
-			docs = append(docs, store.RawDocument{Collection: coll, OuraID: id.ID, Day: day, Body: body})
+			docs = append(docs, store.RawDocument{Collection: coll, ExternalID: id.ID, Day: day, Body: body})
 			return nil
 		}
 		var errs []error
@@ -145,7 +145,7 @@ func BenchPutRaw(b *testing.B, newStore func(testing.TB) store.Store) {
 			docs := make([]store.RawDocument, len(day))
 			for j, d := range day {
 				d.ConnectionID = c.ID
-				d.OuraID = fmt.Sprintf("%s#%d", d.OuraID, i)
+				d.ExternalID = fmt.Sprintf("%s#%d", d.ExternalID, i)
 				docs[j] = d
 			}
 			w, err := s.PutRawDocuments(b.Context(), docs)

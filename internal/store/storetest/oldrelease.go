@@ -30,7 +30,7 @@ var OldReleaseTables = []string{
 // OldReleaseNewMigrations are wearlink's migrations newer than the release
 // at e011a99 (which stopped at 0003_api): opening its database applies
 // them, and only them.
-var OldReleaseNewMigrations = []string{"0004_erase_sessions"}
+var OldReleaseNewMigrations = []string{"0004_erase_sessions", "0005_provider_neutral"}
 
 // OldStore is a store opened on a database an older release wrote.
 type OldStore interface {
@@ -93,7 +93,7 @@ func CheckOldRelease(t *testing.T, s OldStore, rows map[string]int) {
 	for _, c := range conns {
 		// The tokens open with the release's key: sealed the same way.
 		if c.Tokens.AccessToken == "" || c.Tokens.RefreshToken == "" || len(c.Tokens.Scopes) == 0 || c.Tokens.Expiry.IsZero() ||
-			len(c.Cursors) == 0 || c.LastSyncAt.IsZero() || c.OuraUserID == "" || c.Status != store.StatusActive {
+			len(c.Cursors) == 0 || c.LastSyncAt.IsZero() || c.ExternalUserID == "" || c.Status != store.StatusActive {
 			t.Errorf("connection %d = %+v", c.ID, c)
 		}
 		n, err := s.CountRawDocuments(ctx, c.ID)
@@ -108,8 +108,8 @@ func CheckOldRelease(t *testing.T, s OldStore, rows map[string]int) {
 	rd, err := s.RawDocuments(ctx, conns[0].ID, nil, "", "")
 	must(t, err)
 	for _, d := range rd {
-		if sum := sha256.Sum256(d.Body); !bytes.Equal(d.Hash, sum[:]) || d.FetchedAt.IsZero() || !json.Valid(d.Body) {
-			t.Fatalf("raw document %s %s: hash or time lost", d.Collection, d.OuraID)
+		if sum := sha256.Sum256(d.Body); !bytes.Equal(d.Hash, sum[:]) || d.FetchedAt.IsZero() || !json.Valid(d.Body) || d.ExternalID == "" {
+			t.Fatalf("raw document %s %q: id, hash or time lost", d.Collection, d.ExternalID)
 		}
 	}
 

@@ -64,7 +64,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Connections", testConnections},
 		{"ConnectionRelink", testConnectionRelink},
 		{"ConnectionNotFound", testConnectionNotFound},
-		{"ConnectionsByOuraUser", testConnectionsByOuraUser},
+		{"ConnectionsByExternalUser", testConnectionsByExternalUser},
 		{"ListConnectionsByStatus", testListConnectionsByStatus},
 		{"UpdateTokens", testUpdateTokens},
 		{"TokensSealedAtRest", testTokensSealedAtRest},
@@ -178,7 +178,7 @@ func apply(t *testing.T, s store.Store, docs ...store.HealthInput) store.HealthW
 func counts(w store.HealthWrite) [3]int { return [3]int{w.Inserted, w.Updated, w.Unchanged} }
 
 func rawDoc(conn int64, coll, id, day, body string) store.RawDocument {
-	return store.RawDocument{ConnectionID: conn, Collection: coll, OuraID: id, Day: day, Body: json.RawMessage(body)}
+	return store.RawDocument{ConnectionID: conn, Collection: coll, ExternalID: id, Day: day, Body: json.RawMessage(body)}
 }
 
 func allOutbox(t *testing.T, s OutboxReader) []store.OutboxRecord {
@@ -422,11 +422,11 @@ func testConnections(t *testing.T, s Store) {
 		t.Fatalf("FindConnection = %+v", found)
 	}
 
-	must(t, s.SetOuraUserID(ctx, c.ID, "oura-abc"))
+	must(t, s.SetExternalUserID(ctx, c.ID, "oura-abc"))
 	must(t, s.SetConnectionStatus(ctx, c.ID, store.StatusReauthRequired, "refresh failed: invalid_grant"))
 	got, err = s.GetConnection(ctx, c.ID)
 	must(t, err)
-	if got.OuraUserID != "oura-abc" || got.Status != store.StatusReauthRequired || got.LastError != "refresh failed: invalid_grant" {
+	if got.ExternalUserID != "oura-abc" || got.Status != store.StatusReauthRequired || got.LastError != "refresh failed: invalid_grant" {
 		t.Fatalf("after updates: %+v", got)
 	}
 	wantCode(t, s.SetConnectionStatus(ctx, c.ID, "sleeping", ""), health.EINVALID)
@@ -442,7 +442,7 @@ func testConnectionRelink(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	c := mustConn(t, s, "c1", "u1")
-	must(t, s.SetOuraUserID(ctx, c.ID, "oura-abc"))
+	must(t, s.SetExternalUserID(ctx, c.ID, "oura-abc"))
 	must(t, s.SetCursors(ctx, c.ID, map[string]string{"sleep": "2024-01-01"}, time.Now()))
 	must(t, s.SetConnectionStatus(ctx, c.ID, store.StatusRevoked, "revoked by user"))
 
@@ -456,8 +456,8 @@ func testConnectionRelink(t *testing.T, s Store) {
 		again.Tokens.RefreshToken != "new-refresh" || !again.Tokens.Expiry.IsZero() || len(again.Tokens.Scopes) != 0 {
 		t.Fatalf("relinked = %+v", again)
 	}
-	if again.OuraUserID != "oura-abc" || again.Cursors["sleep"] != "2024-01-01" || !again.CreatedAt.Equal(c.CreatedAt) {
-		t.Fatalf("relinking lost the Oura user id, the cursors or the creation time: %+v", again)
+	if again.ExternalUserID != "oura-abc" || again.Cursors["sleep"] != "2024-01-01" || !again.CreatedAt.Equal(c.CreatedAt) {
+		t.Fatalf("relinking lost the external user id, the cursors or the creation time: %+v", again)
 	}
 	all, err := s.ListConnections(ctx, "")
 	must(t, err)
@@ -476,13 +476,13 @@ func testConnectionNotFound(t *testing.T, s Store) {
 	wantCode(t, err, health.ENOTFOUND)
 	wantCode(t, s.UpdateTokens(ctx, 12345, store.Tokens{AccessToken: "a"}), health.ENOTFOUND)
 	wantCode(t, s.SetConnectionStatus(ctx, 12345, store.StatusRevoked, ""), health.ENOTFOUND)
-	wantCode(t, s.SetOuraUserID(ctx, 12345, "x"), health.ENOTFOUND)
+	wantCode(t, s.SetExternalUserID(ctx, 12345, "x"), health.ENOTFOUND)
 	wantCode(t, s.SetCursors(ctx, 12345, map[string]string{"a": "b"}, time.Now()), health.ENOTFOUND)
 	_, err = s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "bad id!"})
 	wantCode(t, err, health.EINVALID)
 }
 
-func testConnectionsByOuraUser(t *testing.T, s Store) {
+func testConnectionsByExternalUser(t *testing.T, s Store) {
 	ctx := ctxT(t)
 	mustClient(t, s, "c1")
 	mustClient(t, s, "c2")
@@ -491,20 +491,30 @@ func testConnectionsByOuraUser(t *testing.T, s Store) {
 	other := mustConn(t, s, "c2", "u2")
 	revoked := mustConn(t, s, "c1", "u3")
 	for _, c := range []store.Connection{a, b, revoked} {
-		must(t, s.SetOuraUserID(ctx, c.ID, "oura-1"))
+		must(t, s.SetExternalUserID(ctx, c.ID, "oura-1"))
 	}
-	must(t, s.SetOuraUserID(ctx, other.ID, "oura-2"))
+	must(t, s.SetExternalUserID(ctx, other.ID, "oura-2"))
 	must(t, s.SetConnectionStatus(ctx, revoked.ID, store.StatusRevoked, ""))
+	// The same account id at another provider is another account.
+	elsewhere, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u1", DataSource: "whoop",
+		Tokens: store.Tokens{AccessToken: "access-w", RefreshToken: "refresh-w"}})
+	must(t, err)
+	must(t, s.SetExternalUserID(ctx, elsewhere.ID, "oura-1"))
 
-	got, err := s.ConnectionsByOuraUser(ctx, "oura-1")
+	got, err := s.ConnectionsByExternalUser(ctx, store.DataSourceOura, "oura-1")
 	must(t, err)
 	if len(got) != 2 || got[0].ID != a.ID || got[1].ID != b.ID {
-		t.Fatalf("ConnectionsByOuraUser(oura-1) = %+v, want the two active ones in id order", got)
+		t.Fatalf("ConnectionsByExternalUser(oura-1) = %+v, want the two active ones in id order", got)
 	}
 	if got[1].Tokens.AccessToken != "access-x9" {
 		t.Fatalf("tokens not opened: %+v", got[1].Tokens)
 	}
-	got, err = s.ConnectionsByOuraUser(ctx, "oura-unknown")
+	got, err = s.ConnectionsByExternalUser(ctx, "whoop", "oura-1")
+	must(t, err)
+	if len(got) != 1 || got[0].ID != elsewhere.ID {
+		t.Fatalf("ConnectionsByExternalUser(whoop, oura-1) = %+v, want only the WHOOP connection", got)
+	}
+	got, err = s.ConnectionsByExternalUser(ctx, store.DataSourceOura, "oura-unknown")
 	must(t, err)
 	if len(got) != 0 {
 		t.Fatalf("unknown Oura user: %+v", got)
@@ -558,7 +568,7 @@ func testUpdateTokens(t *testing.T, s Store) {
 	if want := exp.UTC().Truncate(time.Microsecond); !got.Tokens.Expiry.Equal(want) || got.Tokens.Expiry.Location() != time.UTC {
 		t.Fatalf("expiry = %v, want %v", got.Tokens.Expiry, want)
 	}
-	if got.Status != c.Status || got.OuraUserID != c.OuraUserID {
+	if got.Status != c.Status || got.ExternalUserID != c.ExternalUserID {
 		t.Fatalf("UpdateTokens changed more than the tokens: %+v", got)
 	}
 	// An empty refresh token (a grant without one) stays empty.
@@ -775,7 +785,7 @@ func testRawQuery(t *testing.T, s Store) {
 		must(t, err)
 		var out []string
 		for _, d := range docs {
-			out = append(out, d.OuraID)
+			out = append(out, d.ExternalID)
 		}
 		return out
 	}

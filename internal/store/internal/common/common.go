@@ -129,7 +129,7 @@ func DecodeCursors(s []byte) (map[string]string, error) {
 type RawKey struct {
 	ConnectionID int64
 	Collection   string
-	OuraID       string
+	ExternalID   string
 }
 
 // RawInput is a raw document prepared for writing.
@@ -150,14 +150,14 @@ func PrepareRaw(docs []store.RawDocument, now time.Time) ([]RawInput, error) {
 			return nil, health.Errorf(health.EINVALID, "raw document %d: no connection", i)
 		case d.Collection == "":
 			return nil, health.Errorf(health.EINVALID, "raw document %d: no collection", i)
-		case d.OuraID == "":
+		case d.ExternalID == "":
 			return nil, health.Errorf(health.EINVALID, "raw document %d (%s): no id", i, d.Collection)
 		case !json.Valid(d.Body):
-			return nil, health.Errorf(health.EINVALID, "raw document %s %s: body is not JSON", d.Collection, d.OuraID)
+			return nil, health.Errorf(health.EINVALID, "raw document %s %s: body is not JSON", d.Collection, d.ExternalID)
 		}
 		if d.Day != "" {
 			if _, err := time.Parse(time.DateOnly, d.Day); err != nil {
-				return nil, health.Errorf(health.EINVALID, "raw document %s %s: day %q is not YYYY-MM-DD", d.Collection, d.OuraID, d.Day)
+				return nil, health.Errorf(health.EINVALID, "raw document %s %s: day %q is not YYYY-MM-DD", d.Collection, d.ExternalID, d.Day)
 			}
 		}
 		d.Hash = Hash(d.Body)
@@ -166,7 +166,7 @@ func PrepareRaw(docs []store.RawDocument, now time.Time) ([]RawInput, error) {
 			d.FetchedAt = now
 		}
 		d.UpdatedAt = now
-		k := RawKey{d.ConnectionID, d.Collection, d.OuraID}
+		k := RawKey{d.ConnectionID, d.Collection, d.ExternalID}
 		if j, ok := index[k]; ok {
 			out[j].RawDocument = d
 			continue
