@@ -14,7 +14,7 @@ FUZZ = $(GO) test -run '^$$' -fuzzminimizetime 5s
 fuzz-short:
 	$(FUZZ) ./internal/normalize -fuzz '^FuzzNormalize$$' -fuzztime 20s || $(FUZZ) ./internal/normalize -fuzz '^FuzzNormalize$$' -fuzztime 20s
 	$(FUZZ) ./internal/normalize -fuzz '^FuzzDocument$$' -fuzztime 20s || $(FUZZ) ./internal/normalize -fuzz '^FuzzDocument$$' -fuzztime 20s
-	$(FUZZ) ./internal/oura -fuzz '^FuzzSplitRawData$$' -fuzztime 10s || $(FUZZ) ./internal/oura -fuzz '^FuzzSplitRawData$$' -fuzztime 10s
+	$(FUZZ) ./internal/provider/oura -fuzz '^FuzzSplitRawData$$' -fuzztime 10s || $(FUZZ) ./internal/provider/oura -fuzz '^FuzzSplitRawData$$' -fuzztime 10s
 
 test-short:
 	$(GO) test -short -count=1 ./...

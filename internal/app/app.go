@@ -27,11 +27,11 @@ import (
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/erase"
 	"github.com/wearlink/wearlink/internal/httpapi"
+	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/link"
-	"github.com/wearlink/wearlink/internal/oura"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
-	wsync "github.com/wearlink/wearlink/internal/sync"
 	"github.com/wearlink/wearlink/internal/web"
 )
 
@@ -54,7 +54,7 @@ type Options struct {
 	WebNow func() time.Time
 	// Events receives the sync engine's lifecycle events (default: the
 	// delivery service, which notifies the client).
-	Events wsync.Events
+	Events ingest.Events
 	// Migrate brings the schema up to date at start (wearlink serve does;
 	// several processes may do it at once).
 	Migrate bool
@@ -79,7 +79,7 @@ type App struct {
 	opt   Options
 	log   *slog.Logger
 	store *OpenedStore
-	eng   *wsync.Engine
+	eng   *ingest.Engine
 	// delivery posts the clients' webhooks and lifecycle notifications.
 	delivery *delivery.Service
 	jobs     jobRunner
@@ -195,7 +195,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	a.eng = eng
 	a.completer = newCompleterWatch(opt.Logger.Handler(), opt.Now)
-	copt := wsync.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly, Logger: slog.New(a.completer),
+	copt := ingest.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly, Logger: slog.New(a.completer),
 		// Delivery's workers share the client: the API enqueues replays,
 		// workers post the webhooks.
 		Extra: []func(*river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob){
@@ -208,7 +208,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	switch {
 	case st.SQLite != nil:
 		if works {
-			n, err := wsync.RescueOrphanedSQLite(ctx, st.SQLite)
+			n, err := ingest.RescueOrphanedSQLite(ctx, st.SQLite)
 			if err != nil {
 				return nil, err
 			}
@@ -216,14 +216,14 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 				a.log.Info("jobs of a stopped process taken back", "jobs", n)
 			}
 		}
-		c, cerr := wsync.NewClient(riversqlite.New(st.SQLite), eng, copt)
+		c, cerr := ingest.NewClient(riversqlite.New(st.SQLite), eng, copt)
 		a.jobs, err = c, cerr
 		if cerr == nil {
 			dsvc.Attach(c)
 			esvc.Attach(c)
 		}
 	default:
-		c, cerr := wsync.NewClient(riverpgxv5.New(st.PG), eng, copt)
+		c, cerr := ingest.NewClient(riverpgxv5.New(st.PG), eng, copt)
 		a.jobs, err = c, cerr
 		if cerr == nil {
 			dsvc.Attach(c)
@@ -253,7 +253,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 // api builds the ROOK-compatible REST API with account linking (when the
 // Oura application's credentials are set), resends and resyncs, and the
 // web pages (connections page and dashboard).
-func (a *App) api(cfg config.Config, st *OpenedStore, eng *wsync.Engine, dsvc *delivery.Service) (http.Handler, *web.Handler, error) {
+func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *delivery.Service) (http.Handler, *web.Handler, error) {
 	// The whole store serves every consumer's interface; the compiler
 	// checks it.
 	var (
@@ -301,7 +301,7 @@ type EngineOptions struct {
 	Store        store.Store
 	Logger       *slog.Logger
 	Now          func() time.Time
-	Events       wsync.Events
+	Events       ingest.Events
 	SingleWriter bool
 	// HTTPClient does the Oura API requests (default: the Oura client's).
 	HTTPClient *http.Client
@@ -312,7 +312,7 @@ type EngineOptions struct {
 // NewEngine builds the Oura client, the OAuth flow and the sync engine from
 // the configuration. wearlink link uses it too, so that a link made beside
 // a running server behaves exactly like one the server makes.
-func NewEngine(cfg config.Config, o EngineOptions) (*wsync.Engine, error) {
+func NewEngine(cfg config.Config, o EngineOptions) (*ingest.Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -340,9 +340,9 @@ func NewEngine(cfg config.Config, o EngineOptions) (*wsync.Engine, error) {
 	}
 	events := o.Events
 	if events == nil {
-		events = wsync.NopEvents{}
+		events = ingest.NopEvents{}
 	}
-	return wsync.New(wsync.Config{
+	return ingest.New(ingest.Config{
 		Store: o.Store, Oura: oc, OAuth: oauth,
 		ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
 		VerificationToken: cfg.Oura.WebhookVerificationToken,
@@ -362,7 +362,7 @@ func NewEngine(cfg config.Config, o EngineOptions) (*wsync.Engine, error) {
 }
 
 // Engine is the sync engine.
-func (a *App) Engine() *wsync.Engine { return a.eng }
+func (a *App) Engine() *ingest.Engine { return a.eng }
 
 // Store is the open store.
 func (a *App) Store() *OpenedStore { return a.store }

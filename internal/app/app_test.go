@@ -15,7 +15,7 @@ import (
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/cli"
 	"github.com/wearlink/wearlink/internal/config"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/testutil"

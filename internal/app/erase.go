@@ -4,7 +4,7 @@ import (
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/erase"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 

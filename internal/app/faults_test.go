@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/wearlink/wearlink/internal/config"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 

@@ -20,8 +20,8 @@ import (
 
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/cli"
-	"github.com/wearlink/wearlink/internal/oura"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
 )

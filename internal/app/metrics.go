@@ -15,7 +15,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 

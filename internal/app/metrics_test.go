@@ -12,7 +12,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )

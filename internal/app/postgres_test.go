@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/app"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/testutil"

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/config"
-	"github.com/wearlink/wearlink/internal/oura"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 )
 
 // UsesBuiltinSimulator says whether a process with this configuration runs

@@ -13,8 +13,8 @@ import (
 
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/store"
-	wsync "github.com/wearlink/wearlink/internal/sync"
 )
 
 const linkLong = `Link a user's Oura account with an access token already at hand (a personal
@@ -102,22 +102,22 @@ func newLinkCmd() *cobra.Command {
 
 // runLink builds an engine with an insert-only River client on the
 // store's database and links.
-func runLink(ctx context.Context, cfg *config.Config, st *app.OpenedStore, logger *slog.Logger, o linkOptions) (wsync.LinkResult, error) {
+func runLink(ctx context.Context, cfg *config.Config, st *app.OpenedStore, logger *slog.Logger, o linkOptions) (ingest.LinkResult, error) {
 	eng, err := app.NewEngine(*cfg, app.EngineOptions{Store: st.Store, Logger: logger})
 	if err != nil {
-		return wsync.LinkResult{}, err
+		return ingest.LinkResult{}, err
 	}
 	if st.SQLite != nil {
-		_, err = wsync.NewClient(riversqlite.New(st.SQLite), eng, wsync.ClientOptions{})
+		_, err = ingest.NewClient(riversqlite.New(st.SQLite), eng, ingest.ClientOptions{})
 	} else {
-		_, err = wsync.NewClient(riverpgxv5.New(st.PG), eng, wsync.ClientOptions{})
+		_, err = ingest.NewClient(riverpgxv5.New(st.PG), eng, ingest.ClientOptions{})
 	}
 	if err != nil {
-		return wsync.LinkResult{}, err
+		return ingest.LinkResult{}, err
 	}
 	tok := store.Tokens{AccessToken: o.token, RefreshToken: o.refreshToken}
 	if o.expiresIn != 0 {
 		tok.Expiry = time.Now().Add(o.expiresIn)
 	}
-	return eng.Link(ctx, wsync.LinkParams{ClientUUID: o.clientUUID, UserID: o.userID, Tokens: tok, TimeZone: o.timeZone, CreateClient: o.createClient})
+	return eng.Link(ctx, ingest.LinkParams{ClientUUID: o.clientUUID, UserID: o.userID, Tokens: tok, TimeZone: o.timeZone, CreateClient: o.createClient})
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wearlink/wearlink/internal/ourasim"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 )
 
 func TestLinkCommand(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/normalize"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 const normalizeTestdata = "testdata/normalize"

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wearlink/wearlink/internal/oura"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 )
 
 func newOurasimCmd() *cobra.Command {

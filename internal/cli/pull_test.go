@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wearlink/wearlink/internal/ourasim"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )

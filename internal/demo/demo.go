@@ -40,12 +40,12 @@ import (
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/link"
-	"github.com/wearlink/wearlink/internal/oura"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
-	wsync "github.com/wearlink/wearlink/internal/sync"
 )
 
 // The test constants of ROOK's documentation.
@@ -666,7 +666,7 @@ func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
 }
 
 // syncKinds are the kinds of the jobs that read Oura.
-var syncKinds = []string{wsync.BackfillArgs{}.Kind(), wsync.FetchArgs{}.Kind(), wsync.PollArgs{}.Kind()}
+var syncKinds = []string{ingest.BackfillArgs{}.Kind(), ingest.FetchArgs{}.Kind(), ingest.PollArgs{}.Kind()}
 
 // idle reports whether every document has been read and delivered: no
 // sync job waits or runs, nothing waits in the outbox and no delivery is

@@ -23,13 +23,13 @@ import (
 
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/erase"
+	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/link"
-	"github.com/wearlink/wearlink/internal/oura"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
-	wsync "github.com/wearlink/wearlink/internal/sync"
 )
 
 // testClock is a settable clock; zero means real time.
@@ -47,7 +47,7 @@ type env struct {
 	st     *sqlite.Store
 	sim    *ourasim.Server
 	simURL string
-	eng    *wsync.Engine
+	eng    *ingest.Engine
 	link   *link.Service
 	api    *API
 	srv    *httptest.Server
@@ -179,12 +179,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.backfillDays == 0 {
 		o.backfillDays = 5
 	}
-	eng, err := wsync.New(wsync.Config{Store: st, Oura: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
+	eng, err := ingest.New(ingest.Config{Store: st, Oura: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
 		Logger: logger, Now: sim.Clock().Now, BackfillDays: o.backfillDays})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := wsync.NewClient(riversqlite.New(st.Writer()), eng, wsync.ClientOptions{Work: o.workers, TestOnly: true,
+	rc, err := ingest.NewClient(riversqlite.New(st.Writer()), eng, ingest.ClientOptions{Work: o.workers, TestOnly: true,
 		FetchPollInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

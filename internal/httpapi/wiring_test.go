@@ -2,10 +2,10 @@ package httpapi
 
 import (
 	"github.com/wearlink/wearlink/internal/delivery"
+	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/store/postgres"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
-	wsync "github.com/wearlink/wearlink/internal/sync"
 )
 
 // The composition root plugs these in as they are; these lines break when
@@ -20,5 +20,5 @@ var (
 	_ WebhookManager = (*delivery.Service)(nil)
 	_ UserEvents     = (*delivery.Service)(nil)
 	_ link.Events    = (*delivery.Service)(nil)
-	_ link.Syncer    = (*wsync.Engine)(nil)
+	_ link.Syncer    = (*ingest.Engine)(nil)
 )

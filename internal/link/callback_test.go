@@ -8,20 +8,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wearlink/wearlink/internal/oura"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
-	wsync "github.com/wearlink/wearlink/internal/sync"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
 
 // okSync stores the connection as the sync engine does, and succeeds.
 type okSync struct{ st store.Store }
 
-func (f okSync) Link(ctx context.Context, p wsync.LinkParams) (wsync.LinkResult, error) {
+func (f okSync) Link(ctx context.Context, p ingest.LinkParams) (ingest.LinkResult, error) {
 	c, err := f.st.CreateConnection(ctx, store.Connection{ClientUUID: p.ClientUUID, UserID: p.UserID, DataSource: store.DataSourceOura,
 		Status: store.StatusActive, Tokens: p.Tokens})
-	return wsync.LinkResult{Connection: c}, err
+	return ingest.LinkResult{Connection: c}, err
 }
 
 // connect runs ServeConnect and returns the provider URL it redirected to

@@ -49,10 +49,10 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
-	wsync "github.com/wearlink/wearlink/internal/sync"
 )
 
 // Routes served by ServeConnect and ServeCallback. Oura's application must
@@ -76,7 +76,7 @@ type OAuth interface {
 
 // Syncer stores a new grant and starts the backfill (*sync.Engine).
 type Syncer interface {
-	Link(ctx context.Context, p wsync.LinkParams) (wsync.LinkResult, error)
+	Link(ctx context.Context, p ingest.LinkParams) (ingest.LinkResult, error)
 }
 
 // Store is what linking reads and writes (both store implementations).
@@ -598,7 +598,7 @@ func (s *Service) link(ctx context.Context, st store.LinkState, tok oura.Token) 
 	if prevErr != nil && health.ErrorCode(prevErr) != health.ENOTFOUND {
 		return store.Connection{}, false, prevErr
 	}
-	res, err := s.cfg.Sync.Link(ctx, wsync.LinkParams{ClientUUID: st.ClientUUID, UserID: st.UserID,
+	res, err := s.cfg.Sync.Link(ctx, ingest.LinkParams{ClientUUID: st.ClientUUID, UserID: st.UserID,
 		Tokens: store.Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, Scopes: tok.Scopes}})
 	if err == nil {
 		return res.Connection, userErr != nil, nil

@@ -16,11 +16,11 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
-	wsync "github.com/wearlink/wearlink/internal/sync"
 )
 
 func TestValidateRedirectURL(t *testing.T) {
@@ -114,13 +114,13 @@ func (f *fakeOAuth) Revoke(_ context.Context, tok string) error {
 // fails, as when Oura's personal_info cannot be read.
 type failingSync struct{ st store.Store }
 
-func (f failingSync) Link(ctx context.Context, p wsync.LinkParams) (wsync.LinkResult, error) {
+func (f failingSync) Link(ctx context.Context, p ingest.LinkParams) (ingest.LinkResult, error) {
 	c, err := f.st.CreateConnection(ctx, store.Connection{ClientUUID: p.ClientUUID, UserID: p.UserID, DataSource: store.DataSourceOura,
 		Status: store.StatusActive, Tokens: p.Tokens})
 	if err != nil {
-		return wsync.LinkResult{}, err
+		return ingest.LinkResult{}, err
 	}
-	return wsync.LinkResult{Connection: c}, errors.New("read personal_info: server error")
+	return ingest.LinkResult{Connection: c}, errors.New("read personal_info: server error")
 }
 
 func newStore(t *testing.T) *sqlite.Store {

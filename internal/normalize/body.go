@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // dayHR returns the day's heart-rate granular array, built once and shared

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // fuzzSeeds are Oura-like inputs (JSON of Input, collection slices under

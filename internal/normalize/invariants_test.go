@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // TestInvariantsYear normalizes a year of simulated data for users in four

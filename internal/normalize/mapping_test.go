@@ -14,7 +14,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/normalize"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // mappingFile is MAPPING.md at the repository root: one table per Oura

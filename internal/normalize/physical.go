@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // buildPhysical emits one physical_summary per local day with activity,

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // pickMain chooses the period a night's sleep_summary describes: the

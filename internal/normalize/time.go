@@ -5,7 +5,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // Time handling.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wearlink/wearlink/internal/oura"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/pull"
 )
 

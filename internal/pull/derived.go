@@ -10,7 +10,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/export"
 	"github.com/wearlink/wearlink/internal/normalize"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // Directories of the derived files inside the output directory.

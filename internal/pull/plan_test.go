@@ -3,7 +3,7 @@ package pull
 import (
 	"testing"
 
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 func TestSplitDaysTilesTheRange(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // Fetcher reads the documents of one collection whose day lies in [from,

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/export"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // rawFileName is the name Open Humans gives a collection's export.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/export"
 	"github.com/wearlink/wearlink/internal/normalize"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // Names of the long-format tables of granular samples.

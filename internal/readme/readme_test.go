@@ -25,7 +25,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/wearlink/wearlink/internal/config"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/testutil"
 )
 

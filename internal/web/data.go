@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/normalize"
-	"github.com/wearlink/wearlink/internal/oura"
-	"github.com/wearlink/wearlink/internal/ourasim"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
 )
 

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/wearlink/wearlink/internal/ourasim"
+	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 )
 
 // Simulator starts an Oura simulator on loopback for the test and returns

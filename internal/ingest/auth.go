@@ -1,0 +1,179 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	gosync "sync"
+
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// errReauth marks a failure that only a new authorization can fix; the
+// connection has been marked and the job must not retry.
+var errReauth = errors.New("connection needs re-authorization")
+
+// authCache keeps one token source per connection, so that concurrent jobs
+// of a user share one grant: Oura's refresh tokens are single-use, and two
+// sources refreshing the same token would lock the user out.
+type authCache struct {
+	mu gosync.Mutex
+	m  map[int64]*connAuth
+}
+
+// connAuth is the oura.Auth of one connection.
+type connAuth struct {
+	e  *Engine
+	id int64
+
+	mu   gosync.Mutex
+	conn store.Connection
+	ts   *oura.TokenSource // nil: the token is used as it is
+}
+
+func toOura(t store.Tokens) oura.Token {
+	return oura.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry, Scopes: t.Scopes}
+}
+
+func fromOura(t oura.Token) store.Tokens {
+	return store.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry, Scopes: t.Scopes}
+}
+
+// auth returns the shared Auth of conn, adopting conn's tokens when they
+// are newer than the cached ones (a new link, or a rotation by another
+// process).
+func (e *Engine) auth(conn store.Connection) *connAuth {
+	e.auths.mu.Lock()
+	defer e.auths.mu.Unlock()
+	a := e.auths.m[conn.ID]
+	if a == nil {
+		a = &connAuth{e: e, id: conn.ID}
+		a.reset(conn)
+		e.auths.m[conn.ID] = a
+		return a
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cur := a.current()
+	if cur.AccessToken != conn.Tokens.AccessToken && (conn.Tokens.Expiry.After(cur.Expiry) || cur.Expiry.IsZero()) {
+		a.resetLocked(conn)
+	}
+	a.conn.Status = conn.Status
+	return a
+}
+
+// forgetAuth drops the cached grant of a connection.
+func (e *Engine) forgetAuth(id int64) {
+	e.auths.mu.Lock()
+	delete(e.auths.m, id)
+	e.auths.mu.Unlock()
+}
+
+func (a *connAuth) reset(conn store.Connection) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.resetLocked(conn)
+}
+
+func (a *connAuth) resetLocked(conn store.Connection) {
+	a.conn = conn
+	a.ts = nil
+	if a.e.cfg.OAuth != nil && conn.Tokens.RefreshToken != "" {
+		a.ts = a.e.cfg.OAuth.NewTokenSource(toOura(conn.Tokens), a.persist, a.e.now)
+	}
+}
+
+func (a *connAuth) current() store.Tokens {
+	if a.ts != nil {
+		return fromOura(a.ts.Current())
+	}
+	return a.conn.Tokens
+}
+
+// persist stores a rotated grant before it is used (oura.TokenSource calls
+// it with the new refresh token; the old one is already spent).
+func (a *connAuth) persist(ctx context.Context, t oura.Token) error {
+	if err := a.e.st.UpdateTokens(ctx, a.id, fromOura(t)); err != nil {
+		return fmt.Errorf("persist rotated tokens of connection %d: %w", a.id, err)
+	}
+	a.e.log.InfoContext(ctx, "oura token refreshed", "connection", a.id, "expiry", t.Expiry)
+	return nil
+}
+
+// AccessToken implements oura.Auth.
+func (a *connAuth) AccessToken(ctx context.Context) (string, error) {
+	a.mu.Lock()
+	ts, tok := a.ts, a.conn.Tokens.AccessToken
+	a.mu.Unlock()
+	if ts == nil {
+		return tok, nil
+	}
+	t, err := ts.AccessToken(ctx)
+	if err == nil {
+		return t, nil
+	}
+	if err := a.refreshFailed(ctx, ts, err); err != nil {
+		return "", err
+	}
+	return a.AccessToken(ctx)
+}
+
+// Refresh implements oura.Refresher: the client calls it after a 401.
+func (a *connAuth) Refresh(ctx context.Context) error {
+	a.mu.Lock()
+	ts := a.ts
+	a.mu.Unlock()
+	if ts == nil {
+		return a.e.reauth(ctx, a.id, "token", errors.New("access token rejected and no refresh token"))
+	}
+	err := ts.Refresh(ctx)
+	if err == nil {
+		return nil
+	}
+	return a.refreshFailed(ctx, ts, err)
+}
+
+// refreshFailed decides what a failed refresh means. It returns nil when
+// the stored grant turned out to be newer (another process rotated it) and
+// the caller may try again.
+func (a *connAuth) refreshFailed(ctx context.Context, used *oura.TokenSource, err error) error {
+	if oura.KindOf(err) != oura.KindInvalidToken {
+		return err // network, 5xx, persist failure: try again later
+	}
+	conn, gerr := a.e.st.GetConnection(ctx, a.id)
+	if gerr != nil {
+		return errors.Join(err, gerr)
+	}
+	a.mu.Lock()
+	if a.ts == used && conn.Tokens.RefreshToken != used.Current().RefreshToken {
+		a.resetLocked(conn)
+		a.mu.Unlock()
+		return nil
+	}
+	if a.ts != used {
+		a.mu.Unlock()
+		return nil // replaced meanwhile
+	}
+	a.mu.Unlock()
+	return a.e.reauth(ctx, a.id, "token", err)
+}
+
+// reauth marks a connection as needing a new authorization, records the
+// lifecycle event, and returns an error wrapping errReauth.
+func (e *Engine) reauth(ctx context.Context, id int64, reason string, cause error) error {
+	msg := "extraction failed: " + reason
+	if cause != nil {
+		msg += ": " + cause.Error()
+	}
+	if err := e.st.SetConnectionStatus(ctx, id, store.StatusReauthRequired, msg); err != nil {
+		return errors.Join(fmt.Errorf("%w: %v", errReauth, cause), err)
+	}
+	conn, err := e.st.GetConnection(ctx, id)
+	if err != nil {
+		conn = store.Connection{ID: id}
+	}
+	e.log.WarnContext(ctx, "extraction failed", "reason", reason, "connection", id, "client_uuid", conn.ClientUUID, "user_id", conn.UserID, "err", cause)
+	e.cfg.Events.ExtractionFailed(ctx, conn, reason, cause)
+	return fmt.Errorf("%w: %v", errReauth, cause)
+}

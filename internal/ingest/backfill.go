@@ -1,0 +1,484 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// LinkParams links a user's Oura account with a token already obtained
+// (a personal access token, the simulator's printed tokens, or the result
+// of an OAuth flow).
+type LinkParams struct {
+	ClientUUID string
+	UserID     string
+	Tokens     store.Tokens
+	// TimeZone (IANA) is stored on the user when set.
+	TimeZone string
+	// CreateClient creates the client when it does not exist; otherwise a
+	// missing client is an error.
+	CreateClient bool
+}
+
+// LinkResult says what Link did.
+type LinkResult struct {
+	Connection store.Connection
+	// Windows is the number of backfill jobs enqueued (0 when the backfill
+	// had already finished).
+	Windows int
+	// From and To are the days the backfill covers.
+	From, To string
+}
+
+// backfillCollections are the collections read by day: every one except
+// personal_info and ring_configuration, which Link reads whole.
+func backfillCollections() []string {
+	var out []string
+	for _, c := range oura.Collections() {
+		if c.Range == oura.RangeDate || c.Range == oura.RangeDateTime {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// Link stores the connection, reads personal_info (whose id is how Oura's
+// webhooks name the user) and ring_configuration, and enqueues the
+// backfill: one job per collection and window, newest windows first. A
+// connection linked again resumes its unfinished backfill instead of
+// starting over.
+func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
+	var res LinkResult
+	jobs, err := e.inserter()
+	if err != nil {
+		return res, err
+	}
+	if p.ClientUUID == "" || !health.ValidUserID(p.UserID) {
+		return res, health.Errorf(health.EINVALID, "a client uuid and a user id of 1 to 50 letters, digits or hyphens are required")
+	}
+	if p.Tokens.AccessToken == "" {
+		return res, health.Errorf(health.EINVALID, "an access token is required")
+	}
+	if p.TimeZone != "" {
+		if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "Local" {
+			return res, health.Errorf(health.EINVALID, "time zone %q is not an IANA name", p.TimeZone)
+		}
+	}
+	if _, err := e.st.GetClient(ctx, p.ClientUUID); err != nil {
+		if health.ErrorCode(err) != health.ENOTFOUND || !p.CreateClient {
+			return res, fmt.Errorf("client %s: %w", p.ClientUUID, err)
+		}
+		if err := e.st.CreateClient(ctx, store.Client{UUID: p.ClientUUID, Name: p.ClientUUID}); err != nil && health.ErrorCode(err) != health.ECONFLICT {
+			return res, fmt.Errorf("create client %s: %w", p.ClientUUID, err)
+		}
+	}
+	if _, err := e.st.UpsertUser(ctx, store.User{ClientUUID: p.ClientUUID, UserID: p.UserID, TimeZone: p.TimeZone}); err != nil {
+		return res, fmt.Errorf("user %s: %w", p.UserID, err)
+	}
+	conn, err := e.st.CreateConnection(ctx, store.Connection{ClientUUID: p.ClientUUID, UserID: p.UserID, DataSource: store.DataSourceOura,
+		Status: store.StatusActive, Tokens: p.Tokens})
+	if err != nil {
+		return res, fmt.Errorf("connection of %s: %w", p.UserID, err)
+	}
+	res.Connection = conn
+	// The grant just stored replaces whatever this process cached for the
+	// connection, even when it carries no expiry to compare.
+	e.forgetAuth(conn.ID)
+	u := e.cfg.Oura.User(e.auth(conn))
+	var pi oura.Document[oura.PersonalInfo]
+	err = waitRateLimit(ctx, func() (err error) { pi, err = u.PersonalInfo(ctx); return err })
+	if err != nil {
+		if oura.KindOf(err) == oura.KindInvalidToken && !errors.Is(err, errReauth) {
+			err = errors.Join(err, e.reauth(ctx, conn.ID, "token", err))
+		}
+		return res, fmt.Errorf("read personal_info: %w", err)
+	}
+	if pi.Value.ID != "" && pi.Value.ID != conn.ExternalUserID {
+		if err := e.st.SetExternalUserID(ctx, conn.ID, pi.Value.ID); err != nil {
+			return res, err
+		}
+		conn.ExternalUserID = pi.Value.ID
+	}
+	undated := []oura.RawDocument{{Collection: oura.CollPersonalInfo, ID: pi.Value.ID, Raw: pi.Raw}}
+	var rings []oura.RawDocument
+	err = waitRateLimit(ctx, func() (err error) {
+		rings, err = u.Days(ctx, oura.CollRingConfiguration, "2000-01-01", "2000-01-01", nil)
+		return err
+	})
+	switch {
+	case oura.KindOf(err) == oura.KindMissingScope:
+		e.log.WarnContext(ctx, "ring_configuration: scope not granted", "connection", conn.ID)
+	case err != nil:
+		return res, fmt.Errorf("read ring_configuration: %w", err)
+	}
+	undated = append(undated, rings...)
+	if _, err := e.ingest(ctx, conn, undated, false); err != nil {
+		return res, err
+	}
+
+	loc, err := e.location(ctx, conn)
+	if err != nil {
+		return res, err
+	}
+	now := e.now()
+	patch := map[string]string{curLinkedAt: fmtTime(now), curSyncedAt(oura.CollPersonalInfo): fmtTime(now), curSyncedAt(oura.CollRingConfiguration): fmtTime(now)}
+	for _, k := range keysWithPrefix(conn.Cursors, "scope:") {
+		patch[k] = "" // a new grant may carry the scope
+	}
+	if conn.Cursors[curBackfillDone] != "" {
+		// Already backfilled: catch up on what happened since instead.
+		if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
+			return res, err
+		}
+		if _, err := jobs.Insert(ctx, PollArgs{ConnectionID: conn.ID, All: true}, nil); err != nil {
+			return res, fmt.Errorf("enqueue catch-up poll: %w", err)
+		}
+		res.Connection, _ = e.st.GetConnection(ctx, conn.ID)
+		return res, nil
+	}
+	pl, ok := parsePlan(conn.Cursors[curBackfill])
+	if !ok {
+		pl = e.newPlan(now, loc, rings)
+		patch[curBackfill] = pl.String()
+	}
+	if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
+		return res, err
+	}
+	var params []river.InsertManyParams
+	for _, w := range pl.windows() {
+		if conn.Cursors[curWindowNormalized(w.from)] != "" {
+			continue
+		}
+		n := len(params)
+		for _, coll := range backfillCollections() {
+			if conn.Cursors[curWindow(coll, w.from)] == "done" {
+				continue
+			}
+			params = append(params, river.InsertManyParams{Args: BackfillArgs{ConnectionID: conn.ID, Collection: coll, From: w.from, To: w.to}})
+		}
+		if len(params) == n {
+			// Stored but not normalized when the process stopped: one job
+			// finishes the window.
+			params = append(params, river.InsertManyParams{Args: BackfillArgs{ConnectionID: conn.ID, Collection: backfillCollections()[0], From: w.from, To: w.to}})
+		}
+	}
+	if len(params) > 0 {
+		if _, err := jobs.InsertMany(ctx, params); err != nil {
+			return res, fmt.Errorf("enqueue backfill: %w", err)
+		}
+	}
+	e.log.InfoContext(ctx, "connection linked", "connection", conn.ID, "client_uuid", conn.ClientUUID, "user_id", conn.UserID,
+		"external_user_id", conn.ExternalUserID, "backfill_from", pl.from, "backfill_to", pl.to, "jobs", len(params))
+	res.Windows, res.From, res.To = len(params), pl.from, pl.to
+	res.Connection, err = e.st.GetConnection(ctx, conn.ID)
+	return res, err
+}
+
+// maxLinkWait bounds how long Link sits out Oura's rate limit.
+const maxLinkWait = 2 * time.Minute
+
+// waitRateLimit runs fn again after Oura's Retry-After while it is rate
+// limited: Link runs in the foreground, not as a job that could snooze.
+func waitRateLimit(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(maxLinkWait)
+	for {
+		err := fn()
+		var oe *oura.Error
+		if !errors.As(err, &oe) || oe.Kind != oura.KindRateLimited {
+			return err
+		}
+		wait := max(oe.RetryAfter, time.Second)
+		if time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// plan is a connection's backfill: local days from..to in windows of
+// window days, newest first.
+type plan struct {
+	from, to string
+	window   int
+}
+
+func (p plan) String() string { return p.from + "/" + p.to + "/" + strconv.Itoa(p.window) }
+
+func parsePlan(s string) (plan, bool) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 {
+		return plan{}, false
+	}
+	n, err := strconv.Atoi(parts[2])
+	if err != nil || n < 1 {
+		return plan{}, false
+	}
+	if _, err := time.Parse(time.DateOnly, parts[0]); err != nil {
+		return plan{}, false
+	}
+	if _, err := time.Parse(time.DateOnly, parts[1]); err != nil || parts[1] < parts[0] {
+		return plan{}, false
+	}
+	return plan{from: parts[0], to: parts[1], window: n}, true
+}
+
+func (p plan) windows() []span {
+	var out []span
+	for to := p.to; to >= p.from; to = addDays(to, -p.window) {
+		from := addDays(to, -(p.window - 1))
+		if from < p.from {
+			from = p.from
+		}
+		out = append(out, span{from, to})
+	}
+	return out
+}
+
+// earliestHistory bounds a whole-history backfill when no ring says when it
+// was set up: Oura's API v2 data does not reach further back.
+const earliestHistory = "2015-01-01"
+
+// newPlan covers the configured days up to today in the user's zone. Without
+// a zone "today" is taken one day ahead of UTC, which is today or later
+// everywhere.
+func (e *Engine) newPlan(now time.Time, loc *time.Location, rings []oura.RawDocument) plan {
+	to := dayOf(now, loc)
+	if loc == nil {
+		to = addDays(to, 1)
+	}
+	from := addDays(to, -(e.cfg.BackfillDays - 1))
+	if e.cfg.BackfillAll {
+		from = earliestHistory
+		if d := firstRingDay(rings); d != "" && d > from {
+			from = d
+		}
+	}
+	return plan{from: from, to: to, window: e.cfg.WindowDays}
+}
+
+// firstRingDay is the day the user's first ring was set up ("" when no
+// ring says; old rings report the epoch).
+func firstRingDay(rings []oura.RawDocument) string {
+	first := ""
+	for _, r := range rings {
+		var v oura.RingConfiguration
+		if err := json.Unmarshal(r.Raw, &v); err != nil || v.SetUpAt == nil {
+			return ""
+		}
+		t, err := v.SetUpAt.Time()
+		if err != nil || t.Year() < 2013 {
+			return ""
+		}
+		d := t.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+		if first == "" || d < first {
+			first = d
+		}
+	}
+	return first
+}
+
+// backfillWorker runs BackfillArgs.
+//
+// A window's job stores its collection's documents raw and marks the
+// window done for that collection. The job that completes the last
+// collection of a window normalizes the window's days once (every
+// collection of a day must be there for its summaries to be whole, and
+// normalizing after each collection would redo each day 17 times). A job
+// run again after a crash finds its marks and skips what is done.
+type backfillWorker struct {
+	river.WorkerDefaults[BackfillArgs]
+	e *Engine
+}
+
+// Timeout allows a window of heart rate (thousands of rows, several pages,
+// each possibly retried) to finish.
+func (w *backfillWorker) Timeout(*river.Job[BackfillArgs]) time.Duration { return 10 * time.Minute }
+
+func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs]) error {
+	e, a := w.e, job.Args
+	conn, active, err := e.activeConnection(ctx, a.ConnectionID)
+	if err != nil {
+		if health.ErrorCode(err) == health.ENOTFOUND {
+			return river.JobCancel(err)
+		}
+		return err
+	}
+	if !active {
+		e.log.InfoContext(ctx, "backfill skipped: connection not active", "connection", conn.ID, "status", conn.Status)
+		return nil
+	}
+	if conn.Cursors[curBackfillDone] != "" {
+		return nil
+	}
+	if conn.Cursors[curWindow(a.Collection, a.From)] != "done" {
+		if err := e.backfillWindow(ctx, conn, a); err != nil {
+			return err
+		}
+	}
+	return e.finishWindow(ctx, conn.ID, a.From, a.To)
+}
+
+// seriesChunkDays is how many days of heart rate or battery a backfill job
+// reads and stores at a time (about five pages of heart rate), recording
+// its progress after each, so that a job snoozed by a 429 or cut by a
+// crash goes on where it stopped instead of reading a whole window again.
+const seriesChunkDays = 7
+
+// readAheadDays bounds how many days one backfill job of a date
+// collection reads (see backfillWindow).
+const readAheadDays = 400
+
+// olderWindows lists the windows before a's, newest first, that a's job
+// reads ahead for its collection: contiguous, not yet done, within
+// readAheadDays of a.To.
+func (e *Engine) olderWindows(conn store.Connection, a BackfillArgs) []span {
+	pl, ok := parsePlan(conn.Cursors[curBackfill])
+	if !ok {
+		return nil
+	}
+	var out []span
+	for _, w := range pl.windows() {
+		if w.to >= a.From {
+			continue
+		}
+		if conn.Cursors[curWindow(a.Collection, w.from)] == "done" || daysBetween(w.from, a.To) >= readAheadDays {
+			break
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a BackfillArgs) error {
+	loc, err := e.location(ctx, conn)
+	if err != nil {
+		return err
+	}
+	u := e.cfg.Oura.User(e.auth(conn))
+	key := curWindow(a.Collection, a.From)
+	patch := map[string]string{key: "done"}
+	from, step := a.From, 10000
+	if c, _ := oura.LookupCollection(a.Collection); c.Range == oura.RangeDateTime {
+		step = seriesChunkDays
+		if p, ok := strings.CutPrefix(conn.Cursors[key], "through:"); ok && p >= a.From {
+			from = addDays(p, 1)
+		}
+	} else {
+		// One range read covers many days of a date collection (a page holds
+		// hundreds of documents, and Oura has returned years in one), so
+		// the job reads the older windows of its collection too, up to
+		// readAheadDays, and marks them done: their own jobs then only
+		// finish them. Reading a year costs a few pages instead of one
+		// request a window.
+		for _, w := range e.olderWindows(conn, a) {
+			from = w.from
+			patch[curWindow(a.Collection, w.from)] = "done"
+		}
+	}
+	newest := conn.Cursors[curNewest]
+	for from <= a.To {
+		to := addDays(from, step-1)
+		if to > a.To {
+			to = a.To
+		}
+		docs, err := u.Days(ctx, a.Collection, oura.Date(from), oura.Date(to), loc)
+		if oura.KindOf(err) == oura.KindMissingScope {
+			e.log.WarnContext(ctx, "backfill: scope not granted", "connection", conn.ID, "collection", a.Collection, "err", err)
+			patch[curScope(a.Collection)] = "missing"
+			break
+		}
+		if err != nil {
+			return e.jobError(ctx, conn.ID, "backfill "+a.Collection+" "+from+".."+to, err)
+		}
+		res, _, err := e.storeRaw(ctx, conn, docs)
+		if err != nil {
+			return err
+		}
+		newest = maxDay(newest, res.newest)
+		e.log.DebugContext(ctx, "backfill stored", "connection", conn.ID, "collection", a.Collection, "from", from, "to", to,
+			"documents", len(docs), "inserted", res.raw.Inserted, "updated", res.raw.Updated)
+		if to < a.To {
+			if err := e.st.SetCursors(ctx, conn.ID, map[string]string{key: "through:" + to}, time.Time{}); err != nil {
+				return err
+			}
+		}
+		from = addDays(to, 1)
+	}
+	if newest > conn.Cursors[curNewest] {
+		patch[curNewest] = newest
+		patch[curNewestAt] = fmtTime(e.now())
+	}
+	if pl, ok := parsePlan(conn.Cursors[curBackfill]); ok && a.To == pl.to {
+		// The newest window is the collection's starting point for
+		// webhook reads and reconciliation.
+		to := a.To
+		if c, _ := oura.LookupCollection(a.Collection); c.Range == oura.RangeDateTime {
+			// The last days of heart rate and battery may still grow
+			// (see duePolls): read them again.
+			to = addDays(to, -2)
+		}
+		patch[curSyncedTo(a.Collection)] = maxDay(conn.Cursors[curSyncedTo(a.Collection)], to)
+		patch[curSyncedAt(a.Collection)] = fmtTime(e.now())
+	}
+	return e.st.SetCursors(ctx, conn.ID, patch, e.now())
+}
+
+// finishWindow normalizes a window once all its collections are stored,
+// and records the end of the backfill once every window is normalized.
+func (e *Engine) finishWindow(ctx context.Context, id int64, from, to string) error {
+	conn, err := e.st.GetConnection(ctx, id)
+	if err != nil {
+		return err
+	}
+	if conn.Cursors[curBackfillDone] != "" {
+		return nil
+	}
+	for _, coll := range backfillCollections() {
+		if conn.Cursors[curWindow(coll, from)] != "done" {
+			return nil // another collection's job finishes the window
+		}
+	}
+	if conn.Cursors[curWindowNormalized(from)] == "" {
+		hw, err := e.normalizeDays(ctx, conn, from, to)
+		if err != nil {
+			return err
+		}
+		e.log.InfoContext(ctx, "backfill window normalized", "connection", id, "from", from, "to", to,
+			"inserted", hw.Inserted, "updated", hw.Updated, "unchanged", hw.Unchanged)
+		if err := e.st.SetCursors(ctx, id, map[string]string{curWindowNormalized(from): "done"}, time.Time{}); err != nil {
+			return err
+		}
+		if conn, err = e.st.GetConnection(ctx, id); err != nil {
+			return err
+		}
+	}
+	pl, ok := parsePlan(conn.Cursors[curBackfill])
+	if !ok {
+		return nil
+	}
+	patch := map[string]string{}
+	for _, w := range pl.windows() {
+		if conn.Cursors[curWindowNormalized(w.from)] == "" {
+			return nil
+		}
+		patch[curWindowNormalized(w.from)] = ""
+		for _, coll := range backfillCollections() {
+			patch[curWindow(coll, w.from)] = ""
+		}
+	}
+	patch[curBackfillDone] = fmtTime(e.now())
+	e.log.InfoContext(ctx, "backfill finished", "connection", id, "from", pl.from, "to", pl.to)
+	return e.st.SetCursors(ctx, id, patch, time.Time{})
+}

@@ -1,0 +1,247 @@
+// Package ingest keeps wearlink's copy of every linked Oura account current:
+// a resumable backfill when a user links, a fetch when Oura's webhooks
+// announce new data, and polling as a safety net within a request budget.
+// Everything runs as River jobs on wearlink's own database, so work
+// survives restarts and, on PostgreSQL, spreads over several processes.
+//
+// Jobs and queues (see jobs.go):
+//
+//	backfill  oura_backfill   one per (connection, collection, 30-day window)
+//	fetch     oura_fetch      one per (connection, collection) while pending:
+//	                          webhook notifications coalesce into it
+//	poll      oura_poll       per connection: reconciliation and time series
+//	          oura_poll_due   periodic: finds connections with a poll due
+//	          oura_webhooks   creates missing and renews Oura subscriptions
+//	backfill  oura_resync     one per (connection, collection, window) the
+//	                          API asks to read again
+//
+// After raw documents are stored, the days they changed are normalized
+// again (normalize.go) and the health documents written with their outbox
+// records.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// Events receives the lifecycle events the sync engine produces. The
+// delivery work implements it to notify the client's notification webhook.
+type Events interface {
+	// ExtractionFailed reports that data of a connection can no longer be
+	// fetched; reason is short and stable ("token", "scope", "forbidden").
+	ExtractionFailed(ctx context.Context, conn store.Connection, reason string, err error)
+}
+
+// NopEvents drops every event.
+type NopEvents struct{}
+
+// ExtractionFailed implements Events.
+func (NopEvents) ExtractionFailed(context.Context, store.Connection, string, error) {}
+
+// Config builds an Engine. Store and Oura are required; zero values get the
+// defaults noted.
+type Config struct {
+	Store store.Store
+	// Oura is the API client; its RateLimiter is shared by every job.
+	Oura *oura.Client
+	// OAuth refreshes expired tokens. Nil: tokens are used as stored and an
+	// expired one needs a new link.
+	OAuth *oura.OAuth
+	// ClientID and ClientSecret are the Oura application's credentials:
+	// the subscription API uses both, notification signatures the secret.
+	ClientID     string
+	ClientSecret string
+	// VerificationToken answers Oura's callback verification and is sent
+	// when subscriptions are created.
+	VerificationToken string
+	// CallbackURL is where Oura posts notifications (…/oura/webhook).
+	CallbackURL string
+	Logger      *slog.Logger
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Events Events
+
+	// SingleWriter says that no other process normalizes this database's
+	// documents (SQLite, where one wearlink serve works the jobs). It skips
+	// the second read of raw documents that guards against another process
+	// storing and normalizing the same days at the same time.
+	SingleWriter bool
+
+	// BackfillDays is the history pulled for a new connection (default
+	// 90); BackfillAll pulls everything since the first ring was set up.
+	BackfillDays int
+	BackfillAll  bool
+	// WindowDays is the span of one backfill job (default 30).
+	WindowDays int
+
+	// FetchSettle is how long a webhook fetch waits before it reads Oura,
+	// so that the notifications of one sync (several per collection) land
+	// in one request (default 200 ms).
+	FetchSettle time.Duration
+	// ReconcileHealthy and ReconcileSilent are how long a collection may go
+	// without a read while the connection's webhooks arrive (default 14
+	// days) and while they are silent (default 6 h); SilentAfter is the
+	// quiet time after which webhooks count as silent (default 36 h).
+	ReconcileHealthy time.Duration
+	ReconcileSilent  time.Duration
+	SilentAfter      time.Duration
+	// GapGrace is how long after a sync a collection that comes with every
+	// sync may stay missing before it is read on its own (default 2 h; see
+	// gap in poll.go).
+	GapGrace time.Duration
+	// HeartRateEvery and BatteryEvery space the polls of the two
+	// collections Oura sends no webhooks for (defaults 20 h and 7 days).
+	HeartRateEvery time.Duration
+	BatteryEvery   time.Duration
+	// PersonalInfoEvery spaces re-reads of personal_info, which has no
+	// webhooks and rarely changes (default 14 days).
+	PersonalInfoEvery time.Duration
+	// PollCheck is how often the periodic job looks for due polls (default
+	// 15 min); SubscriptionCheck how often subscriptions are renewed
+	// (default 24 h).
+	PollCheck         time.Duration
+	SubscriptionCheck time.Duration
+	// RenewBefore renews a subscription this long before it expires
+	// (default 30 days).
+	RenewBefore time.Duration
+
+	// Workers per queue (defaults 4, 8, 2). Fetches mostly wait (settle
+	// time, one small read), so more of them run at once.
+	BackfillWorkers int
+	FetchWorkers    int
+	PollWorkers     int
+}
+
+func (c *Config) fill() error {
+	if c.Store == nil || c.Oura == nil {
+		return errors.New("sync: Config.Store and Config.Oura are required")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Events == nil {
+		c.Events = NopEvents{}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	defInt(&c.BackfillDays, 90)
+	defInt(&c.WindowDays, 30)
+	def(&c.FetchSettle, 200*time.Millisecond)
+	def(&c.ReconcileHealthy, 14*24*time.Hour)
+	def(&c.ReconcileSilent, 6*time.Hour)
+	def(&c.SilentAfter, 36*time.Hour)
+	def(&c.GapGrace, 2*time.Hour)
+	def(&c.HeartRateEvery, 20*time.Hour)
+	def(&c.BatteryEvery, 7*24*time.Hour)
+	def(&c.PersonalInfoEvery, 14*24*time.Hour)
+	def(&c.PollCheck, 15*time.Minute)
+	def(&c.SubscriptionCheck, 24*time.Hour)
+	def(&c.RenewBefore, 30*24*time.Hour)
+	defInt(&c.BackfillWorkers, 4)
+	defInt(&c.FetchWorkers, 8)
+	defInt(&c.PollWorkers, 2)
+	return nil
+}
+
+// Inserter is the part of a River client the engine needs to enqueue jobs.
+// Every *river.Client satisfies it, whatever its driver.
+type Inserter interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// Engine runs the sync jobs. Build it with New, then give it a River client
+// with NewClient (or Attach for an insert-only client).
+type Engine struct {
+	cfg   Config
+	st    store.Store
+	log   *slog.Logger
+	now   func() time.Time
+	jobs  Inserter
+	auths authCache
+
+	// locks serialize normalization per connection within the process;
+	// batches collect the calls waiting for the next normalization.
+	lockMu  gosync.Mutex
+	locks   map[int64]*connLock
+	batches map[int64]*normBatch
+}
+
+type connLock struct {
+	mu   gosync.Mutex
+	refs int
+}
+
+// New builds an Engine.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: cfg.Now, locks: map[int64]*connLock{}, batches: map[int64]*normBatch{}}
+	e.auths.m = map[int64]*connAuth{}
+	return e, nil
+}
+
+// Attach gives the engine the client it enqueues with. NewClient calls it.
+func (e *Engine) Attach(jobs Inserter) { e.jobs = jobs }
+
+func (e *Engine) inserter() (Inserter, error) {
+	if e.jobs == nil {
+		return nil, errors.New("sync: engine has no job client (call NewClient or Attach)")
+	}
+	return e.jobs, nil
+}
+
+// lockConn serializes work on one connection's health documents.
+func (e *Engine) lockConn(id int64) func() {
+	e.lockMu.Lock()
+	l := e.locks[id]
+	if l == nil {
+		l = &connLock{}
+		e.locks[id] = l
+	}
+	l.refs++
+	e.lockMu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		e.lockMu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(e.locks, id)
+		}
+		e.lockMu.Unlock()
+	}
+}
+
+// activeConnection loads a connection and reports whether jobs should work
+// on it.
+func (e *Engine) activeConnection(ctx context.Context, id int64) (store.Connection, bool, error) {
+	c, err := e.st.GetConnection(ctx, id)
+	if err != nil {
+		return c, false, fmt.Errorf("connection %d: %w", id, err)
+	}
+	return c, c.Status == store.StatusActive, nil
+}

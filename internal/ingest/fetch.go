@@ -1,0 +1,263 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// fetchWorker runs FetchArgs: the read that follows Oura's notifications.
+//
+// A notification names one document but carries no data, and Oura's date
+// filters differ per collection (notes 3.3), so the job reads the
+// collection's recent days as a range: from two days before the last read
+// up to tomorrow. One request then covers every notification of a sync
+// (a night brings several sleep periods, naps, sessions) and any earlier
+// notification Oura lost. An update of an older document outside that
+// range is read by id.
+//
+// Coalescing: the job is unique per (connection, collection) while it waits
+// or runs, so notifications that arrive meanwhile are dropped at insert.
+// Each notification first records its time in the cursors; the job waits
+// FetchSettle, notes when its read starts, and after storing reads again
+// if a notification arrived after that moment. The read at the start covers
+// every notification recorded before it.
+type fetchWorker struct {
+	river.WorkerDefaults[FetchArgs]
+	e *Engine
+}
+
+func (w *fetchWorker) Timeout(*river.Job[FetchArgs]) time.Duration { return 5 * time.Minute }
+
+// maxFetchRounds bounds the reads of one job when notifications keep
+// arriving; the job then snoozes and is run again.
+const maxFetchRounds = 3
+
+func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
+	e, a := w.e, job.Args
+	if _, ok := oura.LookupCollection(a.Collection); !ok {
+		return river.JobCancel(health.Errorf(health.EINVALID, "unknown collection %q", a.Collection))
+	}
+	// Ids read by id in one round are read again in the next: a notification
+	// for one of them that came during the read set the cursor key the round
+	// then cleared.
+	again := map[string]bool{}
+	for round := 1; ; round++ {
+		if err := sleepCtx(ctx, e.cfg.FetchSettle); err != nil {
+			return err
+		}
+		start := e.now()
+		conn, active, err := e.activeConnection(ctx, a.ConnectionID)
+		if err != nil {
+			if health.ErrorCode(err) == health.ENOTFOUND {
+				return river.JobCancel(err)
+			}
+			return err
+		}
+		if !active {
+			return nil
+		}
+		if err := e.readRecent(ctx, conn, a.Collection, readOpts{byID: true, again: again, force: job.Attempt > 1}); err != nil {
+			return err
+		}
+		conn, err = e.st.GetConnection(ctx, a.ConnectionID)
+		if err != nil {
+			return err
+		}
+		if !parseTime(conn.Cursors[curNotified(a.Collection)]).After(start) {
+			return nil
+		}
+		if round >= maxFetchRounds {
+			return river.JobSnooze(e.cfg.FetchSettle)
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// today is the user's current local day; without a zone, one day ahead of
+// UTC, which is today or later everywhere.
+func (e *Engine) today(loc *time.Location) string {
+	if loc == nil {
+		return addDays(dayOf(e.now(), time.UTC), 1)
+	}
+	return dayOf(e.now(), loc)
+}
+
+// readOpts say how readRecent reads.
+type readOpts struct {
+	// byID also reads the documents whose update was notified but that
+	// the range did not return.
+	byID bool
+	// again, with byID, holds ids to read by id even without a cursor; the
+	// ids read by id are added to it.
+	again map[string]bool
+	// force normalizes every day read (see ingest).
+	force bool
+	// gap marks a gap read (see gap in poll.go): one that finds no newer
+	// day ends the collection's run.
+	gap bool
+}
+
+// readRecent reads one collection from two days before its last read up to
+// tomorrow, stores and normalizes what changed, and moves its cursors.
+func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll string, o readOpts) error {
+	what := "read " + coll
+	loc, err := e.location(ctx, conn)
+	if err != nil {
+		return err
+	}
+	today := e.today(loc)
+	from := addDays(today, -2)
+	if last := conn.Cursors[curSyncedTo(coll)]; last != "" && addDays(last, -2) < from {
+		from = addDays(last, -2)
+	}
+	to := addDays(today, 1)
+	u := e.cfg.Oura.User(e.auth(conn))
+	docs, err := u.Days(ctx, coll, oura.Date(from), oura.Date(to), loc)
+	patch := map[string]string{}
+	switch {
+	case oura.KindOf(err) == oura.KindMissingScope:
+		e.log.WarnContext(ctx, "scope not granted", "connection", conn.ID, "collection", coll, "err", err)
+		patch[curScope(coll)] = "missing"
+		patch[curSyncedAt(coll)] = fmtTime(e.now())
+		return e.st.SetCursors(ctx, conn.ID, patch, time.Time{})
+	case err != nil:
+		return e.jobError(ctx, conn.ID, what, err)
+	}
+	if o.byID {
+		seen := map[string]bool{}
+		for _, d := range docs {
+			seen[d.ID] = true
+		}
+		prefix := "upd:" + coll + ":"
+		ids := map[string]bool{}
+		for _, k := range keysWithPrefix(conn.Cursors, prefix) {
+			patch[k] = ""
+			ids[strings.TrimPrefix(k, prefix)] = true
+		}
+		for id := range o.again {
+			ids[id] = true
+		}
+		for _, id := range slices.Sorted(maps.Keys(ids)) {
+			if seen[id] {
+				continue
+			}
+			if o.again != nil {
+				o.again[id] = true
+			}
+			d, err := oura.Get[json.RawMessage](ctx, u, coll, id)
+			switch {
+			case oura.IsNotFound(err):
+				e.log.InfoContext(ctx, "notified document no longer exists", "connection", conn.ID, "collection", coll, "id", id)
+				continue
+			case err != nil:
+				return e.jobError(ctx, conn.ID, what+" "+id, err)
+			}
+			rd, err := rawOf(coll, d.Raw)
+			if err != nil {
+				e.log.WarnContext(ctx, "notified document unreadable", "connection", conn.ID, "collection", coll, "id", id, "err", err)
+				continue
+			}
+			docs = append(docs, rd)
+		}
+	}
+	res, err := e.ingest(ctx, conn, docs, o.force)
+	if err != nil {
+		return err
+	}
+	patch[curSyncedTo(coll)] = maxDay(conn.Cursors[curSyncedTo(coll)], today)
+	patch[curSyncedAt(coll)] = fmtTime(e.now())
+	patch[curScope(coll)] = ""
+	newest := conn.Cursors[curNewest]
+	if res.newest != "" && res.newest > newest && res.newest <= to {
+		newest = res.newest
+		patch[curNewest] = newest
+		patch[curNewestAt] = fmtTime(e.now())
+	}
+	if !trackRun(patch, conn.Cursors, coll, docs, newest, to) && o.gap {
+		e.log.DebugContext(ctx, "gap read found nothing new", "connection", conn.ID, "collection", coll)
+		patch[curRun(coll)] = "0"
+	}
+	e.log.DebugContext(ctx, "collection read", "connection", conn.ID, "collection", coll, "from", from, "to", to,
+		"documents", len(docs), "inserted", res.raw.Inserted, "updated", res.raw.Updated, "health_written", res.health.Inserted+res.health.Updated)
+	return e.st.SetCursors(ctx, conn.ID, patch, e.now())
+}
+
+// trackRun moves the cursors that say whether coll comes with every sync:
+// its newest day, how many days in a row up to it have a document (from the
+// days just read and the run already recorded), and how far it trails the
+// connection's newest day. It reports whether coll's newest day moved.
+func trackRun(patch, cur map[string]string, coll string, docs []oura.RawDocument, newest, to string) bool {
+	days := map[string]bool{}
+	top := ""
+	for _, d := range docs {
+		if day := string(d.Day); day != "" && day <= to {
+			days[day] = true
+			top = maxDay(top, day)
+		}
+	}
+	old := cur[curDocDay(coll)]
+	if top == "" || top <= old {
+		return false
+	}
+	lo := top
+	for days[addDays(lo, -1)] {
+		lo = addDays(lo, -1)
+	}
+	if old != "" && lo <= addDays(old, 1) {
+		run, _ := strconv.Atoi(cur[curRun(coll)])
+		lo = min(lo, addDays(old, 1-max(run, 1)))
+	}
+	patch[curDocDay(coll)] = top
+	patch[curRun(coll)] = strconv.Itoa(min(daysBetween(lo, top)+1, maxRun))
+	patch[curLag(coll)] = strconv.Itoa(max(daysBetween(top, newest), 0))
+	return true
+}
+
+// maxRun caps the recorded run: beyond it, longer says nothing more.
+const maxRun = 30
+
+// rawOf places a single document (read by id) on its day the way
+// (*oura.User).Days does; single-document routes exist only for
+// collections with a day field and for ring_configuration.
+func rawOf(coll string, raw json.RawMessage) (oura.RawDocument, error) {
+	var k struct {
+		ID       string        `json:"id"`
+		Day      oura.Date     `json:"day"`
+		StartDay oura.Date     `json:"start_day"`
+		TS       oura.DateTime `json:"timestamp"`
+	}
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return oura.RawDocument{}, err
+	}
+	rd := oura.RawDocument{Collection: coll, ID: k.ID, Day: k.Day, Raw: raw}
+	if c, _ := oura.LookupCollection(coll); c.Range == oura.RangeNone {
+		rd.Day = ""
+	} else if rd.Day == "" {
+		rd.Day = k.StartDay
+	}
+	return rd, nil
+}

@@ -1,0 +1,163 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wearlink/wearlink/internal/jobs"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+)
+
+// Queues.
+const (
+	QueueBackfill = "backfill"
+	QueueFetch    = "fetch"
+	QueuePoll     = "poll"
+)
+
+// pendingStates make a job unique while it waits or runs.
+var pendingStates = jobs.PendingStates
+
+// BackfillArgs fetches one collection's local days From..To (inclusive) of
+// a connection. Link inserts one per collection and window; completion is
+// recorded in the connection's cursors so that a window whose job is run
+// again (after a crash between storing and completing) is skipped.
+type BackfillArgs struct {
+	ConnectionID int64  `json:"connection_id" river:"unique"`
+	Collection   string `json:"collection" river:"unique"`
+	From         string `json:"from" river:"unique"`
+	To           string `json:"to" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (BackfillArgs) Kind() string { return "oura_backfill" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (BackfillArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueBackfill, MaxAttempts: 20,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+}
+
+// FetchArgs reads the recent days of one collection after Oura announced a
+// change. It is unique per (connection, collection) while it waits or runs,
+// so notifications that arrive meanwhile coalesce into it; notifications
+// that arrive after its read started make it run once more (see fetch.go).
+type FetchArgs struct {
+	ConnectionID int64  `json:"connection_id" river:"unique"`
+	Collection   string `json:"collection" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (FetchArgs) Kind() string { return "oura_fetch" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (FetchArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFetch, MaxAttempts: 20,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+}
+
+// PollArgs runs whatever polling is due for one connection: reconciliation
+// of collections not read for a while, heart rate, battery, personal info.
+// All reads every collection from where it stopped (a catch-up after the
+// connection was re-linked).
+type PollArgs struct {
+	ConnectionID int64 `json:"connection_id" river:"unique"`
+	All          bool  `json:"all,omitempty" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (PollArgs) Kind() string { return "oura_poll" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (PollArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueuePoll, MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+}
+
+// PollDueArgs is the periodic job that finds connections with a poll due.
+type PollDueArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PollDueArgs) Kind() string { return "oura_poll_due" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (PollDueArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueuePoll, MaxAttempts: 3,
+		UniqueOpts: river.UniqueOpts{ByState: pendingStates}}
+}
+
+// SubscriptionsArgs creates the missing Oura webhook subscriptions for
+// CallbackURL and renews those about to expire.
+type SubscriptionsArgs struct {
+	CallbackURL string `json:"callback_url" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (SubscriptionsArgs) Kind() string { return "oura_webhooks" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (SubscriptionsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueuePoll, MaxAttempts: 25,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+}
+
+// jobError turns a failed Oura call into what River should do with the
+// job: wait for Retry-After without spending an attempt (429), stop for
+// good (re-authorization needed, a request Oura will never accept), or
+// retry with backoff (5xx, network, anything else).
+func (e *Engine) jobError(ctx context.Context, connID int64, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, errReauth) {
+		return river.JobCancel(err)
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	var oe *oura.Error
+	if !errors.As(err, &oe) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	switch oe.Kind {
+	case oura.KindRateLimited:
+		wait := oe.RetryAfter
+		if wait <= 0 {
+			wait = 5 * time.Second
+		}
+		e.log.InfoContext(ctx, "oura rate limit: job snoozed", "connection", connID, "job", what, "retry_after", wait)
+		return river.JobSnooze(wait)
+	case oura.KindInvalidToken:
+		return river.JobCancel(e.reauth(ctx, connID, "token", err))
+	case oura.KindForbidden:
+		// Usually a lapsed Oura membership: nothing to fetch until the
+		// user renews it; reconciliation tries again later.
+		return river.JobCancel(fmt.Errorf("%s: %w", what, err))
+	case oura.KindValidation, oura.KindUpgradeRequired:
+		return river.JobCancel(fmt.Errorf("%s: %w", what, err))
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// retryPolicy retries sooner than River's default (attempt^4 seconds): most
+// failures here are Oura's 5xx and network errors that pass in seconds, and
+// the Oura client has already retried each request a few times.
+type retryPolicy struct{}
+
+// NextRetry implements river.ClientRetryPolicy: 2^attempt seconds, at most
+// 30 minutes.
+func (retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	n := job.Attempt
+	if n < 1 {
+		n = 1
+	}
+	if n > 11 {
+		n = 11
+	}
+	return time.Now().Add(time.Duration(1<<n) * time.Second)
+}

@@ -1,0 +1,297 @@
+package ingest
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// Polling is the safety net under webhooks, within a request budget.
+//
+// Oura's rate limit is per application, so requests per user per day decide
+// how many users a deployment serves. The target is at most 12 in steady
+// state with webhooks working. Per user per day (figures from the
+// simulator, which models a ring that syncs every morning):
+//
+//	webhook reads: one range read per collection with news       ~10.4
+//	  (9 collections have a document every day: sleep, daily_sleep,
+//	  daily_readiness, daily_activity, daily_spo2, daily_stress,
+//	  daily_resilience, daily_cardiovascular_age, sleep_time; workouts,
+//	  sessions, vO2_max and tags add 1 to 2; the notifications of one sync
+//	  coalesce into one read per collection, see fetch.go)
+//	heart rate: one read a day of the newest complete day       1 to 1.3
+//	  (600 to 1,300 rows: one page, two on days with long workouts;
+//	  Oura sends no webhooks for it)
+//	ring_battery_level: one read a week (~230 rows, one page)     0.14
+//	personal_info: one read every 14 days                          0.07
+//	reconciliation while healthy: each collection not read for     ~0.3
+//	  ReconcileHealthy (14 days) is read once: in practice the
+//	  rare ones (tag, rest_mode_period, enhanced_tag,
+//	  ring_configuration), ~4 reads per 14 days
+//	total                                                  ~11.9 to 12.2
+//
+// Measured (TestRequestBudget, 3 simulated users, one week): 9.3, 10.1 and
+// 12.0 per day, mean 10.5; the heaviest user had a workout every day. Hourly polling
+// of every collection instead costs 19 x 24 = 456.
+//
+// A lost notification costs at most one read: every webhook read starts two
+// days before the collection's previous read, so the next notification of
+// the same collection fetches what the lost one announced; and a
+// collection that came with every sync but not with the latest is read
+// GapGrace after it (see gap), so the lost document arrives within hours,
+// not the next morning. Collections that stay quiet are re-read every
+// ReconcileHealthy. When a connection's webhooks fall silent (none for
+// SilentAfter, 36 h: a worn ring syncs daily), every collection not read
+// for ReconcileSilent (6 h) is re-read, about 4 x 17 = 68 requests a day
+// until notifications return.
+
+// pollDueWorker runs PollDueArgs: it enqueues a poll for every active
+// connection with something due. The check is cheap (cursors only), so it
+// runs often (PollCheck) without costing Oura requests.
+type pollDueWorker struct {
+	river.WorkerDefaults[PollDueArgs]
+	e *Engine
+}
+
+func (w *pollDueWorker) Work(ctx context.Context, _ *river.Job[PollDueArgs]) error {
+	_, err := w.e.EnqueueDuePolls(ctx)
+	return err
+}
+
+// EnqueueDuePolls enqueues a PollArgs job for every active connection with
+// a read due and returns how many it enqueued (duplicates of waiting jobs
+// collapse).
+func (e *Engine) EnqueueDuePolls(ctx context.Context) (int, error) {
+	jobs, err := e.inserter()
+	if err != nil {
+		return 0, err
+	}
+	conns, err := e.st.ListConnections(ctx, store.StatusActive)
+	if err != nil {
+		return 0, err
+	}
+	now := e.now()
+	var params []river.InsertManyParams
+	for _, c := range conns {
+		if c.DataSource != store.DataSourceOura {
+			continue
+		}
+		if len(e.duePolls(c, now, false)) > 0 {
+			params = append(params, river.InsertManyParams{Args: PollArgs{ConnectionID: c.ID}})
+		}
+	}
+	if len(params) == 0 {
+		return 0, nil
+	}
+	if _, err := jobs.InsertMany(ctx, params); err != nil {
+		return 0, err
+	}
+	return len(params), nil
+}
+
+// minRun is how many days in a row a collection must have had a document
+// before its absence after a sync counts as a lost notification.
+const minRun = 3
+
+// gap reports whether coll looks like it missed the connection's latest
+// sync: it had a document on each of the last minRun days it was seen,
+// the sync that moved the connection's newest day happened GapGrace ago,
+// coll has not caught up with that day (allowing for the lag it usually
+// has), and it has not been read since. A notification Oura lost then
+// costs one read after GapGrace instead of waiting for the next
+// notification or the reconciliation; a gap read that finds nothing resets
+// the run, so a collection that stopped coming (no SpO2 any more) is not
+// read again until it comes back.
+func (e *Engine) gap(c store.Connection, coll string, now time.Time) bool {
+	cur := c.Cursors
+	if run, _ := strconv.Atoi(cur[curRun(coll)]); run < minRun || cur[curScope(coll)] != "" {
+		return false
+	}
+	at := parseTime(cur[curNewestAt])
+	if at.IsZero() || now.Sub(at) < e.cfg.GapGrace {
+		return false
+	}
+	lag, _ := strconv.Atoi(cur[curLag(coll)])
+	if daysBetween(cur[curDocDay(coll)], cur[curNewest]) <= lag {
+		return false
+	}
+	return parseTime(cur[curSyncedAt(coll)]).Before(at.Add(e.cfg.GapGrace))
+}
+
+// pollItem is one read a poll makes.
+type pollItem struct {
+	coll string
+	// gap marks a read for a document that looks lost (see gap).
+	gap bool
+	// from and to bound a time-series read (heart rate, battery).
+	from, to string
+}
+
+// webhookCollections are the collections Oura announces by webhook and
+// reconciliation re-reads.
+func webhookCollections() []string {
+	var out []string
+	for _, c := range oura.Collections() {
+		if c.DataType != "" {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// silent reports whether the connection's webhooks have been quiet for
+// SilentAfter (counted from the link until the first notification).
+func (e *Engine) silent(c store.Connection, now time.Time) bool {
+	last := parseTime(c.Cursors[curWebhookAt])
+	if t := parseTime(c.Cursors[curLinkedAt]); t.After(last) {
+		last = t
+	}
+	if t := parseTime(c.Cursors[curBackfillDone]); t.After(last) {
+		last = t
+	}
+	return now.Sub(last) >= e.cfg.SilentAfter
+}
+
+// backfillGrace is how long polling waits for a backfill: a backfill that
+// has not finished by then (a job gave up) must not keep the connection
+// from being polled.
+const backfillGrace = 24 * time.Hour
+
+// duePolls lists the reads due for a connection; all lists every read. Nothing
+// is due while the backfill runs: it reads everything anyway.
+func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollItem {
+	if c.Cursors[curBackfillDone] == "" && now.Sub(parseTime(c.Cursors[curLinkedAt])) < backfillGrace {
+		return nil
+	}
+	interval := e.cfg.ReconcileHealthy
+	if e.silent(c, now) {
+		interval = e.cfg.ReconcileSilent
+	}
+	if all {
+		interval = 0
+	}
+	var due []pollItem
+	for _, coll := range webhookCollections() {
+		iv := interval
+		if c.Cursors[curScope(coll)] != "" {
+			iv = e.cfg.ReconcileHealthy // not granted: look again rarely
+		}
+		switch {
+		case now.Sub(parseTime(c.Cursors[curSyncedAt(coll)])) >= iv:
+			due = append(due, pollItem{coll: coll})
+		case e.gap(c, coll, now):
+			due = append(due, pollItem{coll: coll, gap: true})
+		}
+	}
+	if all || now.Sub(parseTime(c.Cursors[curSyncedAt(oura.CollPersonalInfo)])) >= e.cfg.PersonalInfoEvery {
+		due = append(due, pollItem{coll: oura.CollPersonalInfo})
+	}
+	// Heart rate and battery: only whole days, and a day is taken as whole
+	// once a later day has data (the ring synced after it ended).
+	complete := addDays(c.Cursors[curNewest], -1)
+	for _, ts := range []struct {
+		coll  string
+		every time.Duration
+	}{{oura.CollHeartRate, e.cfg.HeartRateEvery}, {oura.CollRingBatteryLevel, e.cfg.BatteryEvery}} {
+		last := c.Cursors[curSyncedTo(ts.coll)]
+		if c.Cursors[curNewest] == "" || last == "" || complete <= last {
+			continue
+		}
+		if !all && now.Sub(parseTime(c.Cursors[curSyncedAt(ts.coll)])) < ts.every {
+			continue
+		}
+		due = append(due, pollItem{coll: ts.coll, from: addDays(last, 1), to: complete})
+	}
+	return due
+}
+
+// pollWorker runs PollArgs.
+type pollWorker struct {
+	river.WorkerDefaults[PollArgs]
+	e *Engine
+}
+
+func (w *pollWorker) Timeout(*river.Job[PollArgs]) time.Duration { return 10 * time.Minute }
+
+func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
+	e := w.e
+	conn, active, err := e.activeConnection(ctx, job.Args.ConnectionID)
+	if err != nil {
+		if health.ErrorCode(err) == health.ENOTFOUND {
+			return river.JobCancel(err)
+		}
+		return err
+	}
+	if !active {
+		return nil
+	}
+	// A run after a failed attempt may find its documents stored but not
+	// normalized.
+	force := job.Attempt > 1
+	for _, it := range e.duePolls(conn, e.now(), job.Args.All) {
+		var err error
+		switch {
+		case it.coll == oura.CollPersonalInfo:
+			err = e.readPersonalInfo(ctx, conn, force)
+		case it.from != "":
+			err = e.readSeries(ctx, conn, it, force)
+		default:
+			err = e.readRecent(ctx, conn, it.coll, readOpts{force: force, gap: it.gap})
+		}
+		if err != nil {
+			return err
+		}
+		// Later reads need the cursors the earlier ones moved.
+		if conn, err = e.st.GetConnection(ctx, conn.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection, force bool) error {
+	u := e.cfg.Oura.User(e.auth(conn))
+	pi, err := u.PersonalInfo(ctx)
+	if err != nil {
+		return e.jobError(ctx, conn.ID, "read personal_info", err)
+	}
+	if pi.Value.ID != "" && pi.Value.ID != conn.ExternalUserID {
+		if err := e.st.SetExternalUserID(ctx, conn.ID, pi.Value.ID); err != nil {
+			return err
+		}
+	}
+	if _, err := e.ingest(ctx, conn, []oura.RawDocument{{Collection: oura.CollPersonalInfo, ID: pi.Value.ID, Raw: pi.Raw}}, force); err != nil {
+		return err
+	}
+	return e.st.SetCursors(ctx, conn.ID, map[string]string{curSyncedAt(oura.CollPersonalInfo): fmtTime(e.now())}, e.now())
+}
+
+// readSeries reads whole days of heart rate or battery.
+func (e *Engine) readSeries(ctx context.Context, conn store.Connection, it pollItem, force bool) error {
+	loc, err := e.location(ctx, conn)
+	if err != nil {
+		return err
+	}
+	u := e.cfg.Oura.User(e.auth(conn))
+	docs, err := u.Days(ctx, it.coll, oura.Date(it.from), oura.Date(it.to), loc)
+	patch := map[string]string{curSyncedAt(it.coll): fmtTime(e.now())}
+	switch {
+	case oura.KindOf(err) == oura.KindMissingScope:
+		patch[curScope(it.coll)] = "missing"
+		patch[curSyncedTo(it.coll)] = it.to
+		return e.st.SetCursors(ctx, conn.ID, patch, time.Time{})
+	case err != nil:
+		return e.jobError(ctx, conn.ID, "read "+it.coll, err)
+	}
+	if _, err := e.ingest(ctx, conn, docs, force); err != nil {
+		return err
+	}
+	patch[curSyncedTo(it.coll)] = it.to
+	return e.st.SetCursors(ctx, conn.ID, patch, e.now())
+}

@@ -1,0 +1,272 @@
+package ingest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/store"
+)
+
+// subscribe creates the app's subscriptions at the simulator, which
+// verifies the callback of each.
+func (e *env) subscribe() {
+	e.t.Helper()
+	rep, err := e.eng.EnsureSubscriptions(e.ctx, e.app.URL+"/oura/webhook")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if want := 3 * 16; rep.Created != want || len(e.sim.Subscriptions()) != want {
+		e.t.Fatalf("created %d subscriptions (%d at the simulator), want %d", rep.Created, len(e.sim.Subscriptions()), want)
+	}
+}
+
+// post sends a notification body signed with secret.
+func (e *env) post(body []byte, secret string) int {
+	e.t.Helper()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, e.app.URL+"/oura/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-oura-timestamp", ts)
+	if secret != "" {
+		req.Header.Set("x-oura-signature", oura.Sign(secret, ts, body))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestWebhookVerificationChallenge(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true})
+	get := func(token string) (int, string) {
+		resp, err := http.Get(e.app.URL + "/oura/webhook?verification_token=" + token + "&challenge=abc123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct{ Challenge string }
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v.Challenge
+	}
+	if code, ch := get(verifyTok); code != 200 || ch != "abc123" {
+		t.Fatalf("right token: %d %q", code, ch)
+	}
+	if code, _ := get("wrong"); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+}
+
+// TestWebhookRejectsBadSignature: anything without a valid signature is
+// 401 and leaves no job and no trace on the connection.
+func TestWebhookRejectsBadSignature(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
+	conn := e.link(0)
+	before, _ := e.st.GetConnection(e.ctx, conn.ID)
+	body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: "sleep", ObjectID: "x", EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.ExternalUserID})
+	if code := e.post(body, "not-the-secret"); code != 401 {
+		t.Fatalf("wrong secret: %d", code)
+	}
+	if code := e.post(body, ""); code != 401 {
+		t.Fatalf("no signature: %d", code)
+	}
+	// A valid signature over other bytes.
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, e.app.URL+"/oura/webhook", bytes.NewReader(append(body, ' ')))
+	req.Header.Set("x-oura-timestamp", ts)
+	req.Header.Set("x-oura-signature", oura.Sign(e.sim.ClientSecret(), ts, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("tampered body: %d", resp.StatusCode)
+	}
+	if n := len(e.jobs("oura_fetch")); n != 0 {
+		t.Fatalf("%d fetch jobs enqueued", n)
+	}
+	after, _ := e.st.GetConnection(e.ctx, conn.ID)
+	if after.Cursors["webhook_at"] != "" || len(after.Cursors) != len(before.Cursors) {
+		t.Fatalf("cursors changed: %v", after.Cursors)
+	}
+	// The same notification, signed, is accepted.
+	if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+		t.Fatalf("signed: %d", code)
+	}
+	if n := len(e.jobs("oura_fetch")); n != 1 {
+		t.Fatalf("%d fetch jobs after a valid notification", n)
+	}
+}
+
+// TestDuplicateNotificationsCollapse: notifications for one user and
+// collection that arrive while a fetch waits become that one fetch; a
+// burst that arrives while its read is in flight costs one more read, not
+// one per notification.
+func TestDuplicateNotificationsCollapse(t *testing.T) {
+	t.Run("queued", func(t *testing.T) {
+		e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
+		conn := e.link(0)
+		for i := 0; i < 5; i++ {
+			for _, dt := range []string{"sleep", "daily_sleep"} {
+				body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: oura.DataType(dt), ObjectID: "id-" + strconv.Itoa(i), EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.ExternalUserID})
+				if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+					t.Fatalf("notification %d: %d", i, code)
+				}
+			}
+		}
+		if n := len(e.jobs("oura_fetch")); n != 2 {
+			t.Fatalf("%d fetch jobs for 10 notifications of 2 collections, want 2", n)
+		}
+	})
+	t.Run("running", func(t *testing.T) {
+		e := newEnv(t, envOptions{users: 1, backfillDays: 3})
+		conn := e.link(0)
+		e.waitBackfill(5*time.Minute, conn)
+		e.waitIdle(5 * time.Minute)
+		e.sim.ResetRequestCounts()
+		fetchesBefore := len(e.jobs("oura_fetch", rivertype.JobStateCompleted))
+		body, _ := json.Marshal(oura.Notification{EventType: "update", DataType: "daily_sleep", ObjectID: "whatever", EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.ExternalUserID})
+		post := func(i int) {
+			if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+				t.Fatalf("notification %d: %d", i, code)
+			}
+		}
+		// The first notification starts a fetch; its read is held at the
+		// simulator until the other nine have been accepted, so all nine
+		// arrive while it is in flight, whatever the machine's speed.
+		held := e.gate.hold("/daily_sleep")
+		post(0)
+		select {
+		case <-held:
+		case <-time.After(5 * time.Minute):
+			t.Fatal("the first notification's fetch never read daily_sleep")
+		}
+		for i := 1; i < 10; i++ {
+			post(i)
+		}
+		e.gate.release()
+		e.waitIdle(5 * time.Minute)
+		// The held round (a range read, plus a read by id of the unknown
+		// document the update named: it is not in the range, so it is
+		// looked up and is a 404), then exactly one more round for the nine
+		// that came during it, in the same job.
+		counts := e.sim.RequestCounts()[0]
+		if counts["daily_sleep"] != 4 {
+			t.Fatalf("10 notifications cost %d reads of daily_sleep, want 2 rounds of 2: %v", counts["daily_sleep"], counts)
+		}
+		if n := len(e.jobs("oura_fetch", rivertype.JobStateCompleted)) - fetchesBefore; n != 1 {
+			t.Fatalf("10 notifications made %d fetch jobs, want 1", n)
+		}
+	})
+}
+
+// TestWebhookNewNight: a new night announced by the simulator's webhooks
+// becomes a stored sleep_summary without any poll. How fast is a
+// measurement, not a check every run makes: with WEARLINK_BENCH=1 a night
+// that takes over a second (three under -race) fails the test.
+func TestWebhookNewNight(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, backfillDays: 7})
+	e.subscribe()
+	conn := e.link(0)
+	e.waitBackfill(5*time.Minute, conn)
+	e.waitIdle(5 * time.Minute)
+	for round := 0; round < 2; round++ {
+		start := time.Now()
+		day, err := e.sim.AddDay(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var took time.Duration
+		for {
+			docs, err := e.st.GetHealthDocuments(e.ctx, store.HealthQuery{ClientUUID: conn.ClientUUID, UserID: conn.UserID, DataStructure: "sleep_summary", Day: string(day)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(docs) > 0 {
+				took = time.Since(start)
+				break
+			}
+			if time.Since(start) > 5*time.Minute {
+				e.dumpJobs()
+				t.Fatalf("no sleep_summary for %s after 5 minutes", day)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Logf("night %s: sleep_summary stored %s after the notification", day, took.Round(time.Millisecond))
+		limit := time.Second
+		if raceEnabled {
+			limit = 3 * time.Second // the race detector slows SQLite down several times
+		}
+		if os.Getenv("WEARLINK_BENCH") == "1" && took > limit {
+			t.Errorf("night %s took %s, limit %s", day, took, limit)
+		}
+		e.sim.WaitNotifications()
+		e.waitIdle(5 * time.Minute)
+	}
+	st := e.sim.WebhookStats()
+	if st.Delivered == 0 || st.Failed != 0 {
+		t.Fatalf("webhook stats %+v", st)
+	}
+}
+
+// TestSubscriptionsCreatedAndRenewed: only missing subscriptions are
+// created, and those close to expiry are renewed.
+func TestSubscriptionsCreatedAndRenewed(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true})
+	e.subscribe()
+	cb := e.app.URL + "/oura/webhook"
+	rep, err := e.eng.EnsureSubscriptions(e.ctx, cb)
+	if err != nil || rep.Created != 0 || rep.Renewed != 0 || rep.Existing != 48 {
+		t.Fatalf("second run: %+v %v", rep, err)
+	}
+	// One lost at Oura's end is created again.
+	subs := e.sim.Subscriptions()
+	if err := e.oura.Webhooks(e.sim.ClientID(), e.sim.ClientSecret()).Delete(e.ctx, subs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := e.eng.EnsureSubscriptions(e.ctx, cb); err != nil || rep.Created != 1 {
+		t.Fatalf("after a delete: %+v %v", rep, err)
+	}
+	// 70 days on, every subscription (90-day lifetime) is within the 30
+	// days before expiry and is renewed.
+	e.sim.AdvanceClock(70 * 24 * time.Hour)
+	before, _ := e.sim.Subscriptions()[0].ExpirationTime.Time()
+	if rep, err := e.eng.EnsureSubscriptions(e.ctx, cb); err != nil || rep.Renewed != 48 {
+		t.Fatalf("renewal: %+v %v", rep, err)
+	}
+	after, _ := e.sim.Subscriptions()[0].ExpirationTime.Time()
+	if !after.After(before) {
+		t.Fatalf("expiration %s not moved past %s", after, before)
+	}
+}
+
+// TestNotificationsIgnored: a signed notification for a data type without a
+// collection or for an unknown user is accepted and does nothing.
+func TestNotificationsIgnored(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
+	conn := e.link(0)
+	for _, n := range []oura.Notification{
+		{EventType: "create", DataType: "meal", ObjectID: "m1", UserID: conn.ExternalUserID},
+		{EventType: "create", DataType: "sleep", ObjectID: "s1", UserID: "someone-else"},
+	} {
+		body, _ := json.Marshal(n)
+		if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+			t.Fatalf("%+v: %d", n, code)
+		}
+	}
+	if n := len(e.jobs("oura_fetch")); n != 0 {
+		t.Fatalf("%d fetch jobs", n)
+	}
+}

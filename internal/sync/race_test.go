@@ -1,7 +1,0 @@
-//go:build race
-
-package sync_test
-
-// raceEnabled shortens the slowest tests under the race detector, which
-// slows the pure-Go SQLite down many times.
-const raceEnabled = true
