@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -94,32 +95,45 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	// The grant just stored replaces whatever this process cached for the
 	// connection, even when it carries no expiry to compare.
 	e.forgetAuth(conn.ID)
-	u := e.cfg.Oura.User(e.auth(conn))
-	var pi oura.Document[oura.PersonalInfo]
-	err = waitRateLimit(ctx, func() (err error) { pi, err = u.PersonalInfo(ctx); return err })
+	prov, err := e.providerOf(conn)
 	if err != nil {
-		if oura.KindOf(err) == oura.KindInvalidToken && !errors.Is(err, errReauth) {
+		return res, err
+	}
+	auth := e.auth(conn)
+	var acct provider.Account
+	err = waitRateLimit(ctx, func() (err error) { acct, err = prov.Identify(ctx, auth); return err })
+	if err != nil {
+		if provider.KindOf(err) == provider.KindInvalidToken && !errors.Is(err, errReauth) {
 			err = errors.Join(err, e.reauth(ctx, conn.ID, "token", err))
 		}
-		return res, fmt.Errorf("read personal_info: %w", err)
+		return res, fmt.Errorf("identify the account: %w", err)
 	}
-	if pi.Value.ID != "" && pi.Value.ID != conn.ExternalUserID {
-		if err := e.st.SetExternalUserID(ctx, conn.ID, pi.Value.ID); err != nil {
+	if acct.ExternalUserID != conn.ExternalUserID {
+		if err := e.st.SetExternalUserID(ctx, conn.ID, acct.ExternalUserID); err != nil {
 			return res, err
 		}
-		conn.ExternalUserID = pi.Value.ID
+		conn.ExternalUserID = acct.ExternalUserID
 	}
-	undated := []oura.RawDocument{{Collection: oura.CollPersonalInfo, ID: pi.Value.ID, Raw: pi.Raw}}
-	var rings []oura.RawDocument
-	err = waitRateLimit(ctx, func() (err error) {
-		rings, err = u.Days(ctx, oura.CollRingConfiguration, "2000-01-01", "2000-01-01", nil)
-		return err
-	})
-	switch {
-	case oura.KindOf(err) == oura.KindMissingScope:
-		e.log.WarnContext(ctx, "ring_configuration: scope not granted", "connection", conn.ID)
-	case err != nil:
-		return res, fmt.Errorf("read ring_configuration: %w", err)
+	undated := acct.Documents
+	// Collections read whole (Oura's ring configuration) come at link:
+	// they say how far back the history goes.
+	var rings []provider.Document
+	for _, c := range prov.Collections() {
+		if c.Range != provider.RangeAll {
+			continue
+		}
+		var docs []provider.Document
+		err = waitRateLimit(ctx, func() (err error) {
+			docs, err = prov.Fetch(ctx, auth, c.Name, provider.Window{})
+			return err
+		})
+		switch {
+		case provider.KindOf(err) == provider.KindMissingScope:
+			e.log.WarnContext(ctx, "scope not granted", "connection", conn.ID, "collection", c.Name)
+		case err != nil:
+			return res, fmt.Errorf("read %s: %w", c.Name, err)
+		}
+		rings = append(rings, docs...)
 	}
 	undated = append(undated, rings...)
 	if _, err := e.ingest(ctx, conn, undated, false); err != nil {
@@ -193,11 +207,10 @@ func waitRateLimit(ctx context.Context, fn func() error) error {
 	deadline := time.Now().Add(maxLinkWait)
 	for {
 		err := fn()
-		var oe *oura.Error
-		if !errors.As(err, &oe) || oe.Kind != oura.KindRateLimited {
+		if provider.KindOf(err) != provider.KindRateLimited {
 			return err
 		}
-		wait := max(oe.RetryAfter, time.Second)
+		wait := max(provider.RetryAfter(err), time.Second)
 		if time.Now().Add(wait).After(deadline) {
 			return err
 		}
@@ -253,7 +266,7 @@ const earliestHistory = "2015-01-01"
 // newPlan covers the configured days up to today in the user's zone. Without
 // a zone "today" is taken one day ahead of UTC, which is today or later
 // everywhere.
-func (e *Engine) newPlan(now time.Time, loc *time.Location, rings []oura.RawDocument) plan {
+func (e *Engine) newPlan(now time.Time, loc *time.Location, rings []provider.Document) plan {
 	to := dayOf(now, loc)
 	if loc == nil {
 		to = addDays(to, 1)
@@ -270,7 +283,7 @@ func (e *Engine) newPlan(now time.Time, loc *time.Location, rings []oura.RawDocu
 
 // firstRingDay is the day the user's first ring was set up ("" when no
 // ring says; old rings report the epoch).
-func firstRingDay(rings []oura.RawDocument) string {
+func firstRingDay(rings []provider.Document) string {
 	first := ""
 	for _, r := range rings {
 		var v oura.RingConfiguration
@@ -366,7 +379,11 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 	if err != nil {
 		return err
 	}
-	u := e.cfg.Oura.User(e.auth(conn))
+	prov, err := e.providerOf(conn)
+	if err != nil {
+		return err
+	}
+	auth := e.auth(conn)
 	key := curWindow(a.Collection, a.From)
 	patch := map[string]string{key: "done"}
 	from, step := a.From, 10000
@@ -393,8 +410,8 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		if to > a.To {
 			to = a.To
 		}
-		docs, err := u.Days(ctx, a.Collection, oura.Date(from), oura.Date(to), loc)
-		if oura.KindOf(err) == oura.KindMissingScope {
+		docs, err := prov.Fetch(ctx, auth, a.Collection, provider.Window{From: from, To: to, Loc: loc})
+		if provider.KindOf(err) == provider.KindMissingScope {
 			e.log.WarnContext(ctx, "backfill: scope not granted", "connection", conn.ID, "collection", a.Collection, "err", err)
 			patch[curScope(a.Collection)] = "missing"
 			break

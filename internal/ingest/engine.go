@@ -31,6 +31,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	Store store.Store
 	// Oura is the API client; its RateLimiter is shared by every job.
 	Oura *oura.Client
+	// Providers reads each connection's provider (default: Oura alone,
+	// through Oura).
+	Providers *provider.Registry
 	// OAuth refreshes expired tokens. Nil: tokens are used as stored and an
 	// expired one needs a new link.
 	OAuth *oura.OAuth
@@ -135,6 +139,15 @@ func (c *Config) fill() error {
 	}
 	if c.Events == nil {
 		c.Events = NopEvents{}
+	}
+	if c.Providers == nil {
+		op, err := oura.NewProvider(oura.ProviderConfig{Client: c.Oura, ClientSecret: c.ClientSecret, Now: c.Now})
+		if err != nil {
+			return err
+		}
+		if c.Providers, err = provider.NewRegistry(op); err != nil {
+			return err
+		}
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -244,4 +257,13 @@ func (e *Engine) activeConnection(ctx context.Context, id int64) (store.Connecti
 		return c, false, fmt.Errorf("connection %d: %w", id, err)
 	}
 	return c, c.Status == store.StatusActive, nil
+}
+
+// providerOf returns the provider that serves a connection.
+func (e *Engine) providerOf(conn store.Connection) (provider.Provider, error) {
+	p, ok := e.cfg.Providers.Lookup(conn.DataSource)
+	if !ok {
+		return nil, fmt.Errorf("connection %d: data source %q is not served by this process", conn.ID, conn.DataSource)
+	}
+	return p, nil
 }

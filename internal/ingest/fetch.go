@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -135,11 +135,15 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 		from = addDays(last, -2)
 	}
 	to := addDays(today, 1)
-	u := e.cfg.Oura.User(e.auth(conn))
-	docs, err := u.Days(ctx, coll, oura.Date(from), oura.Date(to), loc)
+	prov, err := e.providerOf(conn)
+	if err != nil {
+		return err
+	}
+	auth := e.auth(conn)
+	docs, err := prov.Fetch(ctx, auth, coll, provider.Window{From: from, To: to, Loc: loc})
 	patch := map[string]string{}
 	switch {
-	case oura.KindOf(err) == oura.KindMissingScope:
+	case provider.KindOf(err) == provider.KindMissingScope:
 		e.log.WarnContext(ctx, "scope not granted", "connection", conn.ID, "collection", coll, "err", err)
 		patch[curScope(coll)] = "missing"
 		patch[curSyncedAt(coll)] = fmtTime(e.now())
@@ -147,7 +151,8 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 	case err != nil:
 		return e.jobError(ctx, conn.ID, what, err)
 	}
-	if o.byID {
+	fetcher, canFetchOne := prov.(provider.DocumentFetcher)
+	if o.byID && canFetchOne {
 		seen := map[string]bool{}
 		for _, d := range docs {
 			seen[d.ID] = true
@@ -168,20 +173,20 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 			if o.again != nil {
 				o.again[id] = true
 			}
-			d, err := oura.Get[json.RawMessage](ctx, u, coll, id)
+			d, err := fetcher.FetchDocument(ctx, auth, coll, id)
 			switch {
-			case oura.IsNotFound(err):
+			case provider.KindOf(err) == provider.KindNotFound:
 				e.log.InfoContext(ctx, "notified document no longer exists", "connection", conn.ID, "collection", coll, "id", id)
 				continue
 			case err != nil:
 				return e.jobError(ctx, conn.ID, what+" "+id, err)
 			}
-			rd, err := rawOf(coll, d.Raw)
-			if err != nil {
-				e.log.WarnContext(ctx, "notified document unreadable", "connection", conn.ID, "collection", coll, "id", id, "err", err)
-				continue
+			if c, _ := e.cfg.Providers.Collection(conn.DataSource, coll); d.Day == "" && c.Range != provider.RangeAll && c.Range != provider.RangeSingleton {
+				// Kept raw; a document of a dated collection without a day
+				// is not normalized.
+				e.log.WarnContext(ctx, "notified document has no day", "connection", conn.ID, "collection", coll, "id", id)
 			}
-			docs = append(docs, rd)
+			docs = append(docs, d)
 		}
 	}
 	res, err := e.ingest(ctx, conn, docs, o.force)
@@ -210,7 +215,7 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 // its newest day, how many days in a row up to it have a document (from the
 // days just read and the run already recorded), and how far it trails the
 // connection's newest day. It reports whether coll's newest day moved.
-func trackRun(patch, cur map[string]string, coll string, docs []oura.RawDocument, newest, to string) bool {
+func trackRun(patch, cur map[string]string, coll string, docs []provider.Document, newest, to string) bool {
 	days := map[string]bool{}
 	top := ""
 	for _, d := range docs {
@@ -239,25 +244,3 @@ func trackRun(patch, cur map[string]string, coll string, docs []oura.RawDocument
 
 // maxRun caps the recorded run: beyond it, longer says nothing more.
 const maxRun = 30
-
-// rawOf places a single document (read by id) on its day the way
-// (*oura.User).Days does; single-document routes exist only for
-// collections with a day field and for ring_configuration.
-func rawOf(coll string, raw json.RawMessage) (oura.RawDocument, error) {
-	var k struct {
-		ID       string        `json:"id"`
-		Day      oura.Date     `json:"day"`
-		StartDay oura.Date     `json:"start_day"`
-		TS       oura.DateTime `json:"timestamp"`
-	}
-	if err := json.Unmarshal(raw, &k); err != nil {
-		return oura.RawDocument{}, err
-	}
-	rd := oura.RawDocument{Collection: coll, ID: k.ID, Day: k.Day, Raw: raw}
-	if c, _ := oura.LookupCollection(coll); c.Range == oura.RangeNone {
-		rd.Day = ""
-	} else if rd.Day == "" {
-		rd.Day = k.StartDay
-	}
-	return rd, nil
-}

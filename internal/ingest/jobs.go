@@ -10,7 +10,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/jobs"
-	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
 // Queues.
@@ -106,10 +106,10 @@ func (SubscriptionsArgs) InsertOpts() river.InsertOpts {
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
 }
 
-// jobError turns a failed Oura call into what River should do with the
-// job: wait for Retry-After without spending an attempt (429), stop for
-// good (re-authorization needed, a request Oura will never accept), or
-// retry with backoff (5xx, network, anything else).
+// jobError turns a failed provider call into what River should do with the
+// job: wait for Retry-After without spending an attempt (rate limited),
+// stop for good (re-authorization needed, a request the provider will
+// never accept), or retry with backoff (5xx, network, anything else).
 func (e *Engine) jobError(ctx context.Context, connID int64, what string, err error) error {
 	if err == nil {
 		return nil
@@ -120,25 +120,22 @@ func (e *Engine) jobError(ctx context.Context, connID int64, what string, err er
 	if ctx.Err() != nil {
 		return err
 	}
-	var oe *oura.Error
-	if !errors.As(err, &oe) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	switch oe.Kind {
-	case oura.KindRateLimited:
-		wait := oe.RetryAfter
+	switch provider.KindOf(err) {
+	case provider.KindRateLimited:
+		wait := provider.RetryAfter(err)
 		if wait <= 0 {
 			wait = 5 * time.Second
 		}
-		e.log.InfoContext(ctx, "oura rate limit: job snoozed", "connection", connID, "job", what, "retry_after", wait)
+		e.log.InfoContext(ctx, "provider rate limit: job snoozed", "connection", connID, "job", what, "retry_after", wait)
 		return river.JobSnooze(wait)
-	case oura.KindInvalidToken:
+	case provider.KindInvalidToken:
 		return river.JobCancel(e.reauth(ctx, connID, "token", err))
-	case oura.KindForbidden:
-		// Usually a lapsed Oura membership: nothing to fetch until the
-		// user renews it; reconciliation tries again later.
+	case provider.KindForbidden:
+		// Usually a lapsed membership, or an app too old to share the data:
+		// nothing to fetch until the user acts; reconciliation tries again
+		// later.
 		return river.JobCancel(fmt.Errorf("%s: %w", what, err))
-	case oura.KindValidation, oura.KindUpgradeRequired:
+	case provider.KindInvalidRequest:
 		return river.JobCancel(fmt.Errorf("%s: %w", what, err))
 	}
 	return fmt.Errorf("%s: %w", what, err)

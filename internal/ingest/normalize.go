@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/normalize"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -28,7 +29,7 @@ type ingestResult struct {
 //
 // force normalizes every day of docs, changed or not: a job run again after
 // a crash between storing and normalizing finds its documents unchanged.
-func (e *Engine) ingest(ctx context.Context, conn store.Connection, docs []oura.RawDocument, force bool) (ingestResult, error) {
+func (e *Engine) ingest(ctx context.Context, conn store.Connection, docs []provider.Document, force bool) (ingestResult, error) {
 	res, undatedChanged, err := e.storeRaw(ctx, conn, docs)
 	if err != nil {
 		return res, err
@@ -55,7 +56,7 @@ func (e *Engine) ingest(ctx context.Context, conn store.Connection, docs []oura.
 
 // storeRaw stores documents as Oura sent them and reports whether any of
 // the undated ones (personal_info, ring_configuration) changed.
-func (e *Engine) storeRaw(ctx context.Context, conn store.Connection, docs []oura.RawDocument) (ingestResult, bool, error) {
+func (e *Engine) storeRaw(ctx context.Context, conn store.Connection, docs []provider.Document) (ingestResult, bool, error) {
 	var res ingestResult
 	if len(docs) == 0 {
 		return res, false, nil

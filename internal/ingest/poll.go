@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -256,17 +257,20 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 }
 
 func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection, force bool) error {
-	u := e.cfg.Oura.User(e.auth(conn))
-	pi, err := u.PersonalInfo(ctx)
+	prov, err := e.providerOf(conn)
 	if err != nil {
-		return e.jobError(ctx, conn.ID, "read personal_info", err)
+		return err
 	}
-	if pi.Value.ID != "" && pi.Value.ID != conn.ExternalUserID {
-		if err := e.st.SetExternalUserID(ctx, conn.ID, pi.Value.ID); err != nil {
+	acct, err := prov.Identify(ctx, e.auth(conn))
+	if err != nil {
+		return e.jobError(ctx, conn.ID, "identify the account", err)
+	}
+	if acct.ExternalUserID != conn.ExternalUserID {
+		if err := e.st.SetExternalUserID(ctx, conn.ID, acct.ExternalUserID); err != nil {
 			return err
 		}
 	}
-	if _, err := e.ingest(ctx, conn, []oura.RawDocument{{Collection: oura.CollPersonalInfo, ID: pi.Value.ID, Raw: pi.Raw}}, force); err != nil {
+	if _, err := e.ingest(ctx, conn, acct.Documents, force); err != nil {
 		return err
 	}
 	return e.st.SetCursors(ctx, conn.ID, map[string]string{curSyncedAt(oura.CollPersonalInfo): fmtTime(e.now())}, e.now())
@@ -278,11 +282,14 @@ func (e *Engine) readSeries(ctx context.Context, conn store.Connection, it pollI
 	if err != nil {
 		return err
 	}
-	u := e.cfg.Oura.User(e.auth(conn))
-	docs, err := u.Days(ctx, it.coll, oura.Date(it.from), oura.Date(it.to), loc)
+	prov, err := e.providerOf(conn)
+	if err != nil {
+		return err
+	}
+	docs, err := prov.Fetch(ctx, e.auth(conn), it.coll, provider.Window{From: it.from, To: it.to, Loc: loc})
 	patch := map[string]string{curSyncedAt(it.coll): fmtTime(e.now())}
 	switch {
-	case oura.KindOf(err) == oura.KindMissingScope:
+	case provider.KindOf(err) == provider.KindMissingScope:
 		patch[curScope(it.coll)] = "missing"
 		patch[curSyncedTo(it.coll)] = it.to
 		return e.st.SetCursors(ctx, conn.ID, patch, time.Time{})

@@ -8,7 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -83,9 +83,13 @@ func (w *resyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 	if err != nil {
 		return err
 	}
-	docs, err := e.cfg.Oura.User(e.auth(conn)).Days(ctx, a.Collection, oura.Date(a.From), oura.Date(a.To), loc)
+	prov, err := e.providerOf(conn)
+	if err != nil {
+		return err
+	}
+	docs, err := prov.Fetch(ctx, e.auth(conn), a.Collection, provider.Window{From: a.From, To: a.To, Loc: loc})
 	switch {
-	case oura.KindOf(err) == oura.KindMissingScope:
+	case provider.KindOf(err) == provider.KindMissingScope:
 		return nil
 	case err != nil:
 		return e.jobError(ctx, conn.ID, "resync "+a.Collection+" "+a.From+".."+a.To, err)

@@ -1,0 +1,211 @@
+package oura
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/wearlink/wearlink/internal/provider"
+)
+
+// DataSource is Oura's slug in ROOK's API and in wearlink's store.
+const DataSource = "oura"
+
+// ProviderConfig builds Oura's provider.Provider.
+type ProviderConfig struct {
+	// Client reads the API.
+	Client *Client
+	// OAuth names the endpoints and scopes (the defaults of NewOAuth where
+	// empty).
+	OAuth OAuthConfig
+	// ClientSecret verifies notifications; without it ReadNotification
+	// refuses every request.
+	ClientSecret string
+	// Now is the clock notifications' timestamps are checked against.
+	Now func() time.Time
+}
+
+// Provider is Oura behind the provider seam.
+type Provider struct {
+	cfg ProviderConfig
+}
+
+var (
+	_ provider.Provider           = (*Provider)(nil)
+	_ provider.DocumentFetcher    = (*Provider)(nil)
+	_ provider.NotificationReader = (*Provider)(nil)
+)
+
+// NewProvider checks the configuration.
+func NewProvider(cfg ProviderConfig) (*Provider, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("oura provider: no client")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Provider{cfg: cfg}, nil
+}
+
+// Info implements provider.Provider.
+func (p *Provider) Info() provider.Info {
+	o := p.cfg.OAuth
+	or := func(s, def string) string {
+		if s == "" {
+			return def
+		}
+		return s
+	}
+	scopes := o.Scopes
+	if len(scopes) == 0 {
+		scopes = DefaultScopes()
+	}
+	pkce := provider.PKCENone
+	if SupportsPKCE {
+		pkce = provider.PKCEOptional
+	}
+	return provider.Info{DataSource: DataSource, Name: "Oura", OAuth: provider.OAuth{
+		AuthURL: or(o.AuthURL, DefaultAuthURL), TokenURL: or(o.TokenURL, DefaultTokenURL), RevokeURL: or(o.RevokeURL, DefaultRevokeURL),
+		Scopes: scopes, ScopeSeparator: " ", AuthStyle: provider.AuthInParams, PKCE: pkce,
+		// Oura's refresh returns a new refresh token and the old one
+		// stops working (notes 2.2).
+		RotatesRefreshToken: true,
+	}}
+}
+
+// Collections implements provider.Provider, from the collection table.
+func (p *Provider) Collections() []provider.Collection {
+	out := make([]provider.Collection, 0, len(collections))
+	for _, c := range collections {
+		pc := provider.Collection{Name: c.Name, ByID: c.Single, Notified: c.DataType != ""}
+		switch c.Range {
+		case RangeDate:
+			pc.Range = provider.RangeDays
+		case RangeDateTime:
+			pc.Range, pc.TimeSeries = provider.RangeInstants, true
+		case RangeNone:
+			pc.Range = provider.RangeAll
+		case RangeSingleton:
+			pc.Range = provider.RangeSingleton
+		}
+		out = append(out, pc)
+	}
+	return out
+}
+
+// Fetch implements provider.Provider.
+func (p *Provider) Fetch(ctx context.Context, a provider.Auth, coll string, w provider.Window) ([]provider.Document, error) {
+	c, ok := LookupCollection(coll)
+	if !ok {
+		return nil, &provider.Error{Kind: provider.KindInvalidRequest, Err: fmt.Errorf("oura: unknown collection %q", coll)}
+	}
+	if c.Range == RangeNone {
+		// Read whole: the days only have to parse.
+		w.From, w.To = "2000-01-01", "2000-01-01"
+	}
+	docs, err := p.cfg.Client.User(a).Days(ctx, c.Name, Date(w.From), Date(w.To), w.Loc)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]provider.Document, len(docs))
+	for i, d := range docs {
+		out[i] = provider.Document{Collection: d.Collection, ID: d.ID, Day: string(d.Day), Raw: d.Raw}
+	}
+	return out, nil
+}
+
+// FetchDocument implements provider.DocumentFetcher.
+func (p *Provider) FetchDocument(ctx context.Context, a provider.Auth, coll, id string) (provider.Document, error) {
+	c, ok := LookupCollection(coll)
+	if !ok || !c.Single {
+		return provider.Document{}, &provider.Error{Kind: provider.KindInvalidRequest, Err: fmt.Errorf("oura: %q is not read by id", coll)}
+	}
+	d, err := Get[json.RawMessage](ctx, p.cfg.Client.User(a), c.Name, id)
+	if err != nil {
+		return provider.Document{}, err
+	}
+	// A document whose keys do not read is still returned, without a day,
+	// so that it is kept raw.
+	k := docKey{ID: id}
+	_ = json.Unmarshal(d.Raw, &k)
+	out := provider.Document{Collection: c.Name, ID: k.ID, Day: string(k.Day), Raw: d.Raw}
+	switch {
+	case c.Range == RangeNone:
+		out.Day = ""
+	case out.Day == "":
+		out.Day = string(k.StartDay)
+	}
+	return out, nil
+}
+
+// Identify implements provider.Provider: the personal_info id, which
+// Oura's notifications name users by.
+func (p *Provider) Identify(ctx context.Context, a provider.Auth) (provider.Account, error) {
+	pi, err := p.cfg.Client.User(a).PersonalInfo(ctx)
+	if err != nil {
+		return provider.Account{}, err
+	}
+	if pi.Value.ID == "" {
+		return provider.Account{}, &provider.Error{Kind: provider.KindServer, Err: errors.New("oura: personal_info has no id")}
+	}
+	return provider.Account{ExternalUserID: pi.Value.ID,
+		Documents: []provider.Document{{Collection: CollPersonalInfo, ID: pi.Value.ID, Raw: pi.Raw}}}, nil
+}
+
+// ReadNotification implements provider.NotificationReader: the signature
+// and its timestamp are checked against the exact body, then the one
+// change it announces is returned. A data type without a collection to
+// read ("meal") announces nothing wearlink reads: no notification.
+func (p *Provider) ReadNotification(r *http.Request, body []byte) ([]provider.Notification, error) {
+	if p.cfg.ClientSecret == "" {
+		return nil, &provider.Error{Kind: provider.KindUnauthorized, Err: errors.New("oura: no client secret to verify notifications with")}
+	}
+	v := Verifier{ClientSecret: p.cfg.ClientSecret, Now: p.cfg.Now}
+	if err := v.VerifyRequest(r, body); err != nil {
+		return nil, &provider.Error{Kind: provider.KindUnauthorized, Err: err}
+	}
+	var n Notification
+	if err := json.Unmarshal(body, &n); err != nil {
+		return nil, &provider.Error{Kind: provider.KindInvalidRequest, Err: fmt.Errorf("oura notification: %w", err)}
+	}
+	if n.UserID == "" {
+		return nil, &provider.Error{Kind: provider.KindInvalidRequest, Err: errors.New("oura notification: no user_id")}
+	}
+	c, ok := LookupCollection(string(n.DataType))
+	if !ok {
+		return nil, nil
+	}
+	return []provider.Notification{{ExternalUserID: n.UserID, Collection: c.Name, Event: string(n.EventType), ID: n.ObjectID}}, nil
+}
+
+// ProviderKind implements provider.Classified, so generic code can decide
+// what a failed call means without Oura's status codes.
+func (e *Error) ProviderKind() provider.Kind {
+	switch e.Kind {
+	case KindInvalidToken:
+		return provider.KindInvalidToken
+	case KindMissingScope:
+		return provider.KindMissingScope
+	case KindForbidden, KindUpgradeRequired:
+		// A lapsed membership, or an app too old to share the data type:
+		// the account cannot read it until the user acts.
+		return provider.KindForbidden
+	case KindNotFound:
+		return provider.KindNotFound
+	case KindValidation:
+		return provider.KindInvalidRequest
+	case KindRateLimited:
+		return provider.KindRateLimited
+	case KindServer:
+		return provider.KindServer
+	case KindNetwork:
+		return provider.KindNetwork
+	}
+	return provider.KindUnknown
+}
+
+// ProviderRetryAfter implements provider.Delayed.
+func (e *Error) ProviderRetryAfter() time.Duration { return e.RetryAfter }

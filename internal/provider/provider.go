@@ -1,0 +1,213 @@
+// Package provider is the seam between wearlink's generic parts (ingest,
+// linking, the API, the pages) and the wearable providers. A provider is
+// one folder under internal/provider that implements Provider and, where
+// the provider has them, the optional interfaces below, in the way io has
+// Reader and the optional WriterTo. Everything a generic package needs to
+// know about a provider it asks through these types; nothing outside a
+// provider's folder names it, except the composition root that builds the
+// Registry.
+//
+// The shapes come from the providers' own APIs: Oura notifies per document
+// and has a subscription API; WHOOP notifies per document to one URL set in
+// its dashboard; Withings notifies per user and category with a time window
+// and no signature, after a subscription per user; Polar needs a user
+// registration and has no refresh token; Dexcom has no notifications;
+// Garmin can push the documents themselves.
+//
+// This package imports only internal/health.
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Provider is what every provider answers.
+type Provider interface {
+	// Info says who the provider is and how its OAuth works.
+	Info() Info
+	// Collections describes what can be read, one row per collection.
+	Collections() []Collection
+	// Fetch returns exactly the documents of one collection that belong
+	// to the window's local days. The provider widens its query as its
+	// API's filters require and filters the answer on each document's own
+	// day, so the caller can store the result as the whole window.
+	Fetch(ctx context.Context, a Auth, collection string, w Window) ([]Document, error)
+	// Identify returns the provider's account behind a token: Oura's
+	// personal_info id, WHOOP's profile user_id, Withings' userid.
+	// Notifications name users by it.
+	Identify(ctx context.Context, a Auth) (Account, error)
+}
+
+// DocumentFetcher is implemented by providers that can read one document
+// by id, which an update notification of an old document needs.
+type DocumentFetcher interface {
+	FetchDocument(ctx context.Context, a Auth, collection, id string) (Document, error)
+}
+
+// NotificationReader is implemented by providers that send notifications.
+// ReadNotification checks that the request comes from the provider (a
+// signature where there is one) and says what changed. An error of kind
+// KindUnauthorized means the request is not the provider's: answer 401 and
+// change nothing. body is r's raw body, already read.
+type NotificationReader interface {
+	ReadNotification(r *http.Request, body []byte) ([]Notification, error)
+}
+
+// Subscriber is implemented by providers with an API for app-level
+// notification subscriptions (Oura). Subscribe makes sure every
+// subscription for callbackURL exists and is not about to expire.
+type Subscriber interface {
+	Subscribe(ctx context.Context, callbackURL string) (SubscribeReport, error)
+}
+
+// UserSubscriber is implemented by providers whose notifications are
+// subscribed per user after linking (Withings, per category).
+type UserSubscriber interface {
+	SubscribeUser(ctx context.Context, a Auth, callbackURL string) error
+}
+
+// Info says who a provider is.
+type Info struct {
+	// DataSource is the slug ROOK's API uses ("oura", "whoop",
+	// "withings"): in URLs, in the store, in the API's data_sources.
+	DataSource string
+	// Name is the display name ROOK uses in sources_of_data ("Oura").
+	Name  string
+	OAuth OAuth
+}
+
+// AuthStyle is where the token endpoint expects the client credentials.
+type AuthStyle int
+
+const (
+	// AuthInHeader sends them as HTTP Basic authentication.
+	AuthInHeader AuthStyle = iota
+	// AuthInParams sends them as form fields.
+	AuthInParams
+)
+
+// PKCE says whether the provider takes a code challenge.
+type PKCE int
+
+const (
+	PKCENone PKCE = iota
+	PKCEOptional
+	PKCERequired
+)
+
+// OAuth describes a provider's authorization-code flow.
+type OAuth struct {
+	AuthURL, TokenURL, RevokeURL string
+	Scopes                       []string
+	// ScopeSeparator joins Scopes in the authorize URL: " " by the
+	// standard, "," at Withings.
+	ScopeSeparator string
+	AuthStyle      AuthStyle
+	PKCE           PKCE
+	// RotatesRefreshToken is true when a refresh returns a new refresh
+	// token and the old one stops working: the new one must be stored
+	// durably before it is used.
+	RotatesRefreshToken bool
+	// NoRefreshToken is true when the provider issues none (Polar): an
+	// expired token means a new consent.
+	NoRefreshToken bool
+}
+
+// RangeKind is how a collection is read.
+type RangeKind int
+
+const (
+	// RangeDays: by local days (Oura's start_date, Withings' startdateymd).
+	RangeDays RangeKind = iota
+	// RangeInstants: by instants (Oura's start_datetime, WHOOP's start/end,
+	// Withings' epoch startdate/enddate).
+	RangeInstants
+	// RangeAll: the collection is read whole (Oura's ring_configuration).
+	RangeAll
+	// RangeSingleton: the collection is one document (Oura's
+	// personal_info, WHOOP's profile).
+	RangeSingleton
+)
+
+// Collection describes one collection of a provider.
+type Collection struct {
+	// Name is the provider's own name, as in its URLs ("vO2_max").
+	Name  string
+	Range RangeKind
+	// ByID is true when one document can be read by id.
+	ByID bool
+	// Notified is true when the provider's notifications announce changes.
+	Notified bool
+	// TimeSeries is true for rows keyed by their timestamp (heart rate):
+	// many per day, no id.
+	TimeSeries bool
+	// HistoryDays is how far back the provider keeps data (0: unknown),
+	// which bounds a backfill.
+	HistoryDays int
+}
+
+// Document is one document as the provider sent it.
+type Document struct {
+	Collection string
+	// ID is the provider's stable id; time-series rows use their
+	// timestamp. "" for a document that is its collection (a singleton),
+	// which the store keys by day.
+	ID string
+	// Day is the user's local day the document belongs to, "" for those
+	// that belong to none.
+	Day string
+	Raw json.RawMessage
+}
+
+// Window is a span of the user's local days, both ends inclusive.
+type Window struct {
+	From, To string // YYYY-MM-DD
+	// Loc is the user's zone; nil when not known yet (the provider then
+	// widens the query so that every zone's days are covered).
+	Loc *time.Location
+}
+
+// Auth gives the access token of one linked account, refreshing it when
+// needed.
+type Auth interface {
+	AccessToken(ctx context.Context) (string, error)
+}
+
+// StaticToken is an Auth with a fixed token.
+type StaticToken string
+
+// AccessToken implements Auth.
+func (t StaticToken) AccessToken(context.Context) (string, error) { return string(t), nil }
+
+// Account is the provider's account behind a token.
+type Account struct {
+	ExternalUserID string
+	// TimeZone is the account's zone when the provider says it, else nil.
+	TimeZone *time.Location
+	// Documents are what was read to identify the account when it is data
+	// too (Oura's personal_info): stored like any other document.
+	Documents []Document
+}
+
+// Notification is one change a provider announced.
+type Notification struct {
+	ExternalUserID string
+	Collection     string
+	// Event is "create", "update" or "delete" where the provider says.
+	Event string
+	// ID names the document, where the provider names one.
+	ID string
+	// From and To bound what changed, where the provider sends a window
+	// instead of an id (Withings).
+	From, To time.Time
+	// Documents holds the data itself, where the provider pushes it.
+	Documents []Document
+}
+
+// SubscribeReport says what Subscribe did.
+type SubscribeReport struct {
+	Created, Renewed, Existing int
+}
