@@ -241,7 +241,6 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		}
 		pages.Mount(a.mux)
 		a.mux.Handle("/", api)
-		a.mux.Handle("/oura/webhook", eng.WebhookHandler())
 		a.mux.HandleFunc("GET /healthz", a.healthz)
 		a.mux.HandleFunc("GET /readyz", a.readyz)
 		a.mux.Handle("GET /metrics", a.metrics.handler())
@@ -262,7 +261,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 		ws web.Store     = st.Store
 	)
 	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
-	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser,
+	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser, Notifications: eng,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
 		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,

@@ -56,6 +56,15 @@ type Linker interface {
 	ServeCallback(w http.ResponseWriter, r *http.Request)
 }
 
+// Notifications takes the providers' notifications (*ingest.Engine).
+type Notifications interface {
+	// Challenge answers a provider's check of the callback URL.
+	Challenge(r *http.Request, dataSource string) (any, error)
+	// HandleNotification verifies and records one notification; body is
+	// the raw request body.
+	HandleNotification(r *http.Request, dataSource string, body []byte) (int, error)
+}
+
 // Resender replays a client's rejected webhook deliveries
 // (*delivery.Service).
 type Resender interface {
@@ -128,7 +137,10 @@ type Config struct {
 	// Eraser erases users (DELETE /api/v1/user_id/{user_id}); nil answers
 	// 503.
 	Eraser Eraser
-	Logger *slog.Logger
+	// Notifications serves the providers' notifications
+	// (/webhooks/{data_source}); nil answers 503.
+	Notifications Notifications
+	Logger        *slog.Logger
 	// Now is the clock (default time.Now).
 	Now       func() time.Time
 	RateLimit RateLimit
@@ -255,6 +267,11 @@ func (a *API) table() []route {
 		route{method: "GET", pattern: "/connect/oura/callback", raw: a.callback},
 		route{method: "GET", pattern: "/connect/oura/logo.svg", raw: serveLogo},
 		route{method: "GET", pattern: "/openapi.yaml", raw: serveOpenAPI},
+		route{method: "GET", pattern: "/webhooks/{data_source}", h: a.challenge},
+		route{method: "POST", pattern: "/webhooks/{data_source}", h: a.notification},
+		// Oura's subscriptions made by earlier versions point here.
+		route{method: "GET", pattern: "/oura/webhook", h: a.challenge},
+		route{method: "POST", pattern: "/oura/webhook", h: a.notification},
 	)
 	return rs
 }

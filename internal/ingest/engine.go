@@ -141,7 +141,7 @@ func (c *Config) fill() error {
 		c.Events = NopEvents{}
 	}
 	if c.Providers == nil {
-		op, err := oura.NewProvider(oura.ProviderConfig{Client: c.Oura, ClientSecret: c.ClientSecret, Now: c.Now})
+		op, err := oura.NewProvider(oura.ProviderConfig{Client: c.Oura, ClientSecret: c.ClientSecret, VerificationToken: c.VerificationToken})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/cli"
+	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
@@ -130,7 +132,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/oura/webhook", eng.WebhookHandler())
+	mux.Handle("/oura/webhook", notificationHandler(eng, "oura"))
 	rc, err := ingest.NewClient(riversqlite.New(st.Writer()), eng, ingest.ClientOptions{Work: !o.noWorkers, TestOnly: true,
 		FetchPollInterval: 500 * time.Millisecond})
 	if err != nil {
@@ -456,4 +458,42 @@ func diff(want, got []string) string {
 		}
 	}
 	return b.String()
+}
+
+// notificationHandler serves a provider's notifications as the API does
+// (internal/httpapi), with only the status codes the tests look at.
+func notificationHandler(eng *ingest.Engine, dataSource string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var out any
+		var err error
+		if r.Method == http.MethodGet {
+			out, err = eng.Challenge(r, dataSource)
+		} else {
+			var body []byte
+			body, err = io.ReadAll(io.LimitReader(r.Body, ingest.MaxNotificationBytes))
+			if err == nil {
+				var n int
+				n, err = eng.HandleNotification(r, dataSource, body)
+				out = map[string]int{"connections": n}
+			}
+		}
+		status := http.StatusOK
+		switch health.ErrorCode(err) {
+		case "":
+		case health.EUNAUTHORIZED:
+			status = http.StatusUnauthorized
+		case health.EINVALID:
+			status = http.StatusBadRequest
+		case health.ENOTFOUND:
+			status = http.StatusNotFound
+		default:
+			status = http.StatusInternalServerError
+		}
+		if err != nil {
+			out = map[string]string{"message": health.ErrorMessage(err)}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(out)
+	})
 }

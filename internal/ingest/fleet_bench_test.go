@@ -134,7 +134,7 @@ func newBenchEnv(t *testing.T, b benchSetup) *benchEnv {
 		t.Fatal(err)
 	}
 	be.eng = eng
-	mux.Handle("/oura/webhook", eng.WebhookHandler())
+	mux.Handle("/oura/webhook", notificationHandler(eng, "oura"))
 	opts := ingest.ClientOptions{Work: true, TestOnly: true, FetchPollInterval: 200 * time.Millisecond}
 	var stop func(context.Context) error
 	if be.sqlite != nil {

@@ -2,131 +2,117 @@ package ingest
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
-	"github.com/wearlink/wearlink/internal/provider/oura"
-	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
-// maxNotificationBytes bounds a notification body (they are ~200 bytes).
-const maxNotificationBytes = 64 << 10
+// MaxNotificationBytes bounds a notification body (Oura's are ~200
+// bytes, Withings' a short form).
+const MaxNotificationBytes = 64 << 10
 
-// WebhookHandler serves /oura/webhook.
-//
-// GET is Oura's verification of a new subscription: it answers
-// {"challenge": ...} when verification_token matches, 401 otherwise.
-//
-// POST is a notification. It is accepted only with a valid x-oura-signature
-// (HMAC of the timestamp and the exact body under the app's client
-// secret); anything else gets 401 and enqueues nothing. An accepted
-// notification is recorded on every connection of the Oura user and
-// becomes a fetch job (see fetch.go); the answer is 200 once the job is
-// stored, so a failure to enqueue (500) makes Oura retry.
-func (e *Engine) WebhookHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodGet:
-			e.verifyCallback(w, r)
-		case http.MethodPost:
-			e.notification(w, r)
-		default:
-			w.Header().Set("Allow", "GET, POST")
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": "method not allowed"})
-		}
-	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (e *Engine) verifyCallback(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	want := e.cfg.VerificationToken
-	got := q.Get("verification_token")
-	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
-		e.log.WarnContext(r.Context(), "oura webhook verification with a wrong token", "remote", r.RemoteAddr)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "invalid verification token"})
-		return
+// Challenge answers a provider's check of the callback URL before it sends
+// notifications there (Oura's GET with a verification token). Errors carry
+// health codes: ENOTFOUND when the data source is not served or has no such
+// check, EUNAUTHORIZED when the check is not the provider's.
+func (e *Engine) Challenge(r *http.Request, dataSource string) (any, error) {
+	p, ok := e.cfg.Providers.Lookup(dataSource)
+	if !ok {
+		return nil, health.Errorf(health.ENOTFOUND, "This server takes no notifications from %s.", dataSource)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"challenge": q.Get("challenge")})
+	ch, ok := p.(provider.Challenger)
+	if !ok {
+		return nil, health.Errorf(health.ENOTFOUND, "%s does not check callback URLs with a GET; notifications are POSTed.", p.Info().Name)
+	}
+	out, err := ch.Challenge(r)
+	if err != nil {
+		e.log.WarnContext(r.Context(), "callback check refused", "data_source", dataSource, "remote", r.RemoteAddr, "err", err)
+		return nil, health.Errorf(health.EUNAUTHORIZED, "The verification token is not this server's.")
+	}
+	return out, nil
 }
 
-func (e *Engine) notification(w http.ResponseWriter, r *http.Request) {
+// HandleNotification reads one notification request of a data source
+// (body is its raw body, at most MaxNotificationBytes) and records what it
+// announces (see Notify). Only a request the provider's reader verifies
+// (Oura: an HMAC of the timestamp and the exact body under the app's
+// client secret) changes anything. It returns the number of connections
+// notified. Errors carry health codes: ENOTFOUND for a data source not
+// served or without notifications, EUNAUTHORIZED for a request that is not
+// the provider's, EINVALID for a body that is not a notification; any
+// other error means nothing was enqueued and the provider should retry.
+func (e *Engine) HandleNotification(r *http.Request, dataSource string, body []byte) (int, error) {
 	ctx := r.Context()
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxNotificationBytes+1))
-	if err != nil || len(body) > maxNotificationBytes {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"detail": "unreadable body"})
-		return
+	p, ok := e.cfg.Providers.Lookup(dataSource)
+	if !ok {
+		return 0, health.Errorf(health.ENOTFOUND, "This server takes no notifications from %s.", dataSource)
 	}
-	// Oura stamps x-oura-timestamp with the real time, so freshness is
-	// checked against the real clock, not the engine's (which tests and the
-	// demo may run fast).
-	v := oura.Verifier{ClientSecret: e.cfg.ClientSecret}
-	if e.cfg.ClientSecret == "" {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "signature cannot be verified"})
-		return
+	reader, ok := p.(provider.NotificationReader)
+	if !ok {
+		return 0, health.Errorf(health.ENOTFOUND, "%s sends no notifications; its data is polled.", p.Info().Name)
 	}
-	if err := v.VerifyRequest(r, body); err != nil {
-		e.log.WarnContext(ctx, "oura notification rejected", "remote", r.RemoteAddr, "err", err)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "invalid signature"})
-		return
+	ns, err := reader.ReadNotification(r, body)
+	switch provider.KindOf(err) {
+	case provider.KindUnknown:
+		if err != nil {
+			return 0, err
+		}
+	case provider.KindUnauthorized:
+		e.log.WarnContext(ctx, "notification rejected", "data_source", dataSource, "remote", r.RemoteAddr, "err", err)
+		return 0, health.Errorf(health.EUNAUTHORIZED, "The notification's signature does not verify.")
+	default:
+		return 0, health.Errorf(health.EINVALID, "Not a %s notification.", p.Info().Name)
 	}
-	var n oura.Notification
-	if err := json.Unmarshal(body, &n); err != nil || n.UserID == "" || n.DataType == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"detail": "not an Oura notification"})
-		return
-	}
-	// A verified notification is recorded even if Oura hangs up while the
-	// database is busy: its retry then finds the job already there.
+	// A verified notification is recorded even if the provider hangs up
+	// while the database is busy: its retry then finds the job already
+	// there.
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
 	defer cancel()
-	accepted, err := e.Notify(nctx, n)
-	if err != nil {
-		e.log.ErrorContext(ctx, "oura notification not enqueued", "user", n.UserID, "data_type", n.DataType, "err", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "not enqueued, retry"})
-		return
+	total := 0
+	for _, n := range ns {
+		k, err := e.Notify(nctx, dataSource, n)
+		if err != nil {
+			e.log.ErrorContext(ctx, "notification not enqueued", "data_source", dataSource, "collection", n.Collection, "err", err)
+			return total, fmt.Errorf("notification not enqueued: %w", err)
+		}
+		total += k
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"connections": accepted})
+	return total, nil
 }
 
 // notifyTimeout bounds recording one notification.
 const notifyTimeout = 30 * time.Second
 
-// Notify records a verified notification on every active connection of the
-// Oura user and enqueues the fetch that reads it. It returns the number of
-// connections notified; notifications for unknown users or data types
-// without a collection are accepted and ignored.
-func (e *Engine) Notify(ctx context.Context, n oura.Notification) (int, error) {
+// Notify records a verified notification on every active connection of
+// the provider's account and enqueues the fetch that reads it. It returns
+// the number of connections notified; notifications for unknown accounts
+// or collections are accepted and ignored.
+func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notification) (int, error) {
 	jobs, err := e.inserter()
 	if err != nil {
 		return 0, err
 	}
-	c, ok := oura.LookupCollection(string(n.DataType))
+	c, ok := e.cfg.Providers.Collection(dataSource, n.Collection)
 	if !ok {
-		e.log.InfoContext(ctx, "oura notification for a data type without a collection ignored", "data_type", n.DataType)
+		e.log.InfoContext(ctx, "notification for an unknown collection ignored", "data_source", dataSource, "collection", n.Collection)
 		return 0, nil
 	}
-	conns, err := e.st.ConnectionsByExternalUser(ctx, store.DataSourceOura, n.UserID)
+	conns, err := e.st.ConnectionsByExternalUser(ctx, dataSource, n.ExternalUserID)
 	if err != nil {
-		return 0, fmt.Errorf("connections of oura user %s: %w", n.UserID, err)
+		return 0, fmt.Errorf("connections of %s user %s: %w", dataSource, n.ExternalUserID, err)
 	}
 	if len(conns) == 0 {
-		e.log.InfoContext(ctx, "oura notification for a user with no active connection", "external_user_id", n.UserID)
+		e.log.InfoContext(ctx, "notification for an account with no active connection", "data_source", dataSource, "external_user_id", n.ExternalUserID)
 		return 0, nil
 	}
 	now := fmtTime(e.now())
 	for _, conn := range conns {
 		patch := map[string]string{curWebhookAt: now, curNotified(c.Name): now}
-		if n.EventType == oura.WebhookUpdate && n.ObjectID != "" && c.Single {
-			patch[curUpdate(c.Name, n.ObjectID)] = now
+		if n.Event == "update" && n.ID != "" && c.ByID {
+			patch[curUpdate(c.Name, n.ID)] = now
 		}
 		// The time goes in first: a fetch that starts after it covers
 		// this notification, one already running sees it and reads again.
@@ -136,7 +122,7 @@ func (e *Engine) Notify(ctx context.Context, n oura.Notification) (int, error) {
 		if _, err := jobs.Insert(ctx, FetchArgs{ConnectionID: conn.ID, Collection: c.Name}, nil); err != nil {
 			return 0, fmt.Errorf("enqueue fetch: %w", err)
 		}
-		e.log.DebugContext(ctx, "oura notification", "connection", conn.ID, "event", n.EventType, "collection", c.Name, "id", n.ObjectID)
+		e.log.DebugContext(ctx, "notification", "connection", conn.ID, "event", n.Event, "collection", c.Name, "id", n.ID)
 	}
 	return len(conns), nil
 }

@@ -56,6 +56,13 @@ type NotificationReader interface {
 	ReadNotification(r *http.Request, body []byte) ([]Notification, error)
 }
 
+// Challenger is implemented by providers that check a callback URL with a
+// GET before they send notifications to it (Oura): Challenge returns the
+// JSON body to answer, or an error of kind KindUnauthorized.
+type Challenger interface {
+	Challenge(r *http.Request) (any, error)
+}
+
 // Subscriber is implemented by providers with an API for app-level
 // notification subscriptions (Oura). Subscribe makes sure every
 // subscription for callbackURL exists and is not about to expire.

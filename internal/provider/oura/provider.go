@@ -2,6 +2,7 @@ package oura
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +25,12 @@ type ProviderConfig struct {
 	// ClientSecret verifies notifications; without it ReadNotification
 	// refuses every request.
 	ClientSecret string
-	// Now is the clock notifications' timestamps are checked against.
+	// VerificationToken answers Oura's check of a new subscription's
+	// callback URL; without it Challenge refuses.
+	VerificationToken string
+	// Now is the clock notifications' timestamps are checked against. Oura
+	// stamps them with the real time: this is the wall clock even where
+	// the rest runs on a simulated one (default time.Now).
 	Now func() time.Time
 }
 
@@ -37,6 +43,7 @@ var (
 	_ provider.Provider           = (*Provider)(nil)
 	_ provider.DocumentFetcher    = (*Provider)(nil)
 	_ provider.NotificationReader = (*Provider)(nil)
+	_ provider.Challenger         = (*Provider)(nil)
 )
 
 // NewProvider checks the configuration.
@@ -179,6 +186,18 @@ func (p *Provider) ReadNotification(r *http.Request, body []byte) ([]provider.No
 		return nil, nil
 	}
 	return []provider.Notification{{ExternalUserID: n.UserID, Collection: c.Name, Event: string(n.EventType), ID: n.ObjectID}}, nil
+}
+
+// Challenge implements provider.Challenger: Oura's GET to a new
+// subscription's callback carries the verification token given when the
+// subscription was created, and expects the challenge back.
+func (p *Provider) Challenge(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	want, got := p.cfg.VerificationToken, q.Get("verification_token")
+	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+		return nil, &provider.Error{Kind: provider.KindUnauthorized, Err: errors.New("oura: wrong verification token")}
+	}
+	return map[string]string{"challenge": q.Get("challenge")}, nil
 }
 
 // ProviderKind implements provider.Classified, so generic code can decide
