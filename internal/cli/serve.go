@@ -11,8 +11,9 @@ import (
 )
 
 const serveLong = `Run wearlink until interrupted: the HTTP server (the ROOK-compatible REST
-API, account linking under /connect/oura, the Oura webhook endpoint
-/oura/webhook, /healthz, /readyz and Prometheus metrics at /metrics) and
+API, account linking under /connect/oura, the providers' notifications at
+/webhooks/{data_source} (Oura's also at /oura/webhook), /healthz, /readyz
+and Prometheus metrics at /metrics) and
 the jobs (backfill of new connections,
 reads on Oura's notifications, polling as a safety net, delivery of the
 clients' webhooks).
