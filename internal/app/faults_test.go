@@ -34,7 +34,7 @@ func TestUpstreamFaultMetrics(t *testing.T) {
 	defer a.Close()
 	// Listing the subscriptions is the first Oura call; its faults are
 	// retried. What follows (creating them against a closed port) may fail.
-	_, _ = a.eng.EnsureSubscriptions(t.Context(), "http://127.0.0.1:1/oura/webhook")
+	_, _ = a.eng.EnsureSubscriptions(t.Context(), "", "http://127.0.0.1:1/oura/webhook")
 	if n := strings.Count(logs.String(), "level=WARN msg=\"oura: upstream fault, retrying\""); n != 3 {
 		t.Fatalf("%d WARN lines for 3 faults:\n%s", n, logs.String())
 	}

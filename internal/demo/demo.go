@@ -232,7 +232,7 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 		}
 		return true
 	}
-	if _, err := d.app.Engine().EnsureSubscriptions(ctx, d.api+"/oura/webhook"); err != nil {
+	if _, err := d.app.Engine().EnsureSubscriptions(ctx, "", d.api+"/oura/webhook"); err != nil {
 		if interrupted() {
 			return sum, nil
 		}

@@ -141,7 +141,8 @@ func (c *Config) fill() error {
 		c.Events = NopEvents{}
 	}
 	if c.Providers == nil {
-		op, err := oura.NewProvider(oura.ProviderConfig{Client: c.Oura, ClientSecret: c.ClientSecret, VerificationToken: c.VerificationToken})
+		op, err := oura.NewProvider(oura.ProviderConfig{Client: c.Oura, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+			VerificationToken: c.VerificationToken, RenewBefore: c.RenewBefore, Now: c.Now})
 		if err != nil {
 			return err
 		}

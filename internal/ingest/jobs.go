@@ -91,10 +91,13 @@ func (PollDueArgs) InsertOpts() river.InsertOpts {
 		UniqueOpts: river.UniqueOpts{ByState: pendingStates}}
 }
 
-// SubscriptionsArgs creates the missing Oura webhook subscriptions for
-// CallbackURL and renews those about to expire.
+// SubscriptionsArgs creates the missing notification subscriptions of a
+// provider (of every provider that has them when DataSource is empty, as
+// in the jobs of earlier versions) for CallbackURL and renews those about
+// to expire.
 type SubscriptionsArgs struct {
 	CallbackURL string `json:"callback_url" river:"unique"`
+	DataSource  string `json:"data_source,omitempty" river:"unique"`
 }
 
 // Kind implements river.JobArgs.

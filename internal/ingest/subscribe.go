@@ -8,7 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
 // subscriptionsWorker runs SubscriptionsArgs.
@@ -22,90 +22,41 @@ func (w *subscriptionsWorker) Timeout(*river.Job[SubscriptionsArgs]) time.Durati
 }
 
 func (w *subscriptionsWorker) Work(ctx context.Context, job *river.Job[SubscriptionsArgs]) error {
-	_, err := w.e.EnsureSubscriptions(ctx, job.Args.CallbackURL)
-	var oe *oura.Error
-	if errors.As(err, &oe) && oe.Kind == oura.KindRateLimited && oe.RetryAfter > 0 {
-		return river.JobSnooze(oe.RetryAfter)
+	_, err := w.e.EnsureSubscriptions(ctx, job.Args.DataSource, job.Args.CallbackURL)
+	if provider.KindOf(err) == provider.KindRateLimited && provider.RetryAfter(err) > 0 {
+		return river.JobSnooze(provider.RetryAfter(err))
 	}
 	// Anything else (the callback not reachable yet, bad credentials) is
 	// retried with backoff and logged by River.
 	return err
 }
 
-// webhookDataTypes are the data types wearlink subscribes to: every
-// ExtApiV2DataType with a collection to read ("meal" has none in the API
-// version wearlink speaks).
-func webhookDataTypes() []oura.DataType {
-	var out []oura.DataType
-	for _, dt := range oura.WebhookDataTypes() {
-		if _, ok := oura.LookupCollection(string(dt)); ok {
-			out = append(out, dt)
+// EnsureSubscriptions makes the app-level notification subscriptions of
+// a provider (every provider that has them when dataSource is "") point
+// at callbackURL and keeps them from expiring. A provider checks a new
+// subscription by calling the callback, so the HTTP server must be
+// listening.
+func (e *Engine) EnsureSubscriptions(ctx context.Context, dataSource, callbackURL string) (provider.SubscribeReport, error) {
+	var total provider.SubscribeReport
+	for _, p := range e.cfg.Providers.All() {
+		info := p.Info()
+		sub, ok := p.(provider.Subscriber)
+		if !ok || (dataSource != "" && info.DataSource != dataSource) {
+			continue
+		}
+		rep, err := sub.Subscribe(ctx, callbackURL)
+		total.Created += rep.Created
+		total.Renewed += rep.Renewed
+		total.Existing += rep.Existing
+		if err != nil {
+			return total, fmt.Errorf("%s subscriptions: %w", info.Name, err)
+		}
+		if rep.Created+rep.Renewed > 0 {
+			e.log.InfoContext(ctx, "notification subscriptions", "data_source", info.DataSource, "callback_url", callbackURL,
+				"created", rep.Created, "renewed", rep.Renewed, "existing", rep.Existing)
 		}
 	}
-	return out
-}
-
-// SubscriptionReport says what EnsureSubscriptions did.
-type SubscriptionReport struct {
-	Existing, Created, Renewed int
-}
-
-// EnsureSubscriptions creates the missing subscriptions of callbackURL, one
-// per event type and data type, and renews those expiring within
-// RenewBefore. Oura verifies a new subscription by calling the callback,
-// so the HTTP server must be listening.
-func (e *Engine) EnsureSubscriptions(ctx context.Context, callbackURL string) (SubscriptionReport, error) {
-	var rep SubscriptionReport
-	if e.cfg.ClientID == "" || e.cfg.ClientSecret == "" || e.cfg.VerificationToken == "" || callbackURL == "" {
-		return rep, errors.New("webhook subscriptions need the Oura client id and secret, a verification token and a callback URL")
-	}
-	hooks := e.cfg.Oura.Webhooks(e.cfg.ClientID, e.cfg.ClientSecret)
-	subs, err := hooks.List(ctx)
-	if err != nil {
-		return rep, fmt.Errorf("list subscriptions: %w", err)
-	}
-	type key struct {
-		ev oura.WebhookOperation
-		dt oura.DataType
-	}
-	have := map[key]oura.WebhookSubscription{}
-	for _, s := range subs {
-		if s.CallbackURL == callbackURL {
-			have[key{s.EventType, s.DataType}] = s
-		}
-	}
-	now := e.now()
-	for _, ev := range []oura.WebhookOperation{oura.WebhookCreate, oura.WebhookUpdate, oura.WebhookDelete} {
-		for _, dt := range webhookDataTypes() {
-			s, ok := have[key{ev, dt}]
-			if !ok {
-				_, err := hooks.Create(ctx, oura.CreateWebhookSubscription{CallbackURL: callbackURL, VerificationToken: e.cfg.VerificationToken, EventType: ev, DataType: dt})
-				var oe *oura.Error
-				if errors.As(err, &oe) && oe.StatusCode == 409 {
-					rep.Existing++ // created meanwhile by another process
-					continue
-				}
-				if err != nil {
-					return rep, fmt.Errorf("create subscription %s %s: %w", ev, dt, err)
-				}
-				rep.Created++
-				continue
-			}
-			exp, err := s.ExpirationTime.Time()
-			if err == nil && exp.Sub(now) > e.cfg.RenewBefore {
-				rep.Existing++
-				continue
-			}
-			if _, err := hooks.Renew(ctx, s.ID); err != nil {
-				return rep, fmt.Errorf("renew subscription %s: %w", s.ID, err)
-			}
-			rep.Renewed++
-		}
-	}
-	if rep.Created+rep.Renewed > 0 {
-		e.log.InfoContext(ctx, "oura webhook subscriptions", "callback_url", callbackURL, "created", rep.Created, "renewed", rep.Renewed, "existing", rep.Existing)
-	}
-	return rep, nil
+	return total, nil
 }
 
 // EnqueueSubscriptions asks a worker to run EnsureSubscriptions for the

@@ -20,7 +20,7 @@ import (
 // verifies the callback of each.
 func (e *env) subscribe() {
 	e.t.Helper()
-	rep, err := e.eng.EnsureSubscriptions(e.ctx, e.app.URL+"/oura/webhook")
+	rep, err := e.eng.EnsureSubscriptions(e.ctx, "", e.app.URL+"/oura/webhook")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestSubscriptionsCreatedAndRenewed(t *testing.T) {
 	e := newEnv(t, envOptions{users: 1, noWorkers: true})
 	e.subscribe()
 	cb := e.app.URL + "/oura/webhook"
-	rep, err := e.eng.EnsureSubscriptions(e.ctx, cb)
+	rep, err := e.eng.EnsureSubscriptions(e.ctx, "", cb)
 	if err != nil || rep.Created != 0 || rep.Renewed != 0 || rep.Existing != 48 {
 		t.Fatalf("second run: %+v %v", rep, err)
 	}
@@ -236,14 +236,14 @@ func TestSubscriptionsCreatedAndRenewed(t *testing.T) {
 	if err := e.oura.Webhooks(e.sim.ClientID(), e.sim.ClientSecret()).Delete(e.ctx, subs[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := e.eng.EnsureSubscriptions(e.ctx, cb); err != nil || rep.Created != 1 {
+	if rep, err := e.eng.EnsureSubscriptions(e.ctx, "", cb); err != nil || rep.Created != 1 {
 		t.Fatalf("after a delete: %+v %v", rep, err)
 	}
 	// 70 days on, every subscription (90-day lifetime) is within the 30
 	// days before expiry and is renewed.
 	e.sim.AdvanceClock(70 * 24 * time.Hour)
 	before, _ := e.sim.Subscriptions()[0].ExpirationTime.Time()
-	if rep, err := e.eng.EnsureSubscriptions(e.ctx, cb); err != nil || rep.Renewed != 48 {
+	if rep, err := e.eng.EnsureSubscriptions(e.ctx, "", cb); err != nil || rep.Renewed != 48 {
 		t.Fatalf("renewal: %+v %v", rep, err)
 	}
 	after, _ := e.sim.Subscriptions()[0].ExpirationTime.Time()

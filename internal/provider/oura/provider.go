@@ -22,16 +22,24 @@ type ProviderConfig struct {
 	// OAuth names the endpoints and scopes (the defaults of NewOAuth where
 	// empty).
 	OAuth OAuthConfig
-	// ClientSecret verifies notifications; without it ReadNotification
-	// refuses every request.
+	// ClientID and ClientSecret are the application's: the subscription
+	// API takes both, notification signatures the secret (without it
+	// ReadNotification refuses every request).
+	ClientID     string
 	ClientSecret string
 	// VerificationToken answers Oura's check of a new subscription's
 	// callback URL; without it Challenge refuses.
 	VerificationToken string
-	// Now is the clock notifications' timestamps are checked against. Oura
-	// stamps them with the real time: this is the wall clock even where
-	// the rest runs on a simulated one (default time.Now).
+	// RenewBefore renews a subscription this long before it expires
+	// (default 30 days).
+	RenewBefore time.Duration
+	// Now is the clock subscriptions expire on: Oura's, which a simulator
+	// may run fast (default time.Now).
 	Now func() time.Time
+	// WallClock checks notifications' timestamps: Oura stamps them with
+	// the real time even where the rest runs on a simulated clock (default
+	// time.Now).
+	WallClock func() time.Time
 }
 
 // Provider is Oura behind the provider seam.
@@ -53,6 +61,12 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.WallClock == nil {
+		cfg.WallClock = time.Now
+	}
+	if cfg.RenewBefore <= 0 {
+		cfg.RenewBefore = 30 * 24 * time.Hour
 	}
 	return &Provider{cfg: cfg}, nil
 }
@@ -170,7 +184,7 @@ func (p *Provider) ReadNotification(r *http.Request, body []byte) ([]provider.No
 	if p.cfg.ClientSecret == "" {
 		return nil, &provider.Error{Kind: provider.KindUnauthorized, Err: errors.New("oura: no client secret to verify notifications with")}
 	}
-	v := Verifier{ClientSecret: p.cfg.ClientSecret, Now: p.cfg.Now}
+	v := Verifier{ClientSecret: p.cfg.ClientSecret, Now: p.cfg.WallClock}
 	if err := v.VerifyRequest(r, body); err != nil {
 		return nil, &provider.Error{Kind: provider.KindUnauthorized, Err: err}
 	}

@@ -15,7 +15,7 @@ import (
 
 func newProvider(t *testing.T, e *simEnv, now func() time.Time) *oura.Provider {
 	t.Helper()
-	p, err := oura.NewProvider(oura.ProviderConfig{Client: e.client, ClientSecret: e.sim.ClientSecret(), Now: now,
+	p, err := oura.NewProvider(oura.ProviderConfig{Client: e.client, ClientSecret: e.sim.ClientSecret(), WallClock: now,
 		OAuth: oura.OAuthConfig{AuthURL: e.url + "/oauth/authorize", TokenURL: e.url + "/oauth/token", RevokeURL: e.url + "/oauth/revoke"}})
 	if err != nil {
 		t.Fatal(err)
