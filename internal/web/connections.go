@@ -164,8 +164,8 @@ func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			// One address for every source: the form names its
-			// data source, so the action stays what it was when
-			// Oura was the only one.
+			// data source, so the action stays the address it
+			// was before there were several.
 			src.DisconnectAction = pagePath(p.ClientUUID, p.UserID) + "/disconnect?" + p.Query
 		}
 		d.Sources = append(d.Sources, src)

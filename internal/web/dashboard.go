@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"html/template"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -214,16 +215,27 @@ func (h *Handler) charts(ctx context.Context, clientUUID string, d *userData) er
 	if err != nil {
 		return err
 	}
+	// A day's scores come from all its documents of both structures:
+	// which structure a provider attaches a score to is its own choice.
+	scores := map[string]map[scoreKey]float64{}
+	addDay := func(day string, m map[scoreKey]float64) {
+		if scores[day] == nil {
+			scores[day] = map[scoreKey]float64{}
+		}
+		maps.Copy(scores[day], m)
+	}
 	nights := map[string]night{}
 	for _, doc := range sleeps {
 		if n, ok := readNight(doc); ok {
 			nights[doc.Day] = n
+			addDay(doc.Day, n.Scores)
 		}
 	}
 	days := map[string]activity{}
 	for _, doc := range acts {
 		if a, ok := readActivity(doc); ok {
 			days[doc.Day] = a
+			addDay(doc.Day, a.Scores)
 		}
 	}
 	d.Night, d.HasNight = nights[d.Day]
@@ -231,19 +243,26 @@ func (h *Handler) charts(ctx context.Context, clientUUID string, d *userData) er
 	d.HeartRate = lineChart("heart-rate", "Heart rate during the night of "+d.Day+" (bpm)", "bpm", d.Night.HeartRate)
 	d.HRV = lineChart("hrv", "Heart rate variability (RMSSD) during the night of "+d.Day+" (ms)", "ms", d.Night.HRV)
 	var steps, cals []DayValue
-	sleepS, readiness, act := Series{Name: "Sleep", Class: "s-sleep"}, Series{Name: "Readiness", Class: "s-readiness"}, Series{Name: "Activity", Class: "s-activity"}
+	var period []string
 	for i := range d.Period {
 		day := end.AddDate(0, 0, i+1-d.Period).Format(dayLayout)
-		a, n := days[day], nights[day]
+		a := days[day]
+		period = append(period, day)
 		steps = append(steps, DayValue{Day: day, Value: a.Steps})
 		cals = append(cals, DayValue{Day: day, Value: a.Calories})
-		sleepS.Days = append(sleepS.Days, DayValue{Day: day, Value: n.SleepScore})
-		readiness.Days = append(readiness.Days, DayValue{Day: day, Value: n.Readiness})
-		act.Days = append(act.Days, DayValue{Day: day, Value: a.Score})
 	}
 	d.Steps = barChart("steps", "Daily steps", "steps", steps)
 	d.Calories = barChart("calories", "Daily calories burned (kcal)", "kcal", cals)
-	d.Scores = scoreChart("scores", "Readiness, sleep and activity scores", []Series{readiness, sleepS, act})
+	series := scoreSeries(period, scores, h.providerName)
+	title := "Scores"
+	if len(series) > 0 {
+		var names []string
+		for _, s := range series {
+			names = append(names, s.Name)
+		}
+		title += ": " + strings.Join(names, ", ")
+	}
+	d.Scores = scoreChart("scores", title, series)
 	return nil
 }
 

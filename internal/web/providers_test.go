@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/wearlink/wearlink/internal/app"
+	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/web"
@@ -188,3 +190,84 @@ func TestPagesRefuseBadProviders(t *testing.T) {
 
 // fakeStore is a web.Store for building handlers that serve nothing.
 type fakeStore struct{ web.Store }
+
+// attached is an item of non_structured_data_array as normalization
+// writes a provider's document.
+func attached(source, collection, role string, doc string) json.RawMessage {
+	m := map[string]any{"source": source, "collection": collection, "document": json.RawMessage(doc)}
+	if role != "" {
+		m["role"] = role
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// TestDashboardScores: the scores chart draws what the stored ROOK
+// documents carry: the score of each provider document attached to a
+// sleep_summary or a physical_summary, named after its collection, and
+// nothing from copies attached with a role (a superseded document).
+func TestDashboardScores(t *testing.T) {
+	p := startPages(t, []web.ProviderInfo{{DataSource: "ring", Name: "Ring"}, {DataSource: "strap", Name: "Strap"}})
+	const day = "2026-01-10"
+	header := health.Header{ClientUUID: p.a.uuid, UserID: "user-1", Day: day}
+	sleep := &health.SleepSummaryDocument{Header: header}
+	sleep.Summary.Metadata.Datetime = ptr(day + "T07:00:00Z")
+	sleep.Summary.NonStructuredData = health.NonStructuredData{
+		attached("ring", "daily_sleep", "", `{"day":"`+day+`","score":81}`),
+		attached("ring", "daily_readiness", "", `{"day":"`+day+`","score":77}`),
+		attached("ring", "daily_sleep", "superseded", `{"day":"`+day+`","score":12}`),
+		attached("ring", "sleep_time", "", `{"day":"`+day+`","status":"optimal"}`),
+	}
+	act := &health.PhysicalSummaryDocument{Header: header}
+	act.Summary.Metadata.Datetime = ptr(day + "T23:00:00Z")
+	act.Summary.NonStructuredData = health.NonStructuredData{attached("ring", "daily_activity", "", `{"day":"`+day+`","score":66}`)}
+	apply := func(docs ...health.Doc) {
+		t.Helper()
+		var in []store.HealthInput
+		for _, d := range docs {
+			in = append(in, store.HealthInput{Key: day, Doc: d})
+		}
+		if _, err := p.st.ApplyHealthDocuments(p.ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.st.UpsertUser(p.ctx, store.User{ClientUUID: p.a.uuid, UserID: "user-1"}); err != nil {
+		t.Fatal(err)
+	}
+	apply(sleep, act)
+	d := p.login(t)
+	scores := func() string {
+		t.Helper()
+		pg := get(t, d, p.url+"/dashboard/users/user-1?day="+day+"&period=7")
+		// The scores chart is the page's last.
+		i := strings.Index(pg.body, `id="scores"`)
+		if pg.status != 200 || i < 0 {
+			t.Fatalf("user page: %d %s", pg.status, pg.body)
+		}
+		return pg.body[i:]
+	}
+	sc := scores()
+	for _, want := range []string{day + " Sleep: 81", day + " Readiness: 77", day + " Activity: 66"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("scores lack %q:\n%s", want, sc)
+		}
+	}
+	if strings.Contains(sc, ": 12</title>") || strings.Contains(sc, "Sleep time") {
+		t.Errorf("scores draw a superseded or a scoreless document:\n%s", sc)
+	}
+
+	// A second source's score: every series says whose it is.
+	sleep.Summary.NonStructuredData = append(sleep.Summary.NonStructuredData, attached("strap", "recovery", "", `{"score":55}`))
+	apply(sleep)
+	sc = scores()
+	for _, want := range []string{day + " Ring sleep: 81", day + " Ring readiness: 77", day + " Ring activity: 66", day + " Strap recovery: 55"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("scores lack %q:\n%s", want, sc)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -43,7 +43,7 @@ type Store interface {
 }
 
 // Linker starts and revokes the links of one provider's accounts
-// (*link.Service for Oura).
+// (*link.Service).
 type Linker interface {
 	AuthorizationURL(ctx context.Context, clientUUID, userID, redirectURL string) (string, error)
 	Revoke(ctx context.Context, clientUUID, userID string) (bool, error)
@@ -217,6 +217,15 @@ func (h *Handler) provider(dataSource string) (ProviderInfo, bool) {
 		}
 	}
 	return ProviderInfo{}, false
+}
+
+// providerName is the display name of a data source; the slug itself for
+// one that is not configured (data kept from a provider since removed).
+func (h *Handler) providerName(dataSource string) string {
+	if p, ok := h.provider(dataSource); ok {
+		return p.Name
+	}
+	return dataSource
 }
 
 // key returns the key for one purpose, derived from the handler's server
