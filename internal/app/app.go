@@ -261,6 +261,8 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 		ws web.Store     = st.Store
 	)
 	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
+	// The pages list the providers they are given; Oura is the only one.
+	ouraPage := web.ProviderInfo{DataSource: store.DataSourceOura, Name: "Oura", Description: "Oura Ring: sleep, readiness, activity, heart rate and more."}
 	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser, Notifications: eng,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
@@ -276,10 +278,11 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 			return nil, nil, err
 		}
 		acfg.Linker = lsvc
-		wcfg.Linker = lsvc
+		ouraPage.Linker = lsvc
 	} else {
 		a.log.Info("account linking is off: it needs the Oura client id and secret")
 	}
+	wcfg.Providers = []web.ProviderInfo{ouraPage}
 	pages, err := web.New(wcfg)
 	if err != nil {
 		return nil, nil, err

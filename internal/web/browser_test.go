@@ -144,7 +144,7 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 		t.Fatalf("first Tab: %v", f)
 	}
 	do(t, ctx, "tab to Connect", chromedp.KeyEvent("\t"))
-	if f := focused(); f["id"] != "connect-Oura" || f["outline"] == "none" {
+	if f := focused(); f["id"] != "connect-oura" || f["outline"] == "none" {
 		t.Fatalf("second Tab: %v", f)
 	}
 	s.shot("01b-connect-focused")
@@ -220,7 +220,7 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 	s.shot("08-connections-phone")
 	do(t, ctx, "desktop again", chromedp.EmulateViewport(1280, 900))
 
-	do(t, ctx, "disconnect", chromedp.Click(chromedp.ID("disconnect-Oura")), chromedp.WaitVisible(notConnected))
+	do(t, ctx, "disconnect", chromedp.Click(chromedp.ID("disconnect-oura")), chromedp.WaitVisible(notConnected))
 	s.shot("09-connections-disconnected")
 	c, err := h.st.FindConnection(h.ctx, a.uuid, "user-1", store.DataSourceOura)
 	if err != nil || c.Status != store.StatusRevoked {

@@ -258,9 +258,14 @@ func scoreChart(id, title string, series []Series) template.HTML {
 			parts = append(parts, s.Name+" has no values")
 		}
 	}
+	if len(series) == 0 {
+		c := newChart(id, title, "no scores")
+		c.empty("No scores in this period")
+		return c.html()
+	}
 	c := newChart(id, title, strings.Join(parts, "; "))
 	c.axisY(0, 100, 4, "")
-	if len(series) == 0 || len(series[0].Days) == 0 {
+	if len(series[0].Days) == 0 {
 		return c.html()
 	}
 	days := series[0].Days

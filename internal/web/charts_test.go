@@ -47,7 +47,7 @@ func TestChartsDescribeThemselves(t *testing.T) {
 	if strings.Count(b, `<rect class="bar"`) != 1 || !strings.Contains(b, "1 day with values from 2026-11-19 to 2026-11-20") {
 		t.Fatalf("bar chart:\n%s", b)
 	}
-	sc := string(scoreChart("scores", "Scores", []Series{{Name: "Sleep", Class: "s-sleep", Days: []DayValue{{"2026-11-19", v(80)}, {"2026-11-20", v(90)}}}}))
+	sc := string(scoreChart("scores", "Scores", []Series{{Name: "Sleep", Class: "s-3", Days: []DayValue{{"2026-11-19", v(80)}, {"2026-11-20", v(90)}}}}))
 	wellFormed(t, "scores", sc)
 	if strings.Count(sc, "<circle") != 2 || !strings.Contains(sc, "Sleep average 85 over 2 days") {
 		t.Fatalf("score chart:\n%s", sc)
@@ -59,5 +59,8 @@ func TestChartsDescribeThemselves(t *testing.T) {
 		"empty scores":    string(scoreChart("scores", "Scores", nil)),
 	} {
 		wellFormed(t, name, svg)
+	}
+	if e := string(scoreChart("scores", "Scores", nil)); !strings.Contains(e, "No scores in this period") {
+		t.Fatalf("score chart without series:\n%s", e)
 	}
 }

@@ -99,20 +99,26 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) (pageLink, 
 	return p, true
 }
 
+// dataSourceField names the data source in the Disconnect form.
+const dataSourceField = "data_source"
+
 // source is one data source as the page shows it.
 type source struct {
-	Name, Description string
-	Connected         bool
-	NeedsReconnect    bool
-	ConnectURL        string
-	DisconnectAction  string
+	DataSource, Name, Description string
+	Connected                     bool
+	NeedsReconnect                bool
+	// Unavailable: this source cannot be linked on this server now.
+	Unavailable      bool
+	ConnectURL       string
+	DisconnectAction string
 }
 
 type connectionsData struct {
-	ClientName  string
-	UserID      string
-	Sources     []source
-	Back        string
+	ClientName string
+	UserID     string
+	Sources    []source
+	Back       string
+	// Unavailable: no source can be linked, said once for the page.
 	Unavailable bool
 }
 
@@ -133,31 +139,37 @@ func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "connections page: get client", err)
 		return
 	}
-	src := source{Name: "Oura", Description: "Oura Ring: sleep, readiness, activity, heart rate and more."}
-	conn, err := h.st.FindConnection(ctx, p.ClientUUID, p.UserID, store.DataSourceOura)
-	switch {
-	case err == nil:
-		src.Connected = conn.Status == store.StatusActive
-		src.NeedsReconnect = conn.Status == store.StatusReauthRequired
-	case health.ErrorCode(err) != health.ENOTFOUND:
-		h.internal(w, r, "connections page: find connection", err)
-		return
-	}
-	d := connectionsData{ClientName: c.Name, UserID: p.UserID, Back: p.RedirectURL, Unavailable: h.cfg.Linker == nil}
+	d := connectionsData{ClientName: c.Name, UserID: p.UserID, Back: p.RedirectURL, Unavailable: true}
 	if d.ClientName == "" {
 		d.ClientName = "The app"
 	}
-	if h.cfg.Linker != nil {
-		if !src.Connected {
-			src.ConnectURL, err = h.connectURL(ctx, p)
-			if err != nil {
-				h.internal(w, r, "connections page: authorization url", err)
-				return
-			}
+	for _, pv := range h.cfg.Providers {
+		src := source{DataSource: pv.DataSource, Name: pv.Name, Description: pv.Description, Unavailable: pv.Linker == nil}
+		conn, err := h.st.FindConnection(ctx, p.ClientUUID, p.UserID, pv.DataSource)
+		switch {
+		case err == nil:
+			src.Connected = conn.Status == store.StatusActive
+			src.NeedsReconnect = conn.Status == store.StatusReauthRequired
+		case health.ErrorCode(err) != health.ENOTFOUND:
+			h.internal(w, r, "connections page: find connection", err)
+			return
 		}
-		src.DisconnectAction = pagePath(p.ClientUUID, p.UserID) + "/disconnect?" + p.Query
+		if pv.Linker != nil {
+			d.Unavailable = false
+			if !src.Connected {
+				src.ConnectURL, err = h.connectURL(ctx, pv.Linker, p)
+				if err != nil {
+					h.internal(w, r, "connections page: authorization url", err)
+					return
+				}
+			}
+			// One address for every source: the form names its
+			// data source, so the action stays the address it
+			// was before there were several.
+			src.DisconnectAction = pagePath(p.ClientUUID, p.UserID) + "/disconnect?" + p.Query
+		}
+		d.Sources = append(d.Sources, src)
 	}
-	d.Sources = []source{src}
 	tok, err := h.csrfToken(w, r)
 	if err != nil {
 		h.internal(w, r, "csrf token", err)
@@ -171,28 +183,34 @@ func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
 // and its error pages link to {return} itself; both land on back. When this
 // server's address cannot be a redirect (plain http off loopback), the
 // browser goes straight to the client's redirect_url instead.
-func (h *Handler) connectURL(ctx context.Context, p pageLink) (string, error) {
+func (h *Handler) connectURL(ctx context.Context, l Linker, p pageLink) (string, error) {
 	back := h.public.String() + pagePath(p.ClientUUID, p.UserID) + "/back?" + p.Query
-	u, err := h.cfg.Linker.AuthorizationURL(ctx, p.ClientUUID, p.UserID, back)
+	u, err := l.AuthorizationURL(ctx, p.ClientUUID, p.UserID, back)
 	if health.ErrorCode(err) == health.EINVALID {
-		return h.cfg.Linker.AuthorizationURL(ctx, p.ClientUUID, p.UserID, p.RedirectURL)
+		return l.AuthorizationURL(ctx, p.ClientUUID, p.UserID, p.RedirectURL)
 	}
 	return u, err
 }
 
-// disconnect handles the Disconnect form: it revokes the Oura
-// authorization and shows the page again.
+// disconnect handles the Disconnect form: it revokes the authorization of
+// the form's data source and shows the page again.
 func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.verifyPage(w, r)
 	if !ok || !h.checkCSRF(w, r) {
 		return
 	}
-	if h.cfg.Linker == nil {
-		h.message(w, http.StatusServiceUnavailable, "Disconnecting is not available",
-			message{Text: "This server cannot change connections right now.", Back: p.RedirectURL})
+	pv, ok := h.provider(r.PostFormValue(dataSourceField))
+	if !ok {
+		h.message(w, http.StatusBadRequest, "No such data source",
+			message{Text: "This server does not offer the data source the form named.", Next: "Open your connections again and try once more.", Back: p.RedirectURL})
 		return
 	}
-	if _, err := h.cfg.Linker.Revoke(r.Context(), p.ClientUUID, p.UserID); err != nil {
+	if pv.Linker == nil {
+		h.message(w, http.StatusServiceUnavailable, "Disconnecting is not available",
+			message{Text: "This server cannot change " + pv.Name + " connections right now.", Back: p.RedirectURL})
+		return
+	}
+	if _, err := pv.Linker.Revoke(r.Context(), p.ClientUUID, p.UserID); err != nil {
 		h.internal(w, r, "connections page: revoke", err)
 		return
 	}

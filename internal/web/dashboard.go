@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"html/template"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
@@ -27,24 +29,42 @@ func (h *Handler) dashboardHome(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type row struct {
-		UserID, Status, LastError string
-		LastSync                  time.Time
+		UserID string
+		// Statuses has one entry per configured provider, in order.
+		Statuses  []string
+		LastSync  time.Time
+		LastError string
 	}
 	rows := make([]row, 0, len(page.Users))
 	for _, u := range page.Users {
-		rw := row{UserID: u.UserID, Status: "not connected"}
-		for _, cs := range u.Connections {
-			if cs.DataSource == store.DataSourceOura {
-				rw.Status, rw.LastSync, rw.LastError = statusText(cs.Status), cs.LastSyncAt, cs.LastError
+		rw := row{UserID: u.UserID}
+		var errs []string
+		for _, pv := range h.cfg.Providers {
+			status := "not connected"
+			for _, cs := range u.Connections {
+				if cs.DataSource != pv.DataSource {
+					continue
+				}
+				status = statusText(cs.Status)
+				if cs.LastSyncAt.After(rw.LastSync) {
+					rw.LastSync = cs.LastSyncAt
+				}
+				if cs.LastError != "" {
+					errs = append(errs, named(pv.Name, cs.LastError, len(h.cfg.Providers)))
+				}
 			}
+			rw.Statuses = append(rw.Statuses, status)
 		}
+		rw.LastError = strings.Join(errs, "; ")
 		rows = append(rows, rw)
 	}
 	data := struct {
 		Total, Active int
+		Providers     []ProviderInfo
+		Columns       int
 		Users         []row
 		Prev, Next    int
-	}{Total: page.Total, Active: page.Active, Users: rows}
+	}{Total: page.Total, Active: page.Active, Providers: h.cfg.Providers, Columns: 3 + len(h.cfg.Providers), Users: rows}
 	if pageNo > 1 {
 		data.Prev = pageNo - 1
 	}
@@ -52,6 +72,15 @@ func (h *Handler) dashboardHome(w http.ResponseWriter, r *http.Request) {
 		data.Next = pageNo + 1
 	}
 	h.signedInPage(w, r, c, sess, "users", "Users", data)
+}
+
+// named prefixes a connection's error with its provider's name when there
+// is more than one provider, so the cell says whose error it is.
+func named(name, text string, providers int) string {
+	if providers > 1 {
+		return name + ": " + text
+	}
+	return text
 }
 
 func statusText(s string) string {
@@ -75,10 +104,17 @@ func (h *Handler) signedInPage(w http.ResponseWriter, r *http.Request, c *store.
 		Deliveries: h.cfg.Deliveries != nil})
 }
 
+// connStatus is a user's connection to one provider.
+type connStatus struct {
+	Name, Status, LastError string
+	LastSync                time.Time
+}
+
 // userData is the user page.
 type userData struct {
-	UserID, Status, LastError string
-	LastSync                  time.Time
+	UserID string
+	// Connections has one entry per configured provider, in order.
+	Connections               []connStatus
 	Day, MinDay, MaxDay       string
 	Period                    int
 	Periods                   []int
@@ -106,14 +142,18 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "dashboard: get user", err)
 		return
 	}
-	d := userData{UserID: userID, Status: "not connected", Periods: []int{7, 30}, Period: 7}
-	conn, err := h.st.FindConnection(ctx, c.UUID, userID, store.DataSourceOura)
-	switch {
-	case err == nil:
-		d.Status, d.LastSync, d.LastError = statusText(conn.Status), conn.LastSyncAt, conn.LastError
-	case health.ErrorCode(err) != health.ENOTFOUND:
-		h.internal(w, r, "dashboard: find connection", err)
-		return
+	d := userData{UserID: userID, Periods: []int{7, 30}, Period: 7}
+	for _, pv := range h.cfg.Providers {
+		cs := connStatus{Name: pv.Name, Status: "not connected"}
+		conn, err := h.st.FindConnection(ctx, c.UUID, userID, pv.DataSource)
+		switch {
+		case err == nil:
+			cs.Status, cs.LastSync, cs.LastError = statusText(conn.Status), conn.LastSyncAt, conn.LastError
+		case health.ErrorCode(err) != health.ENOTFOUND:
+			h.internal(w, r, "dashboard: find connection", err)
+			return
+		}
+		d.Connections = append(d.Connections, cs)
 	}
 	q := r.URL.Query()
 	if p, _ := strconv.Atoi(q.Get("period")); slices.Contains(d.Periods, p) {
@@ -175,16 +215,27 @@ func (h *Handler) charts(ctx context.Context, clientUUID string, d *userData) er
 	if err != nil {
 		return err
 	}
+	// A day's scores come from all its documents of both structures:
+	// which structure a provider attaches a score to is its own choice.
+	scores := map[string]map[scoreKey]float64{}
+	addDay := func(day string, m map[scoreKey]float64) {
+		if scores[day] == nil {
+			scores[day] = map[scoreKey]float64{}
+		}
+		maps.Copy(scores[day], m)
+	}
 	nights := map[string]night{}
 	for _, doc := range sleeps {
 		if n, ok := readNight(doc); ok {
 			nights[doc.Day] = n
+			addDay(doc.Day, n.Scores)
 		}
 	}
 	days := map[string]activity{}
 	for _, doc := range acts {
 		if a, ok := readActivity(doc); ok {
 			days[doc.Day] = a
+			addDay(doc.Day, a.Scores)
 		}
 	}
 	d.Night, d.HasNight = nights[d.Day]
@@ -192,19 +243,26 @@ func (h *Handler) charts(ctx context.Context, clientUUID string, d *userData) er
 	d.HeartRate = lineChart("heart-rate", "Heart rate during the night of "+d.Day+" (bpm)", "bpm", d.Night.HeartRate)
 	d.HRV = lineChart("hrv", "Heart rate variability (RMSSD) during the night of "+d.Day+" (ms)", "ms", d.Night.HRV)
 	var steps, cals []DayValue
-	sleepS, readiness, act := Series{Name: "Sleep", Class: "s-sleep"}, Series{Name: "Readiness", Class: "s-readiness"}, Series{Name: "Activity", Class: "s-activity"}
+	var period []string
 	for i := range d.Period {
 		day := end.AddDate(0, 0, i+1-d.Period).Format(dayLayout)
-		a, n := days[day], nights[day]
+		a := days[day]
+		period = append(period, day)
 		steps = append(steps, DayValue{Day: day, Value: a.Steps})
 		cals = append(cals, DayValue{Day: day, Value: a.Calories})
-		sleepS.Days = append(sleepS.Days, DayValue{Day: day, Value: n.SleepScore})
-		readiness.Days = append(readiness.Days, DayValue{Day: day, Value: n.Readiness})
-		act.Days = append(act.Days, DayValue{Day: day, Value: a.Score})
 	}
 	d.Steps = barChart("steps", "Daily steps", "steps", steps)
 	d.Calories = barChart("calories", "Daily calories burned (kcal)", "kcal", cals)
-	d.Scores = scoreChart("scores", "Readiness, sleep and activity scores", []Series{readiness, sleepS, act})
+	series := scoreSeries(period, scores, h.providerName)
+	title := "Scores"
+	if len(series) > 0 {
+		var names []string
+		for _, s := range series {
+			names = append(names, s.Name)
+		}
+		title += ": " + strings.Join(names, ", ")
+	}
+	d.Scores = scoreChart("scores", title, series)
 	return nil
 }
 

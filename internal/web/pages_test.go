@@ -126,14 +126,19 @@ func TestDisconnectNeedsCSRF(t *testing.T) {
 	if p := post(t, b, action, nil); p.status != 403 || !strings.Contains(p.body, "This form has expired") {
 		t.Fatalf("without token: %d %s", p.status, p.body)
 	}
-	tok := csrfOf(t, get(t, b, link))
-	if p := post(t, browserClient(t), action, url.Values{"csrf_token": {tok}}); p.status != 403 {
+	pg := get(t, b, link)
+	tok := csrfOf(t, pg)
+	// The form names the data source it disconnects.
+	if !strings.Contains(pg.body, `<input type="hidden" name="data_source" value="oura">`) {
+		t.Fatalf("the Disconnect form does not name Oura:\n%s", pg.body)
+	}
+	if p := post(t, browserClient(t), action, url.Values{"csrf_token": {tok}, "data_source": {"oura"}}); p.status != 403 {
 		t.Fatalf("token without its cookie: %d", p.status)
 	}
-	if p := post(t, b, action, url.Values{"csrf_token": {tok + "x"}}); p.status != 403 {
+	if p := post(t, b, action, url.Values{"csrf_token": {tok + "x"}, "data_source": {"oura"}}); p.status != 403 {
 		t.Fatalf("wrong token: %d", p.status)
 	}
-	p := post(t, b, action, url.Values{"csrf_token": {tok}})
+	p := post(t, b, action, url.Values{"csrf_token": {tok}, "data_source": {"oura"}})
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != u.Path+"?"+u.RawQuery {
 		t.Fatalf("with token: %d %v", p.status, p.header)
 	}
@@ -141,7 +146,7 @@ func TestDisconnectNeedsCSRF(t *testing.T) {
 		t.Fatalf("after disconnecting: %s", p.body)
 	}
 	tampered := strings.Replace(action, "user-1", "user-2", 1)
-	if p := post(t, b, tampered, url.Values{"csrf_token": {tok}}); p.status != 403 {
+	if p := post(t, b, tampered, url.Values{"csrf_token": {tok}, "data_source": {"oura"}}); p.status != 403 {
 		t.Fatalf("tampered action: %d", p.status)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,8 @@ type Store interface {
 	store.SessionStore
 }
 
-// Linker starts and revokes Oura links (*link.Service).
+// Linker starts and revokes the links of one provider's accounts
+// (*link.Service).
 type Linker interface {
 	AuthorizationURL(ctx context.Context, clientUUID, userID, redirectURL string) (string, error)
 	Revoke(ctx context.Context, clientUUID, userID string) (bool, error)
@@ -54,11 +56,29 @@ type Deliveries interface {
 	Replay(ctx context.Context, clientUUID string, q store.ReplayQuery) (int, error)
 }
 
+// ProviderInfo is a configured provider as the pages show it.
+type ProviderInfo struct {
+	// DataSource is its ROOK data_source slug ("oura"), as connections are
+	// stored under it.
+	DataSource string
+	// Name is its display name ("Oura"); the data source when empty.
+	Name string
+	// Description says to the end user what connecting it shares;
+	// optional.
+	Description string
+	// Linker runs its Connect and Disconnect; nil shows its linking as
+	// unavailable. Each provider has its own, so a page never sends one
+	// provider's Connect to another's authorization.
+	Linker Linker
+}
+
 // Config builds a Handler. Store and PublicURL are required.
 type Config struct {
 	Store Store
-	// Linker runs Connect and Disconnect; nil shows linking as unavailable.
-	Linker Linker
+	// Providers are the data sources the pages list, in this order: the
+	// connections page offers each one, the dashboard shows each one's
+	// connection. Data sources must be distinct.
+	Providers []ProviderInfo
 	// Deliveries serves the dashboard's deliveries page; nil hides it.
 	Deliveries Deliveries
 	// PublicURL is where browsers reach this server.
@@ -102,6 +122,17 @@ func New(cfg Config) (*Handler, error) {
 	pub, err := url.Parse(strings.TrimSuffix(cfg.PublicURL, "/"))
 	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
 		return nil, fmt.Errorf("web: PublicURL %q must be an absolute http or https URL", cfg.PublicURL)
+	}
+	cfg.Providers = slices.Clone(cfg.Providers)
+	seen := map[string]bool{}
+	for i, p := range cfg.Providers {
+		if p.DataSource == "" || seen[p.DataSource] {
+			return nil, fmt.Errorf("web: Config.Providers[%d]: data source %q is empty or listed twice", i, p.DataSource)
+		}
+		seen[p.DataSource] = true
+		if p.Name == "" {
+			cfg.Providers[i].Name = p.DataSource
+		}
 	}
 	if cfg.PageTTL <= 0 {
 		cfg.PageTTL = time.Hour
@@ -176,6 +207,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
 	h.mux.ServeHTTP(w, r)
+}
+
+// provider returns the configured provider of a data source.
+func (h *Handler) provider(dataSource string) (ProviderInfo, bool) {
+	for _, p := range h.cfg.Providers {
+		if p.DataSource == dataSource {
+			return p, true
+		}
+	}
+	return ProviderInfo{}, false
+}
+
+// providerName is the display name of a data source; the slug itself for
+// one that is not configured (data kept from a provider since removed).
+func (h *Handler) providerName(dataSource string) string {
+	if p, ok := h.provider(dataSource); ok {
+		return p.Name
+	}
+	return dataSource
 }
 
 // key returns the key for one purpose, derived from the handler's server
