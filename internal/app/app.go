@@ -261,8 +261,12 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 		ws web.Store     = st.Store
 	)
 	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
-	// The pages list the providers they are given; Oura is the only one.
-	ouraPage := web.ProviderInfo{DataSource: store.DataSourceOura, Name: "Oura", Description: "Oura Ring: sleep, readiness, activity, heart rate and more."}
+	// The pages list the registered providers; only Oura links so far.
+	var sources []web.ProviderInfo
+	for _, p := range eng.Providers().All() {
+		info := p.Info()
+		sources = append(sources, web.ProviderInfo{DataSource: info.DataSource, Name: info.Name, Description: info.Description})
+	}
 	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser, Notifications: eng,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
@@ -278,11 +282,15 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 			return nil, nil, err
 		}
 		acfg.Linker = lsvc
-		ouraPage.Linker = lsvc
+		for i := range sources {
+			if sources[i].DataSource == store.DataSourceOura {
+				sources[i].Linker = lsvc
+			}
+		}
 	} else {
 		a.log.Info("account linking is off: it needs the Oura client id and secret")
 	}
-	wcfg.Providers = []web.ProviderInfo{ouraPage}
+	wcfg.Providers = sources
 	pages, err := web.New(wcfg)
 	if err != nil {
 		return nil, nil, err

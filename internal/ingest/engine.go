@@ -268,3 +268,6 @@ func (e *Engine) providerOf(conn store.Connection) (provider.Provider, error) {
 	}
 	return p, nil
 }
+
+// Providers is the registry the engine reads with.
+func (e *Engine) Providers() *provider.Registry { return e.cfg.Providers }

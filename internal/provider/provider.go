@@ -82,8 +82,10 @@ type Info struct {
 	// "withings"): in URLs, in the store, in the API's data_sources.
 	DataSource string
 	// Name is the display name ROOK uses in sources_of_data ("Oura").
-	Name  string
-	OAuth OAuth
+	Name string
+	// Description says what the provider's data is, for source lists.
+	Description string
+	OAuth       OAuth
 }
 
 // AuthStyle is where the token endpoint expects the client credentials.

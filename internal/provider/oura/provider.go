@@ -88,13 +88,14 @@ func (p *Provider) Info() provider.Info {
 	if SupportsPKCE {
 		pkce = provider.PKCEOptional
 	}
-	return provider.Info{DataSource: DataSource, Name: "Oura", OAuth: provider.OAuth{
-		AuthURL: or(o.AuthURL, DefaultAuthURL), TokenURL: or(o.TokenURL, DefaultTokenURL), RevokeURL: or(o.RevokeURL, DefaultRevokeURL),
-		Scopes: scopes, ScopeSeparator: " ", AuthStyle: provider.AuthInParams, PKCE: pkce,
-		// Oura's refresh returns a new refresh token and the old one
-		// stops working (notes 2.2).
-		RotatesRefreshToken: true,
-	}}
+	return provider.Info{DataSource: DataSource, Name: "Oura",
+		Description: "Oura Ring: sleep, readiness, activity, heart rate, SpO2 and temperature from your ring.", OAuth: provider.OAuth{
+			AuthURL: or(o.AuthURL, DefaultAuthURL), TokenURL: or(o.TokenURL, DefaultTokenURL), RevokeURL: or(o.RevokeURL, DefaultRevokeURL),
+			Scopes: scopes, ScopeSeparator: " ", AuthStyle: provider.AuthInParams, PKCE: pkce,
+			// Oura's refresh returns a new refresh token and the old one
+			// stops working (notes 2.2).
+			RotatesRefreshToken: true,
+		}}
 }
 
 // Collections implements provider.Provider, from the collection table.
