@@ -269,6 +269,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 	}
 	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser, Notifications: eng,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
+	linkers := map[string]httpapi.Linker{}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
 		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
 			RedirectURL: cfg.PublicBase() + link.CallbackPath,
@@ -281,7 +282,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 		if err != nil {
 			return nil, nil, err
 		}
-		acfg.Linker = lsvc
+		linkers[store.DataSourceOura] = lsvc
 		for i := range sources {
 			if sources[i].DataSource == store.DataSourceOura {
 				sources[i].Linker = lsvc
@@ -291,6 +292,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 		a.log.Info("account linking is off: it needs the Oura client id and secret")
 	}
 	wcfg.Providers = sources
+	acfg.Sources = httpapi.SourcesOf(eng.Providers(), linkers)
 	pages, err := web.New(wcfg)
 	if err != nil {
 		return nil, nil, err

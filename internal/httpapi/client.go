@@ -112,7 +112,7 @@ func (a *API) usersStatus(w http.ResponseWriter, r *http.Request, c *store.Clien
 			item.TimeZone = &u.TimeZone
 		}
 		for _, cs := range u.Connections {
-			sc := sourceConnection{DataSource: sourceName(cs.DataSource), Authorized: cs.Status == store.StatusActive, Status: cs.Status,
+			sc := sourceConnection{DataSource: a.sourceName(cs.DataSource), Authorized: cs.Status == store.StatusActive, Status: cs.Status,
 				LinkedAt: fmtTime(cs.CreatedAt), UpdatedAt: fmtTime(cs.UpdatedAt)}
 			if !cs.LastSyncAt.IsZero() {
 				s := fmtTime(cs.LastSyncAt)
@@ -137,11 +137,3 @@ func (a *API) usersStatus(w http.ResponseWriter, r *http.Request, c *store.Clien
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// sourceName is a data source as ROOK spells it.
-func sourceName(ds string) string {
-	if ds == store.DataSourceOura {
-		return sourceOura
-	}
-	return ds
-}

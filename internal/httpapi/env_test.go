@@ -208,13 +208,14 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Store: st, Linker: ls, Logger: logger, Now: clock.now, RateLimit: o.rateLimit, MaxBody: o.maxBody,
+	linkers := map[string]Linker{"oura": ls}
+	if o.noLinker {
+		linkers = nil
+	}
+	cfg := Config{Store: st, Sources: SourcesOf(eng.Providers(), linkers), Logger: logger, Now: clock.now, RateLimit: o.rateLimit, MaxBody: o.maxBody,
 		Resender: o.resender, Resyncer: o.resyncer, Events: ev, AuthCacheTTL: -1}
 	if o.authCacheTTL > 0 {
 		cfg.AuthCacheTTL = o.authCacheTTL
-	}
-	if o.noLinker {
-		cfg.Linker = nil
 	}
 	var dsvc *delivery.Service
 	if o.webhooks {

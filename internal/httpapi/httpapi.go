@@ -42,16 +42,17 @@ type Store interface {
 	UserStatuses(ctx context.Context, q store.UserStatusQuery) (store.UserStatusPage, error)
 }
 
-// Linker links and unlinks Oura accounts (*link.Service).
+// Linker links and unlinks the accounts of one data source
+// (*link.Service).
 type Linker interface {
 	// AuthorizationURL returns the URL that starts linking; an invalid
 	// redirect URL is an EINVALID error.
 	AuthorizationURL(ctx context.Context, clientUUID, userID, redirectURL string) (string, error)
-	// Revoke revokes the user's Oura authorization and reports whether
-	// there was one.
+	// Revoke revokes the user's authorization and reports whether there
+	// was one.
 	Revoke(ctx context.Context, clientUUID, userID string) (bool, error)
 	// ServeConnect and ServeCallback are the browser's side of the OAuth
-	// flow (/connect/oura and /connect/oura/callback).
+	// flow (/connect/{data_source} and /connect/{data_source}/callback).
 	ServeConnect(w http.ResponseWriter, r *http.Request)
 	ServeCallback(w http.ResponseWriter, r *http.Request)
 }
@@ -119,9 +120,9 @@ type RateLimit struct {
 // noted.
 type Config struct {
 	Store Store
-	// Linker serves the authorizer, revoke and /connect routes; nil makes
-	// them answer 503.
-	Linker Linker
+	// Sources are the data sources served, each with the Linker of its
+	// authorizer, revoke and /connect routes (nil: they answer 503).
+	Sources []Source
 	// ConnectionsPages serves GET .../connections_page; nil: 503.
 	ConnectionsPages ConnectionsPages
 	// Resender serves POST /api/v1/client/webhooks/resend; nil: 503.
@@ -217,6 +218,9 @@ func New(cfg Config) (*API, error) {
 		}
 		cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	}
+	if err := checkSources(cfg.Sources); err != nil {
+		return nil, err
+	}
 	if cfg.RateLimit.Requests > 0 && cfg.RateLimit.Window <= 0 {
 		return nil, errors.New("httpapi: RateLimit.Window must be positive")
 	}
@@ -253,7 +257,7 @@ func (a *API) table() []route {
 		{method: "POST", pattern: "/api/v1/client/webhooks/resend", auth: true, h: a.resend},
 		{method: "GET", pattern: "/api/v1/client/users/status", auth: true, h: a.usersStatus},
 		{method: "GET", pattern: "/api/v1/user_id/{user_id}/connections_page", auth: true, h: a.connectionsPageURL},
-		{method: "GET", pattern: "/v2/raw_data/oura/{collection}", auth: true, h: a.rawData},
+		{method: "GET", pattern: "/v2/raw_data/{data_source}/{collection}", auth: true, h: a.rawData},
 		{method: "DELETE", pattern: "/api/v1/user_id/{user_id}", auth: true, h: a.eraseUser},
 		{method: "GET", pattern: "/api/v1/user_id/{user_id}/erasure", auth: true, h: a.userErasure},
 		{method: "GET", pattern: "/api/v1/client/erasures/{erasure_id}", auth: true, h: a.erasure},
@@ -263,9 +267,9 @@ func (a *API) table() []route {
 		rs = append(rs, route{method: "GET", pattern: s.Route, auth: true, h: a.processed(s)})
 	}
 	rs = append(rs,
-		route{method: "GET", pattern: "/connect/oura", raw: a.connect},
-		route{method: "GET", pattern: "/connect/oura/callback", raw: a.callback},
-		route{method: "GET", pattern: "/connect/oura/logo.svg", raw: serveLogo},
+		route{method: "GET", pattern: "/connect/{data_source}", raw: a.connect},
+		route{method: "GET", pattern: "/connect/{data_source}/callback", raw: a.callback},
+		route{method: "GET", pattern: "/connect/{data_source}/logo.svg", raw: serveLogo},
 		route{method: "GET", pattern: "/openapi.yaml", raw: serveOpenAPI},
 		route{method: "GET", pattern: "/webhooks/{data_source}", h: a.challenge},
 		route{method: "POST", pattern: "/webhooks/{data_source}", h: a.notification},
@@ -439,20 +443,34 @@ func (r *recorder) status() int {
 // Unwrap lets http.ResponseController reach the real writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// pathLinker is the Linker of the source in the path; only a served
+// source's slug names it (the browser follows URLs this server made).
+func (a *API) pathLinker(r *http.Request) (Linker, error) {
+	ds := r.PathValue("data_source")
+	for _, s := range a.cfg.Sources {
+		if s.DataSource == ds {
+			return s.linker()
+		}
+	}
+	return nil, health.Errorf(health.ENOTFOUND, "This server links no data source %s; it serves %s.", quoteShort(ds), a.served())
+}
+
 func (a *API) connect(w http.ResponseWriter, r *http.Request) {
-	if a.cfg.Linker == nil {
-		a.writeError(w, r, unavailable("Linking Oura accounts is not configured on this server."))
+	l, err := a.pathLinker(r)
+	if err != nil {
+		a.writeError(w, r, err)
 		return
 	}
-	a.cfg.Linker.ServeConnect(w, r)
+	l.ServeConnect(w, r)
 }
 
 func (a *API) callback(w http.ResponseWriter, r *http.Request) {
-	if a.cfg.Linker == nil {
-		a.writeError(w, r, unavailable("Linking Oura accounts is not configured on this server."))
+	l, err := a.pathLinker(r)
+	if err != nil {
+		a.writeError(w, r, err)
 		return
 	}
-	a.cfg.Linker.ServeCallback(w, r)
+	l.ServeCallback(w, r)
 }
 
 // publicURL is the server's base URL: configured, or taken from the

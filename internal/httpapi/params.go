@@ -76,29 +76,6 @@ func (a *API) dayRange(from, to string) (string, string, error) {
 	return from, to, nil
 }
 
-// Data sources. ROOK knows these names; this server serves Oura.
-const sourceOura = "Oura"
-
-var rookSources = []string{"Garmin", "Oura", "Polar", "Fitbit", "Withings", "Whoop", "Dexcom", "Apple Health", "Health Connect", "Android", "Google Fit", "Samsung Health"}
-
-// dataSourceParam accepts Oura (any case). Other names get a message that
-// tells a known but unserved source from an unknown one; code is the error
-// code to use (ROOK answers 422 on revoke_auth and 400 elsewhere).
-func dataSourceParam(v, code string) error {
-	if v == "" {
-		return health.Errorf(code, "data_source is required; this server serves %s.", sourceOura)
-	}
-	if strings.EqualFold(v, sourceOura) {
-		return nil
-	}
-	for _, s := range rookSources {
-		if strings.EqualFold(v, s) {
-			return health.Errorf(code, "Data source %s is not available on this server; it serves %s.", s, sourceOura)
-		}
-	}
-	return health.Errorf(code, "Unknown data source %s; this server serves %s.", quoteShort(v), sourceOura)
-}
-
 // decodeBody reads the JSON body into v, rejecting unknown fields, a
 // missing or oversized body and anything after the object.
 func decodeBody(r *http.Request, v any) error {

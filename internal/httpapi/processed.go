@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -29,7 +26,7 @@ func (a *API) processed(s health.Structure) handler {
 			return err
 		}
 		if q.Has("data_source") {
-			if err := dataSourceParam(q.Get("data_source"), health.EINVALID); err != nil {
+			if _, err := a.source(q.Get("data_source"), health.EINVALID); err != nil {
 				return err
 			}
 		}
@@ -240,21 +237,20 @@ func sortRecords(events reflect.Value) {
 	events.Set(sorted)
 }
 
-// rawData serves GET /v2/raw_data/oura/{collection}: the Oura documents of
-// the user's days start_date..end_date exactly as Oura sent them, in Oura's
-// list shape ({"data": [...]}). Collections without days (personal_info,
-// ring_configuration) come whole.
+// rawData serves GET /v2/raw_data/{data_source}/{collection}: the
+// provider's documents of the user's days start_date..end_date exactly as
+// the provider sent them, in a list ({"data": [...]}). Collections without
+// days (Oura's personal_info, ring_configuration) come whole.
 func (a *API) rawData(w http.ResponseWriter, r *http.Request, c *store.Client) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	col, ok := oura.LookupCollection(r.PathValue("collection"))
-	if !ok {
-		var names []string
-		for _, c := range oura.Collections() {
-			names = append(names, c.Name)
-		}
-		slices.Sort(names)
-		return invalid("Unknown Oura collection %s. Collections: %s.", quoteShort(r.PathValue("collection")), strings.Join(names, ", "))
+	src, err := a.source(r.PathValue("data_source"), health.EINVALID)
+	if err != nil {
+		return err
+	}
+	coll := r.PathValue("collection")
+	if err := src.collection(coll); err != nil {
+		return err
 	}
 	userID, err := userIDParam(q.Get("user_id"))
 	if err != nil {
@@ -264,7 +260,7 @@ func (a *API) rawData(w http.ResponseWriter, r *http.Request, c *store.Client) e
 	if err != nil {
 		return err
 	}
-	conn, err := a.st.FindConnection(ctx, c.UUID, userID, store.DataSourceOura)
+	conn, err := a.st.FindConnection(ctx, c.UUID, userID, src.DataSource)
 	if health.ErrorCode(err) == health.ENOTFOUND {
 		if err := a.userExists(ctx, c.UUID, userID); err != nil {
 			return err
@@ -275,7 +271,7 @@ func (a *API) rawData(w http.ResponseWriter, r *http.Request, c *store.Client) e
 	if err != nil {
 		return err
 	}
-	docs, err := a.st.RawDocuments(ctx, conn.ID, []string{col.Name}, from, to)
+	docs, err := a.st.RawDocuments(ctx, conn.ID, []string{coll}, from, to)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/wearlink/wearlink/internal/health"
@@ -15,19 +14,6 @@ type authorization struct {
 	AuthorizationURL *string `json:"authorization_url"`
 }
 
-// ouraAuthorized reports whether the user's Oura connection works now.
-// A connection that needs a new consent counts as not authorized.
-func (a *API) ouraAuthorized(ctx context.Context, clientUUID, userID string) (bool, error) {
-	conn, err := a.st.FindConnection(ctx, clientUUID, userID, store.DataSourceOura)
-	if health.ErrorCode(err) == health.ENOTFOUND {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return conn.Status == store.StatusActive, nil
-}
-
 // authorizer serves GET /api/v1/user_id/{user_id}/data_source/{data_source}/authorizer:
 // whether the user is authorized, and if not the URL that starts linking.
 // It works for users the client has not created yet: linking creates them.
@@ -37,21 +23,23 @@ func (a *API) authorizer(w http.ResponseWriter, r *http.Request, c *store.Client
 	if err != nil {
 		return err
 	}
-	if err := dataSourceParam(r.PathValue("data_source"), health.EINVALID); err != nil {
-		return err
-	}
-	if a.cfg.Linker == nil {
-		return unavailable("Linking Oura accounts is not configured on this server.")
-	}
-	redirect := r.URL.Query().Get("redirect_url")
-	authorized, err := a.ouraAuthorized(ctx, c.UUID, userID)
+	src, err := a.source(r.PathValue("data_source"), health.EINVALID)
 	if err != nil {
 		return err
 	}
-	res := authorization{DataSource: sourceOura, Authorized: authorized}
+	linker, err := src.linker()
+	if err != nil {
+		return err
+	}
+	redirect := r.URL.Query().Get("redirect_url")
+	authorized, err := a.authorized(ctx, c.UUID, userID, src)
+	if err != nil {
+		return err
+	}
+	res := authorization{DataSource: src.Name, Authorized: authorized}
 	// The URL is made even when authorized, so a bad redirect_url is
 	// reported the same way in both states.
-	u, err := a.cfg.Linker.AuthorizationURL(ctx, c.UUID, userID, redirect)
+	u, err := linker.AuthorizationURL(ctx, c.UUID, userID, redirect)
 	if err != nil {
 		return err
 	}
@@ -78,8 +66,6 @@ type authorizersList struct {
 	DataSources []dataSourceAuthorizer `json:"data_sources"`
 }
 
-const ouraDescription = "Oura Ring: sleep, readiness, activity, heart rate, SpO2 and temperature from your ring."
-
 // authorizers serves the deprecated list form,
 // GET /api/v1/client_uuid/{client_uuid}/user_id/{user_id}/data_sources/authorizers.
 // ROOK's schema requires authorization_url on every item, so it is given
@@ -93,32 +79,40 @@ func (a *API) authorizers(w http.ResponseWriter, r *http.Request, c *store.Clien
 	if err != nil {
 		return err
 	}
-	if a.cfg.Linker == nil {
-		return unavailable("Linking Oura accounts is not configured on this server.")
-	}
-	authorized, err := a.ouraAuthorized(ctx, c.UUID, userID)
-	if err != nil {
-		return err
-	}
-	u, err := a.cfg.Linker.AuthorizationURL(ctx, c.UUID, userID, r.URL.Query().Get("redirect_url"))
-	if err != nil {
-		return err
-	}
 	name := c.Name
 	if name == "" {
 		name = c.UUID
 	}
-	writeJSON(w, http.StatusOK, authorizersList{ClientName: name, Theme: "light", DataSources: []dataSourceAuthorizer{{
-		Name: sourceOura, Description: ouraDescription, Image: a.logoURL(r), Connected: authorized, AuthorizationURL: u,
-	}}})
+	list := authorizersList{ClientName: name, Theme: "light", DataSources: []dataSourceAuthorizer{}}
+	for _, src := range a.cfg.Sources {
+		if src.Linker == nil {
+			continue
+		}
+		authorized, err := a.authorized(ctx, c.UUID, userID, src)
+		if err != nil {
+			return err
+		}
+		u, err := src.Linker.AuthorizationURL(ctx, c.UUID, userID, r.URL.Query().Get("redirect_url"))
+		if err != nil {
+			return err
+		}
+		list.DataSources = append(list.DataSources, dataSourceAuthorizer{Name: src.Name, Description: src.Description,
+			Image: a.logoURL(r, src), Connected: authorized, AuthorizationURL: u})
+	}
+	if len(list.DataSources) == 0 {
+		return unavailable("Linking accounts is not configured on this server.")
+	}
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }
 
-func (a *API) logoURL(r *http.Request) string { return a.publicURL(r) + "/connect/oura/logo.svg" }
+func (a *API) logoURL(r *http.Request, s Source) string {
+	return a.publicURL(r) + "/connect/" + s.DataSource + "/logo.svg"
+}
 
 // authorizedV1 serves GET /api/v1/user_id/{user_id}/data_sources/authorized
 // in ROOK's v1 shape: every source ROOK names, true only for a working
-// Oura connection.
+// connection to a served one.
 func (a *API) authorizedV1(w http.ResponseWriter, r *http.Request, c *store.Client) error {
 	ctx := r.Context()
 	userID, err := userIDParam(r.PathValue("user_id"))
@@ -128,14 +122,16 @@ func (a *API) authorizedV1(w http.ResponseWriter, r *http.Request, c *store.Clie
 	if err := a.userExists(ctx, c.UUID, userID); err != nil {
 		return err
 	}
-	oura, err := a.ouraAuthorized(ctx, c.UUID, userID)
-	if err != nil {
-		return err
+	sources := map[string]bool{}
+	for _, k := range []string{"polar", "whoop", "fitbit", "garmin", "withings", "google_fit", "apple_health"} {
+		sources[k] = false
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "sources": map[string]bool{
-		"oura": oura, "polar": false, "whoop": false, "fitbit": false, "garmin": false, "withings": false,
-		"google_fit": false, "apple_health": false,
-	}})
+	for _, src := range a.cfg.Sources {
+		if sources[src.DataSource], err = a.authorized(ctx, c.UUID, userID, src); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "sources": sources})
 	return nil
 }
 
@@ -156,13 +152,15 @@ func (a *API) authorizedV2(w http.ResponseWriter, r *http.Request, c *store.Clie
 	if err := a.userExists(ctx, c.UUID, userID); err != nil {
 		return err
 	}
-	oura, err := a.ouraAuthorized(ctx, c.UUID, userID)
-	if err != nil {
-		return err
+	list := []sourceStatus{}
+	for _, src := range a.cfg.Sources {
+		ok, err := a.authorized(ctx, c.UUID, userID, src)
+		if err != nil {
+			return err
+		}
+		list = append(list, sourceStatus{DataSource: src.Name, Status: ok, Image: a.logoURL(r, src)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "data_sources": []sourceStatus{
-		{DataSource: sourceOura, Status: oura, Image: a.logoURL(r)},
-	}})
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "data_sources": list})
 	return nil
 }
 
@@ -171,8 +169,9 @@ type message struct {
 }
 
 // revoke serves POST /api/v1/user_id/{user_id}/data_sources/revoke_auth
-// {"data_source": "Oura"}: the token is revoked at Oura and syncing stops;
-// stored data stays. 204 when the user has nothing to revoke.
+// {"data_source": "Oura"}: the token is revoked at the provider and
+// syncing stops; stored data stays. 204 when the user has nothing to
+// revoke.
 func (a *API) revoke(w http.ResponseWriter, r *http.Request, c *store.Client) error {
 	ctx := r.Context()
 	userID, err := userIDParam(r.PathValue("user_id"))
@@ -189,16 +188,18 @@ func (a *API) revoke(w http.ResponseWriter, r *http.Request, c *store.Client) er
 		return invalid("data_source is required in the body, for example {\"data_source\": \"Oura\"}.")
 	}
 	// ROOK answers 422 for a data source it cannot revoke.
-	if err := dataSourceParam(*body.DataSource, eUnprocessable); err != nil {
+	src, err := a.source(*body.DataSource, eUnprocessable)
+	if err != nil {
 		return err
 	}
 	if err := a.userExists(ctx, c.UUID, userID); err != nil {
 		return err
 	}
-	if a.cfg.Linker == nil {
-		return unavailable("Linking Oura accounts is not configured on this server.")
+	linker, err := src.linker()
+	if err != nil {
+		return err
 	}
-	revoked, err := a.cfg.Linker.Revoke(ctx, c.UUID, userID)
+	revoked, err := linker.Revoke(ctx, c.UUID, userID)
 	if err != nil {
 		return err
 	}
@@ -211,15 +212,16 @@ func (a *API) revoke(w http.ResponseWriter, r *http.Request, c *store.Client) er
 }
 
 // resync serves POST /api/v1/user_id/{user_id}/data_source/{data_source}/sync
-// {"start_date", "end_date"}: Oura's data of those days is read again and
-// whatever changed is delivered again.
+// {"start_date", "end_date"}: the provider's data of those days is read
+// again and whatever changed is delivered again.
 func (a *API) resync(w http.ResponseWriter, r *http.Request, c *store.Client) error {
 	ctx := r.Context()
 	userID, err := userIDParam(r.PathValue("user_id"))
 	if err != nil {
 		return err
 	}
-	if err := dataSourceParam(r.PathValue("data_source"), health.EINVALID); err != nil {
+	src, err := a.source(r.PathValue("data_source"), health.EINVALID)
+	if err != nil {
 		return err
 	}
 	var body struct {
@@ -233,18 +235,18 @@ func (a *API) resync(w http.ResponseWriter, r *http.Request, c *store.Client) er
 	if err != nil {
 		return err
 	}
-	conn, err := a.st.FindConnection(ctx, c.UUID, userID, store.DataSourceOura)
+	conn, err := a.st.FindConnection(ctx, c.UUID, userID, src.DataSource)
 	if health.ErrorCode(err) == health.ENOTFOUND {
 		if err := a.userExists(ctx, c.UUID, userID); err != nil {
 			return err
 		}
-		return health.Errorf(eUnprocessable, "User %s has not authorized Oura.", userID)
+		return health.Errorf(eUnprocessable, "User %s has not authorized %s.", userID, src.Name)
 	}
 	if err != nil {
 		return err
 	}
 	if conn.Status != store.StatusActive {
-		return health.Errorf(eUnprocessable, "User %s's Oura authorization is %s; the user has to authorize again first.", userID, conn.Status)
+		return health.Errorf(eUnprocessable, "User %s's %s authorization is %s; the user has to authorize again first.", userID, src.Name, conn.Status)
 	}
 	if a.cfg.Resyncer == nil {
 		return unavailable("Re-syncing is not available on this server yet.")
