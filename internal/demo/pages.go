@@ -82,7 +82,7 @@ func (d *demo) checkPages(ctx context.Context) (Pages, []string) {
 	} else {
 		status, page, err := newBrowser().do(ctx, http.MethodGet, u, nil)
 		p.Connections = status
-		p.OuraConnected = strings.Contains(page, `id="src-Oura"`) && strings.Contains(page, `data-status="connected"`)
+		p.OuraConnected = strings.Contains(page, `id="src-oura"`) && strings.Contains(page, `data-status="connected"`)
 		switch {
 		case err != nil:
 			fail("connections page: %v", err)
