@@ -3,61 +3,77 @@ package normalize
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/wearlink/wearlink/internal/provider/oura"
 )
+
+// inputSlot is where documents of one collection go in Input.
+type inputSlot struct {
+	field int // index of the Input field, a slice of model
+	model reflect.Type
+	key   oura.KeyField
+}
+
+// inputSlots finds each collection's field of Input by the model of its row
+// in oura's collection table, so that the table stays the one list of
+// collections: a new collection needs a field here, no new case anywhere.
+var inputSlots = func() map[string]inputSlot {
+	t := reflect.TypeFor[Input]()
+	fields := map[reflect.Type]int{}
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Type.Kind() == reflect.Slice {
+			fields[f.Type.Elem()] = i
+		}
+	}
+	slots := map[string]inputSlot{}
+	for _, c := range oura.Collections() {
+		if i, ok := fields[c.Model]; ok {
+			slots[c.Name] = inputSlot{field: i, model: c.Model, key: c.Key}
+		}
+	}
+	return slots
+}()
 
 // Add decodes one raw document of an Oura collection into its slice of in
 // and keeps its bytes in in.Raw under RawKey(collection, key), key being the
 // document's id, or the timestamp of a time-series row.
 func (in *Input) Add(collection string, raw json.RawMessage) error {
-	var err error
-	switch collection {
-	case oura.CollDailyActivity:
-		err = decodeAppend(&in.DailyActivity, raw)
-	case oura.CollDailyCardiovascularAge:
-		err = decodeAppend(&in.DailyCardiovascularAge, raw)
-	case oura.CollDailyReadiness:
-		err = decodeAppend(&in.DailyReadiness, raw)
-	case oura.CollDailyResilience:
-		err = decodeAppend(&in.DailyResilience, raw)
-	case oura.CollDailySleep:
-		err = decodeAppend(&in.DailySleep, raw)
-	case oura.CollDailySpO2:
-		err = decodeAppend(&in.DailySpO2, raw)
-	case oura.CollDailyStress:
-		err = decodeAppend(&in.DailyStress, raw)
-	case oura.CollEnhancedTag:
-		err = decodeAppend(&in.EnhancedTag, raw)
-	case oura.CollHeartRate:
-		err = decodeAppend(&in.HeartRate, raw)
-	case oura.CollPersonalInfo:
-		err = decodeAppend(&in.PersonalInfo, raw)
-	case oura.CollRestModePeriod:
-		err = decodeAppend(&in.RestModePeriod, raw)
-	case oura.CollRingBatteryLevel:
-		err = decodeAppend(&in.RingBatteryLevel, raw)
-	case oura.CollRingConfiguration:
-		err = decodeAppend(&in.RingConfiguration, raw)
-	case oura.CollSession:
-		err = decodeAppend(&in.Session, raw)
-	case oura.CollSleep:
-		err = decodeAppend(&in.Sleep, raw)
-	case oura.CollSleepTime:
-		err = decodeAppend(&in.SleepTime, raw)
-	case oura.CollTag:
-		err = decodeAppend(&in.Tag, raw)
-	case oura.CollVO2Max:
-		err = decodeAppend(&in.VO2Max, raw)
-	case oura.CollWorkout:
-		err = decodeAppend(&in.Workout, raw)
-	default:
+	s, ok := inputSlots[collection]
+	if !ok {
 		return fmt.Errorf("normalize: unknown collection %q", collection)
 	}
-	if err != nil {
+	if err := s.decode(in, raw, nil); err != nil {
 		return fmt.Errorf("normalize: decode %s document: %w", collection, err)
 	}
 	in.KeepRaw(collection, raw)
+	return nil
+}
+
+// Decode decodes one raw document of an Oura collection into its slice of
+// in without keeping its bytes, for callers that key them otherwise or not
+// at all. check, when not nil, sees the decoded document (a pointer to the
+// collection's model) first; its error leaves in unchanged.
+func (in *Input) Decode(collection string, raw json.RawMessage, check func(doc any) error) error {
+	s, ok := inputSlots[collection]
+	if !ok {
+		return fmt.Errorf("unknown collection %q", collection)
+	}
+	return s.decode(in, raw, check)
+}
+
+func (s inputSlot) decode(in *Input, raw json.RawMessage, check func(any) error) error {
+	p := reflect.New(s.model)
+	if err := json.Unmarshal(raw, p.Interface()); err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(p.Interface()); err != nil {
+			return err
+		}
+	}
+	f := reflect.ValueOf(in).Elem().Field(s.field)
+	f.Set(reflect.Append(f, p.Elem()))
 	return nil
 }
 
@@ -71,7 +87,7 @@ func (in *Input) KeepRaw(collection string, raw json.RawMessage) {
 	}
 	_ = json.Unmarshal(raw, &key)
 	k := key.ID
-	if collection == oura.CollHeartRate || collection == oura.CollRingBatteryLevel {
+	if inputSlots[collection].key == oura.KeyTimestamp {
 		k = key.Timestamp
 	}
 	if k == "" {
@@ -81,13 +97,4 @@ func (in *Input) KeepRaw(collection string, raw json.RawMessage) {
 		in.Raw = map[string]json.RawMessage{}
 	}
 	in.Raw[RawKey(collection, k)] = raw
-}
-
-func decodeAppend[T any](dst *[]T, raw []byte) error {
-	var v T
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return err
-	}
-	*dst = append(*dst, v)
-	return nil
 }
