@@ -3,7 +3,7 @@ package ingest
 import (
 	"encoding/json"
 
-	"github.com/wearlink/wearlink/internal/normalize"
+	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 	"github.com/wearlink/wearlink/internal/store"
 )
 

@@ -13,7 +13,7 @@ import (
 // JSON, in the same run. Both report docs/s; normalizing should not be
 // slower than decoding. "all" is every collection together.
 //
-//	go test ./internal/normalize -run '^$' -bench Collections -benchmem
+//	go test ./internal/provider/oura/normalize -run '^$' -bench Collections -benchmem
 func BenchmarkCollections(b *testing.B) {
 	w := simWorld(1, "2024-03-01", 30)
 	full := simInput(w, w.Users()[0], "2024-03-01", 30)

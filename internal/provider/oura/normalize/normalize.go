@@ -1,5 +1,7 @@
 // Package normalize maps Oura documents to ROOK health documents. It is pure:
-// documents and a time zone in, documents out; no I/O, no clock.
+// documents and a time zone in, documents out; no I/O, no clock. What is not
+// Oura's (time and zones, value rules, attachment wrappers) comes from
+// internal/provider/normkit.
 //
 // What maps where (details at each builder; attachments in attach.go):
 //
