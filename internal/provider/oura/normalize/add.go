@@ -72,8 +72,13 @@ func (s inputSlot) decode(in *Input, raw json.RawMessage, check func(any) error)
 			return err
 		}
 	}
+	// Grow and SetLen work on the field in place; reflect.Append would
+	// allocate a slice header per document.
 	f := reflect.ValueOf(in).Elem().Field(s.field)
-	f.Set(reflect.Append(f, p.Elem()))
+	n := f.Len()
+	f.Grow(1)
+	f.SetLen(n + 1)
+	f.Index(n).Set(p.Elem())
 	return nil
 }
 
