@@ -17,7 +17,7 @@ type inputSlot struct {
 
 // inputSlots finds each collection's field of Input by the model of its row
 // in oura's collection table, so that the table stays the one list of
-// collections: a new collection needs a field here, no new case anywhere.
+// collections: a new collection needs its slice in Input, no new case.
 var inputSlots = func() map[string]inputSlot {
 	t := reflect.TypeFor[Input]()
 	fields := map[reflect.Type]int{}
