@@ -12,8 +12,8 @@ test:
 # machine reported as hung.
 FUZZ = $(GO) test -run '^$$' -fuzzminimizetime 5s
 fuzz-short:
-	$(FUZZ) ./internal/normalize -fuzz '^FuzzNormalize$$' -fuzztime 20s || $(FUZZ) ./internal/normalize -fuzz '^FuzzNormalize$$' -fuzztime 20s
-	$(FUZZ) ./internal/normalize -fuzz '^FuzzDocument$$' -fuzztime 20s || $(FUZZ) ./internal/normalize -fuzz '^FuzzDocument$$' -fuzztime 20s
+	$(FUZZ) ./internal/provider/oura/normalize -fuzz '^FuzzNormalize$$' -fuzztime 20s || $(FUZZ) ./internal/provider/oura/normalize -fuzz '^FuzzNormalize$$' -fuzztime 20s
+	$(FUZZ) ./internal/provider/oura/normalize -fuzz '^FuzzDocument$$' -fuzztime 20s || $(FUZZ) ./internal/provider/oura/normalize -fuzz '^FuzzDocument$$' -fuzztime 20s
 	$(FUZZ) ./internal/provider/oura -fuzz '^FuzzSplitRawData$$' -fuzztime 10s || $(FUZZ) ./internal/provider/oura -fuzz '^FuzzSplitRawData$$' -fuzztime 10s
 
 test-short:

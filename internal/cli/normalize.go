@@ -17,8 +17,8 @@ import (
 
 	"github.com/wearlink/wearlink/internal/export"
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/normalize"
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 )
 
 const normalizeLong = `Convert Oura API v2 documents already on disk into ROOK data structures,
@@ -430,83 +430,10 @@ func collectionNames() []string {
 	return names
 }
 
-// docSlot decodes one document of a collection into its Input slice.
-type docSlot struct {
-	typ reflect.Type
-	// required are keys without which the document cannot be placed in
-	// time; a file of another collection fails here rather than decoding
-	// into an empty value.
-	required []string
-	add      func(raw json.RawMessage) error
-}
-
-func slot[T any](dst *[]T, required ...string) docSlot {
-	return docSlot{
-		typ:      reflect.TypeFor[T](),
-		required: required,
-		add: func(raw json.RawMessage) error {
-			var v T
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return err
-			}
-			if err := checkTimes(reflect.ValueOf(v), ""); err != nil {
-				return err
-			}
-			*dst = append(*dst, v)
-			return nil
-		},
-	}
-}
-
-// inputSlot maps a collection name to its slice in in.
-func inputSlot(in *normalize.Input, coll string) (docSlot, bool) {
-	switch coll {
-	case oura.CollDailyActivity:
-		return slot(&in.DailyActivity, "day"), true
-	case oura.CollDailyCardiovascularAge:
-		return slot(&in.DailyCardiovascularAge, "day"), true
-	case oura.CollDailyReadiness:
-		return slot(&in.DailyReadiness, "day"), true
-	case oura.CollDailyResilience:
-		return slot(&in.DailyResilience, "day"), true
-	case oura.CollDailySleep:
-		return slot(&in.DailySleep, "day"), true
-	case oura.CollDailySpO2:
-		return slot(&in.DailySpO2, "day"), true
-	case oura.CollDailyStress:
-		return slot(&in.DailyStress, "day"), true
-	case oura.CollEnhancedTag:
-		return slot(&in.EnhancedTag, "start_time"), true
-	case oura.CollHeartRate:
-		return slot(&in.HeartRate, "bpm", "timestamp"), true
-	case oura.CollPersonalInfo:
-		return slot(&in.PersonalInfo), true
-	case oura.CollRestModePeriod:
-		return slot(&in.RestModePeriod, "start_day"), true
-	case oura.CollRingBatteryLevel:
-		return slot(&in.RingBatteryLevel, "level", "timestamp"), true
-	case oura.CollRingConfiguration:
-		return slot(&in.RingConfiguration), true
-	case oura.CollSession:
-		return slot(&in.Session, "day", "start_datetime", "end_datetime"), true
-	case oura.CollSleep:
-		return slot(&in.Sleep, "day", "bedtime_start", "bedtime_end"), true
-	case oura.CollSleepTime:
-		return slot(&in.SleepTime, "day"), true
-	case oura.CollTag:
-		return slot(&in.Tag, "day", "timestamp"), true
-	case oura.CollVO2Max:
-		return slot(&in.VO2Max, "day", "vo2_max"), true
-	case oura.CollWorkout:
-		return slot(&in.Workout, "day", "start_datetime", "end_datetime"), true
-	}
-	return docSlot{}, false
-}
-
 // readCollectionFile decodes one file of collection coll into in.
 func readCollectionFile(in *normalize.Input, src *inputSources, path, coll string) error {
-	s, ok := inputSlot(in, coll)
-	if !ok {
+	c, ok := oura.LookupCollection(coll)
+	if !ok || c.Model == nil {
 		return fmt.Errorf("%s: collection %s is not supported", path, coll)
 	}
 	b, err := os.ReadFile(path)
@@ -517,14 +444,14 @@ func readCollectionFile(in *normalize.Input, src *inputSources, path, coll strin
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	known := jsonKeys(s.typ)
+	known := jsonKeys(c.Model)
 	for i, raw := range docs {
 		id := documentID(raw)
 		name := fmt.Sprintf("%s: %s document %s", path, coll, where(i))
 		if id != "" {
 			name += fmt.Sprintf(" (id %q)", id)
 		}
-		if err := checkDocument(raw, s, known); err != nil {
+		if err := checkDocument(in, c, raw, known); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		src.add(coll, id, name, path)
@@ -595,13 +522,13 @@ func documentID(raw json.RawMessage) string {
 	return id
 }
 
-// checkDocument decodes one document and adds it to its slot.
-func checkDocument(raw json.RawMessage, s docSlot, known map[string]bool) error {
+// checkDocument decodes one document of collection c into in.
+func checkDocument(in *normalize.Input, c oura.Collection, raw json.RawMessage, known map[string]bool) error {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return errors.New("not a JSON object")
 	}
-	for _, k := range s.required {
+	for _, k := range c.Required {
 		if v, ok := obj[k]; !ok || string(v) == "null" {
 			return fmt.Errorf("missing %q (does the file hold another collection?)", k)
 		}
@@ -616,7 +543,8 @@ func checkDocument(raw json.RawMessage, s docSlot, known map[string]bool) error 
 	if !hit {
 		return errors.New("none of the collection's fields (does the file hold another collection?)")
 	}
-	if err := s.add(raw); err != nil {
+	check := func(doc any) error { return checkTimes(reflect.ValueOf(doc), "") }
+	if err := in.Decode(c.Name, raw, check); err != nil {
 		return strip(err)
 	}
 	return nil

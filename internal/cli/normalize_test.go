@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/wearlink/wearlink/internal/health"
-	"github.com/wearlink/wearlink/internal/normalize"
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 )
 
 const normalizeTestdata = "testdata/normalize"
@@ -121,39 +121,6 @@ func TestNormalizeCollectionFromFile(t *testing.T) {
 		got, ok := collectionFromFile(file)
 		if got != want || ok != (want != "") {
 			t.Errorf("collectionFromFile(%q) = %q, %v; want %q", file, got, ok, want)
-		}
-	}
-}
-
-// Every collection has a slot in Input, and every Input field is some
-// collection's slot: the CLI can read anything Normalize takes.
-func TestNormalizeInputSlots(t *testing.T) {
-	in := new(normalize.Input)
-	seen := map[reflect.Type]string{}
-	for _, c := range oura.Collections() {
-		s, ok := inputSlot(in, c.Name)
-		if !ok {
-			t.Errorf("collection %s has no Input slot", c.Name)
-			continue
-		}
-		if prev, dup := seen[s.typ]; dup {
-			t.Errorf("collections %s and %s share the model %v", prev, c.Name, s.typ)
-		}
-		seen[s.typ] = c.Name
-		known := jsonKeys(s.typ)
-		for _, k := range s.required {
-			if !known[k] {
-				t.Errorf("%s: required key %q is not a field of %v", c.Name, k, s.typ)
-			}
-		}
-	}
-	it := reflect.TypeFor[normalize.Input]()
-	for f := range it.Fields() {
-		if f.Name == "Raw" {
-			continue
-		}
-		if _, ok := seen[f.Type.Elem()]; !ok {
-			t.Errorf("Input.%s (%v) is no collection's slot", f.Name, f.Type)
 		}
 	}
 }

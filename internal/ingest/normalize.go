@@ -9,9 +9,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/wearlink/wearlink/internal/normalize"
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 	"github.com/wearlink/wearlink/internal/store"
 )
 

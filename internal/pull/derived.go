@@ -9,8 +9,8 @@ import (
 	"slices"
 
 	"github.com/wearlink/wearlink/internal/export"
-	"github.com/wearlink/wearlink/internal/normalize"
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 )
 
 // Directories of the derived files inside the output directory.

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/export"
-	"github.com/wearlink/wearlink/internal/normalize"
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 )
 
 // Names of the long-format tables of granular samples.

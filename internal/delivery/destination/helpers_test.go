@@ -17,14 +17,14 @@ import (
 	"github.com/wearlink/wearlink/internal/health"
 )
 
-// goldenDocs reads normalized documents made by internal/normalize from
+// goldenDocs reads normalized documents made by internal/provider/oura/normalize from
 // the simulator's and the real recorded Oura data, as version 1 with a
 // webhook id each.
 func goldenDocs(t testing.TB, names ...string) []Doc {
 	t.Helper()
 	var out []Doc
 	for _, n := range names {
-		raw, err := os.ReadFile(filepath.Join("..", "..", "normalize", "testdata", "golden", n+".json"))
+		raw, err := os.ReadFile(filepath.Join("..", "..", "provider", "oura", "normalize", "testdata", "golden", n+".json"))
 		if err != nil {
 			t.Fatal(err)
 		}

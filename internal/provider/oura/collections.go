@@ -1,5 +1,10 @@
 package oura
 
+import (
+	"reflect"
+	"slices"
+)
+
 // RangeKind says which query parameters a collection's list route takes.
 type RangeKind int
 
@@ -38,7 +43,20 @@ const (
 	FilterNone
 )
 
-// Collection describes one /v2/usercollection route.
+// KeyField is the field that identifies a document among its collection's.
+type KeyField string
+
+const (
+	// KeyID is the document's id.
+	KeyID KeyField = "id"
+	// KeyTimestamp is the row's timestamp: time-series rows have no id.
+	KeyTimestamp KeyField = "timestamp"
+)
+
+// Collection describes one /v2/usercollection route and its documents. It
+// is the one list of Oura's collections: decoding for normalization, the
+// sync engine and `wearlink normalize` all read it, so adding a collection
+// is a row here, its model and its mapping.
 type Collection struct {
 	// Name is the path segment, exactly as in the URL (note "vO2_max").
 	Name string
@@ -52,6 +70,17 @@ type Collection struct {
 	Single bool
 	// Sandbox is true when /v2/sandbox/usercollection/<name> exists.
 	Sandbox bool
+
+	// Model is the type one document decodes to.
+	Model reflect.Type
+	// Key is the field whose value identifies a document: the store's
+	// external id and the key of its bytes kept for attachments.
+	Key KeyField
+	// Required are fields every document of the collection has, not null.
+	// A document of another collection usually lacks one, so a reader of
+	// files (which cannot trust a file's name) checks them before decoding
+	// rather than getting an empty value.
+	Required []string
 }
 
 // Collection names as they appear in paths.
@@ -79,30 +108,59 @@ const (
 
 // Collections lists the 19 collections of API v2 (spec 1.37), in path order.
 var collections = []Collection{
-	{Name: CollDailyActivity, DataType: "daily_activity", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
-	{Name: CollDailyCardiovascularAge, DataType: "daily_cardiovascular_age", Scope: "heart_health", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
-	{Name: CollDailyReadiness, DataType: "daily_readiness", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
-	{Name: CollDailyResilience, DataType: "daily_resilience", Scope: "stress", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
-	{Name: CollDailySleep, DataType: "daily_sleep", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
-	{Name: CollDailySpO2, DataType: "daily_spo2", Scope: "spo2", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
-	{Name: CollDailyStress, DataType: "daily_stress", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
-	{Name: CollEnhancedTag, DataType: "enhanced_tag", Scope: "tag", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
-	{Name: CollHeartRate, Scope: "heartrate", Range: RangeDateTime, Filter: FilterDateTime, Sandbox: true},
-	{Name: CollPersonalInfo, Scope: "", Range: RangeSingleton, Filter: FilterNone},
-	{Name: CollRestModePeriod, DataType: "rest_mode_period", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
-	{Name: CollRingBatteryLevel, Scope: "ring_configuration", Range: RangeDateTime, Filter: FilterDateTime, Sandbox: true},
-	{Name: CollRingConfiguration, DataType: "ring_configuration", Scope: "ring_configuration", Range: RangeNone, Filter: FilterNone, Single: true, Sandbox: true},
-	{Name: CollSession, DataType: "session", Scope: "session", Range: RangeDate, Filter: FilterInstantExclusive, Single: true, Sandbox: true},
-	{Name: CollSleep, DataType: "sleep", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true},
-	{Name: CollSleepTime, DataType: "sleep_time", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
-	{Name: CollTag, DataType: "tag", Scope: "tag", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
-	{Name: CollVO2Max, DataType: "vo2_max", Scope: "heart_health", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true},
-	{Name: CollWorkout, DataType: "workout", Scope: "workout", Range: RangeDate, Filter: FilterInstantExclusive, Single: true, Sandbox: true},
+	{Name: CollDailyActivity, DataType: "daily_activity", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[DailyActivity](), Key: KeyID, Required: []string{"day"}},
+	{Name: CollDailyCardiovascularAge, DataType: "daily_cardiovascular_age", Scope: "heart_health", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[DailyCardiovascularAge](), Key: KeyID, Required: []string{"day"}},
+	{Name: CollDailyReadiness, DataType: "daily_readiness", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[DailyReadiness](), Key: KeyID, Required: []string{"day"}},
+	{Name: CollDailyResilience, DataType: "daily_resilience", Scope: "stress", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[DailyResilience](), Key: KeyID, Required: []string{"day"}},
+	{Name: CollDailySleep, DataType: "daily_sleep", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[DailySleep](), Key: KeyID, Required: []string{"day"}},
+	{Name: CollDailySpO2, DataType: "daily_spo2", Scope: "spo2", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[DailySpO2](), Key: KeyID, Required: []string{"day"}},
+	{Name: CollDailyStress, DataType: "daily_stress", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[DailyStress](), Key: KeyID, Required: []string{"day"}},
+	{Name: CollEnhancedTag, DataType: "enhanced_tag", Scope: "tag", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[EnhancedTag](), Key: KeyID, Required: []string{"start_time"}},
+	{Name: CollHeartRate, Scope: "heartrate", Range: RangeDateTime, Filter: FilterDateTime, Sandbox: true,
+		Model: reflect.TypeFor[HeartRate](), Key: KeyTimestamp, Required: []string{"bpm", "timestamp"}},
+	{Name: CollPersonalInfo, Scope: "", Range: RangeSingleton, Filter: FilterNone,
+		Model: reflect.TypeFor[PersonalInfo](), Key: KeyID},
+	{Name: CollRestModePeriod, DataType: "rest_mode_period", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[RestModePeriod](), Key: KeyID, Required: []string{"start_day"}},
+	{Name: CollRingBatteryLevel, Scope: "ring_configuration", Range: RangeDateTime, Filter: FilterDateTime, Sandbox: true,
+		Model: reflect.TypeFor[RingBatteryLevel](), Key: KeyTimestamp, Required: []string{"level", "timestamp"}},
+	{Name: CollRingConfiguration, DataType: "ring_configuration", Scope: "ring_configuration", Range: RangeNone, Filter: FilterNone, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[RingConfiguration](), Key: KeyID},
+	{Name: CollSession, DataType: "session", Scope: "session", Range: RangeDate, Filter: FilterInstantExclusive, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[Session](), Key: KeyID, Required: []string{"day", "start_datetime", "end_datetime"}},
+	{Name: CollSleep, DataType: "sleep", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[Sleep](), Key: KeyID, Required: []string{"day", "bedtime_start", "bedtime_end"}},
+	{Name: CollSleepTime, DataType: "sleep_time", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[SleepTime](), Key: KeyID, Required: []string{"day"}},
+	{Name: CollTag, DataType: "tag", Scope: "tag", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[Tag](), Key: KeyID, Required: []string{"day", "timestamp"}},
+	{Name: CollVO2Max, DataType: "vo2_max", Scope: "heart_health", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[VO2Max](), Key: KeyID, Required: []string{"day", "vo2_max"}},
+	{Name: CollWorkout, DataType: "workout", Scope: "workout", Range: RangeDate, Filter: FilterInstantExclusive, Single: true, Sandbox: true,
+		Model: reflect.TypeFor[Workout](), Key: KeyID, Required: []string{"day", "start_datetime", "end_datetime"}},
 }
 
 // Collections returns the 19 collections of API v2 (a copy).
 func Collections() []Collection {
-	return append([]Collection(nil), collections...)
+	out := make([]Collection, len(collections))
+	for i, c := range collections {
+		out[i] = c.clone()
+	}
+	return out
+}
+
+// clone copies the row's slices, so that no caller can change the table.
+func (c Collection) clone() Collection {
+	c.Required = slices.Clone(c.Required)
+	return c
 }
 
 // LookupCollection finds a collection by path name or webhook data_type
@@ -110,7 +168,7 @@ func Collections() []Collection {
 func LookupCollection(name string) (Collection, bool) {
 	for _, c := range collections {
 		if c.Name == name || (c.DataType != "" && string(c.DataType) == name) {
-			return c, true
+			return c.clone(), true
 		}
 	}
 	return Collection{}, false

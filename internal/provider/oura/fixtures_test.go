@@ -50,62 +50,84 @@ func collectionOfRequest(t *testing.T, req string) string {
 	return name
 }
 
-// roundTripper decodes one document into its model, encodes it and decodes
-// it again, returning both decodes and the re-encoded bytes.
-type roundTripper func(raw []byte) (first, second any, encoded []byte, err error)
-
-func roundTrip[T any]() roundTripper {
-	return func(raw []byte) (any, any, []byte, error) {
-		var d Document[T]
-		if err := json.Unmarshal(raw, &d); err != nil {
-			return nil, nil, nil, err
-		}
-		if string(d.Raw) != string(raw) {
-			return nil, nil, nil, &json.UnsupportedValueError{Str: "raw bytes not kept"}
-		}
-		enc, err := json.Marshal(d.Value)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		var again T
-		if err := json.Unmarshal(enc, &again); err != nil {
-			return nil, nil, nil, err
-		}
-		return d.Value, again, enc, nil
+// roundTrip decodes one document into the collection's model, encodes it
+// and decodes it again, returning both decodes and the re-encoded bytes.
+func roundTrip(c Collection, raw []byte) (first, second any, encoded []byte, err error) {
+	// Document keeps the bytes whatever the model; the table's model is
+	// only known at run time, so check that on an untyped value.
+	var d Document[any]
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, nil, nil, err
 	}
+	if string(d.Raw) != string(raw) {
+		return nil, nil, nil, &json.UnsupportedValueError{Str: "raw bytes not kept"}
+	}
+	v := reflect.New(c.Model)
+	if err := json.Unmarshal(raw, v.Interface()); err != nil {
+		return nil, nil, nil, err
+	}
+	enc, err := json.Marshal(v.Interface())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	again := reflect.New(c.Model)
+	if err := json.Unmarshal(enc, again.Interface()); err != nil {
+		return nil, nil, nil, err
+	}
+	return v.Elem().Interface(), again.Elem().Interface(), enc, nil
 }
 
-var modelOf = map[string]roundTripper{
-	CollDailyActivity:          roundTrip[DailyActivity](),
-	CollDailyCardiovascularAge: roundTrip[DailyCardiovascularAge](),
-	CollDailyReadiness:         roundTrip[DailyReadiness](),
-	CollDailyResilience:        roundTrip[DailyResilience](),
-	CollDailySleep:             roundTrip[DailySleep](),
-	CollDailySpO2:              roundTrip[DailySpO2](),
-	CollDailyStress:            roundTrip[DailyStress](),
-	CollEnhancedTag:            roundTrip[EnhancedTag](),
-	CollHeartRate:              roundTrip[HeartRate](),
-	CollPersonalInfo:           roundTrip[PersonalInfo](),
-	CollRestModePeriod:         roundTrip[RestModePeriod](),
-	CollRingBatteryLevel:       roundTrip[RingBatteryLevel](),
-	CollRingConfiguration:      roundTrip[RingConfiguration](),
-	CollSession:                roundTrip[Session](),
-	CollSleep:                  roundTrip[Sleep](),
-	CollSleepTime:              roundTrip[SleepTime](),
-	CollTag:                    roundTrip[Tag](),
-	CollVO2Max:                 roundTrip[VO2Max](),
-	CollWorkout:                roundTrip[Workout](),
-}
-
-func TestModelsCoverEveryCollection(t *testing.T) {
-	for _, c := range Collections() {
-		if modelOf[c.Name] == nil {
-			t.Errorf("collection %s has no model in the round-trip table", c.Name)
-		}
-	}
+// TestCollectionTable checks the document columns of the table: every
+// collection has its own model, a key and required fields its model has.
+func TestCollectionTable(t *testing.T) {
 	if len(Collections()) != 19 {
 		t.Errorf("got %d collections, want the 19 of API v2", len(Collections()))
 	}
+	seen := map[reflect.Type]string{}
+	for _, c := range Collections() {
+		if c.Model == nil {
+			t.Errorf("collection %s has no model", c.Name)
+			continue
+		}
+		if prev, dup := seen[c.Model]; dup {
+			t.Errorf("collections %s and %s share the model %v", prev, c.Name, c.Model)
+		}
+		seen[c.Model] = c.Name
+		fields := jsonFields(c.Model)
+		want := KeyID
+		if c.Range == RangeDateTime {
+			want = KeyTimestamp // time-series rows have no id
+		}
+		if c.Key != want {
+			t.Errorf("%s: key %q, want %q", c.Name, c.Key, want)
+		}
+		if !fields[string(c.Key)] {
+			t.Errorf("%s: key %q is not a field of %v", c.Name, c.Key, c.Model)
+		}
+		for _, k := range c.Required {
+			if !fields[k] {
+				t.Errorf("%s: required field %q is not a field of %v", c.Name, k, c.Model)
+			}
+		}
+	}
+	// Rows handed out are copies: changing one leaves the table as it was.
+	c, _ := LookupCollection(CollSleep)
+	c.Required[0] = "changed"
+	if again, _ := LookupCollection(CollSleep); again.Required[0] == "changed" {
+		t.Error("LookupCollection hands out the table's own slice")
+	}
+}
+
+// jsonFields lists the top-level JSON names of a model.
+func jsonFields(t reflect.Type) map[string]bool {
+	out := map[string]bool{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.IsExported() && name != "-" && name != "" {
+			out[name] = true
+		}
+	}
+	return out
 }
 
 // TestRecordedResponsesRoundTrip decodes every real Oura body and checks that
@@ -121,8 +143,7 @@ func TestRecordedResponsesRoundTrip(t *testing.T) {
 				}
 				return
 			}
-			coll := collectionOfRequest(t, rec.Request)
-			rt := modelOf[coll]
+			coll, _ := LookupCollection(collectionOfRequest(t, rec.Request))
 			var bodies []json.RawMessage
 			if strings.HasPrefix(name, "multiple_") {
 				var p struct {
@@ -137,7 +158,7 @@ func TestRecordedResponsesRoundTrip(t *testing.T) {
 				bodies = []json.RawMessage{rec.Body}
 			}
 			for i, raw := range bodies {
-				first, second, enc, err := rt(raw)
+				first, second, enc, err := roundTrip(coll, raw)
 				if err != nil {
 					t.Fatalf("document %d: %v", i, err)
 				}

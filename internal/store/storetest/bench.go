@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wearlink/wearlink/internal/normalize"
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
 )

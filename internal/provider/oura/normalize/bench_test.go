@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // BenchmarkCollections compares, per collection, normalizing a month of
@@ -11,7 +13,7 @@ import (
 // JSON, in the same run. Both report docs/s; normalizing should not be
 // slower than decoding. "all" is every collection together.
 //
-//	go test ./internal/normalize -run '^$' -bench Collections -benchmem
+//	go test ./internal/provider/oura/normalize -run '^$' -bench Collections -benchmem
 func BenchmarkCollections(b *testing.B) {
 	w := simWorld(1, "2024-03-01", 30)
 	full := simInput(w, w.Users()[0], "2024-03-01", 30)
@@ -95,25 +97,23 @@ func rawIndex(tb testing.TB, in *Input) map[string]json.RawMessage {
 				Timestamp string `json:"timestamp"`
 			}
 			_ = json.Unmarshal(doc, &k)
-			coll := collectionOfField(v.Type().Field(i).Name)
+			c := collectionOfModel(f.Type().Elem())
 			key := k.ID
-			if key == "" || coll == "heartrate" || coll == "ring_battery_level" {
+			if key == "" || c.Key == oura.KeyTimestamp {
 				key = k.Timestamp
 			}
-			idx[RawKey(coll, key)] = doc
+			idx[RawKey(c.Name, key)] = doc
 		}
 	}
 	return idx
 }
 
-// collectionOfField names the collection of an Input field.
-func collectionOfField(field string) string {
-	return map[string]string{
-		"DailyActivity": "daily_activity", "DailyCardiovascularAge": "daily_cardiovascular_age",
-		"DailyReadiness": "daily_readiness", "DailyResilience": "daily_resilience", "DailySleep": "daily_sleep",
-		"DailySpO2": "daily_spo2", "DailyStress": "daily_stress", "EnhancedTag": "enhanced_tag",
-		"HeartRate": "heartrate", "PersonalInfo": "personal_info", "RestModePeriod": "rest_mode_period",
-		"RingBatteryLevel": "ring_battery_level", "RingConfiguration": "ring_configuration", "Session": "session",
-		"Sleep": "sleep", "SleepTime": "sleep_time", "Tag": "tag", "VO2Max": "vO2_max", "Workout": "workout",
-	}[field]
+// collectionOfModel is the collection whose documents decode to model.
+func collectionOfModel(model reflect.Type) oura.Collection {
+	for _, c := range oura.Collections() {
+		if c.Model == model {
+			return c
+		}
+	}
+	return oura.Collection{}
 }

@@ -1,10 +1,10 @@
 package normalize
 
 import (
-	"math"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider/normkit"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
@@ -37,18 +37,18 @@ func (r *run) physicalSummary(day string) *health.PhysicalSummaryDocument {
 
 	if a := r.activity[day].get(); a != nil {
 		act := &s.Activity
-		act.RestSeconds = nonNegInt(a.RestingTime)
-		act.InactivitySeconds = nonNegInt(a.SedentaryTime)
-		act.LowIntensitySeconds = nonNegInt(a.LowActivityTime)
-		act.ModerateIntensitySeconds = nonNegInt(a.MediumActivityTime)
-		act.VigorousIntensitySeconds = nonNegInt(a.HighActivityTime)
-		act.ActiveSeconds = sumKnown(act.LowIntensitySeconds, act.ModerateIntensitySeconds, act.VigorousIntensitySeconds)
+		act.RestSeconds = normkit.NonNegInt(a.RestingTime)
+		act.InactivitySeconds = normkit.NonNegInt(a.SedentaryTime)
+		act.LowIntensitySeconds = normkit.NonNegInt(a.LowActivityTime)
+		act.ModerateIntensitySeconds = normkit.NonNegInt(a.MediumActivityTime)
+		act.VigorousIntensitySeconds = normkit.NonNegInt(a.HighActivityTime)
+		act.ActiveSeconds = normkit.SumKnown(act.LowIntensitySeconds, act.ModerateIntensitySeconds, act.VigorousIntensitySeconds)
 		act.ActivityLevelGranularData = activityLevels(a)
 
-		s.Calories.CaloriesExpenditureKcal = nonNegFloatInt(a.TotalCalories)
-		s.Calories.CaloriesNetActiveKcal = nonNegFloatInt(a.ActiveCalories)
-		s.Distance.Steps = nonNegInt(a.Steps)
-		s.Distance.WalkedDistanceMeters = nonNegFloatInt(a.EquivalentWalkingDistance)
+		s.Calories.CaloriesExpenditureKcal = normkit.NonNegFloatInt(a.TotalCalories)
+		s.Calories.CaloriesNetActiveKcal = normkit.NonNegFloatInt(a.ActiveCalories)
+		s.Distance.Steps = normkit.NonNegInt(a.Steps)
+		s.Distance.WalkedDistanceMeters = normkit.NonNegFloatInt(a.EquivalentWalkingDistance)
 	}
 
 	hr := r.hrDays[day]
@@ -57,14 +57,14 @@ func (r *run) physicalSummary(day string) *health.PhysicalSummaryDocument {
 	s.HeartRate.HRRestingBPM = r.restingHR(day)
 
 	if sp := r.spo2[day].get(); sp != nil && sp.SpO2Percentage != nil {
-		s.Oxygenation.SaturationAvgPercentage = percentage(sp.SpO2Percentage.Average)
+		s.Oxygenation.SaturationAvgPercentage = normkit.Percentage(sp.SpO2Percentage.Average)
 	}
 	if v := r.vo2[day].get(); v != nil {
-		s.Oxygenation.VO2MaxMLPerMinPerKg = positive(v.VO2Max)
+		s.Oxygenation.VO2MaxMLPerMinPerKg = normkit.Positive(v.VO2Max)
 	}
 	if st := r.stress[day].get(); st != nil {
-		s.Stress.HighStressDurationSeconds = nonNeg(st.StressHigh)
-		s.Stress.StressAtRestDurationSeconds = nonNeg(st.RecoveryHigh)
+		s.Stress.HighStressDurationSeconds = normkit.NonNeg(st.StressHigh)
+		s.Stress.StressAtRestDurationSeconds = normkit.NonNeg(st.RecoveryHigh)
 	}
 
 	nsd := attachGroup(nil, oura.CollDailyActivity, r.activity[day])
@@ -78,25 +78,9 @@ func (r *run) physicalSummary(day string) *health.PhysicalSummaryDocument {
 // of the night that ends on it.
 func (r *run) restingHR(day string) *int {
 	if m := r.mainSleep[day]; m != nil && m.v.LowestHeartRate != nil {
-		return positive(*m.v.LowestHeartRate)
+		return normkit.Positive(*m.v.LowestHeartRate)
 	}
 	return nil
-}
-
-// nonNegFloatInt is a non-negative int model field as a *_float value.
-func nonNegFloatInt(v int) *float64 {
-	if v < 0 {
-		return nil
-	}
-	return health.Float(float64(v))
-}
-
-// nonNegFloat keeps a float that is a non-negative number.
-func nonNegFloat(f *float64) *float64 {
-	if f == nil || !(*f >= 0) || math.IsInf(*f, 0) {
-		return nil
-	}
-	return health.Float(*f)
 }
 
 // activityClasses decodes class_5_min: level and label per character.
@@ -132,19 +116,19 @@ func activityLevels(a *oura.DailyActivity) []health.ActivityLevelSample {
 	const step = 5 * time.Minute
 	cls := *a.Class5Min
 	n := min(len(cls), int(24*time.Hour/step))
-	b := newStamps(n)
+	b := normkit.NewStamps(n)
 	idx := make([]int, 0, n)
 	for i := 0; i < n; i++ {
 		if activityClasses[cls[i]].label == "" {
 			continue
 		}
-		b.add(start.Add(time.Duration(i) * step))
+		b.Add(start.Add(time.Duration(i) * step))
 		idx = append(idx, i)
 	}
 	if len(idx) == 0 {
 		return nil
 	}
-	strs := b.strings()
+	strs := b.Strings()
 	interval := step.Seconds()
 	levels := make([]float64, len(idx))
 	labels := make([]string, len(idx))
@@ -199,7 +183,7 @@ func span(startS, endS oura.DateTime) (start, end time.Time, okS, okE bool, dur 
 	start, okS = parseTime(startS)
 	end, okE = parseTime(endS)
 	if okS && okE && !end.Before(start) {
-		if sec := end.Sub(start).Round(time.Second) / time.Second; sec <= maxInt32 {
+		if sec := end.Sub(start).Round(time.Second) / time.Second; sec <= normkit.MaxInt32 {
 			dur = health.Int(int(sec))
 		}
 	}
@@ -239,9 +223,9 @@ func (r *run) workoutEvent(w *item[oura.Workout]) {
 			a.VigorousIntensitySeconds = health.Int(*dur)
 		}
 	}
-	rec.Calories.CaloriesNetActiveKcal = nonNegFloat(v.Calories)
-	rec.Distance.WalkedDistanceMeters = nonNegFloat(v.Distance)
-	rec.Distance.TraveledDistanceMeters = nonNegFloat(v.Distance)
+	rec.Calories.CaloriesNetActiveKcal = normkit.NonNegFloat(v.Calories)
+	rec.Distance.WalkedDistanceMeters = normkit.NonNegFloat(v.Distance)
+	rec.Distance.TraveledDistanceMeters = normkit.NonNegFloat(v.Distance)
 	if dur != nil {
 		s := window(r.hr, start, end)
 		rec.HeartRate.HRAvgBPM, rec.HeartRate.HRMinimumBPM, rec.HeartRate.HRMaximumBPM = hrStats(s)

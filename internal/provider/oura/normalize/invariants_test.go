@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider/normkit"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
@@ -203,7 +204,7 @@ func (c *checker) sleep(where string, s *health.SleepSummaryRecord) {
 	// The hypnogram covers the period in order, without overlap.
 	for _, item := range s.NonStructuredData {
 		var h hypnogramItem
-		if json.Unmarshal(item, &h) != nil || h.Role != roleHypnogram {
+		if json.Unmarshal(item, &h) != nil || h.Role != normkit.RoleHypnogram {
 			continue
 		}
 		prev := start

@@ -1,5 +1,7 @@
 // Package normalize maps Oura documents to ROOK health documents. It is pure:
-// documents and a time zone in, documents out; no I/O, no clock.
+// documents and a time zone in, documents out; no I/O, no clock. What is not
+// Oura's (time and zones, value rules, attachment wrappers) comes from
+// internal/provider/normkit.
 //
 // What maps where (details at each builder; attachments in attach.go):
 //
@@ -34,6 +36,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider/normkit"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
@@ -140,7 +143,7 @@ func Normalize(in *Input, opt Options) ([]Result, error) {
 		return nil, nil
 	}
 	primary, secondary := collectAnchors(in)
-	r := &run{opt: opt, zf: newZoneFinder(opt.Location, primary, secondary), rawDocs: in.Raw}
+	r := &run{opt: opt, zf: normkit.NewZones(opt.Location, primary, secondary), rawDocs: in.Raw}
 	if opt.AsOf != "" {
 		d, ok := parseDay(oura.Date(opt.AsOf))
 		if !ok {
@@ -183,7 +186,7 @@ type group[T any] struct {
 type run struct {
 	opt     Options
 	rawDocs map[string]json.RawMessage
-	zf      *zoneFinder
+	zf      *normkit.Zones
 	errs    []error
 	out     []Result
 	asOf    string
@@ -317,12 +320,12 @@ func (r *run) dayStart(day string) *string {
 	if r.dayStarts == nil {
 		r.dayStarts = map[string]*string{}
 	}
-	t := r.zf.midnight(day)
+	t := r.zf.Midnight(day)
 	if t.IsZero() {
 		return nil
 	}
 	// The fast formatter: every document of a day carries this value.
-	v := string(appendDatetime(nil, t))
+	v := string(normkit.AppendDatetime(nil, t))
 	r.dayStarts[day] = &v
 	return &v
 }
@@ -577,7 +580,7 @@ func attachGroup[T any](nsd health.NonStructuredData, coll string, g *group[T]) 
 		nsd = append(nsd, wrap(coll, "", g.main.raw))
 	}
 	for _, s := range g.superseded {
-		nsd = append(nsd, wrap(coll, roleSuperseded, s.raw))
+		nsd = append(nsd, wrap(coll, normkit.RoleSuperseded, s.raw))
 	}
 	return nsd
 }

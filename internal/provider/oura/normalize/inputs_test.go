@@ -3,7 +3,6 @@ package normalize
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,65 +21,6 @@ const (
 	testClient = "6f1a3c52-9d4e-4b7a-8c21-0e5d9f3a7b10"
 	testUser   = "user-42"
 )
-
-// addDocument decodes one Oura document of collection coll and appends it
-// to the matching slice of in.
-func addDocument(in *Input, coll string, raw []byte) error {
-	dec := func(dst any) error { return json.Unmarshal(raw, dst) }
-	var err error
-	switch coll {
-	case oura.CollDailyActivity:
-		err = appendDecoded(&in.DailyActivity, dec)
-	case oura.CollDailyCardiovascularAge:
-		err = appendDecoded(&in.DailyCardiovascularAge, dec)
-	case oura.CollDailyReadiness:
-		err = appendDecoded(&in.DailyReadiness, dec)
-	case oura.CollDailyResilience:
-		err = appendDecoded(&in.DailyResilience, dec)
-	case oura.CollDailySleep:
-		err = appendDecoded(&in.DailySleep, dec)
-	case oura.CollDailySpO2:
-		err = appendDecoded(&in.DailySpO2, dec)
-	case oura.CollDailyStress:
-		err = appendDecoded(&in.DailyStress, dec)
-	case oura.CollEnhancedTag:
-		err = appendDecoded(&in.EnhancedTag, dec)
-	case oura.CollHeartRate:
-		err = appendDecoded(&in.HeartRate, dec)
-	case oura.CollPersonalInfo:
-		err = appendDecoded(&in.PersonalInfo, dec)
-	case oura.CollRestModePeriod:
-		err = appendDecoded(&in.RestModePeriod, dec)
-	case oura.CollRingBatteryLevel:
-		err = appendDecoded(&in.RingBatteryLevel, dec)
-	case oura.CollRingConfiguration:
-		err = appendDecoded(&in.RingConfiguration, dec)
-	case oura.CollSession:
-		err = appendDecoded(&in.Session, dec)
-	case oura.CollSleep:
-		err = appendDecoded(&in.Sleep, dec)
-	case oura.CollSleepTime:
-		err = appendDecoded(&in.SleepTime, dec)
-	case oura.CollTag:
-		err = appendDecoded(&in.Tag, dec)
-	case oura.CollVO2Max:
-		err = appendDecoded(&in.VO2Max, dec)
-	case oura.CollWorkout:
-		err = appendDecoded(&in.Workout, dec)
-	default:
-		return fmt.Errorf("unknown collection %q", coll)
-	}
-	return err
-}
-
-func appendDecoded[T any](dst *[]T, dec func(any) error) error {
-	var v T
-	if err := dec(&v); err != nil {
-		return err
-	}
-	*dst = append(*dst, v)
-	return nil
-}
 
 // documents splits a file or response body into documents: the elements of
 // a list answer's "data", of a JSON array, or the body itself.
@@ -122,7 +62,7 @@ func seed003Input(t testing.TB) *Input {
 		}
 		coll := strings.TrimSuffix(filepath.Base(f), ".json")
 		for _, d := range docs {
-			if err := addDocument(in, coll, d); err != nil {
+			if err := in.Decode(coll, d, nil); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
 		}
@@ -180,7 +120,7 @@ func realInput(t testing.TB) *Input {
 			t.Fatalf("%s: %v", n, err)
 		}
 		for _, d := range docs {
-			if err := addDocument(in, realCollection(n), d); err != nil {
+			if err := in.Decode(realCollection(n), d, nil); err != nil {
 				t.Fatalf("%s: %v", n, err)
 			}
 		}

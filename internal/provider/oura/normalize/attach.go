@@ -2,7 +2,8 @@ package normalize
 
 import (
 	"encoding/json"
-	"strconv"
+
+	"github.com/wearlink/wearlink/internal/provider/normkit"
 )
 
 // Items of non_structured_data_array.
@@ -44,39 +45,12 @@ import (
 // not send), the newest is mapped and the others are attached with role
 // "superseded".
 
-// Roles of attached items.
-const (
-	roleMain       = "main"
-	roleNap        = "nap"
-	roleDeleted    = "deleted"
-	roleSuperseded = "superseded"
-	roleHypnogram  = "hypnogram"
-	roleSources    = "sources"
-)
+// ouraSource is the source of every attached item.
+const ouraSource = "oura"
 
-// wrap builds the attachment item for a document's JSON.
+// wrap builds the attachment item for an Oura document's JSON.
 func wrap(coll, role string, raw []byte) json.RawMessage {
-	b := make([]byte, 0, len(raw)+64+len(coll)+len(role))
-	b = append(b, `{"source":"oura","collection":`...)
-	b = strconv.AppendQuote(b, coll)
-	if role != "" {
-		b = append(b, `,"role":`...)
-		b = strconv.AppendQuote(b, role)
-	}
-	b = append(b, `,"document":`...)
-	b = append(b, raw...)
-	b = append(b, '}')
-	return b
-}
-
-// derived marshals an item we compute ourselves (hypnogram, source runs).
-// Its fields are plain values, so encoding cannot fail.
-func derived(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return b
+	return normkit.Wrap(ouraSource, coll, role, raw)
 }
 
 // hypnogramItem is the sleep_phase_5_min string as runs of one phase. ROOK

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider/normkit"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
@@ -31,7 +32,7 @@ func (r *run) prepareHeartRate(rows []oura.HeartRate) {
 	bad, first := 0, ""
 	for i := range rows {
 		t, ok := parseTime(rows[i].Timestamp)
-		if !ok || rows[i].BPM <= 0 || rows[i].BPM > maxInt32 {
+		if !ok || rows[i].BPM <= 0 || rows[i].BPM > normkit.MaxInt32 {
 			if bad == 0 {
 				first = string(rows[i].Timestamp)
 			}
@@ -69,7 +70,7 @@ func (r *run) prepareHeartRate(rows []oura.HeartRate) {
 	)
 	kept := s[:0]
 	for i := range s {
-		at := s[i].at.In(r.zf.at(s[i].at))
+		at := s[i].at.In(r.zf.At(s[i].at))
 		yy, mm, dd := at.Date()
 		if yy < 1 || yy > 9999 {
 			// Only reachable a few hours from the ends of the calendar:
@@ -102,7 +103,7 @@ func (r *run) prepareBattery(rows []oura.RingBatteryLevel) {
 			continue
 		}
 		it := &item[oura.RingBatteryLevel]{v: &rows[i], at: t}
-		local := t.In(r.zf.at(t))
+		local := t.In(r.zf.At(t))
 		if local.Year() < 1 || local.Year() > 9999 {
 			if bad == 0 {
 				first = string(rows[i].Timestamp)
@@ -134,82 +135,21 @@ func window(s []hrSample, start, end time.Time) []hrSample {
 	return s[i:j]
 }
 
-// stamps formats many instants into one backing string: a day of samples
-// costs two allocations instead of one per sample.
-type stamps struct {
-	buf  []byte
-	ends []int
-}
-
-// newStamps makes room for n instants.
-func newStamps(n int) stamps {
-	return stamps{buf: make([]byte, 0, n*32), ends: make([]int, 0, n)}
-}
-
-func (b *stamps) add(t time.Time) {
-	b.buf = appendDatetime(b.buf, t)
-	b.ends = append(b.ends, len(b.buf))
-}
-
-// appendDatetime appends t as health.DatetimeLayout does
-// ("2006-01-02T15:04:05.000000Z07:00": microseconds truncated, "Z" for a
-// zero offset, the offset's seconds dropped), several times faster than
-// AppendFormat, which matters at a few hundred samples per document.
-func appendDatetime(b []byte, t time.Time) []byte {
-	y, mo, d := t.Date()
-	if y < 0 || y > 9999 {
-		return t.AppendFormat(b, health.DatetimeLayout)
-	}
-	h, mi, sec := t.Clock()
-	_, off := t.Zone()
-	b = append(b,
-		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-',
-		byte('0'+d/10), byte('0'+d%10), 'T',
-		byte('0'+h/10), byte('0'+h%10), ':',
-		byte('0'+mi/10), byte('0'+mi%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10), '.')
-	us := t.Nanosecond() / 1000
-	for div := 100000; div > 0; div /= 10 {
-		b = append(b, byte('0'+us/div%10))
-	}
-	if off == 0 {
-		return append(b, 'Z')
-	}
-	sign := byte('+')
-	if off < 0 {
-		sign, off = '-', -off
-	}
-	oh, om := off/3600, off/60%60
-	return append(b, sign, byte('0'+oh/10), byte('0'+oh%10), ':', byte('0'+om/10), byte('0'+om%10))
-}
-
-func (b *stamps) strings() []string {
-	s := string(b.buf)
-	out := make([]string, len(b.ends))
-	start := 0
-	for i, e := range b.ends {
-		out[i] = s[start:e]
-		start = e
-	}
-	return out
-}
-
 // hrGranular builds hr_granular_data_array from samples, rendered in loc
 // (nil: the zone each sample already has).
 func hrGranular(s []hrSample, loc *time.Location) []health.HRSample {
 	if len(s) == 0 {
 		return nil
 	}
-	b := newStamps(len(s))
+	b := normkit.NewStamps(len(s))
 	for i := range s {
 		t := s[i].at
 		if loc != nil {
 			t = t.In(loc)
 		}
-		b.add(t)
+		b.Add(t)
 	}
-	strs := b.strings()
+	strs := b.Strings()
 	bpm := make([]int, len(s))
 	out := make([]health.HRSample, len(s))
 	for i := range s {
@@ -230,28 +170,28 @@ func hrStats(s []hrSample) (avg, lo, hi *int) {
 		mn = min(mn, s[i].bpm)
 		mx = max(mx, s[i].bpm)
 	}
-	return roundInt(sum / float64(len(s))), health.Int(mn), health.Int(mx)
+	return normkit.RoundInt(sum / float64(len(s))), health.Int(mn), health.Int(mx)
 }
 
 // sourceRuns lists runs of samples from one Oura source.
 func sourceRuns(s []hrSample) []sourcesRun {
 	var out []sourcesRun
-	var b stamps
+	var b normkit.Stamps
 	for i := range s {
 		if i == 0 || s[i].source != s[i-1].source {
 			out = append(out, sourcesRun{Source: string(s[i].source)})
-			b.add(s[i].at)
+			b.Add(s[i].at)
 		}
 		out[len(out)-1].Samples++
 	}
-	starts := b.strings()
-	var e stamps
+	starts := b.Strings()
+	var e normkit.Stamps
 	for i := range s {
 		if i == len(s)-1 || s[i].source != s[i+1].source {
-			e.add(s[i].at)
+			e.Add(s[i].at)
 		}
 	}
-	ends := e.strings()
+	ends := e.Strings()
 	for i := range out {
 		out[i].Start, out[i].End = starts[i], ends[i]
 	}
@@ -275,7 +215,7 @@ func series(s *oura.Sample, lo, hi time.Time, fn func(at time.Time, v float64)) 
 		if p == nil || math.IsNaN(*p) || math.IsInf(*p, 0) {
 			continue
 		}
-		off, ok := sampleOffset(s.Interval, i)
+		off, ok := normkit.SampleOffset(s.Interval, i)
 		if !ok {
 			return
 		}
@@ -296,29 +236,29 @@ func seriesHR(s *oura.Sample, lo, hi time.Time) (g []health.HRSample, avg, mn, m
 	if s == nil {
 		return nil, nil, nil, nil
 	}
-	b := newStamps(len(s.Items))
+	b := normkit.NewStamps(len(s.Items))
 	bpm := make([]int, 0, len(s.Items))
 	sum := 0.0 // of the unrounded values, for an exact average
 	series(s, lo, hi, func(at time.Time, v float64) {
-		p := roundInt(v)
+		p := normkit.RoundInt(v)
 		if p == nil || *p <= 0 {
 			return
 		}
-		b.add(at)
+		b.Add(at)
 		bpm = append(bpm, *p)
 		sum += v
 	})
 	if len(bpm) == 0 {
 		return nil, nil, nil, nil
 	}
-	strs := b.strings()
+	strs := b.Strings()
 	g = make([]health.HRSample, len(bpm))
 	lo2, hi2 := bpm[0], bpm[0]
 	for i := range bpm {
 		g[i] = health.HRSample{Datetime: &strs[i], HRBPM: &bpm[i]}
 		lo2, hi2 = min(lo2, bpm[i]), max(hi2, bpm[i])
 	}
-	return g, roundInt(sum / float64(len(bpm))), health.Int(lo2), health.Int(hi2)
+	return g, normkit.RoundInt(sum / float64(len(bpm))), health.Int(lo2), health.Int(hi2)
 }
 
 // seriesHRV maps an Oura HRV (RMSSD) series to granular samples and their
@@ -327,19 +267,19 @@ func seriesHRV(s *oura.Sample, lo, hi time.Time) (g []health.HRVRMSSDSample, avg
 	if s == nil {
 		return nil, nil
 	}
-	b := newStamps(len(s.Items))
+	b := normkit.NewStamps(len(s.Items))
 	vals := make([]float64, 0, len(s.Items))
 	series(s, lo, hi, func(at time.Time, v float64) {
 		if v <= 0 {
 			return
 		}
-		b.add(at)
+		b.Add(at)
 		vals = append(vals, v)
 	})
 	if len(vals) == 0 {
 		return nil, nil
 	}
-	strs := b.strings()
+	strs := b.Strings()
 	g = make([]health.HRVRMSSDSample, len(vals))
 	sum := 0.0
 	for i := range vals {

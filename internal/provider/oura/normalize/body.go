@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider/normkit"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
@@ -47,7 +48,7 @@ func (r *run) bodySummary(day string) *health.BodySummaryDocument {
 	s.HeartRate.HRAvgBPM, s.HeartRate.HRMinimumBPM, s.HeartRate.HRMaximumBPM = hrStats(r.hrDays[day])
 	s.HeartRate.HRRestingBPM = r.restingHR(day)
 	if sp := r.spo2[day].get(); sp != nil && sp.SpO2Percentage != nil {
-		s.Oxygenation.SaturationAvgPercentage = percentage(sp.SpO2Percentage.Average)
+		s.Oxygenation.SaturationAvgPercentage = normkit.Percentage(sp.SpO2Percentage.Average)
 	}
 	if dt := r.temperatureDelta(day); dt != nil {
 		s.Temperature.TemperatureDelta = &health.TemperatureValue{TemperatureCelsius: dt, MeasurementType: health.String(skin)}
@@ -60,7 +61,7 @@ func (r *run) bodySummary(day string) *health.BodySummaryDocument {
 	nsd = attachItems(nsd, oura.CollRingBatteryLevel, "", r.battery[day])
 	if day == r.asOf {
 		for i, p := range r.personal {
-			role := roleSuperseded
+			role := normkit.RoleSuperseded
 			if i == len(r.personal)-1 {
 				role = ""
 			}
@@ -91,7 +92,7 @@ func withoutEmail(p *oura.PersonalInfo) []byte {
 		Weight        *float64 `json:"weight"`
 		Height        *float64 `json:"height"`
 		BiologicalSex *string  `json:"biological_sex"`
-	}{p.ID, p.Age, finite(p.Weight), finite(p.Height), p.BiologicalSex})
+	}{p.ID, p.Age, normkit.Finite(p.Weight), normkit.Finite(p.Height), p.BiologicalSex})
 	if err != nil {
 		return []byte(`{}`)
 	}
@@ -100,8 +101,8 @@ func withoutEmail(p *oura.PersonalInfo) []byte {
 
 // heightCm converts Oura's height in metres to whole centimetres.
 func heightCm(p *oura.PersonalInfo) *int {
-	if h := positiveFloat(p.Height); h != nil {
-		return roundInt(*h * 100)
+	if h := normkit.PositiveFloat(p.Height); h != nil {
+		return normkit.RoundInt(*h * 100)
 	}
 	return nil
 }
@@ -109,8 +110,8 @@ func heightCm(p *oura.PersonalInfo) *int {
 // bodyMetrics maps personal_info: weight in kg, height in cm, and the BMI
 // they give (kg/m², one decimal).
 func bodyMetrics(p *oura.PersonalInfo) health.BodyMetrics {
-	m := health.BodyMetrics{WeightKg: positiveFloat(p.Weight), HeightCm: heightCm(p)}
-	if w, h := positiveFloat(p.Weight), positiveFloat(p.Height); w != nil && h != nil {
+	m := health.BodyMetrics{WeightKg: normkit.PositiveFloat(p.Weight), HeightCm: heightCm(p)}
+	if w, h := normkit.PositiveFloat(p.Weight), normkit.PositiveFloat(p.Height); w != nil && h != nil {
 		if bmi := *w / (*h * *h); !math.IsInf(bmi, 0) && !math.IsNaN(bmi) {
 			m.BMI = health.Float(math.Round(bmi*10) / 10)
 		}
@@ -144,8 +145,8 @@ func (r *run) heartRateEvent(day string) {
 	rec.HeartRate.HRAvgBPM, rec.HeartRate.HRMinimumBPM, rec.HeartRate.HRMaximumBPM = hrStats(s)
 	rec.HeartRate.HRGranularData = append([]health.HRSample(nil), r.dayHR(day)...)
 	rec.Metadata = r.eventMetadata(health.Datetime(s[0].at), nil)
-	rec.NonStructuredData = health.NonStructuredData{derived(sourcesItem{
-		Source: "oura", Collection: oura.CollHeartRate, Role: roleSources, Runs: sourceRuns(s),
+	rec.NonStructuredData = health.NonStructuredData{normkit.Derived(sourcesItem{
+		Source: ouraSource, Collection: oura.CollHeartRate, Role: normkit.RoleSources, Runs: sourceRuns(s),
 	})}
 	d := &health.BodyHeartRateEventDocument{Header: r.header(day), AutoDetected: health.Bool(true), Events: []health.HeartRateEventRecord{rec}}
 	r.emit(day, d)
@@ -157,7 +158,7 @@ func (r *run) heartRateEvent(day string) {
 func (r *run) oxygenationEvent(day string) {
 	var rec health.OxygenationEventRecord
 	if sp := r.spo2[day].get(); sp != nil && sp.SpO2Percentage != nil {
-		rec.Oxygenation.SaturationAvgPercentage = percentage(sp.SpO2Percentage.Average)
+		rec.Oxygenation.SaturationAvgPercentage = normkit.Percentage(sp.SpO2Percentage.Average)
 	}
 	rec.Metadata = r.eventMetadata(r.dayStart(day), nil)
 	rec.NonStructuredData = attachGroup(nil, oura.CollDailySpO2, r.spo2[day])
@@ -170,8 +171,8 @@ func (r *run) oxygenationEvent(day string) {
 func (r *run) stressEvent(day string) {
 	var rec health.StressEventRecord
 	if st := r.stress[day].get(); st != nil {
-		rec.Stress.HighStressDurationSeconds = nonNeg(st.StressHigh)
-		rec.Stress.StressAtRestDurationSeconds = nonNeg(st.RecoveryHigh)
+		rec.Stress.HighStressDurationSeconds = normkit.NonNeg(st.StressHigh)
+		rec.Stress.StressAtRestDurationSeconds = normkit.NonNeg(st.RecoveryHigh)
 	}
 	rec.Metadata = r.eventMetadata(r.dayStart(day), nil)
 	rec.NonStructuredData = attachGroup(nil, oura.CollDailyStress, r.stress[day])
@@ -199,7 +200,7 @@ func (r *run) buildPersonal() {
 	}
 	at := r.dayStart(r.asOf)
 	u := &health.UserInfoDocument{Header: r.header(r.asOf), Metadata: r.metadata(at)}
-	u.UserInformation.UserBodyMetrics = health.UserBodyMetrics{HeightCm: heightCm(p), WeightKg: positiveFloat(p.Weight)}
+	u.UserInformation.UserBodyMetrics = health.UserBodyMetrics{HeightCm: heightCm(p), WeightKg: normkit.PositiveFloat(p.Weight)}
 	if p.BiologicalSex != nil && *p.BiologicalSex != "" {
 		u.UserInformation.UserDemographics.Sex = health.String(*p.BiologicalSex)
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider/normkit"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
@@ -53,11 +54,11 @@ func bedtimes(s *oura.Sleep) (start, end time.Time, ok bool) {
 // user's baseline: the day's readiness, else the readiness Oura embeds in
 // the main sleep period.
 func (r *run) temperatureDelta(day string) *float64 {
-	if rd := r.readiness[day].get(); rd != nil && finite(rd.TemperatureDeviation) != nil {
-		return finite(rd.TemperatureDeviation)
+	if rd := r.readiness[day].get(); rd != nil && normkit.Finite(rd.TemperatureDeviation) != nil {
+		return normkit.Finite(rd.TemperatureDeviation)
 	}
 	if m := r.mainSleep[day]; m != nil && m.v.Readiness != nil {
-		return finite(m.v.Readiness.TemperatureDeviation)
+		return normkit.Finite(m.v.Readiness.TemperatureDeviation)
 	}
 	return nil
 }
@@ -109,45 +110,45 @@ func (r *run) sleepSummary(day string) *health.SleepSummaryDocument {
 		if okS && okE && end.Before(start) {
 			lo, hi = time.Time{}, time.Time{} // inverted bounds clip nothing
 		}
-		s.Duration.SleepDurationSeconds = nonNeg(p.TotalSleepDuration)
+		s.Duration.SleepDurationSeconds = normkit.NonNeg(p.TotalSleepDuration)
 		if n := periodLength(p); n > 0 {
 			s.Duration.TimeInBedSeconds = health.Int(n)
 		}
-		s.Duration.LightSleepDurationSeconds = nonNeg(p.LightSleepDuration)
-		s.Duration.REMSleepDurationSeconds = nonNeg(p.REMSleepDuration)
-		s.Duration.DeepSleepDurationSeconds = nonNeg(p.DeepSleepDuration)
-		s.Duration.TimeToFallAsleepSeconds = nonNeg(p.Latency)
-		s.Duration.TimeAwakeDuringSleepSeconds = nonNeg(p.AwakeTime)
+		s.Duration.LightSleepDurationSeconds = normkit.NonNeg(p.LightSleepDuration)
+		s.Duration.REMSleepDurationSeconds = normkit.NonNeg(p.REMSleepDuration)
+		s.Duration.DeepSleepDurationSeconds = normkit.NonNeg(p.DeepSleepDuration)
+		s.Duration.TimeToFallAsleepSeconds = normkit.NonNeg(p.Latency)
+		s.Duration.TimeAwakeDuringSleepSeconds = normkit.NonNeg(p.AwakeTime)
 
-		s.Scores.SleepEfficiency1To100Score = score(p.Efficiency)
+		s.Scores.SleepEfficiency1To100Score = normkit.Score(p.Efficiency)
 
 		hr := &s.HeartRate
-		hr.HRAvgBPM = positiveRound(p.AverageHeartRate)
+		hr.HRAvgBPM = normkit.PositiveRound(p.AverageHeartRate)
 		if p.LowestHeartRate != nil {
-			hr.HRMinimumBPM = positive(*p.LowestHeartRate)
-			hr.HRRestingBPM = positive(*p.LowestHeartRate)
+			hr.HRMinimumBPM = normkit.Positive(*p.LowestHeartRate)
+			hr.HRRestingBPM = normkit.Positive(*p.LowestHeartRate)
 		}
 		hr.HRGranularData, _, _, hr.HRMaximumBPM = seriesHR(p.HeartRate, lo, hi)
 		if p.AverageHRV != nil {
-			hr.HRVAvgRMSSD = positiveFloat(health.Float(float64(*p.AverageHRV)))
+			hr.HRVAvgRMSSD = normkit.PositiveFloat(health.Float(float64(*p.AverageHRV)))
 		}
 		hr.HRVRMSSDGranularData, _ = seriesHRV(p.HRV, lo, hi)
 
-		s.Breathing.BreathsAvgPerMin = positiveRound(p.AverageBreath)
+		s.Breathing.BreathsAvgPerMin = normkit.PositiveRound(p.AverageBreath)
 	}
 
 	if dt := r.temperatureDelta(day); dt != nil {
 		s.Temperature.TemperatureDelta = &health.TemperatureValue{TemperatureCelsius: dt, MeasurementType: health.String(skin)}
 	}
 	if sp := r.spo2[day].get(); sp != nil && sp.SpO2Percentage != nil {
-		s.Breathing.SaturationAvgPercentage = percentage(sp.SpO2Percentage.Average)
+		s.Breathing.SaturationAvgPercentage = normkit.Percentage(sp.SpO2Percentage.Average)
 	}
 	s.Metadata = r.metadata(at)
 
 	nsd := attachGroup(nil, oura.CollDailySleep, r.dailySleep[day])
 	nsd = attachGroup(nsd, oura.CollDailyReadiness, r.readiness[day])
 	if m != nil {
-		nsd = append(nsd, wrap(oura.CollSleep, roleMain, m.raw))
+		nsd = append(nsd, wrap(oura.CollSleep, normkit.RoleMain, m.raw))
 		if h := hypnogram(m.v); h != nil {
 			nsd = append(nsd, h)
 		}
@@ -156,9 +157,9 @@ func (r *run) sleepSummary(day string) *health.SleepSummaryDocument {
 		if p == m {
 			continue
 		}
-		role := roleNap
+		role := normkit.RoleNap
 		if p.v.Type != nil && *p.v.Type == oura.SleepTypeDeleted {
-			role = roleDeleted
+			role = normkit.RoleDeleted
 		}
 		nsd = append(nsd, wrap(oura.CollSleep, role, p.raw))
 	}
@@ -183,7 +184,7 @@ func hypnogram(p *oura.Sleep) []byte {
 	}
 	end, hasEnd := parseTime(p.BedtimeEnd)
 	const step = 300 * time.Second
-	h := hypnogramItem{Source: "oura", Collection: oura.CollSleep, Role: roleHypnogram, SleepID: p.ID}
+	h := hypnogramItem{Source: ouraSource, Collection: oura.CollSleep, Role: normkit.RoleHypnogram, SleepID: p.ID}
 	phases := *p.SleepPhase5Min
 	var runStart time.Time
 	for i := 0; i < len(phases); i++ {
@@ -200,7 +201,7 @@ func hypnogram(p *oura.Sleep) []byte {
 			continue
 		}
 		runStart = at
-		h.Phases = append(h.Phases, hypnogramPhase{Datetime: string(appendDatetime(nil, at)), Interval: step.Seconds(), Phase: name})
+		h.Phases = append(h.Phases, hypnogramPhase{Datetime: string(normkit.AppendDatetime(nil, at)), Interval: step.Seconds(), Phase: name})
 	}
 	if len(h.Phases) == 0 {
 		return nil
@@ -211,5 +212,5 @@ func hypnogram(p *oura.Sleep) []byte {
 			last.Interval = rest
 		}
 	}
-	return derived(h)
+	return normkit.Derived(h)
 }

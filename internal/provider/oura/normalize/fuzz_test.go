@@ -142,7 +142,7 @@ func FuzzDocument(f *testing.F) {
 	rows := []oura.HeartRate{{BPM: 60, Source: "sleep", Timestamp: "2024-03-05T01:00:00+00:00"}, {BPM: 80, Source: "awake", Timestamp: "2024-03-05T10:00:00+00:00"}}
 	f.Fuzz(func(t *testing.T, coll uint8, data []byte) {
 		in := Input{Sleep: []oura.Sleep{night}, HeartRate: rows}
-		if addDocument(&in, fuzzCollections[int(coll)%len(fuzzCollections)], data) != nil {
+		if in.Decode(fuzzCollections[int(coll)%len(fuzzCollections)], data, nil) != nil {
 			return
 		}
 		res, _ := Normalize(&in, testOpt)
