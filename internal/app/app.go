@@ -29,6 +29,7 @@ import (
 	"github.com/wearlink/wearlink/internal/httpapi"
 	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/link"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
@@ -272,13 +273,15 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 	linkers := map[string]httpapi.Linker{}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
 		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
-			RedirectURL: cfg.PublicBase() + link.CallbackPath,
+			RedirectURL: cfg.PublicBase() + link.CallbackPath(store.DataSourceOura),
 			AuthURL:     cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
 		if err != nil {
 			return nil, nil, err
 		}
-		lsvc, err := link.New(link.Config{Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
-			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now, PKCE: oura.SupportsPKCE})
+		p, _ := eng.Providers().Lookup(store.DataSourceOura)
+		lsvc, err := link.New(link.Config{DataSource: store.DataSourceOura, Name: p.Info().Name, Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
+			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now,
+			PKCE: p.Info().OAuth.PKCE != provider.PKCENone, RequiredScopes: p.Info().OAuth.RequiredScopes})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -171,7 +171,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		RedirectURL: base + link.CallbackPath,
+		RedirectURL: base + link.CallbackPath("oura"),
 		AuthURL:     simHTTP.URL + "/oauth/authorize", TokenURL: simHTTP.URL + "/oauth/token", RevokeURL: simHTTP.URL + "/oauth/revoke"})
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	})
 
 	ev := &linkEvents{}
-	ls, err := link.New(link.Config{Store: st, OAuth: oauth, Sync: eng, Events: ev, PublicURL: base, Logger: logger, Now: clock.now})
+	ls, err := link.New(link.Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oauth, Sync: eng, Events: ev, PublicURL: base, Logger: logger, Now: clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func (e *env) linkAs(b *http.Client, authURL string, simUser int, extra url.Valu
 		e.t.Fatalf("simulator authorize: %d %s", r.status, r.body)
 	}
 	back := r.header.Get("Location")
-	if !strings.HasPrefix(back, e.url+link.CallbackPath+"?") {
+	if !strings.HasPrefix(back, e.url+link.CallbackPath("oura")+"?") {
 		e.t.Fatalf("simulator sends the browser to %s, not the callback", back)
 	}
 	return hop(e.t, b, back, nil), back

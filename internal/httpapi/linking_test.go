@@ -18,7 +18,7 @@ func TestRevokeAuth(t *testing.T) {
 	e := newEnv(t, envOptions{workers: true, backfillDays: 2})
 	a := e.newClient("A")
 	cb, _ := e.linkAs(browser(t), e.authorizationURL(a, "u1", ""), 1, nil)
-	if cb.status != 200 || !strings.Contains(string(cb.body), "Your Oura Ring is connected") {
+	if cb.status != 200 || !strings.Contains(string(cb.body), "Your Oura account is connected") {
 		t.Fatalf("callback without redirect_url: %d %s", cb.status, cb.body)
 	}
 	conn := e.waitBackfill(a.uuid, "u1", 5*time.Minute)

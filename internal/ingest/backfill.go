@@ -23,6 +23,8 @@ import (
 type LinkParams struct {
 	ClientUUID string
 	UserID     string
+	// DataSource is the registered provider the tokens are for.
+	DataSource string
 	Tokens     store.Tokens
 	// TimeZone (IANA) is stored on the user when set.
 	TimeZone string
@@ -70,6 +72,9 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	if p.Tokens.AccessToken == "" {
 		return res, health.Errorf(health.EINVALID, "an access token is required")
 	}
+	if _, ok := e.cfg.Providers.Lookup(p.DataSource); !ok {
+		return res, health.Errorf(health.EINVALID, "data source %q is not served here; served: %s", p.DataSource, strings.Join(e.cfg.Providers.DataSources(), ", "))
+	}
 	if p.TimeZone != "" {
 		if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "Local" {
 			return res, health.Errorf(health.EINVALID, "time zone %q is not an IANA name", p.TimeZone)
@@ -86,7 +91,7 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	if _, err := e.st.UpsertUser(ctx, store.User{ClientUUID: p.ClientUUID, UserID: p.UserID, TimeZone: p.TimeZone}); err != nil {
 		return res, fmt.Errorf("user %s: %w", p.UserID, err)
 	}
-	conn, err := e.st.CreateConnection(ctx, store.Connection{ClientUUID: p.ClientUUID, UserID: p.UserID, DataSource: store.DataSourceOura,
+	conn, err := e.st.CreateConnection(ctx, store.Connection{ClientUUID: p.ClientUUID, UserID: p.UserID, DataSource: p.DataSource,
 		Status: store.StatusActive, Tokens: p.Tokens})
 	if err != nil {
 		return res, fmt.Errorf("connection of %s: %w", p.UserID, err)

@@ -257,7 +257,7 @@ func (r *recordEvents) list() []string {
 func (e *env) link(i int) store.Connection {
 	e.t.Helper()
 	tok := e.sim.Tokens()[i]
-	res, err := e.eng.Link(e.ctx, ingest.LinkParams{ClientUUID: testClient, UserID: fmt.Sprintf("user-%d", i), CreateClient: true,
+	res, err := e.eng.Link(e.ctx, ingest.LinkParams{ClientUUID: testClient, UserID: fmt.Sprintf("user-%d", i), DataSource: "oura", CreateClient: true,
 		TimeZone: tok.TimeZone, Tokens: store.Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.ExpiresAt, Scopes: tok.Scopes}})
 	if err != nil {
 		e.t.Fatalf("link user %d: %v", i, err)

@@ -190,7 +190,7 @@ func (be *benchEnv) waitBackfill(t *testing.T, timeout time.Duration, conns []st
 func (be *benchEnv) link(t *testing.T, i int) store.Connection {
 	t.Helper()
 	tok := be.sim.Tokens()[i]
-	res, err := be.eng.Link(context.Background(), ingest.LinkParams{ClientUUID: testClient, UserID: "user-" + strconv.Itoa(i), CreateClient: true,
+	res, err := be.eng.Link(context.Background(), ingest.LinkParams{ClientUUID: testClient, UserID: "user-" + strconv.Itoa(i), DataSource: "oura", CreateClient: true,
 		TimeZone: tok.TimeZone, Tokens: store.Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.ExpiresAt, Scopes: tok.Scopes}})
 	if err != nil {
 		t.Fatalf("link user %d: %v", i, err)

@@ -13,7 +13,7 @@ import (
 )
 
 func (e *env) linkToken(i int, tok store.Tokens) (ingest.LinkResult, error) {
-	return e.eng.Link(e.ctx, ingest.LinkParams{ClientUUID: testClient, UserID: "user-" + string(rune('a'+i)), CreateClient: true, Tokens: tok})
+	return e.eng.Link(e.ctx, ingest.LinkParams{ClientUUID: testClient, UserID: "user-" + string(rune('a'+i)), DataSource: "oura", CreateClient: true, Tokens: tok})
 }
 
 // TestTokenRefreshOnExpiry: an expired access token is refreshed before

@@ -19,7 +19,7 @@ import (
 type okSync struct{ st store.Store }
 
 func (f okSync) Link(ctx context.Context, p ingest.LinkParams) (ingest.LinkResult, error) {
-	c, err := f.st.CreateConnection(ctx, store.Connection{ClientUUID: p.ClientUUID, UserID: p.UserID, DataSource: store.DataSourceOura,
+	c, err := f.st.CreateConnection(ctx, store.Connection{ClientUUID: p.ClientUUID, UserID: p.UserID, DataSource: p.DataSource,
 		Status: store.StatusActive, Tokens: p.Tokens})
 	return ingest.LinkResult{Connection: c}, err
 }
@@ -43,7 +43,7 @@ func connect(t *testing.T, s *Service, user string) (*url.URL, *http.Cookie) {
 }
 
 func callback(s *Service, rawQuery string, c *http.Cookie) *httptest.ResponseRecorder {
-	req := httptest.NewRequest("GET", "http://wearlink.test"+CallbackPath+"?"+rawQuery, nil)
+	req := httptest.NewRequest("GET", "http://wearlink.test"+CallbackPath("oura")+"?"+rawQuery, nil)
 	if c != nil {
 		req.AddCookie(c)
 	}
@@ -59,7 +59,7 @@ func callback(s *Service, rawQuery string, c *http.Cookie) *httptest.ResponseRec
 func TestCallbackFromAnotherBrowserFirst(t *testing.T) {
 	st := newStore(t)
 	oa := &fakeOAuth{token: oura.Token{AccessToken: "a", RefreshToken: "r", Scopes: []string{"daily"}}}
-	s, err := New(Config{Store: st, OAuth: oa, Sync: okSync{st}, PublicURL: "http://wearlink.test"})
+	s, err := New(Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oa, Sync: okSync{st}, PublicURL: "http://wearlink.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,13 +97,13 @@ func TestCallbackFromAnotherBrowserFirst(t *testing.T) {
 func TestPKCEWithSimulator(t *testing.T) {
 	sim, simURL := simtest.Simulator(t, ourasim.Config{Seed: 1, Users: 1, WebhookRetries: -1})
 	oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		RedirectURL: "http://wearlink.test" + CallbackPath, AuthURL: simURL + "/oauth/authorize", TokenURL: simURL + "/oauth/token",
+		RedirectURL: "http://wearlink.test" + CallbackPath("oura"), AuthURL: simURL + "/oauth/authorize", TokenURL: simURL + "/oauth/token",
 		RevokeURL: simURL + "/oauth/revoke"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := newStore(t)
-	s, err := New(Config{Store: st, OAuth: oauth, Sync: okSync{st}, PublicURL: "http://wearlink.test", PKCE: true})
+	s, err := New(Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oauth, Sync: okSync{st}, PublicURL: "http://wearlink.test", PKCE: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestPKCEWithSimulator(t *testing.T) {
 
 	// Without PKCE on this side, a code issued against a challenge is
 	// refused: the simulator does verify.
-	plain, err := New(Config{Store: st, OAuth: oauth, Sync: okSync{st}, PublicURL: "http://wearlink.test"})
+	plain, err := New(Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oauth, Sync: okSync{st}, PublicURL: "http://wearlink.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +147,43 @@ func TestPKCEWithSimulator(t *testing.T) {
 	back, _ = url.Parse(resp.Header.Get("Location"))
 	if rec := callback(plain, back.RawQuery, cookie); rec.Code != http.StatusBadGateway {
 		t.Fatalf("exchange without the verifier: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestAnotherProvider: a Service serves the data source it is made for:
+// its own paths and cookie, its name on the pages, and the connection is
+// that provider's, beside the user's other connections.
+func TestAnotherProvider(t *testing.T) {
+	st := newStore(t)
+	oa := &fakeOAuth{token: oura.Token{AccessToken: "w", RefreshToken: "wr", Scopes: []string{"read:sleep", "offline"}}}
+	s, err := New(Config{DataSource: "whoop", Name: "Whoop", RequiredScopes: []string{"offline"}, Store: st, OAuth: oa, Sync: okSync{st},
+		PublicURL: "http://wearlink.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.AuthorizationURL(t.Context(), "c-1", "u1", "")
+	if err != nil || !strings.HasPrefix(u, "http://wearlink.test/connect/whoop?") {
+		t.Fatalf("authorization URL %q, %v", u, err)
+	}
+	to, cookie := connect(t, s, "u1")
+	if cookie.Path != "/connect/whoop" {
+		t.Fatalf("state cookie path %q", cookie.Path)
+	}
+	rec := callback(s, "code=good-code&state="+url.QueryEscape(to.Query().Get("state")), cookie)
+	if rec.Code != http.StatusFound {
+		t.Fatalf("callback: %d %s", rec.Code, rec.Body)
+	}
+	c, err := st.FindConnection(t.Context(), "c-1", "u1", "whoop")
+	if err != nil || c.Status != store.StatusActive || c.Tokens.AccessToken != "w" {
+		t.Fatalf("whoop connection %+v %v", c, err)
+	}
+	if _, err := st.FindConnection(t.Context(), "c-1", "u1", store.DataSourceOura); err == nil {
+		t.Fatal("linking WHOOP made an Oura connection")
+	}
+	// The person declines at WHOOP: the page names WHOOP, not Oura.
+	to, cookie = connect(t, s, "u2")
+	rec = callback(s, "error=access_denied&state="+url.QueryEscape(to.Query().Get("state")), cookie)
+	if body := rec.Body.String(); !strings.Contains(body, "Your Whoop account was not connected") || strings.Contains(body, "Oura") {
+		t.Fatalf("denied page: %s", body)
 	}
 }

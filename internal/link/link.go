@@ -1,30 +1,35 @@
-// Package link connects a client's user to an Oura account: the
+// Package link connects a client's user to a provider's account: the
 // authorization URL a client gets from the API, the OAuth state, the
 // callback that exchanges the code and starts the backfill, and revocation.
 //
 // The flow, as the browser sees it:
 //
-//	authorization_url  {public}/connect/oura?client_uuid&user_id&redirect_url&expires&sig
+//	authorization_url  {public}/connect/{data_source}?client_uuid&user_id&redirect_url&expires&sig
 //	                   signed with a server key and expiring (LinkTTL), so only
 //	                   the client's backend can make one; visiting it
-//	GET /connect/oura  creates a single-use state (random, stored hashed,
+//	GET /connect/{ds}  creates a single-use state (random, stored hashed,
 //	                   bound to client, user and redirect_url, expiring after
 //	                   StateTTL), sets a cookie naming it, and redirects to
-//	                   Oura's authorize page
-//	GET /connect/oura/callback?code&state
+//	                   the provider's authorize page
+//	GET /connect/{ds}/callback?code&state
 //	                   checks the cookie, then takes the state (deleted on
 //	                   first use: only the browser that owns it can spend
 //	                   it), exchanges the code (with the PKCE verifier when
 //	                   PKCE is on), checks the scopes, links
 //	                   through the sync engine (connection with sealed tokens,
-//	                   Oura user id, backfill enqueued) and redirects to
+//	                   account's id, backfill enqueued) and redirects to
 //	                   {redirect_url}/client_uuid/<c>/user_id/<u>, or shows a
 //	                   success page when there is no redirect_url
 //
 // Every failure shows the person a page that says what happened and what to
 // do, tells the client through Events, and leaves no half-made link: a
-// token obtained for a link that failed is revoked at Oura and the
+// token obtained for a link that failed is revoked at the provider and the
 // connection is put back as it was.
+//
+// A Service serves one data source; the composition root makes one per
+// provider that has OAuth credentials. The signed link names no data
+// source: a client that lets a user link one provider lets the user link
+// any the server serves.
 package link
 
 import (
@@ -50,27 +55,26 @@ import (
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/ingest"
-	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
-// Routes served by ServeConnect and ServeCallback. Oura's application must
+// ConnectPath and CallbackPath are the routes ServeConnect and
+// ServeCallback serve for a data source. The provider's application must
 // list PublicURL+CallbackPath as a redirect URI.
-const (
-	ConnectPath  = "/connect/oura"
-	CallbackPath = "/connect/oura/callback"
-)
+func ConnectPath(dataSource string) string  { return "/connect/" + dataSource }
+func CallbackPath(dataSource string) string { return "/connect/" + dataSource + "/callback" }
 
 // MaxRedirectURL bounds redirect_url. ROOK's reference says 50 characters,
 // which real deep links exceed; 2048 is what browsers reliably handle.
 const MaxRedirectURL = 2048
 
-// OAuth is Oura's authorization-code flow (*oura.OAuth). Its redirect URL
-// must be PublicURL+CallbackPath.
+// OAuth is a provider's authorization-code flow for one application. Its
+// redirect URL must be PublicURL+CallbackPath.
 type OAuth interface {
 	AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
-	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (oura.Token, error)
+	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (provider.Tokens, error)
 	Revoke(ctx context.Context, accessToken string) error
 }
 
@@ -94,13 +98,13 @@ type Store interface {
 
 // Failure reasons reported to FailureEvents.LinkFailed.
 const (
-	ReasonDenied   = "denied"        // the person refused consent at Oura
-	ReasonOAuth    = "oauth_error"   // Oura answered the authorization with another error
+	ReasonDenied   = "denied"        // the person refused consent at the provider
+	ReasonOAuth    = "oauth_error"   // the provider answered the authorization with another error
 	ReasonExpired  = "expired"       // the state expired before the callback
 	ReasonBrowser  = "browser"       // the callback came to a browser that did not start the flow
 	ReasonExchange = "exchange"      // the code could not be exchanged for tokens
 	ReasonScope    = "missing_scope" // a required scope was not granted
-	ReasonLink     = "link"          // storing the grant or reading the Oura account failed
+	ReasonLink     = "link"          // storing the grant or reading the account failed
 )
 
 // UnlinkedByClient is the by argument of DataSourceUnlinked when the client
@@ -134,11 +138,16 @@ func (NopEvents) DataSourceLinked(context.Context, store.Connection) error { ret
 // DataSourceUnlinked implements Events.
 func (NopEvents) DataSourceUnlinked(context.Context, store.Connection, string) error { return nil }
 
-// Config builds a Service. Store, OAuth, Sync and PublicURL are required.
+// Config builds a Service for one data source. DataSource, Store, OAuth,
+// Sync and PublicURL are required.
 type Config struct {
-	Store Store
-	OAuth OAuth
-	Sync  Syncer
+	// DataSource is the provider's slug ("oura"), Name its display name
+	// in the pages (default DataSource).
+	DataSource string
+	Name       string
+	Store      Store
+	OAuth      OAuth
+	Sync       Syncer
 	// Events defaults to NopEvents.
 	Events Events
 	// PublicURL is where browsers reach this server, e.g.
@@ -147,12 +156,12 @@ type Config struct {
 	// LinkTTL is how long an authorization_url works (default 24 h): apps
 	// show it and the person may click it later.
 	LinkTTL time.Duration
-	// StateTTL is how long the person may take at Oura's consent page
-	// (default 15 min).
+	// StateTTL is how long the person may take at the provider's consent
+	// page (default 15 min).
 	StateTTL time.Duration
-	// RequiredScopes must all be granted (default: daily, without which
-	// there is no sleep, activity or readiness). Checked only when Oura
-	// reports the granted scopes.
+	// RequiredScopes must all be granted (the provider says which, see
+	// provider.OAuth). Checked only when the provider reports the granted
+	// scopes.
 	RequiredScopes []string
 	// LinkTimeout bounds exchanging the code and linking (default 3 min);
 	// the work goes on if the browser goes away, so nothing is left half
@@ -160,7 +169,7 @@ type Config struct {
 	LinkTimeout time.Duration
 	// PKCE sends an S256 code_challenge with the authorization and its
 	// code_verifier with the code exchange (RFC 7636). On for providers
-	// whose documentation says they accept it (see oura.SupportsPKCE).
+	// whose documentation says they accept it (see provider.OAuth.PKCE).
 	PKCE   bool
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -184,8 +193,11 @@ type Service struct {
 
 // New checks the configuration and fills defaults.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.OAuth == nil || cfg.Sync == nil {
-		return nil, errors.New("link: Config.Store, OAuth and Sync are required")
+	if cfg.Store == nil || cfg.OAuth == nil || cfg.Sync == nil || cfg.DataSource == "" {
+		return nil, errors.New("link: Config.DataSource, Store, OAuth and Sync are required")
+	}
+	if cfg.Name == "" {
+		cfg.Name = cfg.DataSource
 	}
 	pub, err := url.Parse(strings.TrimSuffix(cfg.PublicURL, "/"))
 	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
@@ -199,9 +211,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.StateTTL <= 0 {
 		cfg.StateTTL = 15 * time.Minute
-	}
-	if cfg.RequiredScopes == nil {
-		cfg.RequiredScopes = []string{"daily"}
 	}
 	if cfg.LinkTimeout <= 0 {
 		cfg.LinkTimeout = 3 * time.Minute
@@ -293,7 +302,7 @@ func linkMAC(key []byte, clientUUID, userID, redirectURL, expires string) []byte
 	return m.Sum(nil)
 }
 
-// AuthorizationURL returns the URL that starts linking the user's Oura
+// AuthorizationURL returns the URL that starts linking the user's
 // account. redirectURL may be empty. It writes nothing: the user is
 // created when the link completes.
 func (s *Service) AuthorizationURL(ctx context.Context, clientUUID, userID, redirectURL string) (string, error) {
@@ -316,15 +325,15 @@ func (s *Service) AuthorizationURL(ctx context.Context, clientUUID, userID, redi
 	}
 	q.Set("expires", expires)
 	q.Set("sig", base64.RawURLEncoding.EncodeToString(linkMAC(key, clientUUID, userID, redirectURL, expires)))
-	return s.public.String() + ConnectPath + "?" + q.Encode(), nil
+	return s.public.String() + ConnectPath(s.cfg.DataSource) + "?" + q.Encode(), nil
 }
 
-// Revoke revokes the user's Oura authorization: syncing stops at once (the
-// connection is marked revoked), the token is revoked at Oura, and the
+// Revoke revokes the user's authorization: syncing stops at once (the
+// connection is marked revoked), the token is revoked at the provider, and the
 // tokens are deleted here; stored data stays. It reports false when there
 // was nothing to revoke.
 func (s *Service) Revoke(ctx context.Context, clientUUID, userID string) (bool, error) {
-	conn, err := s.st.FindConnection(ctx, clientUUID, userID, store.DataSourceOura)
+	conn, err := s.st.FindConnection(ctx, clientUUID, userID, s.cfg.DataSource)
 	if health.ErrorCode(err) == health.ENOTFOUND {
 		return false, nil
 	}
@@ -337,24 +346,24 @@ func (s *Service) Revoke(ctx context.Context, clientUUID, userID string) (bool, 
 	if err := s.st.SetConnectionStatus(ctx, conn.ID, store.StatusRevoked, "revoked by the client"); err != nil {
 		return false, err
 	}
-	s.revokeAtOura(ctx, conn.Tokens.AccessToken, "connection", conn.ID)
+	s.revokeAtProvider(ctx, conn.Tokens.AccessToken, "connection", conn.ID)
 	if err := s.st.UpdateTokens(ctx, conn.ID, store.Tokens{Scopes: conn.Tokens.Scopes}); err != nil {
 		return false, err
 	}
 	conn.Status, conn.LastError, conn.Tokens = store.StatusRevoked, "revoked by the client", store.Tokens{Scopes: conn.Tokens.Scopes}
-	s.log.InfoContext(ctx, "oura authorization revoked", "client_uuid", clientUUID, "user_id", userID, "connection", conn.ID)
+	s.log.InfoContext(ctx, "authorization revoked", "data_source", s.cfg.DataSource, "client_uuid", clientUUID, "user_id", userID, "connection", conn.ID)
 	s.event(ctx, "data source unlinked", s.cfg.Events.DataSourceUnlinked(ctx, conn, UnlinkedByClient))
 	return true, nil
 }
 
-// revokeAtOura revokes a token at Oura, logging a failure: the tokens are
+// revokeAtProvider revokes a token at the provider, logging a failure: the tokens are
 // deleted here either way, so nothing of ours can use them again.
-func (s *Service) revokeAtOura(ctx context.Context, accessToken string, logArgs ...any) {
+func (s *Service) revokeAtProvider(ctx context.Context, accessToken string, logArgs ...any) {
 	if accessToken == "" {
 		return
 	}
 	if err := s.cfg.OAuth.Revoke(ctx, accessToken); err != nil {
-		s.log.WarnContext(ctx, "revoking the token at Oura failed", append(logArgs, "err", err)...)
+		s.log.WarnContext(ctx, "revoking the token at the provider failed", append(append(logArgs, "data_source", s.cfg.DataSource), "err", err)...)
 	}
 }
 
@@ -387,7 +396,7 @@ func stateID(token string) []byte {
 }
 
 // ServeConnect handles GET ConnectPath: it checks the signed link, creates
-// the state and sends the browser to Oura.
+// the state and sends the browser to the provider.
 func (s *Service) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
@@ -426,14 +435,14 @@ func (s *Service) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	id := stateID(token)
 	now := s.now()
-	err = s.st.PutLinkState(ctx, store.LinkState{ID: id, ClientUUID: clientUUID, UserID: userID, DataSource: store.DataSourceOura,
+	err = s.st.PutLinkState(ctx, store.LinkState{ID: id, ClientUUID: clientUUID, UserID: userID, DataSource: s.cfg.DataSource,
 		RedirectURL: redirectURL, ExpiresAt: now.Add(s.cfg.StateTTL)})
 	if err != nil {
 		s.log.ErrorContext(ctx, "connect: put state", "err", err)
 		s.page(w, http.StatusInternalServerError, pageInternal)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: stateCookie(id), Value: token, Path: ConnectPath, MaxAge: int(s.cfg.StateTTL / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: stateCookie(id), Value: token, Path: ConnectPath(s.cfg.DataSource), MaxAge: int(s.cfg.StateTTL / time.Second),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
@@ -466,7 +475,7 @@ func (s *Service) purgeExpired(ctx context.Context) {
 	}
 }
 
-// ServeCallback handles GET CallbackPath, where Oura sends the browser
+// ServeCallback handles GET CallbackPath, where the provider sends the browser
 // back with a code (or an error) and the state.
 func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -503,7 +512,7 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	// The cookie now says the state was spent, so that this browser coming
 	// back is told so rather than sent to another browser.
-	http.SetCookie(w, &http.Cookie{Name: stateCookie(id), Value: cookieUsed, Path: ConnectPath, MaxAge: int(s.cfg.StateTTL / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: stateCookie(id), Value: cookieUsed, Path: ConnectPath(s.cfg.DataSource), MaxAge: int(s.cfg.StateTTL / time.Second),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	// From here on the work completes even if the browser goes away, so a
 	// link is never left half made.
@@ -523,15 +532,15 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if e := q.Get("error"); e != "" {
 		if e == "access_denied" {
-			fail(http.StatusOK, pageDenied, ReasonDenied, "the person declined access at Oura")
+			fail(http.StatusOK, pageDenied, ReasonDenied, "the person declined access at "+s.cfg.Name)
 			return
 		}
-		fail(http.StatusBadGateway, pageOAuthError, ReasonOAuth, "Oura answered the authorization with "+e+": "+q.Get("error_description"))
+		fail(http.StatusBadGateway, pageOAuthError, ReasonOAuth, s.cfg.Name+" answered the authorization with "+e+": "+q.Get("error_description"))
 		return
 	}
 	code := q.Get("code")
 	if code == "" {
-		fail(http.StatusBadRequest, pageOAuthError, ReasonOAuth, "Oura sent the browser back without a code")
+		fail(http.StatusBadRequest, pageOAuthError, ReasonOAuth, s.cfg.Name+" sent the browser back without a code")
 		return
 	}
 	var exchangeOpts []oauth2.AuthCodeOption
@@ -549,7 +558,7 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if missing := missingScopes(s.cfg.RequiredScopes, tok.Scopes); len(missing) > 0 {
-		s.revokeAtOura(ctx, tok.AccessToken, "client_uuid", st.ClientUUID, "user_id", st.UserID)
+		s.revokeAtProvider(ctx, tok.AccessToken, "client_uuid", st.ClientUUID, "user_id", st.UserID)
 		p := pageScope
 		p.Missing = missing
 		fail(http.StatusForbidden, p, ReasonScope, "required scopes not granted: "+strings.Join(missing, ", "))
@@ -557,11 +566,11 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, newUser, err := s.link(ctx, st, tok)
 	if err != nil {
-		s.revokeAtOura(ctx, tok.AccessToken, "client_uuid", st.ClientUUID, "user_id", st.UserID)
+		s.revokeAtProvider(ctx, tok.AccessToken, "client_uuid", st.ClientUUID, "user_id", st.UserID)
 		fail(http.StatusBadGateway, pageLinkFailed, ReasonLink, err.Error())
 		return
 	}
-	s.log.InfoContext(ctx, "oura account linked", "client_uuid", st.ClientUUID, "user_id", st.UserID, "connection", conn.ID)
+	s.log.InfoContext(ctx, "account linked", "data_source", s.cfg.DataSource, "client_uuid", st.ClientUUID, "user_id", st.UserID, "connection", conn.ID)
 	if newUser {
 		s.event(ctx, "user created", s.cfg.Events.UserCreated(ctx, st.ClientUUID, st.UserID))
 	}
@@ -589,21 +598,21 @@ func (s *Service) event(ctx context.Context, what string, err error) {
 // new. When linking fails, the connection is put back as it was before (or
 // marked revoked when it is new), so no connection is left active with a
 // grant that did not fully link.
-func (s *Service) link(ctx context.Context, st store.LinkState, tok oura.Token) (store.Connection, bool, error) {
+func (s *Service) link(ctx context.Context, st store.LinkState, tok provider.Tokens) (store.Connection, bool, error) {
 	_, userErr := s.st.GetUser(ctx, st.ClientUUID, st.UserID)
 	if userErr != nil && health.ErrorCode(userErr) != health.ENOTFOUND {
 		return store.Connection{}, false, userErr
 	}
-	prev, prevErr := s.st.FindConnection(ctx, st.ClientUUID, st.UserID, store.DataSourceOura)
+	prev, prevErr := s.st.FindConnection(ctx, st.ClientUUID, st.UserID, s.cfg.DataSource)
 	if prevErr != nil && health.ErrorCode(prevErr) != health.ENOTFOUND {
 		return store.Connection{}, false, prevErr
 	}
-	res, err := s.cfg.Sync.Link(ctx, ingest.LinkParams{ClientUUID: st.ClientUUID, UserID: st.UserID,
+	res, err := s.cfg.Sync.Link(ctx, ingest.LinkParams{ClientUUID: st.ClientUUID, UserID: st.UserID, DataSource: s.cfg.DataSource,
 		Tokens: store.Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, Scopes: tok.Scopes}})
 	if err == nil {
 		return res.Connection, userErr != nil, nil
 	}
-	conn, findErr := s.st.FindConnection(ctx, st.ClientUUID, st.UserID, store.DataSourceOura)
+	conn, findErr := s.st.FindConnection(ctx, st.ClientUUID, st.UserID, s.cfg.DataSource)
 	if findErr != nil {
 		return store.Connection{}, false, err // nothing was stored
 	}
@@ -621,7 +630,7 @@ func (s *Service) link(ctx context.Context, st store.LinkState, tok oura.Token) 
 }
 
 // missingScopes lists the required scopes not granted. An empty grant list
-// means Oura did not say, and nothing is missing.
+// means the provider did not say, and nothing is missing.
 func missingScopes(required, granted []string) []string {
 	if len(granted) == 0 {
 		return nil

@@ -157,7 +157,7 @@ func runFlow(t *testing.T, s *Service, user, code string) *httptest.ResponseReco
 	pub, _ := url.Parse(u)
 	jar.SetCookies(pub, rec.Result().Cookies())
 	state, _ := url.Parse(rec.Header().Get("Location"))
-	cb := "http://wearlink.test" + CallbackPath + "?code=" + code + "&state=" + url.QueryEscape(state.Query().Get("state"))
+	cb := "http://wearlink.test" + CallbackPath("oura") + "?code=" + code + "&state=" + url.QueryEscape(state.Query().Get("state"))
 	req := httptest.NewRequest("GET", cb, nil)
 	for _, c := range jar.Cookies(pub) {
 		req.AddCookie(c)
@@ -205,7 +205,7 @@ func TestLinkFailureLeavesNothing(t *testing.T) {
 	st := newStore(t)
 	oa := &fakeOAuth{token: oura.Token{AccessToken: "new-access", RefreshToken: "new-refresh", Scopes: []string{"daily", "personal"}}}
 	ev := &recEvents{}
-	s, err := New(Config{Store: st, OAuth: oa, Sync: failingSync{st}, Events: ev, PublicURL: "http://wearlink.test"})
+	s, err := New(Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oa, Sync: failingSync{st}, Events: ev, PublicURL: "http://wearlink.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestLinkFailureLeavesNothing(t *testing.T) {
 func TestRevokeWhenOuraFails(t *testing.T) {
 	st := newStore(t)
 	oa := &fakeOAuth{revokeErr: errors.New("connection refused")}
-	s, err := New(Config{Store: st, OAuth: oa, Sync: failingSync{st}, PublicURL: "http://wearlink.test"})
+	s, err := New(Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oa, Sync: failingSync{st}, PublicURL: "http://wearlink.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestAuthorizationURLSigned(t *testing.T) {
 	st := newStore(t)
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	mk := func() *Service {
-		s, err := New(Config{Store: st, OAuth: &fakeOAuth{}, Sync: failingSync{st}, PublicURL: "https://wearlink.example/", Now: func() time.Time { return now }})
+		s, err := New(Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: &fakeOAuth{}, Sync: failingSync{st}, PublicURL: "https://wearlink.example/", Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,14 +309,14 @@ func TestAuthorizationURLSigned(t *testing.T) {
 	}
 	p, _ := url.Parse(u1)
 	q := p.Query()
-	if p.Scheme+"://"+p.Host+p.Path != "https://wearlink.example"+ConnectPath || q.Get("client_uuid") != "c-1" || q.Get("user_id") != "u1" ||
+	if p.Scheme+"://"+p.Host+p.Path != "https://wearlink.example"+ConnectPath("oura") || q.Get("client_uuid") != "c-1" || q.Get("user_id") != "u1" ||
 		q.Get("redirect_url") != "https://app.example.com" || q.Get("expires") != "1735873445" || q.Get("sig") == "" {
 		t.Fatalf("authorization URL %s", u1)
 	}
 	if _, err := s1.AuthorizationURL(t.Context(), "c-1", "bad user", ""); health.ErrorCode(err) != health.EINVALID {
 		t.Fatalf("bad user: %v", err)
 	}
-	if _, err := New(Config{Store: st, OAuth: &fakeOAuth{}, Sync: failingSync{st}, PublicURL: "wearlink.example"}); err == nil {
+	if _, err := New(Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: &fakeOAuth{}, Sync: failingSync{st}, PublicURL: "wearlink.example"}); err == nil {
 		t.Fatal("a public URL without a scheme was accepted")
 	}
 }

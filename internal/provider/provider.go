@@ -111,6 +111,9 @@ const (
 type OAuth struct {
 	AuthURL, TokenURL, RevokeURL string
 	Scopes                       []string
+	// RequiredScopes must be granted for the link to be of use; a link
+	// without them is refused and its token revoked.
+	RequiredScopes []string
 	// ScopeSeparator joins Scopes in the authorize URL: " " by the
 	// standard, "," at Withings.
 	ScopeSeparator string
@@ -190,6 +193,15 @@ type StaticToken string
 
 // AccessToken implements Auth.
 func (t StaticToken) AccessToken(context.Context) (string, error) { return string(t), nil }
+
+// Tokens is a user's OAuth grant.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	Expiry       time.Time
+	// Scopes granted, as the provider names them.
+	Scopes []string
+}
 
 // Account is the provider's account behind a token.
 type Account struct {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
 // Live OAuth endpoints. Apps registered on Oura's newer developer portal
@@ -89,14 +91,8 @@ func (o *OAuth) AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
 	return o.conf.AuthCodeURL(state, extra...)
 }
 
-// Token is a user's grant.
-type Token struct {
-	AccessToken  string
-	RefreshToken string
-	Expiry       time.Time
-	// Scopes granted, with any "extapi:" prefix removed.
-	Scopes []string
-}
+// Token is a user's grant; its Scopes have any "extapi:" prefix removed.
+type Token = provider.Tokens
 
 func fromOAuth2(t *oauth2.Token) Token {
 	tok := Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry}

@@ -92,6 +92,8 @@ func (p *Provider) Info() provider.Info {
 		Description: "Oura Ring: sleep, readiness, activity, heart rate, SpO2 and temperature from your ring.", OAuth: provider.OAuth{
 			AuthURL: or(o.AuthURL, DefaultAuthURL), TokenURL: or(o.TokenURL, DefaultTokenURL), RevokeURL: or(o.RevokeURL, DefaultRevokeURL),
 			Scopes: scopes, ScopeSeparator: " ", AuthStyle: provider.AuthInParams, PKCE: pkce,
+			// Without daily there is no sleep, activity or readiness.
+			RequiredScopes: []string{"daily"},
 			// Oura's refresh returns a new refresh token and the old one
 			// stops working (notes 2.2).
 			RotatesRefreshToken: true,
