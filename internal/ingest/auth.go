@@ -6,7 +6,7 @@ import (
 	"fmt"
 	gosync "sync"
 
-	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -15,28 +15,28 @@ import (
 var errReauth = errors.New("connection needs re-authorization")
 
 // authCache keeps one token source per connection, so that concurrent jobs
-// of a user share one grant: Oura's refresh tokens are single-use, and two
-// sources refreshing the same token would lock the user out.
+// of a user share one grant: where refresh tokens are single-use (Oura,
+// WHOOP), two sources refreshing the same token would lock the user out.
 type authCache struct {
 	mu gosync.Mutex
 	m  map[int64]*connAuth
 }
 
-// connAuth is the oura.Auth of one connection.
+// connAuth is the provider.Auth of one connection.
 type connAuth struct {
 	e  *Engine
 	id int64
 
 	mu   gosync.Mutex
 	conn store.Connection
-	ts   *oura.TokenSource // nil: the token is used as it is
+	ts   *provider.TokenSource // nil: the token is used as it is
 }
 
-func toOura(t store.Tokens) oura.Token {
-	return oura.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry, Scopes: t.Scopes}
+func toProvider(t store.Tokens) provider.Tokens {
+	return provider.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry, Scopes: t.Scopes}
 }
 
-func fromOura(t oura.Token) store.Tokens {
+func fromProvider(t provider.Tokens) store.Tokens {
 	return store.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry, Scopes: t.Scopes}
 }
 
@@ -79,29 +79,29 @@ func (a *connAuth) reset(conn store.Connection) {
 func (a *connAuth) resetLocked(conn store.Connection) {
 	a.conn = conn
 	a.ts = nil
-	if a.e.cfg.OAuth != nil && conn.Tokens.RefreshToken != "" {
-		a.ts = a.e.cfg.OAuth.NewTokenSource(toOura(conn.Tokens), a.persist, a.e.now)
+	if r := a.e.cfg.Refreshers[conn.DataSource]; r != nil && conn.Tokens.RefreshToken != "" {
+		a.ts = provider.NewTokenSource(r, toProvider(conn.Tokens), a.persist, a.e.now)
 	}
 }
 
 func (a *connAuth) current() store.Tokens {
 	if a.ts != nil {
-		return fromOura(a.ts.Current())
+		return fromProvider(a.ts.Current())
 	}
 	return a.conn.Tokens
 }
 
-// persist stores a rotated grant before it is used (oura.TokenSource calls
-// it with the new refresh token; the old one is already spent).
-func (a *connAuth) persist(ctx context.Context, t oura.Token) error {
-	if err := a.e.st.UpdateTokens(ctx, a.id, fromOura(t)); err != nil {
+// persist stores a rotated grant before it is used (the token source calls
+// it with the new refresh token; the old one may already be spent).
+func (a *connAuth) persist(ctx context.Context, t provider.Tokens) error {
+	if err := a.e.st.UpdateTokens(ctx, a.id, fromProvider(t)); err != nil {
 		return fmt.Errorf("persist rotated tokens of connection %d: %w", a.id, err)
 	}
-	a.e.log.InfoContext(ctx, "oura token refreshed", "connection", a.id, "expiry", t.Expiry)
+	a.e.log.InfoContext(ctx, "token refreshed", "connection", a.id, "expiry", t.Expiry)
 	return nil
 }
 
-// AccessToken implements oura.Auth.
+// AccessToken implements provider.Auth.
 func (a *connAuth) AccessToken(ctx context.Context) (string, error) {
 	a.mu.Lock()
 	ts, tok := a.ts, a.conn.Tokens.AccessToken
@@ -119,7 +119,8 @@ func (a *connAuth) AccessToken(ctx context.Context) (string, error) {
 	return a.AccessToken(ctx)
 }
 
-// Refresh implements oura.Refresher: the client calls it after a 401.
+// Refresh is called by a provider's client after a 401 (Oura's
+// oura.Refresher).
 func (a *connAuth) Refresh(ctx context.Context) error {
 	a.mu.Lock()
 	ts := a.ts
@@ -137,8 +138,8 @@ func (a *connAuth) Refresh(ctx context.Context) error {
 // refreshFailed decides what a failed refresh means. It returns nil when
 // the stored grant turned out to be newer (another process rotated it) and
 // the caller may try again.
-func (a *connAuth) refreshFailed(ctx context.Context, used *oura.TokenSource, err error) error {
-	if oura.KindOf(err) != oura.KindInvalidToken {
+func (a *connAuth) refreshFailed(ctx context.Context, used *provider.TokenSource, err error) error {
+	if provider.KindOf(err) != provider.KindInvalidToken {
 		return err // network, 5xx, persist failure: try again later
 	}
 	conn, gerr := a.e.st.GetConnection(ctx, a.id)

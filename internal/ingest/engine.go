@@ -59,9 +59,12 @@ type Config struct {
 	// Providers reads each connection's provider (default: Oura alone,
 	// through Oura).
 	Providers *provider.Registry
-	// OAuth refreshes expired tokens. Nil: tokens are used as stored and an
-	// expired one needs a new link.
+	// OAuth refreshes expired Oura tokens (the default of Refreshers).
 	OAuth *oura.OAuth
+	// Refreshers refresh expired tokens, by data source. A data source
+	// without one uses its tokens as stored, and an expired one needs a
+	// new link.
+	Refreshers map[string]provider.Refresher
 	// ClientID and ClientSecret are the Oura application's credentials:
 	// the subscription API uses both, notification signatures the secret.
 	ClientID     string
@@ -139,6 +142,9 @@ func (c *Config) fill() error {
 	}
 	if c.Events == nil {
 		c.Events = NopEvents{}
+	}
+	if c.Refreshers == nil && c.OAuth != nil {
+		c.Refreshers = map[string]provider.Refresher{oura.DataSource: c.OAuth}
 	}
 	if c.Providers == nil {
 		op, err := oura.NewProvider(oura.ProviderConfig{Client: c.Oura, ClientID: c.ClientID, ClientSecret: c.ClientSecret,

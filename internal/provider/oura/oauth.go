@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -191,99 +190,8 @@ func tokenError(err error) error {
 	return e
 }
 
-// PersistFunc stores a user's new grant. It is called with the rotated
-// refresh token before the new access token is used: if it fails, the token
-// is not used, because a refresh token that was not saved is lost for good.
-type PersistFunc func(ctx context.Context, t Token) error
-
-// TokenSource is the Auth of one linked user: it refreshes before expiry and
-// after a 401, and hands every rotation to Persist first.
-type TokenSource struct {
-	oauth   *OAuth
-	persist PersistFunc
-	now     func() time.Time
-	// Leeway refreshes this long before expiry (default 5 minutes).
-	leeway time.Duration
-
-	mu  sync.Mutex
-	tok Token
-	// pending is a rotated grant whose persist failed. The old refresh
-	// token is already spent, so it is kept and persisted again before
-	// anything else happens.
-	pending *Token
-}
-
-// NewTokenSource wraps a stored grant. persist may be nil for throw-away
-// sources (then a rotated refresh token lives only in memory).
-func (o *OAuth) NewTokenSource(t Token, persist PersistFunc, now func() time.Time) *TokenSource {
-	if now == nil {
-		now = time.Now
-	}
-	return &TokenSource{oauth: o, persist: persist, now: now, leeway: 5 * time.Minute, tok: t}
-}
-
-// AccessToken returns a valid access token, refreshing when it is about to
-// expire.
-func (s *TokenSource) AccessToken(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.flushPendingLocked(ctx); err != nil {
-		return "", err
-	}
-	if s.tok.AccessToken != "" && (s.tok.Expiry.IsZero() || s.now().Add(s.leeway).Before(s.tok.Expiry)) {
-		return s.tok.AccessToken, nil
-	}
-	if err := s.refreshLocked(ctx, s.tok.AccessToken); err != nil {
-		return "", err
-	}
-	return s.tok.AccessToken, nil
-}
-
-// Refresh forces a refresh (after Oura rejected the current token).
-func (s *TokenSource) Refresh(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending != nil {
-		return s.flushPendingLocked(ctx)
-	}
-	return s.refreshLocked(ctx, s.tok.AccessToken)
-}
-
-func (s *TokenSource) flushPendingLocked(ctx context.Context) error {
-	if s.pending == nil {
-		return nil
-	}
-	if err := s.persist(ctx, *s.pending); err != nil {
-		return fmt.Errorf("oura: persist rotated token: %w", err)
-	}
-	s.tok, s.pending = *s.pending, nil
-	return nil
-}
-
-// Current returns the grant as it stands.
-func (s *TokenSource) Current() Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tok
-}
-
-func (s *TokenSource) refreshLocked(ctx context.Context, _ string) error {
-	nt, err := s.oauth.Refresh(ctx, s.tok.RefreshToken)
-	if err != nil {
-		return fmt.Errorf("oura: refresh token: %w", err)
-	}
-	if nt.RefreshToken == "" {
-		nt.RefreshToken = s.tok.RefreshToken
-	}
-	if len(nt.Scopes) == 0 {
-		nt.Scopes = s.tok.Scopes
-	}
-	if s.persist != nil {
-		if err := s.persist(ctx, nt); err != nil {
-			s.pending = &nt
-			return fmt.Errorf("oura: persist rotated token: %w", err)
-		}
-	}
-	s.tok = nt
-	return nil
+// NewTokenSource wraps a stored grant in the seam's token source, which
+// refreshes it with this flow. persist may be nil for throw-away sources.
+func (o *OAuth) NewTokenSource(t Token, persist provider.PersistFunc, now func() time.Time) *provider.TokenSource {
+	return provider.NewTokenSource(o, t, persist, now)
 }
