@@ -85,7 +85,7 @@ func TestReadyzAndMetrics(t *testing.T) {
 		`wearlink_http_request_duration_seconds_bucket{method="GET",route="GET /api/v1/user_id/{user_id}/time_zone",le="+Inf"} 3`,
 		`wearlink_oura_requests_total{collection="webhook_subscription",status="201"}`,
 		`wearlink_oura_request_duration_seconds_count{collection="webhook_subscription"}`,
-		`wearlink_jobs_total{kind="oura_webhooks",outcome="completed"}`,
+		`wearlink_jobs_total{kind="ingest_subscriptions",outcome="completed"}`,
 		`go_goroutines`,
 	}
 	var text string

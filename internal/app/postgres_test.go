@@ -84,7 +84,7 @@ func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, 
 	deadline = time.Now().Add(time.Minute)
 	for {
 		var busy int
-		if err := st.PG.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'oura_backfill' AND state <> 'completed'`).Scan(&busy); err != nil {
+		if err := st.PG.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'ingest_backfill' AND state <> 'completed'`).Scan(&busy); err != nil {
 			t.Fatal(err)
 		}
 		if busy == 0 {
@@ -96,7 +96,7 @@ func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, 
 		time.Sleep(25 * time.Millisecond)
 	}
 
-	rows, err := st.PG.Query(ctx, `SELECT kind, args::text, attempt, attempted_by, state FROM river_job WHERE kind = 'oura_backfill'`)
+	rows, err := st.PG.Query(ctx, `SELECT kind, args::text, attempt, attempted_by, state FROM river_job WHERE kind = 'ingest_backfill'`)
 	if err != nil {
 		t.Fatal(err)
 	}

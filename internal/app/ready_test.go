@@ -73,14 +73,14 @@ func TestJobMetrics(t *testing.T) {
 	ev := func(k river.EventKind, kind string, st rivertype.JobState) *river.Event {
 		return &river.Event{Kind: k, Job: &rivertype.JobRow{Kind: kind, State: st, EncodedArgs: []byte(`{"delivery_id":7}`)}, JobStats: &river.JobStatistics{}}
 	}
-	m.job(ctx, ev(river.EventKindJobCompleted, "oura_fetch", rivertype.JobStateCompleted), nil)
-	m.job(ctx, ev(river.EventKindJobFailed, "oura_fetch", rivertype.JobStateRetryable), nil)
-	m.job(ctx, ev(river.EventKindJobFailed, "oura_fetch", rivertype.JobStateDiscarded), nil)
+	m.job(ctx, ev(river.EventKindJobCompleted, "ingest_fetch", rivertype.JobStateCompleted), nil)
+	m.job(ctx, ev(river.EventKindJobFailed, "ingest_fetch", rivertype.JobStateRetryable), nil)
+	m.job(ctx, ev(river.EventKindJobFailed, "ingest_fetch", rivertype.JobStateDiscarded), nil)
 	m.job(ctx, ev(river.EventKindJobSnoozed, "webhook_deliver", rivertype.JobStateScheduled), nil)
 	m.job(ctx, ev(river.EventKindJobFailed, "webhook_deliver", rivertype.JobStateRetryable), nil)
 	m.job(ctx, ev(river.EventKindJobCompleted, "webhook_deliver", rivertype.JobStateCompleted), nil)
 	for labels, want := range map[[2]string]float64{
-		{"oura_fetch", "completed"}: 1, {"oura_fetch", "retryable"}: 1, {"oura_fetch", "discarded"}: 1,
+		{"ingest_fetch", "completed"}: 1, {"ingest_fetch", "retryable"}: 1, {"ingest_fetch", "discarded"}: 1,
 		{"webhook_deliver", "snoozed"}: 1, {"webhook_deliver", "retryable"}: 1,
 	} {
 		if got := counterValue(t, m.jobs.WithLabelValues(labels[0], labels[1])); got != want {

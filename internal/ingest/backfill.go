@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
-	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -43,16 +41,38 @@ type LinkResult struct {
 	From, To string
 }
 
-// backfillCollections are the collections read by day: every one except
-// personal_info and ring_configuration, which Link reads whole.
-func backfillCollections() []string {
+// byDay keeps the collections read by day: every one except those Link
+// reads whole (Oura's personal_info and ring_configuration).
+func byDay(c provider.Collection) bool {
+	return c.Range == provider.RangeDays || c.Range == provider.RangeInstants
+}
+
+// whole keeps the collections read whole, which belong to no day.
+func whole(c provider.Collection) bool {
+	return c.Range == provider.RangeAll || c.Range == provider.RangeSingleton
+}
+
+// collections names the collections of a data source that keep accepts,
+// in the provider's order.
+func (e *Engine) collections(dataSource string, keep func(provider.Collection) bool) []string {
+	p, ok := e.cfg.Providers.Lookup(dataSource)
+	if !ok {
+		return nil
+	}
 	var out []string
-	for _, c := range oura.Collections() {
-		if c.Range == oura.RangeDate || c.Range == oura.RangeDateTime {
+	for _, c := range p.Collections() {
+		if keep(c) {
 			out = append(out, c.Name)
 		}
 	}
 	return out
+}
+
+// isSeries reports whether a collection of the data source is a time
+// series read by instants (Oura's heart rate and battery).
+func (e *Engine) isSeries(dataSource, coll string) bool {
+	c, _ := e.cfg.Providers.Collection(dataSource, coll)
+	return c.Range == provider.RangeInstants
 }
 
 // Link stores the connection, reads personal_info (whose id is how Oura's
@@ -150,7 +170,10 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		return res, err
 	}
 	now := e.now()
-	patch := map[string]string{curLinkedAt: fmtTime(now), curSyncedAt(oura.CollPersonalInfo): fmtTime(now), curSyncedAt(oura.CollRingConfiguration): fmtTime(now)}
+	patch := map[string]string{curLinkedAt: fmtTime(now)}
+	for _, coll := range e.collections(conn.DataSource, whole) {
+		patch[curSyncedAt(coll)] = fmtTime(now)
+	}
 	for _, k := range keysWithPrefix(conn.Cursors, "scope:") {
 		patch[k] = "" // a new grant may carry the scope
 	}
@@ -167,7 +190,11 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	}
 	pl, ok := parsePlan(conn.Cursors[curBackfill])
 	if !ok {
-		pl = e.newPlan(now, loc, rings)
+		first := ""
+		if hs, ok := prov.(provider.HistoryStarter); ok {
+			first = hs.FirstDay(rings)
+		}
+		pl = e.newPlan(now, loc, first)
 		patch[curBackfill] = pl.String()
 	}
 	if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
@@ -179,7 +206,7 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 			continue
 		}
 		n := len(params)
-		for _, coll := range backfillCollections() {
+		for _, coll := range e.collections(conn.DataSource, byDay) {
 			if conn.Cursors[curWindow(coll, w.from)] == "done" {
 				continue
 			}
@@ -188,7 +215,7 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		if len(params) == n {
 			// Stored but not normalized when the process stopped: one job
 			// finishes the window.
-			params = append(params, river.InsertManyParams{Args: BackfillArgs{ConnectionID: conn.ID, Collection: backfillCollections()[0], From: w.from, To: w.to}})
+			params = append(params, river.InsertManyParams{Args: BackfillArgs{ConnectionID: conn.ID, Collection: e.collections(conn.DataSource, byDay)[0], From: w.from, To: w.to}})
 		}
 	}
 	if len(params) > 0 {
@@ -271,7 +298,7 @@ const earliestHistory = "2015-01-01"
 // newPlan covers the configured days up to today in the user's zone. Without
 // a zone "today" is taken one day ahead of UTC, which is today or later
 // everywhere.
-func (e *Engine) newPlan(now time.Time, loc *time.Location, rings []provider.Document) plan {
+func (e *Engine) newPlan(now time.Time, loc *time.Location, firstDay string) plan {
 	to := dayOf(now, loc)
 	if loc == nil {
 		to = addDays(to, 1)
@@ -279,32 +306,11 @@ func (e *Engine) newPlan(now time.Time, loc *time.Location, rings []provider.Doc
 	from := addDays(to, -(e.cfg.BackfillDays - 1))
 	if e.cfg.BackfillAll {
 		from = earliestHistory
-		if d := firstRingDay(rings); d != "" && d > from {
-			from = d
+		if firstDay != "" && firstDay > from {
+			from = firstDay
 		}
 	}
 	return plan{from: from, to: to, window: e.cfg.WindowDays}
-}
-
-// firstRingDay is the day the user's first ring was set up ("" when no
-// ring says; old rings report the epoch).
-func firstRingDay(rings []provider.Document) string {
-	first := ""
-	for _, r := range rings {
-		var v oura.RingConfiguration
-		if err := json.Unmarshal(r.Raw, &v); err != nil || v.SetUpAt == nil {
-			return ""
-		}
-		t, err := v.SetUpAt.Time()
-		if err != nil || t.Year() < 2013 {
-			return ""
-		}
-		d := t.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
-		if first == "" || d < first {
-			first = d
-		}
-	}
-	return first
 }
 
 // backfillWorker runs BackfillArgs.
@@ -392,7 +398,7 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 	key := curWindow(a.Collection, a.From)
 	patch := map[string]string{key: "done"}
 	from, step := a.From, 10000
-	if c, _ := oura.LookupCollection(a.Collection); c.Range == oura.RangeDateTime {
+	if e.isSeries(conn.DataSource, a.Collection) {
 		step = seriesChunkDays
 		if p, ok := strings.CutPrefix(conn.Cursors[key], "through:"); ok && p >= a.From {
 			from = addDays(p, 1)
@@ -446,7 +452,7 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		// The newest window is the collection's starting point for
 		// webhook reads and reconciliation.
 		to := a.To
-		if c, _ := oura.LookupCollection(a.Collection); c.Range == oura.RangeDateTime {
+		if e.isSeries(conn.DataSource, a.Collection) {
 			// The last days of heart rate and battery may still grow
 			// (see duePolls): read them again.
 			to = addDays(to, -2)
@@ -467,7 +473,7 @@ func (e *Engine) finishWindow(ctx context.Context, id int64, from, to string) er
 	if conn.Cursors[curBackfillDone] != "" {
 		return nil
 	}
-	for _, coll := range backfillCollections() {
+	for _, coll := range e.collections(conn.DataSource, byDay) {
 		if conn.Cursors[curWindow(coll, from)] != "done" {
 			return nil // another collection's job finishes the window
 		}
@@ -496,7 +502,7 @@ func (e *Engine) finishWindow(ctx context.Context, id int64, from, to string) er
 			return nil
 		}
 		patch[curWindowNormalized(w.from)] = ""
-		for _, coll := range backfillCollections() {
+		for _, coll := range e.collections(conn.DataSource, byDay) {
 			patch[curWindow(coll, w.from)] = ""
 		}
 	}

@@ -1,19 +1,22 @@
-// Package ingest keeps wearlink's copy of every linked Oura account current:
-// a resumable backfill when a user links, a fetch when Oura's webhooks
-// announce new data, and polling as a safety net within a request budget.
-// Everything runs as River jobs on wearlink's own database, so work
-// survives restarts and, on PostgreSQL, spreads over several processes.
+// Package ingest keeps wearlink's copy of every linked account current,
+// whatever its provider: a resumable backfill when a user links, a fetch
+// when the provider's notifications announce new data, and polling as a
+// safety net within a request budget. It reads providers only through the
+// seam (internal/provider). Everything runs as River jobs on wearlink's
+// own database, so work survives restarts and, on PostgreSQL, spreads over
+// several processes.
 //
-// Jobs and queues (see jobs.go):
+// Jobs and queues (see jobs.go; jobs queued by earlier versions under
+// their oura_ names still run):
 //
-//	backfill  oura_backfill   one per (connection, collection, 30-day window)
-//	fetch     oura_fetch      one per (connection, collection) while pending:
-//	                          webhook notifications coalesce into it
-//	poll      oura_poll       per connection: reconciliation and time series
-//	          oura_poll_due   periodic: finds connections with a poll due
-//	          oura_webhooks   creates missing and renews Oura subscriptions
-//	backfill  oura_resync     one per (connection, collection, window) the
-//	                          API asks to read again
+//	backfill  ingest_backfill       one per (connection, collection, 30-day window)
+//	fetch     ingest_fetch          one per (connection, collection) while pending:
+//	                                notifications coalesce into it
+//	poll      ingest_poll           per connection: reconciliation and time series
+//	          ingest_poll_due       periodic: finds connections with a poll due
+//	          ingest_subscriptions  creates missing and renews app-level subscriptions
+//	backfill  ingest_resync         one per (connection, collection, window) the
+//	                                API asks to read again
 //
 // After raw documents are stored, the days they changed are normalized
 // again (normalize.go) and the health documents written with their outbox
@@ -107,13 +110,6 @@ type Config struct {
 	// sync may stay missing before it is read on its own (default 2 h; see
 	// gap in poll.go).
 	GapGrace time.Duration
-	// HeartRateEvery and BatteryEvery space the polls of the two
-	// collections Oura sends no webhooks for (defaults 20 h and 7 days).
-	HeartRateEvery time.Duration
-	BatteryEvery   time.Duration
-	// PersonalInfoEvery spaces re-reads of personal_info, which has no
-	// webhooks and rarely changes (default 14 days).
-	PersonalInfoEvery time.Duration
 	// PollCheck is how often the periodic job looks for due polls (default
 	// 15 min); SubscriptionCheck how often subscriptions are renewed
 	// (default 24 h).
@@ -173,9 +169,6 @@ func (c *Config) fill() error {
 	def(&c.ReconcileSilent, 6*time.Hour)
 	def(&c.SilentAfter, 36*time.Hour)
 	def(&c.GapGrace, 2*time.Hour)
-	def(&c.HeartRateEvery, 20*time.Hour)
-	def(&c.BatteryEvery, 7*24*time.Hour)
-	def(&c.PersonalInfoEvery, 14*24*time.Hour)
 	def(&c.PollCheck, 15*time.Minute)
 	def(&c.SubscriptionCheck, 24*time.Hour)
 	def(&c.RenewBefore, 30*24*time.Hour)

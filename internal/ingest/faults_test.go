@@ -181,7 +181,7 @@ func TestBackfillUnderFaults(t *testing.T) {
 		t.Fatalf("%d jobs discarded or cancelled", n)
 	}
 	snoozed := 0
-	for _, j := range e.jobs("oura_backfill", rivertype.JobStateCompleted) {
+	for _, j := range e.jobs("ingest_backfill", rivertype.JobStateCompleted) {
 		if strings.Contains(string(j.Metadata), `"snoozes"`) {
 			snoozed++
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
-	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -45,7 +44,14 @@ const maxFetchRounds = 3
 
 func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
 	e, a := w.e, job.Args
-	if _, ok := oura.LookupCollection(a.Collection); !ok {
+	conn0, err := e.st.GetConnection(ctx, a.ConnectionID)
+	if err != nil {
+		if health.ErrorCode(err) == health.ENOTFOUND {
+			return river.JobCancel(err)
+		}
+		return err
+	}
+	if _, ok := e.cfg.Providers.Collection(conn0.DataSource, a.Collection); !ok {
 		return river.JobCancel(health.Errorf(health.EINVALID, "unknown collection %q", a.Collection))
 	}
 	// Ids read by id in one round are read again in the next: a notification

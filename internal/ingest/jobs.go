@@ -35,7 +35,11 @@ type BackfillArgs struct {
 }
 
 // Kind implements river.JobArgs.
-func (BackfillArgs) Kind() string { return "oura_backfill" }
+func (BackfillArgs) Kind() string { return "ingest_backfill" }
+
+// KindAliases implements river.JobArgsWithKindAliases: jobs queued by
+// earlier versions under the old name still run.
+func (BackfillArgs) KindAliases() []string { return []string{"oura_backfill"} }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (BackfillArgs) InsertOpts() river.InsertOpts {
@@ -53,7 +57,11 @@ type FetchArgs struct {
 }
 
 // Kind implements river.JobArgs.
-func (FetchArgs) Kind() string { return "oura_fetch" }
+func (FetchArgs) Kind() string { return "ingest_fetch" }
+
+// KindAliases implements river.JobArgsWithKindAliases: jobs queued by
+// earlier versions under the old name still run.
+func (FetchArgs) KindAliases() []string { return []string{"oura_fetch"} }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (FetchArgs) InsertOpts() river.InsertOpts {
@@ -71,7 +79,11 @@ type PollArgs struct {
 }
 
 // Kind implements river.JobArgs.
-func (PollArgs) Kind() string { return "oura_poll" }
+func (PollArgs) Kind() string { return "ingest_poll" }
+
+// KindAliases implements river.JobArgsWithKindAliases: jobs queued by
+// earlier versions under the old name still run.
+func (PollArgs) KindAliases() []string { return []string{"oura_poll"} }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (PollArgs) InsertOpts() river.InsertOpts {
@@ -83,7 +95,11 @@ func (PollArgs) InsertOpts() river.InsertOpts {
 type PollDueArgs struct{}
 
 // Kind implements river.JobArgs.
-func (PollDueArgs) Kind() string { return "oura_poll_due" }
+func (PollDueArgs) Kind() string { return "ingest_poll_due" }
+
+// KindAliases implements river.JobArgsWithKindAliases: jobs queued by
+// earlier versions under the old name still run.
+func (PollDueArgs) KindAliases() []string { return []string{"oura_poll_due"} }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (PollDueArgs) InsertOpts() river.InsertOpts {
@@ -101,7 +117,11 @@ type SubscriptionsArgs struct {
 }
 
 // Kind implements river.JobArgs.
-func (SubscriptionsArgs) Kind() string { return "oura_webhooks" }
+func (SubscriptionsArgs) Kind() string { return "ingest_subscriptions" }
+
+// KindAliases implements river.JobArgsWithKindAliases: jobs queued by
+// earlier versions under the old name still run.
+func (SubscriptionsArgs) KindAliases() []string { return []string{"oura_webhooks"} }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (SubscriptionsArgs) InsertOpts() river.InsertOpts {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/provider"
-	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -248,7 +247,7 @@ func (e *Engine) renormalizeLocked(ctx context.Context, conn store.Connection, c
 	if undatedChanged {
 		// The day the changed undated documents are filed under is affected
 		// too (the spans' own reads decide what they are filed with).
-		undated, err := e.st.RawDocuments(ctx, conn.ID, []string{oura.CollPersonalInfo, oura.CollRingConfiguration}, "", "")
+		undated, err := e.st.RawDocuments(ctx, conn.ID, e.collections(conn.DataSource, whole), "", "")
 		if err != nil {
 			return store.HealthWrite{}, err
 		}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
-	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -132,19 +131,13 @@ type pollItem struct {
 	gap bool
 	// from and to bound a time-series read (heart rate, battery).
 	from, to string
+	// identify reads the account's own document (Oura's personal_info).
+	identify bool
 }
 
-// webhookCollections are the collections Oura announces by webhook and
+// notified keeps the collections the provider announces, which
 // reconciliation re-reads.
-func webhookCollections() []string {
-	var out []string
-	for _, c := range oura.Collections() {
-		if c.DataType != "" {
-			out = append(out, c.Name)
-		}
-	}
-	return out
-}
+func notified(c provider.Collection) bool { return c.Notified }
 
 // silent reports whether the connection's webhooks have been quiet for
 // SilentAfter (counted from the link until the first notification).
@@ -178,7 +171,11 @@ func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollIte
 		interval = 0
 	}
 	var due []pollItem
-	for _, coll := range webhookCollections() {
+	p, ok := e.cfg.Providers.Lookup(c.DataSource)
+	if !ok {
+		return nil
+	}
+	for _, coll := range e.collections(c.DataSource, notified) {
 		iv := interval
 		if c.Cursors[curScope(coll)] != "" {
 			iv = e.cfg.ReconcileHealthy // not granted: look again rarely
@@ -190,24 +187,26 @@ func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollIte
 			due = append(due, pollItem{coll: coll, gap: true})
 		}
 	}
-	if all || now.Sub(parseTime(c.Cursors[curSyncedAt(oura.CollPersonalInfo)])) >= e.cfg.PersonalInfoEvery {
-		due = append(due, pollItem{coll: oura.CollPersonalInfo})
-	}
 	// Heart rate and battery: only whole days, and a day is taken as whole
-	// once a later day has data (the ring synced after it ended).
+	// once a later day has data (the device synced after it ended).
 	complete := addDays(c.Cursors[curNewest], -1)
-	for _, ts := range []struct {
-		coll  string
-		every time.Duration
-	}{{oura.CollHeartRate, e.cfg.HeartRateEvery}, {oura.CollRingBatteryLevel, e.cfg.BatteryEvery}} {
-		last := c.Cursors[curSyncedTo(ts.coll)]
-		if c.Cursors[curNewest] == "" || last == "" || complete <= last {
+	for _, coll := range p.Collections() {
+		if coll.Notified || coll.PollEvery <= 0 {
 			continue
 		}
-		if !all && now.Sub(parseTime(c.Cursors[curSyncedAt(ts.coll)])) < ts.every {
-			continue
+		due1 := all || now.Sub(parseTime(c.Cursors[curSyncedAt(coll.Name)])) >= coll.PollEvery
+		switch coll.Range {
+		case provider.RangeSingleton:
+			if due1 {
+				due = append(due, pollItem{coll: coll.Name, identify: true})
+			}
+		case provider.RangeInstants:
+			last := c.Cursors[curSyncedTo(coll.Name)]
+			if c.Cursors[curNewest] == "" || last == "" || complete <= last || !due1 {
+				continue
+			}
+			due = append(due, pollItem{coll: coll.Name, from: addDays(last, 1), to: complete})
 		}
-		due = append(due, pollItem{coll: ts.coll, from: addDays(last, 1), to: complete})
 	}
 	return due
 }
@@ -238,8 +237,8 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	for _, it := range e.duePolls(conn, e.now(), job.Args.All) {
 		var err error
 		switch {
-		case it.coll == oura.CollPersonalInfo:
-			err = e.readPersonalInfo(ctx, conn, force)
+		case it.identify:
+			err = e.readAccount(ctx, conn, it.coll, force)
 		case it.from != "":
 			err = e.readSeries(ctx, conn, it, force)
 		default:
@@ -256,7 +255,10 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	return nil
 }
 
-func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection, force bool) error {
+// readAccount reads the account again through the provider's Identify,
+// storing what it returns (Oura's personal_info), and records the read as
+// coll's.
+func (e *Engine) readAccount(ctx context.Context, conn store.Connection, coll string, force bool) error {
 	prov, err := e.providerOf(conn)
 	if err != nil {
 		return err
@@ -273,7 +275,7 @@ func (e *Engine) readPersonalInfo(ctx context.Context, conn store.Connection, fo
 	if _, err := e.ingest(ctx, conn, acct.Documents, force); err != nil {
 		return err
 	}
-	return e.st.SetCursors(ctx, conn.ID, map[string]string{curSyncedAt(oura.CollPersonalInfo): fmtTime(e.now())}, e.now())
+	return e.st.SetCursors(ctx, conn.ID, map[string]string{curSyncedAt(coll): fmtTime(e.now())}, e.now())
 }
 
 // readSeries reads whole days of heart rate or battery.

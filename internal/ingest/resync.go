@@ -23,7 +23,11 @@ type ResyncArgs struct {
 }
 
 // Kind implements river.JobArgs.
-func (ResyncArgs) Kind() string { return "oura_resync" }
+func (ResyncArgs) Kind() string { return "ingest_resync" }
+
+// KindAliases implements river.JobArgsWithKindAliases: jobs queued by
+// earlier versions under the old name still run.
+func (ResyncArgs) KindAliases() []string { return []string{"oura_resync"} }
 
 // InsertOpts implements river.JobArgsWithInsertOpts: resyncs share the
 // backfill queue, whose workers are sized for long reads.
@@ -50,7 +54,7 @@ func (e *Engine) Resync(ctx context.Context, conn store.Connection, fromDay, toD
 	}
 	var params []river.InsertManyParams
 	for _, w := range (plan{from: fromDay, to: toDay, window: e.cfg.WindowDays}).windows() {
-		for _, coll := range backfillCollections() {
+		for _, coll := range e.collections(conn.DataSource, byDay) {
 			params = append(params, river.InsertManyParams{Args: ResyncArgs{ConnectionID: conn.ID, Collection: coll, From: w.from, To: w.to}})
 		}
 	}

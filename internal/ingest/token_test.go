@@ -112,7 +112,7 @@ func TestRevokedDuringBackfill(t *testing.T) {
 	if ev := e.events.list(); len(ev) == 0 {
 		t.Fatal("no extraction-failed event")
 	}
-	if n := len(e.jobs("oura_backfill", rivertype.JobStateRetryable)); n != 0 {
+	if n := len(e.jobs("ingest_backfill", rivertype.JobStateRetryable)); n != 0 {
 		t.Fatalf("%d backfill jobs left to retry", n)
 	}
 }

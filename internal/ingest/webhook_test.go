@@ -94,7 +94,7 @@ func TestWebhookRejectsBadSignature(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Fatalf("tampered body: %d", resp.StatusCode)
 	}
-	if n := len(e.jobs("oura_fetch")); n != 0 {
+	if n := len(e.jobs("ingest_fetch")); n != 0 {
 		t.Fatalf("%d fetch jobs enqueued", n)
 	}
 	after, _ := e.st.GetConnection(e.ctx, conn.ID)
@@ -105,7 +105,7 @@ func TestWebhookRejectsBadSignature(t *testing.T) {
 	if code := e.post(body, e.sim.ClientSecret()); code != 200 {
 		t.Fatalf("signed: %d", code)
 	}
-	if n := len(e.jobs("oura_fetch")); n != 1 {
+	if n := len(e.jobs("ingest_fetch")); n != 1 {
 		t.Fatalf("%d fetch jobs after a valid notification", n)
 	}
 }
@@ -126,7 +126,7 @@ func TestDuplicateNotificationsCollapse(t *testing.T) {
 				}
 			}
 		}
-		if n := len(e.jobs("oura_fetch")); n != 2 {
+		if n := len(e.jobs("ingest_fetch")); n != 2 {
 			t.Fatalf("%d fetch jobs for 10 notifications of 2 collections, want 2", n)
 		}
 	})
@@ -136,7 +136,7 @@ func TestDuplicateNotificationsCollapse(t *testing.T) {
 		e.waitBackfill(5*time.Minute, conn)
 		e.waitIdle(5 * time.Minute)
 		e.sim.ResetRequestCounts()
-		fetchesBefore := len(e.jobs("oura_fetch", rivertype.JobStateCompleted))
+		fetchesBefore := len(e.jobs("ingest_fetch", rivertype.JobStateCompleted))
 		body, _ := json.Marshal(oura.Notification{EventType: "update", DataType: "daily_sleep", ObjectID: "whatever", EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.ExternalUserID})
 		post := func(i int) {
 			if code := e.post(body, e.sim.ClientSecret()); code != 200 {
@@ -166,7 +166,7 @@ func TestDuplicateNotificationsCollapse(t *testing.T) {
 		if counts["daily_sleep"] != 4 {
 			t.Fatalf("10 notifications cost %d reads of daily_sleep, want 2 rounds of 2: %v", counts["daily_sleep"], counts)
 		}
-		if n := len(e.jobs("oura_fetch", rivertype.JobStateCompleted)) - fetchesBefore; n != 1 {
+		if n := len(e.jobs("ingest_fetch", rivertype.JobStateCompleted)) - fetchesBefore; n != 1 {
 			t.Fatalf("10 notifications made %d fetch jobs, want 1", n)
 		}
 	})
@@ -266,7 +266,7 @@ func TestNotificationsIgnored(t *testing.T) {
 			t.Fatalf("%+v: %d", n, code)
 		}
 	}
-	if n := len(e.jobs("oura_fetch")); n != 0 {
+	if n := len(e.jobs("ingest_fetch")); n != 0 {
 		t.Fatalf("%d fetch jobs", n)
 	}
 }

@@ -76,6 +76,14 @@ type UserSubscriber interface {
 	SubscribeUser(ctx context.Context, a Auth, callbackURL string) error
 }
 
+// HistoryStarter is implemented by providers that can tell, from the
+// documents read whole at link (Oura's ring configurations), the first day
+// the account has data, so a backfill of everything starts there. "" when
+// they do not say.
+type HistoryStarter interface {
+	FirstDay(whole []Document) string
+}
+
 // Info says who a provider is.
 type Info struct {
 	// DataSource is the slug ROOK's API uses ("oura", "whoop",
@@ -159,6 +167,10 @@ type Collection struct {
 	// HistoryDays is how far back the provider keeps data (0: unknown),
 	// which bounds a backfill.
 	HistoryDays int
+	// PollEvery is how often a collection the provider does not notify is
+	// read on its own (0: only with the others). A time series is read in
+	// whole days; a singleton through Identify.
+	PollEvery time.Duration
 }
 
 // Document is one document as the provider sent it.

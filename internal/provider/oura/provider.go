@@ -52,6 +52,7 @@ var (
 	_ provider.DocumentFetcher    = (*Provider)(nil)
 	_ provider.NotificationReader = (*Provider)(nil)
 	_ provider.Challenger         = (*Provider)(nil)
+	_ provider.HistoryStarter     = (*Provider)(nil)
 )
 
 // NewProvider checks the configuration.
@@ -104,7 +105,7 @@ func (p *Provider) Info() provider.Info {
 func (p *Provider) Collections() []provider.Collection {
 	out := make([]provider.Collection, 0, len(collections))
 	for _, c := range collections {
-		pc := provider.Collection{Name: c.Name, ByID: c.Single, Notified: c.DataType != ""}
+		pc := provider.Collection{Name: c.Name, ByID: c.Single, Notified: c.DataType != "", PollEvery: pollEvery[c.Name]}
 		switch c.Range {
 		case RangeDate:
 			pc.Range = provider.RangeDays
@@ -118,6 +119,40 @@ func (p *Provider) Collections() []provider.Collection {
 		out = append(out, pc)
 	}
 	return out
+}
+
+// pollEvery spaces the reads of the collections Oura sends no
+// notifications for: heart rate and battery grow all day and are read in
+// whole days; personal_info rarely changes.
+var pollEvery = map[string]time.Duration{
+	CollHeartRate:        20 * time.Hour,
+	CollRingBatteryLevel: 7 * 24 * time.Hour,
+	CollPersonalInfo:     14 * 24 * time.Hour,
+}
+
+// FirstDay implements provider.HistoryStarter: the day before the first
+// ring was set up ("" when a ring does not say; old rings report the
+// epoch).
+func (p *Provider) FirstDay(whole []provider.Document) string {
+	first := ""
+	for _, d := range whole {
+		if d.Collection != CollRingConfiguration {
+			continue
+		}
+		var v RingConfiguration
+		if err := json.Unmarshal(d.Raw, &v); err != nil || v.SetUpAt == nil {
+			return ""
+		}
+		t, err := v.SetUpAt.Time()
+		if err != nil || t.Year() < 2013 {
+			return ""
+		}
+		day := t.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+		if first == "" || day < first {
+			first = day
+		}
+	}
+	return first
 }
 
 // Fetch implements provider.Provider.

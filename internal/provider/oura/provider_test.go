@@ -105,8 +105,8 @@ func TestProviderDescribesOura(t *testing.T) {
 	}
 	for name, want := range map[string]provider.Collection{
 		oura.CollSleep:             {Name: oura.CollSleep, Range: provider.RangeDays, ByID: true, Notified: true},
-		oura.CollHeartRate:         {Name: oura.CollHeartRate, Range: provider.RangeInstants, TimeSeries: true},
-		oura.CollPersonalInfo:      {Name: oura.CollPersonalInfo, Range: provider.RangeSingleton},
+		oura.CollHeartRate:         {Name: oura.CollHeartRate, Range: provider.RangeInstants, TimeSeries: true, PollEvery: 20 * time.Hour},
+		oura.CollPersonalInfo:      {Name: oura.CollPersonalInfo, Range: provider.RangeSingleton, PollEvery: 14 * 24 * time.Hour},
 		oura.CollRingConfiguration: {Name: oura.CollRingConfiguration, Range: provider.RangeAll, ByID: true, Notified: true},
 	} {
 		if got := byName[name]; got != want {

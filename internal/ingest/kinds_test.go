@@ -1,0 +1,37 @@
+package ingest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wearlink/wearlink/internal/ingest"
+)
+
+// oldPollDue is a job as an earlier version queued it, under its old kind.
+type oldPollDue struct{}
+
+func (oldPollDue) Kind() string { return "oura_poll_due" }
+
+func (oldPollDue) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: ingest.QueuePoll} }
+
+// TestJobsQueuedUnderOldKindsRun: a database upgraded with jobs waiting
+// under the kinds earlier versions used has them worked, not left as
+// unknown kinds.
+func TestJobsQueuedUnderOldKindsRun(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1})
+	res, err := e.river.Insert(e.ctx, oldPollDue{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitIdle(5 * time.Minute)
+	j, err := e.river.JobGet(e.ctx, res.Job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != rivertype.JobStateCompleted || j.Kind != "oura_poll_due" {
+		t.Fatalf("job under the old kind: %s %s, errors %v", j.Kind, j.State, j.Errors)
+	}
+}
