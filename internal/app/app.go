@@ -30,6 +30,7 @@ import (
 	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
@@ -357,12 +358,16 @@ func NewEngine(cfg config.Config, o EngineOptions) (*ingest.Engine, error) {
 	if events == nil {
 		events = ingest.NopEvents{}
 	}
+	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: oc, OAuth: oauth,
+		ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret, VerificationToken: cfg.Oura.WebhookVerificationToken,
+		Now: o.Now, AuthURL: cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL}})
+	if err != nil {
+		return nil, err
+	}
 	return ingest.New(ingest.Config{
-		Store: o.Store, Oura: oc, OAuth: oauth,
-		ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
-		VerificationToken: cfg.Oura.WebhookVerificationToken,
-		CallbackURL:       cfg.CallbackURL(),
-		Logger:            o.Logger, Now: o.Now, Events: events,
+		Store: o.Store, Providers: built.Registry, Refreshers: built.Refreshers,
+		CallbackURL: cfg.CallbackURL(),
+		Logger:      o.Logger, Now: o.Now, Events: events,
 		SingleWriter:     o.SingleWriter,
 		BackfillDays:     cfg.Sync.BackfillDays,
 		BackfillAll:      cfg.Sync.BackfillDays == 0,

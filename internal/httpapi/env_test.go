@@ -25,6 +25,7 @@ import (
 	"github.com/wearlink/wearlink/internal/erase"
 	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/link"
+	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/secret"
@@ -179,7 +180,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.backfillDays == 0 {
 		o.backfillDays = 5
 	}
-	eng, err := ingest.New(ingest.Config{Store: st, Oura: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
+	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
+		Now: sim.Clock().Now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := ingest.New(ingest.Config{Store: st, Providers: built.Registry, Refreshers: built.Refreshers,
 		Logger: logger, Now: sim.Clock().Now, BackfillDays: o.backfillDays})
 	if err != nil {
 		t.Fatal(err)

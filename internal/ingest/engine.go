@@ -35,7 +35,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/provider"
-	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -53,29 +52,19 @@ type NopEvents struct{}
 // ExtractionFailed implements Events.
 func (NopEvents) ExtractionFailed(context.Context, store.Connection, string, error) {}
 
-// Config builds an Engine. Store and Oura are required; zero values get the
-// defaults noted.
+// Config builds an Engine. Store and Providers are required; zero values
+// get the defaults noted.
 type Config struct {
 	Store store.Store
-	// Oura is the API client; its RateLimiter is shared by every job.
-	Oura *oura.Client
-	// Providers reads each connection's provider (default: Oura alone,
-	// through Oura).
+	// Providers are the providers served (internal/provider/all builds
+	// them); the engine reads each connection through its own.
 	Providers *provider.Registry
-	// OAuth refreshes expired Oura tokens (the default of Refreshers).
-	OAuth *oura.OAuth
 	// Refreshers refresh expired tokens, by data source. A data source
 	// without one uses its tokens as stored, and an expired one needs a
 	// new link.
 	Refreshers map[string]provider.Refresher
-	// ClientID and ClientSecret are the Oura application's credentials:
-	// the subscription API uses both, notification signatures the secret.
-	ClientID     string
-	ClientSecret string
-	// VerificationToken answers Oura's callback verification and is sent
-	// when subscriptions are created.
-	VerificationToken string
-	// CallbackURL is where Oura posts notifications (…/oura/webhook).
+	// CallbackURL is where providers with app-level subscriptions are told
+	// to post notifications.
 	CallbackURL string
 	Logger      *slog.Logger
 	// Now is the clock (default time.Now).
@@ -115,9 +104,6 @@ type Config struct {
 	// (default 24 h).
 	PollCheck         time.Duration
 	SubscriptionCheck time.Duration
-	// RenewBefore renews a subscription this long before it expires
-	// (default 30 days).
-	RenewBefore time.Duration
 
 	// Workers per queue (defaults 4, 8, 2). Fetches mostly wait (settle
 	// time, one small read), so more of them run at once.
@@ -127,8 +113,8 @@ type Config struct {
 }
 
 func (c *Config) fill() error {
-	if c.Store == nil || c.Oura == nil {
-		return errors.New("sync: Config.Store and Config.Oura are required")
+	if c.Store == nil || c.Providers == nil {
+		return errors.New("ingest: Config.Store and Config.Providers are required")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -138,19 +124,6 @@ func (c *Config) fill() error {
 	}
 	if c.Events == nil {
 		c.Events = NopEvents{}
-	}
-	if c.Refreshers == nil && c.OAuth != nil {
-		c.Refreshers = map[string]provider.Refresher{oura.DataSource: c.OAuth}
-	}
-	if c.Providers == nil {
-		op, err := oura.NewProvider(oura.ProviderConfig{Client: c.Oura, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
-			VerificationToken: c.VerificationToken, RenewBefore: c.RenewBefore, Now: c.Now})
-		if err != nil {
-			return err
-		}
-		if c.Providers, err = provider.NewRegistry(op); err != nil {
-			return err
-		}
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -171,7 +144,6 @@ func (c *Config) fill() error {
 	def(&c.GapGrace, 2*time.Hour)
 	def(&c.PollCheck, 15*time.Minute)
 	def(&c.SubscriptionCheck, 24*time.Hour)
-	def(&c.RenewBefore, 30*24*time.Hour)
 	defInt(&c.BackfillWorkers, 4)
 	defInt(&c.FetchWorkers, 8)
 	defInt(&c.PollWorkers, 2)

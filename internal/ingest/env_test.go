@@ -25,6 +25,7 @@ import (
 	"github.com/wearlink/wearlink/internal/cli"
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/secret"
@@ -119,9 +120,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Cleanup(app.Close)
 
 	ev := &recordEvents{}
+	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
+		VerificationToken: verifyTok, Now: sim.Clock().Now}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := ingest.Config{
-		Store: st, Oura: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		VerificationToken: verifyTok, CallbackURL: app.URL + "/oura/webhook", Logger: logger,
+		Store: st, Providers: built.Registry, Refreshers: built.Refreshers, CallbackURL: app.URL + "/oura/webhook", Logger: logger,
 		Now: sim.Clock().Now, Events: ev, BackfillDays: o.backfillDays,
 		FetchWorkers: 8, SingleWriter: true,
 	}

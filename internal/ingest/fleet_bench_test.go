@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/secret"
@@ -123,9 +124,13 @@ func newBenchEnv(t *testing.T, b benchSetup) *benchEnv {
 		b.fetchWorkers = 8
 	}
 	ev := &recordEvents{}
+	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
+		VerificationToken: verifyTok, Now: sim.Clock().Now}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := ingest.Config{
-		Store: be.st, Oura: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		VerificationToken: verifyTok, CallbackURL: app.URL + "/oura/webhook", Logger: logger,
+		Store: be.st, Providers: built.Registry, Refreshers: built.Refreshers, CallbackURL: app.URL + "/oura/webhook", Logger: logger,
 		Now: sim.Clock().Now, Events: ev, BackfillDays: b.backfillDays,
 		FetchWorkers: b.fetchWorkers, SingleWriter: b.pgURL == "", FetchSettle: 50 * time.Millisecond,
 	}

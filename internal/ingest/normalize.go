@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/provider"
-	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -301,14 +300,22 @@ func (e *Engine) normalizeSpan(ctx context.Context, conn store.Connection, loc *
 	if err != nil {
 		return store.HealthWrite{}, err
 	}
+	prov, err := e.providerOf(conn)
+	if err != nil {
+		return store.HealthWrite{}, err
+	}
+	norm, ok := prov.(provider.Normalizer)
+	if !ok {
+		return store.HealthWrite{}, nil // kept raw only
+	}
 	for try := 1; ; try++ {
-		in := &normalize.Input{}
-		for _, d := range raws {
-			if err := addRaw(in, d); err != nil {
-				e.log.WarnContext(ctx, "raw document not normalized", "connection", conn.ID, "collection", d.Collection, "id", d.ExternalID, "err", err)
-			}
+		docs := make([]provider.Document, len(raws))
+		for i, d := range raws {
+			// The store's id is the key the normalizer attaches raw
+			// documents under.
+			docs[i] = provider.Document{Collection: d.Collection, ID: d.ExternalID, Day: d.Day, Raw: d.Body}
 		}
-		results, nerr := normalize.Normalize(in, normalize.Options{ClientUUID: conn.ClientUUID, UserID: conn.UserID, Location: loc, AsOf: asOfDay(raws, loc)})
+		results, nerr := norm.Normalize(docs, provider.NormalizeOptions{ClientUUID: conn.ClientUUID, UserID: conn.UserID, Location: loc, AsOf: asOfDay(raws, loc)})
 		if nerr != nil {
 			logInputErrors(ctx, e, conn, nerr)
 		}
@@ -347,7 +354,7 @@ func logInputErrors(ctx context.Context, e *Engine, conn store.Connection, err e
 		errs = list.Unwrap()
 	}
 	for _, x := range errs {
-		var ie *normalize.InputError
+		var ie *provider.InputError
 		if errors.As(x, &ie) {
 			e.log.WarnContext(ctx, "document skipped by normalization", "connection", conn.ID, "collection", ie.Collection, "id", ie.ID, "reason", ie.Reason)
 			continue

@@ -20,8 +20,11 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/health"
 )
 
 // Provider is what every provider answers.
@@ -75,6 +78,50 @@ type Subscriber interface {
 type UserSubscriber interface {
 	SubscribeUser(ctx context.Context, a Auth, callbackURL string) error
 }
+
+// Normalizer turns a provider's raw documents into ROOK documents. It is
+// pure: no I/O, the same documents give the same output. Documents it
+// cannot use are reported as *InputError values (joined) while the rest is
+// still normalized.
+type Normalizer interface {
+	Normalize(docs []Document, opt NormalizeOptions) ([]Normalized, error)
+}
+
+// NormalizeOptions say whose documents they are and how to place them.
+type NormalizeOptions struct {
+	ClientUUID, UserID string
+	// Location is the user's zone; nil: the offsets of the user's own
+	// documents decide.
+	Location *time.Location
+	// AsOf (YYYY-MM-DD) is the day documents that belong to no day are
+	// filed under; "" the newest day of the input.
+	AsOf string
+}
+
+// Normalized is one ROOK document and the key it is versioned under.
+type Normalized struct {
+	Key string
+	Doc health.Doc
+}
+
+// InputError names an input document that could not be used at all; ID
+// is empty for rows without one (Reason then counts them).
+type InputError struct {
+	Collection string
+	ID         string
+	Reason     string
+}
+
+// Error implements error.
+func (e *InputError) Error() string {
+	if e.ID == "" {
+		return fmt.Sprintf("%s document: %s", e.Collection, e.Reason)
+	}
+	return fmt.Sprintf("%s %s: %s", e.Collection, e.ID, e.Reason)
+}
+
+// Unwrap classifies the error as invalid input for the HTTP layer.
+func (e *InputError) Unwrap() error { return health.Errorf(health.EINVALID, "%s", e.Error()) }
 
 // HistoryStarter is implemented by providers that can tell, from the
 // documents read whole at link (Oura's ring configurations), the first day

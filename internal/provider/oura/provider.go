@@ -33,6 +33,9 @@ type ProviderConfig struct {
 	// RenewBefore renews a subscription this long before it expires
 	// (default 30 days).
 	RenewBefore time.Duration
+	// Normalizer maps Oura's documents to ROOK's (oura/normalize, which
+	// imports this package, so it is given here).
+	Normalizer provider.Normalizer
 	// Now is the clock subscriptions expire on: Oura's, which a simulator
 	// may run fast (default time.Now).
 	Now func() time.Time
@@ -53,6 +56,7 @@ var (
 	_ provider.NotificationReader = (*Provider)(nil)
 	_ provider.Challenger         = (*Provider)(nil)
 	_ provider.HistoryStarter     = (*Provider)(nil)
+	_ provider.Normalizer         = (*Provider)(nil)
 )
 
 // NewProvider checks the configuration.
@@ -250,6 +254,14 @@ func (p *Provider) Challenge(r *http.Request) (any, error) {
 		return nil, &provider.Error{Kind: provider.KindUnauthorized, Err: errors.New("oura: wrong verification token")}
 	}
 	return map[string]string{"challenge": q.Get("challenge")}, nil
+}
+
+// Normalize implements provider.Normalizer with the configured one.
+func (p *Provider) Normalize(docs []provider.Document, opt provider.NormalizeOptions) ([]provider.Normalized, error) {
+	if p.cfg.Normalizer == nil {
+		return nil, errors.New("oura provider: no normalizer configured")
+	}
+	return p.cfg.Normalizer.Normalize(docs, opt)
 }
 
 // ProviderKind implements provider.Classified, so generic code can decide

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/normkit"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 )
@@ -113,22 +114,7 @@ type Result struct {
 // and battery rows, which have no id; ID is then empty and Reason counts
 // them) no usable timestamp. Everything else in the input is still
 // normalized.
-type InputError struct {
-	Collection string
-	ID         string
-	Reason     string
-}
-
-// Error implements error.
-func (e *InputError) Error() string {
-	if e.ID == "" {
-		return fmt.Sprintf("%s document: %s", e.Collection, e.Reason)
-	}
-	return fmt.Sprintf("%s %s: %s", e.Collection, e.ID, e.Reason)
-}
-
-// Unwrap classifies the error as invalid input for the HTTP layer.
-func (e *InputError) Unwrap() error { return health.Errorf(health.EINVALID, "%s", e.Error()) }
+type InputError = provider.InputError
 
 // Normalize maps every document of in. The output is deterministic: sorted
 // by data structure, then key, and byte-identical for identical input.
