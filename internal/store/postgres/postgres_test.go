@@ -14,6 +14,7 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/postgres"
 	"github.com/wearlink/wearlink/internal/store/storetest"
+	"github.com/wearlink/wearlink/internal/testutil/benchdata"
 )
 
 // EnvURL names the database the tests use; they skip without it. Each
@@ -89,9 +90,17 @@ func TestConformance(t *testing.T) {
 
 // WEARLINK_TEST_POSTGRES_URL=... go test ./internal/store/postgres -run '^$' -bench . -benchmem
 func BenchmarkPutRawDocuments(b *testing.B) {
-	storetest.BenchPutRaw(b, func(tb testing.TB) store.Store { return newStore(tb) })
+	storetest.BenchPutRaw(b, func(tb testing.TB) store.Store { return newStore(tb) }, benchMonth(b))
 }
 
 func BenchmarkApplyHealthDocuments(b *testing.B) {
-	storetest.BenchApplyHealth(b, func(tb testing.TB) store.Store { return newStore(tb) })
+	storetest.BenchApplyHealth(b, func(tb testing.TB) store.Store { return newStore(tb) }, benchMonth(b))
+}
+
+func benchMonth(b *testing.B) *storetest.BenchData {
+	d, err := benchdata.OuraMonth()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }

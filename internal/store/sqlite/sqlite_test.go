@@ -13,6 +13,7 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
 	"github.com/wearlink/wearlink/internal/store/storetest"
+	"github.com/wearlink/wearlink/internal/testutil/benchdata"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -103,9 +104,17 @@ func TestConformance(t *testing.T) {
 
 // go test ./internal/store/sqlite -run '^$' -bench . -benchmem
 func BenchmarkPutRawDocuments(b *testing.B) {
-	storetest.BenchPutRaw(b, func(tb testing.TB) store.Store { return newStore(tb) })
+	storetest.BenchPutRaw(b, func(tb testing.TB) store.Store { return newStore(tb) }, benchMonth(b))
 }
 
 func BenchmarkApplyHealthDocuments(b *testing.B) {
-	storetest.BenchApplyHealth(b, func(tb testing.TB) store.Store { return newStore(tb) })
+	storetest.BenchApplyHealth(b, func(tb testing.TB) store.Store { return newStore(tb) }, benchMonth(b))
+}
+
+func benchMonth(b *testing.B) *storetest.BenchData {
+	d, err := benchdata.OuraMonth()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }
