@@ -175,7 +175,15 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		}
 	}
 
-	dsvc, err := delivery.New(delivery.Config{Store: st.Store, Logger: opt.Logger, Now: opt.DeliveryNow, AllowPrivate: cfg.AllowPrivateWebhooks})
+	// Events name data sources as the providers do; the registry comes with
+	// the engine, built below, before any event is sent.
+	sourceName := func(ds string) string {
+		if a.eng == nil {
+			return ds
+		}
+		return a.eng.Providers().Name(ds)
+	}
+	dsvc, err := delivery.New(delivery.Config{Store: st.Store, SourceName: sourceName, Logger: opt.Logger, Now: opt.DeliveryNow, AllowPrivate: cfg.AllowPrivateWebhooks})
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,10 @@ var DefaultSchedule = []time.Duration{
 // defaults noted.
 type Config struct {
 	Store store.DeliveryStore
+	// SourceName gives a data source's name as ROOK spells it in events
+	// ("oura" is "Oura"); the provider registry's Name. Default: the
+	// data source as stored.
+	SourceName func(dataSource string) string
 	// Logger defaults to a discarding one.
 	Logger *slog.Logger
 	// Now is the clock of schedules and timestamps (default time.Now).
@@ -116,6 +120,9 @@ func (c *Config) fill() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.SourceName == nil {
+		c.SourceName = func(ds string) string { return ds }
 	}
 	if c.Now == nil {
 		c.Now = time.Now

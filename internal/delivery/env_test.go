@@ -186,7 +186,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
 	st := openStore(t, newDB(t))
 	e := &env{t: t, ctx: t.Context(), st: st, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, jobs: &fakeJobs{}}
-	cfg := Config{Store: st, Logger: testLogger(t), Now: e.clock.Now, AllowPrivate: true, Jitter: -1, Timeout: 2 * time.Second}
+	cfg := Config{Store: st, SourceName: ouraName, Logger: testLogger(t), Now: e.clock.Now, AllowPrivate: true, Jitter: -1, Timeout: 2 * time.Second}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -378,4 +378,12 @@ func eventOf(t testing.TB, body []byte) map[string]any {
 		t.Fatalf("event body %s: %v", body, err)
 	}
 	return m
+}
+
+// ouraName names data sources as the registry does with Oura registered.
+func ouraName(ds string) string {
+	if ds == "oura" {
+		return "Oura"
+	}
+	return ""
 }

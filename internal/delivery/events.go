@@ -46,14 +46,15 @@ type Event struct {
 	Data    any    `json:"data"`
 }
 
-// ROOK's name for the Oura data source.
-const dataSourceOura = "Oura"
-
-func dataSourceName(s string) string {
-	if s == store.DataSourceOura {
-		return dataSourceOura
+// dataSourceName is a data source as ROOK spells it; "" stays "".
+func (s *Service) dataSourceName(ds string) string {
+	if ds == "" {
+		return ""
 	}
-	return s
+	if n := s.cfg.SourceName(ds); n != "" {
+		return n
+	}
+	return ds
 }
 
 // Notify stores ev for every notification endpoint of its client and
@@ -99,7 +100,7 @@ type connData struct {
 
 // DataSourceLinked announces that a user linked a data source.
 func (s *Service) DataSourceLinked(ctx context.Context, c store.Connection) error {
-	name := dataSourceName(c.DataSource)
+	name := s.dataSourceName(c.DataSource)
 	return s.Notify(ctx, Event{Type: EventDataSourceLinked, ClientUUID: c.ClientUUID, UserID: c.UserID, DataSource: name,
 		Action: "connection_established", Level: "info", Message: name + " linked.",
 		Data: connData{ConnectionID: c.ID, Status: c.Status}})
@@ -109,7 +110,7 @@ func (s *Service) DataSourceLinked(ctx context.Context, c store.Connection) erro
 // client revoked it through wearlink: data_source.unlinked) or by ByUser
 // (the user revoked access at the data source: data_source.revoked).
 func (s *Service) DataSourceUnlinked(ctx context.Context, c store.Connection, by string) error {
-	name := dataSourceName(c.DataSource)
+	name := s.dataSourceName(c.DataSource)
 	typ, msg := EventDataSourceUnlinked, name+" unlinked by the client."
 	if by == ByUser {
 		typ, msg = EventDataSourceRevoked, name+" access revoked by the user at "+name+"."
@@ -132,7 +133,7 @@ var extractionMessages = map[string]string{
 // given to it as is. The error is logged, not sent: it may carry
 // internal details.
 func (s *Service) ExtractionFailed(ctx context.Context, c store.Connection, reason string, err error) {
-	name := dataSourceName(c.DataSource)
+	name := s.dataSourceName(c.DataSource)
 	msg, ok := extractionMessages[reason]
 	if !ok {
 		msg = "Data could not be extracted from " + name + "."
@@ -155,7 +156,7 @@ type linkFailedData struct {
 // without a link (consent refused, a permission missing, an expired
 // page ...). It has the signature of the linking package's FailureEvents.
 func (s *Service) LinkFailed(ctx context.Context, clientUUID, userID, dataSource, reason, detail string) error {
-	name := dataSourceName(dataSource)
+	name := s.dataSourceName(dataSource)
 	if len(detail) > 500 {
 		detail = detail[:500]
 	}
@@ -180,10 +181,12 @@ type rejectedData struct {
 	KeptUntil       string `json:"kept_until"`
 }
 
-// rejected announces a data delivery that became a dead letter.
+// rejected announces a data delivery that became a dead letter. A
+// delivery does not know its document's data source, so the event names
+// none; the document is in the dead letter.
 func (s *Service) rejected(ctx context.Context, d store.Delivery, ep store.WebhookEndpoint) {
 	until := d.FinishedAt.Add(s.cfg.DeadLetterRetention)
-	err := s.Notify(ctx, Event{Type: EventDeliveryRejected, ClientUUID: d.ClientUUID, UserID: d.UserID, DataSource: dataSourceOura,
+	err := s.Notify(ctx, Event{Type: EventDeliveryRejected, ClientUUID: d.ClientUUID, UserID: d.UserID,
 		Action: "delivery_rejected", Level: "warning",
 		Message: fmt.Sprintf("A %s document was not accepted after %d attempts; it is kept until %s for a resend.",
 			d.EventType, d.Attempts, until.UTC().Format(time.DateOnly)),
