@@ -122,7 +122,7 @@ func (e *Engine) location(ctx context.Context, conn store.Connection) (*time.Loc
 	}
 	loc, err := time.LoadLocation(u.TimeZone)
 	if err != nil {
-		e.log.WarnContext(ctx, "unknown user time zone, using the offsets of the Oura data", "connection", conn.ID, "time_zone", u.TimeZone)
+		e.log.WarnContext(ctx, "unknown user time zone, using the offsets of the provider's data", "connection", conn.ID, "time_zone", u.TimeZone)
 		return nil, nil
 	}
 	return loc, nil

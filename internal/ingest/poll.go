@@ -79,9 +79,8 @@ func (e *Engine) EnqueueDuePolls(ctx context.Context) (int, error) {
 	now := e.now()
 	var params []river.InsertManyParams
 	for _, c := range conns {
-		if c.DataSource != store.DataSourceOura {
-			continue
-		}
+		// duePolls has nothing for a data source this process does not
+		// serve.
 		if len(e.duePolls(c, now, false)) > 0 {
 			params = append(params, river.InsertManyParams{Args: PollArgs{ConnectionID: c.ID}})
 		}

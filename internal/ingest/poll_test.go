@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"encoding/json"
 	"strconv"
 	"testing"
 	"time"
@@ -139,5 +140,37 @@ func TestGapReadRecoversLostNotification(t *testing.T) {
 	}
 	if n := e.sim.RequestCounts()[0][oura.CollDailyStress]; n != 1 {
 		t.Fatalf("daily_stress read %d times after its lost notification, want 1", n)
+	}
+}
+
+// TestPollsOnlyServedSources: a connection of a data source this process
+// does not serve (another deployment's provider, one configured away) is
+// not polled, and does not stop the others from being polled.
+func TestPollsOnlyServedSources(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
+	conn := e.link(0)
+	other, err := e.st.CreateConnection(e.ctx, store.Connection{ClientUUID: conn.ClientUUID, UserID: conn.UserID, DataSource: "whoop",
+		Status: store.StatusActive, Tokens: store.Tokens{AccessToken: "w"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Past the backfill's grace, everything of the Oura connection is due.
+	e.sim.AdvanceClock(48 * time.Hour)
+	n, err := e.eng.EnqueueDuePolls(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var polled []int64
+	for _, j := range e.jobs("ingest_poll") {
+		var a struct {
+			ConnectionID int64 `json:"connection_id"`
+		}
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			t.Fatal(err)
+		}
+		polled = append(polled, a.ConnectionID)
+	}
+	if n != 1 || len(polled) != 1 || polled[0] != conn.ID || polled[0] == other.ID {
+		t.Fatalf("%d polls enqueued, for connections %v; want only %d", n, polled, conn.ID)
 	}
 }
