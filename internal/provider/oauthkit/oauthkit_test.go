@@ -1,0 +1,134 @@
+package oauthkit_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wearlink/wearlink/internal/link"
+	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/oauthkit"
+)
+
+// A flow is what linking needs of a provider's OAuth.
+var _ link.OAuth = (*oauthkit.Flow)(nil)
+
+// fakeServer is a standard OAuth 2.0 token endpoint with rotating refresh
+// tokens, and a revocation endpoint; it records where the client's
+// credentials came.
+type fakeServer struct {
+	mu      sync.Mutex
+	valid   string // the one refresh token that works
+	n       int
+	creds   []string // "header" or "form", per request
+	revoked []string
+	scope   string
+}
+
+func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_ = r.ParseForm()
+	if id, secret, ok := r.BasicAuth(); ok && id == "app" && secret == "s3cret" {
+		f.creds = append(f.creds, "header")
+	} else if r.PostForm.Get("client_id") == "app" && r.PostForm.Get("client_secret") == "s3cret" {
+		f.creds = append(f.creds, "form")
+	} else {
+		http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+		return
+	}
+	if r.URL.Path == "/revoke" {
+		f.revoked = append(f.revoked, r.PostForm.Get("token"))
+		return
+	}
+	fail := func(status int, code string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"error":"` + code + `"}`))
+	}
+	switch r.PostForm.Get("grant_type") {
+	case "authorization_code":
+		switch r.PostForm.Get("code") {
+		case "boom":
+			fail(http.StatusServiceUnavailable, "temporarily_unavailable")
+			return
+		case "good":
+		default:
+			fail(http.StatusBadRequest, "invalid_grant")
+			return
+		}
+	case "refresh_token":
+		if r.PostForm.Get("refresh_token") != f.valid {
+			fail(http.StatusBadRequest, "invalid_grant")
+			return
+		}
+	}
+	f.n++
+	f.valid = "rt-" + string(rune('0'+f.n))
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at-" + string(rune('0'+f.n)), "refresh_token": f.valid,
+		"expires_in": 3600, "token_type": "bearer", "scope": f.scope})
+}
+
+func TestFlow(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		style provider.AuthStyle
+		sep   string
+		scope string // as the server grants it
+		creds string
+		want  string // scope parameter of the authorize URL
+	}{
+		{"header, spaces", provider.AuthInHeader, " ", "offline read:sleep", "header", "offline read:sleep"},
+		{"form, commas", provider.AuthInParams, ",", "user.info,user.metrics", "form", "user.info,user.metrics"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &fakeServer{scope: tc.scope}
+			srv := httptest.NewServer(fs)
+			defer srv.Close()
+			scopes := strings.FieldsFunc(tc.want, func(r rune) bool { return r == ' ' || r == ',' })
+			f, err := oauthkit.New(oauthkit.Config{ClientID: "app", ClientSecret: "s3cret", RedirectURL: "http://127.0.0.1/cb",
+				OAuth: provider.OAuth{AuthURL: srv.URL + "/authorize", TokenURL: srv.URL + "/token", RevokeURL: srv.URL + "/revoke",
+					Scopes: scopes, ScopeSeparator: tc.sep, AuthStyle: tc.style}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse(f.AuthCodeURL("st-1"))
+			if q := u.Query(); q.Get("scope") != tc.want || q.Get("state") != "st-1" || q.Get("client_id") != "app" || q.Get("redirect_uri") != "http://127.0.0.1/cb" {
+				t.Fatalf("authorize URL %s", u)
+			}
+			ctx := context.Background()
+			tok, err := f.Exchange(ctx, "good")
+			if err != nil || tok.AccessToken != "at-1" || tok.RefreshToken != "rt-1" || len(tok.Scopes) != 2 || tok.Expiry.IsZero() {
+				t.Fatalf("exchange: %+v %v", tok, err)
+			}
+			// A refresh rotates; the spent refresh token is a dead grant.
+			tok, err = f.Refresh(ctx, "rt-1")
+			if err != nil || tok.RefreshToken != "rt-2" {
+				t.Fatalf("refresh: %+v %v", tok, err)
+			}
+			if _, err := f.Refresh(ctx, "rt-1"); provider.KindOf(err) != provider.KindInvalidToken {
+				t.Fatalf("spent refresh token: %v (kind %v)", err, provider.KindOf(err))
+			}
+			if _, err := f.Exchange(ctx, "boom"); provider.KindOf(err) != provider.KindServer {
+				t.Fatalf("provider down: %v (kind %v)", err, provider.KindOf(err))
+			}
+			if err := f.Revoke(ctx, "at-2"); err != nil || len(fs.revoked) != 1 || fs.revoked[0] != "at-2" {
+				t.Fatalf("revoke: %v %v", err, fs.revoked)
+			}
+			for _, c := range fs.creds {
+				if c != tc.creds {
+					t.Fatalf("credentials sent as %v, want all %s", fs.creds, tc.creds)
+				}
+			}
+		})
+	}
+	if _, err := oauthkit.New(oauthkit.Config{ClientID: "app", OAuth: provider.OAuth{AuthURL: "x", TokenURL: "y"}}); err == nil {
+		t.Fatal("a flow without a client secret was accepted")
+	}
+}
