@@ -159,7 +159,9 @@ const backfillGrace = 24 * time.Hour
 // duePolls lists the reads due for a connection; all lists every read. Nothing
 // is due while the backfill runs: it reads everything anyway.
 func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollItem {
-	if c.Cursors[curBackfillDone] == "" && now.Sub(parseTime(c.Cursors[curLinkedAt])) < backfillGrace {
+	if c.Cursors[curBackfillDone] == "" && (c.Cursors[curLinkedAt] == "" || now.Sub(parseTime(c.Cursors[curLinkedAt])) < backfillGrace) {
+		// No link time yet: Link stored the connection and has not
+		// finished; the backfill it starts reads everything.
 		return nil
 	}
 	interval := e.cfg.ReconcileHealthy

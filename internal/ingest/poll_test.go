@@ -174,3 +174,32 @@ func TestPollsOnlyServedSources(t *testing.T) {
 		t.Fatalf("%d polls enqueued, for connections %v; want only %d", n, polled, conn.ID)
 	}
 }
+
+// TestNoPollWhileLinking: a connection Link has stored but not finished
+// (no link time, no backfill yet) has nothing due, so the periodic poll
+// that happens to run then does not read every collection the backfill is
+// about to read.
+func TestNoPollWhileLinking(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
+	linked := e.link(0)
+	half, err := e.st.CreateConnection(e.ctx, store.Connection{ClientUUID: linked.ClientUUID, UserID: "user-half", DataSource: "oura",
+		Status: store.StatusActive, Tokens: store.Tokens{AccessToken: "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.AdvanceClock(48 * time.Hour)
+	if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range e.jobs("ingest_poll") {
+		var a struct {
+			ConnectionID int64 `json:"connection_id"`
+		}
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.ConnectionID == half.ID {
+			t.Fatalf("a connection still being linked was polled")
+		}
+	}
+}
