@@ -44,16 +44,6 @@ const maxFetchRounds = 3
 
 func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
 	e, a := w.e, job.Args
-	conn0, err := e.st.GetConnection(ctx, a.ConnectionID)
-	if err != nil {
-		if health.ErrorCode(err) == health.ENOTFOUND {
-			return river.JobCancel(err)
-		}
-		return err
-	}
-	if _, ok := e.cfg.Providers.Collection(conn0.DataSource, a.Collection); !ok {
-		return river.JobCancel(health.Errorf(health.EINVALID, "unknown collection %q", a.Collection))
-	}
 	// Ids read by id in one round are read again in the next: a notification
 	// for one of them that came during the read set the cursor key the round
 	// then cleared.
@@ -72,6 +62,11 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		}
 		if !active {
 			return nil
+		}
+		// The collection is the connection's provider's: the connection read
+		// just above says which provider that is.
+		if _, ok := e.cfg.Providers.Collection(conn.DataSource, a.Collection); !ok {
+			return river.JobCancel(health.Errorf(health.EINVALID, "unknown collection %q", a.Collection))
 		}
 		if err := e.readRecent(ctx, conn, a.Collection, readOpts{byID: true, again: again, force: job.Attempt > 1}); err != nil {
 			return err

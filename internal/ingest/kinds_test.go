@@ -35,3 +35,22 @@ func TestJobsQueuedUnderOldKindsRun(t *testing.T) {
 		t.Fatalf("job under the old kind: %s %s, errors %v", j.Kind, j.State, j.Errors)
 	}
 }
+
+// TestFetchOfUnknownCollectionCancelled: a fetch for a collection the
+// connection's provider does not have is cancelled, not retried.
+func TestFetchOfUnknownCollectionCancelled(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, backfillDays: 2})
+	conn := e.link(0)
+	res, err := e.river.Insert(e.ctx, ingest.FetchArgs{ConnectionID: conn.ID, Collection: "meal"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitIdle(5 * time.Minute)
+	j, err := e.river.JobGet(e.ctx, res.Job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != rivertype.JobStateCancelled || j.Attempt != 1 {
+		t.Fatalf("fetch of an unknown collection: %s after %d attempts", j.State, j.Attempt)
+	}
+}
