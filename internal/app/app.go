@@ -282,21 +282,21 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 	linkers := map[string]httpapi.Linker{}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
 		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
-			RedirectURL: cfg.PublicBase() + link.CallbackPath(store.DataSourceOura),
+			RedirectURL: cfg.PublicBase() + link.CallbackPath(oura.DataSource),
 			AuthURL:     cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
 		if err != nil {
 			return nil, nil, err
 		}
-		p, _ := eng.Providers().Lookup(store.DataSourceOura)
-		lsvc, err := link.New(link.Config{DataSource: store.DataSourceOura, Name: p.Info().Name, Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
+		p, _ := eng.Providers().Lookup(oura.DataSource)
+		lsvc, err := link.New(link.Config{DataSource: oura.DataSource, Name: p.Info().Name, Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
 			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now,
 			PKCE: p.Info().OAuth.PKCE != provider.PKCENone, RequiredScopes: p.Info().OAuth.RequiredScopes})
 		if err != nil {
 			return nil, nil, err
 		}
-		linkers[store.DataSourceOura] = lsvc
+		linkers[oura.DataSource] = lsvc
 		for i := range sources {
-			if sources[i].DataSource == store.DataSourceOura {
+			if sources[i].DataSource == oura.DataSource {
 				sources[i].Linker = lsvc
 			}
 		}

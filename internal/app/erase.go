@@ -5,7 +5,6 @@ import (
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/erase"
 	"github.com/wearlink/wearlink/internal/provider/oura"
-	"github.com/wearlink/wearlink/internal/store"
 )
 
 // newEraser builds the service that erases users (revoking their tokens
@@ -32,7 +31,7 @@ func Revokers(cfg config.Config) (map[string]erase.Revoker, error) {
 		if err != nil {
 			return nil, err
 		}
-		revokers[store.DataSourceOura] = oauth.Revoke
+		revokers[oura.DataSource] = oauth.Revoke
 	}
 	return revokers, nil
 }

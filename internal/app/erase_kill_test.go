@@ -44,7 +44,7 @@ func seedYear(t *testing.T, ctx context.Context, st store.Store, client, user, o
 	if _, err := st.UpsertUser(ctx, store.User{ClientUUID: client, UserID: user, TimeZone: "Europe/Paris", Info: json.RawMessage(`{"note":"` + user + `"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := st.CreateConnection(ctx, store.Connection{ClientUUID: client, UserID: user, DataSource: store.DataSourceOura,
+	c, err := st.CreateConnection(ctx, store.Connection{ClientUUID: client, UserID: user, DataSource: "oura",
 		Status: store.StatusRevoked, Tokens: store.Tokens{AccessToken: tok, RefreshToken: tok + "-refresh"}})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func seedYear(t *testing.T, ctx context.Context, st store.Store, client, user, o
 func userCounts(t *testing.T, ctx context.Context, st store.Store, client, user string) string {
 	t.Helper()
 	var raw int
-	if c, err := st.FindConnection(ctx, client, user, store.DataSourceOura); err == nil {
+	if c, err := st.FindConnection(ctx, client, user, "oura"); err == nil {
 		m, err := st.CountRawDocuments(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)

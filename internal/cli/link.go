@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	"log/slog"
 	"time"
 
@@ -119,5 +120,5 @@ func runLink(ctx context.Context, cfg *config.Config, st *app.OpenedStore, logge
 	if o.expiresIn != 0 {
 		tok.Expiry = time.Now().Add(o.expiresIn)
 	}
-	return eng.Link(ctx, ingest.LinkParams{ClientUUID: o.clientUUID, UserID: o.userID, DataSource: store.DataSourceOura, Tokens: tok, TimeZone: o.timeZone, CreateClient: o.createClient})
+	return eng.Link(ctx, ingest.LinkParams{ClientUUID: o.clientUUID, UserID: o.userID, DataSource: oura.DataSource, Tokens: tok, TimeZone: o.timeZone, CreateClient: o.createClient})
 }

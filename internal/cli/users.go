@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	"log/slog"
 	"sort"
 	"strings"
@@ -67,7 +68,7 @@ func newUsersDeleteCmd() *cobra.Command {
 				return err
 			}
 		}
-		if revokers[store.DataSourceOura] == nil {
+		if revokers[oura.DataSource] == nil {
 			fmt.Fprintln(cmd.ErrOrStderr(), "note: the Oura application's credentials are not set: tokens are deleted here but not revoked at Oura")
 		}
 		svc, err := erase.New(erase.Config{Store: o.Store, Revokers: revokers, Events: dsvc, Logger: logger})

@@ -31,7 +31,7 @@ func TestUsersDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"u1", "u2"} {
-		if _, err := o.Store.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: u, DataSource: store.DataSourceOura,
+		if _, err := o.Store.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: u, DataSource: "oura",
 			Status: store.StatusActive, Tokens: store.Tokens{AccessToken: "a-" + u}}); err != nil {
 			t.Fatal(err)
 		}

@@ -496,7 +496,7 @@ func TestLifecycleEvents(t *testing.T) {
 	data := newReceiver(t)
 	nep := e.addEndpoint(notify.URL, store.EndpointNotification)
 	e.addEndpoint(data.URL, "")
-	conn := store.Connection{ID: 7, ClientUUID: testClient, UserID: testUser, DataSource: store.DataSourceOura, Status: store.StatusActive}
+	conn := store.Connection{ID: 7, ClientUUID: testClient, UserID: testUser, DataSource: "oura", Status: store.StatusActive}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -510,7 +510,7 @@ func TestLifecycleEvents(t *testing.T) {
 	must(e.svc.DataSourceUnlinked(e.ctx, conn, ByUser))
 	conn.Status = store.StatusReauthRequired
 	e.svc.ExtractionFailed(e.ctx, conn, "token", http.ErrHandlerTimeout)
-	must(e.svc.LinkFailed(e.ctx, testClient, testUser, store.DataSourceOura, "denied", "the person refused consent"))
+	must(e.svc.LinkFailed(e.ctx, testClient, testUser, "oura", "denied", "the person refused consent"))
 	types := notifications(t, e, notify)
 	want := []string{EventUserCreated, EventDataSourceLinked, EventDataSourceUnlinked, EventDataSourceRevoked, EventExtractionFailed, EventLinkFailed}
 	if !slices.Equal(types, want) {

@@ -648,7 +648,7 @@ func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
 	}
 	var out []userProgress
 	for _, u := range UserIDs {
-		c, err := st.FindConnection(ctx, ClientUUID, u, store.DataSourceOura)
+		c, err := st.FindConnection(ctx, ClientUUID, u, oura.DataSource)
 		if err != nil {
 			continue // not linked
 		}

@@ -37,7 +37,7 @@ func TestRetention(t *testing.T) {
 		if err := st.CreateClient(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		conn, err := st.CreateConnection(ctx, store.Connection{ClientUUID: c.UUID, UserID: "u", DataSource: store.DataSourceOura, Status: store.StatusActive})
+		conn, err := st.CreateConnection(ctx, store.Connection{ClientUUID: c.UUID, UserID: "u", DataSource: "oura", Status: store.StatusActive})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("purged %d, %v; want 7", n, err)
 	}
 	for client, want := range map[string]int{"keep30": 3, "forever": 10} {
-		c, _ := st.FindConnection(ctx, client, "u", store.DataSourceOura)
+		c, _ := st.FindConnection(ctx, client, "u", "oura")
 		m, _ := st.CountRawDocuments(ctx, c.ID)
 		if m["daily_sleep"] != want {
 			t.Fatalf("%s: %d raw documents left, want %d", client, m["daily_sleep"], want)

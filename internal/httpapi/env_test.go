@@ -233,7 +233,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	trace := &eraseTrace{}
 	esvc, err := erase.New(erase.Config{Store: st, Events: trace, BatchSize: 2, Logger: logger, Now: clock.now,
-		Revokers: map[string]erase.Revoker{store.DataSourceOura: trace.revoke}})
+		Revokers: map[string]erase.Revoker{"oura": trace.revoke}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +443,7 @@ func (e *env) waitBackfill(clientUUID, userID string, timeout time.Duration) sto
 	e.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		c, err := e.st.FindConnection(e.ctx, clientUUID, userID, store.DataSourceOura)
+		c, err := e.st.FindConnection(e.ctx, clientUUID, userID, "oura")
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -469,7 +469,7 @@ func (e *env) snapshot(clientUUIDs ...string) string {
 		}
 		for _, u := range users {
 			fmt.Fprintf(&b, "user %s/%s tz=%q info=%s updated=%v\n", u.ClientUUID, u.UserID, u.TimeZone, u.Info, u.UpdatedAt.UnixMicro())
-			conn, err := e.st.FindConnection(e.ctx, c, u.UserID, store.DataSourceOura)
+			conn, err := e.st.FindConnection(e.ctx, c, u.UserID, "oura")
 			if err == nil {
 				fmt.Fprintf(&b, "  conn %d %s %q access=%t updated=%v\n", conn.ID, conn.Status, conn.LastError, conn.Tokens.AccessToken != "", conn.UpdatedAt.UnixMicro())
 			}

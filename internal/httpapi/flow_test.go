@@ -50,7 +50,7 @@ func TestLinkFlowEndToEnd(t *testing.T) {
 		t.Fatalf("callback redirects to %s, want %s", got, want)
 	}
 
-	conn, err := e.st.FindConnection(e.ctx, a.uuid, user, store.DataSourceOura)
+	conn, err := e.st.FindConnection(e.ctx, a.uuid, user, "oura")
 	if err != nil {
 		t.Fatal(err)
 	}

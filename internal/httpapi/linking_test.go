@@ -43,7 +43,7 @@ func TestRevokeAuth(t *testing.T) {
 	if r.status != 200 || !strings.Contains(r.json(t)["message"].(string), "revoked") {
 		t.Fatalf("revoke: %d %s", r.status, r.body)
 	}
-	conn, err := e.st.FindConnection(e.ctx, a.uuid, "u1", store.DataSourceOura)
+	conn, err := e.st.FindConnection(e.ctx, a.uuid, "u1", "oura")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestRevokeAuth(t *testing.T) {
 
 	// Linking again works and makes the connection active with new tokens.
 	cb, _ = e.linkAs(browser(t), e.authorizationURL(a, "u1", ""), 1, nil)
-	conn, _ = e.st.FindConnection(e.ctx, a.uuid, "u1", store.DataSourceOura)
+	conn, _ = e.st.FindConnection(e.ctx, a.uuid, "u1", "oura")
 	if cb.status != 200 || conn.Status != store.StatusActive || conn.Tokens.AccessToken == "" || conn.Tokens.AccessToken == token {
 		t.Fatalf("relink: %d, status %s", cb.status, conn.Status)
 	}
@@ -134,7 +134,7 @@ func TestLinkFailures(t *testing.T) {
 	a := e.newClient("A")
 	noConnection := func(t *testing.T, user string) {
 		t.Helper()
-		if c, err := e.st.FindConnection(e.ctx, a.uuid, user, store.DataSourceOura); health.ErrorCode(err) != health.ENOTFOUND {
+		if c, err := e.st.FindConnection(e.ctx, a.uuid, user, "oura"); health.ErrorCode(err) != health.ENOTFOUND {
 			t.Fatalf("a connection was left behind: %+v %v", c, err)
 		}
 	}

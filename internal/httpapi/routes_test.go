@@ -183,7 +183,7 @@ func TestBadInput(t *testing.T) {
 // sleep_summary, without going through Oura.
 func seedUser(t *testing.T, e *env, clientUUID, userID string) {
 	t.Helper()
-	if _, err := e.st.CreateConnection(e.ctx, store.Connection{ClientUUID: clientUUID, UserID: userID, DataSource: store.DataSourceOura,
+	if _, err := e.st.CreateConnection(e.ctx, store.Connection{ClientUUID: clientUUID, UserID: userID, DataSource: "oura",
 		Status: store.StatusActive, Tokens: store.Tokens{AccessToken: "a-" + userID, RefreshToken: "r-" + userID}}); err != nil {
 		t.Fatal(err)
 	}

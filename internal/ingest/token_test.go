@@ -86,7 +86,7 @@ func TestFailedRefreshNeedsReauth(t *testing.T) {
 	if err == nil {
 		t.Fatal("link with a revoked grant succeeded")
 	}
-	conn, ferr := e.st.FindConnection(e.ctx, testClient, "user-a", store.DataSourceOura)
+	conn, ferr := e.st.FindConnection(e.ctx, testClient, "user-a", "oura")
 	if ferr != nil {
 		t.Fatal(ferr)
 	}

@@ -78,7 +78,7 @@ func TestCallbackFromAnotherBrowserFirst(t *testing.T) {
 	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), "https://app.example.com/back/client_uuid/c-1/user_id/u1") {
 		t.Fatalf("the real browser after a cookie-less request: %d %s", rec.Code, rec.Body)
 	}
-	if c, err := st.FindConnection(t.Context(), "c-1", "u1", store.DataSourceOura); err != nil || c.Status != store.StatusActive {
+	if c, err := st.FindConnection(t.Context(), "c-1", "u1", "oura"); err != nil || c.Status != store.StatusActive {
 		t.Fatalf("connection %+v %v", c, err)
 	}
 	// The browser comes back: its cookie now says the state was used.
@@ -177,7 +177,7 @@ func TestAnotherProvider(t *testing.T) {
 	if err != nil || c.Status != store.StatusActive || c.Tokens.AccessToken != "w" {
 		t.Fatalf("whoop connection %+v %v", c, err)
 	}
-	if _, err := st.FindConnection(t.Context(), "c-1", "u1", store.DataSourceOura); err == nil {
+	if _, err := st.FindConnection(t.Context(), "c-1", "u1", "oura"); err == nil {
 		t.Fatal("linking WHOOP made an Oura connection")
 	}
 	// The person declines at WHOOP: the page names WHOOP, not Oura.

@@ -115,7 +115,7 @@ func (f *fakeOAuth) Revoke(_ context.Context, tok string) error {
 type failingSync struct{ st store.Store }
 
 func (f failingSync) Link(ctx context.Context, p ingest.LinkParams) (ingest.LinkResult, error) {
-	c, err := f.st.CreateConnection(ctx, store.Connection{ClientUUID: p.ClientUUID, UserID: p.UserID, DataSource: store.DataSourceOura,
+	c, err := f.st.CreateConnection(ctx, store.Connection{ClientUUID: p.ClientUUID, UserID: p.UserID, DataSource: "oura",
 		Status: store.StatusActive, Tokens: p.Tokens})
 	if err != nil {
 		return ingest.LinkResult{}, err
@@ -214,7 +214,7 @@ func TestLinkFailureLeavesNothing(t *testing.T) {
 	if rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "Nothing was connected") {
 		t.Fatalf("callback: %d %s", rec.Code, rec.Body)
 	}
-	c, err := st.FindConnection(t.Context(), "c-1", "new-user", store.DataSourceOura)
+	c, err := st.FindConnection(t.Context(), "c-1", "new-user", "oura")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,14 +224,14 @@ func TestLinkFailureLeavesNothing(t *testing.T) {
 
 	// An existing, working connection keeps its tokens and status.
 	old := store.Tokens{AccessToken: "old-access", RefreshToken: "old-refresh", Scopes: []string{"daily"}}
-	if _, err := st.CreateConnection(t.Context(), store.Connection{ClientUUID: "c-1", UserID: "linked-user", DataSource: store.DataSourceOura,
+	if _, err := st.CreateConnection(t.Context(), store.Connection{ClientUUID: "c-1", UserID: "linked-user", DataSource: "oura",
 		Status: store.StatusActive, Tokens: old}); err != nil {
 		t.Fatal(err)
 	}
 	if rec := runFlow(t, s, "linked-user", "good-code"); rec.Code != http.StatusBadGateway {
 		t.Fatalf("callback: %d", rec.Code)
 	}
-	c, err = st.FindConnection(t.Context(), "c-1", "linked-user", store.DataSourceOura)
+	c, err = st.FindConnection(t.Context(), "c-1", "linked-user", "oura")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestLinkFailureLeavesNothing(t *testing.T) {
 	if rec := runFlow(t, s, "bad-code-user", "bad-code"); rec.Code != http.StatusBadGateway {
 		t.Fatalf("bad code: %d", rec.Code)
 	}
-	if _, err := st.FindConnection(t.Context(), "c-1", "bad-code-user", store.DataSourceOura); health.ErrorCode(err) != health.ENOTFOUND {
+	if _, err := st.FindConnection(t.Context(), "c-1", "bad-code-user", "oura"); health.ErrorCode(err) != health.ENOTFOUND {
 		t.Fatalf("a connection after a bad code: %v", err)
 	}
 }
@@ -266,7 +266,7 @@ func TestRevokeWhenOuraFails(t *testing.T) {
 	if ok, err := s.Revoke(t.Context(), "c-1", "nobody"); ok || err != nil {
 		t.Fatalf("revoke without a connection: %v %v", ok, err)
 	}
-	if _, err := st.CreateConnection(t.Context(), store.Connection{ClientUUID: "c-1", UserID: "u1", DataSource: store.DataSourceOura,
+	if _, err := st.CreateConnection(t.Context(), store.Connection{ClientUUID: "c-1", UserID: "u1", DataSource: "oura",
 		Status: store.StatusActive, Tokens: store.Tokens{AccessToken: "a", RefreshToken: "r", Scopes: []string{"daily"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestRevokeWhenOuraFails(t *testing.T) {
 	if !ok || err != nil {
 		t.Fatalf("revoke: %v %v", ok, err)
 	}
-	c, _ := st.FindConnection(t.Context(), "c-1", "u1", store.DataSourceOura)
+	c, _ := st.FindConnection(t.Context(), "c-1", "u1", "oura")
 	if c.Status != store.StatusRevoked || c.Tokens.AccessToken != "" || c.Tokens.RefreshToken != "" || len(c.Tokens.Scopes) != 1 {
 		t.Fatalf("after revoke: %+v", c)
 	}

@@ -30,9 +30,6 @@ const (
 	StatusRevoked = "revoked"
 )
 
-// DataSourceOura is the only data source so far.
-const DataSourceOura = "oura"
-
 // Client is an app that uses wearlink (ROOK's client_uuid).
 type Client struct {
 	UUID string

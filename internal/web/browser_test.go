@@ -158,7 +158,7 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 	s.shot("03-connections-connected")
 
 	testutil.WaitFor(t, 5*time.Minute, "the backfilled nights", func() bool {
-		c, err := h.st.FindConnection(h.ctx, a.uuid, "user-1", store.DataSourceOura)
+		c, err := h.st.FindConnection(h.ctx, a.uuid, "user-1", "oura")
 		if err != nil || c.Cursors["backfill_done"] == "" {
 			return false
 		}
@@ -222,7 +222,7 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 
 	do(t, ctx, "disconnect", chromedp.Click(chromedp.ID("disconnect-oura")), chromedp.WaitVisible(notConnected))
 	s.shot("09-connections-disconnected")
-	c, err := h.st.FindConnection(h.ctx, a.uuid, "user-1", store.DataSourceOura)
+	c, err := h.st.FindConnection(h.ctx, a.uuid, "user-1", "oura")
 	if err != nil || c.Status != store.StatusRevoked {
 		t.Fatalf("after Disconnect: %q %v", c.Status, err)
 	}

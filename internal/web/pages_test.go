@@ -115,7 +115,7 @@ func TestDisconnectNeedsCSRF(t *testing.T) {
 	}
 	// A connection that needs a new consent: the sync engine leaves it
 	// alone, and the page offers both Reconnect and Disconnect.
-	if _, err := h.st.CreateConnection(h.ctx, store.Connection{ClientUUID: a.uuid, UserID: "user-1", DataSource: store.DataSourceOura,
+	if _, err := h.st.CreateConnection(h.ctx, store.Connection{ClientUUID: a.uuid, UserID: "user-1", DataSource: "oura",
 		Status: store.StatusReauthRequired, Tokens: store.Tokens{AccessToken: "a", RefreshToken: "r"}}); err != nil {
 		t.Fatal(err)
 	}

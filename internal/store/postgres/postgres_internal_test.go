@@ -60,11 +60,11 @@ func TestTokensNeedTheKey(t *testing.T) {
 	if err := s.CreateClient(ctx, store.Client{UUID: "c1"}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u1", Tokens: store.Tokens{AccessToken: "secret-access"}})
+	c, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u1", DataSource: "oura", Tokens: store.Tokens{AccessToken: "secret-access"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u2", Tokens: store.Tokens{AccessToken: "other"}})
+	d, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u2", DataSource: "oura", Tokens: store.Tokens{AccessToken: "other"}})
 	if err != nil {
 		t.Fatal(err)
 	}

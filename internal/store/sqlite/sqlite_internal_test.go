@@ -112,7 +112,7 @@ func TestTokensNeedTheKey(t *testing.T) {
 	if err := s.CreateClient(ctx, store.Client{UUID: "c1"}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u1", Tokens: store.Tokens{AccessToken: "secret-access"}})
+	c, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u1", DataSource: "oura", Tokens: store.Tokens{AccessToken: "secret-access"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestTokensNeedTheKey(t *testing.T) {
 		t.Fatal("a store with another key opened the tokens")
 	}
 	// A sealed token moved to another row does not open there either.
-	d, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u2", Tokens: store.Tokens{AccessToken: "other"}})
+	d, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u2", DataSource: "oura", Tokens: store.Tokens{AccessToken: "other"}})
 	if err != nil {
 		t.Fatal(err)
 	}

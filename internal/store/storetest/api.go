@@ -71,7 +71,7 @@ func ids(us []store.UserStatus) []string {
 }
 
 func newState(token, client, user string, expires time.Time) store.LinkState {
-	return store.LinkState{ID: stateID(token), ClientUUID: client, UserID: user, DataSource: store.DataSourceOura,
+	return store.LinkState{ID: stateID(token), ClientUUID: client, UserID: user, DataSource: "oura",
 		RedirectURL: "https://app.example/linked", ExpiresAt: expires}
 }
 
@@ -85,7 +85,7 @@ func testLinkStateSingleUse(t *testing.T, s APIStore, c *clock) {
 
 	got, err := s.TakeLinkState(ctx, stateID("tok-1"))
 	must(t, err)
-	if !bytes.Equal(got.ID, want.ID) || got.ClientUUID != "c1" || got.UserID != "u1" || got.DataSource != store.DataSourceOura ||
+	if !bytes.Equal(got.ID, want.ID) || got.ClientUUID != "c1" || got.UserID != "u1" || got.DataSource != "oura" ||
 		got.RedirectURL != want.RedirectURL || !sameTime(got.ExpiresAt, exp) || !sameTime(got.CreatedAt, c.now()) {
 		t.Fatalf("TakeLinkState = %+v, want %+v created at %v", got, want, c.now())
 	}
@@ -237,7 +237,7 @@ func testUserStatuses(t *testing.T, s APIStore, c *clock) {
 	c.add(48 * time.Hour)
 	mustConn(t, s, "c1", "u-later")
 	synced := c.now().Add(-time.Minute)
-	later, err := s.FindConnection(ctx, "c1", "u-later", store.DataSourceOura)
+	later, err := s.FindConnection(ctx, "c1", "u-later", "oura")
 	must(t, err)
 	must(t, s.SetCursors(ctx, later.ID, map[string]string{"k": "v"}, synced))
 
@@ -257,7 +257,7 @@ func testUserStatuses(t *testing.T, s APIStore, c *clock) {
 		t.Fatalf("u-idle has %d connections", n)
 	}
 	if cs := byID["u-revoked"].Connections; len(cs) != 1 || cs[0].Status != store.StatusRevoked || cs[0].LastError != "revoked by the client" ||
-		cs[0].DataSource != store.DataSourceOura {
+		cs[0].DataSource != "oura" {
 		t.Fatalf("u-revoked connections = %+v", cs)
 	}
 	if cs := byID["u-later"].Connections; len(cs) != 1 || cs[0].Status != store.StatusActive || !sameTime(cs[0].LastSyncAt, synced) ||

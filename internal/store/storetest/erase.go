@@ -22,7 +22,7 @@ func userRows(t *testing.T, s APIStore, client, user string) map[string]int {
 	if _, err := s.GetUser(ctx, client, user); err == nil {
 		n["users"] = 1
 	}
-	if c, err := s.FindConnection(ctx, client, user, store.DataSourceOura); err == nil {
+	if c, err := s.FindConnection(ctx, client, user, "oura"); err == nil {
 		n["connections"] = 1
 		raw, err := s.CountRawDocuments(ctx, c.ID)
 		must(t, err)

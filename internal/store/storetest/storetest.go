@@ -132,7 +132,7 @@ func mustUser(t *testing.T, s store.Store, client, user string) {
 func mustConn(t *testing.T, s store.Store, client, user string) store.Connection {
 	t.Helper()
 	c, err := s.CreateConnection(ctxT(t), store.Connection{
-		ClientUUID: client, UserID: user, DataSource: store.DataSourceOura,
+		ClientUUID: client, UserID: user, DataSource: "oura",
 		Tokens: store.Tokens{AccessToken: "access-" + user, RefreshToken: "refresh-" + user,
 			Expiry: time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC), Scopes: []string{"daily", "heartrate"}},
 	})
@@ -395,7 +395,7 @@ func testConnections(t *testing.T, s Store) {
 	mustClient(t, s, "c1")
 	// The user need not exist: linking creates it.
 	c := mustConn(t, s, "c1", "u1")
-	if c.ID <= 0 || c.Status != store.StatusActive || c.DataSource != store.DataSourceOura {
+	if c.ID <= 0 || c.Status != store.StatusActive || c.DataSource != "oura" {
 		t.Fatalf("CreateConnection = %+v", c)
 	}
 	if c.Tokens.AccessToken != "access-u1" || c.Tokens.RefreshToken != "refresh-u1" ||
@@ -416,7 +416,7 @@ func testConnections(t *testing.T, s Store) {
 	if got.ID != c.ID || got.Tokens.AccessToken != "access-u1" || !got.CreatedAt.Equal(c.CreatedAt) {
 		t.Fatalf("GetConnection = %+v", got)
 	}
-	found, err := s.FindConnection(ctx, "c1", "u1", store.DataSourceOura)
+	found, err := s.FindConnection(ctx, "c1", "u1", "oura")
 	must(t, err)
 	if found.ID != c.ID {
 		t.Fatalf("FindConnection = %+v", found)
@@ -446,7 +446,7 @@ func testConnectionRelink(t *testing.T, s Store) {
 	must(t, s.SetCursors(ctx, c.ID, map[string]string{"sleep": "2024-01-01"}, time.Now()))
 	must(t, s.SetConnectionStatus(ctx, c.ID, store.StatusRevoked, "revoked by user"))
 
-	again, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u1", DataSource: store.DataSourceOura,
+	again, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u1", DataSource: "oura",
 		Tokens: store.Tokens{AccessToken: "new-access", RefreshToken: "new-refresh"}})
 	must(t, err)
 	if again.ID != c.ID {
@@ -468,11 +468,14 @@ func testConnectionRelink(t *testing.T, s Store) {
 
 func testConnectionNotFound(t *testing.T, s Store) {
 	ctx := ctxT(t)
-	_, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "nope", UserID: "u1"})
+	_, err := s.CreateConnection(ctx, store.Connection{ClientUUID: "nope", UserID: "u1", DataSource: "oura"})
 	wantCode(t, err, health.ENOTFOUND)
+	// The store serves every provider: a connection must say whose it is.
+	_, err = s.CreateConnection(ctx, store.Connection{ClientUUID: "nope", UserID: "u1"})
+	wantCode(t, err, health.EINVALID)
 	_, err = s.GetConnection(ctx, 12345)
 	wantCode(t, err, health.ENOTFOUND)
-	_, err = s.FindConnection(ctx, "c1", "u1", store.DataSourceOura)
+	_, err = s.FindConnection(ctx, "c1", "u1", "oura")
 	wantCode(t, err, health.ENOTFOUND)
 	wantCode(t, s.UpdateTokens(ctx, 12345, store.Tokens{AccessToken: "a"}), health.ENOTFOUND)
 	wantCode(t, s.SetConnectionStatus(ctx, 12345, store.StatusRevoked, ""), health.ENOTFOUND)
@@ -501,7 +504,7 @@ func testConnectionsByExternalUser(t *testing.T, s Store) {
 	must(t, err)
 	must(t, s.SetExternalUserID(ctx, elsewhere.ID, "oura-1"))
 
-	got, err := s.ConnectionsByExternalUser(ctx, store.DataSourceOura, "oura-1")
+	got, err := s.ConnectionsByExternalUser(ctx, "oura", "oura-1")
 	must(t, err)
 	if len(got) != 2 || got[0].ID != a.ID || got[1].ID != b.ID {
 		t.Fatalf("ConnectionsByExternalUser(oura-1) = %+v, want the two active ones in id order", got)
@@ -514,7 +517,7 @@ func testConnectionsByExternalUser(t *testing.T, s Store) {
 	if len(got) != 1 || got[0].ID != elsewhere.ID {
 		t.Fatalf("ConnectionsByExternalUser(whoop, oura-1) = %+v, want only the WHOOP connection", got)
 	}
-	got, err = s.ConnectionsByExternalUser(ctx, store.DataSourceOura, "oura-unknown")
+	got, err = s.ConnectionsByExternalUser(ctx, "oura", "oura-unknown")
 	must(t, err)
 	if len(got) != 0 {
 		t.Fatalf("unknown Oura user: %+v", got)

@@ -368,14 +368,15 @@ func ValidUser(u store.User) error {
 	return nil
 }
 
-// ValidNewConnection checks a connection to create and fills defaults: the
-// Oura data source and the active status.
+// ValidNewConnection checks a connection to create and fills the default
+// status, active. The data source is required: the store serves every
+// provider and cannot guess one.
 func ValidNewConnection(c *store.Connection) error {
 	if err := ValidUser(store.User{ClientUUID: c.ClientUUID, UserID: c.UserID}); err != nil {
 		return err
 	}
 	if c.DataSource == "" {
-		c.DataSource = store.DataSourceOura
+		return health.Errorf(health.EINVALID, "connection of user %s: a data source is required", c.UserID)
 	}
 	if c.Status == "" {
 		c.Status = store.StatusActive
