@@ -52,7 +52,7 @@ var DefaultSchedule = []time.Duration{
 type Config struct {
 	Store store.DeliveryStore
 	// SourceName gives a data source's name as ROOK spells it in events
-	// ("oura" is "Oura"); the provider registry's Name. Default: the
+	// (the slug's display name); the provider registry's Name. Default: the
 	// data source as stored.
 	SourceName func(dataSource string) string
 	// Logger defaults to a discarding one.

@@ -100,7 +100,7 @@ type UserEvents interface {
 	UserCreated(ctx context.Context, clientUUID, userID string) error
 }
 
-// Resyncer re-reads a range of days from Oura for one connection; the
+// Resyncer re-reads a range of days from the provider for one connection; the
 // documents that changed are stored and delivered again.
 type Resyncer interface {
 	// Resync enqueues the work for the local days fromDay..toDay

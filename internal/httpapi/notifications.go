@@ -21,7 +21,7 @@ func notificationSource(r *http.Request) string {
 }
 
 // challenge serves GET /webhooks/{data_source}: a provider checking the
-// callback URL before it sends notifications (Oura).
+// callback URL before it sends notifications to it.
 func (a *API) challenge(w http.ResponseWriter, r *http.Request, _ *store.Client) error {
 	if a.cfg.Notifications == nil {
 		return unavailable("This server takes no provider notifications.")

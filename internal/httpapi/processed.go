@@ -240,7 +240,7 @@ func sortRecords(events reflect.Value) {
 // rawData serves GET /v2/raw_data/{data_source}/{collection}: the
 // provider's documents of the user's days start_date..end_date exactly as
 // the provider sent them, in a list ({"data": [...]}). Collections without
-// days (Oura's personal_info, ring_configuration) come whole.
+// days (a profile, a device's settings) come whole.
 func (a *API) rawData(w http.ResponseWriter, r *http.Request, c *store.Client) error {
 	ctx := r.Context()
 	q := r.URL.Query()

@@ -14,9 +14,9 @@ import (
 
 // Source is a data source the API serves: one registered provider.
 type Source struct {
-	// DataSource is the slug in paths and in the store ("oura").
+	// DataSource is the slug in paths and in the store.
 	DataSource string
-	// Name is ROOK's name ("Oura"); requests may use either.
+	// Name is ROOK's name for it; requests may use either.
 	Name        string
 	Description string
 	// Collections are the raw collections /v2/raw_data serves.

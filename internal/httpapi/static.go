@@ -7,7 +7,7 @@ import (
 )
 
 // logoSVG is a plain ring drawn for the data source lists: a neutral mark,
-// not Oura's logo.
+// no provider's logo.
 const logoSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64" role="img" aria-label="data source">` +
 	`<circle cx="32" cy="34" r="20" fill="none" stroke="#1a1a1a" stroke-width="6"/>` +
 	`<rect x="22" y="6" width="20" height="5" rx="2" fill="#1a1a1a"/></svg>`

@@ -60,7 +60,7 @@ const maxInfoString = 100
 
 // postUserInfo serves POST /api/v2/user-information. The values show in
 // GET /v2/processed_data/user/info for the day of datetime, merged into
-// what Oura reported that day; the user is created when new.
+// what the provider reported that day; the user is created when new.
 func (a *API) postUserInfo(w http.ResponseWriter, r *http.Request, c *store.Client) error {
 	var req userInfoRequest
 	if err := decodeBody(r, &req); err != nil {
@@ -167,7 +167,7 @@ func decodePosted(u store.User) *postedInfo {
 }
 
 // userInfoBody is the user_info document of a day: the stored one (from
-// Oura), with the client's posted information of that day laid over it,
+// the provider), with the client's posted information of that day laid over it,
 // or made from the posted information alone. BMI is not part of
 // user_info (ROOK's user_body_metrics has none), so it is kept but not
 // shown.

@@ -169,7 +169,7 @@ type message struct {
 }
 
 // revoke serves POST /api/v1/user_id/{user_id}/data_sources/revoke_auth
-// {"data_source": "Oura"}: the token is revoked at the provider and
+// {"data_source": NAME}: the token is revoked at the provider and
 // syncing stops; stored data stays. 204 when the user has nothing to
 // revoke.
 func (a *API) revoke(w http.ResponseWriter, r *http.Request, c *store.Client) error {
@@ -185,7 +185,7 @@ func (a *API) revoke(w http.ResponseWriter, r *http.Request, c *store.Client) er
 		return err
 	}
 	if body.DataSource == nil {
-		return invalid("data_source is required in the body, for example {\"data_source\": \"Oura\"}.")
+		return invalid("data_source is required in the body, for example {\"data_source\": \"NAME\"}; this server serves %s.", a.served())
 	}
 	// ROOK answers 422 for a data source it cannot revoke.
 	src, err := a.source(*body.DataSource, eUnprocessable)

@@ -15,8 +15,7 @@ import (
 var errReauth = errors.New("connection needs re-authorization")
 
 // authCache keeps one token source per connection, so that concurrent jobs
-// of a user share one grant: where refresh tokens are single-use (Oura,
-// WHOOP), two sources refreshing the same token would lock the user out.
+// of a user share one grant: where refresh tokens are single-use, two sources refreshing the same token would lock the user out.
 type authCache struct {
 	mu gosync.Mutex
 	m  map[int64]*connAuth
@@ -119,8 +118,7 @@ func (a *connAuth) AccessToken(ctx context.Context) (string, error) {
 	return a.AccessToken(ctx)
 }
 
-// Refresh is called by a provider's client after a 401 (Oura's
-// oura.Refresher).
+// Refresh is called by a provider's client after a 401.
 func (a *connAuth) Refresh(ctx context.Context) error {
 	a.mu.Lock()
 	ts := a.ts

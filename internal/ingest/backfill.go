@@ -15,7 +15,7 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 )
 
-// LinkParams links a user's Oura account with a token already obtained
+// LinkParams links a user's provider account with a token already obtained
 // (a personal access token, the simulator's printed tokens, or the result
 // of an OAuth flow).
 type LinkParams struct {
@@ -42,7 +42,7 @@ type LinkResult struct {
 }
 
 // byDay keeps the collections read by day: every one except those Link
-// reads whole (Oura's personal_info and ring_configuration).
+// reads whole (singletons and collections read whole).
 func byDay(c provider.Collection) bool {
 	return c.Range == provider.RangeDays || c.Range == provider.RangeInstants
 }
@@ -69,14 +69,15 @@ func (e *Engine) collections(dataSource string, keep func(provider.Collection) b
 }
 
 // isSeries reports whether a collection of the data source is a time
-// series read by instants (Oura's heart rate and battery).
+// series read by instants (samples keyed by their time).
 func (e *Engine) isSeries(dataSource, coll string) bool {
 	c, _ := e.cfg.Providers.Collection(dataSource, coll)
 	return c.Range == provider.RangeInstants
 }
 
-// Link stores the connection, reads personal_info (whose id is how Oura's
-// webhooks name the user) and ring_configuration, and enqueues the
+// Link stores the connection, identifies the account (whose id is how the
+// provider's notifications name the user), reads the collections read
+// whole, and enqueues the
 // backfill: one job per collection and window, newest windows first. A
 // connection linked again resumes its unfinished backfill instead of
 // starting over.
@@ -140,7 +141,7 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		conn.ExternalUserID = acct.ExternalUserID
 	}
 	undated := acct.Documents
-	// Collections read whole (Oura's ring configuration) come at link:
+	// Collections read whole (a device's settings) come at link:
 	// they say how far back the history goes.
 	var rings []provider.Document
 	for _, c := range prov.Collections() {
@@ -230,10 +231,10 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	return res, err
 }
 
-// maxLinkWait bounds how long Link sits out Oura's rate limit.
+// maxLinkWait bounds how long Link sits out the provider's rate limit.
 const maxLinkWait = 2 * time.Minute
 
-// waitRateLimit runs fn again after Oura's Retry-After while it is rate
+// waitRateLimit runs fn again after the provider's Retry-After while it is rate
 // limited: Link runs in the foreground, not as a job that could snooze.
 func waitRateLimit(ctx context.Context, fn func() error) error {
 	deadline := time.Now().Add(maxLinkWait)
@@ -291,8 +292,9 @@ func (p plan) windows() []span {
 	return out
 }
 
-// earliestHistory bounds a whole-history backfill when no ring says when it
-// was set up: Oura's API v2 data does not reach further back.
+// earliestHistory bounds a whole-history backfill when the provider says
+// neither when the account's history starts nor how long it keeps data:
+// no wearable API serves data from before it.
 const earliestHistory = "2015-01-01"
 
 // newPlan covers the configured days up to today in the user's zone. Without
@@ -405,7 +407,7 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		}
 	} else {
 		// One range read covers many days of a date collection (a page holds
-		// hundreds of documents, and Oura has returned years in one), so
+		// hundreds of documents, and a provider may return years in one), so
 		// the job reads the older windows of its collection too, up to
 		// readAheadDays, and marks them done: their own jobs then only
 		// finish them. Reading a year costs a few pages instead of one

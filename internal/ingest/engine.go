@@ -7,7 +7,7 @@
 // several processes.
 //
 // Jobs and queues (see jobs.go; jobs queued by earlier versions under
-// their oura_ names still run):
+// their old names still run):
 //
 //	backfill  ingest_backfill       one per (connection, collection, 30-day window)
 //	fetch     ingest_fetch          one per (connection, collection) while pending:
@@ -84,7 +84,7 @@ type Config struct {
 	// WindowDays is the span of one backfill job (default 30).
 	WindowDays int
 
-	// FetchSettle is how long a webhook fetch waits before it reads Oura,
+	// FetchSettle is how long a webhook fetch waits before it reads the provider,
 	// so that the notifications of one sync (several per collection) land
 	// in one request (default 200 ms).
 	FetchSettle time.Duration

@@ -15,14 +15,14 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 )
 
-// fetchWorker runs FetchArgs: the read that follows Oura's notifications.
+// fetchWorker runs FetchArgs: the read that follows a provider's notifications.
 //
-// A notification names one document but carries no data, and Oura's date
-// filters differ per collection (notes 3.3), so the job reads the
+// A notification names one document but carries no data, and a provider's
+// date filters can differ per collection, so the job reads the
 // collection's recent days as a range: from two days before the last read
 // up to tomorrow. One request then covers every notification of a sync
 // (a night brings several sleep periods, naps, sessions) and any earlier
-// notification Oura lost. An update of an older document outside that
+// notification the provider lost. An update of an older document outside that
 // range is read by id.
 //
 // Coalescing: the job is unique per (connection, collection) while it waits

@@ -47,7 +47,7 @@ func (BackfillArgs) InsertOpts() river.InsertOpts {
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
 }
 
-// FetchArgs reads the recent days of one collection after Oura announced a
+// FetchArgs reads the recent days of one collection after the provider announced a
 // change. It is unique per (connection, collection) while it waits or runs,
 // so notifications that arrive meanwhile coalesce into it; notifications
 // that arrive after its read started make it run once more (see fetch.go).
@@ -165,8 +165,8 @@ func (e *Engine) jobError(ctx context.Context, connID int64, what string, err er
 }
 
 // retryPolicy retries sooner than River's default (attempt^4 seconds): most
-// failures here are Oura's 5xx and network errors that pass in seconds, and
-// the Oura client has already retried each request a few times.
+// failures here are a provider's 5xx and network errors that pass in
+// seconds, and the provider's client has already retried each request.
 type retryPolicy struct{}
 
 // NextRetry implements river.ClientRetryPolicy: 2^attempt seconds, at most

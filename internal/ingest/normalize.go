@@ -21,7 +21,7 @@ type ingestResult struct {
 	newest string
 }
 
-// ingest stores documents as Oura sent them and normalizes the days they
+// ingest stores documents as the provider sent them and normalizes the days they
 // changed. Storing comes first and stands on its own: a document the
 // normalizer cannot use is still kept raw.
 //
@@ -52,8 +52,8 @@ func (e *Engine) ingest(ctx context.Context, conn store.Connection, docs []provi
 	return res, err
 }
 
-// storeRaw stores documents as Oura sent them and reports whether any of
-// the undated ones (personal_info, ring_configuration) changed.
+// storeRaw stores documents as the provider sent them and reports whether
+// any of the undated ones (singletons, collections read whole) changed.
 func (e *Engine) storeRaw(ctx context.Context, conn store.Connection, docs []provider.Document) (ingestResult, bool, error) {
 	var res ingestResult
 	if len(docs) == 0 {
@@ -64,8 +64,8 @@ func (e *Engine) storeRaw(ctx context.Context, conn store.Connection, docs []pro
 	for _, d := range docs {
 		rd := store.RawDocument{ConnectionID: conn.ID, Collection: d.Collection, ExternalID: d.ID, Day: string(d.Day), Body: d.Raw, FetchedAt: now}
 		if rd.ExternalID == "" {
-			// Documents recorded before Oura gave every document an id
-			// (daily_cardiovascular_age in 2024) are one per day.
+			// A document without an id (a provider's older records, or
+			// a singleton) is one per day.
 			rd.ExternalID = "day:" + rd.Day
 		}
 		if rd.Day == "" {
@@ -111,7 +111,7 @@ func (e *Engine) normalizeDays(ctx context.Context, conn store.Connection, from,
 
 // location is the user's time zone: the one the client set for the user,
 // else nil, and the normalizer then uses the offsets of the user's own
-// Oura documents.
+// documents.
 func (e *Engine) location(ctx context.Context, conn store.Connection) (*time.Location, error) {
 	u, err := e.st.GetUser(ctx, conn.ClientUUID, conn.UserID)
 	if err != nil {

@@ -14,31 +14,11 @@ import (
 
 // Polling is the safety net under webhooks, within a request budget.
 //
-// Oura's rate limit is per application, so requests per user per day decide
-// how many users a deployment serves. The target is at most 12 in steady
-// state with webhooks working. Per user per day (figures from the
-// simulator, which models a ring that syncs every morning):
-//
-//	webhook reads: one range read per collection with news       ~10.4
-//	  (9 collections have a document every day: sleep, daily_sleep,
-//	  daily_readiness, daily_activity, daily_spo2, daily_stress,
-//	  daily_resilience, daily_cardiovascular_age, sleep_time; workouts,
-//	  sessions, vO2_max and tags add 1 to 2; the notifications of one sync
-//	  coalesce into one read per collection, see fetch.go)
-//	heart rate: one read a day of the newest complete day       1 to 1.3
-//	  (600 to 1,300 rows: one page, two on days with long workouts;
-//	  Oura sends no webhooks for it)
-//	ring_battery_level: one read a week (~230 rows, one page)     0.14
-//	personal_info: one read every 14 days                          0.07
-//	reconciliation while healthy: each collection not read for     ~0.3
-//	  ReconcileHealthy (14 days) is read once: in practice the
-//	  rare ones (tag, rest_mode_period, enhanced_tag,
-//	  ring_configuration), ~4 reads per 14 days
-//	total                                                  ~11.9 to 12.2
-//
-// Measured (TestRequestBudget, 3 simulated users, one week): 9.3, 10.1 and
-// 12.0 per day, mean 10.5; the heaviest user had a workout every day. Hourly polling
-// of every collection instead costs 19 x 24 = 456.
+// Providers' rate limits are per application, so requests per user per day
+// decide how many users a deployment serves. Collections the provider
+// notifies are read when a notification comes; the others at their
+// collection's PollEvery; a singleton collection through Identify. Each
+// provider's package gives its own budget (budget.go).
 //
 // A lost notification costs at most one read: every webhook read starts two
 // days before the collection's previous read, so the next notification of
@@ -47,13 +27,13 @@ import (
 // GapGrace after it (see gap), so the lost document arrives within hours,
 // not the next morning. Collections that stay quiet are re-read every
 // ReconcileHealthy. When a connection's webhooks fall silent (none for
-// SilentAfter, 36 h: a worn ring syncs daily), every collection not read
+// SilentAfter, 36 h: a worn device syncs at least daily), every collection not read
 // for ReconcileSilent (6 h) is re-read, about 4 x 17 = 68 requests a day
 // until notifications return.
 
 // pollDueWorker runs PollDueArgs: it enqueues a poll for every active
 // connection with something due. The check is cheap (cursors only), so it
-// runs often (PollCheck) without costing Oura requests.
+// runs often (PollCheck) without costing provider requests.
 type pollDueWorker struct {
 	river.WorkerDefaults[PollDueArgs]
 	e *Engine
@@ -102,7 +82,7 @@ const minRun = 3
 // sync: it had a document on each of the last minRun days it was seen,
 // the sync that moved the connection's newest day happened GapGrace ago,
 // coll has not caught up with that day (allowing for the lag it usually
-// has), and it has not been read since. A notification Oura lost then
+// has), and it has not been read since. A notification the provider lost then
 // costs one read after GapGrace instead of waiting for the next
 // notification or the reconciliation; a gap read that finds nothing resets
 // the run, so a collection that stopped coming (no SpO2 any more) is not
@@ -130,7 +110,7 @@ type pollItem struct {
 	gap bool
 	// from and to bound a time-series read (heart rate, battery).
 	from, to string
-	// identify reads the account's own document (Oura's personal_info).
+	// identify reads the account's own document (a singleton collection).
 	identify bool
 }
 
@@ -257,7 +237,7 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 }
 
 // readAccount reads the account again through the provider's Identify,
-// storing what it returns (Oura's personal_info), and records the read as
+// storing what it returns (a profile document, where there is one), and records the read as
 // coll's.
 func (e *Engine) readAccount(ctx context.Context, conn store.Connection, coll string, force bool) error {
 	prov, err := e.providerOf(conn)

@@ -16,7 +16,7 @@ type ClientOptions struct {
 	// Work runs the queues and the periodic jobs; false builds an
 	// insert-only client (wearlink link, the API role).
 	Work bool
-	// Subscriptions adds the periodic renewal of Oura webhook
+	// Subscriptions adds the periodic renewal of providers' app-level webhook
 	// subscriptions (needs the engine's callback URL and credentials).
 	Subscriptions bool
 	// Logger for River itself (default: the engine's, at warn and above).

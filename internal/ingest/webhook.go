@@ -10,12 +10,12 @@ import (
 	"github.com/wearlink/wearlink/internal/provider"
 )
 
-// MaxNotificationBytes bounds a notification body (Oura's are ~200
-// bytes, Withings' a short form).
+// MaxNotificationBytes bounds a notification body (providers send a few
+// hundred bytes: an id or a short form).
 const MaxNotificationBytes = 64 << 10
 
 // Challenge answers a provider's check of the callback URL before it sends
-// notifications there (Oura's GET with a verification token). Errors carry
+// notifications there (a GET with a verification token). Errors carry
 // health codes: ENOTFOUND when the data source is not served or has no such
 // check, EUNAUTHORIZED when the check is not the provider's.
 func (e *Engine) Challenge(r *http.Request, dataSource string) (any, error) {
@@ -38,7 +38,7 @@ func (e *Engine) Challenge(r *http.Request, dataSource string) (any, error) {
 // HandleNotification reads one notification request of a data source
 // (body is its raw body, at most MaxNotificationBytes) and records what it
 // announces (see Notify). Only a request the provider's reader verifies
-// (Oura: an HMAC of the timestamp and the exact body under the app's
+// (typically an HMAC of a timestamp and the exact body under the app's
 // client secret) changes anything. It returns the number of connections
 // notified. Errors carry health codes: ENOTFOUND for a data source not
 // served or without notifications, EUNAUTHORIZED for a request that is not

@@ -141,7 +141,7 @@ func (NopEvents) DataSourceUnlinked(context.Context, store.Connection, string) e
 // Config builds a Service for one data source. DataSource, Store, OAuth,
 // Sync and PublicURL are required.
 type Config struct {
-	// DataSource is the provider's slug ("oura"), Name its display name
+	// DataSource is the provider's slug, Name its display name
 	// in the pages (default DataSource).
 	DataSource string
 	Name       string

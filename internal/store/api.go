@@ -8,7 +8,7 @@ import (
 	"github.com/wearlink/wearlink/internal/secret"
 )
 
-// LinkState is one pending OAuth authorization: the state sent to Oura,
+// LinkState is one pending OAuth authorization: the state sent to the provider,
 // bound to the client, the user and where the browser goes afterwards. It
 // is single use (TakeLinkState deletes it) and expires.
 type LinkState struct {

@@ -73,8 +73,8 @@ type Connection struct {
 	DataSource string
 	Status     string
 	Tokens     Tokens
-	// ExternalUserID is the provider's id of the account (Oura's
-	// personal_info id): notifications name users by it.
+	// ExternalUserID is the provider's id of the account, the one its
+	// notifications name users by.
 	ExternalUserID string
 	// Cursors is the sync progress per collection (the sync engine owns
 	// its format: for example the newest day fetched, the backfill's
@@ -89,7 +89,7 @@ type Connection struct {
 // RawDocument is one provider document as received.
 type RawDocument struct {
 	ConnectionID int64
-	Collection   string // the provider's collection name, e.g. Oura's "vO2_max"
+	Collection   string // the provider's own collection name, as in its URLs
 	// ExternalID is the provider's document id; time-series rows use their
 	// timestamp.
 	ExternalID string

@@ -58,10 +58,10 @@ type Deliveries interface {
 
 // ProviderInfo is a configured provider as the pages show it.
 type ProviderInfo struct {
-	// DataSource is its ROOK data_source slug ("oura"), as connections are
+	// DataSource is its ROOK data_source slug, as connections are
 	// stored under it.
 	DataSource string
-	// Name is its display name ("Oura"); the data source when empty.
+	// Name is its display name as ROOK spells it; the data source when empty.
 	Name string
 	// Description says to the end user what connecting it shares;
 	// optional.
