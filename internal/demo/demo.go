@@ -656,7 +656,7 @@ func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := userProgress{user: u, delivered: delivered[u], done: c.Cursors["backfill_done"] != ""}
+		p := userProgress{user: u, delivered: delivered[u], done: ingest.CursorsOf(c).Backfilled()}
 		for _, k := range n {
 			p.raw += k
 		}

@@ -171,14 +171,16 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		return res, err
 	}
 	now := e.now()
-	patch := map[string]string{curLinkedAt: fmtTime(now)}
+	cur := CursorsOf(conn)
+	patch := cursorPatch{}
+	patch.linkedAt(now)
 	for _, coll := range e.collections(conn.DataSource, whole) {
-		patch[curSyncedAt(coll)] = fmtTime(now)
+		patch.syncedAt(coll, now)
 	}
-	for _, k := range keysWithPrefix(conn.Cursors, "scope:") {
-		patch[k] = "" // a new grant may carry the scope
+	for _, coll := range cur.scopeMissing() {
+		patch.scopeMissing(coll, false) // a new grant may carry the scope
 	}
-	if conn.Cursors[curBackfillDone] != "" {
+	if cur.Backfilled() {
 		// Already backfilled: catch up on what happened since instead.
 		if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
 			return res, err
@@ -189,26 +191,26 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 		res.Connection, _ = e.st.GetConnection(ctx, conn.ID)
 		return res, nil
 	}
-	pl, ok := parsePlan(conn.Cursors[curBackfill])
+	pl, ok := cur.Plan, cur.HasPlan
 	if !ok {
 		first := ""
 		if hs, ok := prov.(provider.HistoryStarter); ok {
 			first = hs.FirstDay(rings)
 		}
 		pl = e.newPlan(now, loc, first)
-		patch[curBackfill] = pl.String()
+		patch.plan(pl)
 	}
 	if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
 		return res, err
 	}
 	var params []river.InsertManyParams
 	for _, w := range pl.windows() {
-		if conn.Cursors[curWindowNormalized(w.from)] != "" {
+		if cur.Normalized[w.from] {
 			continue
 		}
 		n := len(params)
 		for _, coll := range e.collections(conn.DataSource, byDay) {
-			if conn.Cursors[curWindow(coll, w.from)] == "done" {
+			if cur.Coll(coll).Windows[w.from].Done {
 				continue
 			}
 			params = append(params, river.InsertManyParams{Args: BackfillArgs{ConnectionID: conn.ID, Collection: coll, From: w.from, To: w.to}})
@@ -345,10 +347,11 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 		e.log.InfoContext(ctx, "backfill skipped: connection not active", "connection", conn.ID, "status", conn.Status)
 		return nil
 	}
-	if conn.Cursors[curBackfillDone] != "" {
+	cur := CursorsOf(conn)
+	if cur.Backfilled() {
 		return nil
 	}
-	if conn.Cursors[curWindow(a.Collection, a.From)] != "done" {
+	if !cur.Coll(a.Collection).Windows[a.From].Done {
 		if err := e.backfillWindow(ctx, conn, a); err != nil {
 			return err
 		}
@@ -370,16 +373,17 @@ const readAheadDays = 400
 // reads ahead for its collection: contiguous, not yet done, within
 // readAheadDays of a.To.
 func (e *Engine) olderWindows(conn store.Connection, a BackfillArgs) []span {
-	pl, ok := parsePlan(conn.Cursors[curBackfill])
-	if !ok {
+	cur := CursorsOf(conn)
+	if !cur.HasPlan {
 		return nil
 	}
+	windows := cur.Coll(a.Collection).Windows
 	var out []span
-	for _, w := range pl.windows() {
+	for _, w := range cur.Plan.windows() {
 		if w.to >= a.From {
 			continue
 		}
-		if conn.Cursors[curWindow(a.Collection, w.from)] == "done" || daysBetween(w.from, a.To) >= readAheadDays {
+		if windows[w.from].Done || daysBetween(w.from, a.To) >= readAheadDays {
 			break
 		}
 		out = append(out, w)
@@ -397,12 +401,14 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		return err
 	}
 	auth := e.auth(conn)
-	key := curWindow(a.Collection, a.From)
-	patch := map[string]string{key: "done"}
+	cur := CursorsOf(conn)
+	cc := cur.Coll(a.Collection)
+	patch := cursorPatch{}
+	patch.window(a.Collection, a.From, WindowState{Done: true})
 	from, step := a.From, 10000
 	if e.isSeries(conn.DataSource, a.Collection) {
 		step = seriesChunkDays
-		if p, ok := strings.CutPrefix(conn.Cursors[key], "through:"); ok && p >= a.From {
+		if p := cc.Windows[a.From].Through; p != "" && p >= a.From {
 			from = addDays(p, 1)
 		}
 	} else {
@@ -414,10 +420,10 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		// request a window.
 		for _, w := range e.olderWindows(conn, a) {
 			from = w.from
-			patch[curWindow(a.Collection, w.from)] = "done"
+			patch.window(a.Collection, w.from, WindowState{Done: true})
 		}
 	}
-	newest := conn.Cursors[curNewest]
+	newest := cur.Newest
 	for from <= a.To {
 		to := addDays(from, step-1)
 		if to > a.To {
@@ -426,7 +432,7 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		docs, err := prov.Fetch(ctx, auth, a.Collection, provider.Window{From: from, To: to, Loc: loc})
 		if provider.KindOf(err) == provider.KindMissingScope {
 			e.log.WarnContext(ctx, "backfill: scope not granted", "connection", conn.ID, "collection", a.Collection, "err", err)
-			patch[curScope(a.Collection)] = "missing"
+			patch.scopeMissing(a.Collection, true)
 			break
 		}
 		if err != nil {
@@ -440,17 +446,18 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		e.log.DebugContext(ctx, "backfill stored", "connection", conn.ID, "collection", a.Collection, "from", from, "to", to,
 			"documents", len(docs), "inserted", res.raw.Inserted, "updated", res.raw.Updated)
 		if to < a.To {
-			if err := e.st.SetCursors(ctx, conn.ID, map[string]string{key: "through:" + to}, time.Time{}); err != nil {
+			part := cursorPatch{}
+			part.window(a.Collection, a.From, WindowState{Through: to})
+			if err := e.st.SetCursors(ctx, conn.ID, part, time.Time{}); err != nil {
 				return err
 			}
 		}
 		from = addDays(to, 1)
 	}
-	if newest > conn.Cursors[curNewest] {
-		patch[curNewest] = newest
-		patch[curNewestAt] = fmtTime(e.now())
+	if newest > cur.Newest {
+		patch.newest(newest, e.now())
 	}
-	if pl, ok := parsePlan(conn.Cursors[curBackfill]); ok && a.To == pl.to {
+	if cur.HasPlan && a.To == cur.Plan.to {
 		// The newest window is the collection's starting point for
 		// webhook reads and reconciliation.
 		to := a.To
@@ -459,8 +466,8 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 			// (see duePolls): read them again.
 			to = addDays(to, -2)
 		}
-		patch[curSyncedTo(a.Collection)] = maxDay(conn.Cursors[curSyncedTo(a.Collection)], to)
-		patch[curSyncedAt(a.Collection)] = fmtTime(e.now())
+		patch.syncedTo(a.Collection, maxDay(cc.SyncedTo, to))
+		patch.syncedAt(a.Collection, e.now())
 	}
 	return e.st.SetCursors(ctx, conn.ID, patch, e.now())
 }
@@ -472,43 +479,47 @@ func (e *Engine) finishWindow(ctx context.Context, id int64, from, to string) er
 	if err != nil {
 		return err
 	}
-	if conn.Cursors[curBackfillDone] != "" {
+	cur := CursorsOf(conn)
+	if cur.Backfilled() {
 		return nil
 	}
 	for _, coll := range e.collections(conn.DataSource, byDay) {
-		if conn.Cursors[curWindow(coll, from)] != "done" {
+		if !cur.Coll(coll).Windows[from].Done {
 			return nil // another collection's job finishes the window
 		}
 	}
-	if conn.Cursors[curWindowNormalized(from)] == "" {
+	if !cur.Normalized[from] {
 		hw, err := e.normalizeDays(ctx, conn, from, to)
 		if err != nil {
 			return err
 		}
 		e.log.InfoContext(ctx, "backfill window normalized", "connection", id, "from", from, "to", to,
 			"inserted", hw.Inserted, "updated", hw.Updated, "unchanged", hw.Unchanged)
-		if err := e.st.SetCursors(ctx, id, map[string]string{curWindowNormalized(from): "done"}, time.Time{}); err != nil {
+		done := cursorPatch{}
+		done.normalized(from, true)
+		if err := e.st.SetCursors(ctx, id, done, time.Time{}); err != nil {
 			return err
 		}
 		if conn, err = e.st.GetConnection(ctx, id); err != nil {
 			return err
 		}
+		cur = CursorsOf(conn)
 	}
-	pl, ok := parsePlan(conn.Cursors[curBackfill])
-	if !ok {
+	if !cur.HasPlan {
 		return nil
 	}
-	patch := map[string]string{}
+	pl := cur.Plan
+	patch := cursorPatch{}
 	for _, w := range pl.windows() {
-		if conn.Cursors[curWindowNormalized(w.from)] == "" {
+		if !cur.Normalized[w.from] {
 			return nil
 		}
-		patch[curWindowNormalized(w.from)] = ""
+		patch.normalized(w.from, false)
 		for _, coll := range e.collections(conn.DataSource, byDay) {
-			patch[curWindow(coll, w.from)] = ""
+			patch.window(coll, w.from, WindowState{})
 		}
 	}
-	patch[curBackfillDone] = fmtTime(e.now())
+	patch.backfillDone(e.now())
 	e.log.InfoContext(ctx, "backfill finished", "connection", id, "from", pl.from, "to", pl.to)
 	return e.st.SetCursors(ctx, id, patch, time.Time{})
 }

@@ -1,61 +1,268 @@
 package ingest
 
 import (
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/store"
 )
 
-// Cursor keys in store.Connection.Cursors. The store merges them key by
-// key, so concurrent jobs that write different keys never lose each
-// other's progress.
+// A connection's sync progress is stored as string keys
+// (store.Connection.Cursors) because the store merges them key by key, so
+// concurrent jobs that write different keys never lose each other's
+// progress. This file is the one codec between those keys and the typed
+// Cursors the engine reads, and the typed cursorPatch it writes; no other
+// file spells a key.
+
+// Cursor keys of the connection as a whole.
 const (
-	// curBackfill is the backfill plan: "FROM/TO/WINDOWDAYS".
-	curBackfill = "backfill"
-	// curBackfillDone is the time the whole plan finished.
-	curBackfillDone = "backfill_done"
-	// curWebhookAt is the time of the connection's last notification.
-	curWebhookAt = "webhook_at"
-	// curNewest is the newest day of any stored document.
-	curNewest = "newest_day"
-	// curLinkedAt is when the connection was (re)linked; polls count
-	// silence from it until the first notification.
-	curLinkedAt = "linked_at"
-	// curNewestAt is when curNewest last moved: the time of the sync
-	// whose documents the gap check (see duePolls) expects.
-	curNewestAt = "newest_at"
+	keyBackfill     = "backfill"      // the backfill plan: "FROM/TO/WINDOWDAYS"
+	keyBackfillDone = "backfill_done" // when the whole plan finished
+	keyWebhookAt    = "webhook_at"    // the last notification
+	keyNewest       = "newest_day"    // the newest day of any stored document
+	keyLinkedAt     = "linked_at"     // when the connection was (re)linked
+	keyNewestAt     = "newest_at"     // when newest_day last moved
 )
 
-// curWindow marks one finished backfill window of a collection ("done"),
-// or how far a time-series window has got ("through:DAY").
-func curWindow(coll, from string) string { return "bf:" + coll + ":" + from }
+// Prefixes of the keys per collection (and per window or document).
+const (
+	preWindow     = "bf:"       // bf:COLL:FROM: "done" or "through:DAY"
+	preNormalized = "bfn:"      // bfn:FROM: the window's days are normalized
+	preSyncedTo   = "to:"       // to:COLL
+	preSyncedAt   = "at:"       // at:COLL
+	preNotified   = "notified:" // notified:COLL
+	preUpdate     = "upd:"      // upd:COLL:ID
+	preDocDay     = "nd:"       // nd:COLL
+	preRun        = "run:"      // run:COLL
+	preLag        = "lag:"      // lag:COLL
+	preScope      = "scope:"    // scope:COLL: "missing"
+)
 
-// curWindowNormalized marks a backfill window whose days have been
-// normalized after all its collections were stored.
-func curWindowNormalized(from string) string { return "bfn:" + from }
+// Cursors is a connection's sync progress, decoded.
+type Cursors struct {
+	// Plan is the backfill plan, ok false when none was made yet.
+	Plan    plan
+	HasPlan bool
+	// BackfillDone is when the whole plan finished (zero: not yet).
+	BackfillDone time.Time
+	// WebhookAt is the time of the connection's last notification.
+	WebhookAt time.Time
+	// LinkedAt is when the connection was (re)linked; polls count silence
+	// from it until the first notification.
+	LinkedAt time.Time
+	// Newest is the newest day of any stored document; NewestAt when it
+	// last moved: the time of the sync whose documents the gap check (see
+	// duePolls) expects.
+	Newest   string
+	NewestAt time.Time
+	// Normalized holds the backfill windows (by first day) whose days have
+	// been normalized after all their collections were stored.
+	Normalized map[string]bool
+	colls      map[string]*CollCursors
+}
 
-// curSyncedTo is the newest day a read of coll has covered.
-func curSyncedTo(coll string) string { return "to:" + coll }
+// CollCursors is the progress of one collection.
+type CollCursors struct {
+	// Windows maps a backfill window's first day to its state.
+	Windows map[string]WindowState
+	// SyncedTo is the newest day a read has covered, SyncedAt the time of
+	// the last read, Notified that of the last notification.
+	SyncedTo           string
+	SyncedAt, Notified time.Time
+	// Updates are the documents whose update was notified, read by id if
+	// the next range read does not return them.
+	Updates map[string]time.Time
+	// DocDay is the newest day with a document; Run how many days in a row
+	// up to it had one; Lag how many days it trailed Newest after its last
+	// read. Together they say which collections come with every sync, so
+	// that a missing one stands out (see duePolls).
+	DocDay   string
+	Run, Lag int
+	// ScopeMissing marks a collection the user did not grant the scope for.
+	ScopeMissing bool
+}
 
-// curSyncedAt is the time of the last read of coll.
-func curSyncedAt(coll string) string { return "at:" + coll }
+// WindowState is how far one backfill window of a collection has got:
+// Done, or, for a time series read in parts, the day it has read Through.
+type WindowState struct {
+	Done    bool
+	Through string
+}
 
-// curNotified is the time of the last notification for coll.
-func curNotified(coll string) string { return "notified:" + coll }
+// CursorsOf decodes a connection's cursors. Keys it does not know are
+// ignored, so a database written by a newer version still reads.
+func CursorsOf(conn store.Connection) Cursors { return decodeCursors(conn.Cursors) }
 
-// curUpdate marks a notified update of one document, read by id if the
-// next range read does not return it.
-func curUpdate(coll, id string) string { return "upd:" + coll + ":" + id }
+func decodeCursors(m map[string]string) Cursors {
+	c := Cursors{Normalized: map[string]bool{}, colls: map[string]*CollCursors{}}
+	for k, v := range m {
+		switch k {
+		case keyBackfill:
+			c.Plan, c.HasPlan = parsePlan(v)
+			continue
+		case keyBackfillDone:
+			c.BackfillDone = parseTime(v)
+			continue
+		case keyWebhookAt:
+			c.WebhookAt = parseTime(v)
+			continue
+		case keyNewest:
+			c.Newest = v
+			continue
+		case keyLinkedAt:
+			c.LinkedAt = parseTime(v)
+			continue
+		case keyNewestAt:
+			c.NewestAt = parseTime(v)
+			continue
+		}
+		if from, ok := strings.CutPrefix(k, preNormalized); ok {
+			c.Normalized[from] = v != ""
+			continue
+		}
+		if rest, ok := strings.CutPrefix(k, preWindow); ok {
+			coll, from, ok := strings.Cut(rest, ":")
+			if !ok {
+				continue
+			}
+			cc := c.coll(coll)
+			if cc.Windows == nil {
+				cc.Windows = map[string]WindowState{}
+			}
+			through, _ := strings.CutPrefix(v, "through:")
+			cc.Windows[from] = WindowState{Done: v == "done", Through: through}
+			continue
+		}
+		if rest, ok := strings.CutPrefix(k, preUpdate); ok {
+			coll, id, ok := strings.Cut(rest, ":")
+			if !ok {
+				continue
+			}
+			cc := c.coll(coll)
+			if cc.Updates == nil {
+				cc.Updates = map[string]time.Time{}
+			}
+			cc.Updates[id] = parseTime(v)
+			continue
+		}
+		for _, f := range collFields {
+			if coll, ok := strings.CutPrefix(k, f.prefix); ok {
+				f.set(c.coll(coll), v)
+				break
+			}
+		}
+	}
+	return c
+}
 
-// curDocDay is the newest day with a document of coll; curRun is how
-// many days in a row up to it had one; curLag is how many days it trailed
-// curNewest after its last read. Together they say which collections come
-// with every sync, so that a missing one stands out (see duePolls).
-func curDocDay(coll string) string { return "nd:" + coll }
-func curRun(coll string) string    { return "run:" + coll }
-func curLag(coll string) string    { return "lag:" + coll }
+// collFields decodes the one-value keys of a collection.
+var collFields = []struct {
+	prefix string
+	set    func(*CollCursors, string)
+}{
+	{preSyncedTo, func(c *CollCursors, v string) { c.SyncedTo = v }},
+	{preSyncedAt, func(c *CollCursors, v string) { c.SyncedAt = parseTime(v) }},
+	{preNotified, func(c *CollCursors, v string) { c.Notified = parseTime(v) }},
+	{preDocDay, func(c *CollCursors, v string) { c.DocDay = v }},
+	{preRun, func(c *CollCursors, v string) { c.Run, _ = strconv.Atoi(v) }},
+	{preLag, func(c *CollCursors, v string) { c.Lag, _ = strconv.Atoi(v) }},
+	{preScope, func(c *CollCursors, v string) { c.ScopeMissing = v != "" }},
+}
 
-// curScope marks a collection the user did not grant the scope for.
-func curScope(coll string) string { return "scope:" + coll }
+func (c *Cursors) coll(name string) *CollCursors {
+	cc := c.colls[name]
+	if cc == nil {
+		cc = &CollCursors{}
+		c.colls[name] = cc
+	}
+	return cc
+}
+
+// Coll returns the progress of one collection (zero when it has none).
+func (c Cursors) Coll(name string) CollCursors {
+	if cc := c.colls[name]; cc != nil {
+		return *cc
+	}
+	return CollCursors{}
+}
+
+// Backfilled reports whether the connection's backfill has finished.
+func (c Cursors) Backfilled() bool { return !c.BackfillDone.IsZero() }
+
+// scopeMissing lists the collections marked as lacking their scope.
+func (c Cursors) scopeMissing() []string {
+	var out []string
+	for name, cc := range c.colls {
+		if cc.ScopeMissing {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// cursorPatch is a set of cursor changes, written with SetCursors; the
+// store merges it key by key. Clearing a cursor writes "".
+type cursorPatch map[string]string
+
+func (p cursorPatch) plan(pl plan)              { p[keyBackfill] = pl.String() }
+func (p cursorPatch) backfillDone(t time.Time)  { p[keyBackfillDone] = fmtTime(t) }
+func (p cursorPatch) webhookAt(t time.Time)     { p[keyWebhookAt] = fmtTime(t) }
+func (p cursorPatch) linkedAt(t time.Time)      { p[keyLinkedAt] = fmtTime(t) }
+func (p cursorPatch) syncedTo(coll, day string) { p[preSyncedTo+coll] = day }
+func (p cursorPatch) syncedAt(coll string, t time.Time) {
+	p[preSyncedAt+coll] = fmtTime(t)
+}
+func (p cursorPatch) notified(coll string, t time.Time) { p[preNotified+coll] = fmtTime(t) }
+func (p cursorPatch) update(coll, id string, t time.Time) {
+	p[preUpdate+coll+":"+id] = fmtTime(t)
+}
+func (p cursorPatch) clearUpdate(coll, id string) { p[preUpdate+coll+":"+id] = "" }
+
+// newest moves the connection's newest day, and when it moved.
+func (p cursorPatch) newest(day string, at time.Time) {
+	p[keyNewest] = day
+	p[keyNewestAt] = fmtTime(at)
+}
+
+func (p cursorPatch) scopeMissing(coll string, missing bool) {
+	if missing {
+		p[preScope+coll] = "missing"
+	} else {
+		p[preScope+coll] = ""
+	}
+}
+
+// window records a backfill window's state; the zero state clears it.
+func (p cursorPatch) window(coll, from string, s WindowState) {
+	k := preWindow + coll + ":" + from
+	switch {
+	case s.Done:
+		p[k] = "done"
+	case s.Through != "":
+		p[k] = "through:" + s.Through
+	default:
+		p[k] = ""
+	}
+}
+
+func (p cursorPatch) normalized(from string, done bool) {
+	if done {
+		p[preNormalized+from] = "done"
+	} else {
+		p[preNormalized+from] = ""
+	}
+}
+
+// run records the collection's newest document day, run and lag.
+func (p cursorPatch) run(coll, docDay string, run, lag int) {
+	p[preDocDay+coll] = docDay
+	p[preRun+coll] = strconv.Itoa(run)
+	p[preLag+coll] = strconv.Itoa(lag)
+}
+
+// endRun ends the collection's run of days with a document.
+func (p cursorPatch) endRun(coll string) { p[preRun+coll] = "0" }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
@@ -65,17 +272,6 @@ func parseTime(s string) time.Time {
 		return time.Time{}
 	}
 	return t
-}
-
-// keysWithPrefix lists the cursor keys that start with p.
-func keysWithPrefix(c map[string]string, p string) []string {
-	var out []string
-	for k := range c {
-		if strings.HasPrefix(k, p) {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 func maxDay(a, b string) string {

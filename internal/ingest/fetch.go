@@ -4,8 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -75,7 +73,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		if err != nil {
 			return err
 		}
-		if !parseTime(conn.Cursors[curNotified(a.Collection)]).After(start) {
+		if !CursorsOf(conn).Coll(a.Collection).Notified.After(start) {
 			return nil
 		}
 		if round >= maxFetchRounds {
@@ -132,7 +130,9 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 	}
 	today := e.today(loc)
 	from := addDays(today, -2)
-	if last := conn.Cursors[curSyncedTo(coll)]; last != "" && addDays(last, -2) < from {
+	cur := CursorsOf(conn)
+	cc := cur.Coll(coll)
+	if last := cc.SyncedTo; last != "" && addDays(last, -2) < from {
 		from = addDays(last, -2)
 	}
 	to := addDays(today, 1)
@@ -142,12 +142,12 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 	}
 	auth := e.auth(conn)
 	docs, err := prov.Fetch(ctx, auth, coll, provider.Window{From: from, To: to, Loc: loc})
-	patch := map[string]string{}
+	patch := cursorPatch{}
 	switch {
 	case provider.KindOf(err) == provider.KindMissingScope:
 		e.log.WarnContext(ctx, "scope not granted", "connection", conn.ID, "collection", coll, "err", err)
-		patch[curScope(coll)] = "missing"
-		patch[curSyncedAt(coll)] = fmtTime(e.now())
+		patch.scopeMissing(coll, true)
+		patch.syncedAt(coll, e.now())
 		return e.st.SetCursors(ctx, conn.ID, patch, time.Time{})
 	case err != nil:
 		return e.jobError(ctx, conn.ID, what, err)
@@ -158,11 +158,10 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 		for _, d := range docs {
 			seen[d.ID] = true
 		}
-		prefix := "upd:" + coll + ":"
 		ids := map[string]bool{}
-		for _, k := range keysWithPrefix(conn.Cursors, prefix) {
-			patch[k] = ""
-			ids[strings.TrimPrefix(k, prefix)] = true
+		for id := range cc.Updates {
+			patch.clearUpdate(coll, id)
+			ids[id] = true
 		}
 		for id := range o.again {
 			ids[id] = true
@@ -194,18 +193,17 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 	if err != nil {
 		return err
 	}
-	patch[curSyncedTo(coll)] = maxDay(conn.Cursors[curSyncedTo(coll)], today)
-	patch[curSyncedAt(coll)] = fmtTime(e.now())
-	patch[curScope(coll)] = ""
-	newest := conn.Cursors[curNewest]
+	patch.syncedTo(coll, maxDay(cc.SyncedTo, today))
+	patch.syncedAt(coll, e.now())
+	patch.scopeMissing(coll, false)
+	newest := cur.Newest
 	if res.newest != "" && res.newest > newest && res.newest <= to {
 		newest = res.newest
-		patch[curNewest] = newest
-		patch[curNewestAt] = fmtTime(e.now())
+		patch.newest(newest, e.now())
 	}
-	if !trackRun(patch, conn.Cursors, coll, docs, newest, to) && o.gap {
+	if !trackRun(patch, cc, coll, docs, newest, to) && o.gap {
 		e.log.DebugContext(ctx, "gap read found nothing new", "connection", conn.ID, "collection", coll)
-		patch[curRun(coll)] = "0"
+		patch.endRun(coll)
 	}
 	e.log.DebugContext(ctx, "collection read", "connection", conn.ID, "collection", coll, "from", from, "to", to,
 		"documents", len(docs), "inserted", res.raw.Inserted, "updated", res.raw.Updated, "health_written", res.health.Inserted+res.health.Updated)
@@ -216,7 +214,7 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 // its newest day, how many days in a row up to it have a document (from the
 // days just read and the run already recorded), and how far it trails the
 // connection's newest day. It reports whether coll's newest day moved.
-func trackRun(patch, cur map[string]string, coll string, docs []provider.Document, newest, to string) bool {
+func trackRun(patch cursorPatch, cur CollCursors, coll string, docs []provider.Document, newest, to string) bool {
 	days := map[string]bool{}
 	top := ""
 	for _, d := range docs {
@@ -225,7 +223,7 @@ func trackRun(patch, cur map[string]string, coll string, docs []provider.Documen
 			top = maxDay(top, day)
 		}
 	}
-	old := cur[curDocDay(coll)]
+	old := cur.DocDay
 	if top == "" || top <= old {
 		return false
 	}
@@ -234,12 +232,9 @@ func trackRun(patch, cur map[string]string, coll string, docs []provider.Documen
 		lo = addDays(lo, -1)
 	}
 	if old != "" && lo <= addDays(old, 1) {
-		run, _ := strconv.Atoi(cur[curRun(coll)])
-		lo = min(lo, addDays(old, 1-max(run, 1)))
+		lo = min(lo, addDays(old, 1-max(cur.Run, 1)))
 	}
-	patch[curDocDay(coll)] = top
-	patch[curRun(coll)] = strconv.Itoa(min(daysBetween(lo, top)+1, maxRun))
-	patch[curLag(coll)] = strconv.Itoa(max(daysBetween(top, newest), 0))
+	patch.run(coll, top, min(daysBetween(lo, top)+1, maxRun), max(daysBetween(top, newest), 0))
 	return true
 }
 

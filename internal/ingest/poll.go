@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -87,20 +86,19 @@ const minRun = 3
 // notification or the reconciliation; a gap read that finds nothing resets
 // the run, so a collection that stopped coming (no SpO2 any more) is not
 // read again until it comes back.
-func (e *Engine) gap(c store.Connection, coll string, now time.Time) bool {
-	cur := c.Cursors
-	if run, _ := strconv.Atoi(cur[curRun(coll)]); run < minRun || cur[curScope(coll)] != "" {
+func (e *Engine) gap(cur Cursors, coll string, now time.Time) bool {
+	cc := cur.Coll(coll)
+	if cc.Run < minRun || cc.ScopeMissing {
 		return false
 	}
-	at := parseTime(cur[curNewestAt])
+	at := cur.NewestAt
 	if at.IsZero() || now.Sub(at) < e.cfg.GapGrace {
 		return false
 	}
-	lag, _ := strconv.Atoi(cur[curLag(coll)])
-	if daysBetween(cur[curDocDay(coll)], cur[curNewest]) <= lag {
+	if daysBetween(cc.DocDay, cur.Newest) <= cc.Lag {
 		return false
 	}
-	return parseTime(cur[curSyncedAt(coll)]).Before(at.Add(e.cfg.GapGrace))
+	return cc.SyncedAt.Before(at.Add(e.cfg.GapGrace))
 }
 
 // pollItem is one read a poll makes.
@@ -120,12 +118,12 @@ func notified(c provider.Collection) bool { return c.Notified }
 
 // silent reports whether the connection's webhooks have been quiet for
 // SilentAfter (counted from the link until the first notification).
-func (e *Engine) silent(c store.Connection, now time.Time) bool {
-	last := parseTime(c.Cursors[curWebhookAt])
-	if t := parseTime(c.Cursors[curLinkedAt]); t.After(last) {
+func (e *Engine) silent(cur Cursors, now time.Time) bool {
+	last := cur.WebhookAt
+	if t := cur.LinkedAt; t.After(last) {
 		last = t
 	}
-	if t := parseTime(c.Cursors[curBackfillDone]); t.After(last) {
+	if t := cur.BackfillDone; t.After(last) {
 		last = t
 	}
 	return now.Sub(last) >= e.cfg.SilentAfter
@@ -139,13 +137,14 @@ const backfillGrace = 24 * time.Hour
 // duePolls lists the reads due for a connection; all lists every read. Nothing
 // is due while the backfill runs: it reads everything anyway.
 func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollItem {
-	if c.Cursors[curBackfillDone] == "" && (c.Cursors[curLinkedAt] == "" || now.Sub(parseTime(c.Cursors[curLinkedAt])) < backfillGrace) {
+	cur := CursorsOf(c)
+	if !cur.Backfilled() && (cur.LinkedAt.IsZero() || now.Sub(cur.LinkedAt) < backfillGrace) {
 		// No link time yet: Link stored the connection and has not
 		// finished; the backfill it starts reads everything.
 		return nil
 	}
 	interval := e.cfg.ReconcileHealthy
-	if e.silent(c, now) {
+	if e.silent(cur, now) {
 		interval = e.cfg.ReconcileSilent
 	}
 	if all {
@@ -158,32 +157,33 @@ func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollIte
 	}
 	for _, coll := range e.collections(c.DataSource, notified) {
 		iv := interval
-		if c.Cursors[curScope(coll)] != "" {
+		if cur.Coll(coll).ScopeMissing {
 			iv = e.cfg.ReconcileHealthy // not granted: look again rarely
 		}
 		switch {
-		case now.Sub(parseTime(c.Cursors[curSyncedAt(coll)])) >= iv:
+		case now.Sub(cur.Coll(coll).SyncedAt) >= iv:
 			due = append(due, pollItem{coll: coll})
-		case e.gap(c, coll, now):
+		case e.gap(cur, coll, now):
 			due = append(due, pollItem{coll: coll, gap: true})
 		}
 	}
 	// Heart rate and battery: only whole days, and a day is taken as whole
 	// once a later day has data (the device synced after it ended).
-	complete := addDays(c.Cursors[curNewest], -1)
+	complete := addDays(cur.Newest, -1)
 	for _, coll := range p.Collections() {
 		if coll.Notified || coll.PollEvery <= 0 {
 			continue
 		}
-		due1 := all || now.Sub(parseTime(c.Cursors[curSyncedAt(coll.Name)])) >= coll.PollEvery
+		cc := cur.Coll(coll.Name)
+		due1 := all || now.Sub(cc.SyncedAt) >= coll.PollEvery
 		switch coll.Range {
 		case provider.RangeSingleton:
 			if due1 {
 				due = append(due, pollItem{coll: coll.Name, identify: true})
 			}
 		case provider.RangeInstants:
-			last := c.Cursors[curSyncedTo(coll.Name)]
-			if c.Cursors[curNewest] == "" || last == "" || complete <= last || !due1 {
+			last := cc.SyncedTo
+			if cur.Newest == "" || last == "" || complete <= last || !due1 {
 				continue
 			}
 			due = append(due, pollItem{coll: coll.Name, from: addDays(last, 1), to: complete})
@@ -256,7 +256,9 @@ func (e *Engine) readAccount(ctx context.Context, conn store.Connection, coll st
 	if _, err := e.ingest(ctx, conn, acct.Documents, force); err != nil {
 		return err
 	}
-	return e.st.SetCursors(ctx, conn.ID, map[string]string{curSyncedAt(coll): fmtTime(e.now())}, e.now())
+	patch := cursorPatch{}
+	patch.syncedAt(coll, e.now())
+	return e.st.SetCursors(ctx, conn.ID, patch, e.now())
 }
 
 // readSeries reads whole days of heart rate or battery.
@@ -270,11 +272,12 @@ func (e *Engine) readSeries(ctx context.Context, conn store.Connection, it pollI
 		return err
 	}
 	docs, err := prov.Fetch(ctx, e.auth(conn), it.coll, provider.Window{From: it.from, To: it.to, Loc: loc})
-	patch := map[string]string{curSyncedAt(it.coll): fmtTime(e.now())}
+	patch := cursorPatch{}
+	patch.syncedAt(it.coll, e.now())
 	switch {
 	case provider.KindOf(err) == provider.KindMissingScope:
-		patch[curScope(it.coll)] = "missing"
-		patch[curSyncedTo(it.coll)] = it.to
+		patch.scopeMissing(it.coll, true)
+		patch.syncedTo(it.coll, it.to)
 		return e.st.SetCursors(ctx, conn.ID, patch, time.Time{})
 	case err != nil:
 		return e.jobError(ctx, conn.ID, "read "+it.coll, err)
@@ -282,6 +285,6 @@ func (e *Engine) readSeries(ctx context.Context, conn store.Connection, it pollI
 	if _, err := e.ingest(ctx, conn, docs, force); err != nil {
 		return err
 	}
-	patch[curSyncedTo(it.coll)] = it.to
+	patch.syncedTo(it.coll, it.to)
 	return e.st.SetCursors(ctx, conn.ID, patch, e.now())
 }

@@ -108,11 +108,13 @@ func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notif
 		e.log.InfoContext(ctx, "notification for an account with no active connection", "data_source", dataSource, "external_user_id", n.ExternalUserID)
 		return 0, nil
 	}
-	now := fmtTime(e.now())
+	now := e.now()
 	for _, conn := range conns {
-		patch := map[string]string{curWebhookAt: now, curNotified(c.Name): now}
+		patch := cursorPatch{}
+		patch.webhookAt(now)
+		patch.notified(c.Name, now)
 		if n.Event == "update" && n.ID != "" && c.ByID {
-			patch[curUpdate(c.Name, n.ID)] = now
+			patch.update(c.Name, n.ID, now)
 		}
 		// The time goes in first: a fetch that starts after it covers
 		// this notification, one already running sees it and reads again.
