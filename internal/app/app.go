@@ -28,6 +28,7 @@ import (
 	"github.com/wearlink/wearlink/internal/erase"
 	"github.com/wearlink/wearlink/internal/httpapi"
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/jobs"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/all"
@@ -205,20 +206,24 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	a.eng = eng
 	a.completer = newCompleterWatch(opt.Logger.Handler(), opt.Now)
-	copt := ingest.ClientOptions{Work: works, Subscriptions: cfg.WebhooksEnabled(), TestOnly: opt.TestOnly, Logger: slog.New(a.completer),
-		// Delivery's workers share the client: the API enqueues replays,
-		// workers post the webhooks.
-		Extra: []func(*river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob){
-			func(w *river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob) {
+	jcfg := jobs.Config{Work: works, TestOnly: opt.TestOnly, Logger: slog.New(a.completer),
+		// Delivery's and erasure's workers share the client: the API
+		// enqueues replays and erasures, workers post the webhooks.
+		Services: []jobs.Registrar{
+			eng.Jobs(ingest.JobOptions{Subscriptions: cfg.WebhooksEnabled()}),
+			func(w *river.Workers) jobs.Setup {
 				rs := dsvc.Register(w)
-				return rs.Queues, rs.PeriodicJobs
+				return jobs.Setup{Queues: rs.Queues, PeriodicJobs: rs.PeriodicJobs}
 			},
-			esvc.Register,
+			func(w *river.Workers) jobs.Setup {
+				q, p := esvc.Register(w)
+				return jobs.Setup{Queues: q, PeriodicJobs: p}
+			},
 		}}
 	switch {
 	case st.SQLite != nil:
 		if works {
-			n, err := ingest.RescueOrphanedSQLite(ctx, st.SQLite)
+			n, err := jobs.RescueOrphanedSQLite(ctx, st.SQLite)
 			if err != nil {
 				return nil, err
 			}
@@ -226,18 +231,20 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 				a.log.Info("jobs of a stopped process taken back", "jobs", n)
 			}
 		}
-		c, cerr := ingest.NewClient(riversqlite.New(st.SQLite), eng, copt)
-		a.jobs, err = c, cerr
+		rc, cerr := jobs.NewClient(riversqlite.New(st.SQLite), jcfg)
+		a.jobs, err = rc, cerr
 		if cerr == nil {
-			dsvc.Attach(c)
-			esvc.Attach(c)
+			eng.Attach(rc)
+			dsvc.Attach(rc)
+			esvc.Attach(rc)
 		}
 	default:
-		c, cerr := ingest.NewClient(riverpgxv5.New(st.PG), eng, copt)
-		a.jobs, err = c, cerr
+		rc, cerr := jobs.NewClient(riverpgxv5.New(st.PG), jcfg)
+		a.jobs, err = rc, cerr
 		if cerr == nil {
-			dsvc.Attach(c)
-			esvc.Attach(c)
+			eng.Attach(rc)
+			dsvc.Attach(rc)
+			esvc.Attach(rc)
 		}
 	}
 	if err != nil {

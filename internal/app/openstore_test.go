@@ -76,7 +76,7 @@ func TestOpenStoreKeyPersists(t *testing.T) {
 	if err := o.Store.CreateClient(ctx, store.Client{UUID: "c1"}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := o.Store.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u1", Tokens: store.Tokens{AccessToken: "tok"}})
+	c, err := o.Store.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: "u1", DataSource: "oura", Tokens: store.Tokens{AccessToken: "tok"}})
 	if err != nil {
 		t.Fatal(err)
 	}

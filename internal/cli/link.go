@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/spf13/cobra"
 
 	"github.com/wearlink/wearlink/internal/app"
@@ -108,12 +106,7 @@ func runLink(ctx context.Context, cfg *config.Config, st *app.OpenedStore, logge
 	if err != nil {
 		return ingest.LinkResult{}, err
 	}
-	if st.SQLite != nil {
-		_, err = ingest.NewClient(riversqlite.New(st.SQLite), eng, ingest.ClientOptions{})
-	} else {
-		_, err = ingest.NewClient(riverpgxv5.New(st.PG), eng, ingest.ClientOptions{})
-	}
-	if err != nil {
+	if err := app.AttachInsertOnly(st, eng); err != nil {
 		return ingest.LinkResult{}, err
 	}
 	tok := store.Tokens{AccessToken: o.token, RefreshToken: o.refreshToken}

@@ -128,9 +128,10 @@ type pumpWorker struct {
 
 func (w *pumpWorker) Timeout(*river.Job[PumpArgs]) time.Duration { return 10 * time.Minute }
 
-// NextRetry retries a failed pass soon: the outbox must keep moving.
+// NextRetry retries a failed pass soon: the outbox must keep moving. It
+// counts from the attempt's start, which River stamps on its own clock.
 func (w *pumpWorker) NextRetry(job *river.Job[PumpArgs]) time.Time {
-	return time.Now().Add(min(time.Duration(job.Attempt)*time.Second, 30*time.Second))
+	return jobs.AttemptStart(job.JobRow).Add(min(time.Duration(job.Attempt)*time.Second, 30*time.Second))
 }
 
 func (w *pumpWorker) Work(ctx context.Context, _ *river.Job[PumpArgs]) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/wearlink/wearlink/internal/jobs"
 	"io"
 	"log/slog"
 	"net/http"
@@ -190,11 +191,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := ingest.NewClient(riversqlite.New(st.Writer()), eng, ingest.ClientOptions{Work: o.workers, TestOnly: true,
-		FetchPollInterval: 100 * time.Millisecond})
+	rc, err := jobs.NewClient(riversqlite.New(st.Writer()), jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
+		Work: o.workers, TestOnly: true, FetchPollInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	eng.Attach(rc)
 	if o.workers {
 		if err := rc.Start(ctx); err != nil {
 			t.Fatal(err)

@@ -157,8 +157,8 @@ type Inserter interface {
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
-// Engine runs the sync jobs. Build it with New, then give it a River client
-// with NewClient (or Attach for an insert-only client).
+// Engine runs the sync jobs. Build it with New, register its workers with
+// Jobs on the shared River client, and give it that client with Attach.
 type Engine struct {
 	cfg   Config
 	st    store.Store
@@ -189,12 +189,12 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Attach gives the engine the client it enqueues with. NewClient calls it.
+// Attach gives the engine the client it enqueues with.
 func (e *Engine) Attach(jobs Inserter) { e.jobs = jobs }
 
 func (e *Engine) inserter() (Inserter, error) {
 	if e.jobs == nil {
-		return nil, errors.New("sync: engine has no job client (call NewClient or Attach)")
+		return nil, errors.New("ingest: engine has no job client (call Attach)")
 	}
 	return e.jobs, nil
 }

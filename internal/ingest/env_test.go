@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/wearlink/wearlink/internal/jobs"
 	"io"
 	"log/slog"
 	"net/http"
@@ -138,11 +139,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	mux.Handle("/oura/webhook", notificationHandler(eng, "oura"))
-	rc, err := ingest.NewClient(riversqlite.New(st.Writer()), eng, ingest.ClientOptions{Work: !o.noWorkers, TestOnly: true,
-		FetchPollInterval: 500 * time.Millisecond})
+	rc, err := jobs.NewClient(riversqlite.New(st.Writer()), jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
+		Work: !o.noWorkers, TestOnly: true, FetchPollInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	eng.Attach(rc)
 	if !o.noWorkers {
 		if err := rc.Start(ctx); err != nil {
 			t.Fatal(err)

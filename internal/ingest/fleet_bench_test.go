@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"database/sql"
+	"github.com/wearlink/wearlink/internal/jobs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -140,23 +141,25 @@ func newBenchEnv(t *testing.T, b benchSetup) *benchEnv {
 	}
 	be.eng = eng
 	mux.Handle("/oura/webhook", notificationHandler(eng, "oura"))
-	opts := ingest.ClientOptions{Work: true, TestOnly: true, FetchPollInterval: 200 * time.Millisecond}
+	opts := jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})}, Work: true, TestOnly: true, FetchPollInterval: 200 * time.Millisecond}
 	var stop func(context.Context) error
 	if be.sqlite != nil {
-		rc, err := ingest.NewClient(riversqlite.New(be.sqlite.Writer()), eng, opts)
+		rc, err := jobs.NewClient(riversqlite.New(be.sqlite.Writer()), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
+		eng.Attach(rc)
 		if err := rc.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
 		stop = rc.Stop
 		be.env = &env{t: t, ctx: ctx, sim: sim, simURL: simHTTP.URL, st: be.sqlite, eng: eng, river: rc, app: app, events: ev, oura: oc}
 	} else {
-		rc, err := ingest.NewClient(riverpgxv5.New(be.st.(*postgres.Store).Pool()), eng, opts)
+		rc, err := jobs.NewClient(riverpgxv5.New(be.st.(*postgres.Store).Pool()), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
+		eng.Attach(rc)
 		if err := rc.Start(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/jobs"
 	"github.com/wearlink/wearlink/internal/provider"
@@ -164,20 +163,3 @@ func (e *Engine) jobError(ctx context.Context, connID int64, what string, err er
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// retryPolicy retries sooner than River's default (attempt^4 seconds): most
-// failures here are a provider's 5xx and network errors that pass in
-// seconds, and the provider's client has already retried each request.
-type retryPolicy struct{}
-
-// NextRetry implements river.ClientRetryPolicy: 2^attempt seconds, at most
-// 30 minutes.
-func (retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	n := job.Attempt
-	if n < 1 {
-		n = 1
-	}
-	if n > 11 {
-		n = 11
-	}
-	return time.Now().Add(time.Duration(1<<n) * time.Second)
-}

@@ -1,6 +1,10 @@
-// Package jobs holds what the services' River jobs have in common. It
-// imports only River, so every service (sync, delivery, erase) may
-// import it.
+// Package jobs holds what the services' River jobs have in common, and
+// builds the one River client they share, on either River driver
+// (riversqlite on the SQLite writer, riverpgxv5 on the PostgreSQL pool).
+// The composition root owns the client; each service registers its own
+// workers, queues and periodic jobs through a Registrar and is given the
+// client to enqueue with afterwards. It imports only River, so every
+// service (ingest, delivery, erase) may import it.
 package jobs
 
 import "github.com/riverqueue/river/rivertype"

@@ -3,6 +3,7 @@ package providertest_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/wearlink/wearlink/internal/jobs"
 	"io"
 	"log/slog"
 	"net/http"
@@ -119,17 +120,19 @@ func TestFakeBandEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := ingest.NewClient(riversqlite.New(st.Writer()), eng, ingest.ClientOptions{Work: true, TestOnly: true, Logger: slog.New(slog.DiscardHandler),
+	rc, err := jobs.NewClient(riversqlite.New(st.Writer()), jobs.Config{Work: true, TestOnly: true,
 		FetchPollInterval: 100 * time.Millisecond,
-		Extra: []func(*river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob){
-			func(w *river.Workers) (map[string]river.QueueConfig, []*river.PeriodicJob) {
+		Services: []jobs.Registrar{
+			eng.Jobs(ingest.JobOptions{}),
+			func(w *river.Workers) jobs.Setup {
 				rs := dsvc.Register(w)
-				return rs.Queues, rs.PeriodicJobs
+				return jobs.Setup{Queues: rs.Queues, PeriodicJobs: rs.PeriodicJobs}
 			},
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	eng.Attach(rc)
 	dsvc.Attach(rc)
 	if err := rc.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func benchSetup(b *testing.B, s store.Store, data *BenchData) (*benchSet, store.
 	if err := s.CreateClient(ctx, store.Client{UUID: data.Client}); err != nil {
 		b.Fatal(err)
 	}
-	c, err := s.CreateConnection(ctx, store.Connection{ClientUUID: data.Client, UserID: data.User, Tokens: store.Tokens{AccessToken: "a"}})
+	c, err := s.CreateConnection(ctx, store.Connection{ClientUUID: data.Client, UserID: data.User, DataSource: "oura", Tokens: store.Tokens{AccessToken: "a"}})
 	if err != nil {
 		b.Fatal(err)
 	}

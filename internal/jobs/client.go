@@ -1,0 +1,120 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"maps"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Setup is what a service asks of the client besides its workers.
+type Setup struct {
+	Queues       map[string]river.QueueConfig
+	PeriodicJobs []*river.PeriodicJob
+}
+
+// Registrar adds one service's workers to w and returns its setup.
+type Registrar func(w *river.Workers) Setup
+
+// Config configures NewClient.
+type Config struct {
+	// Services register their workers, in order.
+	Services []Registrar
+	// Work runs the queues and the periodic jobs; false builds an
+	// insert-only client (wearlink link, the API role).
+	Work bool
+	// Logger for River itself (default: discard).
+	Logger *slog.Logger
+	// FetchPollInterval is how often idle queues look for jobs inserted by
+	// other processes (default 1 s; River's minimum is 1 ms).
+	FetchPollInterval time.Duration
+	// TestOnly shortens River's start-up jitter.
+	TestOnly bool
+}
+
+// NewClient builds the client. Every service's workers are registered even
+// on an insert-only client, so River checks the kinds inserted.
+func NewClient[TTx any](driver riverdriver.Driver[TTx], cfg Config) (*river.Client[TTx], error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	workers := river.NewWorkers()
+	rc := &river.Config{
+		Workers:     workers,
+		Logger:      logger,
+		RetryPolicy: Backoff{},
+		// Jobs that need longer say so with Timeout.
+		JobTimeout: 2 * time.Minute,
+		// A process that died mid-job leaves it running; after this long
+		// another process takes it over (on SQLite RescueOrphanedSQLite does
+		// it at start).
+		RescueStuckJobsAfter: 15 * time.Minute,
+		FetchPollInterval:    cfg.FetchPollInterval,
+		TestOnly:             cfg.TestOnly,
+	}
+	if cfg.Work {
+		rc.Queues = map[string]river.QueueConfig{}
+	}
+	for _, reg := range cfg.Services {
+		s := reg(workers)
+		if !cfg.Work {
+			continue
+		}
+		for name := range s.Queues {
+			if _, dup := rc.Queues[name]; dup {
+				return nil, fmt.Errorf("river client: queue %q registered twice", name)
+			}
+		}
+		maps.Copy(rc.Queues, s.Queues)
+		rc.PeriodicJobs = append(rc.PeriodicJobs, s.PeriodicJobs...)
+	}
+	c, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return c, nil
+}
+
+// Backoff is the retry policy of every job without its own: 2^attempt
+// seconds (at most 2^11, 34 minutes) after the failed attempt began, sooner
+// than River's default (attempt^4 seconds) because most failures are a
+// provider's 5xx and network errors that pass in seconds, and the clients
+// have already retried each request. The time comes from the job row,
+// which River stamps on its own clock when the attempt starts, so the
+// policy reads no clock of its own.
+type Backoff struct{}
+
+// NextRetry implements river.ClientRetryPolicy.
+func (Backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	n := min(max(job.Attempt, 1), 11)
+	return AttemptStart(job).Add(time.Duration(1<<n) * time.Second)
+}
+
+// AttemptStart is when the job's current attempt began; a job that never
+// ran counts from its creation.
+func AttemptStart(job *rivertype.JobRow) time.Time {
+	if job.AttemptedAt != nil {
+		return *job.AttemptedAt
+	}
+	return job.CreatedAt
+}
+
+// RescueOrphanedSQLite makes jobs left running by a process that died
+// available again. River's own rescuer waits RescueStuckJobsAfter (minutes)
+// because on PostgreSQL another live process may be working them; on
+// SQLite one process works the queues (the caller holds the data
+// directory's lock), so every running job at start is an orphan.
+func RescueOrphanedSQLite(ctx context.Context, db *sql.DB) (int64, error) {
+	res, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+	if err != nil {
+		return 0, fmt.Errorf("rescue orphaned jobs: %w", err)
+	}
+	return res.RowsAffected()
+}
