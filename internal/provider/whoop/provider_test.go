@@ -101,7 +101,7 @@ func TestFetchCycleDays(t *testing.T) {
 func TestFetchWorkoutDays(t *testing.T) {
 	f := newFakeWhoop(t)
 	f.add(pathWorkout,
-		workoutRec(t, "late", "2024-03-05T21:30:00.000Z", "2024-03-05T22:30:00.000Z", "+01:00"), // 22:30-23:30 local 03-05
+		workoutRec(t, "late", "2024-03-05T21:30:00.000Z", "2024-03-05T22:30:00.000Z", "+01:00"),     // 22:30-23:30 local 03-05
 		workoutRec(t, "midnight", "2024-03-05T22:30:00.000Z", "2024-03-05T23:30:00.000Z", "+01:00"), // ends 00:30 03-06
 	)
 	p := f.provider(t, newClock())
