@@ -25,7 +25,7 @@ type Faults struct {
 	// BurstLength requests (default 5), whatever the real budget.
 	BurstRate   float64 `json:"burst_rate,omitempty"`
 	BurstLength int     `json:"burst_length,omitempty"`
-	// Force429, Force5xx and ForceTruncate fail the next requests in that
+	// Force429, Force5xx (500) and ForceTruncate fail the next requests in that
 	// order, so a test can count on a fault instead of a draw.
 	Force429      int `json:"force_429,omitempty"`
 	Force5xx      int `json:"force_5xx,omitempty"`
@@ -107,7 +107,7 @@ func (fi *faultInjector) decide() faultDecision {
 		d.kind = fault429
 	case f.Force5xx > 0:
 		f.Force5xx--
-		d.kind, d.status = fault5xx, http.StatusServiceUnavailable
+		d.kind, d.status = fault5xx, http.StatusInternalServerError
 	case errDraw < f.ErrorRate:
 		d.kind, d.status = fault5xx, statuses5xx[status]
 	case f.ForceTruncate > 0:
