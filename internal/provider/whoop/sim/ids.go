@@ -44,38 +44,45 @@ func decodeV1ID(id int64) (user, n, slot int, ok bool) {
 	return int(x % MaxUsers), int(x / MaxUsers), slot, true
 }
 
-// activityUUID is the v2 id of a sleep or workout.
+// activityUUID is the v2 id of a sleep or workout. Bytes 8-15 are a tag of
+// the payload (user, night, slot); the payload sits in bytes 0-5 and 7,
+// masked with a key derived from the tag so that ids look random; byte 6
+// holds the version.
 func (w *World) activityUUID(u *User, n, slot int) string {
 	var p [7]byte
 	binary.BigEndian.PutUint16(p[0:2], uint16(u.Index))
 	binary.BigEndian.PutUint32(p[2:6], uint32(n))
 	p[6] = byte(slot)
-	mask, tag := w.uuidMAC("mask", nil), w.uuidMAC("tag", p[:])
+	tag := w.uuidMAC("tag", p[:])
 	var b [16]byte
-	// Payload in bytes 0-5 and 7, masked; byte 6 holds the version; 8-15 tag.
-	pos := [7]int{0, 1, 2, 3, 4, 5, 7}
-	for i, j := range pos {
+	copy(b[8:], tag[:8])
+	b[8] = b[8]&0x3f | 0x80
+	b[6] = 0x40 | tag[8]&0x0f
+	mask := w.uuidMAC("mask", b[6:])
+	for i, j := range payloadPos {
 		b[j] = p[i] ^ mask[i]
 	}
-	b[6] = 0x40 | tag[0]&0x0f
-	copy(b[8:], tag[1:9])
-	b[8] = b[8]&0x3f | 0x80
 	x := hex.EncodeToString(b[:])
 	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
 }
 
+var payloadPos = [7]int{0, 1, 2, 3, 4, 5, 7}
+
 // decodeUUID reverses activityUUID; ok is false for any id it did not make.
 func (w *World) decodeUUID(id string) (user, n, slot int, ok bool) {
-	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
+	if !isUUID(id) {
 		return 0, 0, 0, false
 	}
 	raw, err := hex.DecodeString(strings.ReplaceAll(strings.ToLower(id), "-", ""))
 	if err != nil || len(raw) != 16 {
 		return 0, 0, 0, false
 	}
-	mask := w.uuidMAC("mask", nil)
+	var b [16]byte
+	copy(b[:], raw)
+	b[7] = 0 // masked payload byte, not part of the mask's input
+	mask := w.uuidMAC("mask", b[6:])
 	var p [7]byte
-	for i, j := range [7]int{0, 1, 2, 3, 4, 5, 7} {
+	for i, j := range payloadPos {
 		p[i] = raw[j] ^ mask[i]
 	}
 	user = int(binary.BigEndian.Uint16(p[0:2]))

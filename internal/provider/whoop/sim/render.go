@@ -203,8 +203,10 @@ func (w *World) List(k Kind, u *User, q Query, now time.Time) (docs []any, more 
 		top = now
 	}
 	for n := u.localDay(top) + 1; n >= w.firstN; n-- {
-		if !q.Start.IsZero() && w.mainStart(u, n+1).Before(q.Start) {
-			break // this night and every earlier one ended before Start
+		// Once a closed night ended before Start, so did every earlier one.
+		// The open cycle has no end yet and matches any Start.
+		if !q.Start.IsZero() && w.mainStart(u, n+1).Before(q.Start) && !now.Before(w.night(u, n+1).main.created) {
+			break
 		}
 		nt := w.night(u, n)
 		for _, it := range w.items(k, nt, now) {
