@@ -69,84 +69,105 @@ func newHookServer(t *testing.T, cfg Config) (*Server, *httptest.Server, *Manual
 	return srv, ts, mt, rc
 }
 
-// TestScoreDelayAndUpdateWebhook: a new night's sleep and recovery stay
-// PENDING_SCORE until end + ScoreDelay, then turn SCORED and are announced
-// by signed *.updated webhooks whose recovery id is the sleep's UUID.
+// nextNight is the first night of u whose main sleep has not synced at now.
+func nextNight(srv *Server, u *User) *night {
+	now := srv.Clock().Now()
+	for n := u.localDay(now) - 2; ; n++ {
+		if nt := srv.World().night(u, n); nt.main.created.After(now) {
+			return nt
+		}
+	}
+}
+
+// TestScoreDelayAndUpdateWebhook: a new night's sleep and recovery appear
+// PENDING_SCORE when the strap syncs, turn SCORED at end + ScoreDelay, and
+// are then announced by signed *.updated webhooks whose recovery id is the
+// sleep's UUID.
 func TestScoreDelayAndUpdateWebhook(t *testing.T) {
-	srv, ts, mt, rc := newHookServer(t, Config{Users: 2, ScoreDelay: 3 * time.Hour})
+	const delay = 3 * time.Hour
+	srv, ts, mt, rc := newHookServer(t, Config{Users: 2, ScoreDelay: delay})
 	u := srv.World().User(0)
 	tok := srv.Tokens()[0].AccessToken
-
-	// Move to just after the next main sleep synced: visible, not scored.
-	cid, _, err := srv.NextNight(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, n, _ := decodeCycleID(cid)
-	nt := srv.World().night(u, n)
-	srv.Clock().Advance(0)
-	rewind := srv.World().scoreAt(nt.main.end, nt.main.created).Sub(nt.main.created)
-	if rewind != 3*time.Hour-nt.main.created.Sub(nt.main.end) {
-		t.Fatalf("score at %v after sync", rewind)
-	}
-	srv.WaitWebhooks()
-	rc.take()
-
-	// A second server, one second after sync, shows the pending state.
-	srv2, ts2, _ := newTestServer(t, Config{Users: 2, ScoreDelay: 3 * time.Hour, Clock: NewClock(nt.main.created.Add(time.Second), 0, nil)})
+	nt := nextNight(srv, u)
+	cid := cycleID(u, nt.n)
 	path := "/v2/cycle/" + strconv.FormatInt(cid, 10)
-	_, _, b := get(t, ts2, path+"/sleep", srv2.Tokens()[0].AccessToken)
-	if s := decode[Sleep](t, b); s.ScoreState != StatePending || s.Score != nil {
-		t.Fatalf("sleep right after sync: %s", b)
-	}
-	_, _, b = get(t, ts2, path+"/recovery", srv2.Tokens()[0].AccessToken)
-	if r := decode[Recovery](t, b); r.ScoreState != StatePending || r.Score != nil {
-		t.Fatalf("recovery right after sync: %s", b)
-	}
-	_, _, b = get(t, ts2, path, srv2.Tokens()[0].AccessToken)
-	if c := decode[Cycle](t, b); c.End != nil {
-		t.Fatalf("new cycle is not open: %s", b)
-	}
 
-	// On the first server, NextNight stopped exactly at the score.
+	if st, _, _ := get(t, ts, path, tok); st != 404 {
+		t.Fatalf("cycle of a night not synced yet: %d", st)
+	}
+	srv.AdvanceClock(nt.main.created.Add(time.Second).Sub(srv.Clock().Now()))
+	_, _, b := get(t, ts, "/v2/cycle?limit=2", tok)
+	cs := decode[Page[Cycle]](t, b).Records
+	if cs[0].ID != cid || cs[0].End != nil || cs[1].End == nil || *cs[1].End != cs[0].Start {
+		t.Fatalf("after sync: %s", b)
+	}
 	_, _, b = get(t, ts, path+"/sleep", tok)
 	sl := decode[Sleep](t, b)
-	if sl.ScoreState == StatePending {
-		t.Fatalf("sleep still pending at its score time: %s", b)
+	if sl.ScoreState != StatePending || sl.Score != nil {
+		t.Fatalf("sleep right after sync: %s", b)
 	}
 	_, _, b = get(t, ts, path+"/recovery", tok)
-	if rec := decode[Recovery](t, b); rec.ScoreState == StatePending || rec.SleepID != sl.ID || rec.CycleID != cid {
-		t.Fatalf("recovery at score time: %s", b)
-	}
-
-	// The next night again, now watching the webhooks.
-	mt.Add(1500 * time.Millisecond)
-	cid2, evs, err := srv.NextNight(0)
-	if err != nil || cid2 <= cid {
-		t.Fatalf("next night %d after %d: %v", cid2, cid, err)
+	if r := decode[Recovery](t, b); r.ScoreState != StatePending || r.Score != nil || r.SleepID != sl.ID {
+		t.Fatalf("recovery right after sync: %s", b)
 	}
 	srv.WaitWebhooks()
-	got := rc.take()
-	if len(got) != len(evs) || len(got) < 2 {
-		t.Fatalf("sent %d webhooks, received %d: %+v", len(evs), len(got), got)
-	}
-	last := got[len(got)-2:]
-	_, _, b = get(t, ts, "/v2/cycle/"+strconv.FormatInt(cid2, 10)+"/sleep", tok)
-	sl2 := decode[Sleep](t, b)
-	if last[0].Type != EventSleepUpdated || last[1].Type != EventRecoveryUpdated || last[0].ID != sl2.ID || last[1].ID != sl2.ID || last[0].UserID != u.UserID {
-		t.Fatalf("webhooks %+v for sleep %s", last, sl2.ID)
-	}
-	for _, e := range got {
-		if e.Type == EventWorkoutUpdated {
-			if st, _, _ := get(t, ts, "/v2/activity/workout/"+e.ID, tok); st != 200 {
-				t.Errorf("workout.updated for %s, which answers %d", e.ID, st)
-			}
+	for _, e := range rc.take() {
+		if e.ID == sl.ID {
+			t.Fatalf("announced before its score: %+v", e)
 		}
+	}
+
+	// One millisecond before the score: still pending.
+	scoreAt := nt.main.end.Add(delay)
+	srv.AdvanceClock(scoreAt.Add(-time.Millisecond).Sub(srv.Clock().Now()))
+	if _, _, b = get(t, ts, path+"/sleep", tok); decode[Sleep](t, b).ScoreState != StatePending {
+		t.Fatalf("scored early: %s", b)
+	}
+	mt.Add(1500 * time.Millisecond)
+	evs := srv.AdvanceClock(time.Millisecond)
+	srv.WaitWebhooks()
+	got := rc.take()
+	if len(got) != len(evs) {
+		t.Fatalf("sent %d webhooks, received %d", len(evs), len(got))
+	}
+	var types []string
+	for _, e := range got {
+		if e.ID == sl.ID && e.UserID == u.UserID {
+			types = append(types, e.Type)
+		}
+	}
+	if strings.Join(types, ",") != EventSleepUpdated+","+EventRecoveryUpdated {
+		t.Fatalf("webhooks for the sleep: %v (all: %+v)", types, got)
+	}
+	_, _, b = get(t, ts, path+"/sleep", tok)
+	if s := decode[Sleep](t, b); s.ScoreState == StatePending || s.UpdatedAt != fmtTime(scoreAt) {
+		t.Fatalf("sleep at its score time: %s", b)
 	}
 	if want := strconv.FormatInt(mt.Now().UnixMilli(), 10); rc.ts[len(rc.ts)-1] != want {
 		t.Errorf("timestamp %s, want the real clock in ms %s", rc.ts[len(rc.ts)-1], want)
 	}
+
+	// NextNight jumps to the next score and announces everything due,
+	// workouts of the day included.
+	cid2, evs, err := srv.NextNight(0)
+	if err != nil || cid2 != cid+MaxUsers {
+		t.Fatalf("next night %d after %d: %v", cid2, cid, err)
+	}
+	srv.WaitWebhooks()
+	got = rc.take()
+	if len(got) != len(evs) || got[len(got)-1].Type != EventRecoveryUpdated {
+		t.Fatalf("sent %+v, received %+v", evs, got)
+	}
+	for _, e := range got {
+		if e.Type == EventWorkoutUpdated {
+			if st, _, _ := get(t, ts, "/v2/activity/workout/"+e.ID, srv.Tokens()[indexOf(srv, e.UserID)].AccessToken); st != 200 {
+				t.Errorf("workout.updated for %s, which answers %d", e.ID, st)
+			}
+		}
+	}
 }
+
+func indexOf(srv *Server, userID int64) int { return srv.World().UserByID(userID).Index }
 
 // TestDeleteSleep: deleting a main sleep hides it and its recovery and
 // sends sleep.deleted then recovery.deleted; a user who revoked access gets

@@ -188,11 +188,6 @@ func (w *World) rng(label string, user, n int) *rand.Rand {
 	return rand.New(rand.NewPCG(binary.BigEndian.Uint64(s[:8]), binary.BigEndian.Uint64(s[8:16])))
 }
 
-// frac is a deterministic coin in [0,1) for (label, parts).
-func (w *World) frac(label string, user, n, k int) float64 {
-	return w.rng(label, user, n*8+k).Float64()
-}
-
 // localMidnight is the start of local day n for u.
 func (u *User) localMidnight(n int) time.Time {
 	return time.Unix(int64(n)*86400-u.offset, 0).UTC()
