@@ -34,6 +34,7 @@ import (
 	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
+	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/web"
 )
@@ -86,6 +87,8 @@ type App struct {
 	// delivery posts the clients' webhooks and lifecycle notifications.
 	delivery *delivery.Service
 	jobs     jobRunner
+	built    all.Built
+	whoopSim *whoopsim.Server
 	mux      *http.ServeMux
 	ln       net.Listener
 	srv      *http.Server
@@ -153,6 +156,12 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		}
 		cfg = a.cfg
 	}
+	if UsesBuiltinWhoopSimulator(cfg) {
+		if err := a.startWhoopSimulator(); err != nil {
+			return nil, err
+		}
+		cfg = a.cfg
+	}
 
 	works := cfg.Role != config.RoleAPI
 	if works && cfg.DatabaseURL == "" {
@@ -189,7 +198,15 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.delivery = dsvc
-	esvc, err := a.newEraser(cfg, st, dsvc)
+	eopt := EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, SingleWriter: st.SQLite != nil,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}},
+		OnFault:    a.metrics.ouraFault}
+	built, err := BuildProviders(cfg, eopt)
+	if err != nil {
+		return nil, err
+	}
+	a.built = built
+	esvc, err := a.newEraser(cfg, st, dsvc, built)
 	if err != nil {
 		return nil, err
 	}
@@ -198,9 +215,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	if events == nil {
 		events = dsvc // "extraction failed" goes to the client's notification webhook
 	}
-	eng, err := NewEngine(cfg, EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, Events: events, SingleWriter: st.SQLite != nil,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}},
-		OnFault:    a.metrics.ouraFault})
+	eopt.Events = events
+	eng, err := newEngine(cfg, eopt, built)
 	if err != nil {
 		return nil, err
 	}
@@ -278,37 +294,28 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 		ws web.Store     = st.Store
 	)
 	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
-	// The pages list the registered providers; only Oura links so far.
-	var sources []web.ProviderInfo
-	for _, p := range eng.Providers().All() {
-		info := p.Info()
-		sources = append(sources, web.ProviderInfo{DataSource: info.DataSource, Name: info.Name, Description: info.Description})
-	}
+	// The pages list the registered providers, each with its own Connect
+	// where its application's credentials are set.
 	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser, Notifications: eng,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	linkers := map[string]httpapi.Linker{}
-	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
-		oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
-			RedirectURL: cfg.PublicBase() + link.CallbackPath(oura.DataSource),
-			AuthURL:     cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
-		if err != nil {
-			return nil, nil, err
-		}
-		p, _ := eng.Providers().Lookup(oura.DataSource)
-		lsvc, err := link.New(link.Config{DataSource: oura.DataSource, Name: p.Info().Name, Store: ls, OAuth: oauth, Sync: eng, Events: dsvc,
-			PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now,
-			PKCE: p.Info().OAuth.PKCE != provider.PKCENone, RequiredScopes: p.Info().OAuth.RequiredScopes})
-		if err != nil {
-			return nil, nil, err
-		}
-		linkers[oura.DataSource] = lsvc
-		for i := range sources {
-			if sources[i].DataSource == oura.DataSource {
-				sources[i].Linker = lsvc
+	var sources []web.ProviderInfo
+	for _, p := range eng.Providers().All() {
+		info := p.Info()
+		src := web.ProviderInfo{DataSource: info.DataSource, Name: info.Name, Description: info.Description}
+		if flow := a.built.Flows[info.DataSource]; flow != nil {
+			lsvc, err := link.New(link.Config{DataSource: info.DataSource, Name: info.Name, Store: ls, OAuth: flow, Sync: eng, Events: dsvc,
+				PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.Now,
+				PKCE: info.OAuth.PKCE != provider.PKCENone, RequiredScopes: info.OAuth.RequiredScopes})
+			if err != nil {
+				return nil, nil, err
 			}
+			linkers[info.DataSource] = lsvc
+			src.Linker = lsvc
+		} else {
+			a.log.Info("account linking is off for a provider: it needs the application's client id and secret", "data_source", info.DataSource)
 		}
-	} else {
-		a.log.Info("account linking is off: it needs the Oura client id and secret")
+		sources = append(sources, src)
 	}
 	wcfg.Providers = sources
 	acfg.Sources = httpapi.SourcesOf(eng.Providers(), linkers)
@@ -340,44 +347,24 @@ type EngineOptions struct {
 	OnFault func(oura.Fault)
 }
 
-// NewEngine builds the Oura client, the OAuth flow and the sync engine from
-// the configuration. wearlink link uses it too, so that a link made beside
-// a running server behaves exactly like one the server makes.
+// NewEngine builds the providers and the sync engine from the
+// configuration. wearlink link uses it too, so that a link made beside a
+// running server behaves exactly like one the server makes.
 func NewEngine(cfg config.Config, o EngineOptions) (*ingest.Engine, error) {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	oc, err := oura.New(oura.Config{
-		BaseURL: cfg.Oura.APIBaseURL,
-		Limiter: oura.NewRateLimiter(cfg.Oura.AppRateLimit.Oura(), cfg.Oura.TokenRateLimit.Oura()),
-		// Short waits are sat out in place; a longer Retry-After snoozes
-		// the job instead of holding a worker.
-		MaxRetryAfter: 5 * time.Second,
-		Logger:        o.Logger,
-		Now:           o.Now,
-		HTTPClient:    o.HTTPClient,
-		OnFault:       o.OnFault,
-	})
+	built, err := BuildProviders(cfg, o)
 	if err != nil {
 		return nil, err
 	}
-	var oauth *oura.OAuth
-	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
-		oauth, err = oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
-			AuthURL: cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
-		if err != nil {
-			return nil, err
-		}
+	return newEngine(cfg, o, built)
+}
+
+func newEngine(cfg config.Config, o EngineOptions, built all.Built) (*ingest.Engine, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	events := o.Events
 	if events == nil {
 		events = ingest.NopEvents{}
-	}
-	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: oc, OAuth: oauth,
-		ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret, VerificationToken: cfg.Oura.WebhookVerificationToken,
-		Now: o.Now, AuthURL: cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL}})
-	if err != nil {
-		return nil, err
 	}
 	return ingest.New(ingest.Config{
 		Store: o.Store, Providers: built.Registry, Refreshers: built.Refreshers,

@@ -11,6 +11,8 @@ import (
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
+	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
 )
 
 // UsesBuiltinSimulator says whether a process with this configuration runs
@@ -58,7 +60,43 @@ func (a *App) startSimulator() error {
 	return nil
 }
 
+// UsesBuiltinWhoopSimulator says the same of WHOOP: no WHOOP application
+// configured, the live URLs, role all.
+func UsesBuiltinWhoopSimulator(cfg config.Config) bool {
+	w := cfg.Whoop
+	return cfg.Role == config.RoleAll && w.ClientID == "" && w.ClientSecret == "" &&
+		(w.APIBaseURL == "" || w.APIBaseURL == whoop.LiveAPIBaseURL) &&
+		(w.OAuthBaseURL == "" || w.OAuthBaseURL == whoop.LiveOAuthBaseURL)
+}
+
+// startWhoopSimulator runs the WHOOP simulator on a free loopback port and
+// points the WHOOP application's settings at it. WHOOP posts its
+// notifications to one URL set in its dashboard; the simulator's is this
+// server's WHOOP webhook route.
+func (a *App) startWhoopSimulator() error {
+	sim, err := whoopsim.New(whoopsim.Config{Seed: 1, WebhookURL: a.cfg.PublicBase() + "/webhooks/" + whoop.DataSource})
+	if err != nil {
+		return fmt.Errorf("built-in WHOOP simulator: %w", err)
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		_ = sim.Close()
+		return fmt.Errorf("built-in WHOOP simulator: %w", err)
+	}
+	a.whoopSim = sim
+	in := sim.Info()
+	w := &a.cfg.Whoop
+	w.APIBaseURL, w.OAuthBaseURL = in.APIBaseURL, in.BaseURL
+	w.ClientID, w.ClientSecret = in.ClientID, in.ClientSecret
+	a.log.Warn("no WHOOP application configured: using the built-in WHOOP simulator (simulated members and data, not real straps); set the WHOOP client id and secret to use WHOOP",
+		"simulator_url", in.BaseURL)
+	return nil
+}
+
 func (a *App) stopSimulator() {
+	if a.whoopSim != nil {
+		_ = a.whoopSim.Close()
+		a.whoopSim = nil
+	}
 	if a.simSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = a.simSrv.Shutdown(ctx)
@@ -71,8 +109,17 @@ func (a *App) stopSimulator() {
 	}
 }
 
-// SimulatorURL is the built-in simulator's base URL ("" when it does not
-// run).
+// WhoopSimulatorURL is the built-in WHOOP simulator's base URL ("" when
+// it does not run).
+func (a *App) WhoopSimulatorURL() string {
+	if a.whoopSim == nil {
+		return ""
+	}
+	return a.whoopSim.URL()
+}
+
+// SimulatorURL is the built-in Oura simulator's base URL ("" when it does
+// not run).
 func (a *App) SimulatorURL() string {
 	if a.sim == nil {
 		return ""

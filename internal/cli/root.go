@@ -38,6 +38,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newOurasimCmd())
+	root.AddCommand(newWhoopsimCmd())
 	root.AddCommand(newNormalizeCmd())
 	root.AddCommand(newMigrateCmd())
 	root.AddCommand(newDoctorCmd())

@@ -8,14 +8,15 @@ import (
 
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
 )
 
 const serveLong = `Run wearlink until interrupted: the HTTP server (the ROOK-compatible REST
-API, account linking under /connect/oura, the providers' notifications at
+API, account linking under /connect/{data_source}, the providers' notifications at
 /webhooks/{data_source} (Oura's also at /oura/webhook), /healthz, /readyz
 and Prometheus metrics at /metrics) and
 the jobs (backfill of new connections,
-reads on Oura's notifications, polling as a safety net, delivery of the
+reads on the providers' notifications, polling as a safety net, delivery of the
 clients' webhooks).
 
 Every setting comes from a WEARLINK_* environment variable and can be
@@ -29,7 +30,14 @@ wearlink serve processes share them.
 
 With the Oura client id and secret, a webhook verification token and a
 public URL that reaches this server, the Oura webhook subscriptions are
-created at start and renewed before they expire.`
+created at start and renewed before they expire. WHOOP has no subscription
+API: paste the WHOOP webhook URL this command prints into the application's
+page in WHOOP's developer dashboard; notifications are verified with the
+WHOOP client secret.
+
+With no application of a provider configured (no client id, the live
+URLs) and --role all, wearlink runs that provider's built-in simulator and
+links, syncs and serves simulated data from it.`
 
 // loadConfig reads the environment into a Config whose fields the flags
 // then override; an error in the environment is reported when the command
@@ -73,6 +81,9 @@ func newServeCmd() *cobra.Command {
 		}
 		if u := a.URL(); u != "" {
 			fmt.Fprintf(cmd.OutOrStdout(), "wearlink listening on %s (Oura webhook callback %s)\n", u, cfg.CallbackURL())
+			// WHOOP has no subscription API: its one webhook URL is pasted
+			// into the application's page in WHOOP's developer dashboard.
+			fmt.Fprintf(cmd.OutOrStdout(), "WHOOP webhook URL for the developer dashboard: %s/webhooks/%s\n", cfg.PublicBase(), whoop.DataSource)
 		}
 		return a.Run(cmd.Context())
 	}

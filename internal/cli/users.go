@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"github.com/wearlink/wearlink/internal/provider/oura"
 	"log/slog"
 	"sort"
 	"strings"
@@ -68,8 +67,8 @@ func newUsersDeleteCmd() *cobra.Command {
 				return err
 			}
 		}
-		if revokers[oura.DataSource] == nil {
-			fmt.Fprintln(cmd.ErrOrStderr(), "note: the Oura application's credentials are not set: tokens are deleted here but not revoked at Oura")
+		if len(revokers) == 0 {
+			fmt.Fprintln(cmd.ErrOrStderr(), "note: no provider application's credentials are set: tokens are deleted here but not revoked at the provider")
 		}
 		svc, err := erase.New(erase.Config{Store: o.Store, Revokers: revokers, Events: dsvc, Logger: logger})
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
 )
 
 // Roles a process can run.
@@ -105,6 +106,22 @@ type Oura struct {
 	TokenRateLimit RateLimit
 }
 
+// Whoop is the WHOOP application wearlink acts as. WHOOP has no
+// subscription API: its webhook URL (wearlink's /webhooks/whoop) is set
+// once in WHOOP's developer dashboard, and notifications are signed with
+// the client secret.
+type Whoop struct {
+	// APIBaseURL is the data API (default: the live API).
+	APIBaseURL string
+	// OAuthBaseURL is the host of WHOOP's authorize and token endpoints.
+	OAuthBaseURL string
+	// ClientID and ClientSecret are the OAuth application's credentials.
+	// With neither set, role all and the URLs at their defaults, the app
+	// runs the built-in WHOOP simulator and points these at it.
+	ClientID     string
+	ClientSecret string
+}
+
 // Sync tunes the sync engine.
 type Sync struct {
 	// BackfillDays is how much history a new connection pulls; 0 means the
@@ -146,8 +163,9 @@ type Config struct {
 	// private, loopback and link-local addresses.
 	AllowPrivateWebhooks bool
 
-	Oura Oura
-	Sync Sync
+	Oura  Oura
+	Whoop Whoop
+	Sync  Sync
 	// Erase tunes erasing users and retention.
 	Erase Erase
 }
@@ -179,6 +197,7 @@ func Default() Config {
 			AppRateLimit:   RateLimit{Requests: 5000, Window: 5 * time.Minute},
 			TokenRateLimit: RateLimit{Requests: 5000, Window: 5 * time.Minute},
 		},
+		Whoop: Whoop{APIBaseURL: whoop.LiveAPIBaseURL, OAuthBaseURL: whoop.LiveOAuthBaseURL},
 		Sync: Sync{
 			BackfillDays:     90,
 			BackfillWorkers:  4,
@@ -314,6 +333,10 @@ func vars() []envVar {
 		v("WEARLINK_OURA_MANAGE_WEBHOOKS", "oura-manage-webhooks", "create and renew Oura webhook subscriptions", boolean(func(c *Config) *bool { return &c.Oura.ManageWebhooks })),
 		v("WEARLINK_OURA_APP_RATE_LIMIT", "oura-app-rate-limit", "Oura requests per window for the whole application (N/DURATION, 0 = none)", rateLimit(func(c *Config) *RateLimit { return &c.Oura.AppRateLimit })),
 		v("WEARLINK_OURA_TOKEN_RATE_LIMIT", "oura-token-rate-limit", "Oura requests per window for each access token (N/DURATION, 0 = none)", rateLimit(func(c *Config) *RateLimit { return &c.Oura.TokenRateLimit })),
+		v("WEARLINK_WHOOP_API_URL", "whoop-api-url", "WHOOP API base URL", str(func(c *Config) *string { return &c.Whoop.APIBaseURL })),
+		v("WEARLINK_WHOOP_OAUTH_URL", "whoop-oauth-url", "WHOOP OAuth base URL (its /oauth/oauth2/auth and /oauth/oauth2/token)", str(func(c *Config) *string { return &c.Whoop.OAuthBaseURL })),
+		v("WEARLINK_WHOOP_CLIENT_ID", "whoop-client-id", "WHOOP OAuth client id (unset, with role all and the WHOOP URLs at their defaults: wearlink runs a built-in WHOOP simulator and uses it)", str(func(c *Config) *string { return &c.Whoop.ClientID })),
+		s("WEARLINK_WHOOP_CLIENT_SECRET", "whoop-client-secret", "WHOOP OAuth client secret, which also verifies WHOOP's webhook signatures (prefer the environment)", str(func(c *Config) *string { return &c.Whoop.ClientSecret })),
 
 		v("WEARLINK_BACKFILL_DAYS", "backfill-days", "days of history pulled for a new connection (\"all\" or 0: the whole history)", accessor{backfill, setBackfill}),
 		v("WEARLINK_BACKFILL_WORKERS", "backfill-workers", "concurrent backfill jobs", integer(func(c *Config) *int { return &c.Sync.BackfillWorkers })),
@@ -435,6 +458,14 @@ func (c *Config) Validate() error {
 	}
 	if (c.Oura.ClientID == "") != (c.Oura.ClientSecret == "") {
 		bad("Oura client id and client secret go together")
+	}
+	for name, s := range map[string]string{"WHOOP API URL": c.Whoop.APIBaseURL, "WHOOP OAuth URL": c.Whoop.OAuthBaseURL} {
+		if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("%s %q must be an absolute http(s) URL", name, s)
+		}
+	}
+	if (c.Whoop.ClientID == "") != (c.Whoop.ClientSecret == "") {
+		bad("WHOOP client id and client secret go together")
 	}
 	if c.Sync.BackfillDays < 0 {
 		bad("backfill days must be >= 0 (0 = whole history)")

@@ -69,10 +69,10 @@ func (e *Engine) collections(dataSource string, keep func(provider.Collection) b
 }
 
 // isSeries reports whether a collection of the data source is a time
-// series read by instants (samples keyed by their time).
+// series (samples keyed by their time, many a day).
 func (e *Engine) isSeries(dataSource, coll string) bool {
 	c, _ := e.cfg.Providers.Collection(dataSource, coll)
-	return c.Range == provider.RangeInstants
+	return c.TimeSeries
 }
 
 // Link stores the connection, identifies the account (whose id is how the

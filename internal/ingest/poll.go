@@ -167,8 +167,8 @@ func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollIte
 			due = append(due, pollItem{coll: coll, gap: true})
 		}
 	}
-	// Heart rate and battery: only whole days, and a day is taken as whole
-	// once a later day has data (the device synced after it ended).
+	// Time series: only whole days, and a day is taken as whole once a
+	// later day has data (the device synced after it ended).
 	complete := addDays(cur.Newest, -1)
 	for _, coll := range p.Collections() {
 		if coll.Notified || coll.PollEvery <= 0 {
@@ -176,12 +176,18 @@ func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollIte
 		}
 		cc := cur.Coll(coll.Name)
 		due1 := all || now.Sub(cc.SyncedAt) >= coll.PollEvery
-		switch coll.Range {
-		case provider.RangeSingleton:
+		switch {
+		case coll.Range == provider.RangeSingleton:
 			if due1 {
 				due = append(due, pollItem{coll: coll.Name, identify: true})
 			}
-		case provider.RangeInstants:
+		case !coll.TimeSeries:
+			// Daily documents the provider sends no notifications for:
+			// the recent days, as a notification would have read them.
+			if due1 {
+				due = append(due, pollItem{coll: coll.Name})
+			}
+		default:
 			last := cc.SyncedTo
 			if cur.Newest == "" || last == "" || complete <= last || !due1 {
 				continue

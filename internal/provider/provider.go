@@ -123,6 +123,13 @@ func (e *InputError) Error() string {
 // Unwrap classifies the error as invalid input for the HTTP layer.
 func (e *InputError) Unwrap() error { return health.Errorf(health.EINVALID, "%s", e.Error()) }
 
+// Revoker is implemented by providers whose revocation is not RFC 7009's
+// (WHOOP's DELETE of the user's access with the user's bearer token): it
+// ends the grant behind accessToken at the provider.
+type Revoker interface {
+	Revoke(ctx context.Context, accessToken string) error
+}
+
 // HistoryStarter is implemented by providers that can tell, from the
 // documents read whole at link (Oura's ring configurations), the first day
 // the account has data, so a backfill of everything starts there. "" when

@@ -4,19 +4,26 @@
 package all
 
 import (
+	"context"
 	"net/http"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/oauthkit"
 	"github.com/wearlink/wearlink/internal/provider/oura"
-	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
+	ouranorm "github.com/wearlink/wearlink/internal/provider/oura/normalize"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
+	whoopnorm "github.com/wearlink/wearlink/internal/provider/whoop/normalize"
 )
 
 // OuraConfig is what Oura's provider needs beyond its client.
 type OuraConfig struct {
 	// Client reads the API (required).
 	Client *oura.Client
-	// OAuth refreshes tokens; nil: tokens are used as stored.
+	// OAuth refreshes tokens and links accounts; nil: tokens are used as
+	// stored and accounts are not linked through the browser.
 	OAuth                  *oura.OAuth
 	ClientID, ClientSecret string
 	VerificationToken      string
@@ -27,24 +34,54 @@ type OuraConfig struct {
 	HTTPClient             *http.Client
 }
 
-// Config configures every provider; a provider without one is not served.
-type Config struct {
-	Oura *OuraConfig
+// WhoopConfig is one WHOOP application.
+type WhoopConfig struct {
+	// Client reads the API (required): one per application, since it
+	// holds the application's request budget.
+	Client *whoop.Client
+	// OAuthBaseURL is the host of WHOOP's authorize and token endpoints.
+	OAuthBaseURL string
+	// ClientID and ClientSecret are the application's; the secret also
+	// verifies notifications. Without them, accounts are not linked
+	// through the browser and notifications are refused.
+	ClientID, ClientSecret string
+	// RedirectURL is this server's OAuth callback for WHOOP.
+	RedirectURL string
+	// WallClock checks notification timestamps (default time.Now).
+	WallClock  func() time.Time
+	HTTPClient *http.Client
 }
 
-// Built is the registry and, per data source, what refreshes its tokens.
+// Config configures every provider; a provider without one is not served.
+type Config struct {
+	Oura  *OuraConfig
+	Whoop *WhoopConfig
+}
+
+// Flow is an application's OAuth flow at one provider, as account linking
+// uses it.
+type Flow interface {
+	AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
+	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (provider.Tokens, error)
+	Revoke(ctx context.Context, accessToken string) error
+}
+
+// Built is the registry and, per data source, what refreshes its tokens
+// and the flow that links accounts (where the application's credentials
+// are set).
 type Built struct {
 	Registry   *provider.Registry
 	Refreshers map[string]provider.Refresher
+	Flows      map[string]Flow
 }
 
 // Registry builds the providers of cfg, in a fixed order.
 func Registry(cfg Config) (Built, error) {
-	out := Built{Refreshers: map[string]provider.Refresher{}}
+	out := Built{Refreshers: map[string]provider.Refresher{}, Flows: map[string]Flow{}}
 	var ps []provider.Provider
 	if o := cfg.Oura; o != nil {
 		p, err := oura.NewProvider(oura.ProviderConfig{Client: o.Client, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-			VerificationToken: o.VerificationToken, RenewBefore: o.RenewBefore, Now: o.Now, Normalizer: normalize.Normalizer{},
+			VerificationToken: o.VerificationToken, RenewBefore: o.RenewBefore, Now: o.Now, Normalizer: ouranorm.Normalizer{},
 			OAuth: oura.OAuthConfig{AuthURL: o.AuthURL, TokenURL: o.TokenURL, RevokeURL: o.RevokeURL}})
 		if err != nil {
 			return out, err
@@ -52,6 +89,24 @@ func Registry(cfg Config) (Built, error) {
 		ps = append(ps, p)
 		if o.OAuth != nil {
 			out.Refreshers[oura.DataSource] = o.OAuth
+			out.Flows[oura.DataSource] = o.OAuth
+		}
+	}
+	if w := cfg.Whoop; w != nil {
+		p, err := whoop.NewProvider(whoop.Config{Client: w.Client, OAuthBaseURL: w.OAuthBaseURL, ClientSecret: w.ClientSecret,
+			Normalizer: whoopnorm.Normalizer{}, WallClock: w.WallClock})
+		if err != nil {
+			return out, err
+		}
+		ps = append(ps, p)
+		if w.ClientID != "" && w.ClientSecret != "" {
+			f, err := oauthkit.New(oauthkit.Config{OAuth: p.Info().OAuth, ClientID: w.ClientID, ClientSecret: w.ClientSecret,
+				RedirectURL: w.RedirectURL, HTTPClient: w.HTTPClient, Revoker: p})
+			if err != nil {
+				return out, err
+			}
+			out.Refreshers[whoop.DataSource] = f
+			out.Flows[whoop.DataSource] = f
 		}
 	}
 	reg, err := provider.NewRegistry(ps...)

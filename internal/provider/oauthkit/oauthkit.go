@@ -28,6 +28,9 @@ type Config struct {
 	// HTTPClient makes the token and revocation requests (default: a
 	// client with a 30 s timeout).
 	HTTPClient *http.Client
+	// Revoker, when set, revokes instead of an RFC 7009 request to the
+	// RevokeURL: the provider's own way (provider.Revoker).
+	Revoker provider.Revoker
 }
 
 // Flow is the authorization-code flow of one application. It satisfies
@@ -99,6 +102,9 @@ func (f *Flow) Refresh(ctx context.Context, refreshToken string) (provider.Token
 // Revoke revokes a token at the provider (RFC 7009). A provider without a
 // revocation endpoint has nothing to revoke.
 func (f *Flow) Revoke(ctx context.Context, token string) error {
+	if f.cfg.Revoker != nil {
+		return f.cfg.Revoker.Revoke(ctx, token)
+	}
 	if f.cfg.OAuth.RevokeURL == "" {
 		return nil
 	}

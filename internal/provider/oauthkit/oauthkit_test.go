@@ -132,3 +132,29 @@ func TestFlow(t *testing.T) {
 		t.Fatal("a flow without a client secret was accepted")
 	}
 }
+
+// recordRevoker is a provider's own revocation, recorded.
+type recordRevoker struct{ tokens []string }
+
+func (r *recordRevoker) Revoke(_ context.Context, token string) error {
+	r.tokens = append(r.tokens, token)
+	return nil
+}
+
+// TestRevokerReplacesRFC7009: a provider whose revocation is its own
+// (WHOOP's DELETE of the user's access) gets it called instead of a POST to
+// a revocation URL, which it does not have.
+func TestRevokerReplacesRFC7009(t *testing.T) {
+	rv := &recordRevoker{}
+	f, err := oauthkit.New(oauthkit.Config{ClientID: "app", ClientSecret: "s", Revoker: rv,
+		OAuth: provider.OAuth{AuthURL: "http://127.0.0.1:1/auth", TokenURL: "http://127.0.0.1:1/token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Revoke(t.Context(), "tok-1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(rv.tokens) != 1 || rv.tokens[0] != "tok-1" {
+		t.Fatalf("revoker got %v, want [tok-1]", rv.tokens)
+	}
+}

@@ -1,0 +1,82 @@
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/erase"
+	"github.com/wearlink/wearlink/internal/link"
+	"github.com/wearlink/wearlink/internal/provider/all"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
+)
+
+// BuildProviders builds every provider's client, its token refresher and
+// the OAuth flow that links accounts (where the application's credentials
+// are set), from the configuration.
+func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	oc, err := oura.New(oura.Config{
+		BaseURL: cfg.Oura.APIBaseURL,
+		Limiter: oura.NewRateLimiter(cfg.Oura.AppRateLimit.Oura(), cfg.Oura.TokenRateLimit.Oura()),
+		// Short waits are sat out in place; a longer Retry-After snoozes
+		// the job instead of holding a worker.
+		MaxRetryAfter: 5 * time.Second,
+		Logger:        o.Logger,
+		Now:           o.Now,
+		HTTPClient:    o.HTTPClient,
+		OnFault:       o.OnFault,
+	})
+	if err != nil {
+		return all.Built{}, err
+	}
+	var oauth *oura.OAuth
+	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
+		oauth, err = oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
+			RedirectURL: cfg.PublicBase() + link.CallbackPath(oura.DataSource),
+			AuthURL:     cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
+		if err != nil {
+			return all.Built{}, err
+		}
+	}
+	// o.HTTPClient counts Oura's requests for /metrics; WHOOP's client
+	// keeps its own.
+	wc, err := whoop.New(whoop.ClientConfig{BaseURL: cfg.Whoop.APIBaseURL, Now: o.Now,
+		// As for Oura: a long reset snoozes the job instead of holding a
+		// worker.
+		MaxRetryAfter: 5 * time.Second})
+	if err != nil {
+		return all.Built{}, err
+	}
+	return all.Registry(all.Config{
+		Oura: &all.OuraConfig{Client: oc, OAuth: oauth,
+			ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret, VerificationToken: cfg.Oura.WebhookVerificationToken,
+			Now: o.Now, AuthURL: cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL},
+		Whoop: &all.WhoopConfig{Client: wc, OAuthBaseURL: cfg.Whoop.OAuthBaseURL,
+			ClientID: cfg.Whoop.ClientID, ClientSecret: cfg.Whoop.ClientSecret,
+			RedirectURL: cfg.PublicBase() + link.CallbackPath(whoop.DataSource)},
+	})
+}
+
+// Revokers returns the erasure's token revokers per data source: each
+// provider's whose application credentials are set. wearlink users delete
+// uses it too, so that an erasure run from the command line revokes
+// exactly where the server's would.
+func Revokers(cfg config.Config) (map[string]erase.Revoker, error) {
+	built, err := BuildProviders(cfg, EngineOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
+	return revokersOf(built), nil
+}
+
+func revokersOf(built all.Built) map[string]erase.Revoker {
+	out := map[string]erase.Revoker{}
+	for ds, f := range built.Flows {
+		out[ds] = f.Revoke
+	}
+	return out
+}
