@@ -94,7 +94,7 @@ func checkDocument(c Collection, raw json.RawMessage) error {
 			return fmt.Errorf("missing %q (does the file hold another collection?)", k)
 		}
 	}
-	known := jsonKeys(c.Model)
+	known := modelKeys[c.Name]
 	hit := false
 	for k := range obj {
 		if known[k] {
@@ -162,7 +162,7 @@ func (p *Provider) CollectionOf(docs []json.RawMessage) (string, bool) {
 	best, tie := "", false
 	var bestUnknown, bestAbsent int
 	for _, c := range collections {
-		known := jsonKeys(c.Model)
+		known := modelKeys[c.Name]
 		unknown, absent, fits := 0, 0, true
 		for _, o := range objs {
 			for _, k := range c.Required {
@@ -203,6 +203,16 @@ func (p *Provider) CollectionOf(docs []json.RawMessage) (string, bool) {
 	}
 	return best, true
 }
+
+// modelKeys holds the top-level JSON names of each collection's model,
+// derived once from the collection table.
+var modelKeys = func() map[string]map[string]bool {
+	m := make(map[string]map[string]bool, len(collections))
+	for _, c := range collections {
+		m[c.Name] = jsonKeys(c.Model)
+	}
+	return m
+}()
 
 // jsonKeys lists the top-level JSON names of a model.
 func jsonKeys(t reflect.Type) map[string]bool {
