@@ -108,7 +108,7 @@ func TestPullNeedsADocumentReader(t *testing.T) {
 // is refused before anything is fetched.
 func TestStateKeepsItsDataSource(t *testing.T) {
 	dir := t.TempDir()
-	st, err := loadState(dir, "oura")
+	st, err := loadState(dir, "band")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,10 +116,10 @@ func TestStateKeepsItsDataSource(t *testing.T) {
 	if err := st.save(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadState(dir, "oura"); err != nil {
+	if _, err := loadState(dir, "band"); err != nil {
 		t.Errorf("the same provider: %v", err)
 	}
-	if _, err := loadState(dir, "whoop"); err == nil {
+	if _, err := loadState(dir, "other"); err == nil {
 		t.Error("another provider's run was let into the directory")
 	}
 }
