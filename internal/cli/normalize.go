@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -17,35 +16,40 @@ import (
 
 	"github.com/wearlink/wearlink/internal/export"
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
-	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 )
 
-const normalizeLong = `Convert Oura API v2 documents already on disk into ROOK data structures,
-without any network access.
+const normalizeLong = `Convert a provider's documents already on disk (--data-source, default
+oura: Oura API v2) into ROOK data structures, without any network access.
 
-Each FILE holds the documents of one Oura collection, in any of these shapes:
-  - an Oura list response: {"data": [...], "next_token": ...}
-  - a bare JSON array of documents (the Open Humans export)
-  - a single document object (personal_info, or one document of any collection)
+Each FILE holds the documents of one collection, in any of these shapes:
+  - a list response: {"data": [...], "next_token": ...} (Oura) or
+    {"records": [...], "next_token": ...} (WHOOP)
+  - a bare JSON array of documents (the Open Humans export, wearlink pull)
+  - a single document object (Oura's personal_info, or one document of any
+    collection)
 
-personal_info and ring_configuration carry no day of their own: they are
-filed under --as-of, by default the newest day of the other documents (so
+Documents that belong to no day (Oura's personal_info and ring_configuration)
+are filed under --as-of, by default the newest day of the other documents (so
 give --as-of when they are converted alone).
 
-The collection is taken from --collection or from the file name: the name
-without ".json" and without an "oura-v2-" prefix must be a collection path
-name or webhook data type, in any letter case (oura-v2-sleep.json, sleep.json,
-daily_activity.json, heartrate.json, vO2_max.json, vo2_max.json).
+The collection is taken from --collection, else from the file name, else
+from the documents themselves. The file name without ".json" and without the
+provider's prefix ("oura-v2-" for Oura, as wearlink pull and Open Humans name
+the files) must name a collection in any letter case (oura-v2-sleep.json,
+sleep.json, daily_activity.json, heartrate.json, vO2_max.json, vo2_max.json);
+a name that names none is read and its documents' fields decide, where the
+provider can tell.
 
-A DIR argument reads every *.json file in it whose name names a collection;
+A DIR argument reads every *.json file in it whose collection can be told;
 other files are skipped with a note on standard error. --collection cannot be
 combined with a DIR.
 
 All files are read together before anything is normalized, so structures that
-join several collections (a night's sleep_summary takes sleep, daily_sleep,
-daily_readiness and daily_spo2) come out whole when their files are given
-together.
+join several collections (Oura: a night's sleep_summary takes sleep,
+daily_sleep, daily_readiness and daily_spo2) come out whole when their files
+are given together.
 
 Output: one ROOK document per line (NDJSON) on standard output, or with
 --out DIR one JSON array file per data structure, named
@@ -59,11 +63,12 @@ Nothing is written unless every file reads and every document converts: a bad
 document is reported with its file, its position (data[3], [3]) and its id,
 and the exit status is non-zero.
 
-Without --time-zone, heart-rate and battery rows (UTC) are placed on local
-days with the offsets of the user's own sleep and activity documents.`
+Without --time-zone, samples in UTC (Oura's heart-rate and battery rows) are
+placed on local days with the offsets of the user's own documents.`
 
 // normalizeOptions are the flags of wearlink normalize.
 type normalizeOptions struct {
+	dataSource string
 	collection string
 	out        string
 	clientUUID string
@@ -76,7 +81,7 @@ func newNormalizeCmd() *cobra.Command {
 	var o normalizeOptions
 	cmd := &cobra.Command{
 		Use:   "normalize [flags] FILE... | DIR...",
-		Short: "Convert Oura JSON files to ROOK documents (offline)",
+		Short: "Convert a provider's JSON files to ROOK documents (offline)",
 		Long:  normalizeLong,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -84,19 +89,45 @@ func newNormalizeCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.collection, "collection", "", "collection of every FILE (default: from each file name)")
+	f.StringVar(&o.dataSource, "data-source", oura.DataSource, "provider whose documents the files hold")
+	f.StringVar(&o.collection, "collection", "", "collection of every FILE (default: from each file name, else from its documents)")
 	f.StringVar(&o.out, "out", "", "write one JSON array file per data structure into this directory instead of NDJSON on stdout")
 	f.StringVar(&o.clientUUID, "client-uuid", "local", "client_uuid of the documents")
 	f.StringVar(&o.userID, "user-id", "me", "user_id of the documents (1 to 50 letters, digits or hyphens)")
 	f.StringVar(&o.timeZone, "time-zone", "", "IANA time zone that places samples on local days (default: each timestamp's own offset)")
-	f.StringVar(&o.asOf, "as-of", "", "YYYY-MM-DD day to file personal_info and ring_configuration under (default: the newest day of the input)")
+	f.StringVar(&o.asOf, "as-of", "", "YYYY-MM-DD day to file documents that belong to no day under (default: the newest day of the input)")
 	return cmd
+}
+
+// fileProvider is what wearlink normalize needs of a provider.
+type fileProvider interface {
+	provider.Provider
+	provider.DocumentReader
+	provider.Normalizer
+}
+
+// normalizingProvider takes dataSource's provider from the registry and
+// checks that it can read files back and normalize.
+func normalizingProvider(dataSource string) (fileProvider, error) {
+	p, err := registeredProvider(dataSource, "")
+	if err != nil {
+		return nil, err
+	}
+	fp, ok := p.(fileProvider)
+	if !ok {
+		return nil, fmt.Errorf("--data-source %s: %s documents cannot be normalized from files", dataSource, p.Info().Name)
+	}
+	return fp, nil
 }
 
 func runNormalize(o normalizeOptions, args []string, stdout, stderr io.Writer) error {
 	// Flags first: they are cheap to check and a typo should not cost a read
 	// of a large export.
-	opt := normalize.Options{ClientUUID: o.clientUUID, UserID: o.userID}
+	p, err := normalizingProvider(o.dataSource)
+	if err != nil {
+		return err
+	}
+	opt := provider.NormalizeOptions{ClientUUID: o.clientUUID, UserID: o.userID}
 	if o.clientUUID == "" {
 		return errors.New("--client-uuid must not be empty")
 	}
@@ -122,14 +153,14 @@ func runNormalize(o normalizeOptions, args []string, stdout, stderr io.Writer) e
 		}
 	}
 
-	in, src, err := readNormalizeInput(args, o.collection, stderr)
+	docs, src, err := readNormalizeInput(p, args, o.collection, opt.Location, stderr)
 	if err != nil {
 		return err
 	}
-	if opt.AsOf == "" && onlyUndated(in) {
-		return errors.New("personal_info and ring_configuration carry no day: give --as-of YYYY-MM-DD, or convert them together with dated collections")
+	if opt.AsOf == "" && onlyUndated(docs) {
+		return fmt.Errorf("%s carry no day: give --as-of YYYY-MM-DD, or convert them together with dated collections", strings.Join(undatedCollections(p), " and "))
 	}
-	results, err := normalize.Normalize(in, opt)
+	results, err := p.Normalize(docs, opt)
 	if err != nil {
 		// Normalize still returns the usable documents, but a partial
 		// conversion would pass for a complete one: write nothing.
@@ -166,7 +197,7 @@ func loadTimeZone(name string) (*time.Location, error) {
 // encodeResults renders the whole output in memory, so that an encoding
 // error leaves nothing half-written. Without perFile everything is one
 // NDJSON stream under the key "".
-func encodeResults(results []normalize.Result, perFile bool) (map[string][]byte, error) {
+func encodeResults(results []provider.Normalized, perFile bool) (map[string][]byte, error) {
 	docs := map[string][][]byte{}
 	var order []string
 	for i, r := range results {
@@ -255,24 +286,30 @@ func writeOutDir(dir string, files map[string][]byte) (err error) {
 	return nil
 }
 
-// onlyUndated reports whether in holds personal_info or ring_configuration
-// documents and nothing that has a day.
-func onlyUndated(in *normalize.Input) bool {
-	v := reflect.ValueOf(in).Elem()
-	undated := 0
-	for i := range v.NumField() {
-		n := v.Field(i).Len()
-		switch v.Type().Field(i).Name {
-		case "Raw": // bytes of the documents counted here
-		case "PersonalInfo", "RingConfiguration":
-			undated += n
-		default:
-			if n > 0 {
-				return false
-			}
+// onlyUndated reports whether there are documents and none of them has a
+// day.
+func onlyUndated(docs []provider.Document) bool {
+	for _, d := range docs {
+		if d.Day != "" {
+			return false
 		}
 	}
-	return undated > 0
+	return len(docs) > 0
+}
+
+// undatedCollections names the collections whose documents belong to no
+// day: those read whole or with the account.
+func undatedCollections(p provider.Provider) []string {
+	var names []string
+	for _, c := range p.Collections() {
+		if c.Range == provider.RangeAll || c.Range == provider.RangeSingleton {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{"the documents"}
+	}
+	return names
 }
 
 // inputSources remembers where each document came from, so that an error
@@ -302,7 +339,7 @@ func (s *inputSources) explain(err error) error {
 	}
 	lines := make([]string, 0, len(errs))
 	for _, e := range errs {
-		var ie *normalize.InputError
+		var ie *provider.InputError
 		if !errors.As(e, &ie) {
 			lines = append(lines, e.Error())
 			continue
@@ -323,41 +360,53 @@ func (s *inputSources) explain(err error) error {
 	return fmt.Errorf("normalize: %d documents cannot be converted:\n  %s", len(lines), strings.Join(lines, "\n  "))
 }
 
-// readNormalizeInput reads every path (files and directories) into one
-// Input. collection, when set, names the collection of every file; it
-// cannot be combined with a directory. Notes about skipped files go to
-// notes.
-func readNormalizeInput(paths []string, collection string, notes io.Writer) (*normalize.Input, *inputSources, error) {
+// inputFile is one file to read and, once known, its collection.
+type inputFile struct {
+	path, coll string
+	docs       []json.RawMessage
+	where      func(int) string
+}
+
+// readNormalizeInput reads every path (files and directories) into one list
+// of documents, in the order of the paths (a directory's files by name).
+// collection, when set, names the collection of every file; it cannot be
+// combined with a directory. Notes about skipped files go to notes.
+func readNormalizeInput(p fileProvider, paths []string, collection string, loc *time.Location, notes io.Writer) ([]provider.Document, *inputSources, error) {
 	forced := ""
 	if collection != "" {
-		c, ok := collectionFromName(collection)
+		c, ok := collectionNamed(p, collection)
 		if !ok {
-			return nil, nil, fmt.Errorf("--collection %q: unknown collection (one of %s)", collection, strings.Join(collectionNames(), ", "))
+			return nil, nil, fmt.Errorf("--collection %q: unknown collection (one of %s)", collection, strings.Join(collectionNames(p), ", "))
 		}
 		forced = c
 	}
-	type job struct{ path, coll string }
-	var jobs []job
-	for _, p := range paths {
-		fi, err := os.Stat(p)
+	var files []*inputFile
+	for _, path := range paths {
+		fi, err := os.Stat(path)
 		if err != nil {
 			return nil, nil, err
 		}
 		if !fi.IsDir() {
-			c := forced
-			if c == "" {
+			f := &inputFile{path: path, coll: forced}
+			if f.coll == "" {
+				f.coll, _ = collectionFromFile(p, path)
+			}
+			if f.coll == "" {
+				if err := f.read(); err != nil {
+					return nil, nil, err
+				}
 				var ok bool
-				if c, ok = collectionFromFile(p); !ok {
-					return nil, nil, fmt.Errorf("%s: cannot tell the collection from the file name; name it like oura-v2-sleep.json or pass --collection", p)
+				if f.coll, ok = collectionOf(p, f.docs); !ok {
+					return nil, nil, fmt.Errorf("%s: cannot tell the collection from the file name or from its documents; name it like %s or pass --collection", path, exampleFileName(p))
 				}
 			}
-			jobs = append(jobs, job{p, c})
+			files = append(files, f)
 			continue
 		}
 		if forced != "" {
-			return nil, nil, fmt.Errorf("%s: --collection applies to files, not to a directory", p)
+			return nil, nil, fmt.Errorf("%s: --collection applies to files, not to a directory", path)
 		}
-		entries, err := os.ReadDir(p)
+		entries, err := os.ReadDir(path)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -366,100 +415,129 @@ func readNormalizeInput(paths []string, collection string, notes io.Writer) (*no
 			if e.IsDir() || !strings.EqualFold(filepath.Ext(e.Name()), ".json") {
 				continue
 			}
-			fp := filepath.Join(p, e.Name())
-			c, ok := collectionFromFile(fp)
-			if !ok {
-				fmt.Fprintf(notes, "normalize: skipping %s: its name names no Oura collection\n", fp)
-				continue
+			f := &inputFile{path: filepath.Join(path, e.Name())}
+			if f.coll, _ = collectionFromFile(p, f.path); f.coll == "" {
+				// Read it to ask its documents; a file that does not read
+				// is not one of the provider's, like any other stranger.
+				ok := f.read() == nil
+				if ok {
+					f.coll, ok = collectionOf(p, f.docs)
+				}
+				if !ok {
+					fmt.Fprintf(notes, "normalize: skipping %s: neither its name nor its documents name one of %s's collections\n", f.path, p.Info().Name)
+					continue
+				}
 			}
-			jobs = append(jobs, job{fp, c})
+			files = append(files, f)
 			n++
 		}
 		if n == 0 {
-			return nil, nil, fmt.Errorf("%s: no *.json file named after an Oura collection", p)
+			return nil, nil, fmt.Errorf("%s: no *.json file holds one of %s's collections", path, p.Info().Name)
 		}
 	}
-	in := new(normalize.Input)
+	var docs []provider.Document
 	src := &inputSources{byID: map[string]string{}, byColl: map[string][]string{}}
-	for _, j := range jobs {
-		if err := readCollectionFile(in, src, j.path, j.coll); err != nil {
+	for _, f := range files {
+		if f.docs == nil {
+			if err := f.read(); err != nil {
+				return nil, nil, err
+			}
+		}
+		read, err := readCollectionFile(p, src, f, loc)
+		if err != nil {
 			return nil, nil, err
 		}
+		docs = append(docs, read...)
 	}
-	return in, src, nil
+	return docs, src, nil
 }
 
-// collectionFromFile finds the collection a file name stands for:
-// oura-v2-sleep.json, sleep.json, vo2_max.json, VO2_MAX.JSON ...
-func collectionFromFile(path string) (string, bool) {
-	base := filepath.Base(path)
-	base = base[:len(base)-len(filepath.Ext(base))]
-	lower := strings.ToLower(base)
-	for _, prefix := range []string{"oura-v2-", "oura_v2_"} {
-		if strings.HasPrefix(lower, prefix) {
-			base = base[len(prefix):]
-			break
-		}
-	}
-	return collectionFromName(base)
-}
-
-// collectionFromName accepts a collection path name or webhook data type in
-// any letter case, and heart_rate for heartrate (the only collection whose
-// path name is not snake case).
-func collectionFromName(name string) (string, bool) {
-	if c, ok := oura.LookupCollection(name); ok {
-		return c.Name, true
-	}
-	for _, c := range oura.Collections() {
-		if strings.EqualFold(name, c.Name) || (c.DataType != "" && strings.EqualFold(name, string(c.DataType))) {
-			return c.Name, true
-		}
-	}
-	if strings.EqualFold(name, "heart_rate") {
-		return oura.CollHeartRate, true
-	}
-	return "", false
-}
-
-func collectionNames() []string {
-	var names []string
-	for _, c := range oura.Collections() {
-		names = append(names, c.Name)
-	}
-	return names
-}
-
-// readCollectionFile decodes one file of collection coll into in.
-func readCollectionFile(in *normalize.Input, src *inputSources, path, coll string) error {
-	c, ok := oura.LookupCollection(coll)
-	if !ok || c.Model == nil {
-		return fmt.Errorf("%s: collection %s is not supported", path, coll)
-	}
-	b, err := os.ReadFile(path)
+// read reads and splits the file.
+func (f *inputFile) read() error {
+	b, err := os.ReadFile(f.path)
 	if err != nil {
 		return err
 	}
 	docs, where, err := splitDocuments(b)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", f.path, err)
 	}
-	known := jsonKeys(c.Model)
-	for i, raw := range docs {
+	if docs == nil {
+		docs = []json.RawMessage{}
+	}
+	f.docs, f.where = docs, where
+	return nil
+}
+
+// collectionFromFile finds the collection a file name stands for
+// (oura-v2-sleep.json, sleep.json, vo2_max.json, VO2_MAX.JSON ...).
+func collectionFromFile(p provider.Provider, path string) (string, bool) {
+	base := filepath.Base(path)
+	return collectionNamed(p, base[:len(base)-len(filepath.Ext(base))])
+}
+
+// collectionNamed asks the provider what a name stands for; one that
+// cannot say accepts its own collection names in any letter case, with or
+// without its file prefix.
+func collectionNamed(p provider.Provider, name string) (string, bool) {
+	if r, ok := p.(provider.CollectionRecognizer); ok {
+		return r.CollectionNamed(name)
+	}
+	prefix := provider.FilePrefix(p)
+	if len(name) > len(prefix) && strings.EqualFold(name[:len(prefix)], prefix) {
+		name = name[len(prefix):]
+	}
+	for _, c := range p.Collections() {
+		if strings.EqualFold(name, c.Name) {
+			return c.Name, true
+		}
+	}
+	return "", false
+}
+
+// collectionOf asks the provider which collection documents are of.
+func collectionOf(p provider.Provider, docs []json.RawMessage) (string, bool) {
+	if r, ok := p.(provider.CollectionRecognizer); ok {
+		return r.CollectionOf(docs)
+	}
+	return "", false
+}
+
+func collectionNames(p provider.Provider) []string {
+	var names []string
+	for _, c := range p.Collections() {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// exampleFileName is a file name that names a collection.
+func exampleFileName(p provider.Provider) string {
+	names := collectionNames(p)
+	if len(names) == 0 {
+		return provider.FilePrefix(p) + "<collection>.json"
+	}
+	return provider.FilePrefix(p) + names[0] + ".json"
+}
+
+// readCollectionFile reads the documents of one file through the provider,
+// each named with its file and position in an error.
+func readCollectionFile(p fileProvider, src *inputSources, f *inputFile, loc *time.Location) ([]provider.Document, error) {
+	out := make([]provider.Document, 0, len(f.docs))
+	for i, raw := range f.docs {
 		id := documentID(raw)
-		name := fmt.Sprintf("%s: %s document %s", path, coll, where(i))
+		name := fmt.Sprintf("%s: %s document %s", f.path, f.coll, f.where(i))
 		if id != "" {
 			name += fmt.Sprintf(" (id %q)", id)
 		}
-		if err := checkDocument(in, c, raw, known); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		doc, _, err := p.ReadDocument(f.coll, raw, loc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		src.add(coll, id, name, path)
-		// Keep the bytes as read, so attachments carry fields our models
-		// do not know.
-		in.KeepRaw(coll, raw)
+		src.add(f.coll, doc.ID, name, f.path)
+		out = append(out, doc)
 	}
-	return nil
+	return out, nil
 }
 
 // splitDocuments accepts the three shapes a file can have and returns its
@@ -481,16 +559,22 @@ func splitDocuments(b []byte) ([]json.RawMessage, func(int) string, error) {
 		return docs, func(i int) string { return fmt.Sprintf("[%d]", i) }, nil
 	case '{':
 		var list struct {
-			Data *[]json.RawMessage `json:"data"`
+			Data    *[]json.RawMessage `json:"data"`
+			Records *[]json.RawMessage `json:"records"`
 		}
-		// An object with a data array is a list response; no Oura model has
-		// a field named data.
-		if err := json.Unmarshal(trimmed, &list); err == nil && list.Data != nil {
-			return *list.Data, func(i int) string { return fmt.Sprintf("data[%d]", i) }, nil
+		// An object with a data (Oura) or records (WHOOP) array is a page
+		// of a list response; no document has such a field.
+		if err := json.Unmarshal(trimmed, &list); err == nil {
+			switch {
+			case list.Data != nil:
+				return *list.Data, func(i int) string { return fmt.Sprintf("data[%d]", i) }, nil
+			case list.Records != nil:
+				return *list.Records, func(i int) string { return fmt.Sprintf("records[%d]", i) }, nil
+			}
 		}
 		return []json.RawMessage{trimmed}, func(int) string { return "(single object)" }, nil
 	}
-	return nil, nil, errors.New("expected a JSON object or array of Oura documents")
+	return nil, nil, errors.New("expected a JSON object or array of documents")
 }
 
 // jsonSyntaxError turns the decoder's byte offset into a line and column.
@@ -520,120 +604,4 @@ func documentID(raw json.RawMessage) string {
 	}
 	id, _ := d.ID.(string)
 	return id
-}
-
-// checkDocument decodes one document of collection c into in.
-func checkDocument(in *normalize.Input, c oura.Collection, raw json.RawMessage, known map[string]bool) error {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return errors.New("not a JSON object")
-	}
-	for _, k := range c.Required {
-		if v, ok := obj[k]; !ok || string(v) == "null" {
-			return fmt.Errorf("missing %q (does the file hold another collection?)", k)
-		}
-	}
-	hit := false
-	for k := range obj {
-		if known[k] {
-			hit = true
-			break
-		}
-	}
-	if !hit {
-		return errors.New("none of the collection's fields (does the file hold another collection?)")
-	}
-	check := func(doc any) error { return checkTimes(reflect.ValueOf(doc), "") }
-	if err := in.Decode(c.Name, raw, check); err != nil {
-		return strip(err)
-	}
-	return nil
-}
-
-// strip drops encoding/json's "json: " prefix: the message already says
-// which file and document it is about.
-func strip(err error) error {
-	if msg, ok := strings.CutPrefix(err.Error(), "json: "); ok {
-		return errors.New(msg)
-	}
-	return err
-}
-
-// jsonKeys lists the top-level JSON names of a model.
-func jsonKeys(t reflect.Type) map[string]bool {
-	keys := map[string]bool{}
-	for f := range t.Fields() {
-		if name := jsonName(f); name != "" {
-			keys[name] = true
-		}
-	}
-	return keys
-}
-
-func jsonName(f reflect.StructField) string {
-	if !f.IsExported() {
-		return ""
-	}
-	tag := f.Tag.Get("json")
-	if tag == "-" {
-		return ""
-	}
-	name, _, _ := strings.Cut(tag, ",")
-	if name == "" {
-		name = f.Name
-	}
-	return name
-}
-
-var (
-	dateType     = reflect.TypeFor[oura.Date]()
-	dateTimeType = reflect.TypeFor[oura.DateTime]()
-)
-
-// checkTimes rejects a day or timestamp that does not parse, anywhere in a
-// decoded document, so the error can name the file and the document rather
-// than surface later without either.
-func checkTimes(v reflect.Value, path string) error {
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			return nil
-		}
-		return checkTimes(v.Elem(), path)
-	case reflect.Slice:
-		for i := range v.Len() {
-			if err := checkTimes(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			name := jsonName(v.Type().Field(i))
-			if name == "" {
-				continue
-			}
-			if path != "" {
-				name = path + "." + name
-			}
-			if err := checkTimes(v.Field(i), name); err != nil {
-				return err
-			}
-		}
-	case reflect.String:
-		s := v.String()
-		if s == "" {
-			return nil
-		}
-		switch v.Type() {
-		case dateType:
-			if _, err := oura.Date(s).Time(); err != nil {
-				return fmt.Errorf("%s: %q is not a YYYY-MM-DD day", path, s)
-			}
-		case dateTimeType:
-			if _, err := oura.DateTime(s).Time(); err != nil {
-				return fmt.Errorf("%s: %q is not an ISO 8601 timestamp", path, s)
-			}
-		}
-	}
-	return nil
 }

@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
-	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 )
 
 const normalizeTestdata = "testdata/normalize"
@@ -23,20 +23,40 @@ func td(parts ...string) string {
 	return filepath.Join(append([]string{normalizeTestdata}, parts...)...)
 }
 
-// inputCounts gives the number of documents in each non-empty Input slice,
-// keyed by field name.
-func inputCounts(in *normalize.Input) map[string]int {
+// inputCounts gives the number of documents of each collection.
+func inputCounts(docs []provider.Document) map[string]int {
 	counts := map[string]int{}
-	v := reflect.ValueOf(in).Elem()
-	for i := range v.NumField() {
-		if v.Type().Field(i).Name == "Raw" {
-			continue
-		}
-		if n := v.Field(i).Len(); n > 0 {
-			counts[v.Type().Field(i).Name] = n
-		}
+	for _, d := range docs {
+		counts[d.Collection]++
 	}
 	return counts
+}
+
+// ouraFiles is the provider the tests read files with.
+func ouraFiles(t *testing.T) fileProvider {
+	t.Helper()
+	p, err := normalizingProvider(oura.DataSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ofCollection decodes the documents of one collection into its model.
+func ofCollection[T any](t *testing.T, docs []provider.Document, coll string) []T {
+	t.Helper()
+	var out []T
+	for _, d := range docs {
+		if d.Collection != coll {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal(d.Raw, &v); err != nil {
+			t.Fatalf("%s %s: %v", coll, d.ID, err)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func TestNormalizeReadInput(t *testing.T) {
@@ -47,25 +67,25 @@ func TestNormalizeReadInput(t *testing.T) {
 		want       map[string]int
 		wantNote   string
 	}{
-		{"list response", []string{td("daily_activity.json")}, "", map[string]int{"DailyActivity": 1}, ""},
-		{"list response heartrate", []string{td("heartrate.json")}, "", map[string]int{"HeartRate": 3}, ""},
-		{"list response vO2_max", []string{td("vO2_max.json")}, "", map[string]int{"VO2Max": 1}, ""},
-		{"bare array", []string{td("oura-v2-workout.json")}, "", map[string]int{"Workout": 3}, ""},
-		{"single object", []string{td("personal_info.json")}, "", map[string]int{"PersonalInfo": 1}, ""},
-		{"collection flag", []string{td("export-1.json")}, "sleep_time", map[string]int{"SleepTime": 3}, ""},
-		{"collection flag by data type", []string{td("vO2_max.json")}, "vo2_max", map[string]int{"VO2Max": 1}, ""},
+		{"list response", []string{td("daily_activity.json")}, "", map[string]int{"daily_activity": 1}, ""},
+		{"list response heartrate", []string{td("heartrate.json")}, "", map[string]int{"heartrate": 3}, ""},
+		{"list response vO2_max", []string{td("vO2_max.json")}, "", map[string]int{"vO2_max": 1}, ""},
+		{"bare array", []string{td("oura-v2-workout.json")}, "", map[string]int{"workout": 3}, ""},
+		{"single object", []string{td("personal_info.json")}, "", map[string]int{"personal_info": 1}, ""},
+		{"collection flag", []string{td("export-1.json")}, "sleep_time", map[string]int{"sleep_time": 3}, ""},
+		{"collection flag by data type", []string{td("vO2_max.json")}, "vo2_max", map[string]int{"vO2_max": 1}, ""},
 		{"several files", []string{td("daily_activity.json"), td("oura-v2-workout.json"), td("personal_info.json")}, "",
-			map[string]int{"DailyActivity": 1, "Workout": 3, "PersonalInfo": 1}, ""},
+			map[string]int{"daily_activity": 1, "workout": 3, "personal_info": 1}, ""},
 		{"open humans directory", []string{td("openhumans")}, "",
-			map[string]int{"Sleep": 2, "DailySleep": 1, "DailyReadiness": 1, "DailySpO2": 1, "Workout": 3, "Tag": 2},
+			map[string]int{"sleep": 2, "daily_sleep": 1, "daily_readiness": 1, "daily_spo2": 1, "workout": 3, "tag": 2},
 			"skipping " + td("openhumans", "oura-data.json")},
 		{"directory and file", []string{td("openhumans"), td("personal_info.json")}, "",
-			map[string]int{"Sleep": 2, "DailySleep": 1, "DailyReadiness": 1, "DailySpO2": 1, "Workout": 3, "Tag": 2, "PersonalInfo": 1}, ""},
+			map[string]int{"sleep": 2, "daily_sleep": 1, "daily_readiness": 1, "daily_spo2": 1, "workout": 3, "tag": 2, "personal_info": 1}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var notes bytes.Buffer
-			in, _, err := readNormalizeInput(tt.paths, tt.collection, &notes)
+			in, _, err := readNormalizeInput(ouraFiles(t), tt.paths, tt.collection, nil, &notes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,18 +104,18 @@ func TestNormalizeReadInput(t *testing.T) {
 
 // The documents decode into the models field by field, not just in number.
 func TestNormalizeReadInputValues(t *testing.T) {
-	in, _, err := readNormalizeInput([]string{td("openhumans"), td("personal_info.json")}, "", new(bytes.Buffer))
+	docs, _, err := readNormalizeInput(ouraFiles(t), []string{td("openhumans"), td("personal_info.json")}, "", nil, new(bytes.Buffer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := in.Sleep[0]
+	s := ofCollection[oura.Sleep](t, docs, oura.CollSleep)[0]
 	if s.ID != "96e7772a-64a7-4342-9c5f-3e5ed9e64d6d" || s.TimeInBed != 28933 || s.HeartRate == nil || len(s.HeartRate.Items) == 0 {
 		t.Errorf("sleep decoded as %+v", s)
 	}
-	if in.Tag[1].ID != "" || len(in.Tag[1].Tags) != 3 {
-		t.Errorf("tag without id decoded as %+v", in.Tag[1])
+	if tags := ofCollection[oura.Tag](t, docs, oura.CollTag); tags[1].ID != "" || len(tags[1].Tags) != 3 {
+		t.Errorf("tag without id decoded as %+v", tags[1])
 	}
-	if p := in.PersonalInfo[0]; p.Age == nil || *p.Age != 42 || p.Height == nil || *p.Height != 1.8 {
+	if p := ofCollection[oura.PersonalInfo](t, docs, oura.CollPersonalInfo)[0]; p.Age == nil || *p.Age != 42 || p.Height == nil || *p.Height != 1.8 {
 		t.Errorf("personal_info decoded as %+v", p)
 	}
 }
@@ -118,7 +138,7 @@ func TestNormalizeCollectionFromFile(t *testing.T) {
 		"sleep-2024.json":                 "",
 	}
 	for file, want := range tests {
-		got, ok := collectionFromFile(file)
+		got, ok := collectionFromFile(ouraFiles(t), file)
 		if got != want || ok != (want != "") {
 			t.Errorf("collectionFromFile(%q) = %q, %v; want %q", file, got, ok, want)
 		}
@@ -162,7 +182,7 @@ func TestNormalizeReadInputErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := readNormalizeInput(tt.paths, tt.collection, new(bytes.Buffer))
+			_, _, err := readNormalizeInput(ouraFiles(t), tt.paths, tt.collection, nil, new(bytes.Buffer))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -526,6 +546,43 @@ func TestNormalizeOutIsFile(t *testing.T) {
 	}
 	code, _, stderr := runNormalizeCmd(t, "--out", f, td("oura-v2-workout.json"))
 	if code == 0 || !strings.Contains(stderr, "not a directory") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A file whose name names no collection is recognised by its documents,
+// and a page of records is read like a page of data.
+func TestNormalizeRecognisesTheCollectionByShape(t *testing.T) {
+	var notes bytes.Buffer
+	docs, _, err := readNormalizeInput(ouraFiles(t), []string{td("export-1.json")}, "", nil, &notes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inputCounts(docs); !reflect.DeepEqual(got, map[string]int{"sleep_time": 3}) {
+		t.Errorf("export-1.json read as %v", got)
+	}
+
+	dir := t.TempDir()
+	b, err := os.ReadFile(td("oura-v2-workout.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := append(append([]byte(`{"records": `), b...), []byte(`, "next_token": null}`)...)
+	if err := os.WriteFile(filepath.Join(dir, "page-7.json"), page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docs, _, err = readNormalizeInput(ouraFiles(t), []string{dir}, "", nil, &notes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inputCounts(docs); !reflect.DeepEqual(got, map[string]int{"workout": 3}) {
+		t.Errorf("a records page read as %v", got)
+	}
+}
+
+func TestNormalizeUnknownDataSource(t *testing.T) {
+	code, _, stderr := runNormalizeCmd(t, "--data-source", "fitbitz", td("oura-v2-workout.json"))
+	if code == 0 || !strings.Contains(stderr, "fitbitz") || !strings.Contains(stderr, "oura") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

@@ -18,36 +18,44 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/pull"
 )
 
-const pullLong = `Copy your own Oura history into a directory: every collection of the Oura
-API v2, fetched in parallel (30-day windows, within Oura's rate limits).
+const pullLong = `Copy your own history at a provider (--data-source, default oura) into a
+directory: every collection, fetched in parallel (30-day windows for time
+series, 90 days for the rest, within the provider's rate limits).
 
-Authenticate with a personal access token (--token, or the OURA_TOKEN
-environment variable), or log in with the browser: give the client id and
-secret of an Oura application (--client-id, --client-secret) whose redirect
-URI is --redirect-url; the command listens there on this machine, prints the
-address to open, and goes on once you have allowed access.
+Authenticate with a personal access token (--token, or the environment
+variable <DATA_SOURCE>_TOKEN: OURA_TOKEN for Oura), or, for Oura, log in with
+the browser: give the client id and secret of an Oura application
+(--client-id, --client-secret) whose redirect URI is --redirect-url; the
+command listens there on this machine, prints the address to open, and goes
+on once you have allowed access.
 
-Files written under --out:
-  oura-v2-<collection>.json   the documents exactly as Oura sent them, one
-                              JSON array per collection, sorted by day and time
+Files written under --out (default <data_source>-data):
+  <prefix><collection>.json   the documents exactly as the provider sent them,
+                              one JSON array per collection, sorted by day and
+                              time; the prefix is oura-v2- for Oura (the names
+                              of the Open Humans export), <data_source>- else
   rook/<structure>.json       the same data as ROOK documents (sleep_summary,
                               physical_summary, body_summary, activity_event ...)
   csv/<table>.csv             one row per document, nested fields as dotted
   parquet/<table>.parquet     columns (contributors.deep_sleep), arrays as JSON
-                              text; tables oura-v2-<collection>, rook-<structure>
-                              and the long sample tables sleep_heart_rate,
-                              sleep_hrv, sleep_hypnogram, activity_met, heartrate
+                              text; tables <prefix><collection>, rook-<structure>
+                              and the provider's long sample tables (Oura:
+                              sleep_heart_rate, sleep_hrv, sleep_hypnogram,
+                              activity_met, heartrate)
   .wearlink-pull.json         how far each collection is complete
 
 Run it again to update: only the days after the last complete one are
-fetched (and the last two again, since Oura still revises them), merged into
-the files by document id.`
+fetched (and the last two again, since providers still revise them), merged
+into the files by document id. A directory holds one provider's data.`
 
 type pullOptions struct {
+	dataSource   string
 	token        string
 	since, until string
 	out          string
@@ -66,8 +74,8 @@ type pullOptions struct {
 func newPullCmd() *cobra.Command {
 	var o pullOptions
 	cmd := &cobra.Command{
-		Use:   "pull --since YYYY-MM-DD [--token T | --client-id ID --client-secret S] [--out DIR]",
-		Short: "Download your Oura history as raw JSON, ROOK JSON, CSV and Parquet",
+		Use:   "pull --since YYYY-MM-DD [--data-source oura] [--token T | --client-id ID --client-secret S] [--out DIR]",
+		Short: "Download your history at a provider as raw JSON, ROOK JSON, CSV and Parquet",
 		Long:  pullLong,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -75,11 +83,12 @@ func newPullCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.token, "token", os.Getenv("OURA_TOKEN"), "Oura access token (default: $OURA_TOKEN)")
+	f.StringVar(&o.dataSource, "data-source", oura.DataSource, "provider to read from")
+	f.StringVar(&o.token, "token", "", "access token (default: $<DATA_SOURCE>_TOKEN, such as $OURA_TOKEN)")
 	f.StringVar(&o.since, "since", "", "first day, YYYY-MM-DD (required the first time; later runs in --out start where the first did)")
 	f.StringVar(&o.until, "until", "", "last day, YYYY-MM-DD (default: today)")
-	f.StringVar(&o.out, "out", "oura-data", "directory of the files")
-	f.StringVar(&o.baseURL, "base-url", oura.DefaultBaseURL, "Oura API address (the simulator's, to try it out)")
+	f.StringVar(&o.out, "out", "", "directory of the files (default: <data_source>-data)")
+	f.StringVar(&o.baseURL, "base-url", "", "API address (default: the provider's; a simulator's, to try it out)")
 	f.StringVar(&o.clientID, "client-id", "", "Oura application client id, to log in with the browser instead of --token")
 	f.StringVar(&o.clientSecret, "client-secret", "", "Oura application client secret")
 	f.StringVar(&o.authURL, "auth-url", "", "OAuth authorize address (default: Oura's, or <base-url>/oauth/authorize with --base-url)")
@@ -93,7 +102,14 @@ func newPullCmd() *cobra.Command {
 }
 
 func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error {
-	opt := pull.Options{Out: o.out, Since: oura.Date(o.since), Until: oura.Date(o.until), Collections: o.collections, Workers: o.workers}
+	p, err := registeredProvider(o.dataSource, o.baseURL)
+	if err != nil {
+		return err
+	}
+	if o.out == "" {
+		o.out = o.dataSource + "-data"
+	}
+	opt := pull.Options{Provider: p, Out: o.out, Since: o.since, Until: o.until, Collections: o.collections, Workers: o.workers}
 	if o.timeZone != "" {
 		loc, err := loadTimeZone(o.timeZone)
 		if err != nil {
@@ -101,23 +117,24 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 		}
 		opt.Location = loc
 	}
-	client, err := oura.New(oura.Config{BaseURL: o.baseURL})
-	if err != nil {
-		return err
+	tokenVar := strings.ToUpper(o.dataSource) + "_TOKEN"
+	if o.token == "" {
+		o.token = os.Getenv(tokenVar)
 	}
-	var auth oura.Auth
 	switch {
 	case o.clientID != "" || o.clientSecret != "":
-		auth, err = browserLogin(ctx, o, stderr)
+		if o.dataSource != oura.DataSource {
+			return fmt.Errorf("the browser login is only there for %s so far; give --token (or set %s)", oura.DataSource, tokenVar)
+		}
+		opt.Auth, err = browserLogin(ctx, o, stderr)
 		if err != nil {
 			return err
 		}
 	case o.token != "":
-		auth = oura.StaticToken(o.token)
+		opt.Auth = provider.StaticToken(o.token)
 	default:
-		return errors.New("no credentials: give --token (or set OURA_TOKEN), or --client-id and --client-secret to log in with the browser")
+		return fmt.Errorf("no credentials: give --token (or set %s), or --client-id and --client-secret to log in with the browser", tokenVar)
 	}
-	opt.User = client.User(auth)
 	opt.Progress = newPullProgress(stderr)
 	// Documents that cannot be normalized are named, and the rest goes on.
 	opt.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -129,6 +146,27 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "pull: %d windows fetched; %d files under %s\n", sum.Windows, len(sum.Files), o.out)
 	}
 	return err
+}
+
+// registeredProvider takes the provider of dataSource from the registry
+// every wearlink command builds, with baseURL as its API address ("": the
+// provider's own). Nothing is read from the network here.
+func registeredProvider(dataSource, baseURL string) (provider.Provider, error) {
+	at := func(ds string) string {
+		if ds == dataSource {
+			return baseURL
+		}
+		return ""
+	}
+	client, err := oura.New(oura.Config{BaseURL: at(oura.DataSource)})
+	if err != nil {
+		return nil, err
+	}
+	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: client}})
+	if err != nil {
+		return nil, err
+	}
+	return built.Registry.Get(dataSource)
 }
 
 // pullProgress draws a bar on a terminal and writes a line per window
@@ -186,7 +224,7 @@ func (p *pullProgress) Writing() {
 
 // browserLogin runs the OAuth authorization-code flow with a listener on
 // this machine as the redirect URI.
-func browserLogin(ctx context.Context, o pullOptions, stderr io.Writer) (oura.Auth, error) {
+func browserLogin(ctx context.Context, o pullOptions, stderr io.Writer) (provider.Auth, error) {
 	if o.clientID == "" || o.clientSecret == "" {
 		return nil, errors.New("the browser login needs both --client-id and --client-secret")
 	}
@@ -207,7 +245,7 @@ func browserLogin(ctx context.Context, o pullOptions, stderr io.Writer) (oura.Au
 		redirect.Path = "/"
 	}
 	authURL, tokenURL := o.authURL, o.tokenURL
-	if base := strings.TrimRight(o.baseURL, "/"); base != strings.TrimRight(oura.DefaultBaseURL, "/") {
+	if base := strings.TrimRight(o.baseURL, "/"); base != "" && base != strings.TrimRight(oura.DefaultBaseURL, "/") {
 		if authURL == "" {
 			authURL = base + "/oauth/authorize"
 		}

@@ -137,3 +137,10 @@ func TestPullBrowserLogin(t *testing.T) {
 		t.Errorf("%d daily_activity documents for 3 days", n)
 	}
 }
+
+func TestPullUnknownDataSource(t *testing.T) {
+	_, _, err := runCLI(t, "pull", "--data-source", "fitbitz", "--since", "2024-01-01", "--out", t.TempDir(), "--token", "x")
+	if err == nil || !strings.Contains(err.Error(), "fitbitz") || !strings.Contains(err.Error(), "oura") {
+		t.Fatalf("got %v, want the supported data sources named", err)
+	}
+}

@@ -49,20 +49,20 @@ func TestBenchPull(t *testing.T) {
 		ctx := context.Background()
 		// A fresh client each time, with the default limiter: the two runs
 		// must not share a budget.
-		user := func() *oura.User {
+		client := func() *oura.Client {
 			c, err := oura.New(oura.Config{BaseURL: e.url, HTTPClient: &http.Client{Timeout: time.Minute}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return c.User(oura.StaticToken(e.sim.Tokens()[0].AccessToken))
+			return c
 		}
 
 		e.sim.ResetRequestCounts()
 		start := time.Now()
 		docs := 0
-		u := user()
+		u := client().User(e.auth())
 		for _, c := range oura.Collections() {
-			got, err := u.Days(ctx, c.Name, since, until, time.UTC)
+			got, err := u.Days(ctx, c.Name, oura.Date(since), oura.Date(until), time.UTC)
 			if err != nil {
 				t.Fatalf("sequential %s: %v", c.Name, err)
 			}
@@ -74,7 +74,7 @@ func TestBenchPull(t *testing.T) {
 		e.sim.ResetRequestCounts()
 		clock := &fetchClock{}
 		start = time.Now()
-		sum, err := pull.Run(ctx, pull.Options{User: user(), Out: t.TempDir(), Since: since, Until: until, Progress: clock})
+		sum, err := pull.Run(ctx, pull.Options{Provider: ouraProvider(t, client()), Auth: e.auth(), Out: t.TempDir(), Since: since, Until: until, Progress: clock})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,8 +9,7 @@ import (
 	"slices"
 
 	"github.com/wearlink/wearlink/internal/export"
-	"github.com/wearlink/wearlink/internal/provider/oura"
-	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
 // Directories of the derived files inside the output directory.
@@ -25,26 +24,36 @@ const (
 // than what this run fetched, so the result depends only on what is on disk
 // (a run for some collections still joins them with the others). merged
 // holds the files this run has just written, so they are not read again.
-func writeDerived(dir string, opt *Options, merged map[string][]json.RawMessage) ([]string, error) {
+func writeDerived(dir string, opt *Options, merged map[string][]rawDoc) ([]string, error) {
 	var files []string
-	in := &normalize.Input{}
-	for _, c := range oura.Collections() {
+	var all []provider.Document
+	reader := opt.Provider.(provider.DocumentReader)
+	prefix := provider.FilePrefix(opt.Provider)
+	for _, c := range opt.Provider.Collections() {
 		coll := c.Name
-		docs, ok := merged[coll]
+		name := rawFileName(opt, coll)
+		read, ok := merged[coll]
 		if !ok {
-			if !fileExists(dir, rawFileName(coll)) {
+			if !fileExists(dir, name) {
 				continue
 			}
-			var err error
-			if docs, err = readRaw(dir, coll); err != nil {
+			bodies, err := readRaw(dir, name)
+			if err != nil {
 				return files, err
 			}
-		}
-		files = append(files, rawFileName(coll))
-		for i, d := range docs {
-			if err := in.Add(coll, d); err != nil {
-				opt.Logger.Warn("raw document not normalized", "collection", coll, "index", i, "err", err)
+			for _, b := range bodies {
+				read = append(read, newRawDoc(reader, coll, b, opt.rowZone()))
 			}
+		}
+		files = append(files, name)
+		docs := make([]json.RawMessage, len(read))
+		for i, r := range read {
+			if r.err != nil {
+				// Still given to the normalizer, which uses what it can.
+				opt.Logger.Warn("raw document does not read", "collection", coll, "index", i, "err", r.err)
+			}
+			all = append(all, r.doc)
+			docs[i] = r.body
 		}
 		if len(docs) == 0 {
 			continue // a table needs at least one column
@@ -53,17 +62,21 @@ func writeDerived(dir string, opt *Options, merged map[string][]json.RawMessage)
 		if err != nil {
 			return files, fmt.Errorf("pull: flatten %s: %w", coll, err)
 		}
-		written, err := writeTable(dir, "oura-v2-"+coll, t)
+		written, err := writeTable(dir, prefix+coll, t)
 		files = append(files, written...)
 		if err != nil {
 			return files, err
 		}
 	}
 
-	results, nerr := normalize.Normalize(in, normalize.Options{ClientUUID: opt.ClientUUID, UserID: opt.UserID, Location: opt.Location})
-	if nerr != nil {
-		// The other documents are whole; say which ones could not be used.
-		opt.Logger.Warn("some documents could not be normalized", "err", nerr)
+	var results []provider.Normalized
+	if n, ok := opt.Provider.(provider.Normalizer); ok {
+		var nerr error
+		results, nerr = n.Normalize(all, provider.NormalizeOptions{ClientUUID: opt.ClientUUID, UserID: opt.UserID, Location: opt.Location})
+		if nerr != nil {
+			// The other documents are whole; say which ones could not be used.
+			opt.Logger.Warn("some documents could not be normalized", "err", nerr)
+		}
 	}
 	structures := map[string][][]byte{}
 	for _, r := range results {
@@ -97,14 +110,16 @@ func writeDerived(dir string, opt *Options, merged map[string][]json.RawMessage)
 		}
 	}
 
-	for _, s := range seriesTables(in, opt.rowZone()) {
-		if len(s.table.Rows) == 0 {
-			continue
-		}
-		written, err := writeTable(dir, s.name, s.table)
-		files = append(files, written...)
-		if err != nil {
-			return files, err
+	if tb, ok := opt.Provider.(provider.Tabler); ok {
+		for _, t := range tb.Tables(all, opt.rowZone()) {
+			if len(t.Rows) == 0 {
+				continue
+			}
+			written, err := writeTable(dir, t.Name, exportTable(t))
+			files = append(files, written...)
+			if err != nil {
+				return files, err
+			}
 		}
 	}
 	return files, removeStale(dir, files)

@@ -1,35 +1,32 @@
-// Package pull copies one person's Oura history into a directory: the raw
-// documents of every collection as Oura sent them, the ROOK documents made
-// from them, and flat CSV and Parquet tables of both. A second run fetches
-// only what is new and merges it into the files.
+// Package pull copies one person's history at one provider into a
+// directory: the raw documents of every collection as the provider sent
+// them, the ROOK documents made from them, and flat CSV and Parquet tables
+// of both. A second run fetches only what is new and merges it into the
+// files. Everything it knows about the provider comes through the provider
+// seam: the collection table, Fetch and Identify, and the optional
+// DocumentReader (required here), Normalizer and Tabler.
 package pull
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
-// Fetcher reads the documents of one collection whose day lies in [from,
-// to]; *oura.User is one.
-type Fetcher interface {
-	Days(ctx context.Context, coll string, from, to oura.Date, loc *time.Location) ([]oura.RawDocument, error)
-}
-
-// Window is one unit of work: a collection over a span of days. Undated
-// collections (personal_info, ring_configuration) have one window without
-// days.
+// Window is one unit of work: a collection over a span of days (YYYY-MM-DD,
+// inclusive). Collections read whole or through Identify have one window
+// without days.
 type Window struct {
 	Collection string
-	From, To   oura.Date
+	From, To   string
 }
 
 func (w Window) String() string {
@@ -52,25 +49,31 @@ type Progress interface {
 
 // Options configure a pull. Zero values take the defaults noted.
 type Options struct {
-	User Fetcher
+	// Provider is read from; it must implement provider.DocumentReader to
+	// merge into the files, and provider.Normalizer for the ROOK documents
+	// (without it there are none). A provider.Tabler adds its long tables.
+	Provider provider.Provider
+	// Auth gives the access token.
+	Auth provider.Auth
 	// Out is the directory of the files and of the state file.
 	Out string
 	// Since and Until bound the days (inclusive). Since defaults to the
 	// first day an earlier run in Out fetched; Until to today in Location.
-	Since, Until oura.Date
-	// Location places time-series rows (heartrate, ring battery) on days
-	// and is the user's time zone for the ROOK documents. Nil: UTC for the
-	// rows, and each document's own offset for the ROOK documents.
+	Since, Until string
+	// Location places time-series rows (heart rate) on days and is the
+	// user's time zone for the ROOK documents. Nil: UTC for the rows, and
+	// each document's own offset for the ROOK documents.
 	Location *time.Location
-	// Collections to fetch (default: every collection of oura.Collections).
+	// Collections to fetch (default: every collection of the provider).
 	Collections []string
 	// Workers is the number of requests in flight (default 8). The client's
 	// rate limiter still paces them.
 	Workers int
-	// SeriesWindowDays is the longest span of one request for the time
-	// series, heartrate and ring_battery_level (default 30, the most Oura
-	// allows). DocumentWindowDays is that of the other dated collections
-	// (default 90: about one page of a hundred documents, since most have one
+	// SeriesWindowDays is the longest span of one window of a time series
+	// (default 30: the provider splits longer spans into requests of its
+	// own, and a month of heart rate is already many pages).
+	// DocumentWindowDays is that of the other dated collections (default
+	// 90: about one page of a hundred documents, since most have one
 	// document a day). The days are split into equal windows no longer than
 	// that: each window is one request or a few pages, and fewer requests
 	// leave more of the rate limit.
@@ -81,11 +84,17 @@ type Options struct {
 	Progress           Progress
 	Logger             *slog.Logger
 	Now                func() time.Time
+
+	// table is the provider's collection table, by name.
+	table map[string]provider.Collection
 }
 
 func (o *Options) fill() error {
-	if o.User == nil {
-		return errors.New("pull: no Oura user to read from")
+	if o.Provider == nil {
+		return errors.New("pull: no provider to read from")
+	}
+	if _, ok := o.Provider.(provider.DocumentReader); !ok {
+		return fmt.Errorf("pull: %s documents cannot be kept in files (the provider reads none back)", o.Provider.Info().Name)
 	}
 	if o.Out == "" {
 		return errors.New("pull: no output directory")
@@ -102,7 +111,7 @@ func (o *Options) fill() error {
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
-	if o.SeriesWindowDays <= 0 || o.SeriesWindowDays > 30 {
+	if o.SeriesWindowDays <= 0 {
 		o.SeriesWindowDays = 30
 	}
 	if o.DocumentWindowDays <= 0 {
@@ -114,24 +123,28 @@ func (o *Options) fill() error {
 	if o.UserID == "" {
 		o.UserID = "me"
 	}
+	o.table = map[string]provider.Collection{}
+	for _, c := range o.Provider.Collections() {
+		o.table[c.Name] = c
+	}
 	if len(o.Collections) == 0 {
-		for _, c := range oura.Collections() {
+		for _, c := range o.Provider.Collections() {
 			o.Collections = append(o.Collections, c.Name)
 		}
 	}
 	for _, name := range o.Collections {
-		if _, ok := oura.LookupCollection(name); !ok {
+		if _, ok := o.table[name]; !ok {
 			return fmt.Errorf("pull: unknown collection %q", name)
 		}
 	}
 	if o.Until == "" {
-		o.Until = oura.Date(o.Now().In(o.rowZone()).Format(time.DateOnly))
+		o.Until = o.Now().In(o.rowZone()).Format(time.DateOnly)
 	}
 	if o.Since == "" {
 		return errors.New("pull: no first day: give since (a later run in the same directory starts where the first one did)")
 	}
-	for _, d := range []oura.Date{o.Since, o.Until} {
-		if _, err := d.Time(); err != nil {
+	for _, d := range []string{o.Since, o.Until} {
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
 			return fmt.Errorf("pull: day %q is not YYYY-MM-DD", d)
 		}
 	}
@@ -169,8 +182,8 @@ type Summary struct {
 	Files []string
 }
 
-// ErrUnauthorized is returned when Oura refuses the token itself.
-var ErrUnauthorized = errors.New("the Oura API refused the access token")
+// ErrUnauthorized is returned when the provider refuses the token itself.
+var ErrUnauthorized = errors.New("the API refused the access token")
 
 // Run fetches every window in parallel, merges what arrived into the files
 // of Out, records in the state file how far each collection is complete and
@@ -181,7 +194,10 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if opt.Out == "" {
 		return nil, errors.New("pull: no output directory")
 	}
-	st, err := loadState(opt.Out)
+	if opt.Provider == nil {
+		return nil, errors.New("pull: no provider to read from")
+	}
+	st, err := loadState(opt.Out, opt.Provider.Info().DataSource)
 	if err != nil {
 		return nil, err
 	}
@@ -206,24 +222,24 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	for _, r := range results {
 		byColl[r.w.Collection] = append(byColl[r.w.Collection], r)
 		fetched = fetched || r.err == nil
-		if k := oura.KindOf(r.err); k == oura.KindInvalidToken || k == oura.KindForbidden {
+		if provider.KindOf(r.err) == provider.KindInvalidToken {
 			refused = true
 			fetchErr = r.err
 		}
 	}
 	if refused && !fetched {
 		// Nothing to merge: leave the directory as it was.
-		return sum, unauthorized(fetchErr)
+		return sum, unauthorized(&opt, fetchErr)
 	}
-	merged := map[string][]json.RawMessage{}
+	merged := map[string][]rawDoc{}
 	for _, coll := range opt.Collections {
 		rs := byColl[coll]
-		var docs []oura.RawDocument
-		through := oura.Date("")
+		var docs []provider.Document
+		through := ""
 		for _, r := range rs {
 			if r.err != nil {
-				switch oura.KindOf(r.err) {
-				case oura.KindMissingScope, oura.KindUpgradeRequired:
+				switch provider.KindOf(r.err) {
+				case provider.KindMissingScope, provider.KindForbidden:
 					sum.Skipped[coll] = r.err.Error()
 				default:
 					if fetchErr == nil || errors.Is(fetchErr, context.Canceled) {
@@ -236,10 +252,10 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			through = r.w.To
 		}
 		sum.Fetched[coll] = len(docs)
-		if len(docs) == 0 && through == "" && fileExists(opt.Out, rawFileName(coll)) {
+		if len(docs) == 0 && through == "" && fileExists(opt.Out, rawFileName(&opt, coll)) {
 			continue // nothing new and the file is already there
 		}
-		stored, err := mergeRaw(opt.Out, coll, docs, opt.rowZone())
+		stored, err := mergeRaw(opt.Out, &opt, coll, docs)
 		if err != nil {
 			return sum, err
 		}
@@ -258,24 +274,28 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return sum, err
 	}
 	if refused {
-		return sum, unauthorized(fetchErr)
+		return sum, unauthorized(&opt, fetchErr)
 	}
 	return sum, fetchErr
 }
 
-func unauthorized(err error) error {
-	return fmt.Errorf("%w (%s): check --token or OURA_TOKEN, or log in again: %v", ErrUnauthorized, oura.KindOf(err), err)
+// unauthorized says what to do about a refused token: the command line
+// takes it from --token or from <DATA_SOURCE>_TOKEN.
+func unauthorized(opt *Options, err error) error {
+	info := opt.Provider.Info()
+	return fmt.Errorf("%s: %w (%s): check --token or %s_TOKEN, or log in again: %v",
+		info.Name, ErrUnauthorized, provider.KindOf(err), strings.ToUpper(info.DataSource), err)
 }
 
 // planWindows cuts each collection's days into windows. A collection whose
-// state says it is complete through day D starts again at D-1, since Oura
-// still updates the documents of the last two days; one asked for earlier
-// than it was ever fetched starts at Since.
+// state says it is complete through day D starts again at D-1, since
+// providers still revise the documents of the last two days; one asked for
+// earlier than it was ever fetched starts at Since.
 func planWindows(opt *Options, st *state) []Window {
 	var plan []Window
 	for _, coll := range opt.Collections {
-		c, _ := oura.LookupCollection(coll)
-		if c.Range == oura.RangeNone || c.Range == oura.RangeSingleton {
+		c := opt.table[coll]
+		if c.Range == provider.RangeAll || c.Range == provider.RangeSingleton {
 			plan = append(plan, Window{Collection: coll})
 			continue
 		}
@@ -284,7 +304,7 @@ func planWindows(opt *Options, st *state) []Window {
 			start = max(opt.Since, min(addDays(s.Through, -1), addDays(opt.Until, -1)))
 		}
 		span := opt.DocumentWindowDays
-		if c.Range == oura.RangeDateTime {
+		if c.TimeSeries {
 			span = opt.SeriesWindowDays
 		}
 		plan = append(plan, splitDays(coll, start, opt.Until, span)...)
@@ -294,7 +314,7 @@ func planWindows(opt *Options, st *state) []Window {
 
 type windowResult struct {
 	w    Window
-	docs []oura.RawDocument
+	docs []provider.Document
 	err  error
 }
 
@@ -310,7 +330,7 @@ func fetchAll(ctx context.Context, opt *Options, plan []Window) []windowResult {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return weight(plan[b]) - weight(plan[a]) })
+	slices.SortStableFunc(order, func(a, b int) int { return weight(opt, plan[b]) - weight(opt, plan[a]) })
 
 	jobs := make(chan int)
 	var (
@@ -331,14 +351,14 @@ func fetchAll(ctx context.Context, opt *Options, plan []Window) []windowResult {
 				if stop || ctx.Err() != nil {
 					r = windowResult{w: w, err: context.Canceled}
 				} else {
-					docs, err := opt.User.Days(ctx, w.Collection, dayOr(w.From, opt.Since), dayOr(w.To, opt.Until), opt.rowZone())
+					docs, err := fetch(ctx, opt, w)
 					r = windowResult{w: w, docs: docs, err: err}
 				}
 				results[i] = r
 				mu.Lock()
 				if r.err != nil {
 					failed[w.Collection] = true
-					if k := oura.KindOf(r.err); k == oura.KindInvalidToken || k == oura.KindForbidden {
+					if provider.KindOf(r.err) == provider.KindInvalidToken {
 						cancel()
 					}
 				}
@@ -357,11 +377,34 @@ func fetchAll(ctx context.Context, opt *Options, plan []Window) []windowResult {
 	return results
 }
 
+// fetch reads one window. A singleton comes with the account (Identify),
+// as the provider reads it there anyway; a provider that does not return
+// it there is asked with Fetch.
+func fetch(ctx context.Context, opt *Options, w Window) ([]provider.Document, error) {
+	pw := provider.Window{From: dayOr(w.From, opt.Since), To: dayOr(w.To, opt.Until), Loc: opt.rowZone()}
+	if opt.table[w.Collection].Range == provider.RangeSingleton {
+		acct, err := opt.Provider.Identify(ctx, opt.Auth)
+		if err != nil {
+			return nil, err
+		}
+		var docs []provider.Document
+		for _, d := range acct.Documents {
+			if d.Collection == w.Collection {
+				docs = append(docs, d)
+			}
+		}
+		if len(docs) > 0 {
+			return docs, nil
+		}
+	}
+	return opt.Provider.Fetch(ctx, opt.Auth, w.Collection, pw)
+}
+
 // splitDays cuts [from, to] into the fewest windows of at most maxSpan
 // days, all of nearly the same length.
-func splitDays(coll string, from, to oura.Date, maxSpan int) []Window {
-	t1, _ := from.Time()
-	t2, _ := to.Time()
+func splitDays(coll string, from, to string, maxSpan int) []Window {
+	t1, _ := time.Parse(time.DateOnly, from)
+	t2, _ := time.Parse(time.DateOnly, to)
 	days := int(t2.Sub(t1).Hours()/24) + 1
 	n := (days + maxSpan - 1) / maxSpan
 	var out []Window
@@ -374,25 +417,24 @@ func splitDays(coll string, from, to oura.Date, maxSpan int) []Window {
 }
 
 // weight ranks windows by expected cost: time series answer in many pages.
-func weight(w Window) int {
-	c, _ := oura.LookupCollection(w.Collection)
-	if c.Range == oura.RangeDateTime {
+func weight(opt *Options, w Window) int {
+	if opt.table[w.Collection].TimeSeries {
 		return 1
 	}
 	return 0
 }
 
-func dayOr(d, def oura.Date) oura.Date {
+func dayOr(d, def string) string {
 	if d == "" {
 		return def
 	}
 	return d
 }
 
-func addDays(d oura.Date, n int) oura.Date {
-	t, err := d.Time()
+func addDays(d string, n int) string {
+	t, err := time.Parse(time.DateOnly, d)
 	if err != nil {
 		return d
 	}
-	return oura.Date(t.AddDate(0, 0, n).Format(time.DateOnly))
+	return t.AddDate(0, 0, n).Format(time.DateOnly)
 }

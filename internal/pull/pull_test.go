@@ -17,7 +17,9 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/oura/normalize"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/pull"
 	"github.com/wearlink/wearlink/internal/testutil"
@@ -28,6 +30,7 @@ type simEnv struct {
 	sim    *ourasim.Server
 	url    string
 	client *oura.Client
+	prov   *oura.Provider
 }
 
 func newSimEnv(t testing.TB, cfg ourasim.Config) *simEnv {
@@ -43,19 +46,32 @@ func newSimEnv(t testing.TB, cfg ourasim.Config) *simEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &simEnv{sim: sim, url: url, client: c}
+	return &simEnv{sim: sim, url: url, client: c, prov: ouraProvider(t, c)}
+}
+
+func ouraProvider(t testing.TB, c *oura.Client) *oura.Provider {
+	t.Helper()
+	p, err := oura.NewProvider(oura.ProviderConfig{Client: c, Normalizer: normalize.Normalizer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func (e *simEnv) user() *oura.User {
-	return e.client.User(oura.StaticToken(e.sim.Tokens()[0].AccessToken))
+	return e.client.User(e.auth())
+}
+
+func (e *simEnv) auth() provider.Auth {
+	return provider.StaticToken(e.sim.Tokens()[0].AccessToken)
 }
 
 // lastDays returns the first and last of the last n visible days.
-func (e *simEnv) lastDays(n int) (oura.Date, oura.Date) {
+func (e *simEnv) lastDays(n int) (string, string) {
 	w := e.sim.World()
 	last := w.LastDay(w.Users()[0])
 	lt, _ := last.Time()
-	return oura.Date(lt.AddDate(0, 0, -(n - 1)).Format(time.DateOnly)), last
+	return lt.AddDate(0, 0, -(n - 1)).Format(time.DateOnly), string(last)
 }
 
 func (e *simEnv) requests() int {
@@ -138,7 +154,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 	out := t.TempDir()
 
 	start := time.Now()
-	sum, err := pull.Run(ctx, pull.Options{User: e.user(), Out: out, Since: since, Until: until})
+	sum, err := pull.Run(ctx, pull.Options{Provider: e.prov, Auth: e.auth(), Out: out, Since: since, Until: until})
 	t.Logf("first run took %v", time.Since(start))
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +168,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 	u := e.user()
 	counts := map[string]int{}
 	for _, c := range oura.Collections() {
-		want, err := u.Days(ctx, c.Name, since, until, time.UTC)
+		want, err := u.Days(ctx, c.Name, oura.Date(since), oura.Date(until), time.UTC)
 		if err != nil {
 			t.Fatalf("direct read of %s: %v", c.Name, err)
 		}
@@ -266,7 +282,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 	if met != 1440*counts["daily_activity"] {
 		t.Errorf("%d MET items for %d days of activity", met, counts["daily_activity"])
 	}
-	for name, want := range map[string]int{pull.ActivityMET: met, pull.SleepHeartRate: hr, pull.SleepHRV: hrv, pull.SleepPhases: phases, pull.HeartRate: counts["heartrate"]} {
+	for name, want := range map[string]int{oura.TableActivityMET: met, oura.TableSleepHeartRate: hr, oura.TableSleepHRV: hrv, oura.TableSleepPhases: phases, oura.TableHeartRate: counts["heartrate"]} {
 		if want == 0 {
 			t.Errorf("no samples for %s", name)
 			continue
@@ -284,7 +300,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 	// was.
 	before := snapshot(t, out)
 	e.sim.ResetRequestCounts()
-	sum2, err := pull.Run(ctx, pull.Options{User: e.user(), Out: out, Since: since, Until: until})
+	sum2, err := pull.Run(ctx, pull.Options{Provider: e.prov, Auth: e.auth(), Out: out, Since: since, Until: until})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,11 +328,11 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pull.Run(ctx, pull.Options{User: e.user(), Out: out, Until: newDay}); err != nil {
+	if _, err := pull.Run(ctx, pull.Options{Provider: e.prov, Auth: e.auth(), Out: out, Until: string(newDay)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"sleep", "daily_activity", "heartrate"} {
-		want, err := u.Days(ctx, name, since, newDay, time.UTC)
+		want, err := u.Days(ctx, name, oura.Date(since), newDay, time.UTC)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -353,7 +369,7 @@ func TestPullRefusedToken(t *testing.T) {
 	e := newSimEnv(t, ourasim.Config{})
 	since, until := e.lastDays(40)
 	out := t.TempDir()
-	_, err := pull.Run(context.Background(), pull.Options{User: e.client.User(oura.StaticToken("not-a-token")), Out: out, Since: since, Until: until})
+	_, err := pull.Run(context.Background(), pull.Options{Provider: e.prov, Auth: provider.StaticToken("not-a-token"), Out: out, Since: since, Until: until})
 	if !errors.Is(err, pull.ErrUnauthorized) {
 		t.Fatalf("got %v, want the token refused", err)
 	}
@@ -372,7 +388,7 @@ func TestPullBadRange(t *testing.T) {
 		{Since: "yesterday"},
 		{},
 	} {
-		o.User, o.Out = e.user(), t.TempDir()
+		o.Provider, o.Auth, o.Out = e.prov, e.auth(), t.TempDir()
 		if _, err := pull.Run(context.Background(), o); err == nil {
 			t.Errorf("%+v: no error", o)
 		}
@@ -389,7 +405,7 @@ func TestPullSkipsCollectionsOutsideTheScopes(t *testing.T) {
 	}
 	since, until := e.lastDays(5)
 	out := t.TempDir()
-	sum, err := pull.Run(context.Background(), pull.Options{User: e.client.User(oura.StaticToken(tok.AccessToken)), Out: out, Since: since, Until: until,
+	sum, err := pull.Run(context.Background(), pull.Options{Provider: e.prov, Auth: provider.StaticToken(tok.AccessToken), Out: out, Since: since, Until: until,
 		Collections: []string{"daily_activity", "heartrate", "workout"}})
 	if err != nil {
 		t.Fatal(err)
@@ -413,18 +429,18 @@ func TestPullResumesAfterAFailure(t *testing.T) {
 	colls := []string{"daily_activity", "sleep", "heartrate", "personal_info"}
 	ctx := context.Background()
 	clean := t.TempDir()
-	if _, err := pull.Run(ctx, pull.Options{User: e.user(), Out: clean, Since: since, Until: until, Collections: colls}); err != nil {
+	if _, err := pull.Run(ctx, pull.Options{Provider: e.prov, Auth: e.auth(), Out: clean, Since: since, Until: until, Collections: colls}); err != nil {
 		t.Fatal(err)
 	}
 
 	out := t.TempDir()
 	// Longer than the client waits for: these requests fail at once.
 	e.sim.ForceRateLimit(3, 10*time.Minute)
-	_, err := pull.Run(ctx, pull.Options{User: e.user(), Out: out, Since: since, Until: until, Collections: colls, Workers: 2})
+	_, err := pull.Run(ctx, pull.Options{Provider: e.prov, Auth: e.auth(), Out: out, Since: since, Until: until, Collections: colls, Workers: 2})
 	if err == nil || oura.KindOf(err) != oura.KindRateLimited {
 		t.Fatalf("got %v, want the rate limit", err)
 	}
-	if _, err := pull.Run(ctx, pull.Options{User: e.user(), Out: out, Since: since, Until: until, Collections: colls}); err != nil {
+	if _, err := pull.Run(ctx, pull.Options{Provider: e.prov, Auth: e.auth(), Out: out, Since: since, Until: until, Collections: colls}); err != nil {
 		t.Fatal(err)
 	}
 	want, got := snapshot(t, clean), snapshot(t, out)
@@ -454,7 +470,7 @@ func TestPullRemovesStaleDerivedFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sum, err := pull.Run(context.Background(), pull.Options{User: e.user(), Out: out, Since: since, Until: until, Collections: []string{"daily_activity"}})
+	sum, err := pull.Run(context.Background(), pull.Options{Provider: e.prov, Auth: e.auth(), Out: out, Since: since, Until: until, Collections: []string{"daily_activity"}})
 	if err != nil {
 		t.Fatal(err)
 	}

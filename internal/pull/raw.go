@@ -10,50 +10,32 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/export"
-	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
-// rawFileName is the name Open Humans gives a collection's export.
-func rawFileName(coll string) string { return "oura-v2-" + coll + ".json" }
+// rawFileName is the name of a collection's file: the provider's file
+// prefix and the collection.
+func rawFileName(opt *Options, coll string) string {
+	return provider.FilePrefix(opt.Provider) + coll + ".json"
+}
 
 // rawDoc is one raw document with what orders and identifies it.
 type rawDoc struct {
-	key  string // id, or the timestamp of a time-series row
+	key  string // the provider's stable id, or the bytes for a document without one
 	day  string
 	at   time.Time
 	body json.RawMessage
+	// doc and err are what the provider read, for the derived files.
+	doc provider.Document
+	err error
 }
 
-// orderFields are the fields that place a document in time.
-type orderFields struct {
-	ID            string `json:"id"`
-	Day           string `json:"day"`
-	StartDay      string `json:"start_day"`
-	Timestamp     string `json:"timestamp"`
-	BedtimeStart  string `json:"bedtime_start"`
-	StartDatetime string `json:"start_datetime"`
-	StartTime     string `json:"start_time"`
-}
-
-func newRawDoc(coll string, body json.RawMessage, loc *time.Location) rawDoc {
-	var f orderFields
-	_ = json.Unmarshal(body, &f)
-	d := rawDoc{key: f.ID, day: f.Day, body: body}
-	for _, s := range []string{f.Timestamp, f.BedtimeStart, f.StartDatetime, f.StartTime} {
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			d.at = t
-			break
-		}
-	}
-	if d.day == "" {
-		d.day = f.StartDay
-	}
-	if d.day == "" && !d.at.IsZero() {
-		d.day = d.at.In(loc).Format(time.DateOnly)
-	}
-	if c, _ := oura.LookupCollection(coll); c.Range == oura.RangeDateTime {
-		d.key = f.Timestamp
-	}
+// newRawDoc reads what keys and orders a document. A document that does
+// not pass the provider's checks is kept all the same, as far as it reads:
+// the file holds what the provider sent.
+func newRawDoc(r provider.DocumentReader, coll string, body json.RawMessage, loc *time.Location) rawDoc {
+	doc, at, err := r.ReadDocument(coll, body, loc)
+	d := rawDoc{key: doc.ID, day: doc.Day, at: at, body: body, doc: doc, err: err}
 	if d.key == "" {
 		d.key = string(body) // a document without id is only equal to itself
 	}
@@ -71,8 +53,8 @@ func compareRaw(a, b rawDoc) int {
 }
 
 // readRaw reads a collection's file; a missing file is empty.
-func readRaw(dir, coll string) ([]json.RawMessage, error) {
-	path := filepath.Join(dir, rawFileName(coll))
+func readRaw(dir, name string) ([]json.RawMessage, error) {
+	path := filepath.Join(dir, name)
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -90,18 +72,21 @@ func readRaw(dir, coll string) ([]json.RawMessage, error) {
 // mergeRaw adds fetched documents to a collection's file: a fetched
 // document replaces the stored one with the same key, and the file stays
 // sorted by day, then time. It returns the documents now in the file.
-func mergeRaw(dir, coll string, fetched []oura.RawDocument, loc *time.Location) ([]json.RawMessage, error) {
-	old, err := readRaw(dir, coll)
+func mergeRaw(dir string, opt *Options, coll string, fetched []provider.Document) ([]rawDoc, error) {
+	name := rawFileName(opt, coll)
+	old, err := readRaw(dir, name)
 	if err != nil {
 		return nil, err
 	}
+	r := opt.Provider.(provider.DocumentReader)
+	loc := opt.rowZone()
 	byKey := make(map[string]rawDoc, len(old)+len(fetched))
 	for _, b := range old {
-		d := newRawDoc(coll, b, loc)
+		d := newRawDoc(r, coll, b, loc)
 		byKey[d.key] = d
 	}
 	for _, f := range fetched {
-		d := newRawDoc(coll, f.Raw, loc)
+		d := newRawDoc(r, coll, f.Raw, loc)
 		byKey[d.key] = d
 	}
 	docs := make([]rawDoc, 0, len(byKey))
@@ -113,8 +98,8 @@ func mergeRaw(dir, coll string, fetched []oura.RawDocument, loc *time.Location) 
 	for i, d := range docs {
 		bodies[i] = d.body
 	}
-	if err := writeFileAtomic(filepath.Join(dir, rawFileName(coll)), export.JSONArray(bodies)); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, name), export.JSONArray(bodies)); err != nil {
 		return nil, err
 	}
-	return bodies, nil
+	return docs, nil
 }

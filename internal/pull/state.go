@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // StateFile is the name of the state file in the output directory.
@@ -15,17 +13,22 @@ const StateFile = ".wearlink-pull.json"
 
 // state records, per collection, the span of days fetched completely.
 type state struct {
-	Version     int                   `json:"version"`
+	Version int `json:"version"`
+	// DataSource is the provider the directory holds; "" in the files of
+	// the first versions, which any provider may take over.
+	DataSource  string                `json:"data_source,omitempty"`
 	Collections map[string]collection `json:"collections"`
 }
 
 type collection struct {
-	From    oura.Date `json:"from"`
-	Through oura.Date `json:"through"` // the last complete day fetched
+	From    string `json:"from"`
+	Through string `json:"through"` // the last complete day fetched
 }
 
-func loadState(dir string) (*state, error) {
-	st := &state{Version: 1, Collections: map[string]collection{}}
+// loadState reads the state of dir for dataSource: a directory holds one
+// provider's files, since collections are known by name only.
+func loadState(dir, dataSource string) (*state, error) {
+	st := &state{Version: 1, DataSource: dataSource, Collections: map[string]collection{}}
 	b, err := os.ReadFile(filepath.Join(dir, StateFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
@@ -39,13 +42,20 @@ func loadState(dir string) (*state, error) {
 	if st.Collections == nil {
 		st.Collections = map[string]collection{}
 	}
+	switch st.DataSource {
+	case "":
+		st.DataSource = dataSource
+	case dataSource:
+	default:
+		return nil, fmt.Errorf("pull: %s holds %s data; pull %s into another directory", dir, st.DataSource, dataSource)
+	}
 	return st, nil
 }
 
 // advance records that [from, through] of coll was fetched. A span that
 // overlaps or touches the known one extends it; a detached one replaces it,
 // since the days between were never read.
-func (s *state) advance(coll string, from, through oura.Date) {
+func (s *state) advance(coll string, from, through string) {
 	old, ok := s.Collections[coll]
 	if ok && from <= addDays(old.Through, 1) && through >= addDays(old.From, -1) {
 		s.Collections[coll] = collection{From: min(old.From, from), Through: max(old.Through, through)}
@@ -56,8 +66,8 @@ func (s *state) advance(coll string, from, through oura.Date) {
 
 // earliest is the first day of any collection fetched, or "" before the
 // first run.
-func (s *state) earliest() oura.Date {
-	var d oura.Date
+func (s *state) earliest() string {
+	var d string
 	for _, c := range s.Collections {
 		if d == "" || c.From < d {
 			d = c.From

@@ -1,0 +1,113 @@
+package oura
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/wearlink/wearlink/internal/provider"
+)
+
+var _ provider.Tabler = (*Provider)(nil)
+
+// Names of the long tables of granular samples.
+const (
+	TableSleepHeartRate = "sleep_heart_rate" // sleep.heart_rate, every 5 minutes
+	TableSleepHRV       = "sleep_hrv"        // sleep.hrv, every 5 minutes
+	TableSleepPhases    = "sleep_hypnogram"  // sleep.sleep_phase_5_min, one row per 5-minute slot
+	TableActivityMET    = "activity_met"     // daily_activity.met, every minute
+	TableHeartRate      = "heartrate"        // the heartrate collection's rows
+)
+
+func str(s string) provider.Cell { return provider.Cell{Kind: provider.CellString, Text: s} }
+func num(s string) provider.Cell { return provider.Cell{Kind: provider.CellNumber, Text: s} }
+
+// sampleRows adds one row per item of a sample series (items[i] is the
+// value at timestamp + i*interval seconds, nil where nothing was
+// measured): owner id, day, the sample's time with the series' own offset,
+// and the value.
+func sampleRows(t *provider.Table, s *Sample, id string, day Date) {
+	if s == nil {
+		return
+	}
+	start, err := s.Timestamp.Time()
+	if err != nil || s.Interval <= 0 {
+		return
+	}
+	step := time.Duration(s.Interval * float64(time.Second))
+	for i, item := range s.Items {
+		v := provider.Cell{}
+		if item != nil {
+			v = num(strconv.FormatFloat(*item, 'f', -1, 64))
+		}
+		at := start.Add(time.Duration(i) * step).Format(time.RFC3339)
+		t.Rows = append(t.Rows, []provider.Cell{str(id), str(string(day)), str(at), v})
+	}
+}
+
+var phaseNames = map[rune]string{'1': "deep", '2': "light", '3': "rem", '4': "awake"}
+
+// Tables implements provider.Tabler: the samples of sleep periods (heart
+// rate, HRV, hypnogram), the MET minutes of daily activity and the
+// heartrate rows, one row each, in the order of docs. loc places the
+// heartrate rows on days.
+func (p *Provider) Tables(docs []provider.Document, loc *time.Location) []provider.Table {
+	if loc == nil {
+		loc = time.UTC
+	}
+	hr := provider.Table{Name: TableSleepHeartRate, Columns: []string{"sleep_id", "day", "timestamp", "value"}}
+	hrv := provider.Table{Name: TableSleepHRV, Columns: []string{"sleep_id", "day", "timestamp", "value"}}
+	phases := provider.Table{Name: TableSleepPhases, Columns: []string{"sleep_id", "day", "timestamp", "phase", "phase_name"}}
+	met := provider.Table{Name: TableActivityMET, Columns: []string{"activity_id", "day", "timestamp", "value"}}
+	beats := provider.Table{Name: TableHeartRate, Columns: []string{"day", "timestamp", "bpm", "source"}}
+
+	// The sleep periods first, then activity, then heart rate, whatever
+	// order the collections come in.
+	var (
+		sleeps     []Sleep
+		activities []DailyActivity
+		rows       []HeartRate
+	)
+	for _, d := range docs {
+		switch d.Collection {
+		case CollSleep:
+			var s Sleep
+			if json.Unmarshal(d.Raw, &s) == nil {
+				sleeps = append(sleeps, s)
+			}
+		case CollDailyActivity:
+			var a DailyActivity
+			if json.Unmarshal(d.Raw, &a) == nil {
+				activities = append(activities, a)
+			}
+		case CollHeartRate:
+			var h HeartRate
+			if json.Unmarshal(d.Raw, &h) == nil {
+				rows = append(rows, h)
+			}
+		}
+	}
+	for _, s := range sleeps {
+		sampleRows(&hr, s.HeartRate, s.ID, s.Day)
+		sampleRows(&hrv, s.HRV, s.ID, s.Day)
+		start, err := s.BedtimeStart.Time()
+		if s.SleepPhase5Min == nil || err != nil {
+			continue
+		}
+		for i, ph := range []rune(*s.SleepPhase5Min) {
+			at := start.Add(time.Duration(i) * 5 * time.Minute).Format(time.RFC3339)
+			phases.Rows = append(phases.Rows, []provider.Cell{str(s.ID), str(string(s.Day)), str(at), num(string(ph)), str(phaseNames[ph])})
+		}
+	}
+	for _, a := range activities {
+		sampleRows(&met, &a.MET, a.ID, a.Day)
+	}
+	for _, h := range rows {
+		t, err := h.Timestamp.Time()
+		if err != nil {
+			continue
+		}
+		beats.Rows = append(beats.Rows, []provider.Cell{str(t.In(loc).Format(time.DateOnly)), str(string(h.Timestamp)), num(strconv.FormatInt(int64(h.BPM), 10)), str(string(h.Source))})
+	}
+	return []provider.Table{hr, hrv, phases, met, beats}
+}
