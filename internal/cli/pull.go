@@ -21,6 +21,7 @@ import (
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
 	"github.com/wearlink/wearlink/internal/pull"
 )
 
@@ -152,17 +153,26 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 // every wearlink command builds, with baseURL as its API address ("": the
 // provider's own). Nothing is read from the network here.
 func registeredProvider(dataSource, baseURL string) (provider.Provider, error) {
-	at := func(ds string) string {
-		if ds == dataSource {
-			return baseURL
+	var cfg all.Config
+	switch dataSource {
+	case oura.DataSource:
+		client, err := oura.New(oura.Config{BaseURL: baseURL})
+		if err != nil {
+			return nil, err
 		}
-		return ""
+		cfg.Oura = &all.OuraConfig{Client: client}
+	case whoop.DataSource:
+		if baseURL == "" {
+			baseURL = whoop.LiveAPIBaseURL
+		}
+		client, err := whoop.New(whoop.ClientConfig{BaseURL: baseURL})
+		if err != nil {
+			return nil, err
+		}
+		// No OAuth here: the token is given.
+		cfg.Whoop = &all.WhoopConfig{Client: client, OAuthBaseURL: whoop.LiveOAuthBaseURL}
 	}
-	client, err := oura.New(oura.Config{BaseURL: at(oura.DataSource)})
-	if err != nil {
-		return nil, err
-	}
-	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: client}})
+	built, err := all.Registry(cfg)
 	if err != nil {
 		return nil, err
 	}
