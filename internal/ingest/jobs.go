@@ -162,4 +162,3 @@ func (e *Engine) jobError(ctx context.Context, connID int64, what string, err er
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
-

@@ -23,6 +23,7 @@ func (e *Engine) Jobs(opts JobOptions) jobs.Registrar {
 	return func(w *river.Workers) jobs.Setup {
 		river.AddWorker(w, &backfillWorker{e: e})
 		river.AddWorker(w, &fetchWorker{e: e})
+		river.AddWorker(w, &deleteWorker{e: e})
 		river.AddWorker(w, &pollWorker{e: e})
 		river.AddWorker(w, &pollDueWorker{e: e})
 		river.AddWorker(w, &subscriptionsWorker{e: e})
@@ -50,7 +51,9 @@ func (e *Engine) Jobs(opts JobOptions) jobs.Registrar {
 
 // RiverLogger is the logger to give River for the engine: the engine's,
 // at warn and above, to keep River's routine logs out of wearlink's.
-func (e *Engine) RiverLogger() *slog.Logger { return slog.New(minLevel{e.log.Handler(), slog.LevelWarn}) }
+func (e *Engine) RiverLogger() *slog.Logger {
+	return slog.New(minLevel{e.log.Handler(), slog.LevelWarn})
+}
 
 // minLevel drops records below a level, to keep River's routine logs out
 // of wearlink's.
