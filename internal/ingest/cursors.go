@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +39,7 @@ const (
 	preRun        = "run:"      // run:COLL
 	preLag        = "lag:"      // lag:COLL
 	preScope      = "scope:"    // scope:COLL: "missing"
+	preDelete     = "del:"      // del:COLL:ID: a deleteMark, as JSON
 )
 
 // Cursors is a connection's sync progress, decoded.
@@ -81,6 +84,47 @@ type CollCursors struct {
 	Run, Lag int
 	// ScopeMissing marks a collection the user did not grant the scope for.
 	ScopeMissing bool
+	// Deletes are the documents whose delete has begun and not yet been
+	// normalized (see delete.go), by id.
+	Deletes map[string]deleteMark
+}
+
+// deleteMark is what a delete job records before it deletes a raw
+// document: what it must normalize again should it be killed after the
+// delete, when the document, and with it its day, is gone.
+type deleteMark struct {
+	// Days are the days the document was stored under ("" for a document
+	// of no day); more than one only when a fetch moved it meanwhile.
+	Days []string `json:"days"`
+	// Gone are the health documents that only the deleted document
+	// produced: they get a new version with no data.
+	Gone []goneKey `json:"gone,omitempty"`
+}
+
+// goneKey names a health document of the user.
+type goneKey struct {
+	DataStructure string `json:"ds"`
+	Pillar        string `json:"pillar"`
+	Key           string `json:"key"`
+	Day           string `json:"day"`
+}
+
+// add merges days and gone into the mark and reports whether it changed.
+func (m *deleteMark) add(days []string, gone []goneKey) bool {
+	changed := false
+	for _, d := range days {
+		if !slices.Contains(m.Days, d) {
+			m.Days = append(m.Days, d)
+			changed = true
+		}
+	}
+	for _, g := range gone {
+		if !slices.Contains(m.Gone, g) {
+			m.Gone = append(m.Gone, g)
+			changed = true
+		}
+	}
+	return changed
 }
 
 // WindowState is how far one backfill window of a collection has got:
@@ -144,6 +188,19 @@ func decodeCursors(m map[string]string) Cursors {
 				cc.Updates = map[string]time.Time{}
 			}
 			cc.Updates[id] = parseTime(v)
+			continue
+		}
+		if rest, ok := strings.CutPrefix(k, preDelete); ok {
+			coll, id, ok := strings.Cut(rest, ":")
+			var m deleteMark
+			if !ok || json.Unmarshal([]byte(v), &m) != nil {
+				continue
+			}
+			cc := c.coll(coll)
+			if cc.Deletes == nil {
+				cc.Deletes = map[string]deleteMark{}
+			}
+			cc.Deletes[id] = m
 			continue
 		}
 		for _, f := range collFields {
@@ -218,6 +275,14 @@ func (p cursorPatch) update(coll, id string, t time.Time) {
 	p[preUpdate+coll+":"+id] = fmtTime(t)
 }
 func (p cursorPatch) clearUpdate(coll, id string) { p[preUpdate+coll+":"+id] = "" }
+
+// deleting records a delete's mark; deleted clears it once the delete is
+// normalized.
+func (p cursorPatch) deleting(coll, id string, m deleteMark) {
+	b, _ := json.Marshal(m) // never "": a mark is an object
+	p[preDelete+coll+":"+id] = string(b)
+}
+func (p cursorPatch) deleted(coll, id string) { p[preDelete+coll+":"+id] = "" }
 
 // newest moves the connection's newest day, and when it moved.
 func (p cursorPatch) newest(day string, at time.Time) {

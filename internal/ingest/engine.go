@@ -12,6 +12,8 @@
 //	backfill  ingest_backfill       one per (connection, collection, 30-day window)
 //	fetch     ingest_fetch          one per (connection, collection) while pending:
 //	                                notifications coalesce into it
+//	          ingest_delete         one per (connection, collection, id) while pending:
+//	                                a document the provider deleted (delete.go)
 //	poll      ingest_poll           per connection: reconciliation and time series
 //	          ingest_poll_due       periodic: finds connections with a poll due
 //	          ingest_subscriptions  creates missing and renews app-level subscriptions

@@ -309,16 +309,7 @@ func (e *Engine) normalizeSpan(ctx context.Context, conn store.Connection, loc *
 		return store.HealthWrite{}, nil // kept raw only
 	}
 	for try := 1; ; try++ {
-		docs := make([]provider.Document, len(raws))
-		for i, d := range raws {
-			// The store's id is the key the normalizer attaches raw
-			// documents under.
-			docs[i] = provider.Document{Collection: d.Collection, ID: d.ExternalID, Day: d.Day, Raw: d.Body}
-		}
-		results, nerr := norm.Normalize(docs, provider.NormalizeOptions{ClientUUID: conn.ClientUUID, UserID: conn.UserID, Location: loc, AsOf: asOfDay(raws, loc)})
-		if nerr != nil {
-			logInputErrors(ctx, e, conn, nerr)
-		}
+		results := e.normalizeRaw(ctx, conn, norm, loc, raws)
 		inputs := make([]store.HealthInput, 0, len(results))
 		for _, r := range results {
 			if affected[r.Doc.Envelope().Day] {
@@ -345,6 +336,23 @@ func (e *Engine) normalizeSpan(ctx context.Context, conn store.Connection, loc *
 		}
 		raws = again
 	}
+}
+
+// normalizeRaw normalizes stored raw documents (a span's read, with the
+// undated documents it returns), logging the documents the normalizer
+// could not use.
+func (e *Engine) normalizeRaw(ctx context.Context, conn store.Connection, norm provider.Normalizer, loc *time.Location, raws []store.RawDocument) []provider.Normalized {
+	docs := make([]provider.Document, len(raws))
+	for i, d := range raws {
+		// The store's id is the key the normalizer attaches raw
+		// documents under.
+		docs[i] = provider.Document{Collection: d.Collection, ID: d.ExternalID, Day: d.Day, Raw: d.Body}
+	}
+	results, err := norm.Normalize(docs, provider.NormalizeOptions{ClientUUID: conn.ClientUUID, UserID: conn.UserID, Location: loc, AsOf: asOfDay(raws, loc)})
+	if err != nil {
+		logInputErrors(ctx, e, conn, err)
+	}
+	return results
 }
 
 func logInputErrors(ctx context.Context, e *Engine, conn store.Connection, err error) {

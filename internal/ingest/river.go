@@ -23,6 +23,7 @@ func (e *Engine) Jobs(opts JobOptions) jobs.Registrar {
 	return func(w *river.Workers) jobs.Setup {
 		river.AddWorker(w, &backfillWorker{e: e})
 		river.AddWorker(w, &fetchWorker{e: e})
+		river.AddWorker(w, &deleteWorker{e: e})
 		river.AddWorker(w, &pollWorker{e: e})
 		river.AddWorker(w, &pollDueWorker{e: e})
 		river.AddWorker(w, &subscriptionsWorker{e: e})

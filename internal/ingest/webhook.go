@@ -87,9 +87,11 @@ func (e *Engine) HandleNotification(r *http.Request, dataSource string, body []b
 const notifyTimeout = 30 * time.Second
 
 // Notify records a verified notification on every active connection of
-// the provider's account and enqueues the fetch that reads it. It returns
-// the number of connections notified; notifications for unknown accounts
-// or collections are accepted and ignored.
+// the provider's account and enqueues the fetch that reads it, or, for a
+// delete that names its document, the delete job that removes it (a fetch
+// of recent days would neither see nor remove an older document). It
+// returns the number of connections notified; notifications for unknown
+// accounts or collections are accepted and ignored.
 func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notification) (int, error) {
 	jobs, err := e.inserter()
 	if err != nil {
@@ -112,6 +114,18 @@ func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notif
 	for _, conn := range conns {
 		patch := cursorPatch{}
 		patch.webhookAt(now)
+		if n.Event == "delete" && n.ID != "" {
+			// Nothing to read: the delete job needs no fetch, and a fetch
+			// running now need not read again for it.
+			if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
+				return 0, err
+			}
+			if _, err := jobs.Insert(ctx, DeleteArgs{ConnectionID: conn.ID, Collection: c.Name, ID: n.ID}, nil); err != nil {
+				return 0, fmt.Errorf("enqueue delete: %w", err)
+			}
+			e.log.DebugContext(ctx, "notification", "connection", conn.ID, "event", n.Event, "collection", c.Name, "id", n.ID)
+			continue
+		}
 		patch.notified(c.Name, now)
 		if n.Event == "update" && n.ID != "" && c.ByID {
 			patch.update(c.Name, n.ID, now)

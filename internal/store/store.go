@@ -208,6 +208,15 @@ type Store interface {
 	// collection when collections is empty.
 	RawDocuments(ctx context.Context, connectionID int64, collections []string, fromDay, toDay string) ([]RawDocument, error)
 	CountRawDocuments(ctx context.Context, connectionID int64) (map[string]int, error)
+	// RawDocument returns one raw document by its identity; ENOTFOUND
+	// when it is not stored.
+	RawDocument(ctx context.Context, connectionID int64, collection, externalID string) (RawDocument, error)
+	// DeleteRawDocument deletes one raw document by its identity and
+	// returns it as it was stored, so the caller knows the day whose
+	// health documents must be normalized again; ENOTFOUND when it is not
+	// stored (already deleted, or never fetched). Health documents are
+	// left alone: re-normalizing the day is the caller's.
+	DeleteRawDocument(ctx context.Context, connectionID int64, collection, externalID string) (RawDocument, error)
 
 	// Health documents. ApplyHealthDocuments writes, in one transaction,
 	// every document whose content changed (document_version = stored

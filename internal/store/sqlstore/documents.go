@@ -139,7 +139,7 @@ func (s *Store) PutRawDocuments(ctx context.Context, docs []store.RawDocument) (
 // RawDocuments implements store.Store, in (day, collection, external_id)
 // order, documents without a day first.
 func (s *Store) RawDocuments(ctx context.Context, connectionID int64, collections []string, fromDay, toDay string) ([]store.RawDocument, error) {
-	q := `SELECT connection_id, collection, external_id, day, body, hash, fetched_at, updated_at FROM raw_documents WHERE connection_id = ?`
+	q := `SELECT ` + rawColumns + ` FROM raw_documents WHERE connection_id = ?`
 	args := []any{connectionID}
 	if len(collections) > 0 {
 		q += ` AND collection IN ` + placeholders(len(collections))
@@ -156,13 +156,7 @@ func (s *Store) RawDocuments(ctx context.Context, connectionID int64, collection
 		args = append(args, toDay)
 	}
 	rows, err := s.r.Query(ctx, q+` ORDER BY day, collection, external_id`, args...)
-	out, err := collect(rows, err, func(r Row) (store.RawDocument, error) {
-		var d store.RawDocument
-		var body []byte
-		err := r.Scan(&d.ConnectionID, &d.Collection, &d.ExternalID, &d.Day, &body, &d.Hash, &d.FetchedAt, &d.UpdatedAt)
-		d.Body = body
-		return d, err
-	})
+	out, err := collect(rows, err, scanRaw)
 	if err != nil {
 		return nil, fmt.Errorf("raw documents of connection %d: %w", connectionID, err)
 	}
@@ -172,6 +166,45 @@ func (s *Store) RawDocuments(ctx context.Context, connectionID int64, collection
 // CountRawDocuments implements store.Store: documents per collection.
 func (s *Store) CountRawDocuments(ctx context.Context, connectionID int64) (map[string]int, error) {
 	return s.counts(ctx, "count raw documents", `SELECT collection, count(*) FROM raw_documents WHERE connection_id = ? GROUP BY collection`, connectionID)
+}
+
+// rawColumns are the columns scanRaw reads, in its order.
+const rawColumns = `connection_id, collection, external_id, day, body, hash, fetched_at, updated_at`
+
+func scanRaw(r Row) (store.RawDocument, error) {
+	var d store.RawDocument
+	var body []byte
+	err := r.Scan(&d.ConnectionID, &d.Collection, &d.ExternalID, &d.Day, &body, &d.Hash, &d.FetchedAt, &d.UpdatedAt)
+	d.Body = body
+	return d, err
+}
+
+// RawDocument implements store.Store.
+func (s *Store) RawDocument(ctx context.Context, connectionID int64, collection, externalID string) (store.RawDocument, error) {
+	d, err := scanRaw(s.r.QueryRow(ctx, `SELECT `+rawColumns+` FROM raw_documents
+		WHERE connection_id = ? AND collection = ? AND external_id = ?`, connectionID, collection, externalID))
+	if noRows(err) {
+		return store.RawDocument{}, notFound("raw document %s %q of connection %d not found", collection, externalID, connectionID)
+	}
+	if err != nil {
+		return store.RawDocument{}, fmt.Errorf("raw document %s %q of connection %d: %w", collection, externalID, connectionID, err)
+	}
+	return d, nil
+}
+
+// DeleteRawDocument implements store.Store: one statement, so the row is
+// read and removed at once, and of two concurrent deletes of one document
+// exactly one gets it back.
+func (s *Store) DeleteRawDocument(ctx context.Context, connectionID int64, collection, externalID string) (store.RawDocument, error) {
+	d, err := scanRaw(s.w.QueryRow(ctx, `DELETE FROM raw_documents
+		WHERE connection_id = ? AND collection = ? AND external_id = ? RETURNING `+rawColumns, connectionID, collection, externalID))
+	if noRows(err) {
+		return store.RawDocument{}, notFound("raw document %s %q of connection %d not found", collection, externalID, connectionID)
+	}
+	if err != nil {
+		return store.RawDocument{}, fmt.Errorf("delete raw document %s %q of connection %d: %w", collection, externalID, connectionID, err)
+	}
+	return d, nil
 }
 
 // Health documents

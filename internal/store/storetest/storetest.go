@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +77,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"RawBatch", testRawBatch},
 		{"RawDuplicateInBatch", testRawDuplicateInBatch},
 		{"RawErrors", testRawErrors},
+		{"RawDelete", testRawDelete},
 		{"HealthInsert", testHealthInsert},
 		{"HealthUnchanged", testHealthUnchanged},
 		{"HealthHashIgnoresVersion", testHealthHashIgnoresVersion},
@@ -902,6 +904,76 @@ func testRawErrors(t *testing.T, s Store) {
 	must(t, err)
 	if w.Inserted+w.Updated+w.Unchanged != 0 || w.ChangedDays != nil {
 		t.Fatalf("empty put = %+v", w)
+	}
+}
+
+// testRawDelete: DeleteRawDocument removes exactly the document named by
+// (connection, collection, id), returns it as it was stored, and a second
+// delete, like a delete of what was never stored, is ENOTFOUND and changes
+// nothing.
+func testRawDelete(t *testing.T, s Store) {
+	ctx := ctxT(t)
+	mustClient(t, s, "c1")
+	c := mustConn(t, s, "c1", "u1")
+	other := mustConn(t, s, "c1", "u2")
+	_, err := s.PutRawDocuments(ctx, []store.RawDocument{
+		rawDoc(c.ID, "sleep", "a", "2024-01-02", `{"id":"a"}`),
+		rawDoc(c.ID, "sleep", "b", "2024-01-02", `{"id":"b"}`),
+		rawDoc(c.ID, "workout", "a", "2024-01-02", `{"id":"a","w":1}`),
+		rawDoc(c.ID, "personal_info", "p", "", `{"id":"p"}`),
+		rawDoc(other.ID, "sleep", "a", "2024-01-02", `{"id":"a"}`),
+	})
+	must(t, err)
+	stored, err := s.RawDocument(ctx, c.ID, "sleep", "a")
+	must(t, err)
+	if stored.Day != "2024-01-02" || string(stored.Body) != `{"id":"a"}` || len(stored.Hash) == 0 {
+		t.Fatalf("RawDocument = %+v", stored)
+	}
+
+	got, err := s.DeleteRawDocument(ctx, c.ID, "sleep", "a")
+	must(t, err)
+	if got.ConnectionID != c.ID || got.Collection != "sleep" || got.ExternalID != "a" || got.Day != "2024-01-02" ||
+		string(got.Body) != `{"id":"a"}` || !bytes.Equal(got.Hash, stored.Hash) || !got.UpdatedAt.Equal(stored.UpdatedAt) {
+		t.Fatalf("deleted %+v, stored was %+v", got, stored)
+	}
+	_, err = s.RawDocument(ctx, c.ID, "sleep", "a")
+	wantCode(t, err, health.ENOTFOUND)
+	left, err := s.RawDocuments(ctx, c.ID, nil, "", "")
+	must(t, err)
+	var ids []string
+	for _, d := range left {
+		ids = append(ids, d.Collection+"/"+d.ExternalID)
+	}
+	if want := "personal_info/p sleep/b workout/a"; strings.Join(ids, " ") != want {
+		t.Fatalf("left %v, want %s", ids, want)
+	}
+	if n, err := s.CountRawDocuments(ctx, other.ID); err != nil || n["sleep"] != 1 {
+		t.Fatalf("the other connection's documents: %v %v", n, err)
+	}
+
+	// Again, and what was never there: not found, nothing changes.
+	_, err = s.DeleteRawDocument(ctx, c.ID, "sleep", "a")
+	wantCode(t, err, health.ENOTFOUND)
+	_, err = s.DeleteRawDocument(ctx, c.ID, "sleep", "never")
+	wantCode(t, err, health.ENOTFOUND)
+	_, err = s.DeleteRawDocument(ctx, 99999, "sleep", "b")
+	wantCode(t, err, health.ENOTFOUND)
+	if n, err := s.CountRawDocuments(ctx, c.ID); err != nil || n["sleep"] != 1 || n["workout"] != 1 || n["personal_info"] != 1 {
+		t.Fatalf("after deletes of missing documents: %v %v", n, err)
+	}
+
+	// An undated document is deleted the same way, its Day "".
+	got, err = s.DeleteRawDocument(ctx, c.ID, "personal_info", "p")
+	must(t, err)
+	if got.Day != "" || got.ExternalID != "p" {
+		t.Fatalf("deleted undated %+v", got)
+	}
+
+	// A document stored again after its delete is new.
+	w, err := s.PutRawDocuments(ctx, []store.RawDocument{rawDoc(c.ID, "sleep", "a", "2024-01-03", `{"id":"a"}`)})
+	must(t, err)
+	if w.Inserted != 1 || strings.Join(w.ChangedDays, ",") != "2024-01-03" {
+		t.Fatalf("stored again: %+v", w)
 	}
 }
 
