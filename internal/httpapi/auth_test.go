@@ -111,7 +111,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	// Wrong credentials do not spend the client's budget.
 	e.do(&creds{a.uuid, "wrong"}, "GET", target, "")
-	e.clock.advance(20 * time.Second)
+	e.clock.Advance(20 * time.Second)
 	if r := e.do(&a, "GET", target, ""); r.status != 404 {
 		t.Fatalf("after waiting Retry-After: %d", r.status)
 	}
@@ -171,7 +171,7 @@ func TestAuthCache(t *testing.T) {
 	if err := e.st.UpdateClient(e.ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(6 * time.Second)
+	e.clock.Advance(6 * time.Second)
 	if r := e.do(&a, "GET", target, ""); r.status != 401 {
 		t.Fatalf("the old secret still works after the cache time: %d", r.status)
 	}
@@ -181,7 +181,7 @@ func TestAuthCache(t *testing.T) {
 	if err := e.st.DeleteClient(e.ctx, a.uuid); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(6 * time.Second)
+	e.clock.Advance(6 * time.Second)
 	if r := e.do(&creds{a.uuid, fresh}, "GET", target, ""); r.status != 401 {
 		t.Fatalf("a deleted client still works after the cache time: %d", r.status)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/wearlink/wearlink/internal/jobs"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	gosync "sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/erase"
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/jobs"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
@@ -32,13 +31,8 @@ import (
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil"
 )
-
-// testClock is a settable clock; zero means real time.
-type testClock struct{ off atomic.Int64 }
-
-func (c *testClock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *testClock) advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // env is one wearlink API server on a real SQLite store, linked to a
 // simulated Oura: the sync engine runs its River jobs, linking goes through
@@ -54,7 +48,7 @@ type env struct {
 	api    *API
 	srv    *httptest.Server
 	url    string
-	clock  *testClock
+	clock  *testutil.OffsetClock
 	events *linkEvents
 	oura   *oura.Client
 	// dsvc is the delivery service of envOptions.webhooks.
@@ -148,7 +142,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	logger := quietLogger()
-	clock := &testClock{}
+	clock := &testutil.OffsetClock{}
 
 	sim, err := ourasim.New(ourasim.Config{Seed: 11, Users: 2, RevealInterval: -1, WebhookRetries: -1})
 	if err != nil {
@@ -212,7 +206,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	})
 
 	ev := &linkEvents{}
-	ls, err := link.New(link.Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oauth, Sync: eng, Events: ev, PublicURL: base, Logger: logger, Now: clock.now})
+	ls, err := link.New(link.Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oauth, Sync: eng, Events: ev, PublicURL: base, Logger: logger, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,21 +214,21 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.noLinker {
 		linkers = nil
 	}
-	cfg := Config{Store: st, Sources: SourcesOf(eng.Providers(), linkers), Logger: logger, Now: clock.now, RateLimit: o.rateLimit, MaxBody: o.maxBody,
+	cfg := Config{Store: st, Sources: SourcesOf(eng.Providers(), linkers), Logger: logger, Now: clock.Now, RateLimit: o.rateLimit, MaxBody: o.maxBody,
 		Resender: o.resender, Resyncer: o.resyncer, Events: ev, AuthCacheTTL: -1}
 	if o.authCacheTTL > 0 {
 		cfg.AuthCacheTTL = o.authCacheTTL
 	}
 	var dsvc *delivery.Service
 	if o.webhooks {
-		if dsvc, err = delivery.New(delivery.Config{Store: st, Logger: logger, Now: clock.now, AllowPrivate: true, Jitter: -1,
+		if dsvc, err = delivery.New(delivery.Config{Store: st, Logger: logger, Now: clock.Now, AllowPrivate: true, Jitter: -1,
 			Timeout: 2 * time.Second}); err != nil {
 			t.Fatal(err)
 		}
 		cfg.Webhooks = dsvc
 	}
 	trace := &eraseTrace{}
-	esvc, err := erase.New(erase.Config{Store: st, Events: trace, BatchSize: 2, Logger: logger, Now: clock.now,
+	esvc, err := erase.New(erase.Config{Store: st, Events: trace, BatchSize: 2, Logger: logger, Now: clock.Now,
 		Revokers: map[string]erase.Revoker{"oura": trace.revoke}})
 	if err != nil {
 		t.Fatal(err)

@@ -187,8 +187,8 @@ func TestLinkFailures(t *testing.T) {
 		b := browser(t)
 		r := hop(t, b, e.authorizationURL(a, "slow", ""), nil)
 		r = hop(t, b, r.header.Get("Location"), http.Header{"X-Ourasim-User": {"0"}})
-		e.clock.advance(16 * time.Minute)
-		defer e.clock.advance(-16 * time.Minute)
+		e.clock.Advance(16 * time.Minute)
+		defer e.clock.Advance(-16 * time.Minute)
 		r = hop(t, b, r.header.Get("Location"), nil)
 		if r.status != 400 || !strings.Contains(string(r.body), "took too long") {
 			t.Fatalf("%d %s", r.status, r.body)
@@ -201,8 +201,8 @@ func TestLinkFailures(t *testing.T) {
 
 	t.Run("expired link", func(t *testing.T) {
 		u := e.authorizationURL(a, "late", "")
-		e.clock.advance(25 * time.Hour)
-		defer e.clock.advance(-25 * time.Hour)
+		e.clock.Advance(25 * time.Hour)
+		defer e.clock.Advance(-25 * time.Hour)
 		if r := hop(t, browser(t), u, nil); r.status != 400 || !strings.Contains(string(r.body), "expired") {
 			t.Fatalf("%d %s", r.status, r.body)
 		}

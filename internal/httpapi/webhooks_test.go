@@ -151,7 +151,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	r = e.do(&a, "POST", webhooksPath+"/"+created.ID+"/rotate_secret", "")
 	rotated := decode[delivery.EndpointWithSecret](t, r, 200)
 	if !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.Secret == created.Secret || rotated.PreviousSecretExpiresAt == nil ||
-		!rotated.PreviousSecretExpiresAt.After(e.clock.now()) {
+		!rotated.PreviousSecretExpiresAt.After(e.clock.Now()) {
 		t.Fatalf("rotated %s", r.body)
 	}
 	r = e.do(&a, "GET", webhooksPath+"/"+created.ID, "")
@@ -173,7 +173,7 @@ func TestWebhookLifecycle(t *testing.T) {
 		t.Fatalf("test body %s", hits[0].body)
 	}
 	// Past the grace period only the new secret signs.
-	e.clock.advance(25 * time.Hour)
+	e.clock.Advance(25 * time.Hour)
 	if g := decode[delivery.Endpoint](t, e.do(&a, "GET", webhooksPath+"/"+created.ID, ""), 200); g.PreviousSecretExpiresAt != nil {
 		t.Fatalf("grace period still shown: %+v", g)
 	}
@@ -432,11 +432,11 @@ func TestWebhookBadInput(t *testing.T) {
 // that resolves to a loopback or private address is a 400 that says so.
 func TestWebhookPrivateAddressRefused(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	svc, err := delivery.New(delivery.Config{Store: e.st, Now: e.clock.now})
+	svc, err := delivery.New(delivery.Config{Store: e.st, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := New(Config{Store: e.st, Webhooks: svc, Now: e.clock.now, AuthCacheTTL: -1})
+	api, err := New(Config{Store: e.st, Webhooks: svc, Now: e.clock.Now, AuthCacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

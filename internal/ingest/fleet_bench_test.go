@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"context"
 	"database/sql"
-	"github.com/wearlink/wearlink/internal/jobs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/jobs"
 	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"

@@ -3,7 +3,6 @@ package providertest_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/wearlink/wearlink/internal/jobs"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/httpapi"
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/jobs"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oauthkit"
