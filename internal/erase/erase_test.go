@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/erase"
-	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
-	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
 // TestRetention: the retention job deletes, in batches, the raw documents
@@ -22,17 +19,7 @@ func TestRetention(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	key, _ := secret.NewKey()
-	sealer, _ := secret.NewSealer(key)
-	st, err := sqlite.New(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), sqlite.FileName), Sealer: sealer, Now: clock,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := harness.SQLite(t, harness.StoreOptions{Now: clock})
 	for _, c := range []store.Client{{UUID: "keep30", Settings: json.RawMessage(`{"raw_retention_days":30}`)}, {UUID: "forever"}} {
 		if err := st.CreateClient(ctx, c); err != nil {
 			t.Fatal(err)

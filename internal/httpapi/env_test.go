@@ -12,13 +12,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	gosync "sync"
 	"testing"
 	"time"
-
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/erase"
@@ -32,6 +29,7 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
 	"github.com/wearlink/wearlink/internal/testutil"
+	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
 // env is one wearlink API server on a real SQLite store, linked to a
@@ -81,62 +79,6 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// templateDB is a migrated, empty database: tests copy it instead of
-// running River's migrations each time.
-var templateDB struct {
-	once gosync.Once
-	path string
-	key  []byte
-	err  error
-}
-
-func migratedCopy(t *testing.T) (string, *secret.Sealer) {
-	t.Helper()
-	templateDB.once.Do(func() {
-		dir, err := os.MkdirTemp("", "wearlink-httpapi-template-")
-		if err != nil {
-			templateDB.err = err
-			return
-		}
-		templateDB.path = filepath.Join(dir, sqlite.FileName)
-		templateDB.key, _ = secret.NewKey()
-		sealer, _ := secret.NewSealer(templateDB.key)
-		s, err := sqlite.New(context.Background(), sqlite.Options{Path: templateDB.path, Sealer: sealer, Logger: quietLogger()})
-		if err != nil {
-			templateDB.err = err
-			return
-		}
-		templateDB.err = s.Migrate(context.Background())
-		if err := s.Close(); templateDB.err == nil {
-			templateDB.err = err
-		}
-	})
-	if templateDB.err != nil {
-		t.Fatal(templateDB.err)
-	}
-	b, err := os.ReadFile(templateDB.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), sqlite.FileName)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := secret.NewSealer(templateDB.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, sealer
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if templateDB.path != "" {
-		os.RemoveAll(filepath.Dir(templateDB.path))
-	}
-	os.Exit(code)
-}
-
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,11 +93,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	simHTTP := httptest.NewServer(sim)
 	t.Cleanup(func() { simHTTP.Close(); sim.Close() })
 
-	path, sealer := migratedCopy(t)
-	st, err := sqlite.New(ctx, sqlite.Options{Path: path, Sealer: sealer, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := harness.SQLite(t, harness.StoreOptions{Logger: logger})
 
 	// The API's own server: its URL must be known before linking is built.
 	srv := httptest.NewUnstartedServer(nil)
@@ -185,25 +123,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := jobs.NewClient(riversqlite.New(st.Writer()), jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
-		Work: o.workers, TestOnly: true, FetchPollInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := harness.Jobs(t, st, jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
+		Work: o.workers, FetchPollInterval: 100 * time.Millisecond})
 	eng.Attach(rc)
-	if o.workers {
-		if err := rc.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		if o.workers {
-			_ = rc.Stop(sctx)
-		}
-		_ = st.Close()
-	})
 
 	ev := &linkEvents{}
 	ls, err := link.New(link.Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oauth, Sync: eng, Events: ev, PublicURL: base, Logger: logger, Now: clock.Now})

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/cli"
@@ -29,9 +28,9 @@ import (
 	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
-	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
 const (
@@ -89,18 +88,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	simHTTP := httptest.NewServer(g.wrap(sim))
 	t.Cleanup(func() { g.release(); simHTTP.Close(); sim.Close() })
 
-	key, _ := secret.NewKey()
-	sealer, err := secret.NewSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.New(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), sqlite.FileName), Sealer: sealer, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := harness.SQLite(t, harness.StoreOptions{Logger: logger})
 
 	if o.maxRetryAfter == 0 {
 		o.maxRetryAfter = 300 * time.Millisecond
@@ -139,23 +127,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	mux.Handle("/oura/webhook", notificationHandler(eng, "oura"))
-	rc, err := jobs.NewClient(riversqlite.New(st.Writer()), jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
-		Work: !o.noWorkers, TestOnly: true, FetchPollInterval: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := harness.Jobs(t, st, jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
+		Work: !o.noWorkers, FetchPollInterval: 500 * time.Millisecond})
 	eng.Attach(rc)
-	if !o.noWorkers {
-		if err := rc.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		_ = rc.Stop(sctx)
-		_ = st.Close()
-	})
 	return &env{t: t, ctx: ctx, sim: sim, simURL: simHTTP.URL, st: st, eng: eng, river: rc, app: app, events: ev, oura: oc, gate: g}
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,9 +17,9 @@ import (
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/provider/oura"
-	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
 func TestValidateRedirectURL(t *testing.T) {
@@ -125,16 +124,7 @@ func (f failingSync) Link(ctx context.Context, p ingest.LinkParams) (ingest.Link
 
 func newStore(t *testing.T) *sqlite.Store {
 	t.Helper()
-	key, _ := secret.NewKey()
-	sealer, _ := secret.NewSealer(key)
-	st, err := sqlite.New(t.Context(), sqlite.Options{Path: filepath.Join(t.TempDir(), sqlite.FileName), Sealer: sealer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	st := harness.SQLite(t, harness.StoreOptions{})
 	if err := st.CreateClient(t.Context(), store.Client{UUID: "c-1", Name: "App"}); err != nil {
 		t.Fatal(err)
 	}

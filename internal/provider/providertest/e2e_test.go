@@ -4,18 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/httpapi"
@@ -27,7 +24,7 @@ import (
 	"github.com/wearlink/wearlink/internal/provider/providertest"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
-	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
 // receiver is the app's webhook endpoint: it keeps every body it gets.
@@ -80,22 +77,7 @@ func TestFakeBandEndToEnd(t *testing.T) {
 	cloud.AddNap(providertest.Nap{ID: "n1", Day: day(-2), Minutes: 30})
 	cloud.AddNap(providertest.Nap{ID: "n2", Day: day(-1), Minutes: 45})
 
-	key, err := secret.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := secret.NewSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.New(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), sqlite.FileName), Sealer: sealer, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := harness.SQLite(t, harness.StoreOptions{})
 
 	// The one line a provider adds to the registry.
 	fb := providertest.NewProvider(cloud.URL(), cloud.ClientSecret)
@@ -120,8 +102,7 @@ func TestFakeBandEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := jobs.NewClient(riversqlite.New(st.Writer()), jobs.Config{Work: true, TestOnly: true,
-		FetchPollInterval: 100 * time.Millisecond,
+	rc := harness.Jobs(t, st, jobs.Config{Work: true, FetchPollInterval: 100 * time.Millisecond,
 		Services: []jobs.Registrar{
 			eng.Jobs(ingest.JobOptions{}),
 			func(w *river.Workers) jobs.Setup {
@@ -129,19 +110,8 @@ func TestFakeBandEndToEnd(t *testing.T) {
 				return jobs.Setup{Queues: rs.Queues, PeriodicJobs: rs.PeriodicJobs}
 			},
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	eng.Attach(rc)
 	dsvc.Attach(rc)
-	if err := rc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		_ = rc.Stop(sctx)
-	}()
 	ls, err := link.New(link.Config{DataSource: providertest.DataSource, Name: fb.Info().Name, Store: st, OAuth: flow, Sync: eng,
 		Events: dsvc, PublicURL: base, RequiredScopes: fb.Info().OAuth.RequiredScopes})
 	if err != nil {
