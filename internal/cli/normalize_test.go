@@ -719,3 +719,29 @@ func TestNormalizeWhoopSavedAnswers(t *testing.T) {
 		}
 	}
 }
+
+// A WHOOP document that does not read is named by the id the provider
+// reads (a cycle's is a number), and one of another collection is refused.
+func TestNormalizeWhoopBadDocuments(t *testing.T) {
+	dir := t.TempDir()
+	cycles := filepath.Join(dir, "cycles.json")
+	if err := os.WriteFile(cycles, []byte(`{"records":[{"id":42,"start":"yesterday","timezone_offset":"+01:00","score_state":"PENDING_SCORE"}],"next_token":null}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runNormalizeCmd(t, "--data-source", "whoop", cycles)
+	if code == 0 || !strings.Contains(stderr, `records[0] (id "42")`) || !strings.Contains(stderr, `start: "yesterday"`) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	body := filepath.Join(dir, "b.json")
+	if err := os.WriteFile(body, []byte(`{"height_meter":1.8,"weight_kilogram":80.5,"max_heart_rate":190}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runNormalizeCmd(t, "--data-source", "whoop", "--collection", "profile/basic", body)
+	if code == 0 || !strings.Contains(stderr, `missing "user_id"`) {
+		t.Errorf("a body measurement read as a profile: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runNormalizeCmd(t, "--data-source", "whoop", "--as-of", "2025-01-02", body)
+	if code != 0 || structuresOf(ndjson(t, stdout))["body_summary"] != 1 {
+		t.Errorf("a body measurement alone: exit %d: %s%s", code, stdout, stderr)
+	}
+}
