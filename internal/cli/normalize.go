@@ -27,20 +27,21 @@ Each FILE holds the documents of one collection, in any of these shapes:
   - a list response: {"data": [...], "next_token": ...} (Oura) or
     {"records": [...], "next_token": ...} (WHOOP)
   - a bare JSON array of documents (the Open Humans export, wearlink pull)
-  - a single document object (Oura's personal_info, or one document of any
-    collection)
+  - a single document object (Oura's personal_info, WHOOP's profile and
+    body_measurement, or one document of any collection)
 
-Documents that belong to no day (Oura's personal_info and ring_configuration)
-are filed under --as-of, by default the newest day of the other documents (so
+Documents that belong to no day (Oura's personal_info and ring_configuration,
+WHOOP's profile and body_measurement) are filed under --as-of, by default the newest day of the other documents (so
 give --as-of when they are converted alone).
 
 The collection is taken from --collection, else from the file name, else
 from the documents themselves. The file name without ".json" and without the
 provider's prefix ("oura-v2-" for Oura, as wearlink pull and Open Humans name
-the files) must name a collection in any letter case (oura-v2-sleep.json,
-sleep.json, daily_activity.json, heartrate.json, vO2_max.json, vo2_max.json);
-a name that names none is read and its documents' fields decide, where the
-provider can tell.
+the files; "whoop-" for WHOOP) must name a collection in any letter case
+(oura-v2-sleep.json, sleep.json, daily_activity.json, heartrate.json,
+vO2_max.json, vo2_max.json; for WHOOP also its API's paths, such as
+activity_sleep.json or measurement_body.json); a name that names none is read
+and its documents' fields decide, where the provider can tell.
 
 A DIR argument reads every *.json file in it whose collection can be told;
 other files are skipped with a note on standard error. --collection cannot be
@@ -525,12 +526,17 @@ func exampleFileName(p provider.Provider) string {
 func readCollectionFile(p fileProvider, src *inputSources, f *inputFile, loc *time.Location) ([]provider.Document, error) {
 	out := make([]provider.Document, 0, len(f.docs))
 	for i, raw := range f.docs {
-		id := documentID(raw)
+		// The provider's id where it read one (a number, another field),
+		// else the document's own "id".
+		doc, _, err := p.ReadDocument(f.coll, raw, loc)
+		id := doc.ID
+		if id == "" {
+			id = documentID(raw)
+		}
 		name := fmt.Sprintf("%s: %s document %s", f.path, f.coll, f.where(i))
 		if id != "" {
 			name += fmt.Sprintf(" (id %q)", id)
 		}
-		doc, _, err := p.ReadDocument(f.coll, raw, loc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}

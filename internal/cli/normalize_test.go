@@ -5,16 +5,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
 )
 
 const normalizeTestdata = "testdata/normalize"
@@ -584,5 +590,158 @@ func TestNormalizeUnknownDataSource(t *testing.T) {
 	code, _, stderr := runNormalizeCmd(t, "--data-source", "fitbitz", td("oura-v2-workout.json"))
 	if code == 0 || !strings.Contains(stderr, "fitbitz") || !strings.Contains(stderr, "oura") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// saveWhoopPages saves every page the API answers for path (all of the
+// user's history: no start and no end) into dir as export-<n>.json, and
+// returns the number of records.
+func saveWhoopPages(t *testing.T, api, token, path, dir string, n *int) int {
+	t.Helper()
+	records := 0
+	next := ""
+	for {
+		url := api + path
+		if next != "" {
+			url += "?nextToken=" + next
+		}
+		b := whoopGet(t, url, token)
+		var page struct {
+			Records   []json.RawMessage `json:"records"`
+			NextToken *string           `json:"next_token"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+		records += len(page.Records)
+		*n++
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("export-%d.json", *n)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if page.NextToken == nil || *page.NextToken == "" {
+			return records
+		}
+		next = *page.NextToken
+	}
+}
+
+func whoopGet(t *testing.T, url, token string) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v %s", url, resp.StatusCode, err, b)
+	}
+	return b
+}
+
+// wearlink normalize on the WHOOP API's own answers, saved under names
+// that say nothing (several pages per collection, the profile and the body
+// measurement as single objects), gives exactly what the provider's
+// normalizer gives for the same records fetched through the provider.
+func TestNormalizeWhoopSavedAnswers(t *testing.T) {
+	info := whoopSimulator(t, 1, whoopSimNow.AddDate(0, 0, -30))
+	token := info.Users[0].AccessToken
+	p, err := registeredProvider(whoop.DataSource, info.APIBaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The window covers the whole history, as the saved answers do.
+	docs := whoopFetch(t, p, token, provider.Window{From: whoopSimNow.AddDate(0, 0, -40).Format(time.DateOnly), To: whoopSimNow.Format(time.DateOnly)})
+	want, err := p.(provider.Normalizer).Normalize(docs, provider.NormalizeOptions{ClientUUID: "local", UserID: "me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	n, records := 0, 0
+	for _, path := range []string{"/v2/cycle", "/v2/activity/sleep", "/v2/recovery", "/v2/activity/workout"} {
+		records += saveWhoopPages(t, info.APIBaseURL, token, path, dir, &n)
+	}
+	for _, path := range []string{"/v2/user/profile/basic", "/v2/user/measurement/body"} {
+		n++
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("export-%d.json", n)), whoopGet(t, info.APIBaseURL+path, token), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		records++
+	}
+	if records != len(docs) {
+		t.Fatalf("the saved answers hold %d records, the provider fetched %d", records, len(docs))
+	}
+	if n < 10 {
+		t.Fatalf("only %d files: want several pages per collection", n)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	slices.Reverse(files) // the order of the files does not matter
+
+	args := append([]string{"--data-source", "whoop"}, files...)
+	code, stdout, stderr := runNormalizeCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var wantOut bytes.Buffer
+	for _, r := range want {
+		b, err := json.Marshal(r.Doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOut.Write(b)
+		wantOut.WriteByte('\n')
+	}
+	if stdout != wantOut.String() {
+		t.Errorf("normalize of the saved answers differs from the provider's:\n got %d lines\nwant %d lines", strings.Count(stdout, "\n"), len(want))
+	}
+	structures := structuresOf(ndjson(t, stdout))
+	for _, s := range []string{"sleep_summary", "physical_summary", "activity_event", "body_summary"} {
+		if structures[s] == 0 {
+			t.Errorf("no %s in %v", s, structures)
+		}
+	}
+
+	// The same files in a directory, with --out.
+	out := filepath.Join(t.TempDir(), "rook")
+	if code, _, stderr := runNormalizeCmd(t, "--data-source", "whoop", "--out", out, dir); code != 0 {
+		t.Fatalf("directory: exit %d: %s", code, stderr)
+	}
+	for name, b := range rookFiles(t, want) {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("%s differs from the provider's normalization (%v)", name, err)
+		}
+	}
+}
+
+// A WHOOP document that does not read is named by the id the provider
+// reads (a cycle's is a number), and one of another collection is refused.
+func TestNormalizeWhoopBadDocuments(t *testing.T) {
+	dir := t.TempDir()
+	cycles := filepath.Join(dir, "cycles.json")
+	if err := os.WriteFile(cycles, []byte(`{"records":[{"id":42,"start":"yesterday","timezone_offset":"+01:00","score_state":"PENDING_SCORE"}],"next_token":null}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runNormalizeCmd(t, "--data-source", "whoop", cycles)
+	if code == 0 || !strings.Contains(stderr, `records[0] (id "42")`) || !strings.Contains(stderr, `start: "yesterday"`) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	body := filepath.Join(dir, "b.json")
+	if err := os.WriteFile(body, []byte(`{"height_meter":1.8,"weight_kilogram":80.5,"max_heart_rate":190}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runNormalizeCmd(t, "--data-source", "whoop", "--collection", "profile/basic", body)
+	if code == 0 || !strings.Contains(stderr, `missing "user_id"`) {
+		t.Errorf("a body measurement read as a profile: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runNormalizeCmd(t, "--data-source", "whoop", "--as-of", "2025-01-02", body)
+	if code != 0 || structuresOf(ndjson(t, stdout))["body_summary"] != 1 {
+		t.Errorf("a body measurement alone: exit %d: %s%s", code, stdout, stderr)
 	}
 }

@@ -30,11 +30,11 @@ directory: every collection, fetched in parallel (30-day windows for time
 series, 90 days for the rest, within the provider's rate limits).
 
 Authenticate with a personal access token (--token, or the environment
-variable <DATA_SOURCE>_TOKEN: OURA_TOKEN for Oura), or, for Oura, log in with
-the browser: give the client id and secret of an Oura application
-(--client-id, --client-secret) whose redirect URI is --redirect-url; the
-command listens there on this machine, prints the address to open, and goes
-on once you have allowed access.
+variable <DATA_SOURCE>_TOKEN: OURA_TOKEN for Oura, WHOOP_TOKEN for WHOOP), or,
+for Oura, log in with the browser: give the client id and secret of an Oura
+application (--client-id, --client-secret) whose redirect URI is
+--redirect-url; the command listens there on this machine, prints the address
+to open, and goes on once you have allowed access.
 
 Files written under --out (default <data_source>-data):
   <prefix><collection>.json   the documents exactly as the provider sent them,
@@ -48,7 +48,8 @@ Files written under --out (default <data_source>-data):
                               text; tables <prefix><collection>, rook-<structure>
                               and the provider's long sample tables (Oura:
                               sleep_heart_rate, sleep_hrv, sleep_hypnogram,
-                              activity_met, heartrate)
+                              activity_met, heartrate; WHOOP:
+                              workout_heart_rate_zones)
   .wearlink-pull.json         how far each collection is complete
 
 Run it again to update: only the days after the last complete one are
@@ -151,28 +152,32 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 
 // registeredProvider takes the provider of dataSource from the registry
 // every wearlink command builds, with baseURL as its API address ("": the
-// provider's own). Nothing is read from the network here.
+// provider's own). Every provider is built, so that an unknown data source
+// is answered with the names of those there are; nothing is read from the
+// network here.
 func registeredProvider(dataSource, baseURL string) (provider.Provider, error) {
-	var cfg all.Config
+	ouraURL, whoopURL := "", whoop.LiveAPIBaseURL
 	switch dataSource {
 	case oura.DataSource:
-		client, err := oura.New(oura.Config{BaseURL: baseURL})
-		if err != nil {
-			return nil, err
-		}
-		cfg.Oura = &all.OuraConfig{Client: client}
+		ouraURL = baseURL
 	case whoop.DataSource:
-		if baseURL == "" {
-			baseURL = whoop.LiveAPIBaseURL
+		if baseURL != "" {
+			whoopURL = baseURL
 		}
-		client, err := whoop.New(whoop.ClientConfig{BaseURL: baseURL})
-		if err != nil {
-			return nil, err
-		}
-		// No OAuth here: the token is given.
-		cfg.Whoop = &all.WhoopConfig{Client: client, OAuthBaseURL: whoop.LiveOAuthBaseURL}
 	}
-	built, err := all.Registry(cfg)
+	ouraClient, err := oura.New(oura.Config{BaseURL: ouraURL})
+	if err != nil {
+		return nil, err
+	}
+	whoopClient, err := whoop.New(whoop.ClientConfig{BaseURL: whoopURL})
+	if err != nil {
+		return nil, err
+	}
+	built, err := all.Registry(all.Config{
+		Oura: &all.OuraConfig{Client: ouraClient},
+		// No OAuth here: the token is given.
+		Whoop: &all.WhoopConfig{Client: whoopClient, OAuthBaseURL: whoop.LiveOAuthBaseURL},
+	})
 	if err != nil {
 		return nil, err
 	}

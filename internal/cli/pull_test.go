@@ -3,17 +3,23 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/export"
+	"github.com/wearlink/wearlink/internal/provider"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
+	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
 	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
@@ -142,5 +148,178 @@ func TestPullUnknownDataSource(t *testing.T) {
 	_, _, err := runCLI(t, "pull", "--data-source", "fitbitz", "--since", "2024-01-01", "--out", t.TempDir(), "--token", "x")
 	if err == nil || !strings.Contains(err.Error(), "fitbitz") || !strings.Contains(err.Error(), "oura") {
 		t.Fatalf("got %v, want the supported data sources named", err)
+	}
+}
+
+// whoopSimNow is the frozen "now" of the WHOOP simulator in these tests.
+var whoopSimNow = time.Date(2025, 10, 15, 12, 0, 0, 0, time.UTC)
+
+// whoopSimulator serves a WHOOP simulator on loopback whose history starts
+// on historyStart, with its clock frozen at whoopSimNow and no rate limit,
+// and returns its description (API base URL, ready tokens).
+func whoopSimulator(t *testing.T, users int, historyStart time.Time) whoopsim.Info {
+	t.Helper()
+	real := whoopsim.NewManualTime(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	s, err := whoopsim.New(whoopsim.Config{Seed: 5, Users: users, HistoryStart: historyStart,
+		Clock: whoopsim.NewClock(whoopSimNow, 0, real.Now), ScanInterval: -1, DisableRateLimit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s.Info()
+}
+
+// whoopFetch reads every collection of the window through the provider,
+// as the service does (the singletons with Fetch).
+func whoopFetch(t *testing.T, p provider.Provider, token string, w provider.Window) []provider.Document {
+	t.Helper()
+	var docs []provider.Document
+	for _, c := range p.Collections() {
+		got, err := p.Fetch(context.Background(), provider.StaticToken(token), c.Name, w)
+		if err != nil {
+			t.Fatalf("fetch %s: %v", c.Name, err)
+		}
+		if len(got) == 0 {
+			t.Fatalf("no %s documents in %v", c.Name, w)
+		}
+		docs = append(docs, got...)
+	}
+	return docs
+}
+
+// rookFiles renders normalized documents as wearlink pull writes them:
+// one JSON array per structure file name.
+func rookFiles(t *testing.T, results []provider.Normalized) map[string][]byte {
+	t.Helper()
+	docs := map[string][][]byte{}
+	for _, r := range results {
+		b, err := json.Marshal(r.Doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := export.StructureFileName(r.Doc.Pillar(), r.Doc.DataStructure()) + ".json"
+		docs[name] = append(docs[name], b)
+	}
+	out := map[string][]byte{}
+	for name, d := range docs {
+		out[name] = export.JSONArray(d)
+	}
+	return out
+}
+
+// snapshot reads every file under dir.
+func snapshot(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		files[rel] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// wearlink pull --data-source whoop keeps 30 days of raw records, the ROOK
+// documents the provider's normalizer makes of them, and their tables; a
+// second run fetches only the last two days and, with nothing new, leaves
+// every file as it was.
+func TestPullWhoop(t *testing.T) {
+	info := whoopSimulator(t, 2, whoopSimNow.AddDate(0, 0, -60))
+	u := info.Users[1]
+	until := whoopSimNow.Format(time.DateOnly)
+	since := whoopSimNow.AddDate(0, 0, -29).Format(time.DateOnly)
+	out := filepath.Join(t.TempDir(), "whoop")
+	t.Setenv("WHOOP_TOKEN", "")
+
+	stdout, stderr, err := runCLI(t, "pull", "--data-source", "whoop", "--token", u.AccessToken, "--base-url", info.APIBaseURL,
+		"--since", since, "--until", until, "--out", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "files under "+out) {
+		t.Errorf("stdout: %q", stdout)
+	}
+	if !strings.Contains(stderr, "pull: sleep "+since+".."+until+": ") {
+		t.Errorf("no progress line for the sleeps in:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "level=WARN") {
+		t.Errorf("warnings:\n%s", stderr)
+	}
+
+	// The raw files hold what the provider fetches for the window.
+	p, err := registeredProvider(whoop.DataSource, info.APIBaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := whoopFetch(t, p, u.AccessToken, provider.Window{From: since, To: until})
+	byColl := map[string][]string{}
+	for _, d := range docs {
+		byColl[d.Collection] = append(byColl[d.Collection], string(d.Raw))
+	}
+	for coll, want := range byColl {
+		var got []string
+		for _, raw := range testutil.ReadJSONArray(t, filepath.Join(out, "whoop-"+coll+".json")) {
+			got = append(got, string(raw))
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("whoop-%s.json holds %d documents, the provider fetched %d (or they differ)", coll, len(got), len(want))
+		}
+	}
+	// The ROOK documents are the provider's normalization of those records.
+	want, err := p.(provider.Normalizer).Normalize(docs, provider.NormalizeOptions{ClientUUID: "local", UserID: "me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range rookFiles(t, want) {
+		got, err := os.ReadFile(filepath.Join(out, "rook", name))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("rook/%s differs from the provider's normalization (%v)", name, err)
+		}
+	}
+	for _, f := range []string{"csv/whoop-sleep.csv", "parquet/whoop-cycle.parquet", "csv/rook-sleep_summary.csv",
+		"parquet/rook-activity_event.parquet", "csv/workout_heart_rate_zones.csv", "parquet/workout_heart_rate_zones.parquet",
+		"whoop-profile.json", "whoop-body_measurement.json", ".wearlink-pull.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// Again, without --since: only the last two days of each dated
+	// collection are asked for, and nothing changes on disk.
+	before := snapshot(t, out)
+	_, stderr, err = runCLI(t, "pull", "--data-source", "whoop", "--token", u.AccessToken, "--base-url", info.APIBaseURL,
+		"--until", until, "--out", out)
+	if err != nil {
+		t.Fatalf("second run: %v\n%s", err, stderr)
+	}
+	resume := whoopSimNow.AddDate(0, 0, -1).Format(time.DateOnly)
+	for _, c := range []string{"cycle", "sleep", "recovery", "workout"} {
+		if !strings.Contains(stderr, "pull: "+c+" "+resume+".."+until+": ") {
+			t.Errorf("second run: %s not resumed at %s:\n%s", c, resume, stderr)
+		}
+	}
+	if strings.Contains(stderr, since+"..") {
+		t.Errorf("second run fetched from %s again:\n%s", since, stderr)
+	}
+	after := snapshot(t, out)
+	if len(after) != len(before) {
+		t.Errorf("%d files after the second run, %d before", len(after), len(before))
+	}
+	for name, b := range before {
+		if !bytes.Equal(after[name], b) {
+			t.Errorf("%s changed although nothing new was fetched", name)
+		}
 	}
 }

@@ -70,13 +70,20 @@ func readRaw(dir, name string) ([]json.RawMessage, error) {
 }
 
 // mergeRaw adds fetched documents to a collection's file: a fetched
-// document replaces the stored one with the same key, and the file stays
-// sorted by day, then time. It returns the documents now in the file.
+// document replaces the stored one with the same key (a fetched singleton
+// replaces the whole file), and the file stays sorted by day, then time. It returns the documents now in the file.
 func mergeRaw(dir string, opt *Options, coll string, fetched []provider.Document) ([]rawDoc, error) {
 	name := rawFileName(opt, coll)
 	old, err := readRaw(dir, name)
 	if err != nil {
 		return nil, err
+	}
+	if opt.table[coll].Range == provider.RangeSingleton && len(fetched) > 0 {
+		// A singleton is what the provider holds now: what was fetched
+		// replaces the file. Without this, one without an id (WHOOP's body
+		// measurement), keyed by its bytes, would pile up a copy per change
+		// in an order that says nothing about which is the newest.
+		old = nil
 	}
 	r := opt.Provider.(provider.DocumentReader)
 	loc := opt.rowZone()

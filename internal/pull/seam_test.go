@@ -190,3 +190,42 @@ func TestPullServesAnyProviderThroughTheSeam(t *testing.T) {
 		t.Errorf("refused token: %v", err)
 	}
 }
+
+// scale is a provider whose one collection is a singleton without an id,
+// whose value changes between reads.
+type scale struct{ weight float64 }
+
+func (s *scale) Info() provider.Info { return provider.Info{DataSource: "scale", Name: "Scale"} }
+
+func (s *scale) Collections() []provider.Collection {
+	return []provider.Collection{{Name: "body", Range: provider.RangeSingleton}}
+}
+
+func (s *scale) Fetch(context.Context, provider.Auth, string, provider.Window) ([]provider.Document, error) {
+	return []provider.Document{{Collection: "body", Raw: json.RawMessage(fmt.Sprintf(`{"weight":%g}`, s.weight))}}, nil
+}
+
+func (s *scale) Identify(context.Context, provider.Auth) (provider.Account, error) {
+	return provider.Account{ExternalUserID: "u"}, nil
+}
+
+func (s *scale) ReadDocument(coll string, raw json.RawMessage, _ *time.Location) (provider.Document, time.Time, error) {
+	return provider.Document{Collection: coll, Raw: raw}, time.Time{}, nil
+}
+
+// A singleton's file holds the document as last read, even when it has no
+// id to replace the old one by.
+func TestSingletonWithoutIDIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	s := &scale{weight: 80.5}
+	for _, w := range []float64{80.5, 79.9} {
+		s.weight = w
+		if _, err := pull.Run(context.Background(), pull.Options{Provider: s, Auth: provider.StaticToken("x"), Out: dir, Since: "2024-01-01", Until: "2024-01-02"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	docs := testutil.ReadJSONArray(t, filepath.Join(dir, "scale-body.json"))
+	if len(docs) != 1 || string(docs[0]) != `{"weight":79.9}` {
+		t.Errorf("scale-body.json holds %s, want only the last reading", docs)
+	}
+}
