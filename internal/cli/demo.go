@@ -12,16 +12,19 @@ import (
 )
 
 const demoLong = `Show the whole system working, with no account anywhere: one process runs
-a simulated Oura API, wearlink on SQLite and a webhook receiver that verifies
-the signatures of every delivery.
+simulated Oura and WHOOP APIs, wearlink on SQLite and a webhook receiver that
+verifies the signatures of every delivery.
 
 It seeds the constants of ROOK's documentation, client demoClientUUID with
-secret demoClientSecret and user demoUserId (plus three more users), so
-that ROOK's examples run unchanged against localhost. The users are linked
-through the real OAuth flow against the simulator and their history is
-backfilled; then the simulator syncs a new day every --interval and the
-receiver prints each webhook. The simulated world lives in autumn 2022,
-around ROOK's example day 2022-10-28.
+secret demoClientSecret and user demoUserId (plus four more users), so
+that ROOK's examples run unchanged against localhost. demoUserId and three
+more users are linked to Oura rings, demoUser5 to a WHOOP strap, through
+the real OAuth flows against the simulators, and their history is
+backfilled; then a simulated day passes every --interval: the rings sync
+their new day, WHOOP scores its member's new night and notifies wearlink
+with a signed webhook, and the receiver prints each delivery. The
+simulated world lives in autumn 2022, around ROOK's example day
+2022-10-28.
 
 The banner gives the dashboard (sign in with the client's UUID and secret)
 and a signed link to demoUserId's connections page, which the demo gets
@@ -32,9 +35,10 @@ Each run starts afresh: a data directory made by a previous demo is emptied.
 
 --once runs the scenario, prints a summary and exits with status 0 only if
 every check held: all users linked, ROOK's example sleep summary answers
-200, every delivery verified, every synced day delivered, the signed link
-opens the connections page showing Oura connected, and the dashboard signs
-in and draws demoUserId's hypnogram.`
+200, every delivery verified and each user's documents delivered, every
+WHOOP webhook accepted, every synced day delivered, the signed link opens
+the connections page showing Oura connected, and the dashboard signs in,
+draws demoUserId's hypnogram and shows demoUser5's WHOOP night.`
 
 func newDemoCmd() *cobra.Command {
 	var (
@@ -43,7 +47,7 @@ func newDemoCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run wearlink with a simulated Oura and a webhook receiver, no account needed",
+		Short: "Run wearlink with simulated Oura and WHOOP and a webhook receiver, no account needed",
 		Long:  demoLong,
 		Args:  cobra.NoArgs,
 	}
@@ -51,7 +55,7 @@ func newDemoCmd() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", demo.DefaultDataDir, "data directory (emptied first if a previous demo made it; otherwise it must be new or empty)")
 	f.StringVar(&cfg.Addr, "addr", demo.DefaultAddr, "address of the API (port 0: a free one)")
 	f.BoolVar(&cfg.Once, "once", false, "run the scenario once, print a summary and exit (status 1 if a check failed)")
-	f.DurationVar(&cfg.Interval, "interval", demo.DefaultInterval, "time between simulated syncs of a new day (a day takes about 40 Oura requests: below about 3s, the simulated Oura rate limit of 5000 requests per 5 minutes makes the sync fall behind)")
+	f.DurationVar(&cfg.Interval, "interval", demo.DefaultInterval, "time between simulated days (a day takes about 40 Oura requests: below about 3s, the simulated Oura rate limit of 5000 requests per 5 minutes makes the sync fall behind)")
 	f.IntVar(&cfg.Days, "days", demo.DefaultDays, "with --once: how many simulated days to sync")
 	f.IntVar(&cfg.BackfillDays, "backfill-days", demo.DefaultBackfillDays, fmt.Sprintf("days of history each user's backfill pulls (at least %d, to reach %s)", demo.MinBackfillDays, demo.ExampleDay))
 	f.StringVar(&logLevel, "log-level", "warn", "level of wearlink's own logs on stderr: debug, info, warn, error")

@@ -1,13 +1,15 @@
 // Package demo runs the whole system in one process, with no account
-// anywhere: the Oura simulator, wearlink on SQLite, and a webhook receiver
-// that verifies every delivery. It seeds the constants of ROOK's
-// documentation (client demoClientUUID with secret demoClientSecret, user
-// demoUserId) so that ROOK's examples run unchanged against localhost,
-// links the users through the real OAuth flow against the simulator,
-// backfills them, then lets the simulator sync a new day every few seconds.
+// anywhere: the Oura and WHOOP simulators, wearlink on SQLite, and a
+// webhook receiver that verifies every delivery. It seeds the constants of
+// ROOK's documentation (client demoClientUUID with secret
+// demoClientSecret, user demoUserId) so that ROOK's examples run unchanged
+// against localhost, links the users through the real OAuth flows against
+// the simulators (four on Oura, one on WHOOP), backfills them, then lets a
+// simulated day pass every few seconds: Oura syncs each ring's new day and
+// WHOOP scores its member's new night.
 //
 // The simulated world lives in autumn 2022, around ROOK's example day
-// 2022-10-28: the sync engine runs on the simulator's clock, webhook
+// 2022-10-28: the sync engine runs on the simulators' clock, webhook
 // delivery on real time (receivers check timestamps against their own
 // clocks).
 package demo
@@ -44,6 +46,8 @@ import (
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
+	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -57,12 +61,38 @@ const (
 	ExampleDay = "2022-10-28"
 )
 
-// UserIDs are the demo's users: ROOK's example user, linked to the first
-// simulated Oura account, and one more per other account.
-var UserIDs = []string{UserID, "demoUser2", "demoUser3", "demoUser4"}
+// OuraUserIDs are the users linked to the simulated Oura accounts, in
+// order: ROOK's example user to the first, one more per other account.
+var OuraUserIDs = []string{UserID, "demoUser2", "demoUser3", "demoUser4"}
 
-// The simulated world: Oura history from HistoryStart, "now" at SimStart
-// (noon UTC, three days after the example day), of which the last
+// WhoopUserID is the user linked to the simulated WHOOP member.
+const WhoopUserID = "demoUser5"
+
+// UserIDs are all the demo's users: OuraUserIDs, then WhoopUserID.
+var UserIDs = []string{UserID, "demoUser2", "demoUser3", "demoUser4", WhoopUserID}
+
+// whoopMember is the simulated WHOOP member WhoopUserID approves as (the
+// simulator's only one, five hours west of UTC).
+const whoopMember = 0
+
+// dataSource is the data source userID is linked to.
+func dataSource(userID string) string {
+	if userID == WhoopUserID {
+		return whoop.DataSource
+	}
+	return oura.DataSource
+}
+
+// providerName is how the output names userID's provider.
+func providerName(userID string) string {
+	if userID == WhoopUserID {
+		return "WHOOP"
+	}
+	return "Oura"
+}
+
+// The simulated world: Oura and WHOOP history from HistoryStart, "now" at
+// SimStart (noon UTC, three days after the example day), of which the last
 // Config.BackfillDays are pulled on linking.
 var (
 	SimStart     = time.Date(2022, 10, 31, 12, 0, 0, 0, time.UTC)
@@ -98,7 +128,7 @@ type Config struct {
 	// free one).
 	Addr string
 	// Once runs the scenario, prints the summary and returns; otherwise
-	// the simulator syncs a new day every Interval until ctx ends.
+	// a simulated day passes every Interval until ctx ends.
 	Once     bool
 	Interval time.Duration
 	// Days is how many simulated days Once syncs (default DefaultDays).
@@ -110,7 +140,7 @@ type Config struct {
 	// progress in place (for a terminal) instead of printing lines.
 	Out      io.Writer
 	Progress bool
-	// Logger receives wearlink's and the simulator's logs (default:
+	// Logger receives wearlink's and the simulators' logs (default:
 	// discarded).
 	Logger *slog.Logger
 }
@@ -140,7 +170,7 @@ func (c *Config) fill() {
 	}
 }
 
-// newDay is a day the simulator revealed during the demo.
+// newDay is a day a simulator revealed during the demo.
 type newDay struct {
 	user, day string
 	at        time.Time
@@ -162,6 +192,9 @@ type demo struct {
 	started time.Time
 	// jobs reads the sync jobs' states (River's API on the same database).
 	jobs *river.Client[*sql.Tx]
+	// whoop is the WHOOP simulator, on the demo's simulated time too (see
+	// whoopNights).
+	whoop *whoopsim.Server
 	// examples are the API paths the banner suggests, ROOK's example
 	// request first; the summary checks that each answers 200.
 	examples []string
@@ -197,6 +230,10 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 		return sum, err
 	}
 	defer d.sim.Close()
+	if err := d.startWhoopSimulator(ln.Addr().String()); err != nil {
+		return sum, err
+	}
+	defer d.whoop.Close()
 	if err := d.startReceiver(); err != nil {
 		return sum, err
 	}
@@ -209,13 +246,14 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 		return sum, err
 	}
 	// Stop wearlink first (its running jobs may still post to the
-	// receiver), then the simulator and the receiver.
+	// receiver), then the simulators and the receiver.
 	defer func() {
 		stopApp()
 		if rerr := <-runErr; rerr != nil && err == nil {
 			err = rerr
 		}
 		_ = d.sim.Close()
+		_ = d.whoop.Close()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = d.rsrv.Shutdown(sctx)
 		cancel()
@@ -240,7 +278,13 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 	}
 	linked := 0
 	for i, u := range UserIDs {
-		if err := d.link(ctx, u, i); err != nil {
+		var err error
+		if u == WhoopUserID {
+			err = d.link(ctx, u, whoop.Name, whoopsim.HeaderAuthorizeUser, whoopMember)
+		} else {
+			err = d.link(ctx, u, "Oura", ourasim.HeaderAuthorizeUser, i)
+		}
+		if err != nil {
 			if interrupted() {
 				return sum, nil
 			}
@@ -417,6 +461,33 @@ func (d *demo) startSimulator() error {
 	return nil
 }
 
+// startWhoopSimulator runs the WHOOP simulator on the Oura simulator's
+// time, with its webhook URL at wearlink's WHOOP route on apiAddr. It
+// sends webhooks only when tick lets a night be scored, so that each is
+// timed.
+func (d *demo) startWhoopSimulator(apiAddr string) error {
+	first, err := time.Parse(time.DateOnly, string(HistoryStart))
+	if err != nil {
+		return fmt.Errorf("history start: %w", err)
+	}
+	sim, err := whoopsim.New(whoopsim.Config{
+		Seed: 1, Users: 1, HistoryStart: first,
+		Clock:        whoopsim.NewClock(d.sim.Clock().Now(), 1, nil),
+		WebhookURL:   "http://" + apiAddr + "/webhooks/" + whoop.DataSource,
+		ScanInterval: -1,
+		Logger:       d.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		_ = sim.Close()
+		return err
+	}
+	d.whoop = sim
+	return nil
+}
+
 func (d *demo) startReceiver() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -448,6 +519,10 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, err
 	// Subscriptions are made before linking, in the foreground (run),
 	// rather than by a job.
 	o.ManageWebhooks = false
+	// The demo's own WHOOP simulator, not the app's built-in one: the
+	// demo lets its nights pass.
+	in := d.whoop.Info()
+	c.Whoop = config.Whoop{APIBaseURL: in.APIBaseURL, OAuthBaseURL: in.BaseURL, ClientID: in.ClientID, ClientSecret: in.ClientSecret}
 	c.Sync.BackfillDays = d.cfg.BackfillDays
 
 	a, err := app.New(ctx, c, app.Options{Logger: d.cfg.Logger, Migrate: true, Listener: ln,
@@ -458,6 +533,7 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, err
 	d.app, d.api = a, "http://"+c.Listen
 	d.examples = []string{
 		"/v2/processed_data/sleep_health/summary?user_id=" + UserID + "&date=" + ExampleDay,
+		"/v2/processed_data/sleep_health/summary?user_id=" + WhoopUserID + "&date=" + ExampleDay,
 		"/api/v1/client/users/status?up_to_date=" + d.sim.Clock().Now().UTC().Format(time.DateOnly),
 		"/api/v2/user_id/" + UserID + "/data_sources/authorized",
 	}
@@ -490,15 +566,16 @@ func (d *demo) seed(ctx context.Context) error {
 	return nil
 }
 
-// link connects userID to simulated Oura account simUser the way a person
-// would: the app asks the API for the authorization URL, the browser
-// follows it to the simulator's consent page, approves, and comes back to
-// wearlink's callback.
-func (d *demo) link(ctx context.Context, userID string, simUser int) error {
+// link connects userID to account simUser of a simulated data source (as
+// ROOK names it: Oura, Whoop) the way a person would: the app asks the API
+// for the authorization URL, the browser follows it to the simulator's
+// consent page, approves as simUser (told by header userHeader), and comes
+// back to wearlink's callback.
+func (d *demo) link(ctx context.Context, userID, source, userHeader string, simUser int) error {
 	var az struct {
 		AuthorizationURL string `json:"authorization_url"`
 	}
-	if err := d.getJSON(ctx, "/api/v1/user_id/"+url.PathEscape(userID)+"/data_source/Oura/authorizer", &az); err != nil {
+	if err := d.getJSON(ctx, "/api/v1/user_id/"+url.PathEscape(userID)+"/data_source/"+source+"/authorizer", &az); err != nil {
 		return err
 	}
 	if az.AuthorizationURL == "" {
@@ -512,7 +589,7 @@ func (d *demo) link(ctx context.Context, userID string, simUser int) error {
 			return err
 		}
 		if hop == 1 { // the simulator's consent page: approve as simUser
-			req.Header.Set(ourasim.HeaderAuthorizeUser, fmt.Sprint(simUser))
+			req.Header.Set(userHeader, fmt.Sprint(simUser))
 		}
 		res, err := browser.Do(req)
 		if err != nil {
@@ -557,7 +634,9 @@ func (d *demo) get(ctx context.Context, path string) (int, []byte, error) {
 
 // userProgress is one user's backfill as the progress display shows it.
 type userProgress struct {
-	user      string
+	user string
+	// provider names the user's data source (Oura, WHOOP).
+	provider  string
 	raw       int
 	delivered int
 	done      bool
@@ -569,8 +648,8 @@ const backfillTimeout = 2 * time.Minute
 // backfill shows the backfill's progress until every linked user's
 // history is stored and delivered.
 func (d *demo) backfill(ctx context.Context) error {
-	fmt.Fprintf(d.out, "linked %s through Oura OAuth (simulated); backfilling their last %d days (simulated today: %s)\n",
-		strings.Join(UserIDs, ", "), d.cfg.BackfillDays, SimStart.Format(time.DateOnly))
+	fmt.Fprintf(d.out, "linked %s through Oura OAuth and %s through WHOOP OAuth (simulated); backfilling their last %d days (simulated today: %s)\n",
+		strings.Join(OuraUserIDs, ", "), WhoopUserID, d.cfg.BackfillDays, SimStart.Format(time.DateOnly))
 	start := time.Now()
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, backfillTimeout)
@@ -606,7 +685,7 @@ func (d *demo) backfill(ctx context.Context) error {
 			for _, p := range ps {
 				if p.done && !reported[p.user] {
 					reported[p.user] = true
-					fmt.Fprintf(d.out, "  %-11s %5d Oura documents stored, backfill done\n", p.user, p.raw)
+					fmt.Fprintf(d.out, "  %-11s %5d %s documents stored, backfill done\n", p.user, p.raw, p.provider)
 				}
 			}
 		}
@@ -634,7 +713,7 @@ func (p userProgress) String() string {
 	if p.done {
 		state = "done"
 	}
-	return fmt.Sprintf("%-11s %5d Oura documents stored  %4d ROOK documents delivered  %s", p.user, p.raw, p.delivered, state)
+	return fmt.Sprintf("%-11s %5d %-5s documents stored  %4d ROOK documents delivered  %s", p.user, p.raw, p.provider, p.delivered, state)
 }
 
 // progress reads each linked user's backfill state.
@@ -648,7 +727,7 @@ func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
 	}
 	var out []userProgress
 	for _, u := range UserIDs {
-		c, err := st.FindConnection(ctx, ClientUUID, u, oura.DataSource)
+		c, err := st.FindConnection(ctx, ClientUUID, u, dataSource(u))
 		if err != nil {
 			continue // not linked
 		}
@@ -656,7 +735,7 @@ func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := userProgress{user: u, delivered: delivered[u], done: ingest.CursorsOf(c).Backfilled()}
+		p := userProgress{user: u, provider: providerName(u), delivered: delivered[u], done: ingest.CursorsOf(c).Backfilled()}
 		for _, k := range n {
 			p.raw += k
 		}
@@ -665,7 +744,7 @@ func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
 	return out, nil
 }
 
-// syncKinds are the kinds of the jobs that read Oura.
+// syncKinds are the kinds of the jobs that read the providers.
 var syncKinds = []string{ingest.BackfillArgs{}.Kind(), ingest.FetchArgs{}.Kind(), ingest.PollArgs{}.Kind()}
 
 // idle reports whether every document has been read and delivered: no
@@ -698,45 +777,53 @@ func (d *demo) banner() {
 		pageLines = "unavailable: " + err.Error()
 	}
 	pageLines += fmt.Sprintf("\n               new link: curl -u %s '%s%s'", auth, d.api, d.pagePath())
-	fmt.Fprintf(d.out, `wearlink demo: wearlink, a simulated Oura API and a webhook receiver in this process
+	fmt.Fprintf(d.out, `wearlink demo: wearlink, simulated Oura and WHOOP APIs and a webhook receiver in this process
   API          %[1]s
   OpenAPI      %[1]s/openapi.yaml
   connections  %[10]s
   dashboard    %[1]s/dashboard   (sign in with the client_uuid and secret below)
   Oura (sim)   %[3]s   (control routes: %[3]s/_sim/)
+  WHOOP (sim)  %[11]s   (control routes: %[11]s/_sim/)
+               WHOOP posts its signed notifications to wearlink's %[1]s/webhooks/%[12]s
   webhooks to  %[4]s%[5]s and %[4]s%[6]s
   data         %[7]s
   client_uuid  %[2]s
   secret       %[8]s
-  users        %[9]s
+  users        %[9]s on Oura, %[13]s on WHOOP
 
 Try ROOK's examples:
 `, d.api, ClientUUID, d.sim.URL(), d.rurl, DataPath, NotificationPath, d.cfg.DataDir, ClientSecret,
-		strings.Join(UserIDs, ", "), pageLines)
+		strings.Join(OuraUserIDs, ", "), pageLines, d.whoop.URL(), whoop.DataSource, WhoopUserID)
 	for _, p := range d.examples {
 		fmt.Fprintf(d.out, "  curl -u %s '%s%s'\n", auth, d.api, p)
 	}
 	fmt.Fprintln(d.out)
 	if !d.cfg.Once {
-		fmt.Fprintf(d.out, "The ring syncs a new simulated day every %s; each delivery is a line below. Ctrl-C stops.\n"+
+		fmt.Fprintf(d.out, "A simulated day passes every %s: the rings sync their new day and WHOOP scores its member's new night; each delivery is a line below. Ctrl-C stops.\n"+
 			"(Simulated time moves a day per sync, and up_to_date may be at most 6 months before it: later, take a date from a sync line.)\n\n", d.cfg.Interval)
 	}
 }
 
-// tick lets a simulated day pass: the simulator reveals each user's new
-// night and day and announces them by webhook.
+// tick lets a simulated day pass: the Oura simulator reveals each ring
+// user's new night and day, WHOOP scores its member's new night, and both
+// announce them by webhook.
 func (d *demo) tick() []newDay {
 	at := time.Now()
 	revealed := d.sim.AdvanceClock(24 * time.Hour)
 	var days []newDay
 	for idx, ds := range revealed {
-		if idx < 0 || idx >= len(UserIDs) {
+		if idx < 0 || idx >= len(OuraUserIDs) {
 			continue
 		}
 		for _, day := range ds {
-			days = append(days, newDay{user: UserIDs[idx], day: string(day), at: at})
+			days = append(days, newDay{user: OuraUserIDs[idx], day: string(day), at: at})
 		}
 	}
+	nights, err := d.whoopNights(at)
+	if err != nil {
+		fmt.Fprintf(d.out, "-- WHOOP: %v\n", err)
+	}
+	days = append(days, nights...)
 	sort.Slice(days, func(i, j int) bool {
 		return days[i].user < days[j].user || days[i].user == days[j].user && days[i].day < days[j].day
 	})
@@ -748,8 +835,47 @@ func (d *demo) tick() []newDay {
 	if len(names) == 0 {
 		names = []string{"no new day yet"}
 	}
-	fmt.Fprintf(d.out, "-- Oura sync at %s (simulated): %s\n", d.sim.Clock().Now().UTC().Format("2006-01-02 15:04"), strings.Join(names, ", "))
+	fmt.Fprintf(d.out, "-- Oura and WHOOP sync at %s (simulated): %s\n", d.sim.Clock().Now().UTC().Format("2006-01-02 15:04"), strings.Join(names, ", "))
 	return days
+}
+
+// whoopNights lets WHOOP score its member's next night, then brings
+// WHOOP's clock up to Oura's (a day later since tick advanced it), sending
+// the webhooks due by then. It returns the local days of the nights
+// announced: one, or two when the next one was scored by then too. A
+// night scored after Oura's time (the member wakes five hours west of UTC)
+// leaves WHOOP's clock ahead by those hours until the next tick.
+func (d *demo) whoopNights(at time.Time) ([]newDay, error) {
+	_, evs, err := d.whoop.NextNight(whoopMember)
+	if err != nil {
+		return nil, err
+	}
+	if lag := d.sim.Clock().Now().Sub(d.whoop.Clock().Now()); lag > 0 {
+		evs = append(evs, d.whoop.AdvanceClock(lag)...)
+	}
+	w := d.whoop.World()
+	u := w.User(whoopMember)
+	now := d.whoop.Clock().Now()
+	var days []newDay
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if e.Type != whoopsim.EventSleepUpdated || e.UserID != u.UserID {
+			continue
+		}
+		sl, ok := w.Sleep(u, e.ID, now)
+		if !ok || sl.Nap {
+			continue
+		}
+		day, err := whoop.LocalDay(whoop.Time(sl.End), sl.TimezoneOffset)
+		if err != nil {
+			return days, err
+		}
+		if !seen[day] {
+			seen[day] = true
+			days = append(days, newDay{user: WhoopUserID, day: day, at: at})
+		}
+	}
+	return days, nil
 }
 
 // settleTimeout bounds waiting for a synced day's deliveries.
@@ -760,6 +886,7 @@ const settleTimeout = time.Minute
 func (d *demo) settle(ctx context.Context, days []newDay) error {
 	// Every notification answered means every fetch job is queued.
 	d.sim.WaitNotifications()
+	d.whoop.WaitWebhooks()
 	deadline := time.Now().Add(settleTimeout)
 	for {
 		missing := d.undelivered(days)

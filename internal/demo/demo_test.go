@@ -54,21 +54,48 @@ func TestOnce(t *testing.T) {
 	if sum.Verified != sum.Deliveries {
 		t.Errorf("%d of %d deliveries verified", sum.Verified, sum.Deliveries)
 	}
+	// Each user's documents, the WHOOP user's too, arrived and were
+	// verified.
+	for _, u := range UserIDs {
+		if n, v := sum.UserDocuments[u], sum.UserVerified[u]; n == 0 || v != n {
+			t.Errorf("%s: %d documents delivered, %d verified", u, n, v)
+		}
+	}
+	// WHOOP announced each night by signed webhooks, all of which
+	// wearlink verified and accepted.
+	if sum.WhoopWebhooks < 2*2 || sum.WhoopAccepted != sum.WhoopWebhooks {
+		t.Errorf("WHOOP webhooks: %d sent, %d accepted", sum.WhoopWebhooks, sum.WhoopAccepted)
+	}
+	whoopDays := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "-- Oura and WHOOP sync at ") && strings.Contains(line, " "+WhoopUserID+" 2022-1") {
+			whoopDays++
+		}
+	}
+	if whoopDays != 2 {
+		t.Errorf("%d of 2 syncs brought a WHOOP night", whoopDays)
+	}
 	if sum.NewDays < len(UserIDs) || sum.NewDaysDelivered != sum.NewDays {
 		t.Errorf("%d new days, %d delivered", sum.NewDays, sum.NewDaysDelivered)
 	}
 	if len(sum.Latencies) == 0 || sum.Percentile(50) <= 0 || sum.Percentile(99) < sum.Percentile(50) {
 		t.Errorf("latencies p50 %s p99 %s of %d", sum.Percentile(50), sum.Percentile(99), len(sum.Latencies))
 	}
-	if sum.ExampleStatus != 200 || sum.Examples != 3 || sum.ExamplesOK != sum.Examples {
+	if sum.ExampleStatus != 200 || sum.Examples != 4 || sum.ExamplesOK != sum.Examples {
 		t.Errorf("example sleep summary: %d; %d of %d examples answered 200", sum.ExampleStatus, sum.ExamplesOK, sum.Examples)
 	}
-	if p := sum.Pages; p.Connections != 200 || !p.OuraConnected || p.LoginForm != 401 || p.SignIn != 303 || p.UserPage != 200 || !p.Hypnogram {
+	if p := sum.Pages; p.Connections != 200 || !p.OuraConnected || p.LoginForm != 401 || p.SignIn != 303 || p.UserPage != 200 || !p.Hypnogram ||
+		p.WhoopUserPage != 200 || !p.WhoopNight {
 		t.Errorf("pages: %+v", p)
 	}
 	for _, want := range []string{
 		"curl -u demoClientUUID:demoClientSecret 'http://127.0.0.1:",
 		"/v2/processed_data/sleep_health/summary?user_id=demoUserId&date=2022-10-28'",
+		"/v2/processed_data/sleep_health/summary?user_id=demoUser5&date=2022-10-28'",
+		"WHOOP (sim)  http://127.0.0.1:", "/webhooks/whoop\n",
+		"users        demoUserId, demoUser2, demoUser3, demoUser4 on Oura, demoUser5 on WHOOP",
+		"demoUser5 through WHOOP OAuth", "demoUser5      ", " WHOOP documents stored, backfill done",
+		"webhook sleep_summary        demoUser5   2022-1",
 		"/api/v1/client/users/status?up_to_date=2022-10-31'", "/api/v2/user_id/demoUserId/data_sources/authorized'",
 		"/openapi.yaml", "/dashboard",
 		"/connections/client_uuid/demoClientUUID/user_id/demoUserId?expires=", "&redirect_url=http%3A%2F%2F127.0.0.1%3A", "%2Fdashboard&sig=",
@@ -77,6 +104,8 @@ func TestOnce(t *testing.T) {
 		"/api/v1/user_id/demoUserId/connections_page?redirect_url=http%3A%2F%2F127.0.0.1%3A",
 		"connections page     HTTP 200 through the signed link; Oura connected for demoUserId",
 		"dashboard            sign-in form HTTP 401, sign-in HTTP 303, demoUserId's page HTTP 200 with its hypnogram",
+		"demoUser5's page HTTP 200 with its WHOOP connection and night",
+		"WHOOP webhooks       ", "demoUser5 (WHOOP) ",
 		"webhook sleep_summary", "all checks held",
 	} {
 		if !strings.Contains(out.String(), want) {

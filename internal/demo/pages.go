@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/provider/whoop"
 )
 
 // Pages is what the browser pages showed: the connections page through
@@ -25,6 +27,11 @@ type Pages struct {
 	// the night's sleep phases.
 	LoginForm, SignIn, UserPage int
 	Hypnogram                   bool
+	// WhoopUserPage is the status of WhoopUserID's dashboard page,
+	// WhoopNight whether it showed the WHOOP connection and the newest
+	// night's sleep.
+	WhoopUserPage int
+	WhoopNight    bool
 }
 
 // browser is a client with cookies that does not follow redirects.
@@ -124,6 +131,17 @@ func (d *demo) checkPages(ctx context.Context) (Pages, []string) {
 		fail("the dashboard page of %s answered %d, not 200", UserID, status)
 	case !p.Hypnogram:
 		fail("the dashboard page of %s draws no hypnogram", UserID)
+	}
+	status, page, err = b.do(ctx, http.MethodGet, d.api+"/dashboard/users/"+url.PathEscape(WhoopUserID), nil)
+	p.WhoopUserPage = status
+	p.WhoopNight = strings.Contains(page, "<dt>"+whoop.Name+"</dt>") && !strings.Contains(page, "No sleep recorded for this night")
+	switch {
+	case err != nil:
+		fail("dashboard user page: %v", err)
+	case status != http.StatusOK:
+		fail("the dashboard page of %s answered %d, not 200", WhoopUserID, status)
+	case !p.WhoopNight:
+		fail("the dashboard page of %s does not show its WHOOP connection and newest night", WhoopUserID)
 	}
 	return p, fails
 }

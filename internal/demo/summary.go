@@ -20,6 +20,13 @@ type Summary struct {
 	// Deliveries counts the receiver's requests (Notifications of them
 	// lifecycle events); Verified those whose signatures held.
 	Deliveries, Notifications, Verified int
+	// UserDocuments counts each user's document deliveries, UserVerified
+	// those of them whose signatures held.
+	UserDocuments, UserVerified map[string]int
+	// WhoopWebhooks counts the notifications the WHOOP simulator sent
+	// wearlink, signed with the client secret; WhoopAccepted those
+	// wearlink answered 2xx (a signature it could not verify is 401).
+	WhoopWebhooks, WhoopAccepted int
 	// NewDays is how many user-days the simulator synced after the
 	// backfill; NewDaysDelivered those of which a document arrived.
 	NewDays, NewDaysDelivered int
@@ -85,9 +92,13 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 
 	got := d.rcv.Deliveries()
 	s.Deliveries = len(got)
+	s.UserDocuments, s.UserVerified = map[string]int{}, map[string]int{}
 	for _, dv := range got {
 		if dv.Endpoint == NotificationPath {
 			s.Notifications++
+		}
+		if dv.Endpoint == DataPath {
+			s.UserDocuments[dv.UserID]++
 		}
 		if !dv.Verified {
 			continue
@@ -96,6 +107,7 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 		if dv.Endpoint != DataPath {
 			continue
 		}
+		s.UserVerified[dv.UserID]++
 		// The latest sync of the user before the document arrived is the
 		// one that brought it.
 		var from time.Time
@@ -110,6 +122,9 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 	}
 	s.NewDays = len(d.days)
 	s.NewDaysDelivered = s.NewDays - len(d.undelivered(d.days))
+	d.whoop.WaitWebhooks()
+	ws := d.whoop.WebhookStats()
+	s.WhoopWebhooks, s.WhoopAccepted = ws.Queued, ws.Delivered
 
 	if s.UsersLinked != s.Users {
 		fail("%d of %d users linked", s.UsersLinked, s.Users)
@@ -123,9 +138,22 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 	if s.Deliveries == 0 {
 		fail("no delivery received")
 	}
+	if s.UsersLinked == s.Users {
+		for _, u := range UserIDs {
+			if s.UserVerified[u] == 0 {
+				fail("no verified document delivered for %s", u)
+			}
+		}
+	}
+	if s.WhoopAccepted != s.WhoopWebhooks {
+		fail("wearlink refused %d of WHOOP's %d webhooks", s.WhoopWebhooks-s.WhoopAccepted, s.WhoopWebhooks)
+	}
 	if d.cfg.Once {
 		if s.NewDays == 0 {
-			fail("the simulator synced no new day")
+			fail("the simulators synced no new day")
+		}
+		if s.WhoopWebhooks == 0 {
+			fail("WHOOP sent wearlink no webhook")
 		}
 		if s.NewDaysDelivered != s.NewDays {
 			fail("%d of %d new days synced without a delivery", s.NewDays-s.NewDaysDelivered, s.NewDays)
@@ -151,6 +179,8 @@ func (s Summary) Write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  deliveries received  %d (%d documents, %d notifications), %d verified\n",
 		s.Deliveries, s.Deliveries-s.Notifications, s.Notifications, s.Verified)
+	fmt.Fprintf(w, "  documents by user    %s\n", s.byUser())
+	fmt.Fprintf(w, "  WHOOP webhooks       %d signed notifications to wearlink, %d accepted\n", s.WhoopWebhooks, s.WhoopAccepted)
 	fmt.Fprintf(w, "  new days synced      %d, %d of them delivered\n", s.NewDays, s.NewDaysDelivered)
 	if len(s.Latencies) > 0 {
 		fmt.Fprintf(w, "  sync to delivery     p50 %s, p99 %s (%d documents)\n",
@@ -163,6 +193,8 @@ func (s Summary) Write(w io.Writer) {
 		p.Connections, yesNo(p.OuraConnected, "connected", "NOT shown connected"), UserID)
 	fmt.Fprintf(w, "  dashboard            sign-in form HTTP %d, sign-in HTTP %d, %s's page HTTP %d %s\n",
 		p.LoginForm, p.SignIn, UserID, p.UserPage, yesNo(p.Hypnogram, "with its hypnogram", "WITHOUT a hypnogram"))
+	fmt.Fprintf(w, "                       %s's page HTTP %d %s\n",
+		WhoopUserID, p.WhoopUserPage, yesNo(p.WhoopNight, "with its WHOOP connection and night", "WITHOUT its WHOOP connection and night"))
 	if s.OK() {
 		fmt.Fprintln(w, "all checks held")
 		return
@@ -170,6 +202,20 @@ func (s Summary) Write(w io.Writer) {
 	for _, f := range s.Failures {
 		fmt.Fprintln(w, "FAILED:", f)
 	}
+}
+
+// byUser shows each user's documents delivered and, where not all, how
+// many were verified.
+func (s Summary) byUser() string {
+	var parts []string
+	for _, u := range UserIDs {
+		part := fmt.Sprintf("%s (%s) %d", u, providerName(u), s.UserDocuments[u])
+		if v := s.UserVerified[u]; v != s.UserDocuments[u] {
+			part += fmt.Sprintf(", %d verified", v)
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func yesNo(ok bool, yes, no string) string {
