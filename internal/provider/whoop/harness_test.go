@@ -315,15 +315,27 @@ func (h *harness) pendingIngestJobs() int {
 	return n
 }
 
-// ingestJobs counts every job of the engine, finished or not.
-func (h *harness) ingestJobs() int {
+// ingestJobs counts the engine's jobs of these kinds, finished or not.
+func (h *harness) ingestJobs(kinds ...string) int {
 	h.t.Helper()
-	var n int
-	if err := h.st.Writer().QueryRowContext(h.ctx, `SELECT count(*) FROM river_job WHERE kind LIKE 'ingest\_%' ESCAPE '\'`).Scan(&n); err != nil {
-		h.t.Fatal(err)
+	total := 0
+	for _, k := range kinds {
+		var n int
+		if err := h.st.Writer().QueryRowContext(h.ctx, `SELECT count(*) FROM river_job WHERE kind = ?`, k).Scan(&n); err != nil {
+			h.t.Fatal(err)
+		}
+		total += n
 	}
-	return n
+	return total
 }
+
+// The kinds a notification enqueues, and every kind a connection's sync
+// runs (the periodic check for due polls is left out: River runs it when
+// it starts, whatever the tests do).
+var (
+	notifiedKinds = []string{"ingest_fetch", "ingest_delete"}
+	syncKinds     = []string{"ingest_backfill", "ingest_fetch", "ingest_delete", "ingest_poll", "ingest_resync"}
+)
 
 // failedIngestJobs lists the engine's jobs that gave up or recorded an
 // error on some attempt.
