@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -122,6 +123,20 @@ func (e *Engine) deleteDocument(ctx context.Context, conn store.Connection, coll
 				return err
 			}
 		}
+		// Worked out again now that the document is gone: a document
+		// deleted at the same time (WHOOP deletes a sleep's recovery with
+		// it) still counted when the mark was made, and each delete then
+		// found the other keeping the health documents both produced. Of
+		// concurrent deletes, the last to get here sees them all gone.
+		again, err := e.goneWithout(ctx, conn, loc, doc)
+		if err != nil {
+			return err
+		}
+		if mark.add(nil, again) {
+			if err := e.setMark(ctx, conn.ID, coll, id, mark); err != nil {
+				return err
+			}
+		}
 	}
 	var days []string
 	undated := false
@@ -181,16 +196,19 @@ func (e *Engine) goneWithout(ctx context.Context, conn store.Connection, loc *ti
 	if err != nil {
 		return nil, err
 	}
-	without := make([]store.RawDocument, 0, len(raws))
+	without := make([]store.RawDocument, 0, len(raws)+1)
 	for _, r := range raws {
 		if r.Collection != doc.Collection || r.ExternalID != doc.ExternalID {
 			without = append(without, r)
 		}
 	}
+	// doc is added back rather than read, so that this works after doc
+	// was deleted too.
+	with := append(slices.Clip(without), doc)
 	affected := map[string]bool{addDays(doc.Day, -1): true, doc.Day: true, addDays(doc.Day, 1): true}
 	left := producedKeys(e.normalizeRaw(ctx, conn, norm, loc, without), affected)
 	var gone []goneKey
-	for k := range producedKeys(e.normalizeRaw(ctx, conn, norm, loc, raws), affected) {
+	for k := range producedKeys(e.normalizeRaw(ctx, conn, norm, loc, with), affected) {
 		if !left[k] {
 			gone = append(gone, k)
 		}
