@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"time"
 
@@ -25,10 +26,17 @@ func (a *API) processed(s health.Structure) handler {
 		if err != nil {
 			return err
 		}
+		// A user linked to several providers has a document of each per
+		// day: data_source picks one provider's; without it a summary
+		// comes from the first data source (by slug) that has that day,
+		// and events are merged from all.
+		only := ""
 		if q.Has("data_source") {
-			if _, err := a.source(q.Get("data_source"), health.EINVALID); err != nil {
+			src, err := a.source(q.Get("data_source"), health.EINVALID)
+			if err != nil {
 				return err
 			}
+			only = src.DataSource
 		}
 		ranged := q.Has("start_date") || q.Has("end_date")
 		hq := store.HealthQuery{ClientUUID: c.UUID, UserID: userID, DataStructure: s.Name, Pillar: s.Pillar}
@@ -45,6 +53,9 @@ func (a *API) processed(s health.Structure) handler {
 		docs, err := a.st.GetHealthDocuments(ctx, hq)
 		if err != nil {
 			return err
+		}
+		if only != "" {
+			docs = slices.DeleteFunc(docs, func(d store.HealthDocument) bool { return d.DataSource() != only })
 		}
 		days, err := a.dayDocuments(ctx, s, hq, docs)
 		if err != nil {

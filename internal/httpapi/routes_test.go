@@ -191,7 +191,7 @@ func seedUser(t *testing.T, e *env, clientUUID, userID string) {
 	d.Summary.Metadata.Datetime = health.String("2024-03-05T07:00:00.000000Z")
 	d.Summary.Metadata.SourcesOfData = []string{"Oura"}
 	d.Summary.Duration.SleepDurationSeconds = health.Int(27000)
-	if _, err := e.st.ApplyHealthDocuments(e.ctx, []store.HealthInput{{Key: "2024-03-05", Doc: d}}); err != nil {
+	if _, err := e.st.ApplyHealthDocuments(e.ctx, []store.HealthInput{{Key: store.HealthKey("oura", "2024-03-05"), Doc: d}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -572,6 +572,42 @@ func TestEventsOfADayMerged(t *testing.T) {
 	} {
 		if r := e.do(&a, "GET", "/v2/processed_data/physical_health/events/activity?user_id=u1&"+bad, ""); r.status != 400 {
 			t.Errorf("%q: %d %s", bad, r.status, r.body)
+		}
+	}
+}
+
+// TestSummariesOfSeveralDataSources: a user linked to two providers has a
+// sleep summary of one day from each. data_source picks one; without it
+// the answer is the first data source's by slug, every time.
+func TestSummariesOfSeveralDataSources(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	a := e.newClient("A")
+	seedUser(t, e, a.uuid, "u1") // Oura's, 27,000 s
+	other := &health.SleepSummaryDocument{Header: health.Header{ClientUUID: a.uuid, UserID: "u1", Day: "2024-03-05"}}
+	other.Summary.Metadata.Datetime = health.String("2024-03-05T07:00:00.000000Z")
+	other.Summary.Metadata.SourcesOfData = []string{"Fitbit"}
+	other.Summary.Duration.SleepDurationSeconds = health.Int(25000)
+	if _, err := e.st.ApplyHealthDocuments(e.ctx, []store.HealthInput{{Key: store.HealthKey("fitbit", "2024-03-05"), Doc: other}}); err != nil {
+		t.Fatal(err)
+	}
+	seconds := func(query string) int {
+		t.Helper()
+		r := e.do(&a, "GET", "/v2/processed_data/sleep_health/summary?user_id=u1&date=2024-03-05"+query, "")
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", query, r.status, r.body)
+		}
+		var d health.SleepSummaryDocument
+		if err := json.Unmarshal(r.body, &d); err != nil || d.Summary.Duration.SleepDurationSeconds == nil {
+			t.Fatalf("%s: %v %s", query, err, r.body)
+		}
+		return *d.Summary.Duration.SleepDurationSeconds
+	}
+	if got := seconds(""); got != 25000 {
+		t.Errorf("without data_source: %d s, want the first data source's (fitbit, 25000)", got)
+	}
+	for _, q := range []string{"&data_source=Oura", "&data_source=oura"} {
+		if got := seconds(q); got != 27000 {
+			t.Errorf("%s: %d s, want Oura's 27000", q, got)
 		}
 	}
 }

@@ -38,7 +38,8 @@ func (e *env) healthVersions(conn store.Connection) map[string]store.HealthDocum
 	}
 	out := map[string]store.HealthDocument{}
 	for _, d := range hd {
-		out[d.DataStructure+"/"+d.Pillar+"/"+d.Key] = d
+		// Keys as the normalizer gives them, without the data source.
+		out[d.DataStructure+"/"+d.Pillar+"/"+strings.TrimPrefix(d.Key, d.DataSource()+":")] = d
 	}
 	return out
 }

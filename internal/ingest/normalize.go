@@ -352,6 +352,11 @@ func (e *Engine) normalizeRaw(ctx context.Context, conn store.Connection, norm p
 	if err != nil {
 		logInputErrors(ctx, e, conn, err)
 	}
+	// Two providers of one user make documents of the same day and
+	// structure: the data source keeps their keys apart.
+	for i := range results {
+		results[i].Key = store.HealthKey(conn.DataSource, results[i].Key)
+	}
 	return results
 }
 

@@ -14,6 +14,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
@@ -110,7 +111,8 @@ type HealthDocument struct {
 	Pillar        string
 	Day           string
 	// Key identifies the document among the user's documents of one data
-	// structure and pillar (normalize.Result.Key).
+	// structure and pillar: HealthKey of its data source and the key its
+	// provider's normalizer gave it.
 	Key     string
 	Version int
 	// Body is the document exactly as the API serves it and webhooks
@@ -119,6 +121,18 @@ type HealthDocument struct {
 	Hash      []byte
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// HealthKey is the key a health document is stored under: its data
+// source, a colon, and the key the provider's normalizer gave it. A user
+// linked to two providers has a sleep_summary of one day from each; the
+// data source keeps them apart.
+func HealthKey(dataSource, key string) string { return dataSource + ":" + key }
+
+// DataSource is the data source of the document, from its key.
+func (d HealthDocument) DataSource() string {
+	ds, _, _ := strings.Cut(d.Key, ":")
+	return ds
 }
 
 // OutboxRecord says that one version of one health document must be

@@ -131,7 +131,7 @@ func TestWhoopEndToEnd(t *testing.T) {
 		h.waitIdle("the notification's jobs")
 		// Its day's summary is stored, equal to offline normalization, and
 		// delivered, signed, to the app.
-		want := h.offline(conns[who])[docKey("sleep_summary", "sleep_health", day)]
+		want := h.offline(conns[who])[docKey("sleep_summary", "sleep_health", store.HealthKey(whoop.DataSource, day))]
 		if want == nil {
 			t.Fatalf("offline normalization has no sleep summary of %s", day)
 		}
@@ -195,7 +195,7 @@ func TestWhoopEndToEnd(t *testing.T) {
 		}
 		// The new version is what the normalizer makes of what remains;
 		// a day left with no sleep gets a version with no data.
-		if want := h.offline(conn)[docKey("sleep_summary", "sleep_health", day)]; want != nil {
+		if want := h.offline(conn)[docKey("sleep_summary", "sleep_health", store.HealthKey(whoop.DataSource, day))]; want != nil {
 			if w := encodeAt(t, want, next.Version); !bytes.Equal(w, next.Body) {
 				t.Fatalf("sleep summary of %s after the delete\nstored:  %s\noffline: %s", day, next.Body, w)
 			}

@@ -468,7 +468,8 @@ func (h *harness) offline(conn store.Connection) map[string]health.Doc {
 	}
 	out := make(map[string]health.Doc, len(res))
 	for _, r := range res {
-		k := docKey(r.Doc.DataStructure(), r.Doc.Pillar(), r.Key)
+		// Stored under the data source, as every provider's documents are.
+		k := docKey(r.Doc.DataStructure(), r.Doc.Pillar(), store.HealthKey(whoop.DataSource, r.Key))
 		if _, dup := out[k]; dup {
 			h.t.Fatalf("offline normalization gave %s twice", k)
 		}
