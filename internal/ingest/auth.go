@@ -118,6 +118,23 @@ func (a *connAuth) AccessToken(ctx context.Context) (string, error) {
 	return a.AccessToken(ctx)
 }
 
+// RefreshRejected is called by a provider's client after a 401 for the
+// token it sent: a token another request has already replaced is not
+// refreshed again.
+func (a *connAuth) RefreshRejected(ctx context.Context, rejected string) error {
+	a.mu.Lock()
+	ts := a.ts
+	a.mu.Unlock()
+	if ts == nil {
+		return a.e.reauth(ctx, a.id, "token", errors.New("access token rejected and no refresh token"))
+	}
+	err := ts.RefreshRejected(ctx, rejected)
+	if err == nil {
+		return nil
+	}
+	return a.refreshFailed(ctx, ts, err)
+}
+
 // Refresh is called by a provider's client after a 401.
 func (a *connAuth) Refresh(ctx context.Context) error {
 	a.mu.Lock()

@@ -75,6 +75,30 @@ func (s *TokenSource) Refresh(ctx context.Context) error {
 	return s.refreshLocked(ctx)
 }
 
+// RefreshRejected refreshes only if rejected is still the current access
+// token. Requests that were refused together then share one refresh: where
+// a refresh revokes the tokens it replaces (WHOOP), a second refresh would
+// revoke the token the first one just obtained.
+func (s *TokenSource) RefreshRejected(ctx context.Context, rejected string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending != nil {
+		return s.flushPendingLocked(ctx)
+	}
+	if s.tok.AccessToken != rejected {
+		return nil // already replaced
+	}
+	return s.refreshLocked(ctx)
+}
+
+// RejectedRefresher is an Auth that can refresh after the provider
+// rejected a given token, and only then (see TokenSource.RefreshRejected).
+// Clients prefer it to a plain refresh where they have it.
+type RejectedRefresher interface {
+	Auth
+	RefreshRejected(ctx context.Context, rejected string) error
+}
+
 // Current returns the grant as it stands.
 func (s *TokenSource) Current() Tokens {
 	s.mu.Lock()

@@ -76,3 +76,25 @@ func TestTokenSourceKeepsANonRotatingRefreshToken(t *testing.T) {
 		t.Fatalf("after a refresh without rotation: %+v", got)
 	}
 }
+
+// TestRefreshRejectedRefreshesOnce: two requests refused with the same
+// token lead to one refresh; the second finds the token replaced and uses
+// the new one, which a second refresh would have revoked at WHOOP.
+func TestRefreshRejectedRefreshesOnce(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	r := &rotating{valid: "r0"}
+	ts := provider.NewTokenSource(r, provider.Tokens{AccessToken: "a0", RefreshToken: "r0", Expiry: now.Add(time.Hour)}, nil, func() time.Time { return now })
+	for i := range 2 {
+		if err := ts.RefreshRejected(ctx, "a0"); err != nil {
+			t.Fatalf("refresh %d: %v", i, err)
+		}
+	}
+	if r.n != 1 || ts.Current().AccessToken != "a1" {
+		t.Fatalf("%d refreshes, token %q; want 1 and a1", r.n, ts.Current().AccessToken)
+	}
+	// The new token refused in turn: that one is refreshed.
+	if err := ts.RefreshRejected(ctx, "a1"); err != nil || r.n != 2 || ts.Current().AccessToken != "a2" {
+		t.Fatalf("%v: %d refreshes, token %q", err, r.n, ts.Current().AccessToken)
+	}
+}

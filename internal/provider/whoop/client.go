@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
 // ClientConfig configures a Client. BaseURL is required: there is no default
@@ -224,6 +226,17 @@ func (c *Client) do(ctx context.Context, req request) error {
 			return err // context cancellation, token source failure
 		}
 		if we.Kind == kindInvalidToken && !refreshed {
+			// WHOOP revokes the tokens a refresh replaces: after 401s
+			// to several requests at once, only the first refresh may
+			// happen, or it revokes the token the first one obtained.
+			if r, ok := req.auth.(provider.RejectedRefresher); ok {
+				refreshed = true
+				if rerr := r.RefreshRejected(ctx, we.token); rerr != nil {
+					return fmt.Errorf("%w (refresh failed: %v)", err, rerr)
+				}
+				attempt--
+				continue
+			}
 			if r, ok := req.auth.(Refresher); ok {
 				refreshed = true
 				if rerr := r.Refresh(ctx); rerr != nil {
@@ -259,24 +272,34 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
 
+// once sends req once. A 401 carries the token it refused, so that the
+// refresh that follows can tell whether another request already replaced it.
 func (c *Client) once(ctx context.Context, req request) error {
-	token := ""
+	token, err := c.send(ctx, req)
+	var we *Error
+	if errors.As(err, &we) && we.Kind == kindInvalidToken {
+		we.token = token
+	}
+	return err
+}
+
+func (c *Client) send(ctx context.Context, req request) (token string, _ error) {
 	if req.auth != nil {
 		t, err := req.auth.AccessToken(ctx)
 		if err != nil {
-			return fmt.Errorf("whoop: access token: %w", err)
+			return token, fmt.Errorf("whoop: access token: %w", err)
 		}
 		token = t
 	}
 	if err := c.wait(ctx, req.method, req.path); err != nil {
-		return err
+		return token, err
 	}
 	u := *c.base
 	u.Path = c.base.Path + req.path
 	u.RawQuery = req.query.Encode()
 	hreq, err := http.NewRequestWithContext(ctx, req.method, u.String(), nil)
 	if err != nil {
-		return err
+		return token, err
 	}
 	hreq.Header.Set("Accept", "application/json")
 	hreq.Header.Set("User-Agent", c.cfg.UserAgent)
@@ -286,33 +309,33 @@ func (c *Client) once(ctx context.Context, req request) error {
 	resp, err := c.cfg.HTTPClient.Do(hreq)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return token, ctx.Err()
 		}
-		return &Error{Kind: kindNetwork, Method: req.method, Path: req.path, Err: err}
+		return token, &Error{Kind: kindNetwork, Method: req.method, Path: req.path, Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	c.lim.observe(c.cfg.Now(), resp.Header)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return token, ctx.Err()
 		}
-		return &Error{Kind: kindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path, Err: err}
+		return token, &Error{Kind: kindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return parseError(req.method, req.path, resp.StatusCode, resp.Header, data)
+		return token, parseError(req.method, req.path, resp.StatusCode, resp.Header, data)
 	}
 	if req.decode != nil {
 		if err := req.decode(data); err != nil {
 			var se *json.SyntaxError
 			if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return &Error{Kind: kindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path,
+				return token, &Error{Kind: kindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path,
 					Detail: "response body is not valid JSON", Err: err}
 			}
 			// Well-formed JSON of the wrong shape will not get better on
 			// a retry.
-			return fmt.Errorf("whoop %s %s: decode: %w", req.method, req.path, err)
+			return token, fmt.Errorf("whoop %s %s: decode: %w", req.method, req.path, err)
 		}
 	}
-	return nil
+	return token, nil
 }

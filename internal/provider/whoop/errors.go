@@ -24,6 +24,8 @@ type Error struct {
 	// a 429 or 503).
 	RetryAfter time.Duration
 	Err        error
+	// token is the access token a 401 refused; never printed.
+	token string
 }
 
 func (e *Error) Error() string {

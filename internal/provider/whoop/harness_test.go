@@ -93,15 +93,11 @@ func newHarness(t *testing.T, cfg harnessConfig) *harness {
 
 	s, err := sim.New(sim.Config{Seed: cfg.Seed, Users: cfg.Users, Clock: sim.NewClock(simStart, 0, nil),
 		WebhookURL: h.base + "/webhooks/" + whoop.DataSource, ScanInterval: -1, DisableRateLimit: true,
-		WebhookBackoff: 20 * time.Millisecond, Faults: cfg.Faults,
-		// Tokens outlive the simulated days a test advances. With the
-		// default hour, the sleep and recovery fetches of one notification
-		// both get 401 and both refresh; the simulator, as WHOOP, kills
-		// the grant's access tokens on each rotation, so one fetch's new
-		// token dies under it and the connection is marked
-		// reauth_required (a race in the refresh after a 401, reported,
-		// not fixed here).
-		AccessTokenLifetime: 30 * 24 * time.Hour})
+		// Tokens last WHOOP's hour: the simulated days a test advances
+		// expire them, so the fetches of one notification meet 401s
+		// together and must share one refresh (the simulator, as WHOOP,
+		// revokes the tokens a refresh replaces).
+		WebhookBackoff: 20 * time.Millisecond, Faults: cfg.Faults})
 	if err != nil {
 		t.Fatal(err)
 	}
