@@ -514,9 +514,13 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
-// Close releases the store and the data directory lock.
+// Close releases the store, the destinations' connections and the data
+// directory lock.
 func (a *App) Close() error {
 	var errs []error
+	if a.delivery != nil {
+		errs = append(errs, a.delivery.Close())
+	}
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 		a.store = nil

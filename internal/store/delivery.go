@@ -147,7 +147,9 @@ type Delivery struct {
 	EventType string
 	Pillar    string
 	Day       string
-	Version   int
+	// Key is a data message's document key.
+	Key     string
+	Version int
 	// Body is set by GetDelivery only.
 	Body []byte
 }
@@ -162,6 +164,9 @@ const (
 	// ErrorBlocked: the address is private, loopback or link-local and
 	// such webhooks are not allowed.
 	ErrorBlocked = "blocked"
+	// A destination's attempts add the classes of its system's answer:
+	// unavailable, auth, permission, not_found and invalid (see package
+	// delivery/destination).
 )
 
 // MaxResponseKept is how much of a response body an attempt keeps.

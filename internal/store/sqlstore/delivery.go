@@ -503,7 +503,7 @@ func (s *Store) notPaused() string {
 
 const deliveryCols = `d.id, d.message_id, d.endpoint_id, d.client_uuid, d.status, d.attempts, d.round_attempts, d.replays,
 	d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at, d.finished_at,
-	m.webhook_id, m.user_id, m.kind, m.event_type, m.pillar, m.day, m.version`
+	m.webhook_id, m.user_id, m.kind, m.event_type, m.pillar, m.day, m.doc_key, m.version`
 
 const deliveryFrom = ` FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id`
 
@@ -511,7 +511,7 @@ func scanDelivery(row Row, extra ...any) (store.Delivery, error) {
 	var d store.Delivery
 	dest := []any{&d.ID, &d.MessageID, &d.EndpointID, &d.ClientUUID, &d.Status, &d.Attempts, &d.RoundAttempts, &d.Replays,
 		&d.NextAttemptAt, &d.LastAttemptAt, &d.LastStatusCode, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &d.FinishedAt,
-		&d.WebhookID, &d.UserID, &d.Kind, &d.EventType, &d.Pillar, &d.Day, &d.Version}
+		&d.WebhookID, &d.UserID, &d.Kind, &d.EventType, &d.Pillar, &d.Day, &d.Key, &d.Version}
 	return d, row.Scan(append(dest, extra...)...)
 }
 
