@@ -277,7 +277,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 		info := p.Info()
 		sources = append(sources, web.ProviderInfo{DataSource: info.DataSource, Name: info.Name, Description: info.Description})
 	}
-	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser, Notifications: eng,
+	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Destinations: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser, Notifications: eng,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	linkers := map[string]httpapi.Linker{}
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
