@@ -270,7 +270,7 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 		ls link.Store    = st.Store
 		ws web.Store     = st.Store
 	)
-	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
+	wcfg := web.Config{Store: ws, Deliveries: dsvc, Targets: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
 	// The pages list the registered providers; only Oura links so far.
 	var sources []web.ProviderInfo
 	for _, p := range eng.Providers().All() {
