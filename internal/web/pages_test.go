@@ -353,7 +353,7 @@ func TestDashboardDestinations(t *testing.T) {
 	a, b := h.client("A"), h.client("B")
 	svc := h.a.Delivery()
 	paused, err := svc.AddDestination(h.ctx, delivery.DestinationInput{ClientUUID: a.uuid, Kind: "s3", Paused: true,
-		Settings: json.RawMessage(`{"endpoint":"http://127.0.0.1:9","bucket":"health-lake","path_style":true,"access_key_id":"AKIDDASH","secret_access_key":"dash-secret-value"}`),
+		Settings:       json.RawMessage(`{"endpoint":"http://127.0.0.1:9","bucket":"health-lake","path_style":true,"access_key_id":"AKIDDASH","secret_access_key":"dash-secret-value"}`),
 		DataStructures: []string{"sleep_summary"}})
 	if err != nil {
 		t.Fatal(err)
