@@ -36,6 +36,21 @@ is the destination's ds_ id). Credentials are sealed at rest and never shown.`,
 	return cmd
 }
 
+// settingsHelp lists every setting of every kind.
+func settingsHelp() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, f := range destination.Fields() {
+		name := f.Name
+		if f.Required {
+			name += " *"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Kind, name, f.Usage)
+	}
+	tw.Flush()
+	return b.String()
+}
+
 // readSettings reads --settings: JSON, @FILE for a file's, or - for
 // standard input's (keeping credentials out of the shell's history and
 // the process list).
@@ -66,14 +81,7 @@ func newDestinationsAddCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add --client-uuid C --kind s3|kafka|postgres --settings JSON|@FILE|-",
 		Short: "Add a destination and print its id; run 'destinations test' to check it",
-		Long: `Settings by kind (JSON object):
-
-  s3        endpoint, region, bucket, prefix, path_style, access_key_id,
-            secret_access_key, session_token
-  kafka     brokers (["host:port"]), topic, tls, tls_ca_pem, tls_server_name,
-            sasl {mechanism PLAIN|SCRAM-SHA-256|SCRAM-SHA-512, username, password}
-  postgres  dsn, schema
-
+		Long: "Settings by kind (a JSON object; * required; nested names as sasl.password):\n\n" + settingsHelp() + `
 Example:
 
   wearlink destinations add --client-uuid C --kind postgres \
