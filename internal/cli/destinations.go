@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,7 +23,7 @@ import (
 func newDestinationsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "destinations",
-		Short: "Add, list, test, pause, resume and remove destinations (S3, Kafka, PostgreSQL)",
+		Short: "Add, list, update, test, pause, resume and remove destinations (S3, Kafka, PostgreSQL)",
 		Long: `A destination receives every health document of its client (optionally only
 some data structures) as a data webhook endpoint does, through the same outbox,
 retries, dead letters and replay, but written to an S3-compatible bucket, a
@@ -31,7 +32,7 @@ client. Its deliveries are listed by 'wearlink deliveries list' (the endpoint
 is the destination's ds_ id). Credentials are sealed at rest and never shown.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newDestinationsAddCmd(), newDestinationsListCmd(), newDestinationsTestCmd(),
+	cmd.AddCommand(newDestinationsAddCmd(), newDestinationsListCmd(), newDestinationsUpdateCmd(), newDestinationsTestCmd(),
 		newDestinationsPauseCmd(true), newDestinationsPauseCmd(false), newDestinationsRemoveCmd())
 	return cmd
 }
@@ -168,6 +169,52 @@ func newDestinationsListCmd() *cobra.Command {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.ClientUUID, d.Kind, status, d.Description, structures, failing)
 		}
 		return tw.Flush()
+	}
+	return cmd
+}
+
+func newDestinationsUpdateCmd() *cobra.Command {
+	var settings string
+	var structures []string
+	cmd := &cobra.Command{
+		Use:   "update ID [--settings JSON|@FILE|-] [--data-structure NAME ...]",
+		Short: "Change a destination's settings (secrets left out are kept) or its data structures",
+		Long: `Replaces the destination's settings whole (same kind; a secret left out is
+kept) or its data_structure filter (--data-structure "" for all). Its
+deliveries stay: after correcting refused credentials, replay its dead letters
+with 'wearlink deliveries replay'.`,
+		Args: cobra.ExactArgs(1),
+	}
+	f := addDeliveryFlags(cmd)
+	cmd.Flags().StringVar(&settings, "settings", "", "the new settings: JSON, @FILE or - for standard input")
+	cmd.Flags().StringSliceVar(&structures, "data-structure", nil, `only these data_structure names ("" for all)`)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var u delivery.DestinationUpdate
+		if settings != "" {
+			raw, err := readSettings(cmd, settings)
+			if err != nil {
+				return err
+			}
+			u.Settings = raw
+		}
+		if cmd.Flags().Changed("data-structure") {
+			ds := slices.DeleteFunc(slices.Clone(structures), func(s string) bool { return s == "" })
+			u.DataStructures = &ds
+		}
+		if u.Settings == nil && u.DataStructures == nil {
+			return fmt.Errorf("nothing to change: give --settings or --data-structure")
+		}
+		svc, o, err := deliveryService(cmd, f)
+		if err != nil {
+			return err
+		}
+		defer o.Close()
+		d, err := svc.UpdateDestination(cmd.Context(), "", args[0], u)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s updated: writes to %s\n", d.ID, d.Description)
+		return nil
 	}
 	return cmd
 }

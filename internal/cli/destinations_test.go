@@ -81,12 +81,22 @@ func TestDestinationsCommands(t *testing.T) {
 		t.Fatalf("resume printed %q", out)
 	}
 
-	// Wrong credentials: the store's own words, and a failing exit.
+	// Wrong credentials: the store's own words, and a failing exit;
+	// corrected, the test passes.
 	out = e.run(t, "destinations", "add", "--client-uuid", cliClient, "--kind", "s3", "--settings", settings("not-the-secret"))
 	bad := destIDRe.FindStringSubmatch(out)[1]
 	out, _, err = runCLI(t, "destinations", "test", bad, "--data", e.dir, "--allow-private-webhooks")
 	if err == nil || !strings.Contains(out, "SignatureDoesNotMatch") || !strings.Contains(out, "(auth)") || strings.Contains(out, "not-the-secret") {
 		t.Fatalf("test with a wrong secret: %v\n%s", err, out)
+	}
+	if out := e.run(t, "destinations", "update", bad, "--settings", settings(s3.Secret), "--data-structure", ""); !strings.Contains(out, bad+" updated") {
+		t.Fatalf("update printed %q", out)
+	}
+	if out := e.run(t, "destinations", "test", bad, "--allow-private-webhooks"); !strings.Contains(out, "result:   ok") {
+		t.Fatalf("test after the update printed:\n%s", out)
+	}
+	if _, _, err := runCLI(t, "destinations", "update", bad, "--data", e.dir); err == nil || !strings.Contains(err.Error(), "nothing to change") {
+		t.Fatalf("update without changes: %v", err)
 	}
 
 	if out := e.run(t, "destinations", "remove", id); !strings.Contains(out, id+" removed") {

@@ -303,6 +303,70 @@ func (s *Service) SetPaused(ctx context.Context, clientUUID, id string, paused b
 	return destView(e), nil
 }
 
+// DestinationUpdate changes the fields that are set.
+type DestinationUpdate struct {
+	// Settings replace the destination's settings whole, of the same
+	// kind; secrets left out are kept, so fixing a bucket name or a user
+	// name need not repeat the password.
+	Settings json.RawMessage
+	// DataStructures is the new filter; empty for all.
+	DataStructures *[]string
+}
+
+// UpdateDestination changes a destination's settings or filter. Its
+// deliveries stay: after new credentials, replay its dead letters.
+func (s *Service) UpdateDestination(ctx context.Context, clientUUID, id string, u DestinationUpdate) (Destination, error) {
+	e, err := s.destination(ctx, clientUUID, id)
+	if err != nil {
+		return Destination{}, err
+	}
+	var su store.EndpointUpdate
+	if len(bytes.TrimSpace(u.Settings)) > 0 {
+		prev, err := destination.ParseSettings(e.Destination, e.Settings)
+		if err != nil {
+			return Destination{}, err
+		}
+		set, err := s.mergeSettings(e.Destination, u.Settings, prev)
+		if err != nil {
+			return Destination{}, err
+		}
+		raw, err := json.Marshal(set)
+		if err != nil {
+			return Destination{}, err
+		}
+		desc := describe(set)
+		su.Settings, su.URL = &raw, &desc
+	}
+	if u.DataStructures != nil {
+		if err := validDataStructures(*u.DataStructures); err != nil {
+			return Destination{}, err
+		}
+		su.DataStructures = u.DataStructures
+	}
+	if su.Settings == nil && su.DataStructures == nil {
+		return Destination{}, health.Errorf(health.EINVALID, "nothing to change: give settings or data_structures")
+	}
+	e, err = s.st.UpdateEndpoint(ctx, id, su)
+	if err != nil {
+		return Destination{}, err
+	}
+	return destView(e), nil
+}
+
+// mergeSettings decodes raw as settings of kind, fills the secrets it
+// leaves out from prev, and validates the result.
+func (s *Service) mergeSettings(kind string, raw json.RawMessage, prev destination.Settings) (destination.Settings, error) {
+	set, err := destination.DecodeSettings(kind, raw)
+	if err != nil {
+		return nil, err
+	}
+	set.KeepSecrets(prev)
+	if err := set.Validate(); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
 // DeleteDestination removes a destination with its deliveries.
 func (s *Service) DeleteDestination(ctx context.Context, clientUUID, id string) error {
 	if _, err := s.destination(ctx, clientUUID, id); err != nil {

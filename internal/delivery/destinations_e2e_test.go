@@ -423,6 +423,22 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			if v, err := short.GetDestination(ctx, testClient, bad.ID); err != nil || v.Status != DestinationFailing {
 				t.Fatalf("the bad destination: %+v %v", v, err)
 			}
+
+			// The credentials corrected, its dead letter replays.
+			badDead := destDeliveries(t, st, bad.ID)
+			if len(badDead) != 1 || badDead[0].Status != store.DeliveryDead {
+				t.Fatalf("the bad destination's deliveries: %+v", badDead)
+			}
+			if _, err := short.UpdateDestination(ctx, testClient, bad.ID, DestinationUpdate{Settings: json.RawMessage(h.settings)}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the dead letter's job to finish", 30*time.Second, func() bool { return deliverJobs(t, st, badDead[0].ID) == 0 })
+			if n, err := short.Replay(ctx, testClient, store.ReplayQuery{IDs: []int64{badDead[0].ID}}); err != nil || n != 1 {
+				t.Fatalf("replay: %d %v", n, err)
+			}
+			waitDelivered(t, st, bad.ID, 1, 60*time.Second)
+			waitDelivered(t, st, d.ID, 2*n+2, 60*time.Second)
+			checkHoldsNewest(t, st, h)
 		})
 	}
 }

@@ -330,3 +330,37 @@ func TestDestinationTestAndDelete(t *testing.T) {
 		t.Fatal("close")
 	}
 }
+
+func TestDestinationUpdateKeepsSecrets(t *testing.T) {
+	e, _ := newDestEnv(t)
+	d := e.addDestination(fakeS3)
+	// A new bucket without repeating the secret: the secret stays.
+	up, err := e.svc.UpdateDestination(e.ctx, testClient, d.ID, DestinationUpdate{
+		Settings: json.RawMessage(`{"endpoint":"http://127.0.0.1:9","bucket":"lake-two","path_style":true,"access_key_id":"AKIDTEST"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(up.Description, "s3://lake-two/") || strings.Contains(string(up.Settings), "hush-hush") {
+		t.Fatalf("updated %+v", up)
+	}
+	if ep := e.endpoint(d.ID); !strings.Contains(string(ep.Settings), `"secret_access_key":"hush-hush-1234"`) || !strings.Contains(string(ep.Settings), "lake-two") {
+		t.Fatalf("stored settings %s", ep.Settings)
+	}
+	up, err = e.svc.UpdateDestination(e.ctx, testClient, d.ID, DestinationUpdate{DataStructures: &[]string{"sleep_summary"}})
+	if err != nil || !slices.Equal(up.DataStructures, []string{"sleep_summary"}) {
+		t.Fatalf("filter: %+v %v", up, err)
+	}
+	for _, u := range []DestinationUpdate{
+		{},
+		{Settings: json.RawMessage(`{"brokers":["127.0.0.1:9"],"topic":"t"}`)}, // another kind's
+		{Settings: json.RawMessage(`{"endpoint":"http://127.0.0.1:9","bucket":"Bad_Bucket","access_key_id":"a"}`)},
+		{DataStructures: &[]string{"naps"}},
+	} {
+		if _, err := e.svc.UpdateDestination(e.ctx, testClient, d.ID, u); health.ErrorCode(err) != health.EINVALID {
+			t.Errorf("update %+v: %v, want EINVALID", u, err)
+		}
+	}
+	if _, err := e.svc.UpdateDestination(e.ctx, "client-2", d.ID, DestinationUpdate{DataStructures: &[]string{}}); health.ErrorCode(err) != health.ENOTFOUND {
+		t.Fatalf("another client's update: %v", err)
+	}
+}

@@ -24,6 +24,7 @@ type DestinationManager interface {
 	AddDestination(ctx context.Context, in delivery.DestinationInput) (delivery.Destination, error)
 	ListDestinations(ctx context.Context, clientUUID string) ([]delivery.Destination, error)
 	GetDestination(ctx context.Context, clientUUID, id string) (delivery.Destination, error)
+	UpdateDestination(ctx context.Context, clientUUID, id string, u delivery.DestinationUpdate) (delivery.Destination, error)
 	SetPaused(ctx context.Context, clientUUID, id string, paused bool) (delivery.Destination, error)
 	// TestDestination connects now and reports what the destination said.
 	TestDestination(ctx context.Context, clientUUID, id string) (delivery.DestinationTest, error)
@@ -35,6 +36,7 @@ func (a *API) destinationRoutes() []route {
 		{method: "GET", pattern: destinationsPath, auth: true, h: a.listDestinations},
 		{method: "POST", pattern: destinationsPath, auth: true, h: a.createDestination},
 		{method: "GET", pattern: destinationsPath + "/{id}", auth: true, h: a.getDestination},
+		{method: "PATCH", pattern: destinationsPath + "/{id}", auth: true, h: a.patchDestination},
 		{method: "DELETE", pattern: destinationsPath + "/{id}", auth: true, h: a.deleteDestination},
 		{method: "POST", pattern: destinationsPath + "/{id}/pause", auth: true, h: a.pauseDestination},
 		{method: "POST", pattern: destinationsPath + "/{id}/resume", auth: true, h: a.resumeDestination},
@@ -134,6 +136,28 @@ func (a *API) withDestination(w http.ResponseWriter, r *http.Request, c *store.C
 func (a *API) getDestination(w http.ResponseWriter, r *http.Request, c *store.Client) error {
 	return a.withDestination(w, r, c, func(dm DestinationManager, client, id string) (any, error) {
 		return dm.GetDestination(r.Context(), client, id)
+	})
+}
+
+// patchDestination serves PATCH /api/v1/client/destinations/{id}: new
+// settings (secrets left out are kept) or a new filter; its deliveries
+// stay, so dead letters can be replayed after a fix.
+func (a *API) patchDestination(w http.ResponseWriter, r *http.Request, c *store.Client) error {
+	var body struct {
+		Settings       json.RawMessage `json:"settings"`
+		DataStructures *[]string       `json:"data_structures"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	if string(body.Settings) == "null" {
+		body.Settings = nil
+	}
+	if body.Settings == nil && body.DataStructures == nil {
+		return invalid("Nothing to change: give settings or data_structures.")
+	}
+	return a.withDestination(w, r, c, func(dm DestinationManager, client, id string) (any, error) {
+		return dm.UpdateDestination(r.Context(), client, id, delivery.DestinationUpdate{Settings: body.Settings, DataStructures: body.DataStructures})
 	})
 }
 

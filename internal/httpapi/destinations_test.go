@@ -57,6 +57,21 @@ func TestDestinationsLifecycle(t *testing.T) {
 		t.Fatalf("get = %+v", got)
 	}
 
+	// A new prefix without repeating the secret; the filter cleared.
+	up := decode[delivery.Destination](t, e.do(&a, "PATCH", destinationsPath+"/"+d.ID, `{"settings":{"endpoint":"http://`+addr+`","bucket":"health-lake",
+		"prefix":"v2","path_style":true,"access_key_id":"AKIDEXAMPLE"},"data_structures":[]}`), 200)
+	if !strings.Contains(up.Description, "s3://health-lake/v2") || len(up.DataStructures) != 0 || strings.Contains(string(up.Settings), "super-secret") {
+		t.Fatalf("patched %+v", up)
+	}
+	for _, bad := range []string{`{}`, `{"settings":null}`, `{"settings":{"topic":"t"}}`, `{"data_structures":["naps"]}`} {
+		if r := e.do(&a, "PATCH", destinationsPath+"/"+d.ID, bad); r.status != 400 {
+			t.Errorf("PATCH %s: %d %s", bad, r.status, r.body)
+		}
+	}
+	if r := e.do(&b, "PATCH", destinationsPath+"/"+d.ID, `{"data_structures":[]}`); r.status != 404 {
+		t.Fatalf("B patches A's destination: %d", r.status)
+	}
+
 	if p := decode[delivery.Destination](t, e.do(&a, "POST", destinationsPath+"/"+d.ID+"/pause", ""), 200); p.Status != "paused" || !p.Paused {
 		t.Fatalf("paused = %+v", p)
 	}
