@@ -364,3 +364,42 @@ func TestDestinationUpdateKeepsSecrets(t *testing.T) {
 		t.Fatalf("another client's update: %v", err)
 	}
 }
+
+func TestDestinationDisabledAfterFailingTooLong(t *testing.T) {
+	fw := &fakeWriter{}
+	e := newEnv(t, func(c *Config) {
+		c.Schedule = []time.Duration{time.Hour, time.Hour, time.Hour}
+		c.DisableAfter = 90 * time.Minute
+		c.NewWriter = func(destination.Settings, destination.Options) (destination.Writer, error) { return fw, nil }
+	})
+	notify := newReceiver(t)
+	e.addEndpoint(notify.URL, store.EndpointNotification)
+	d := e.addDestination(fakeS3)
+	fw.set(&destination.Error{Class: destination.ClassUnavailable, Kind: "s3", Op: "put object", Message: "503 SlowDown"})
+	applyDocs(t, e.st, 0, 1)
+	id := e.pump()[0]
+	// Failing since the first attempt; the third, two hours on, disables.
+	for range 3 {
+		wait, _ := e.work(id)
+		e.clock.Advance(wait)
+	}
+	if v, _ := e.svc.GetDestination(e.ctx, testClient, d.ID); v.Status != DestinationDisabled {
+		t.Fatalf("status %q, want disabled", v.Status)
+	}
+	var ev map[string]any
+	for _, nid := range e.pump() {
+		e.work(nid)
+	}
+	for _, h := range notify.got() {
+		if m := eventOf(t, h.body); m["type"] == EventEndpointDisabled {
+			ev = m
+		}
+	}
+	if data, _ := ev["data"].(map[string]any); data == nil || data["kind"] != "s3" || !strings.Contains(ev["message"].(string), "Destination "+d.ID) {
+		t.Fatalf("endpoint.disabled event = %v", ev)
+	}
+	// Resuming enables it again.
+	if v, err := e.svc.SetPaused(e.ctx, testClient, d.ID, false); err != nil || v.Status != DestinationActive {
+		t.Fatalf("resume: %+v %v", v, err)
+	}
+}

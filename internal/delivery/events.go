@@ -220,10 +220,13 @@ func (s *Service) endpointDisabled(ctx context.Context, ep store.WebhookEndpoint
 	if !failingSince.IsZero() {
 		data.FailingSince = failingSince.UTC().Format(time.RFC3339Nano)
 	}
+	msg := "Webhook endpoint " + ep.ID + " was disabled: " + reason + ". Enable it again, then resend what it missed."
+	if ep.IsDestination() {
+		data.Kind = ep.Destination
+		msg = "Destination " + ep.ID + " was disabled: " + reason + ". Resume it, then resend what it missed."
+	}
 	err := s.Notify(ctx, Event{Type: EventEndpointDisabled, ClientUUID: ep.ClientUUID,
-		Action: "webhook_disabled", Level: "error",
-		Message: "Webhook endpoint " + ep.ID + " was disabled: " + reason + ". Enable it again, then resend what it missed.",
-		Data:    data})
+		Action: "webhook_disabled", Level: "error", Message: msg, Data: data})
 	if err != nil {
 		s.log.Error("notify disabled endpoint", "endpoint", ep.ID, "err", err)
 	}
