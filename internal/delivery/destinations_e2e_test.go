@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/delivery/destination"
 	"github.com/wearlink/wearlink/internal/delivery/destination/desttest"
+	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
 	"github.com/wearlink/wearlink/internal/testutil"
@@ -95,6 +97,9 @@ func s3Harness(t *testing.T) destHarness {
 				}
 				d := destination.Doc{ClientUUID: unescape(t, parts[0]), DataStructure: unescape(t, parts[1]), UserID: unescape(t, parts[2]),
 					Day: unescape(t, parts[3]), Key: unescape(t, name)}
+				if d.Day == "_" { // no day
+					d.Day = ""
+				}
 				if id := docIdentity(d); v > out[id].version {
 					out[id] = heldDoc{version: v, body: body}
 				}
@@ -236,6 +241,49 @@ func deliverJobs(t testing.TB, st *sqlite.Store, id int64) int {
 	return n
 }
 
+// applyGolden stores the normalized documents of golden files of
+// internal/provider/oura/normalize (the simulator's users, every data
+// structure), as the test client's, and returns how many it stored.
+func applyGolden(t testing.TB, st store.Store, names ...string) int {
+	t.Helper()
+	ctx := context.Background()
+	var in []store.HealthInput
+	for _, name := range names {
+		raw, err := os.ReadFile(filepath.Join("..", "provider", "oura", "normalize", "testdata", "golden", name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var items []struct {
+			Key      string          `json:"key"`
+			Day      string          `json:"day"`
+			Document json.RawMessage `json:"document"`
+		}
+		if err := json.Unmarshal(raw, &items); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			d, err := health.Parse(it.Document)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := d.Envelope()
+			h.ClientUUID, h.Day = testClient, it.Day
+			if _, err := st.UpsertUser(ctx, store.User{ClientUUID: testClient, UserID: h.UserID}); err != nil {
+				t.Fatal(err)
+			}
+			in = append(in, store.HealthInput{Key: it.Key, Doc: d})
+		}
+	}
+	w, err := st.ApplyHealthDocuments(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Inserted != len(in) {
+		t.Fatalf("applied %+v, want %d inserted", w, len(in))
+	}
+	return len(in)
+}
+
 // destDeliveries lists every delivery to a destination.
 func destDeliveries(t testing.TB, st store.DeliveryStore, id string) []store.Delivery {
 	t.Helper()
@@ -319,8 +367,9 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-// TestDestinationsEndToEnd, for each kind: the documents arrive complete
-// and the newest version wins; the destination going down and coming
+// TestDestinationsEndToEnd, for each kind: the documents (the
+// simulator's users' of every data structure, and generated nights)
+// arrive complete and the newest version wins; the destination going down and coming
 // back loses nothing; a dead letter is replayed once it is back; wrong
 // credentials are a clear error from test, in the attempts and in the
 // delivery rejected event.
@@ -349,7 +398,10 @@ func TestDestinationsEndToEnd(t *testing.T) {
 
 			const n = 60
 			applyDocs(t, st, 0, n)
-			waitDelivered(t, st, d.ID, n, 60*time.Second)
+			// The simulator's users' documents of every data structure, as
+			// the demo stores them.
+			g := applyGolden(t, st, "sim-user0", "sim-user1")
+			waitDelivered(t, st, d.ID, n+g, 60*time.Second)
 			checkHoldsNewest(t, st, h)
 
 			// Down while newer versions and new documents come.
@@ -362,7 +414,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 				})
 			})
 			h.start()
-			waitDelivered(t, st, d.ID, 2*n, 60*time.Second)
+			waitDelivered(t, st, d.ID, 2*n+g, 60*time.Second)
 			checkHoldsNewest(t, st, h)
 			stopRiver(t, c)
 
@@ -390,7 +442,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			if n, err := short.Replay(ctx, testClient, store.ReplayQuery{IDs: dead}); err != nil || n != 1 {
 				t.Fatalf("replay: %d %v", n, err)
 			}
-			waitDelivered(t, st, d.ID, 2*n+1, 60*time.Second)
+			waitDelivered(t, st, d.ID, 2*n+g+1, 60*time.Second)
 			checkHoldsNewest(t, st, h)
 
 			// Wrong credentials: test says so in the system's words, and
@@ -437,7 +489,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 				t.Fatalf("replay: %d %v", n, err)
 			}
 			waitDelivered(t, st, bad.ID, 1, 60*time.Second)
-			waitDelivered(t, st, d.ID, 2*n+2, 60*time.Second)
+			waitDelivered(t, st, d.ID, 2*n+g+2, 60*time.Second)
 			checkHoldsNewest(t, st, h)
 		})
 	}
