@@ -32,7 +32,7 @@ func Fields() []Field {
 		{KindKafka, "sasl.mechanism", false, false, "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (sasl is optional)"},
 		{KindKafka, "sasl.username", false, false, "SASL user name"},
 		{KindKafka, "sasl.password", false, true, "SASL password"},
-		{KindPostgres, "dsn", true, true, "libpq connection string (URL or key=value) of the client's database; shown without its password"},
+		{KindPostgres, "dsn", true, true, "libpq connection string (URL or key=value) of the client's database, naming its host; shown without its password. Parameters naming files on the wearlink server (sslrootcert, sslcert, sslkey, passfile, service, ...) and Unix sockets are refused, and wearlink's own PGPASSWORD or password file is never used for it"},
 		{KindPostgres, "schema", false, false, "schema of the wearlink_documents table and its views, created when missing; default the connection's current schema"},
 	}
 }
