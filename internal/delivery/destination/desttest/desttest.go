@@ -44,8 +44,17 @@ type S3 struct {
 	Key     string
 	Secret  string
 	handler http.Handler
+	sig     *sigV4
 	mu      sync.Mutex
 	srv     *httptest.Server
+}
+
+// AddUser adds a key pair; a read-only one may read but not write, as a
+// key without the write grant.
+func (s *S3) AddUser(key, secret string, readOnly bool) {
+	s.sig.mu.Lock()
+	s.sig.users[key] = s3User{secret: secret, readOnly: readOnly}
+	s.sig.mu.Unlock()
 }
 
 // StartS3 starts an S3 server, stopped when the test ends.
@@ -57,7 +66,8 @@ func StartS3(t testing.TB) *S3 {
 		t.Fatal(err)
 	}
 	fake := gofakes3.New(be, gofakes3.WithTimeSkewLimit(0))
-	s.handler = &sigV4{users: map[string]string{s.Key: s.Secret}, next: fake.Server()}
+	s.sig = &sigV4{users: map[string]s3User{s.Key: {secret: s.Secret}}, next: fake.Server()}
+	s.handler = s.sig
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -127,10 +137,17 @@ func (s *S3) Objects(t testing.TB) map[string][]byte {
 }
 
 // sigV4 checks AWS Signature Version 4 as S3 does (gofakes3 checks none)
-// and answers S3's own errors for an unknown key or a wrong secret.
+// and answers S3's own errors for an unknown key, a wrong secret and a
+// write with a read-only key.
 type sigV4 struct {
-	users map[string]string
+	mu    sync.Mutex
+	users map[string]s3User
 	next  http.Handler
+}
+
+type s3User struct {
+	secret   string
+	readOnly bool
 }
 
 var authRE = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$`)
@@ -148,7 +165,10 @@ func (a *sigV4) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	akid, date, region, signed, got := m[1], m[2], m[3], m[4], m[5]
-	secret, ok := a.users[akid]
+	a.mu.Lock()
+	u, ok := a.users[akid]
+	a.mu.Unlock()
+	secret := u.secret
 	if !ok {
 		s3Error(w, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
 		return
@@ -177,6 +197,10 @@ func (a *sigV4) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 		return
 	}
+	if u.readOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s3Error(w, "AccessDenied", "Access Denied")
+		return
+	}
 	a.next.ServeHTTP(w, r)
 }
 
@@ -191,11 +215,13 @@ type Kafka struct {
 	Partitions int32
 	dir        string
 	port       int
+	opts       []kfake.Opt
 	c          *kfake.Cluster
 }
 
-// StartKafka starts a broker, stopped when the test ends.
-func StartKafka(t testing.TB) *Kafka {
+// StartKafka starts a broker, stopped when the test ends; opts add to its
+// options (more users, ACLs).
+func StartKafka(t testing.TB, opts ...kfake.Opt) *Kafka {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -204,7 +230,7 @@ func StartKafka(t testing.TB) *Kafka {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	k := &Kafka{t: t, Addr: fmt.Sprintf("127.0.0.1:%d", port), Topic: "wearlink-e2e", User: "wearlink", Pass: "kafka-e2e-secret",
-		Partitions: 3, dir: t.TempDir(), port: port}
+		Partitions: 3, dir: t.TempDir(), port: port, opts: opts}
 	k.Start()
 	t.Cleanup(k.Stop)
 	return k
@@ -212,9 +238,9 @@ func StartKafka(t testing.TB) *Kafka {
 
 // Start starts the broker on its port with the records it had.
 func (k *Kafka) Start() {
-	c, err := kfake.NewCluster(kfake.Ports(k.port), kfake.DataDir(k.dir), kfake.SyncWrites(),
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.Ports(k.port), kfake.DataDir(k.dir), kfake.SyncWrites(),
 		kfake.SeedTopics(k.Partitions, k.Topic), kfake.EnableSASL(), kfake.EnableACLs(),
-		kfake.Superuser("SCRAM-SHA-256", k.User, k.Pass))
+		kfake.Superuser("SCRAM-SHA-256", k.User, k.Pass)}, k.opts...)...)
 	if err != nil {
 		k.t.Fatal(err)
 	}
