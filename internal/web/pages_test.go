@@ -369,12 +369,21 @@ func TestDashboardDestinations(t *testing.T) {
 	if _, err := h.st.SetEndpointEnabled(h.ctx, pg.ID, false, "every attempt failed since yesterday", h.now()); err != nil {
 		t.Fatal(err)
 	}
+	// A dead letter of the destination names it.
+	ids, err := h.st.AddMessage(h.ctx, store.WebhookMessage{ClientUUID: a.uuid, Kind: store.MessageLifecycle, EventType: "user.created",
+		Body: []byte(`{}`)}, []string{paused.ID}, h.now())
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("add message: %v %v", ids, err)
+	}
+	if _, err := h.st.KillDelivery(h.ctx, ids[0], "s3 put object: SignatureDoesNotMatch", h.now()); err != nil {
+		t.Fatal(err)
+	}
 	sa, sb := login(t, h, a), login(t, h, b)
 	p := get(t, sa, h.url+"/dashboard/deliveries")
 	if p.status != 200 {
 		t.Fatalf("deliveries: %d %s", p.status, p.body)
 	}
-	for _, want := range []string{`id="targets"`, paused.ID, "s3://health-lake/", "sleep_summary", "paused", "documents wait until it is resumed",
+	for _, want := range []string{"<td>" + paused.ID + "</td>", "SignatureDoesNotMatch", `id="targets"`, paused.ID, "s3://health-lake/", "sleep_summary", "paused", "documents wait until it is resumed",
 		pg.ID, "postgres", "<strong>disabled</strong>", "every attempt failed since yesterday"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("A's deliveries page does not show %q", want)
