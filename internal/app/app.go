@@ -282,8 +282,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	return a, nil
 }
 
-// api builds the ROOK-compatible REST API with account linking (when the
-// Oura application's credentials are set), resends and resyncs, and the
+// api builds the ROOK-compatible REST API with account linking (for each
+// provider whose application credentials are set), resends and resyncs, and the
 // web pages (connections page and dashboard).
 func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *delivery.Service) (http.Handler, *web.Handler, error) {
 	// The whole store serves every consumer's interface; the compiler
@@ -293,10 +293,10 @@ func (a *App) api(cfg config.Config, st *OpenedStore, eng *ingest.Engine, dsvc *
 		ls link.Store    = st.Store
 		ws web.Store     = st.Store
 	)
-	wcfg := web.Config{Store: ws, Deliveries: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
+	wcfg := web.Config{Store: ws, Deliveries: dsvc, Targets: dsvc, PublicURL: cfg.PublicBase(), Logger: a.log, Now: a.opt.WebNow}
 	// The pages list the registered providers, each with its own Connect
 	// where its application's credentials are set.
-	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser, Notifications: eng,
+	acfg := httpapi.Config{Store: hs, Resender: dsvc, Webhooks: dsvc, Destinations: dsvc, Resyncer: eng, Events: dsvc, Eraser: a.eraser, Notifications: eng,
 		Logger: a.log, Now: a.opt.Now, PublicURL: cfg.PublicBase()}
 	linkers := map[string]httpapi.Linker{}
 	var sources []web.ProviderInfo
@@ -508,9 +508,13 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
-// Close releases the store and the data directory lock.
+// Close releases the store, the destinations' connections and the data
+// directory lock.
 func (a *App) Close() error {
 	var errs []error
+	if a.delivery != nil {
+		errs = append(errs, a.delivery.Close())
+	}
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 		a.store = nil

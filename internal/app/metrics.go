@@ -65,7 +65,7 @@ func newMetrics() *metrics {
 		}, []string{"kind"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wearlink_deliveries_total",
-			Help: "Webhook delivery job runs, by outcome: succeeded, dead, retry (an attempt failed or is not due yet), error (the job itself failed), gone (delivery pruned or endpoint deleted).",
+			Help: "Webhook and destination delivery job runs, by outcome: succeeded, dead, retry (an attempt failed or is not due yet), error (the job itself failed), gone (delivery pruned or endpoint deleted), paused (left waiting for its paused destination).",
 		}, []string{"outcome"}),
 		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wearlink_upstream_faults_total",
@@ -258,6 +258,10 @@ func deliveryOutcome(ctx context.Context, args []byte, ds store.DeliveryStore) s
 		return "unknown"
 	case d.Status == store.DeliverySucceeded, d.Status == store.DeliveryDead:
 		return d.Status
+	case d.Status == store.DeliveryPending:
+		// A job ends with its delivery pending only when the endpoint is
+		// paused: the delivery waits, unqueued, for the resume.
+		return "paused"
 	default:
 		return "unknown"
 	}

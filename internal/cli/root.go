@@ -43,6 +43,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newMigrateCmd())
 	root.AddCommand(newDoctorCmd())
 	root.AddCommand(newWebhooksCmd())
+	root.AddCommand(newDestinationsCmd())
 	root.AddCommand(newDeliveriesCmd())
 	root.AddCommand(newClientsCmd())
 	root.AddCommand(newUsersCmd())

@@ -321,7 +321,7 @@ func vars() []envVar {
 		v("WEARLINK_LOG_LEVEL", "log-level", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })),
 		v("WEARLINK_LOG_FORMAT", "log-format", "text or json", str(func(c *Config) *string { return &c.LogFormat })),
 		v("WEARLINK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "how long a graceful stop may take", duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
-		v("WEARLINK_ALLOW_PRIVATE_WEBHOOKS", "allow-private-webhooks", "let clients' webhook URLs resolve to private, loopback and link-local addresses", boolean(func(c *Config) *bool { return &c.AllowPrivateWebhooks })),
+		v("WEARLINK_ALLOW_PRIVATE_WEBHOOKS", "allow-private-webhooks", "let clients' webhook URLs and destinations resolve to private, loopback and link-local addresses", boolean(func(c *Config) *bool { return &c.AllowPrivateWebhooks })),
 
 		v("WEARLINK_OURA_API_URL", "oura-api-url", "Oura API base URL", str(func(c *Config) *string { return &c.Oura.APIBaseURL })),
 		v("WEARLINK_OURA_CLIENT_ID", "oura-client-id", "Oura OAuth client id (unset, with role all and the Oura URLs at their defaults: wearlink runs a built-in Oura simulator and uses it)", str(func(c *Config) *string { return &c.Oura.ClientID })),

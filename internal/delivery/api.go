@@ -139,6 +139,9 @@ func (s *Service) endpoint(ctx context.Context, clientUUID, id string) (store.We
 	if err == nil && clientUUID != "" && e.ClientUUID != clientUUID {
 		return store.WebhookEndpoint{}, health.Errorf(health.ENOTFOUND, "webhook endpoint %s not found", id)
 	}
+	if err == nil && e.IsDestination() {
+		return store.WebhookEndpoint{}, errNotWebhook(id)
+	}
 	return e, err
 }
 

@@ -26,12 +26,14 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wearlink/wearlink/internal/delivery/destination"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -74,6 +76,10 @@ type Config struct {
 	Timeout time.Duration
 	// UserAgent is sent with every request (default "wearlink").
 	UserAgent string
+	// NewWriter builds the writer of a destination (default
+	// destination.New). Its connections go through the address checks of
+	// webhooks (AllowPrivate, Resolver).
+	NewWriter func(destination.Settings, destination.Options) (destination.Writer, error)
 
 	// Schedule is the wait after each failed attempt (default
 	// DefaultSchedule); a delivery dies after len(Schedule)+1 attempts.
@@ -168,6 +174,9 @@ func (c *Config) fill() error {
 	if c.HTTPClient == nil {
 		c.HTTPClient = NewHTTPClient(ClientOptions{AllowPrivate: c.AllowPrivate, Resolver: c.Resolver, Timeout: c.Timeout})
 	}
+	if c.NewWriter == nil {
+		c.NewWriter = destination.New
+	}
 	return nil
 }
 
@@ -189,6 +198,9 @@ type Service struct {
 	http *http.Client
 	jobs Inserter
 	rec  recorder
+	// dests holds a writer per destination, with its connections.
+	dests writers
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // New builds a Service.
@@ -196,7 +208,8 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: cfg.Now, http: cfg.HTTPClient}, nil
+	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: cfg.Now, http: cfg.HTTPClient,
+		dial: GuardedDialer(cfg.AllowPrivate, cfg.Resolver)}, nil
 }
 
 // Attach gives the service the River client it queues delivery jobs

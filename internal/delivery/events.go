@@ -176,15 +176,21 @@ type rejectedData struct {
 	DocumentVersion int    `json:"document_version"`
 	Attempts        int    `json:"attempts"`
 	LastStatusCode  int    `json:"last_status_code,omitempty"`
-	LastError       string `json:"last_error"`
-	CreatedAt       string `json:"created_at"`
-	KeptUntil       string `json:"kept_until"`
+	// ErrorClass is the last attempt's (a destination's auth, permission
+	// and not_found say the client must act on it).
+	ErrorClass string `json:"error_class,omitempty"`
+	// Destination is the kind of the destination the delivery was for,
+	// absent for a webhook.
+	Destination string `json:"destination,omitempty"`
+	LastError   string `json:"last_error"`
+	CreatedAt   string `json:"created_at"`
+	KeptUntil   string `json:"kept_until"`
 }
 
 // rejected announces a data delivery that became a dead letter. A
 // delivery does not know its document's data source, so the event names
 // none; the document is in the dead letter.
-func (s *Service) rejected(ctx context.Context, d store.Delivery, ep store.WebhookEndpoint) {
+func (s *Service) rejected(ctx context.Context, d store.Delivery, ep store.WebhookEndpoint, class string) {
 	until := d.FinishedAt.Add(s.cfg.DeadLetterRetention)
 	err := s.Notify(ctx, Event{Type: EventDeliveryRejected, ClientUUID: d.ClientUUID, UserID: d.UserID,
 		Action: "delivery_rejected", Level: "warning",
@@ -192,6 +198,7 @@ func (s *Service) rejected(ctx context.Context, d store.Delivery, ep store.Webho
 			d.EventType, d.Attempts, until.UTC().Format(time.DateOnly)),
 		Data: rejectedData{DeliveryID: d.ID, WebhookID: d.WebhookID, EndpointID: ep.ID, DataStructure: d.EventType, Pillar: d.Pillar,
 			Day: d.Day, DocumentVersion: d.Version, Attempts: d.Attempts, LastStatusCode: d.LastStatusCode, LastError: d.LastError,
+			ErrorClass: class, Destination: ep.Destination,
 			CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339Nano), KeptUntil: until.UTC().Format(time.RFC3339Nano)}})
 	if err != nil {
 		s.log.Error("notify rejected delivery", "delivery", d.ID, "err", err)
@@ -213,10 +220,13 @@ func (s *Service) endpointDisabled(ctx context.Context, ep store.WebhookEndpoint
 	if !failingSince.IsZero() {
 		data.FailingSince = failingSince.UTC().Format(time.RFC3339Nano)
 	}
+	msg := "Webhook endpoint " + ep.ID + " was disabled: " + reason + ". Enable it again, then resend what it missed."
+	if ep.IsDestination() {
+		data.Kind = ep.Destination
+		msg = "Destination " + ep.ID + " was disabled: " + reason + ". Resume it, then resend what it missed."
+	}
 	err := s.Notify(ctx, Event{Type: EventEndpointDisabled, ClientUUID: ep.ClientUUID,
-		Action: "webhook_disabled", Level: "error",
-		Message: "Webhook endpoint " + ep.ID + " was disabled: " + reason + ". Enable it again, then resend what it missed.",
-		Data:    data})
+		Action: "webhook_disabled", Level: "error", Message: msg, Data: data})
 	if err != nil {
 		s.log.Error("notify disabled endpoint", "endpoint", ep.ID, "err", err)
 	}

@@ -189,6 +189,18 @@ func (g *guard) dial(ctx context.Context, network, addr string) (net.Conn, error
 	return nil, first
 }
 
+// GuardedDialer returns a DialContext that resolves with resolver and,
+// unless allowPrivate, refuses at connect time every address that is not
+// public, with a *BlockedError. Webhooks and destinations connect with it.
+func GuardedDialer(allowPrivate bool, resolver Resolver) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if resolver == nil {
+		resolver = defaultResolver
+	}
+	g := &guard{allow: allowPrivate, resolver: resolver}
+	g.dialer = &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: g.control}
+	return g.dial
+}
+
 // ClientOptions configure NewHTTPClient.
 type ClientOptions struct {
 	AllowPrivate bool
@@ -209,11 +221,9 @@ func NewHTTPClient(o ClientOptions) *http.Client {
 	if o.Timeout <= 0 {
 		o.Timeout = 15 * time.Second
 	}
-	g := &guard{allow: o.AllowPrivate, resolver: o.Resolver}
-	g.dialer = &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: g.control}
 	tr := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           g.dial,
+		DialContext:           GuardedDialer(o.AllowPrivate, o.Resolver),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   32,

@@ -61,6 +61,10 @@ func (s *Service) work(ctx context.Context, id int64) (wait time.Duration, again
 		_, err := s.st.KillDelivery(ctx, d.ID, "endpoint disabled: "+ep.DisabledReason, now)
 		return 0, false, err
 	}
+	if ep.Paused && d.Kind != store.MessageTest {
+		// The delivery waits, unqueued: resuming queues it again.
+		return 0, false, nil
+	}
 	rec, _, err := s.attempt(ctx, d, ep, now)
 	if err != nil {
 		return 0, false, err
@@ -71,11 +75,16 @@ func (s *Service) work(ctx context.Context, id int64) (wait time.Duration, again
 	return max(rec.NextAttemptAt.Sub(s.now()), 0), true, nil
 }
 
-// attempt posts d to ep once, records the attempt, and acts on it: a dead
+// attempt posts d to ep once (writes it, for a destination), records the attempt, and acts on it: a dead
 // data delivery is announced to the client's notification endpoints; a
 // 410 or DisableAfter of unbroken failures disables the endpoint.
 func (s *Service) attempt(ctx context.Context, d store.Delivery, ep store.WebhookEndpoint, now time.Time) (store.Delivery, outcome, error) {
-	o := s.post(ctx, ep, d, now)
+	var o outcome
+	if ep.IsDestination() {
+		o = s.write(ctx, ep, d)
+	} else {
+		o = s.post(ctx, ep, d, now)
+	}
 	if o.aborted {
 		return d, o, errAborted
 	}
@@ -89,7 +98,7 @@ func (s *Service) attempt(ctx context.Context, d store.Delivery, ep store.Webhoo
 	switch {
 	case o.ok():
 		r.Status = store.DeliverySucceeded
-	case gone || test:
+	case gone || test || !retryable(o.class):
 		r.Status = store.DeliveryDead
 	default:
 		r.Status = store.DeliveryDead
@@ -113,7 +122,7 @@ func (s *Service) attempt(ctx context.Context, d store.Delivery, ep store.Webhoo
 		return rec, o, nil
 	}
 	if rec.Status == store.DeliveryDead && d.Kind == store.MessageData {
-		s.rejected(ctx, rec, ep)
+		s.rejected(ctx, rec, ep, o.class)
 	}
 	switch {
 	case gone:

@@ -147,7 +147,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			Timeout: 2 * time.Second}); err != nil {
 			t.Fatal(err)
 		}
-		cfg.Webhooks = dsvc
+		cfg.Webhooks, cfg.Destinations = dsvc, dsvc
 	}
 	trace := &eraseTrace{}
 	esvc, err := erase.New(erase.Config{Store: st, Events: trace, BatchSize: 2, Logger: logger, Now: clock.Now,

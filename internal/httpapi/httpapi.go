@@ -130,6 +130,8 @@ type Config struct {
 	// Webhooks serves /api/v1/client/webhooks and
 	// /api/v1/client/deliveries; nil: 503.
 	Webhooks WebhookManager
+	// Destinations serves /api/v1/client/destinations; nil: 503.
+	Destinations DestinationManager
 	// Resyncer serves POST .../data_source/{data_source}/sync; nil: 503.
 	Resyncer Resyncer
 	// Events hears of users created by the time zone and user information
@@ -263,6 +265,7 @@ func (a *API) table() []route {
 		{method: "GET", pattern: "/api/v1/client/erasures/{erasure_id}", auth: true, h: a.erasure},
 	}
 	rs = append(rs, a.webhookRoutes()...)
+	rs = append(rs, a.destinationRoutes()...)
 	for _, s := range health.Structures() {
 		rs = append(rs, route{method: "GET", pattern: s.Route, auth: true, h: a.processed(s)})
 	}

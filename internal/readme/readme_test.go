@@ -25,6 +25,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/wearlink/wearlink/internal/config"
+	"github.com/wearlink/wearlink/internal/delivery/destination"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/testutil"
 )
@@ -576,7 +577,21 @@ func settingsTable() string {
 		}
 		row(s.Env, flag, def, s.Usage)
 	}
-	row("WEARLINK_SECRET_KEY", "secret-key", "", "base64 key sealing OAuth tokens and webhook secrets at rest; comma-separated, newest first, to rotate (default: a key file in the data directory)")
+	row("WEARLINK_SECRET_KEY", "secret-key", "", "base64 key sealing OAuth tokens, webhook secrets and destination credentials at rest; comma-separated, newest first, to rotate (default: a key file in the data directory)")
+	b.WriteString("\nA destination's settings are given when it is added (`settings` of `POST /api/v1/client/destinations`,\n" +
+		"`wearlink destinations add --settings`), per client; secrets are sealed at rest and never shown back:\n\n")
+	b.WriteString("| destination | setting | required | what it sets |\n| --- | --- | --- | --- |\n")
+	for _, f := range destination.Fields() {
+		req := ""
+		if f.Required {
+			req = "yes"
+		}
+		usage := f.Usage
+		if f.Secret {
+			usage += " (secret)"
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", f.Kind, f.Name, req, strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(usage))
+	}
 	return b.String()
 }
 

@@ -62,7 +62,24 @@ type WebhookEndpoint struct {
 	FailingSince time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+
+	// Destination is "" for a webhook. For a destination it is its kind
+	// ("s3", "kafka", "postgres"): a data endpoint that documents are
+	// written to with that system's client instead of posted to URL, which
+	// then only describes it (without credentials). Destinations are
+	// listed apart from webhooks (ListDestinations) but get deliveries
+	// exactly as they do.
+	Destination string
+	// Settings are a destination's settings (JSON, secrets in clear); the
+	// store seals them at rest as it seals Secret. Nil for a webhook.
+	Settings []byte
+	// Paused keeps the endpoint's deliveries pending and unattempted:
+	// no job is queued for them until it is resumed.
+	Paused bool
 }
+
+// IsDestination reports whether e is a destination rather than a webhook.
+func (e WebhookEndpoint) IsDestination() bool { return e.Destination != "" }
 
 // Accepts reports whether a data endpoint takes documents of dataStructure.
 func (e WebhookEndpoint) Accepts(dataStructure string) bool {
@@ -73,6 +90,8 @@ func (e WebhookEndpoint) Accepts(dataStructure string) bool {
 type EndpointUpdate struct {
 	URL            *string
 	DataStructures *[]string
+	// Settings replaces a destination's settings.
+	Settings *[]byte
 }
 
 // WebhookMessage is what is posted: one health document version or one
@@ -128,7 +147,9 @@ type Delivery struct {
 	EventType string
 	Pillar    string
 	Day       string
-	Version   int
+	// Key is a data message's document key.
+	Key     string
+	Version int
 	// Body is set by GetDelivery only.
 	Body []byte
 }
@@ -143,6 +164,9 @@ const (
 	// ErrorBlocked: the address is private, loopback or link-local and
 	// such webhooks are not allowed.
 	ErrorBlocked = "blocked"
+	// A destination's attempts add the classes of its system's answer:
+	// unavailable, auth, permission, not_found and invalid (see package
+	// delivery/destination).
 )
 
 // MaxResponseKept is how much of a response body an attempt keeps.
@@ -233,9 +257,11 @@ type DeliveryStore interface {
 	// new ID, and returns it.
 	CreateEndpoint(ctx context.Context, e WebhookEndpoint) (WebhookEndpoint, error)
 	GetEndpoint(ctx context.Context, id string) (WebhookEndpoint, error)
-	// ListEndpoints returns a client's endpoints ("" for every client), in
-	// (client, creation) order.
+	// ListEndpoints returns a client's webhook endpoints ("" for every
+	// client), in (client, creation) order; destinations are left out.
 	ListEndpoints(ctx context.Context, clientUUID string) ([]WebhookEndpoint, error)
+	// ListDestinations is ListEndpoints for the client's destinations.
+	ListDestinations(ctx context.Context, clientUUID string) ([]WebhookEndpoint, error)
 	UpdateEndpoint(ctx context.Context, id string, u EndpointUpdate) (WebhookEndpoint, error)
 	// RotateEndpointSecret makes secret the signing secret and keeps the
 	// current one as PreviousSecret until previousUntil.
@@ -244,6 +270,11 @@ type DeliveryStore interface {
 	// disables an endpoint. Disabling turns its pending deliveries into
 	// dead letters with reason as their error, in the same transaction.
 	SetEndpointEnabled(ctx context.Context, id string, enabled bool, reason string, now time.Time) (WebhookEndpoint, error)
+	// SetEndpointPaused pauses or resumes an endpoint. Its deliveries stay
+	// pending while it is paused: UnenqueuedDeliveries and
+	// OverdueDeliveries leave them out, and resuming marks them
+	// unenqueued so that they are queued again.
+	SetEndpointPaused(ctx context.Context, id string, paused bool) (WebhookEndpoint, error)
 	// DeleteEndpoint removes an endpoint and its deliveries.
 	DeleteEndpoint(ctx context.Context, id string) error
 
@@ -261,11 +292,13 @@ type DeliveryStore interface {
 	AddMessage(ctx context.Context, m WebhookMessage, endpointIDs []string, now time.Time) ([]int64, error)
 
 	// UnenqueuedDeliveries returns pending deliveries no job was queued
-	// for yet, in id order; MarkEnqueued records that one was.
+	// for yet, in id order, but none to a paused endpoint; MarkEnqueued
+	// records that one was.
 	UnenqueuedDeliveries(ctx context.Context, limit int) ([]int64, error)
 	MarkEnqueued(ctx context.Context, ids []int64) error
 	// OverdueDeliveries returns pending deliveries (enqueued or not) that
-	// were due before before: their job may have been lost.
+	// were due before before: their job may have been lost. Deliveries to
+	// a paused endpoint are left out.
 	OverdueDeliveries(ctx context.Context, before time.Time, limit int) ([]int64, error)
 
 	// GetDelivery returns a delivery with its message's body.
@@ -309,6 +342,9 @@ func NewEndpointID() string { return randomID("ep_") }
 // NewWebhookID returns a new message id, "msg_" and 24 characters: random,
 // so ids of several wearlink installations never collide at a receiver.
 func NewWebhookID() string { return randomID("msg_") }
+
+// NewDestinationID returns a new destination id, "ds_" and 24 characters.
+func NewDestinationID() string { return randomID("ds_") }
 
 // ValidEndpointKind reports whether k is a known endpoint kind.
 func ValidEndpointKind(k string) bool {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/testutil"
@@ -206,8 +208,19 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	defer recv.Close()
 	dead := h.deadLetter(a, recv.URL)
+	dest, err := h.a.Delivery().AddDestination(h.ctx, delivery.DestinationInput{ClientUUID: a.uuid, Kind: "kafka", Paused: true,
+		Settings: json.RawMessage(`{"brokers":["127.0.0.1:9"],"topic":"health-docs","sasl":{"mechanism":"SCRAM-SHA-256","username":"lake","password":"kafka-browser-secret"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	replay := chromedp.CSS(fmt.Sprintf(`button[aria-label="Replay delivery %d"]`, dead))
-	do(t, ctx, "deliveries", chromedp.Click(chromedp.CSS(`a[href="/dashboard/deliveries"]`)), chromedp.WaitVisible(replay))
+	do(t, ctx, "deliveries", chromedp.Click(chromedp.CSS(`a[href="/dashboard/deliveries"]`)), chromedp.WaitVisible(replay),
+		chromedp.WaitVisible(chromedp.CSS(`table[aria-labelledby="targets"]`)))
+	targets := value(t, ctx, chromedp.Text(chromedp.CSS(`table[aria-labelledby="targets"]`)))
+	if !strings.Contains(targets, dest.ID) || !strings.Contains(targets, "kafka topic health-docs") || !strings.Contains(targets, "paused") ||
+		strings.Contains(targets, "kafka-browser-secret") {
+		t.Fatalf("endpoints and destinations as shown:\n%s", targets)
+	}
 	s.shot("06-dashboard-deliveries-dead-letter")
 	do(t, ctx, "replay", chromedp.Click(replay), chromedp.WaitVisible(chromedp.CSS(`p.notice`)))
 	s.shot("07-dashboard-deliveries-replayed")

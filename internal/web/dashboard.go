@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -268,8 +269,71 @@ func (h *Handler) charts(ctx context.Context, clientUUID string, d *userData) er
 
 // deliveriesData is the deliveries page.
 type deliveriesData struct {
+	// Targets are where documents go, webhooks first; nil hides them.
+	Targets      []targetRow
 	Recent, Dead []store.Delivery
 	Replayed     string
+}
+
+// targetRow is a webhook endpoint or a destination as the deliveries
+// page lists it.
+type targetRow struct {
+	ID, Kind, To, Structures, Status, Note string
+	// Failing marks a status the client must look at.
+	Failing bool
+}
+
+// targets lists the client's endpoints and destinations.
+func (h *Handler) targets(ctx context.Context, clientUUID string) ([]targetRow, error) {
+	if h.cfg.Targets == nil {
+		return nil, nil
+	}
+	eps, err := h.cfg.Targets.ListEndpoints(ctx, clientUUID)
+	if err != nil {
+		return nil, err
+	}
+	dests, err := h.cfg.Targets.ListDestinations(ctx, clientUUID)
+	if err != nil {
+		return nil, err
+	}
+	structures := func(ds []string) string {
+		if len(ds) == 0 {
+			return "all"
+		}
+		return strings.Join(ds, ", ")
+	}
+	since := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return "every attempt failed since " + t.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	rows := []targetRow{}
+	for _, e := range eps {
+		r := targetRow{ID: e.ID, Kind: "webhook (" + e.Kind + ")", To: e.URL, Structures: structures(e.DataStructures), Status: "active", Note: since(e.FailingSince)}
+		switch {
+		case !e.Enabled:
+			r.Status, r.Note, r.Failing = "disabled", e.DisabledReason, true
+		case e.FailingSince != nil:
+			r.Status, r.Failing = "failing", true
+		}
+		if e.Kind == store.EndpointNotification {
+			r.Structures = "lifecycle events"
+		}
+		rows = append(rows, r)
+	}
+	for _, d := range dests {
+		r := targetRow{ID: d.ID, Kind: d.Kind, To: d.Description, Structures: structures(d.DataStructures), Status: d.Status,
+			Note: since(d.FailingSince), Failing: d.Status == delivery.DestinationFailing || d.Status == delivery.DestinationDisabled}
+		switch d.Status {
+		case delivery.DestinationDisabled:
+			r.Note = d.DisabledReason
+		case delivery.DestinationPaused:
+			r.Note = "documents wait until it is resumed"
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
 }
 
 // recentDeliveries returns the newest n of the client's deliveries of the
@@ -315,7 +379,12 @@ func (h *Handler) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "dashboard: dead letters", err)
 		return
 	}
-	h.signedInPage(w, r, c, sess, "deliveries", "Webhook deliveries", deliveriesData{Recent: recent, Dead: dead, Replayed: r.URL.Query().Get("replayed")})
+	targets, err := h.targets(r.Context(), c.UUID)
+	if err != nil {
+		h.internal(w, r, "dashboard: endpoints and destinations", err)
+		return
+	}
+	h.signedInPage(w, r, c, sess, "deliveries", "Webhook deliveries", deliveriesData{Targets: targets, Recent: recent, Dead: dead, Replayed: r.URL.Query().Get("replayed")})
 }
 
 // replay handles POST /dashboard/deliveries/{id}/replay.

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/testutil"
@@ -340,5 +342,60 @@ func TestDashboardReplay(t *testing.T) {
 	}
 	if p := get(t, sa, h.url+"/dashboard/deliveries?replayed="+ids); !strings.Contains(p.body, "is queued to be sent again") || !strings.Contains(p.body, "No dead letters") {
 		t.Fatalf("after the replay: %s", p.body)
+	}
+}
+
+// TestDashboardDestinations: the deliveries page lists the client's
+// webhook endpoints and destinations with their status, never their
+// secrets, and never another client's.
+func TestDashboardDestinations(t *testing.T) {
+	h := startHub(t)
+	a, b := h.client("A"), h.client("B")
+	svc := h.a.Delivery()
+	paused, err := svc.AddDestination(h.ctx, delivery.DestinationInput{ClientUUID: a.uuid, Kind: "s3", Paused: true,
+		Settings:       json.RawMessage(`{"endpoint":"http://127.0.0.1:9","bucket":"health-lake","path_style":true,"access_key_id":"AKIDDASH","secret_access_key":"dash-secret-value"}`),
+		DataStructures: []string{"sleep_summary"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := svc.AddDestination(h.ctx, delivery.DestinationInput{ClientUUID: a.uuid, Kind: "postgres", Paused: true,
+		Settings: json.RawMessage(`{"dsn":"postgres://lake:pg-dash-password@127.0.0.1:9/analytics"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetPaused(h.ctx, a.uuid, pg.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.st.SetEndpointEnabled(h.ctx, pg.ID, false, "every attempt failed since yesterday", h.now()); err != nil {
+		t.Fatal(err)
+	}
+	// A dead letter of the destination names it.
+	ids, err := h.st.AddMessage(h.ctx, store.WebhookMessage{ClientUUID: a.uuid, Kind: store.MessageLifecycle, EventType: "user.created",
+		Body: []byte(`{}`)}, []string{paused.ID}, h.now())
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("add message: %v %v", ids, err)
+	}
+	if _, err := h.st.KillDelivery(h.ctx, ids[0], "s3 put object: SignatureDoesNotMatch", h.now()); err != nil {
+		t.Fatal(err)
+	}
+	sa, sb := login(t, h, a), login(t, h, b)
+	p := get(t, sa, h.url+"/dashboard/deliveries")
+	if p.status != 200 {
+		t.Fatalf("deliveries: %d %s", p.status, p.body)
+	}
+	for _, want := range []string{"<td>" + paused.ID + "</td>", "SignatureDoesNotMatch", `id="targets"`, paused.ID, "s3://health-lake/", "sleep_summary", "paused", "documents wait until it is resumed",
+		pg.ID, "postgres", "<strong>disabled</strong>", "every attempt failed since yesterday"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("A's deliveries page does not show %q", want)
+		}
+	}
+	for _, secret := range []string{"dash-secret-value", "pg-dash-password"} {
+		if strings.Contains(p.body, secret) {
+			t.Errorf("the page shows the secret %q", secret)
+		}
+	}
+	checkLabels(t, "deliveries", p)
+	if p := get(t, sb, h.url+"/dashboard/deliveries"); strings.Contains(p.body, paused.ID) || strings.Contains(p.body, `id="targets"`) {
+		t.Fatalf("B sees A's destinations")
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -56,6 +57,14 @@ type Deliveries interface {
 	Replay(ctx context.Context, clientUUID string, q store.ReplayQuery) (int, error)
 }
 
+// Targets lists where a client's documents go (*delivery.Service): its
+// webhook endpoints and its destinations, shown with their status on the
+// deliveries page.
+type Targets interface {
+	ListEndpoints(ctx context.Context, clientUUID string) ([]delivery.Endpoint, error)
+	ListDestinations(ctx context.Context, clientUUID string) ([]delivery.Destination, error)
+}
+
 // ProviderInfo is a configured provider as the pages show it.
 type ProviderInfo struct {
 	// DataSource is its ROOK data_source slug, as connections are
@@ -81,6 +90,9 @@ type Config struct {
 	Providers []ProviderInfo
 	// Deliveries serves the dashboard's deliveries page; nil hides it.
 	Deliveries Deliveries
+	// Targets lists the endpoints and destinations on the deliveries
+	// page; nil leaves them out.
+	Targets Targets
 	// PublicURL is where browsers reach this server.
 	PublicURL string
 	// PageTTL is how long a connections page link works (default 1 h).

@@ -159,6 +159,20 @@ type Settings interface {
 // ParseSettings decodes the JSON settings of a destination of kind,
 // rejecting unknown fields, and validates them.
 func ParseSettings(kind string, raw []byte) (Settings, error) {
+	s, err := DecodeSettings(kind, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// DecodeSettings is ParseSettings without the validation, for an update
+// whose secrets come from the settings it replaces (KeepSecrets) before
+// it is validated.
+func DecodeSettings(kind string, raw []byte) (Settings, error) {
 	var s Settings
 	switch kind {
 	case KindS3:
@@ -177,9 +191,6 @@ func ParseSettings(kind string, raw []byte) (Settings, error) {
 	}
 	if dec.More() {
 		return nil, health.Errorf(health.EINVALID, "%s settings: trailing data after the object", kind)
-	}
-	if err := s.Validate(); err != nil {
-		return nil, err
 	}
 	return s, nil
 }

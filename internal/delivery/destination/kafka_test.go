@@ -10,149 +10,57 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"net"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/wearlink/wearlink/internal/delivery/destination/desttest"
 )
 
 const (
-	kafkaTopic  = "wearlink-docs"
-	kafkaUser   = "wearlink"
-	kafkaPass   = "kafka-secret-0123"
 	kafkaPlainU = "plainuser"
 	kafkaPlainP = "plain-secret-4567"
 	kafkaReader = "reader"
 	kafkaReadP  = "reader-secret-89"
-	// kafkaPartitions is the number of partitions of the topic.
-	kafkaPartitions = 3
 )
 
-// kafkaServer is franz-go's kfake: a broker speaking the Kafka protocol
-// on 127.0.0.1, with SASL and ACLs, kept on disk so a restart on the
-// same port keeps the records.
-type kafkaServer struct {
-	t    testing.TB
-	dir  string
-	port int
-	c    *kfake.Cluster
-}
+// kafkaServer is desttest's kfake broker (the Kafka protocol on
+// 127.0.0.1 with SASL and ACLs, kept on disk so a restart on the same
+// port keeps the records), with a PLAIN superuser and a user that may
+// only read the topic besides its SCRAM superuser.
+type kafkaServer struct{ *desttest.Kafka }
 
 func startKafka(t testing.TB) *kafkaServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	topic := "wearlink-e2e"
+	acl := func(op kmsg.ACLOperation) kfake.ACL {
+		return kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: topic, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: op, Allow: true}
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	k := &kafkaServer{t: t, dir: t.TempDir(), port: port}
-	k.start()
-	t.Cleanup(k.stop)
-	return k
+	k := desttest.StartKafka(t, kfake.Superuser("PLAIN", kafkaPlainU, kafkaPlainP),
+		kfake.User("SCRAM-SHA-256", kafkaReader, kafkaReadP, acl(kmsg.ACLOperationDescribe), acl(kmsg.ACLOperationRead)))
+	if k.Topic != topic {
+		t.Fatalf("desttest's topic is %s", k.Topic)
+	}
+	return &kafkaServer{k}
 }
 
-func (k *kafkaServer) start() {
-	c, err := kfake.NewCluster(
-		kfake.Ports(k.port),
-		kfake.DataDir(k.dir),
-		kfake.SyncWrites(),
-		kfake.SeedTopics(kafkaPartitions, kafkaTopic),
-		kfake.EnableSASL(),
-		kfake.EnableACLs(),
-		kfake.Superuser("SCRAM-SHA-256", kafkaUser, kafkaPass),
-		kfake.Superuser("PLAIN", kafkaPlainU, kafkaPlainP),
-		kfake.User("SCRAM-SHA-256", kafkaReader, kafkaReadP,
-			kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: kafkaTopic, Pattern: kmsg.ACLResourcePatternTypeLiteral,
-				Operation: kmsg.ACLOperationDescribe, Allow: true},
-			kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: kafkaTopic, Pattern: kmsg.ACLResourcePatternTypeLiteral,
-				Operation: kmsg.ACLOperationRead, Allow: true}),
-	)
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	k.c = c
-}
-
-func (k *kafkaServer) stop() {
-	if k.c != nil {
-		k.c.Close()
-		k.c = nil
-	}
-}
+func (k *kafkaServer) stop()  { k.Stop() }
+func (k *kafkaServer) start() { k.Start() }
 
 func (k *kafkaServer) settings() *KafkaSettings {
-	return &KafkaSettings{Brokers: []string{fmt.Sprintf("127.0.0.1:%d", k.port)}, Topic: kafkaTopic,
-		SASL: &KafkaSASL{Mechanism: SASLScramSHA256, Username: kafkaUser, Password: kafkaPass}}
+	return &KafkaSettings{Brokers: []string{k.Addr}, Topic: k.Topic,
+		SASL: &KafkaSASL{Mechanism: SASLScramSHA256, Username: k.User, Password: k.Pass}}
 }
 
-// records consumes the whole topic, in offset order per partition. The
-// writes were acknowledged before, so the partitions' end offsets are
-// final: it reads up to them, which shows every record, repeats
-// included, without waiting for more that might come.
-func (k *kafkaServer) records(t testing.TB) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.settings().Brokers...),
-		kgo.SASL(scram.Auth{User: kafkaUser, Pass: kafkaPass}.AsSha256Mechanism()),
-		kgo.ConsumeTopics(kafkaTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	req := kmsg.NewPtrListOffsetsRequest()
-	rt := kmsg.NewListOffsetsRequestTopic()
-	rt.Topic = kafkaTopic
-	for p := range int32(kafkaPartitions) {
-		rp := kmsg.NewListOffsetsRequestTopicPartition()
-		rp.Partition, rp.Timestamp = p, -1 // the end
-		rt.Partitions = append(rt.Partitions, rp)
-	}
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, tp := range resp.Topics {
-		for _, pp := range tp.Partitions {
-			if err := kerr.ErrorForCode(pp.ErrorCode); err != nil {
-				t.Fatalf("end offset of partition %d: %v", pp.Partition, err)
-			}
-			total += pp.Offset
-		}
-	}
-	var out []*kgo.Record
-	for int64(len(out)) < total {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("consumed %d records, want the %d the partitions hold", len(out), total)
-		}
-		if errs := fs.Errors(); len(errs) > 0 {
-			t.Fatalf("consume: %v", errs[0].Err)
-		}
-		out = append(out, fs.Records()...)
-	}
-	return out
-}
+func (k *kafkaServer) records(t testing.TB) []*kgo.Record { return k.Records(t) }
 
-func header(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
+func header(r *kgo.Record, key string) string { return desttest.Header(r, key) }
 
 func TestKafkaWritesOneRecordPerVersion(t *testing.T) {
 	k := startKafka(t)
@@ -312,14 +220,15 @@ func selfSigned(t testing.TB) (*tls.Config, string) {
 
 func TestKafkaTLS(t *testing.T) {
 	srvTLS, caPEM := selfSigned(t)
-	c, err := kfake.NewCluster(kfake.SeedTopics(1, kafkaTopic), kfake.TLS(srvTLS),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", kafkaUser, kafkaPass))
+	const topic, user, pass = "wearlink-tls", "wearlink", "kafka-secret-0123"
+	c, err := kfake.NewCluster(kfake.SeedTopics(1, topic), kfake.TLS(srvTLS),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", user, pass))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	set := &KafkaSettings{Brokers: c.ListenAddrs(), Topic: kafkaTopic, TLS: true, TLSCAPEM: caPEM,
-		SASL: &KafkaSASL{Mechanism: SASLScramSHA512, Username: kafkaUser, Password: kafkaPass}}
+	set := &KafkaSettings{Brokers: c.ListenAddrs(), Topic: topic, TLS: true, TLSCAPEM: caPEM,
+		SASL: &KafkaSASL{Mechanism: SASLScramSHA512, Username: user, Password: pass}}
 	w := newWriter(t, set)
 	if err := w.Test(context.Background()); err != nil {
 		t.Fatal(err)
@@ -331,5 +240,5 @@ func TestKafkaTLS(t *testing.T) {
 	set.TLSCAPEM = ""
 	err = newWriter(t, set, Options{Timeout: 2 * time.Second}).Test(context.Background())
 	t.Logf("untrusted: %v", err)
-	wantClass(t, err, ClassTLS, "certificate", kafkaPass)
+	wantClass(t, err, ClassTLS, "certificate", pass)
 }

@@ -2,6 +2,7 @@ package destination
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,8 +38,21 @@ func (s *PostgresSettings) Validate() error {
 	if s.DSN == "" {
 		return invalidf(KindPostgres, "dsn is required")
 	}
+	// Before parsing: parsing reads the files named.
+	for _, p := range localFileParams {
+		if dsnHas(s.DSN, p) {
+			return invalidf(KindPostgres, "dsn: %s names a file on the wearlink server and is not accepted (nor are %s)", p, strings.Join(localFileParams, ", "))
+		}
+	}
 	if _, err := pgxpool.ParseConfig(s.DSN); err != nil {
 		return invalidf(KindPostgres, "dsn: %s", scrub(err.Error(), dsnSecrets(s.DSN)))
+	}
+	host := dsnHost(s.DSN)
+	if host == "" {
+		return invalidf(KindPostgres, "dsn must name the host (the server's own PGHOST is not used)")
+	}
+	if strings.HasPrefix(host, "/") || strings.HasPrefix(host, "@") {
+		return invalidf(KindPostgres, "dsn: host %q is a Unix socket on the wearlink server; give a host name or address", host)
 	}
 	if s.Schema != "" && !identRE.MatchString(s.Schema) {
 		return invalidf(KindPostgres, "schema %q must be a lower-case SQL name (letters, digits, '_')", s.Schema)
@@ -59,6 +73,54 @@ func (s *PostgresSettings) KeepSecrets(prev Settings) {
 	if p, ok := prev.(*PostgresSettings); ok && s.DSN == "" {
 		s.DSN = p.DSN
 	}
+}
+
+// localFileParams are the connection parameters that name files on the
+// machine that connects: a client's DSN must not make wearlink read its
+// own files.
+var localFileParams = []string{"passfile", "service", "servicefile", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir"}
+
+// dsnHas reports whether dsn itself (not the environment) sets the
+// connection parameter name; "password" includes a URL's user password.
+func dsnHas(dsn, name string) bool {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return false
+		}
+		if name == "password" && u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				return true
+			}
+		}
+		if name == "host" && u.Host != "" {
+			return true
+		}
+		return u.Query().Has(name)
+	}
+	return regexp.MustCompile(`(?i)(^|\s)` + regexp.QuoteMeta(name) + `\s*=`).MatchString(dsn)
+}
+
+var kvHostRE = regexp.MustCompile(`(?i)(?:^|\s)host\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
+
+// dsnHost is the host dsn itself names, "" when it leaves it to the
+// environment.
+func dsnHost(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return ""
+		}
+		if h := u.Query().Get("host"); h != "" {
+			return h
+		}
+		return u.Hostname()
+	}
+	m := kvHostRE.FindStringSubmatch(dsn)
+	if m == nil {
+		return ""
+	}
+	return strings.Trim(m[1], "'")
 }
 
 // secretParams are the connection parameters that hold secrets.
@@ -127,6 +189,22 @@ func newPostgres(set PostgresSettings, opt Options) (*postgresWriter, error) {
 	cfg, err := pgxpool.ParseConfig(set.DSN)
 	if err != nil {
 		return nil, invalidf(KindPostgres, "dsn: %s", scrub(err.Error(), dsnSecrets(set.DSN)))
+	}
+	// libpq's environment (PGPASSWORD, the password file, PGSSLCERT and
+	// PGSSLKEY) is wearlink's own, for its own database: a client's
+	// destination gets only the credentials its DSN gives.
+	if !dsnHas(set.DSN, "password") {
+		cfg.ConnConfig.Password = ""
+	}
+	for _, tc := range []*tls.Config{cfg.ConnConfig.TLSConfig} {
+		if tc != nil {
+			tc.Certificates, tc.GetClientCertificate = nil, nil
+		}
+	}
+	for _, fb := range cfg.ConnConfig.Fallbacks {
+		if fb.TLSConfig != nil {
+			fb.TLSConfig.Certificates, fb.TLSConfig.GetClientCertificate = nil, nil
+		}
 	}
 	cfg.MaxConns = 4
 	cfg.MinConns = 0

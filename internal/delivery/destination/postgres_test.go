@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wearlink/wearlink/internal/delivery/destination/desttest"
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/testutil"
 )
@@ -307,10 +308,10 @@ func TestPostgresOwnSchemaAndConcurrentMigrations(t *testing.T) {
 func TestPostgresRestartLosesNothing(t *testing.T) {
 	dsn := testutil.PostgresSchemaURL(t, "dest")
 	u, _ := url.Parse(dsn)
-	p := newProxy(t, u.Host)
-	w := newWriter(t, &PostgresSettings{DSN: withHost(t, dsn, p.addr)})
+	p := desttest.NewProxy(t, u.Host)
+	w := newWriter(t, &PostgresSettings{DSN: withHost(t, dsn, p.Addr)})
 	docs := goldenDocs(t, "sim-user0")
-	wantClass(t, outage(t, w, docs, p.stop, p.start), ClassConnect, "connection refused")
+	wantClass(t, outage(t, w, docs, p.Stop, p.Start), ClassConnect, "connection refused")
 	var n int
 	if err := pgConnect(t, dsn).QueryRow(context.Background(), "SELECT count(*) FROM wearlink_documents").Scan(&n); err != nil {
 		t.Fatal(err)

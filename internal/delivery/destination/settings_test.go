@@ -34,6 +34,13 @@ func TestParseSettings(t *testing.T) {
 		{KindPostgres, `{}`, "dsn is required"},
 		{KindPostgres, `{"dsn":"postgres://u:pw@db:5432/x","schema":"Bad-Name"}`, "schema"},
 		{KindPostgres, `{"dsn":"postgres://u:topsecret@db:notaport/x"}`, "dsn"},
+		{KindPostgres, `{"dsn":"postgres:///analytics"}`, "dsn must name the host"},
+		{KindPostgres, `{"dsn":"user=u dbname=analytics"}`, "dsn must name the host"},
+		{KindPostgres, `{"dsn":"postgres://u@db/x?host=/var/run/postgresql"}`, "Unix socket"},
+		{KindPostgres, `{"dsn":"host=/tmp user=u"}`, "Unix socket"},
+		{KindPostgres, `{"dsn":"postgres://u@db/x?sslmode=verify-full&sslrootcert=/etc/ssl/private/ca.pem"}`, "sslrootcert names a file"},
+		{KindPostgres, `{"dsn":"host=db user=u passfile=/root/.pgpass"}`, "passfile names a file"},
+		{KindPostgres, `{"dsn":"host=db user=u sslkey=/etc/wearlink/client.key"}`, "sslkey names a file"},
 		{"ftp", `{}`, `unknown destination kind "ftp"`},
 		{KindS3, `{"endpoint":"https://x"} {}`, "trailing data"},
 	} {
@@ -224,5 +231,26 @@ func fillObjects(v reflect.Value) {
 			fillObjects(e)
 			v.SetMapIndex(it.Key(), e)
 		}
+	}
+}
+
+// TestPostgresIgnoresServerCredentials: a DSN without a password does not
+// get the server's own from libpq's environment.
+func TestPostgresIgnoresServerCredentials(t *testing.T) {
+	t.Setenv("PGPASSWORD", "wearlinks-own-db-password")
+	for _, tc := range []struct{ dsn, want string }{
+		{"postgres://lake@db.example/analytics", ""},
+		{"host=db.example user=lake dbname=analytics", ""},
+		{"postgres://lake:given@db.example/analytics", "given"},
+		{"host=db.example user=lake password=given dbname=analytics", "given"},
+	} {
+		w, err := New(&PostgresSettings{DSN: tc.dsn}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := w.(*postgresWriter).pool.Config().ConnConfig.Password; got != tc.want {
+			t.Errorf("%s: password %q, want %q", tc.dsn, got, tc.want)
+		}
+		w.Close()
 	}
 }

@@ -16,14 +16,14 @@ var _ store.DeliveryStore = (*Store)(nil)
 // Endpoints
 
 const endpointCols = `id, client_uuid, kind, url, secret, previous_secret, previous_expires_at, data_structures,
-	enabled, disabled_reason, failing_since, created_at, updated_at`
+	enabled, disabled_reason, failing_since, created_at, updated_at, destination, settings, paused`
 
 func (s *Store) scanEndpoint(row Row) (store.WebhookEndpoint, error) {
 	var e store.WebhookEndpoint
-	var sec, prev []byte
+	var sec, prev, set []byte
 	var ds string
 	if err := row.Scan(&e.ID, &e.ClientUUID, &e.Kind, &e.URL, &sec, &prev, &e.PreviousExpiresAt, &ds,
-		&e.Enabled, &e.DisabledReason, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt); err != nil {
+		&e.Enabled, &e.DisabledReason, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt, &e.Destination, &set, &e.Paused); err != nil {
 		return e, err
 	}
 	e.DataStructures = store.DecodeDataStructures(ds)
@@ -34,13 +34,31 @@ func (s *Store) scanEndpoint(row Row) (store.WebhookEndpoint, error) {
 	if e.PreviousSecret, err = s.sealer.OpenString(prev, store.EndpointSecretAD("previous_secret", &e)); err != nil {
 		return e, fmt.Errorf("endpoint %s previous secret: %w", e.ID, err)
 	}
+	if len(set) > 0 {
+		if e.Settings, err = s.sealer.Open(set, store.EndpointSecretAD("settings", &e)); err != nil {
+			return e, fmt.Errorf("destination %s settings: %w", e.ID, err)
+		}
+	}
 	return e, nil
 }
 
-// sealSecrets seals an endpoint's secret columns.
+// sealSettings seals a destination's settings (nil for a webhook).
+func (s *Store) sealSettings(e *store.WebhookEndpoint) ([]byte, error) {
+	if len(e.Settings) == 0 {
+		return nil, nil
+	}
+	return s.sealer.Seal(e.Settings, store.EndpointSecretAD("settings", e))
+}
+
+// sealSecrets seals an endpoint's secret columns. A destination has no
+// signing secret: its column holds no bytes (not NULL, which the column
+// refuses).
 func (s *Store) sealSecrets(e *store.WebhookEndpoint) (sec, prev []byte, err error) {
 	if sec, err = s.sealer.SealString(e.Secret, store.EndpointSecretAD("secret", e)); err != nil {
 		return nil, nil, err
+	}
+	if sec == nil {
+		sec = []byte{}
 	}
 	prev, err = s.sealer.SealString(e.PreviousSecret, store.EndpointSecretAD("previous_secret", e))
 	return sec, prev, err
@@ -52,6 +70,9 @@ func (s *Store) CreateEndpoint(ctx context.Context, e store.WebhookEndpoint) (st
 		return e, err
 	}
 	e.ID = store.NewEndpointID()
+	if e.IsDestination() {
+		e.ID = store.NewDestinationID()
+	}
 	now := s.Now()
 	e.CreatedAt, e.UpdatedAt = now, now
 	e.PreviousExpiresAt, e.FailingSince = common.Time(e.PreviousExpiresAt), common.Time(e.FailingSince)
@@ -59,9 +80,13 @@ func (s *Store) CreateEndpoint(ctx context.Context, e store.WebhookEndpoint) (st
 	if err != nil {
 		return e, err
 	}
-	_, err = s.w.Exec(ctx, `INSERT INTO webhook_endpoints (`+endpointCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	set, err := s.sealSettings(&e)
+	if err != nil {
+		return e, err
+	}
+	_, err = s.w.Exec(ctx, `INSERT INTO webhook_endpoints (`+endpointCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.ClientUUID, e.Kind, e.URL, sec, prev, e.PreviousExpiresAt, store.EncodeDataStructures(e.DataStructures),
-		e.Enabled, e.DisabledReason, e.FailingSince, now, now)
+		e.Enabled, e.DisabledReason, e.FailingSince, now, now, e.Destination, set, e.Paused)
 	if s.drv.IsForeignKey(err) {
 		return e, notFound("client %s not found", e.ClientUUID)
 	}
@@ -80,7 +105,15 @@ func validEndpoint(e store.WebhookEndpoint) error {
 		return health.Errorf(health.EINVALID, "endpoint: unknown kind %q", e.Kind)
 	case e.URL == "":
 		return health.Errorf(health.EINVALID, "endpoint: url is required")
-	case e.Secret == "":
+	case e.IsDestination() && e.Kind != store.EndpointData:
+		return health.Errorf(health.EINVALID, "destination: kind must be %s", store.EndpointData)
+	case e.IsDestination() && len(e.Settings) == 0:
+		return health.Errorf(health.EINVALID, "destination: settings are required")
+	case e.IsDestination() && e.Secret != "":
+		return health.Errorf(health.EINVALID, "destination: a destination has no signing secret")
+	case !e.IsDestination() && len(e.Settings) > 0:
+		return health.Errorf(health.EINVALID, "endpoint: settings are for destinations only")
+	case !e.IsDestination() && e.Secret == "":
 		return health.Errorf(health.EINVALID, "endpoint: secret is required")
 	}
 	for _, d := range e.DataStructures {
@@ -109,16 +142,25 @@ func (s *Store) getEndpoint(ctx context.Context, q db, id string) (store.Webhook
 
 // ListEndpoints implements store.DeliveryStore.
 func (s *Store) ListEndpoints(ctx context.Context, clientUUID string) ([]store.WebhookEndpoint, error) {
-	q := `SELECT ` + endpointCols + ` FROM webhook_endpoints`
+	return s.listEndpoints(ctx, "endpoints", `destination = ''`, clientUUID)
+}
+
+// ListDestinations implements store.DeliveryStore.
+func (s *Store) ListDestinations(ctx context.Context, clientUUID string) ([]store.WebhookEndpoint, error) {
+	return s.listEndpoints(ctx, "destinations", `destination <> ''`, clientUUID)
+}
+
+func (s *Store) listEndpoints(ctx context.Context, what, where, clientUUID string) ([]store.WebhookEndpoint, error) {
+	q := `SELECT ` + endpointCols + ` FROM webhook_endpoints WHERE ` + where
 	var args []any
 	if clientUUID != "" {
-		q += ` WHERE client_uuid = ?`
+		q += ` AND client_uuid = ?`
 		args = append(args, clientUUID)
 	}
 	rows, err := s.r.Query(ctx, q+` ORDER BY client_uuid, created_at, id`, args...)
 	out, err := collect(rows, err, s.scanEndpoint)
 	if err != nil {
-		return nil, fmt.Errorf("list endpoints: %w", err)
+		return nil, fmt.Errorf("list %s: %w", what, err)
 	}
 	return out, nil
 }
@@ -155,8 +197,43 @@ func (s *Store) UpdateEndpoint(ctx context.Context, id string, u store.EndpointU
 		if u.DataStructures != nil {
 			e.DataStructures = store.DecodeDataStructures(store.EncodeDataStructures(*u.DataStructures))
 		}
-		return `url = ?, data_structures = ?`, []any{e.URL, store.EncodeDataStructures(e.DataStructures)}, validEndpoint(*e)
+		if u.Settings != nil {
+			e.Settings = *u.Settings
+		}
+		if err := validEndpoint(*e); err != nil {
+			return "", nil, err
+		}
+		set, err := s.sealSettings(e)
+		return `url = ?, data_structures = ?, settings = ?`, []any{e.URL, store.EncodeDataStructures(e.DataStructures), set}, err
 	})
+}
+
+// SetEndpointPaused implements store.DeliveryStore.
+func (s *Store) SetEndpointPaused(ctx context.Context, id string, paused bool) (store.WebhookEndpoint, error) {
+	var e store.WebhookEndpoint
+	err := s.inTx(ctx, func(tx db) error {
+		p := s.d.False
+		if paused {
+			p = s.d.True
+		}
+		if _, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET paused = `+p+`, updated_at = ? WHERE id = ?`, s.Now(), id); err != nil {
+			return err
+		}
+		var err error
+		if e, err = s.getEndpoint(ctx, tx, id); err != nil {
+			return err
+		}
+		if !paused {
+			// Jobs that ran while it was paused ended without an attempt:
+			// queue the deliveries again.
+			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET enqueued = `+s.d.False+` WHERE endpoint_id = ? AND status = 'pending'`, id)
+		}
+		return err
+	})
+	if err != nil {
+		return e, fmt.Errorf("set endpoint %s paused=%v: %w", id, paused, err)
+	}
+	return e, nil
 }
 
 // RotateEndpointSecret implements store.DeliveryStore.
@@ -386,7 +463,8 @@ func (s *Store) UnenqueuedDeliveries(ctx context.Context, limit int) ([]int64, e
 	if limit <= 0 {
 		limit = 1000
 	}
-	return s.ids(ctx, "unenqueued deliveries", `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND enqueued = `+s.d.False+` ORDER BY id LIMIT ?`, limit)
+	return s.ids(ctx, "unenqueued deliveries", `SELECT id FROM webhook_deliveries d WHERE status = 'pending' AND enqueued = `+s.d.False+`
+		AND `+s.notPaused()+` ORDER BY id LIMIT ?`, limit)
 }
 
 // MarkEnqueued implements store.DeliveryStore.
@@ -411,15 +489,21 @@ func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit i
 	if limit <= 0 {
 		limit = 1000
 	}
-	return s.ids(ctx, "overdue deliveries", `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at < ?
-		ORDER BY next_attempt_at, id LIMIT ?`, before, limit)
+	return s.ids(ctx, "overdue deliveries", `SELECT id FROM webhook_deliveries d WHERE status = 'pending' AND next_attempt_at < ?
+		AND `+s.notPaused()+` ORDER BY next_attempt_at, id LIMIT ?`, before, limit)
+}
+
+// notPaused is a condition true for a delivery d whose endpoint is not
+// paused.
+func (s *Store) notPaused() string {
+	return `NOT EXISTS (SELECT 1 FROM webhook_endpoints pe WHERE pe.id = d.endpoint_id AND pe.paused = ` + s.d.True + `)`
 }
 
 // Deliveries
 
 const deliveryCols = `d.id, d.message_id, d.endpoint_id, d.client_uuid, d.status, d.attempts, d.round_attempts, d.replays,
 	d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at, d.finished_at,
-	m.webhook_id, m.user_id, m.kind, m.event_type, m.pillar, m.day, m.version`
+	m.webhook_id, m.user_id, m.kind, m.event_type, m.pillar, m.day, m.doc_key, m.version`
 
 const deliveryFrom = ` FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id`
 
@@ -427,7 +511,7 @@ func scanDelivery(row Row, extra ...any) (store.Delivery, error) {
 	var d store.Delivery
 	dest := []any{&d.ID, &d.MessageID, &d.EndpointID, &d.ClientUUID, &d.Status, &d.Attempts, &d.RoundAttempts, &d.Replays,
 		&d.NextAttemptAt, &d.LastAttemptAt, &d.LastStatusCode, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &d.FinishedAt,
-		&d.WebhookID, &d.UserID, &d.Kind, &d.EventType, &d.Pillar, &d.Day, &d.Version}
+		&d.WebhookID, &d.UserID, &d.Kind, &d.EventType, &d.Pillar, &d.Day, &d.Key, &d.Version}
 	return d, row.Scan(append(dest, extra...)...)
 }
 
@@ -680,4 +764,14 @@ func (s *Store) PruneDeliveries(ctx context.Context, deadBefore, succeededBefore
 			return total, nil
 		}
 	}
+}
+
+// SealedEndpointColumns returns an endpoint's secret and settings columns
+// as stored (sealed), for checks that nothing is kept in clear.
+func (s *Store) SealedEndpointColumns(ctx context.Context, id string) (secret, settings []byte, err error) {
+	err = s.r.QueryRow(ctx, `SELECT secret, settings FROM webhook_endpoints WHERE id = ?`, id).Scan(&secret, &settings)
+	if noRows(err) {
+		return nil, nil, notFound("webhook endpoint %s not found", id)
+	}
+	return secret, settings, err
 }

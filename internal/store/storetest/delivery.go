@@ -36,6 +36,9 @@ func RunDelivery(t *testing.T, newStore Factory) {
 		{"ListDeliveries", testListDeliveries},
 		{"Prune", testPrune},
 		{"DeleteCascades", testDeliveryCascades},
+		{"Destinations", testDestinations},
+		{"DestinationErrors", testDestinationErrors},
+		{"DestinationDeliveries", testDestinationDeliveries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,7 +30,7 @@ var OldReleaseTables = []string{
 // OldReleaseNewMigrations are wearlink's migrations newer than the release
 // at e011a99 (which stopped at 0003_api): opening its database applies
 // them, and only them.
-var OldReleaseNewMigrations = []string{"0004_erase_sessions", "0005_provider_neutral"}
+var OldReleaseNewMigrations = []string{"0004_erase_sessions", "0005_provider_neutral", "0006_destinations"}
 
 // OldStore is a store opened on a database an older release wrote.
 type OldStore interface {
@@ -119,9 +119,12 @@ func CheckOldRelease(t *testing.T, s OldStore, rows map[string]int) {
 		t.Errorf("%d endpoints, %d rows", len(eps), rows["webhook_endpoints"])
 	}
 	for _, e := range eps {
-		if !strings.HasPrefix(e.Secret, "whsec_") || !e.Enabled || e.CreatedAt.IsZero() {
+		if !strings.HasPrefix(e.Secret, "whsec_") || !e.Enabled || e.CreatedAt.IsZero() || e.IsDestination() || e.Paused || e.Settings != nil {
 			t.Errorf("endpoint %+v", e)
 		}
+	}
+	if dests, err := s.ListDestinations(ctx, ""); err != nil || len(dests) != 0 {
+		t.Errorf("destinations of an old database: %v %v", dests, err)
 	}
 	var ds []store.Delivery
 	for after := int64(0); ; {

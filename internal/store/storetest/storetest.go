@@ -29,6 +29,13 @@ type SealedTokenReader interface {
 	SealedTokens(ctx context.Context, connectionID int64) (access, refresh []byte, err error)
 }
 
+// SealedEndpointReader is implemented by stores that can show an
+// endpoint's secret and settings columns exactly as stored; the suite
+// uses it to check that no destination credential is kept in clear.
+type SealedEndpointReader interface {
+	SealedEndpointColumns(ctx context.Context, id string) (secret, settings []byte, err error)
+}
+
 // OutboxReader is implemented by stores that can list the outbox records
 // not yet fanned out; the suite uses it to check what
 // ApplyHealthDocuments wrote.
@@ -41,6 +48,7 @@ type OutboxReader interface {
 type Store interface {
 	store.Full
 	SealedTokenReader
+	SealedEndpointReader
 	OutboxReader
 }
 
