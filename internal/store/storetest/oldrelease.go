@@ -30,7 +30,7 @@ var OldReleaseTables = []string{
 // OldReleaseNewMigrations are wearlink's migrations newer than the release
 // at e011a99 (which stopped at 0003_api): opening its database applies
 // them, and only them.
-var OldReleaseNewMigrations = []string{"0004_erase_sessions", "0005_provider_neutral", "0006_destinations"}
+var OldReleaseNewMigrations = []string{"0004_erase_sessions", "0005_provider_neutral", "0006_destinations", "0007_health_keys_by_source"}
 
 // OldStore is a store opened on a database an older release wrote.
 type OldStore interface {
@@ -213,6 +213,11 @@ func checkOldHealth(t *testing.T, s store.Store, hd []store.HealthDocument) {
 	for _, d := range hd {
 		if bodyVersion(t, d.Body) != d.Version || d.CreatedAt.IsZero() {
 			t.Fatalf("health document %s %s: version %d, body %s", d.DataStructure, d.Key, d.Version, d.Body)
+		}
+		// The release served Oura alone: its documents are Oura's, under
+		// the keys this release's normalization gives them.
+		if d.DataSource() != "oura" || !strings.HasPrefix(d.Key, "oura:") || strings.HasPrefix(d.Key, "oura:oura:") {
+			t.Fatalf("health document %s keyed %q, want oura:KEY", d.DataStructure, d.Key)
 		}
 		doc, err := health.Decode(health.Document{DataStructure: d.DataStructure, Pillar: d.Pillar, Day: d.Day, Body: d.Body})
 		must(t, err)
