@@ -1,82 +1,16 @@
 package sim
 
 import (
-	"sync"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
-// Clock is the simulator's notion of "now". Simulated time runs at Factor
-// times real time from Start (0 freezes it, 1440 makes a day pass per real
-// minute) and can be pushed forward by hand with Advance. Token lifetimes,
-// subscription expiry and the reveal of new days follow it; rate-limit windows
-// and authorization-code validity follow real time, because they are about
-// how fast real clients and people act.
-type Clock struct {
-	mu        sync.Mutex
-	real      func() time.Time
-	start     time.Time
-	realStart time.Time
-	factor    float64
-	offset    time.Duration
-}
+// Clock is the simulator's "now" (simkit.Clock).
+type Clock = simkit.Clock
 
-// NewClock returns a clock that reads start now and then runs factor times
-// faster than real. real is the real-time source (nil: time.Now); a zero
-// start means the current real time.
+// NewClock starts a clock at start running factor times faster than real
+// (see simkit.NewClock).
 func NewClock(start time.Time, factor float64, real func() time.Time) *Clock {
-	if real == nil {
-		real = time.Now
-	}
-	rs := real()
-	if start.IsZero() {
-		start = rs
-	}
-	if factor < 0 {
-		factor = 0
-	}
-	return &Clock{real: real, start: start, realStart: rs, factor: factor}
-}
-
-// Now is the simulated time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.nowLocked()
-}
-
-func (c *Clock) nowLocked() time.Time {
-	elapsed := c.real().Sub(c.realStart)
-	return c.start.Add(time.Duration(float64(elapsed)*c.factor) + c.offset)
-}
-
-// Real is the real time, as the clock's real-time source reports it.
-func (c *Clock) Real() time.Time { return c.real() }
-
-// Advance moves simulated time forward by d (negative values are ignored: the
-// world never un-reveals data).
-func (c *Clock) Advance(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
-// Factor is how many simulated seconds pass per real second.
-func (c *Clock) Factor() float64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.factor
-}
-
-// SetFactor changes the speed from now on without a jump in simulated time.
-func (c *Clock) SetFactor(f float64) {
-	if f < 0 {
-		f = 0
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.nowLocked()
-	c.start, c.realStart, c.offset, c.factor = now, c.real(), 0, f
+	return simkit.NewClock(start, factor, real)
 }
