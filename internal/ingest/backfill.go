@@ -249,7 +249,7 @@ func waitRateLimit(ctx context.Context, fn func() error) error {
 		if time.Now().Add(wait).After(deadline) {
 			return err
 		}
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := provider.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}

@@ -47,7 +47,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 	// then cleared.
 	again := map[string]bool{}
 	for round := 1; ; round++ {
-		if err := sleepCtx(ctx, e.cfg.FetchSettle); err != nil {
+		if err := provider.Sleep(ctx, e.cfg.FetchSettle); err != nil {
 			return err
 		}
 		start := e.now()
@@ -79,20 +79,6 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		if round >= maxFetchRounds {
 			return river.JobSnooze(e.cfg.FetchSettle)
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

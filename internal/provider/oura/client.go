@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
 // DefaultBaseURL is the live API. The published document's servers entry is
@@ -104,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = provider.Sleep
 	}
 	if cfg.FaultLogBurst <= 0 {
 		cfg.FaultLogBurst = 5
@@ -117,20 +119,6 @@ func New(cfg Config) (*Client, error) {
 
 // BaseURL returns the API base the client talks to.
 func (c *Client) BaseURL() string { return c.base.String() }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // Auth supplies the bearer token of a user's requests.
 type Auth interface {

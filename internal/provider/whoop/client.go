@@ -89,27 +89,13 @@ func New(cfg ClientConfig) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = provider.Sleep
 	}
 	return &Client{base: u, cfg: cfg, lim: newBudget(cfg.PerMinute, cfg.PerDay)}, nil
 }
 
 // BaseURL returns the API base the client talks to.
 func (c *Client) BaseURL() string { return c.base.String() }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // Auth supplies a user's bearer token.
 type Auth interface {
