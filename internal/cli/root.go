@@ -30,7 +30,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "wearlink",
-		Short:         "Self-hosted wearable health-data hub (Oura to ROOK-compatible API and webhooks)",
+		Short:         "Self-hosted wearable health-data hub (Oura and WHOOP to a ROOK-compatible API, webhooks and destinations)",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

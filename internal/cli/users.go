@@ -31,7 +31,7 @@ func newUsersDeleteCmd() *cobra.Command {
 		Use:   "delete --client-uuid C --user-id U --yes [--background]",
 		Short: "Erase a user: revoke its connections and delete all of its data",
 		Long: "Erases a user as DELETE /api/v1/user_id/{user_id} does: every connection is revoked at its data source " +
-			"(with WEARLINK_OURA_CLIENT_ID and WEARLINK_OURA_CLIENT_SECRET set), everything of the user is deleted, " +
+			"(where that provider's application credentials are set, e.g. WEARLINK_WHOOP_CLIENT_ID and _SECRET), everything of the user is deleted, " +
 			"and the client's notification webhooks get user.deleted (posted by the server). Only an audit record " +
 			"without health data remains. The erasure runs here unless --background leaves it to the running server; " +
 			"interrupted, it resumes where it stopped (run the command again, or let the server resume it).",
