@@ -21,7 +21,7 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 	}
 	oc, err := oura.New(oura.Config{
 		BaseURL: cfg.Oura.APIBaseURL,
-		Limiter: oura.NewRateLimiter(cfg.Oura.AppRateLimit.Oura(), cfg.Oura.TokenRateLimit.Oura()),
+		Limiter: oura.NewRateLimiter(ouraLimit(cfg.Oura.AppRateLimit), ouraLimit(cfg.Oura.TokenRateLimit)),
 		// Short waits are sat out in place; a longer Retry-After snoozes
 		// the job instead of holding a worker.
 		MaxRetryAfter: 5 * time.Second,
@@ -79,4 +79,9 @@ func revokersOf(built all.Built) map[string]erase.Revoker {
 		out[ds] = f.Revoke
 	}
 	return out
+}
+
+// ouraLimit converts a configured budget for the Oura client's limiter.
+func ouraLimit(r config.RateLimit) oura.Limit {
+	return oura.Limit{Requests: r.Requests, Window: r.Window}
 }

@@ -18,8 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/wearlink/wearlink/internal/provider/oura"
-	"github.com/wearlink/wearlink/internal/provider/whoop"
+	"github.com/wearlink/wearlink/internal/provider/all"
 )
 
 // Roles a process can run.
@@ -65,9 +64,6 @@ func ParseRateLimit(s string) (RateLimit, error) {
 	}
 	return RateLimit{Requests: req, Window: win}, nil
 }
-
-// Oura converts the budget for the Oura client's limiter.
-func (r RateLimit) Oura() oura.Limit { return oura.Limit{Requests: r.Requests, Window: r.Window} }
 
 func shortDuration(d time.Duration) string {
 	s := d.String()
@@ -189,15 +185,15 @@ func Default() Config {
 		LogFormat:       "text",
 		ShutdownTimeout: 30 * time.Second,
 		Oura: Oura{
-			APIBaseURL:     oura.DefaultBaseURL,
-			AuthURL:        oura.DefaultAuthURL,
-			TokenURL:       oura.DefaultTokenURL,
-			RevokeURL:      oura.DefaultRevokeURL,
+			APIBaseURL:     all.LiveOura().APIURL,
+			AuthURL:        all.LiveOura().AuthURL,
+			TokenURL:       all.LiveOura().TokenURL,
+			RevokeURL:      all.LiveOura().RevokeURL,
 			ManageWebhooks: true,
 			AppRateLimit:   RateLimit{Requests: 5000, Window: 5 * time.Minute},
 			TokenRateLimit: RateLimit{Requests: 5000, Window: 5 * time.Minute},
 		},
-		Whoop: Whoop{APIBaseURL: whoop.LiveAPIBaseURL, OAuthBaseURL: whoop.LiveOAuthBaseURL},
+		Whoop: Whoop{APIBaseURL: all.LiveWhoop().APIURL, OAuthBaseURL: all.LiveWhoop().OAuthURL},
 		Sync: Sync{
 			BackfillDays:     90,
 			BackfillWorkers:  4,

@@ -18,6 +18,25 @@ import (
 	whoopnorm "github.com/wearlink/wearlink/internal/provider/whoop/normalize"
 )
 
+// LiveURLs are where a provider's production API and OAuth endpoints are:
+// the configuration's defaults.
+type LiveURLs struct {
+	APIURL, AuthURL, TokenURL, RevokeURL string
+	// OAuthURL is the host of the OAuth endpoints, where a provider's
+	// configuration takes one base for them (WHOOP).
+	OAuthURL string
+}
+
+// LiveOura are Oura's production URLs.
+func LiveOura() LiveURLs {
+	return LiveURLs{APIURL: oura.DefaultBaseURL, AuthURL: oura.DefaultAuthURL, TokenURL: oura.DefaultTokenURL, RevokeURL: oura.DefaultRevokeURL}
+}
+
+// LiveWhoop are WHOOP's production URLs.
+func LiveWhoop() LiveURLs {
+	return LiveURLs{APIURL: whoop.LiveAPIBaseURL, OAuthURL: whoop.LiveOAuthBaseURL}
+}
+
 // OuraConfig is what Oura's provider needs beyond its client.
 type OuraConfig struct {
 	// Client reads the API (required).
