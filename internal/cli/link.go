@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wearlink/wearlink/internal/provider/oura"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,22 +13,27 @@ import (
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
-const linkLong = `Link a user's Oura account with an access token already at hand (a personal
-access token, or a token the simulator prints), without the OAuth flow.
+const linkLong = `Link a user's account at a provider (--data-source, default oura; whoop too)
+with an access token already at hand (a personal access token, or a token
+a simulator prints), without the OAuth flow.
 
 The client must exist (wearlink clients create) unless --create-client is
 given. The command stores the connection with its tokens sealed, reads the
-user's personal_info (its id is how Oura's webhooks name the user) and
-ring_configuration, and enqueues the backfill; the server working this
-database's jobs (wearlink serve, running or started later) does the rest.
-Linking the same user again stores the new tokens and resumes an unfinished
-backfill.
+account's identity (its id is how the provider's notifications name the
+user) and the collections read whole (Oura's personal_info and
+ring_configuration, WHOOP's profile and body measurement), and enqueues the
+backfill; the server working this database's jobs (wearlink serve, running
+or started later) does the rest. Linking the same user again stores the
+new tokens and resumes an unfinished backfill.
 
-With --refresh-token and the Oura client id and secret, expired access
-tokens are refreshed (and the rotated refresh token stored).`
+The provider's API URL is the one configured (--oura-api-url,
+--whoop-api-url, or their environment variables). With --refresh-token and
+the provider's client id and secret, expired access tokens are refreshed
+(and the rotated refresh token stored).`
 
 type linkOptions struct {
 	clientUUID   string
@@ -38,14 +43,15 @@ type linkOptions struct {
 	expiresIn    time.Duration
 	timeZone     string
 	createClient bool
+	dataSource   string
 }
 
 func newLinkCmd() *cobra.Command {
 	cfg, envErr := loadConfig()
 	var o linkOptions
 	cmd := &cobra.Command{
-		Use:   "link --client-uuid C --user-id U --token T",
-		Short: "Link a user's Oura account with an access token and start its backfill",
+		Use:   "link --client-uuid C --user-id U --token T [--data-source oura]",
+		Short: "Link a user's provider account with an access token and start its backfill",
 		Long:  linkLong,
 		Args:  cobra.NoArgs,
 	}
@@ -53,12 +59,14 @@ func newLinkCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.clientUUID, "client-uuid", "", "client the user belongs to (required)")
 	f.StringVar(&o.userID, "user-id", "", "the client's id of the user, 1 to 50 letters, digits or hyphens (required)")
-	f.StringVar(&o.token, "token", "", "Oura access token (required)")
-	f.StringVar(&o.refreshToken, "refresh-token", "", "Oura refresh token")
-	f.DurationVar(&o.expiresIn, "expires-in", 0, "lifetime left of the access token (default: unknown, refreshed when Oura rejects it)")
-	f.StringVar(&o.timeZone, "time-zone", "", "the user's IANA time zone (default: the offsets in the user's Oura data)")
+	f.StringVar(&o.dataSource, "data-source", oura.DataSource, "provider the token is for")
+	f.StringVar(&o.token, "token", "", "the provider's access token (required)")
+	f.StringVar(&o.refreshToken, "refresh-token", "", "the provider's refresh token")
+	f.DurationVar(&o.expiresIn, "expires-in", 0, "lifetime left of the access token (default: unknown, refreshed when the provider rejects it)")
+	f.StringVar(&o.timeZone, "time-zone", "", "the user's IANA time zone (default: the offsets in the user's data)")
 	f.BoolVar(&o.createClient, "create-client", false, "create the client when it does not exist")
-	cfg.RegisterFlagsFor(f, "oura-api-url", "oura-client-id", "oura-client-secret", "oura-token-url", "backfill-days", "log-level")
+	cfg.RegisterFlagsFor(f, "oura-api-url", "oura-client-id", "oura-client-secret", "oura-token-url",
+		"whoop-api-url", "whoop-oauth-url", "whoop-client-id", "whoop-client-secret", "backfill-days", "log-level")
 	for _, name := range []string{"client-uuid", "user-id", "token"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -73,6 +81,16 @@ func newLinkCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// Before the store is opened: a data source no provider serves is
+		// answered with those there are, and nothing is written.
+		built, err := app.BuildProviders(*cfg, app.EngineOptions{Logger: logger})
+		if err != nil {
+			return err
+		}
+		if _, ok := built.Registry.Lookup(o.dataSource); !ok {
+			return fmt.Errorf("--data-source %q: no such provider; wearlink serves %s", o.dataSource, strings.Join(built.Registry.DataSources(), ", "))
+		}
+		name := built.Registry.Name(o.dataSource)
 		ctx := cmd.Context()
 		st, err := sf.open(ctx, logger)
 		if err != nil {
@@ -88,7 +106,7 @@ func newLinkCmd() *cobra.Command {
 			return err
 		}
 		c := res.Connection
-		fmt.Fprintf(cmd.OutOrStdout(), "linked %s/%s: connection %d, Oura user %s, status %s\n", c.ClientUUID, c.UserID, c.ID, c.ExternalUserID, c.Status)
+		fmt.Fprintf(cmd.OutOrStdout(), "linked %s/%s: connection %d, %s user %s, status %s\n", c.ClientUUID, c.UserID, c.ID, name, c.ExternalUserID, c.Status)
 		if res.Windows > 0 {
 			fmt.Fprintf(cmd.OutOrStdout(), "backfill %s..%s enqueued: %d jobs\n", res.From, res.To, res.Windows)
 		} else {
@@ -113,5 +131,5 @@ func runLink(ctx context.Context, cfg *config.Config, st *app.OpenedStore, logge
 	if o.expiresIn != 0 {
 		tok.Expiry = time.Now().Add(o.expiresIn)
 	}
-	return eng.Link(ctx, ingest.LinkParams{ClientUUID: o.clientUUID, UserID: o.userID, DataSource: oura.DataSource, Tokens: tok, TimeZone: o.timeZone, CreateClient: o.createClient})
+	return eng.Link(ctx, ingest.LinkParams{ClientUUID: o.clientUUID, UserID: o.userID, DataSource: o.dataSource, Tokens: tok, TimeZone: o.timeZone, CreateClient: o.createClient})
 }

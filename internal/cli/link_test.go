@@ -3,11 +3,18 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/wearlink/wearlink/internal/app"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
 )
 
 func TestLinkCommand(t *testing.T) {
@@ -43,5 +50,61 @@ func TestLinkCommand(t *testing.T) {
 	}
 	if code, _, stderr = run("--time-zone", "Mars/Olympus"); code == 0 || !strings.Contains(stderr, "time zone") {
 		t.Fatalf("bad time zone: exit %d, %s", code, stderr)
+	}
+}
+
+// wearlink link --data-source whoop links a WHOOP account the same way:
+// the connection is WHOOP's, named by the WHOOP user id, and the backfill
+// is enqueued.
+func TestLinkCommandWhoop(t *testing.T) {
+	info := whoopSimulator(t, 2, whoopSimNow.AddDate(0, 0, -30))
+	u := info.Users[1]
+	dir := t.TempDir()
+	args := []string{"link", "--data", dir, "--data-source", "whoop", "--whoop-api-url", info.APIBaseURL,
+		"--whoop-oauth-url", info.BaseURL, "--client-uuid", "c-1", "--user-id", "u-1", "--token", u.AccessToken,
+		"--create-client", "--log-level", "error"}
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("link: exit %d: %s", code, errb.String())
+	}
+	want := fmt.Sprintf("connection 1, Whoop user %d, status active", u.UserID)
+	if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "backfill ") {
+		t.Fatalf("output %q, want %q and the backfill", out.String(), want)
+	}
+	o, err := app.OpenStore(context.Background(), app.StoreConfig{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	st := o.Store
+	c, err := st.FindConnection(context.Background(), "c-1", "u-1", whoop.DataSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ExternalUserID != strconv.FormatInt(u.UserID, 10) || c.Tokens.AccessToken != u.AccessToken {
+		t.Fatalf("connection %+v", c)
+	}
+	if _, err := st.FindConnection(context.Background(), "c-1", "u-1", oura.DataSource); err == nil {
+		t.Fatal("an Oura connection was made too")
+	}
+}
+
+// An unknown data source is refused before anything is stored, with the
+// data sources there are.
+func TestLinkCommandUnknownDataSource(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"link", "--data", dir, "--data-source", "fitbitz", "--client-uuid", "c-1",
+		"--user-id", "u-1", "--token", "t", "--create-client", "--log-level", "error"}, &out, &errb)
+	if code == 0 {
+		t.Fatalf("exit 0: %s", out.String())
+	}
+	for _, s := range []string{"--data-source", `"fitbitz"`, "oura", "whoop"} {
+		if !strings.Contains(errb.String(), s) {
+			t.Errorf("error %q does not say %s", errb.String(), s)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the data directory was written: %v", entries)
 	}
 }

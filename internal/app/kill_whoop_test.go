@@ -1,0 +1,440 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wearlink/wearlink/internal/app"
+	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/whoop"
+	"github.com/wearlink/wearlink/internal/provider/whoop/normalize"
+	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
+	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/store/sqlite"
+)
+
+// TestKillMidBackfillWhoop is TestKillMidBackfill for WHOOP: the real
+// binary backfills two WHOOP accounts linked with `wearlink link
+// --data-source whoop`, is killed with SIGKILL once part of the backfill
+// windows are stored, and is started again. The backfill must then finish
+// with the raw records exactly those the simulator serves for the plan's
+// days, and the health documents exactly what the WHOOP normalizer makes
+// offline of the stored records.
+func TestKillMidBackfillWhoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := binary(t)
+	const seed, users = 23, 2
+	// Frozen simulated time: the records the server reads cannot change
+	// while the test runs, and a second simulator frozen at the same
+	// instant serves the same ones.
+	frozen := time.Now().UTC().Truncate(time.Second)
+	// Latency stretches the backfill to a few seconds, so there is a middle
+	// to kill it in.
+	s, err := whoopsim.New(whoopsim.Config{Seed: seed, Users: users, Clock: whoopsim.NewClock(frozen, 0, nil),
+		ScanInterval: -1, DisableRateLimit: true, Faults: whoopsim.Faults{Latency: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	info := s.Info()
+	dir := t.TempDir()
+	env := []string{"WEARLINK_DATA=" + dir, "WEARLINK_BACKFILL_DAYS=60", "WEARLINK_OURA_MANAGE_WEBHOOKS=false",
+		"WEARLINK_WHOOP_API_URL=" + info.APIBaseURL, "WEARLINK_WHOOP_OAUTH_URL=" + info.BaseURL,
+		"WEARLINK_WHOOP_CLIENT_ID=" + info.ClientID, "WEARLINK_WHOOP_CLIENT_SECRET=" + info.ClientSecret}
+
+	start := time.Now()
+	first := startServe(t, bin, env)
+	defer func() { _ = first.cmd.Process.Kill(); _ = first.cmd.Wait() }()
+	// Link once the server has made the database (see TestKillMidBackfill).
+	for ; ; time.Sleep(10 * time.Millisecond) {
+		if fi, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the server made no database\n%s", first.log())
+		}
+	}
+	for i := 0; i < users; i++ {
+		// The environment names the simulator, as for the server; the
+		// flags are the command's own.
+		cmd := exec.Command(bin, "link", "--data", dir, "--data-source", whoop.DataSource, "--create-client",
+			"--client-uuid", "client-1", "--user-id", fmt.Sprintf("user-%d", i), "--token", info.Users[i].AccessToken)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("link: %v\n%s", err, out)
+		}
+		if want := fmt.Sprintf("Whoop user %d,", info.Users[i].UserID); !strings.Contains(string(out), want) {
+			t.Fatalf("link output does not name %q:\n%s", want, out)
+		}
+	}
+
+	ctx := context.Background()
+	st, err := app.OpenStore(ctx, app.StoreConfig{DataDir: dir, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	conns := make([]store.Connection, users)
+	for i := range conns {
+		if conns[i], err = st.Store.FindConnection(ctx, "client-1", fmt.Sprintf("user-%d", i), whoop.DataSource); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The collections read by day: each has a window state per plan window.
+	p := whoopProvider(t, info.APIBaseURL, info.BaseURL)
+	var byDay []string
+	for _, c := range p.Collections() {
+		if c.Range == provider.RangeDays || c.Range == provider.RangeInstants {
+			byDay = append(byDay, c.Name)
+		}
+	}
+	// progress reads, through the store, how many connections finished
+	// their backfill and how many (collection, window) pairs are stored,
+	// out of how many.
+	progress := func() (done, windows, total int) {
+		for _, c := range conns {
+			c, err := st.Store.GetConnection(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur := ingest.CursorsOf(c)
+			if cur.Backfilled() {
+				done++
+			}
+			plan := strings.Split(c.Cursors["backfill"], "/")
+			if len(plan) == 3 {
+				total += len(byDay) * planWindows(t, plan)
+			}
+			for _, coll := range byDay {
+				for _, w := range cur.Coll(coll).Windows {
+					if w.Done {
+						windows++
+					}
+				}
+			}
+		}
+		return done, windows, total
+	}
+	// Kill once a quarter of the windows are stored.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		done, windows, total := progress()
+		if done > 0 || (total > 0 && windows == total) {
+			t.Fatalf("the backfill got too far before the kill (%d of %d windows, %d done); slow the simulator down", windows, total, done)
+		}
+		if total > 0 && windows*4 >= total {
+			t.Logf("killing the server with %d of %d windows stored, %s after its start", windows, total, time.Since(start).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backfill did not progress: %d of %d windows\n%s", windows, total, first.log())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.cmd.Wait()
+	_, before, total := progress()
+
+	restart := time.Now()
+	second := startServe(t, bin, env)
+	defer func() {
+		_ = second.cmd.Process.Signal(syscall.SIGTERM)
+		_ = second.cmd.Wait()
+	}()
+	deadline = time.Now().Add(3 * time.Minute)
+	for {
+		done, _, _ := progress()
+		if done == users && pendingIngestJobs(t, st.SQLite) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backfill did not finish after the restart (%d of %d done)\n%s", done, users, second.log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("restarted server finished the backfill in %s (%d of %d windows were stored before the kill)",
+		time.Since(restart).Round(time.Millisecond), before, total)
+	if !strings.Contains(second.log(), "jobs of a stopped process taken back") {
+		t.Logf("second server log:\n%s", second.log())
+		t.Error("the restarted server did not take back the killed server's running jobs")
+	}
+	// Nothing writes once the server is stopped: what is compared below
+	// is final.
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = second.cmd.Wait()
+	// A job cut by the kill may record an error and run again; none may
+	// give up.
+	for _, f := range failedIngestJobs(t, st.SQLite) {
+		if strings.Contains(f, " discarded ") {
+			t.Errorf("a job gave up: %s", f)
+		} else {
+			t.Logf("a job recorded an error and ran again: %.300s", f)
+		}
+	}
+
+	// Nothing missing, nothing duplicated: the raw records are exactly what
+	// a clean simulator of the same seed, frozen at the same instant,
+	// serves through the provider for the plan's days.
+	clean, err := whoopsim.New(whoopsim.Config{Seed: seed, Users: users, Clock: whoopsim.NewClock(s.Clock().Now(), 0, nil),
+		ScanInterval: -1, DisableRateLimit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clean.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = clean.Close() }()
+	ci := clean.Info()
+	cp := whoopProvider(t, ci.APIBaseURL, ci.BaseURL)
+	for i := range conns {
+		c, err := st.Store.GetConnection(ctx, conns[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Split(c.Cursors["backfill"], "/")
+		w := provider.Window{From: plan[0], To: plan[1]}
+		want := map[string][32]byte{}
+		for _, coll := range cp.Collections() {
+			docs, err := cp.Fetch(ctx, provider.StaticToken(ci.Users[i].AccessToken), coll.Name, w)
+			if err != nil {
+				t.Fatalf("clean fetch of %s: %v", coll.Name, err)
+			}
+			for _, d := range docs {
+				id := d.ID
+				if id == "" {
+					// The engine stores a document without an id (the
+					// body measurement) as the one of its day.
+					id = "day:" + d.Day
+				}
+				k := d.Collection + "/" + id + "/" + d.Day
+				if _, dup := want[k]; dup {
+					t.Fatalf("the clean simulator serves %s twice", k)
+				}
+				want[k] = sha256.Sum256(d.Raw)
+			}
+		}
+		raws, err := st.Store.RawDocuments(ctx, c.ID, nil, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][32]byte{}
+		counts := map[string]int{}
+		for _, r := range raws {
+			k := r.Collection + "/" + r.ExternalID + "/" + r.Day
+			if _, dup := got[k]; dup {
+				t.Errorf("user %d: %s stored twice", i, k)
+			}
+			got[k] = sha256.Sum256(r.Body)
+			counts[r.Collection]++
+		}
+		var bad []string
+		for k, h := range want {
+			if g, ok := got[k]; !ok {
+				bad = append(bad, "missing "+k)
+			} else if g != h {
+				bad = append(bad, "different "+k)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				bad = append(bad, "not served "+k)
+			}
+		}
+		if len(bad) > 0 {
+			sort.Strings(bad)
+			t.Errorf("user %d: %d raw records served, %d stored; %d wrong, the first: %v", i, len(want), len(got), len(bad), bad[:min(len(bad), 10)])
+		}
+		for _, coll := range byDay {
+			if counts[coll] == 0 {
+				t.Errorf("user %d: no %s records stored (%v)", i, coll, counts)
+			}
+		}
+
+		// The health documents are exactly the offline normalization's.
+		off := offlineWhoop(t, ctx, st.Store, p, c)
+		hd, err := st.Store.GetHealthDocuments(ctx, store.HealthQuery{ClientUUID: c.ClientUUID, UserID: c.UserID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := map[string]store.HealthDocument{}
+		for _, d := range hd {
+			stored[d.DataStructure+"/"+d.Pillar+"/"+d.Key] = d
+		}
+		var diff []string
+		for k, d := range off {
+			g, ok := stored[k]
+			if !ok {
+				diff = append(diff, "made offline, not stored: "+k)
+				continue
+			}
+			// The version is the store's; the rest is the normalizer's.
+			d.Envelope().DocumentVersion = g.Version
+			b, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, g.Body) {
+				diff = append(diff, fmt.Sprintf("%s differs\nstored:  %.400s\noffline: %.400s", k, g.Body, b))
+			}
+			if g.Day != d.Envelope().Day {
+				diff = append(diff, fmt.Sprintf("%s stored under day %s, offline %s", k, g.Day, d.Envelope().Day))
+			}
+		}
+		for k := range stored {
+			if _, ok := off[k]; !ok {
+				diff = append(diff, "stored, not made offline: "+k)
+			}
+		}
+		if len(off) == 0 {
+			t.Errorf("user %d: no health documents from offline normalization", i)
+		}
+		if len(diff) > 0 {
+			sort.Strings(diff)
+			t.Errorf("user %d: %d health documents stored, %d from offline normalization; %d differences, the first:\n%s",
+				i, len(stored), len(off), len(diff), strings.Join(diff[:min(len(diff), 5)], "\n"))
+		}
+		t.Logf("user %d: plan %s..%s, %d raw records %v, %d health documents", i, w.From, w.To, len(got), counts, len(stored))
+	}
+}
+
+// planWindows is the number of windows of a backfill plan FROM/TO/DAYS.
+func planWindows(t *testing.T, plan []string) int {
+	t.Helper()
+	from, err1 := time.Parse(time.DateOnly, plan[0])
+	to, err2 := time.Parse(time.DateOnly, plan[1])
+	var days int
+	_, err3 := fmt.Sscan(plan[2], &days)
+	if err1 != nil || err2 != nil || err3 != nil || days < 1 {
+		t.Fatalf("backfill plan %v", plan)
+	}
+	span := int(to.Sub(from).Hours()/24) + 1
+	return (span + days - 1) / days
+}
+
+// whoopProvider is WHOOP's provider on a simulator, with the normalizer
+// the server uses and a request budget no test reaches.
+func whoopProvider(t *testing.T, apiURL, oauthURL string) *whoop.Provider {
+	t.Helper()
+	wc, err := whoop.New(whoop.ClientConfig{BaseURL: apiURL, PerMinute: 1 << 20, PerDay: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := whoop.NewProvider(whoop.Config{Client: wc, OAuthBaseURL: oauthURL, Normalizer: normalize.Normalizer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// offlineWhoop normalizes a connection's stored raw records all at once,
+// with the options the engine uses: the user's zone (none when not set:
+// the records' offsets decide) and, for the records of no day, the day of
+// the newest of them. It returns the documents by data structure, pillar
+// and store key.
+func offlineWhoop(t *testing.T, ctx context.Context, st store.Store, p *whoop.Provider, c store.Connection) map[string]health.Doc {
+	t.Helper()
+	raws, err := st.RawDocuments(ctx, c.ID, nil, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.GetUser(ctx, c.ClientUUID, c.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loc *time.Location
+	if u.TimeZone != "" {
+		if loc, err = time.LoadLocation(u.TimeZone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	docs := make([]provider.Document, len(raws))
+	var newest time.Time
+	for i, d := range raws {
+		docs[i] = provider.Document{Collection: d.Collection, ID: d.ExternalID, Day: d.Day, Raw: d.Body}
+		if d.Day == "" && d.UpdatedAt.After(newest) {
+			newest = d.UpdatedAt
+		}
+	}
+	asOf := ""
+	if !newest.IsZero() {
+		if loc == nil {
+			asOf = newest.UTC().Format(time.DateOnly)
+		} else {
+			asOf = newest.In(loc).Format(time.DateOnly)
+		}
+	}
+	res, err := p.Normalize(docs, provider.NormalizeOptions{ClientUUID: c.ClientUUID, UserID: c.UserID, Location: loc, AsOf: asOf})
+	if err != nil {
+		t.Fatalf("offline normalization of %s: %v", c.UserID, err)
+	}
+	out := make(map[string]health.Doc, len(res))
+	for _, r := range res {
+		k := r.Doc.DataStructure() + "/" + r.Doc.Pillar() + "/" + store.HealthKey(whoop.DataSource, r.Key)
+		if _, dup := out[k]; dup {
+			t.Fatalf("offline normalization gave %s twice", k)
+		}
+		out[k] = r.Doc
+	}
+	return out
+}
+
+// pendingIngestJobs counts the engine's jobs not finished yet.
+func pendingIngestJobs(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	err := db.QueryRow(`SELECT count(*) FROM river_job
+		WHERE kind LIKE 'ingest\_%' ESCAPE '\' AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// failedIngestJobs lists the engine's jobs that gave up or recorded an
+// error on some attempt.
+func failedIngestJobs(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT kind, state, errors FROM river_job
+		WHERE kind LIKE 'ingest\_%' ESCAPE '\' AND (state = 'discarded' OR (errors IS NOT NULL AND errors != '[]' AND errors != 'null'))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var kind, state string
+		var errs []byte
+		if err := rows.Scan(&kind, &state, &errs); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, kind+" "+state+" "+string(errs))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
