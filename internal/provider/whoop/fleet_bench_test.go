@@ -30,7 +30,8 @@ import (
 
 // TestBenchWhoopFleet measures WHOOP's request budget under wearlink's
 // production sync settings: WEARLINK_BENCH_USERS simulated members
-// (default 200, at most 1000) link through OAuth and are backfilled 3
+// (default 100, about 5 minutes a run on 2 shared cores; at most 1000)
+// link through OAuth and are backfilled 3
 // days, then live WEARLINK_BENCH_DAYS simulated days (default 7) in 1-hour
 // steps. After each step the simulator sends the webhooks of the scores
 // that appeared (sleep, recovery, workout), the jobs they start run, then
@@ -53,7 +54,7 @@ func TestBenchWhoopFleet(t *testing.T) {
 	if os.Getenv("WEARLINK_BENCH") == "" {
 		t.Skip("set WEARLINK_BENCH=1 to run")
 	}
-	users := min(benchEnvInt("WEARLINK_BENCH_USERS", 200), sim.MaxUsers)
+	users := min(benchEnvInt("WEARLINK_BENCH_USERS", 100), sim.MaxUsers)
 	days := benchEnvInt("WEARLINK_BENCH_DAYS", 7)
 	for _, run := range []struct {
 		name string
@@ -233,6 +234,8 @@ func benchWhoopFleet(t *testing.T, users, days int, loss float64) {
 	t.Logf("RESULT requests per user per day: %.2f mean (heaviest user %.2f); token refreshes %.2f",
 		perUserDay, float64(heaviest)/float64(days), float64(live.tokens)/userDays)
 	t.Logf("RESULT by route: %s", formatCounts(live.byRoute, userDays))
+	// Every member links at the same simulated instant, so their 6-hourly
+	// cycle polls fall in the same hours: a peak no real fleet has.
 	t.Logf("RESULT busiest simulated hour: %d requests = %.3f per user; 100 a minute (6,000 an hour) would serve %.0f users at that rate",
 		busiest, float64(busiest)/float64(users), 6000/(float64(busiest)/float64(users)))
 	t.Logf("RESULT documents missing / different right after the last step: %d / %d of %d %v", missing0, diff0, wanted, by0)
