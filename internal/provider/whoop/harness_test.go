@@ -57,6 +57,16 @@ type harnessConfig struct {
 	// Wrap, when set, puts a handler in front of the simulator (the
 	// simulator is then served by an httptest server of the test's).
 	Wrap func(http.Handler) http.Handler
+	// WebhookVia, when set, is given wearlink's WHOOP notification URL and
+	// returns the URL the simulator posts its webhooks to instead (a
+	// loopback proxy of the test's).
+	WebhookVia func(target string) string
+	// FetchSettle is the engine's (default 10 ms, so tests run fast;
+	// negative: the engine's own default, what wearlink serve runs).
+	FetchSettle time.Duration
+	// EngineNow, when set, makes the engine's clock from the simulator's
+	// (default: the simulator's own).
+	EngineNow func(sim func() time.Time) func() time.Time
 }
 
 // harness is wearlink wired around the WHOOP simulator the way the
@@ -91,8 +101,12 @@ func newHarness(t *testing.T, cfg harnessConfig) *harness {
 	srv := httptest.NewUnstartedServer(nil)
 	h.base = "http://" + srv.Listener.Addr().String()
 
+	hookURL := h.base + "/webhooks/" + whoop.DataSource
+	if cfg.WebhookVia != nil {
+		hookURL = cfg.WebhookVia(hookURL)
+	}
 	s, err := sim.New(sim.Config{Seed: cfg.Seed, Users: cfg.Users, Clock: sim.NewClock(simStart, 0, nil),
-		WebhookURL: h.base + "/webhooks/" + whoop.DataSource, ScanInterval: -1, DisableRateLimit: true,
+		WebhookURL: hookURL, ScanInterval: -1, DisableRateLimit: true,
 		// Tokens last WHOOP's hour: the simulated days a test advances
 		// expire them, so the fetches of one notification meet 401s
 		// together and must share one refresh (the simulator, as WHOOP,
@@ -164,8 +178,19 @@ func newHarness(t *testing.T, cfg harnessConfig) *harness {
 	if days == 0 {
 		days = 90
 	}
+	settle := cfg.FetchSettle
+	switch {
+	case settle == 0:
+		settle = 10 * time.Millisecond
+	case settle < 0:
+		settle = 0 // the engine's default
+	}
+	now := s.Clock().Now
+	if cfg.EngineNow != nil {
+		now = cfg.EngineNow(now)
+	}
 	eng, err := ingest.New(ingest.Config{Store: st, Providers: built.Registry, Refreshers: built.Refreshers,
-		BackfillDays: days, SingleWriter: true, FetchSettle: 10 * time.Millisecond, Now: s.Clock().Now})
+		BackfillDays: days, SingleWriter: true, FetchSettle: settle, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
