@@ -114,12 +114,18 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 	if err != nil {
 		return err
 	}
+	// A read reaches back as far as the collection's documents still
+	// change: two days, or longer where the provider says so.
+	back := 2
+	if c, ok := e.cfg.Providers.Collection(conn.DataSource, coll); ok && c.ChangesForDays > back {
+		back = c.ChangesForDays
+	}
 	today := e.today(loc)
-	from := addDays(today, -2)
+	from := addDays(today, -back)
 	cur := CursorsOf(conn)
 	cc := cur.Coll(coll)
-	if last := cc.SyncedTo; last != "" && addDays(last, -2) < from {
-		from = addDays(last, -2)
+	if last := cc.SyncedTo; last != "" && addDays(last, -back) < from {
+		from = addDays(last, -back)
 	}
 	to := addDays(today, 1)
 	prov, err := e.providerOf(conn)

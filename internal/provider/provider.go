@@ -221,6 +221,11 @@ type Collection struct {
 	// HistoryDays is how far back the provider keeps data (0: unknown),
 	// which bounds a backfill.
 	HistoryDays int
+	// ChangesForDays is how many days after its own day a document may
+	// still change, so that reads of recent days must reach back that far
+	// (0: the default, 2). A WHOOP cycle belongs to the evening it starts
+	// and is closed and scored a day or two later.
+	ChangesForDays int
 	// PollEvery is how often a collection the provider does not notify is
 	// read on its own (0: only with the others). A time series is read in
 	// whole days; a singleton through Identify.

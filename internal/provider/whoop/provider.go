@@ -118,7 +118,10 @@ func (p *Provider) Info() provider.Info {
 // WHOOP sends no cycle events, so they are polled with the others.
 func (p *Provider) Collections() []provider.Collection {
 	return []provider.Collection{
-		{Name: CollCycle, Range: provider.RangeInstants, ByID: true, PollEvery: 6 * time.Hour},
+		// A cycle is filed on the evening it starts and closed (end and
+		// score) when the next sleep syncs, up to two days later; without
+		// a zone "today" is a day ahead of UTC: four days back.
+		{Name: CollCycle, Range: provider.RangeInstants, ByID: true, PollEvery: 6 * time.Hour, ChangesForDays: 4},
 		{Name: CollSleep, Range: provider.RangeInstants, ByID: true, Notified: true},
 		{Name: CollRecovery, Range: provider.RangeInstants, ByID: true, Notified: true},
 		{Name: CollWorkout, Range: provider.RangeInstants, ByID: true, Notified: true},
