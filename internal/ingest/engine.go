@@ -72,6 +72,12 @@ type Config struct {
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Events Events
+	// OutboxWritten, when set, is called after health documents were
+	// written, and with them their outbox records, once the transaction
+	// committed. The composition root passes the delivery pump's wake, so
+	// that fan-out follows the write at once instead of on its timer. It
+	// must not block.
+	OutboxWritten func()
 
 	// SingleWriter says that no other process normalizes this database's
 	// documents (SQLite, where one wearlink serve works the jobs). It skips
@@ -240,6 +246,17 @@ func (e *Engine) providerOf(conn store.Connection) (provider.Provider, error) {
 		return nil, fmt.Errorf("connection %d: data source %q is not served by this process", conn.ID, conn.DataSource)
 	}
 	return p, nil
+}
+
+// applyHealth stores normalized health documents (and their outbox
+// records, in the same transaction) and, when any was written, says so
+// through OutboxWritten.
+func (e *Engine) applyHealth(ctx context.Context, inputs []store.HealthInput) (store.HealthWrite, error) {
+	hw, err := e.st.ApplyHealthDocuments(ctx, inputs)
+	if err == nil && hw.Inserted+hw.Updated > 0 && e.cfg.OutboxWritten != nil {
+		e.cfg.OutboxWritten()
+	}
+	return hw, err
 }
 
 // Providers is the registry the engine reads with.
