@@ -92,9 +92,11 @@ type Config struct {
 	// WindowDays is the span of one backfill job (default 30).
 	WindowDays int
 
-	// FetchSettle is how long a webhook fetch waits before it reads the provider,
-	// so that the notifications of one sync (several per collection) land
-	// in one request (default 200 ms).
+	// FetchSettle is how long after the first notification a webhook
+	// fetch reads the provider, so that the notifications of one sync
+	// (several per collection) land in one request (default 200 ms). The
+	// job snoozes meanwhile (no worker waits), and the fetch queue looks
+	// for jobs whose wait ended as often.
 	FetchSettle time.Duration
 	// ReconcileHealthy and ReconcileSilent are how long a collection may go
 	// without a read while the connection's webhooks arrive (default 14
@@ -113,8 +115,8 @@ type Config struct {
 	PollCheck         time.Duration
 	SubscriptionCheck time.Duration
 
-	// Workers per queue (defaults 4, 8, 2). Fetches mostly wait (settle
-	// time, one small read), so more of them run at once.
+	// Workers per queue (defaults 4, 8, 2). Fetches mostly wait (one
+	// small read), so more of them run at once.
 	BackfillWorkers int
 	FetchWorkers    int
 	PollWorkers     int
