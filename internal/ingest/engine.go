@@ -115,8 +115,10 @@ type Config struct {
 	PollCheck         time.Duration
 	SubscriptionCheck time.Duration
 
-	// Workers per queue (defaults 4, 8, 2). Fetches mostly wait (one
-	// small read), so more of them run at once.
+	// Workers per queue (defaults 4, 32, 2). A fetch holds its worker
+	// only for one small read (it settles snoozed), and the reads of a
+	// sync's burst, run together, share their normalizations, so fewer
+	// versions of each document are written and delivered.
 	BackfillWorkers int
 	FetchWorkers    int
 	PollWorkers     int
@@ -155,7 +157,7 @@ func (c *Config) fill() error {
 	def(&c.PollCheck, 15*time.Minute)
 	def(&c.SubscriptionCheck, 24*time.Hour)
 	defInt(&c.BackfillWorkers, 4)
-	defInt(&c.FetchWorkers, 8)
+	defInt(&c.FetchWorkers, 32)
 	defInt(&c.PollWorkers, 2)
 	return nil
 }
