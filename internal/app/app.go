@@ -216,6 +216,11 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		events = dsvc // "extraction failed" goes to the client's notification webhook
 	}
 	eopt.Events = events
+	if works {
+		// Fan-out follows this process's writes at once (Run runs the
+		// woken pump beside the River client).
+		eopt.OutboxWritten = dsvc.Wake
+	}
 	eng, err := newEngine(cfg, eopt, built)
 	if err != nil {
 		return nil, err
@@ -345,6 +350,9 @@ type EngineOptions struct {
 	HTTPClient *http.Client
 	// OnFault hears of the Oura client's retryable upstream faults.
 	OnFault func(oura.Fault)
+	// OutboxWritten hears that health documents were written (the
+	// delivery pump's Wake); nil where no pump runs in the process.
+	OutboxWritten func()
 }
 
 // NewEngine builds the providers and the sync engine from the
@@ -370,6 +378,7 @@ func newEngine(cfg config.Config, o EngineOptions, built all.Built) (*ingest.Eng
 		Store: o.Store, Providers: built.Registry, Refreshers: built.Refreshers,
 		CallbackURL: cfg.CallbackURL(),
 		Logger:      o.Logger, Now: o.Now, Events: events,
+		OutboxWritten:    o.OutboxWritten,
 		SingleWriter:     o.SingleWriter,
 		BackfillDays:     cfg.Sync.BackfillDays,
 		BackfillAll:      cfg.Sync.BackfillDays == 0,
@@ -458,6 +467,12 @@ func (a *App) Run(ctx context.Context) error {
 		if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start jobs: %w", err)
 		}
+		// The woken pump fans out this process's writes at once; it stops
+		// after the River client, before the store closes.
+		pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+		pdone := make(chan struct{})
+		go func() { defer close(pdone); a.delivery.RunWoken(pctx) }()
+		defer func() { pcancel(); <-pdone }()
 		a.started.Store(true)
 	}
 	serveErr := make(chan error, 1)

@@ -197,7 +197,7 @@ func Default() Config {
 		Sync: Sync{
 			BackfillDays:     90,
 			BackfillWorkers:  4,
-			FetchWorkers:     8,
+			FetchWorkers:     32,
 			PollWorkers:      2,
 			PollCheck:        15 * time.Minute,
 			ReconcileHealthy: 14 * 24 * time.Hour,

@@ -13,7 +13,9 @@
 //	                                              succeeded | pending (snoozed until the next try) | dead
 //
 // A pump job (queue delivery_fanout) turns outbox records into deliveries
-// and queues a webhook_deliver job (queue delivery) for each; a
+// and queues a webhook_deliver job (queue delivery) for each, on a timer;
+// records written by this process are fanned out at once (Wake, RunWoken
+// in wake.go), and the timer picks up other processes' records; a
 // maintenance job prunes old deliveries and re-queues any whose job was
 // lost. Deliveries are at least once: a process killed between a POST and
 // its record posts again, under the same webhook-id.
@@ -28,6 +30,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -108,7 +111,9 @@ type Config struct {
 	// (default 32: posting waits on receivers, not on the CPU).
 	Workers int
 	// FanoutInterval is how often the pump looks at the outbox and how
-	// often idle delivery queues look for jobs (default 500 ms);
+	// often idle delivery queues look for jobs (default 500 ms). Records
+	// committed by this process are fanned out at once (Wake); the
+	// interval is the fallback for other processes' commits.
 	// FanoutBatch is how many records it takes per transaction (default
 	// 500).
 	FanoutInterval time.Duration
@@ -201,6 +206,10 @@ type Service struct {
 	// dests holds a writer per destination, with its connections.
 	dests writers
 	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	// wake holds a pending Wake; passMu serializes fan-out passes (see
+	// wake.go).
+	wake   chan struct{}
+	passMu sync.Mutex
 }
 
 // New builds a Service.
@@ -209,7 +218,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: cfg.Now, http: cfg.HTTPClient,
-		dial: GuardedDialer(cfg.AllowPrivate, cfg.Resolver)}, nil
+		dial: GuardedDialer(cfg.AllowPrivate, cfg.Resolver), wake: make(chan struct{}, 1)}, nil
 }
 
 // Attach gives the service the River client it queues delivery jobs

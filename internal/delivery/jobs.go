@@ -38,7 +38,8 @@ func (DeliverArgs) InsertOpts() river.InsertOpts {
 }
 
 // PumpArgs is the pump: one long-lived job that fans the outbox out and
-// snoozes for FanoutInterval, over and over.
+// snoozes for FanoutInterval, over and over. Records this process writes
+// do not wait for it (see wake.go).
 type PumpArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -135,7 +136,7 @@ func (w *pumpWorker) NextRetry(job *river.Job[PumpArgs]) time.Time {
 }
 
 func (w *pumpWorker) Work(ctx context.Context, _ *river.Job[PumpArgs]) error {
-	if err := w.s.pump(ctx); err != nil {
+	if err := w.s.pass(ctx); err != nil {
 		if ctx.Err() != nil {
 			return river.JobSnooze(0)
 		}

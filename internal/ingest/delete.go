@@ -282,7 +282,7 @@ func (e *Engine) emptyGone(ctx context.Context, conn store.Connection, gone []go
 		h.ClientUUID, h.UserID, h.Day = conn.ClientUUID, conn.UserID, g.Day
 		inputs = append(inputs, store.HealthInput{Key: g.Key, Doc: doc})
 	}
-	hw, err := e.st.ApplyHealthDocuments(ctx, inputs)
+	hw, err := e.applyHealth(ctx, inputs)
 	if err != nil {
 		return 0, fmt.Errorf("empty health documents of a deleted document: %w", err)
 	}

@@ -72,6 +72,12 @@ type Config struct {
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Events Events
+	// OutboxWritten, when set, is called after health documents were
+	// written, and with them their outbox records, once the transaction
+	// committed. The composition root passes the delivery pump's wake, so
+	// that fan-out follows the write at once instead of on its timer. It
+	// must not block.
+	OutboxWritten func()
 
 	// SingleWriter says that no other process normalizes this database's
 	// documents (SQLite, where one wearlink serve works the jobs). It skips
@@ -86,9 +92,11 @@ type Config struct {
 	// WindowDays is the span of one backfill job (default 30).
 	WindowDays int
 
-	// FetchSettle is how long a webhook fetch waits before it reads the provider,
-	// so that the notifications of one sync (several per collection) land
-	// in one request (default 200 ms).
+	// FetchSettle is how long after the first notification a webhook
+	// fetch reads the provider, so that the notifications of one sync
+	// (several per collection) land in one request (default 200 ms). The
+	// job snoozes meanwhile (no worker waits), and the fetch queue looks
+	// for jobs whose wait ended as often.
 	FetchSettle time.Duration
 	// ReconcileHealthy and ReconcileSilent are how long a collection may go
 	// without a read while the connection's webhooks arrive (default 14
@@ -107,8 +115,10 @@ type Config struct {
 	PollCheck         time.Duration
 	SubscriptionCheck time.Duration
 
-	// Workers per queue (defaults 4, 8, 2). Fetches mostly wait (settle
-	// time, one small read), so more of them run at once.
+	// Workers per queue (defaults 4, 32, 2). A fetch holds its worker
+	// only for one small read (it settles snoozed), and the reads of a
+	// sync's burst, run together, share their normalizations, so fewer
+	// versions of each document are written and delivered.
 	BackfillWorkers int
 	FetchWorkers    int
 	PollWorkers     int
@@ -147,7 +157,7 @@ func (c *Config) fill() error {
 	def(&c.PollCheck, 15*time.Minute)
 	def(&c.SubscriptionCheck, 24*time.Hour)
 	defInt(&c.BackfillWorkers, 4)
-	defInt(&c.FetchWorkers, 8)
+	defInt(&c.FetchWorkers, 32)
 	defInt(&c.PollWorkers, 2)
 	return nil
 }
@@ -240,6 +250,17 @@ func (e *Engine) providerOf(conn store.Connection) (provider.Provider, error) {
 		return nil, fmt.Errorf("connection %d: data source %q is not served by this process", conn.ID, conn.DataSource)
 	}
 	return p, nil
+}
+
+// applyHealth stores normalized health documents (and their outbox
+// records, in the same transaction) and, when any was written, says so
+// through OutboxWritten.
+func (e *Engine) applyHealth(ctx context.Context, inputs []store.HealthInput) (store.HealthWrite, error) {
+	hw, err := e.st.ApplyHealthDocuments(ctx, inputs)
+	if err == nil && hw.Inserted+hw.Updated > 0 && e.cfg.OutboxWritten != nil {
+		e.cfg.OutboxWritten()
+	}
+	return hw, err
 }
 
 // Providers is the registry the engine reads with.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/cli"
@@ -127,9 +128,24 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	mux.Handle("/oura/webhook", notificationHandler(eng, "oura"))
-	rc := harness.Jobs(t, st, jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
-		Work: !o.noWorkers, FetchPollInterval: 500 * time.Millisecond})
+	// The engine gets its client before the client starts, as in the
+	// composition root: the periodic poll job runs at once and enqueues.
+	rc, err := jobs.NewClient(riversqlite.New(st.Writer()), jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
+		Work: !o.noWorkers, FetchPollInterval: 500 * time.Millisecond, TestOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	eng.Attach(rc)
+	if !o.noWorkers {
+		if err := rc.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = rc.Stop(ctx)
+	})
 	return &env{t: t, ctx: ctx, sim: sim, simURL: simHTTP.URL, st: st, eng: eng, river: rc, app: app, events: ev, oura: oc, gate: g}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
@@ -25,10 +26,12 @@ import (
 //
 // Coalescing: the job is unique per (connection, collection) while it waits
 // or runs, so notifications that arrive meanwhile are dropped at insert.
-// Each notification first records its time in the cursors; the job waits
-// FetchSettle, notes when its read starts, and after storing reads again
-// if a notification arrived after that moment. The read at the start covers
-// every notification recorded before it.
+// Each notification first records its time in the cursors; the job reads
+// FetchSettle after it was queued (see settleLeft: it snoozes until then,
+// so no worker waits), notes when its read starts, and after storing
+// reads again, FetchSettle later, if a notification arrived after that
+// moment. The read at the start covers every notification recorded
+// before it.
 type fetchWorker struct {
 	river.WorkerDefaults[FetchArgs]
 	e *Engine
@@ -42,13 +45,20 @@ const maxFetchRounds = 3
 
 func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
 	e, a := w.e, job.Args
+	if wait := settleLeft(job.JobRow, e.cfg.FetchSettle); wait > 0 {
+		return river.JobSnooze(wait)
+	}
 	// Ids read by id in one round are read again in the next: a notification
 	// for one of them that came during the read set the cursor key the round
 	// then cleared.
 	again := map[string]bool{}
 	for round := 1; ; round++ {
-		if err := provider.Sleep(ctx, e.cfg.FetchSettle); err != nil {
-			return err
+		if round > 1 {
+			// Notifications came during the read: let the rest of their
+			// sync arrive. (Rare; the ids read by id stay in again.)
+			if err := provider.Sleep(ctx, e.cfg.FetchSettle); err != nil {
+				return err
+			}
 		}
 		start := e.now()
 		conn, active, err := e.activeConnection(ctx, a.ConnectionID)
@@ -80,6 +90,25 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 			return river.JobSnooze(e.cfg.FetchSettle)
 		}
 	}
+}
+
+// settleLeft is how much longer a fetch job should wait before its first
+// read: until FetchSettle after it was queued. The job is queued available
+// at once and snoozes for what is left when a worker first takes it,
+// rather than being queued with a ScheduledAt ahead: River queues such a
+// job as scheduled, and only its scheduler, every 5 s, makes scheduled
+// jobs available, while a short snooze keeps the job available with its
+// time ahead. Both stamps compared are River's (the database's clock when
+// it stamps them), so the engine's clock, a simulator's in the demo and
+// tests, plays no part, and River counts the snooze on its own clock. A
+// job that already waited (snoozed, or retried after a failure: its
+// scheduled time moved past its creation) reads at once, so it snoozes
+// at most once.
+func settleLeft(job *rivertype.JobRow, settle time.Duration) time.Duration {
+	if job.AttemptedAt == nil || job.ScheduledAt.After(job.CreatedAt) {
+		return 0
+	}
+	return job.CreatedAt.Add(settle).Sub(*job.AttemptedAt)
 }
 
 // today is the user's current local day; without a zone, one day ahead of

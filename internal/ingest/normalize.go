@@ -316,7 +316,7 @@ func (e *Engine) normalizeSpan(ctx context.Context, conn store.Connection, loc *
 				inputs = append(inputs, store.HealthInput{Key: r.Key, Doc: r.Doc})
 			}
 		}
-		hw, err := e.st.ApplyHealthDocuments(ctx, inputs)
+		hw, err := e.applyHealth(ctx, inputs)
 		if err != nil {
 			return hw, fmt.Errorf("store health documents of %s..%s: %w", s.from, s.to, err)
 		}

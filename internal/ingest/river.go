@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -31,8 +32,12 @@ func (e *Engine) Jobs(opts JobOptions) jobs.Registrar {
 		s := jobs.Setup{
 			Queues: map[string]river.QueueConfig{
 				QueueBackfill: {MaxWorkers: e.cfg.BackfillWorkers},
-				QueueFetch:    {MaxWorkers: e.cfg.FetchWorkers},
-				QueuePoll:     {MaxWorkers: e.cfg.PollWorkers},
+				// A fetch whose settle time ended is taken at the queue's
+				// next look (see settleLeft): it looks as often as reads
+				// settle.
+				QueueFetch: {MaxWorkers: e.cfg.FetchWorkers, FetchPollInterval: max(e.cfg.FetchSettle, 10*time.Millisecond),
+					FetchCooldown: 10 * time.Millisecond},
+				QueuePoll: {MaxWorkers: e.cfg.PollWorkers},
 			},
 			PeriodicJobs: []*river.PeriodicJob{
 				river.NewPeriodicJob(river.PeriodicInterval(e.cfg.PollCheck),

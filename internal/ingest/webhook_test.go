@@ -12,6 +12,7 @@ import (
 
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -268,5 +269,54 @@ func TestNotificationsIgnored(t *testing.T) {
 	}
 	if n := len(e.jobs("ingest_fetch")); n != 0 {
 		t.Fatalf("%d fetch jobs", n)
+	}
+}
+
+// TestFetchSettlesScheduled: a notification's fetch waits its settle time
+// as a River job scheduled ahead, not in a worker: with an hour's settle,
+// the job was taken once and put back for an hour after its creation,
+// nothing was read, and further notifications coalesce into it.
+func TestFetchSettlesScheduled(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, backfillDays: 2, engine: func(c *ingest.Config) { c.FetchSettle = time.Hour }})
+	conn := e.link(0)
+	e.waitBackfill(5*time.Minute, conn)
+	e.waitIdle(5 * time.Minute)
+	e.sim.ResetRequestCounts()
+	post := func(i int) {
+		body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: "daily_sleep", ObjectID: "id-" + strconv.Itoa(i), EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.ExternalUserID})
+		if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+			t.Fatalf("notification %d: %d", i, code)
+		}
+	}
+	post(0)
+	deadline := time.Now().Add(5 * time.Minute)
+	var job *rivertype.JobRow
+	for job == nil {
+		for _, j := range e.jobs("ingest_fetch") {
+			if j.AttemptedAt != nil && j.State != rivertype.JobStateRunning {
+				job = j
+			}
+		}
+		if job == nil {
+			if time.Now().After(deadline) {
+				e.dumpJobs()
+				t.Fatal("the fetch job was never taken and put back")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// River counts the snooze from when it records it, a little after the
+	// job was taken.
+	if wait := job.ScheduledAt.Sub(job.CreatedAt); wait < time.Hour-time.Second || wait > time.Hour+time.Minute {
+		t.Fatalf("fetch job scheduled %v after its creation, want the settle time, an hour", wait)
+	}
+	for i := 1; i < 5; i++ {
+		post(i)
+	}
+	if n := len(e.jobs("ingest_fetch")); n != 1 {
+		t.Fatalf("%d fetch jobs pending for 5 notifications of one collection, want 1", n)
+	}
+	if n := e.sim.RequestCounts()[0]["daily_sleep"]; n != 0 {
+		t.Fatalf("%d reads of daily_sleep before the settle time, want none", n)
 	}
 }

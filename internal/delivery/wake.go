@@ -1,0 +1,51 @@
+package delivery
+
+import "context"
+
+// Fan-out follows the commits of this process at once. The pump job
+// (PumpArgs) looks at the outbox every FanoutInterval; that timer stays,
+// as the fallback for records committed by other processes (on
+// PostgreSQL with several processes, whichever process holds the pump
+// job picks them up on its next turn) and by writers that do not wake.
+// A writer in this process calls Wake after its transaction committed,
+// and RunWoken makes a pass at once.
+//
+// A woken pass is the same pass the job makes: outbox records are taken
+// in the transaction that writes their deliveries, and delivery jobs are
+// queued after it, so a process that dies in a woken pass leaves the
+// records or the deliveries for the next pass, as it does in the job's.
+
+// Wake tells the pump that outbox records were committed in this process.
+// It never blocks: wakes that arrive while a pass is pending or running
+// make one more pass between them. Without RunWoken running (the CLI, an
+// API-only process) it does nothing but leave a wake for a later start.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// RunWoken makes a fan-out pass after each Wake until ctx ends. The
+// process that works the queues runs it beside the River client.
+func (s *Service) RunWoken(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		if err := s.pass(ctx); err != nil && ctx.Err() == nil {
+			// The pump job's next turn takes the records.
+			s.log.Warn("webhook pump (woken)", "err", err)
+		}
+	}
+}
+
+// pass fans the outbox out, one pass at a time in this process: the
+// woken passes and the pump job's would only contend for the same rows.
+func (s *Service) pass(ctx context.Context) error {
+	s.passMu.Lock()
+	defer s.passMu.Unlock()
+	return s.pump(ctx)
+}

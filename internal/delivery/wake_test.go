@@ -1,0 +1,59 @@
+package delivery
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// A write that wakes the pump is fanned out at once: on the bubble's
+// clock no time passes between the wake and the queued deliveries, and
+// nothing is fanned out without a wake (the timer is the pump job's, not
+// the woken pump's). Wakes never block, with or without a runner, and
+// wakes that come together make one pass.
+func TestWakeFansOutAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t, newDB(t))
+		setupClient(t, st)
+		svc, err := New(Config{Store: st, AllowPrivate: true, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs := &fakeJobs{}
+		svc.Attach(jobs)
+		if _, err := svc.AddEndpoint(t.Context(), EndpointInput{ClientUUID: testClient, URL: "https://receiver.example/hook"}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+
+		applyDocs(t, st, 0, 2)
+		svc.Wake()
+		svc.Wake() // no runner yet: kept as one pending wake, never blocks
+		svc.Wake()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { defer close(done); svc.RunWoken(ctx) }()
+		synctest.Wait()
+		if got := jobs.take(); len(got) != 2 {
+			t.Fatalf("after the pending wake: %d deliveries queued, want 2", len(got))
+		}
+
+		applyDocs(t, st, 2, 1)
+		synctest.Wait()
+		if got := jobs.take(); len(got) != 0 {
+			t.Fatalf("without a wake: %d deliveries queued, want 0", len(got))
+		}
+		svc.Wake()
+		synctest.Wait()
+		if got := jobs.take(); len(got) != 1 {
+			t.Fatalf("after the wake: %d deliveries queued, want 1", len(got))
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("the woken passes waited %v on the clock, want none", d)
+		}
+
+		cancel()
+		<-done
+	})
+}
