@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,8 +23,16 @@ import (
 // series, a profile read with the account and a table of its own. pull
 // must serve it through the seam alone.
 type band struct {
+	// pull fetches windows in parallel: the counts are guarded.
+	mu      sync.Mutex
 	fetches map[string]int
 	scoped  bool // the token lacks the time series' scope
+}
+
+func (b *band) count(what string) {
+	b.mu.Lock()
+	b.fetches[what]++
+	b.mu.Unlock()
 }
 
 func (b *band) Info() provider.Info { return provider.Info{DataSource: "band", Name: "Band"} }
@@ -37,7 +46,7 @@ func (b *band) Collections() []provider.Collection {
 }
 
 func (b *band) Fetch(_ context.Context, a provider.Auth, coll string, w provider.Window) ([]provider.Document, error) {
-	b.fetches[coll]++
+	b.count(coll)
 	if tok, _ := a.AccessToken(context.Background()); tok != "band-token" {
 		return nil, &provider.Error{Kind: provider.KindInvalidToken, Err: errors.New("band: bad token")}
 	}
@@ -68,7 +77,7 @@ func (b *band) Fetch(_ context.Context, a provider.Auth, coll string, w provider
 }
 
 func (b *band) Identify(context.Context, provider.Auth) (provider.Account, error) {
-	b.fetches["identify"]++
+	b.count("identify")
 	return provider.Account{ExternalUserID: "u1",
 		Documents: []provider.Document{{Collection: "profile", ID: "u1", Raw: json.RawMessage(`{"uid":"u1","name":"Ada"}`)}}}, nil
 }
