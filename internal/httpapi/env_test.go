@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	gosync "sync"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/wearlink/wearlink/internal/delivery"
 	"github.com/wearlink/wearlink/internal/erase"
@@ -123,9 +126,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := harness.Jobs(t, st, jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
-		Work: o.workers, FetchPollInterval: 100 * time.Millisecond})
-	eng.Attach(rc)
+	harness.Jobs(t, st, jobs.Config{Services: []jobs.Registrar{eng.Jobs(ingest.JobOptions{})},
+		Work: o.workers, FetchPollInterval: 100 * time.Millisecond},
+		func(c *river.Client[*sql.Tx]) { eng.Attach(c) })
 
 	ev := &linkEvents{}
 	ls, err := link.New(link.Config{DataSource: "oura", Name: "Oura", RequiredScopes: []string{"daily"}, Store: st, OAuth: oauth, Sync: eng, Events: ev, PublicURL: base, Logger: logger, Now: clock.Now})

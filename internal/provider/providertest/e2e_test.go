@@ -2,6 +2,7 @@ package providertest_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -102,16 +103,14 @@ func TestFakeBandEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := harness.Jobs(t, st, jobs.Config{Work: true, FetchPollInterval: 100 * time.Millisecond,
+	harness.Jobs(t, st, jobs.Config{Work: true, FetchPollInterval: 100 * time.Millisecond,
 		Services: []jobs.Registrar{
 			eng.Jobs(ingest.JobOptions{}),
 			func(w *river.Workers) jobs.Setup {
 				rs := dsvc.Register(w)
 				return jobs.Setup{Queues: rs.Queues, PeriodicJobs: rs.PeriodicJobs}
 			},
-		}})
-	eng.Attach(rc)
-	dsvc.Attach(rc)
+		}}, func(c *river.Client[*sql.Tx]) { eng.Attach(c); dsvc.Attach(c) })
 	ls, err := link.New(link.Config{DataSource: providertest.DataSource, Name: fb.Info().Name, Store: st, OAuth: flow, Sync: eng,
 		Events: dsvc, PublicURL: base, RequiredScopes: fb.Info().OAuth.RequiredScopes})
 	if err != nil {

@@ -96,14 +96,19 @@ func SQLite(t testing.TB, o StoreOptions) *sqlite.Store {
 	return st
 }
 
-// Jobs builds the River client on st with cfg (TestOnly set) and, when
-// cfg.Work, starts it; it is stopped at cleanup, before the store closes.
-func Jobs(t testing.TB, st *sqlite.Store, cfg jobs.Config) *river.Client[*sql.Tx] {
+// Jobs builds the River client on st with cfg (TestOnly set), hands it to
+// each of attach (the services enqueue with it: attached after the start,
+// a service races the first periodic jobs) and, when cfg.Work, starts it;
+// it is stopped at cleanup, before the store closes.
+func Jobs(t testing.TB, st *sqlite.Store, cfg jobs.Config, attach ...func(*river.Client[*sql.Tx])) *river.Client[*sql.Tx] {
 	t.Helper()
 	cfg.TestOnly = true
 	c, err := jobs.NewClient(riversqlite.New(st.Writer()), cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, a := range attach {
+		a(c)
 	}
 	if cfg.Work {
 		if err := c.Start(context.Background()); err != nil {
