@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/config"
-	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/all"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
 	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
@@ -21,11 +21,11 @@ import (
 // only one (role all): a simulator's tokens mean nothing to the simulator
 // of another process.
 func UsesBuiltinSimulator(cfg config.Config) bool {
-	o := cfg.Oura
+	o, live := cfg.Oura, all.LiveOura()
 	return cfg.Role == config.RoleAll && o.ClientID == "" && o.ClientSecret == "" &&
-		(o.APIBaseURL == "" || o.APIBaseURL == oura.DefaultBaseURL) &&
-		(o.AuthURL == "" || o.AuthURL == oura.DefaultAuthURL) &&
-		(o.TokenURL == "" || o.TokenURL == oura.DefaultTokenURL)
+		(o.APIBaseURL == "" || o.APIBaseURL == live.APIURL) &&
+		(o.AuthURL == "" || o.AuthURL == live.AuthURL) &&
+		(o.TokenURL == "" || o.TokenURL == live.TokenURL)
 }
 
 // startSimulator runs an ourasim server on a free loopback port and points
@@ -63,10 +63,10 @@ func (a *App) startSimulator() error {
 // UsesBuiltinWhoopSimulator says the same of WHOOP: no WHOOP application
 // configured, the live URLs, role all.
 func UsesBuiltinWhoopSimulator(cfg config.Config) bool {
-	w := cfg.Whoop
+	w, live := cfg.Whoop, all.LiveWhoop()
 	return cfg.Role == config.RoleAll && w.ClientID == "" && w.ClientSecret == "" &&
-		(w.APIBaseURL == "" || w.APIBaseURL == whoop.LiveAPIBaseURL) &&
-		(w.OAuthBaseURL == "" || w.OAuthBaseURL == whoop.LiveOAuthBaseURL)
+		(w.APIBaseURL == "" || w.APIBaseURL == live.APIURL) &&
+		(w.OAuthBaseURL == "" || w.OAuthBaseURL == live.OAuthURL)
 }
 
 // startWhoopSimulator runs the WHOOP simulator on a free loopback port and

@@ -110,7 +110,7 @@ type fileProvider interface {
 // normalizingProvider takes dataSource's provider from the registry and
 // checks that it can read files back and normalize.
 func normalizingProvider(dataSource string) (fileProvider, error) {
-	p, err := registeredProvider(dataSource, "")
+	p, err := registeredProvider(dataSource, offlineURL)
 	if err != nil {
 		return nil, err
 	}

@@ -104,7 +104,11 @@ func newPullCmd() *cobra.Command {
 }
 
 func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error {
-	p, err := registeredProvider(o.dataSource, o.baseURL)
+	apiURL := o.baseURL
+	if apiURL == "" {
+		apiURL = liveAPIURL(o.dataSource)
+	}
+	p, err := registeredProvider(o.dataSource, apiURL)
 	if err != nil {
 		return err
 	}
@@ -151,37 +155,50 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 }
 
 // registeredProvider takes the provider of dataSource from the registry
-// every wearlink command builds, with baseURL as its API address ("": the
-// provider's own). Every provider is built, so that an unknown data source
-// is answered with the names of those there are; nothing is read from the
-// network here.
+// every wearlink command builds, reading the API at baseURL. Every provider
+// is built (at the same address: only the one returned reads it), so that
+// an unknown data source is answered with the names of those there are.
+// The address is required: the live one is the command's default (see
+// liveAPIURL), so that a caller which forgets it fails here instead of
+// reaching a provider.
 func registeredProvider(dataSource, baseURL string) (provider.Provider, error) {
-	ouraURL, whoopURL := "", whoop.LiveAPIBaseURL
-	switch dataSource {
-	case oura.DataSource:
-		ouraURL = baseURL
-	case whoop.DataSource:
-		if baseURL != "" {
-			whoopURL = baseURL
-		}
+	if baseURL == "" {
+		return nil, errors.New("pull: no API address")
 	}
-	ouraClient, err := oura.New(oura.Config{BaseURL: ouraURL})
+	ouraClient, err := oura.New(oura.Config{BaseURL: baseURL})
 	if err != nil {
 		return nil, err
 	}
-	whoopClient, err := whoop.New(whoop.ClientConfig{BaseURL: whoopURL})
+	whoopClient, err := whoop.New(whoop.ClientConfig{BaseURL: baseURL})
 	if err != nil {
 		return nil, err
 	}
+	// No OAuth here: the token is given (the browser login builds its own).
 	built, err := all.Registry(all.Config{
-		Oura: &all.OuraConfig{Client: ouraClient},
-		// No OAuth here: the token is given.
-		Whoop: &all.WhoopConfig{Client: whoopClient, OAuthBaseURL: whoop.LiveOAuthBaseURL},
+		Oura:  &all.OuraConfig{Client: ouraClient},
+		Whoop: &all.WhoopConfig{Client: whoopClient, OAuthBaseURL: baseURL},
 	})
 	if err != nil {
 		return nil, err
 	}
 	return built.Registry.Get(dataSource)
+}
+
+// offlineURL is the API address of providers that are built but never
+// read: the normalize command's, and those of an unknown data source
+// (which the registry answers with the names it knows). The .invalid name
+// never resolves.
+const offlineURL = "http://offline.invalid"
+
+// liveAPIURL is a provider's production API, where --base-url is not given.
+func liveAPIURL(dataSource string) string {
+	switch dataSource {
+	case oura.DataSource:
+		return all.LiveOura().APIURL
+	case whoop.DataSource:
+		return all.LiveWhoop().APIURL
+	}
+	return offlineURL
 }
 
 // pullProgress draws a bar on a terminal and writes a line per window
@@ -259,14 +276,16 @@ func browserLogin(ctx context.Context, o pullOptions, stderr io.Writer) (provide
 	if redirect.Path == "" {
 		redirect.Path = "/"
 	}
-	authURL, tokenURL := o.authURL, o.tokenURL
-	if base := strings.TrimRight(o.baseURL, "/"); base != "" && base != strings.TrimRight(oura.DefaultBaseURL, "/") {
-		if authURL == "" {
-			authURL = base + "/oauth/authorize"
-		}
-		if tokenURL == "" {
-			tokenURL = base + "/oauth/token"
-		}
+	// Oura's endpoints by default; a simulator's beside its API.
+	authURL, tokenURL := all.LiveOura().AuthURL, all.LiveOura().TokenURL
+	if base := strings.TrimRight(o.baseURL, "/"); base != "" && base != strings.TrimRight(all.LiveOura().APIURL, "/") {
+		authURL, tokenURL = base+"/oauth/authorize", base+"/oauth/token"
+	}
+	if o.authURL != "" {
+		authURL = o.authURL
+	}
+	if o.tokenURL != "" {
+		tokenURL = o.tokenURL
 	}
 	flow, err := oura.NewOAuth(oura.OAuthConfig{ClientID: o.clientID, ClientSecret: o.clientSecret, RedirectURL: redirect.String(), AuthURL: authURL, TokenURL: tokenURL})
 	if err != nil {

@@ -323,3 +323,14 @@ func TestPullWhoop(t *testing.T) {
 		}
 	}
 }
+
+// registeredProvider has no default address: the live one is the command's
+// default, so that code which forgets it fails instead of reaching a
+// provider.
+func TestRegisteredProviderNeedsAnAddress(t *testing.T) {
+	for _, ds := range []string{"oura", "whoop"} {
+		if _, err := registeredProvider(ds, ""); err == nil {
+			t.Errorf("%s without an address: no error", ds)
+		}
+	}
+}

@@ -29,7 +29,7 @@ type LiveURLs struct {
 
 // LiveOura are Oura's production URLs.
 func LiveOura() LiveURLs {
-	return LiveURLs{APIURL: oura.DefaultBaseURL, AuthURL: oura.DefaultAuthURL, TokenURL: oura.DefaultTokenURL, RevokeURL: oura.DefaultRevokeURL}
+	return LiveURLs{APIURL: oura.LiveBaseURL, AuthURL: oura.LiveAuthURL, TokenURL: oura.LiveTokenURL, RevokeURL: oura.LiveRevokeURL}
 }
 
 // LiveWhoop are WHOOP's production URLs.

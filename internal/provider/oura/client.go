@@ -17,14 +17,15 @@ import (
 	"github.com/wearlink/wearlink/internal/provider"
 )
 
-// DefaultBaseURL is the live API. The published document's servers entry is
-// wrong, so it is fixed here.
-const DefaultBaseURL = "https://api.ouraring.com"
+// LiveBaseURL is the live API, the configuration's default; the client has
+// none, so that code which forgets its URL fails instead of reaching Oura.
+// The published document's servers entry is wrong, so it is fixed here.
+const LiveBaseURL = "https://api.ouraring.com"
 
 // Config configures a Client. Zero values get defaults.
 type Config struct {
-	// BaseURL of the API (default DefaultBaseURL); point it at the simulator
-	// in tests and the demo.
+	// BaseURL of the API (required: LiveBaseURL, or the simulator's in
+	// tests and the demo).
 	BaseURL string
 	// HTTPClient does the requests (default: a client with a 30 s timeout).
 	HTTPClient *http.Client
@@ -72,7 +73,7 @@ type Client struct {
 // New builds a Client.
 func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
+		return nil, errors.New("oura: the API's base URL is required")
 	}
 	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || u.Scheme == "" || u.Host == "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -190,5 +191,29 @@ func TestRateLimiterSharedAcrossGoroutines(t *testing.T) {
 	}
 	if distinct > same/2 {
 		t.Errorf("distinct tokens took %v, not clearly faster than one token (%v)", distinct, same)
+	}
+}
+
+// The client and the flow have no live defaults: code that forgets an
+// address is refused here rather than reaching Oura.
+func TestAddressesAreRequired(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Error("New without a base URL succeeded")
+	}
+	for _, cfg := range []OAuthConfig{
+		{ClientID: "id", ClientSecret: "s", TokenURL: "http://127.0.0.1:9/oauth/token"},
+		{ClientID: "id", ClientSecret: "s", AuthURL: "http://127.0.0.1:9/oauth/authorize"},
+	} {
+		if _, err := NewOAuth(cfg); err == nil {
+			t.Errorf("NewOAuth(%+v) succeeded", cfg)
+		}
+	}
+	o, err := NewOAuth(OAuthConfig{ClientID: "id", ClientSecret: "s",
+		AuthURL: "http://127.0.0.1:9/oauth/authorize", TokenURL: "http://127.0.0.1:9/oauth/token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Revoke(context.Background(), "token"); err == nil || !strings.Contains(err.Error(), "no revoke URL") {
+		t.Errorf("Revoke without a revoke URL: %v", err)
 	}
 }

@@ -14,12 +14,13 @@ import (
 	"github.com/wearlink/wearlink/internal/provider"
 )
 
-// Live OAuth endpoints. Apps registered on Oura's newer developer portal
-// need a different token URL, so every URL is configurable.
+// Live OAuth endpoints, the configuration's defaults. Apps registered on
+// Oura's newer developer portal need a different token URL, so every URL
+// is configurable, and the flow takes none by default.
 const (
-	DefaultAuthURL   = "https://cloud.ouraring.com/oauth/authorize"
-	DefaultTokenURL  = "https://api.ouraring.com/oauth/token"
-	DefaultRevokeURL = "https://api.ouraring.com/oauth/revoke"
+	LiveAuthURL   = "https://cloud.ouraring.com/oauth/authorize"
+	LiveTokenURL  = "https://api.ouraring.com/oauth/token"
+	LiveRevokeURL = "https://api.ouraring.com/oauth/revoke"
 )
 
 // SupportsPKCE says whether wearlink sends PKCE (RFC 7636) to Oura. Oura's
@@ -55,14 +56,8 @@ func NewOAuth(cfg OAuthConfig) (*OAuth, error) {
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("oura: OAuth needs a client id and a client secret")
 	}
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultAuthURL
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL
-	}
-	if cfg.RevokeURL == "" {
-		cfg.RevokeURL = DefaultRevokeURL
+	if cfg.AuthURL == "" || cfg.TokenURL == "" {
+		return nil, errors.New("oura: OAuth needs its authorize and token URLs")
 	}
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = DefaultScopes()
@@ -144,6 +139,9 @@ func (o *OAuth) Refresh(ctx context.Context, refreshToken string) (Token, error)
 
 // Revoke invalidates an access token at Oura.
 func (o *OAuth) Revoke(ctx context.Context, accessToken string) error {
+	if o.cfg.RevokeURL == "" {
+		return errors.New("oura: no revoke URL is configured")
+	}
 	u, err := url.Parse(o.cfg.RevokeURL)
 	if err != nil {
 		return fmt.Errorf("oura: revoke URL: %w", err)

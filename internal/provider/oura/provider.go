@@ -79,12 +79,6 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 // Info implements provider.Provider.
 func (p *Provider) Info() provider.Info {
 	o := p.cfg.OAuth
-	or := func(s, def string) string {
-		if s == "" {
-			return def
-		}
-		return s
-	}
 	scopes := o.Scopes
 	if len(scopes) == 0 {
 		scopes = DefaultScopes()
@@ -95,7 +89,7 @@ func (p *Provider) Info() provider.Info {
 	}
 	return provider.Info{DataSource: DataSource, Name: "Oura",
 		Description: "Oura Ring: sleep, readiness, activity, heart rate, SpO2 and temperature from your ring.", OAuth: provider.OAuth{
-			AuthURL: or(o.AuthURL, DefaultAuthURL), TokenURL: or(o.TokenURL, DefaultTokenURL), RevokeURL: or(o.RevokeURL, DefaultRevokeURL),
+			AuthURL: o.AuthURL, TokenURL: o.TokenURL, RevokeURL: o.RevokeURL,
 			Scopes: scopes, ScopeSeparator: " ", AuthStyle: provider.AuthInParams, PKCE: pkce,
 			// Without daily there is no sleep, activity or readiness.
 			RequiredScopes: []string{"daily"},
