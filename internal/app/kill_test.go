@@ -24,6 +24,7 @@ import (
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil/loopback"
 )
 
 var (
@@ -34,6 +35,7 @@ var (
 
 // TestMain removes the binary built for the tests.
 func TestMain(m *testing.M) {
+	loopback.Guard()
 	code := m.Run()
 	if binPath != "" {
 		_ = os.RemoveAll(filepath.Dir(binPath))

@@ -22,6 +22,7 @@ import (
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil/loopback"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -46,6 +47,7 @@ var template struct {
 }
 
 func TestMain(m *testing.M) {
+	loopback.Guard()
 	code := m.Run()
 	if template.path != "" {
 		os.RemoveAll(filepath.Dir(template.path))
