@@ -67,9 +67,6 @@ func newUsersDeleteCmd() *cobra.Command {
 				return err
 			}
 		}
-		if len(revokers) == 0 {
-			fmt.Fprintln(cmd.ErrOrStderr(), "note: no provider application's credentials are set: tokens are deleted here but not revoked at the provider")
-		}
 		svc, err := erase.New(erase.Config{Store: o.Store, Revokers: revokers, Events: dsvc, Logger: logger})
 		if err != nil {
 			return err

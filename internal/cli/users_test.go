@@ -12,7 +12,8 @@ import (
 )
 
 // TestUsersDelete: wearlink users delete asks for --yes, erases the user
-// and nobody else, and says what it deleted.
+// and nobody else, says what it deleted and which tokens it could not
+// revoke.
 func TestUsersDelete(t *testing.T) {
 	dir := clientsEnv(t)
 	t.Setenv("WEARLINK_OURA_CLIENT_ID", "")
@@ -41,9 +42,14 @@ func TestUsersDelete(t *testing.T) {
 	if _, _, err := runCLI(t, "users", "delete", "--data", dir, "--client-uuid", "c1", "--user-id", "u1"); err == nil || !strings.Contains(err.Error(), "--yes") {
 		t.Fatalf("without --yes: %v", err)
 	}
-	out, _, err := runCLI(t, "users", "delete", "--data", dir, "--client-uuid", "c1", "--user-id", "u1", "--yes")
+	out, stderr, err := runCLI(t, "users", "delete", "--data", dir, "--client-uuid", "c1", "--user-id", "u1", "--yes")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// No Oura application here: the person erasing is told which grant
+	// stays open.
+	if !strings.Contains(stderr, "not revoked at the data source") || !strings.Contains(stderr, "data_source=oura") {
+		t.Fatalf("stderr %q does not say the Oura token was not revoked", stderr)
 	}
 	if !strings.Contains(out, "completed") || !strings.Contains(out, "connections=1") || !strings.Contains(out, "users=1") {
 		t.Fatalf("output %q", out)

@@ -240,7 +240,14 @@ func (s *Service) revoke(ctx context.Context, e store.Erasure) error {
 		if c.Tokens.AccessToken == "" && c.Tokens.RefreshToken == "" {
 			continue
 		}
-		if r := s.cfg.Revokers[c.DataSource]; r != nil && c.Tokens.AccessToken != "" {
+		switch r := s.cfg.Revokers[c.DataSource]; {
+		case c.Tokens.AccessToken == "":
+		case r == nil:
+			// Said per connection, so that whoever erased knows which
+			// grants stay open at which provider.
+			s.log.WarnContext(ctx, "token deleted but not revoked at the data source: its application credentials are not set",
+				"erasure", e.ID, "connection", id, "data_source", c.DataSource)
+		default:
 			if err := r(ctx, c.Tokens.AccessToken); err != nil {
 				s.log.WarnContext(ctx, "revoking a token at the data source failed", "erasure", e.ID, "connection", id,
 					"data_source", c.DataSource, "err", err)
