@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 )
 
@@ -20,4 +21,15 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// Backoff is the wait before retry attempt (1 for the first retry):
+// exponential from base, capped at max, with full jitter, so that workers
+// that failed together do not retry together.
+func Backoff(attempt int, base, max time.Duration) time.Duration {
+	d := base << (attempt - 1)
+	if d > max || d <= 0 {
+		d = max
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -191,7 +190,7 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 			c.fault(ctx, req, oe, attempt, false, 0)
 			return nil, lastErr
 		}
-		wait := c.backoff(attempt)
+		wait := provider.Backoff(attempt, c.cfg.BaseBackoff, c.cfg.MaxBackoff)
 		if oe.RetryAfter > 0 {
 			if oe.RetryAfter > c.cfg.MaxRetryAfter {
 				c.fault(ctx, req, oe, attempt, false, 0)
@@ -204,16 +203,6 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 			return nil, err
 		}
 	}
-}
-
-// backoff is exponential with full jitter, so many workers that failed
-// together do not retry together.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.cfg.BaseBackoff << (attempt - 1)
-	if d > c.cfg.MaxBackoff || d <= 0 {
-		d = c.cfg.MaxBackoff
-	}
-	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
 
 func (c *Client) once(ctx context.Context, req request) (*response, error) {

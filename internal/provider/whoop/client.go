@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -235,7 +234,7 @@ func (c *Client) do(ctx context.Context, req request) error {
 		if !we.retryable() || attempt >= c.cfg.MaxAttempts {
 			return err
 		}
-		wait := c.backoff(attempt)
+		wait := provider.Backoff(attempt, c.cfg.BaseBackoff, c.cfg.MaxBackoff)
 		if we.RetryAfter > 0 {
 			if we.RetryAfter > c.cfg.MaxRetryAfter {
 				return err
@@ -246,16 +245,6 @@ func (c *Client) do(ctx context.Context, req request) error {
 			return err
 		}
 	}
-}
-
-// backoff is exponential with full jitter, so workers that failed together
-// do not retry together.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.cfg.BaseBackoff << (attempt - 1)
-	if d > c.cfg.MaxBackoff || d <= 0 {
-		d = c.cfg.MaxBackoff
-	}
-	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
 
 // once sends req once. A 401 carries the token it refused, so that the
