@@ -188,9 +188,13 @@ func TestNoPollWhileLinking(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sim.AdvanceClock(48 * time.Hour)
-	if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
+	n, err := e.eng.EnqueueDuePolls(e.ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The linked connection is due, so an empty result would prove
+	// nothing: the polls must be its alone.
+	var polled []int64
 	for _, j := range e.jobs("ingest_poll") {
 		var a struct {
 			ConnectionID int64 `json:"connection_id"`
@@ -198,8 +202,9 @@ func TestNoPollWhileLinking(t *testing.T) {
 		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
 			t.Fatal(err)
 		}
-		if a.ConnectionID == half.ID {
-			t.Fatalf("a connection still being linked was polled")
-		}
+		polled = append(polled, a.ConnectionID)
+	}
+	if n != 1 || len(polled) != 1 || polled[0] != linked.ID {
+		t.Fatalf("%d polls enqueued, for connections %v; want only the linked %d (not %d, still linking)", n, polled, linked.ID, half.ID)
 	}
 }

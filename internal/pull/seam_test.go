@@ -137,7 +137,10 @@ func TestPullServesAnyProviderThroughTheSeam(t *testing.T) {
 	b := &band{fetches: map[string]int{}}
 	out := t.TempDir()
 	ctx := context.Background()
-	berlin, _ := time.LoadLocation("Europe/Berlin")
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opt := pull.Options{Provider: b, Auth: provider.StaticToken("band-token"), Out: out, Since: "2024-01-01", Until: "2024-03-31", Location: berlin}
 	sum, err := pull.Run(ctx, opt)
 	if err != nil {
@@ -181,7 +184,11 @@ func TestPullServesAnyProviderThroughTheSeam(t *testing.T) {
 	if b.fetches["recovery"] != 1 || b.fetches["pulse"] != 1 {
 		t.Errorf("second run calls %v", b.fetches)
 	}
-	for name, data := range snapshot(t, out) {
+	after := snapshot(t, out)
+	if len(after) != len(before) {
+		t.Errorf("the second run left %d files, the first %d", len(after), len(before))
+	}
+	for name, data := range after {
 		if string(before[name]) != string(data) {
 			t.Errorf("%s changed in the second run", name)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the golden inputs name zones; hosts without zoneinfo must check them too
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
@@ -55,7 +56,7 @@ func loadInput(t testing.TB, name string) ([]provider.Document, Options) {
 	if f.Location != "" {
 		loc, err := time.LoadLocation(f.Location)
 		if err != nil {
-			t.Skipf("zone data: %v", err)
+			t.Fatalf("zone %s: %v", f.Location, err)
 		}
 		opt.Location = loc
 	}
