@@ -2,9 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"log/slog"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,11 +32,10 @@ per simulated user, then serves until interrupted.
 ` + ourasim.AdminHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var lvl slog.Level
-			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
-				return fmt.Errorf("--log-level: %w", err)
+			var err error
+			if cfg.Logger, err = simLogger(cmd, logLevel); err != nil {
+				return err
 			}
-			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
 			cfg.HistoryStart = oura.Date(historyStart)
 			if historyStart != "" {
 				if _, err := time.Parse(time.DateOnly, historyStart); err != nil {
@@ -48,7 +44,6 @@ per simulated user, then serves until interrupted.
 			}
 			var t0 time.Time
 			if start != "" {
-				var err error
 				if t0, err = time.Parse(time.RFC3339, start); err != nil {
 					return fmt.Errorf("--start: %w", err)
 				}
@@ -57,18 +52,9 @@ per simulated user, then serves until interrupted.
 			cfg.TokenRateLimit = ourasim.RateLimit{Requests: rateRequests, Window: rateWindow}
 			cfg.AppRateLimit = ourasim.RateLimit{Requests: appRateRequests, Window: rateWindow}
 
-			srv, err := ourasim.New(cfg)
-			if err != nil {
-				return err
-			}
-			if err := srv.Start(addr); err != nil {
-				_ = srv.Close()
-				return err
-			}
-			printOurasimBanner(cmd, srv)
-			<-cmd.Context().Done()
+			err = ourasim.Run(cmd.Context(), addr, cfg, cmd.OutOrStdout())
 			fmt.Fprintln(cmd.ErrOrStderr(), "ourasim: shutting down")
-			return srv.Close()
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -99,34 +85,4 @@ per simulated user, then serves until interrupted.
 	f.BoolVar(&cfg.DisableGzip, "no-gzip", false, "never gzip responses")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
-}
-
-func printOurasimBanner(cmd *cobra.Command, srv *ourasim.Server) {
-	out := cmd.OutOrStdout()
-	base := srv.URL()
-	fmt.Fprintf(out, "ourasim listening on %s\n\n", base)
-	fmt.Fprintf(out, "  API base URL   %s\n", base)
-	fmt.Fprintf(out, "  authorize URL  %s/oauth/authorize\n", base)
-	fmt.Fprintf(out, "  token URL      %s/oauth/token\n", base)
-	fmt.Fprintf(out, "  revoke URL     %s/oauth/revoke\n", base)
-	fmt.Fprintf(out, "  client id      %s\n", srv.ClientID())
-	fmt.Fprintf(out, "  client secret  %s\n", srv.ClientSecret())
-	fmt.Fprintf(out, "  control API    %s/_sim/\n", base)
-	fmt.Fprintf(out, "  simulated now  %s (x%g)\n\n", srv.Clock().Now().Format(time.RFC3339), srv.Clock().Factor())
-	fmt.Fprintln(out, "Ready tokens (all scopes):")
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  USER\tOURA ID\tTIME ZONE\tACCESS TOKEN\tREFRESH TOKEN")
-	for _, t := range srv.Tokens() {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", t.UserIndex, t.OuraID, t.TimeZone, t.AccessToken, t.RefreshToken)
-	}
-	_ = tw.Flush()
-	fmt.Fprintf(out, "\nExample:\n  curl -H 'Authorization: Bearer %s' '%s/v2/usercollection/daily_sleep'\n", firstToken(srv), base)
-	fmt.Fprintln(out, strings.Repeat("-", 40))
-}
-
-func firstToken(srv *ourasim.Server) string {
-	if ts := srv.Tokens(); len(ts) > 0 {
-		return ts[0].AccessToken
-	}
-	return "<token>"
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -29,12 +28,11 @@ per simulated member, then serves until interrupted.
 ` + whoopsim.AdminHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var lvl slog.Level
-			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
-				return fmt.Errorf("--log-level: %w", err)
+			var err error
+			if cfg.Logger, err = simLogger(cmd, logLevel); err != nil {
+				return err
 			}
-			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
-			err := whoopsim.Run(cmd.Context(), addr, cfg, cmd.OutOrStdout())
+			err = whoopsim.Run(cmd.Context(), addr, cfg, cmd.OutOrStdout())
 			fmt.Fprintln(cmd.ErrOrStderr(), "whoopsim: shut down")
 			return err
 		},

@@ -1,5 +1,9 @@
-// Package simkit holds what the providers' simulators share: the clock
-// their simulated world runs on.
+// Package simkit holds what the providers' simulators share and is not
+// provider behaviour: the clock their simulated world runs on, serving on a
+// port, buffered responses, webhook posting, the books of their OAuth
+// servers, the control routes' parsing and the start-up banner. Paths,
+// field names, error bodies, token rules, rate limits and signatures stay
+// in each simulator.
 package simkit
 
 import (

@@ -1,13 +1,12 @@
 package sim
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 // AdminHelp documents the control routes under /_sim. They are not part of
@@ -89,7 +88,7 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminClock(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"now": s.clock.Now(), "real": s.clock.Real(), "factor": s.clock.Factor()})
+	writeJSON(w, http.StatusOK, simkit.ClockState(s.clock))
 }
 
 func revealedJSON(m map[int][]oura.Date) map[string][]oura.Date {
@@ -101,9 +100,9 @@ func revealedJSON(m map[int][]oura.Date) map[string][]oura.Date {
 }
 
 func (s *Server) adminAdvance(w http.ResponseWriter, r *http.Request) {
-	d, err := time.ParseDuration(r.URL.Query().Get("by"))
-	if err != nil || d <= 0 {
-		writeDetail(w, http.StatusBadRequest, "by must be a positive Go duration, e.g. 24h")
+	d, err := simkit.AdvanceBy(r)
+	if err != nil {
+		writeDetail(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	rev := s.AdvanceClock(d)
@@ -155,8 +154,7 @@ func (s *Server) adminDays(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminSetFaults(w http.ResponseWriter, r *http.Request) {
 	var f Faults
-	b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-	if err := json.Unmarshal(b, &f); err != nil {
+	if err := simkit.ReadJSON(r, &f); err != nil {
 		writeDetail(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -186,31 +184,12 @@ func (s *Server) adminForce429(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminIssueToken(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		User      int       `json:"user"`
-		Scopes    *[]string `json:"scopes"`
-		ExpiresIn string    `json:"expires_in"`
+	req, err := simkit.ReadTokenRequest(r)
+	if err != nil {
+		writeDetail(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &req); err != nil {
-			writeDetail(w, http.StatusBadRequest, err.Error())
-			return
-		}
-	}
-	var exp time.Duration
-	if req.ExpiresIn != "" {
-		var err error
-		if exp, err = time.ParseDuration(req.ExpiresIn); err != nil {
-			writeDetail(w, http.StatusBadRequest, err.Error())
-			return
-		}
-	}
-	var scopes []string
-	if req.Scopes != nil {
-		scopes = append([]string{}, *req.Scopes...)
-	}
-	t, err := s.IssueToken(req.User, scopes, exp)
+	t, err := s.IssueToken(req.User, req.Scopes, req.ExpiresIn)
 	if err != nil {
 		writeDetail(w, http.StatusBadRequest, err.Error())
 		return

@@ -2,10 +2,6 @@ package sim
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -14,10 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 // KnownScopes are the scopes the simulator grants: those of the published
@@ -36,72 +32,33 @@ type Token struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 }
 
-// oauthGrant is one consent of one user: every token issued from it, including
-// those from refreshes, dies with it.
-type oauthGrant struct {
-	user    int
-	scopes  []string
-	revoked bool
-}
-
+// accessToken is what a live access token opens: its user and scopes.
 type accessToken struct {
-	user    int
-	scopes  map[string]bool
-	expires time.Time // simulated time
-	grant   *oauthGrant
+	user   int
+	scopes map[string]bool
 }
 
-type refreshToken struct {
-	grant *oauthGrant
-	used  bool
-}
-
-type authCode struct {
-	redirectURI string
-	user        int
-	scopes      []string
-	expires     time.Time // real time
-	used        bool
-	// challenge is the PKCE S256 code_challenge sent with the
-	// authorization, "" when none was.
-	challenge string
-}
-
+// authStore is Oura's authorization server: its rules and wire format over
+// the shared books.
 type authStore struct {
-	s       *Server
-	mu      sync.Mutex
-	access  map[string]*accessToken
-	refresh map[string]*refreshToken
-	codes   map[string]*authCode
-	ready   []Token
+	s     *Server
+	store *simkit.AuthStore
+	ready []Token
 }
 
 func newAuthStore(s *Server) *authStore {
-	a := &authStore{s: s, access: map[string]*accessToken{}, refresh: map[string]*refreshToken{}, codes: map[string]*authCode{}}
+	a := &authStore{s: s, store: simkit.NewAuthStore()}
 	// Ready tokens are derived from the seed so that a restarted simulator
 	// prints, and accepts, the same ones.
 	for _, u := range s.world.Users() {
-		g := &oauthGrant{user: u.Index, scopes: KnownScopes()}
-		acc := seededToken(s.key, "access", u.Index)
-		ref := seededToken(s.key, "refresh", u.Index)
+		g := a.store.NewGrant(u.Index, KnownScopes())
+		acc := simkit.SeededToken(s.key, "access", u.Index)
+		ref := simkit.SeededToken(s.key, "refresh", u.Index)
 		exp := s.clock.Now().Add(s.cfg.AccessTokenLifetime)
-		a.access[acc] = &accessToken{user: u.Index, scopes: scopeSet(g.scopes), expires: exp, grant: g}
-		a.refresh[ref] = &refreshToken{grant: g}
-		a.ready = append(a.ready, Token{UserIndex: u.Index, OuraID: u.OuraID, TimeZone: u.TimeZone, AccessToken: acc, RefreshToken: ref, Scopes: g.scopes, ExpiresAt: exp})
+		a.store.Add(g, acc, ref, exp)
+		a.ready = append(a.ready, Token{UserIndex: u.Index, OuraID: u.OuraID, TimeZone: u.TimeZone, AccessToken: acc, RefreshToken: ref, Scopes: g.Scopes, ExpiresAt: exp})
 	}
 	return a
-}
-
-func seededToken(key []byte, kind string, i int) string {
-	m := hmac.New(sha256.New, key)
-	fmt.Fprintf(m, "%s:%d", kind, i)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:43]
-}
-
-func randomToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])[:43]
 }
 
 func scopeSet(scopes []string) map[string]bool {
@@ -112,37 +69,28 @@ func scopeSet(scopes []string) map[string]bool {
 	return m
 }
 
-var (
-	errTokenInvalid = errors.New("Invalid access token.")
-	errTokenExpired = errors.New("Access token has expired.")
-	errTokenRevoked = errors.New("Access token has been revoked.")
-)
-
 // lookupAccess finds a usable access token. The error text is the 401
 // detail.
 func (a *authStore) lookupAccess(tok string) (*accessToken, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	t := a.access[tok]
-	switch {
-	case t == nil:
-		return nil, errTokenInvalid
-	case t.grant.revoked:
-		return nil, errTokenRevoked
-	case !a.s.clock.Now().Before(t.expires):
-		return nil, errTokenExpired
+	g, st := a.store.Lookup(tok, a.s.clock.Now())
+	switch st {
+	case simkit.OK:
+		return &accessToken{user: g.User, scopes: scopeSet(g.Scopes)}, nil
+	case simkit.Revoked:
+		return nil, errors.New("Access token has been revoked.")
+	case simkit.Expired:
+		return nil, errors.New("Access token has expired.")
 	}
-	return t, nil
+	return nil, errors.New("Invalid access token.")
 }
 
-// issueLocked creates an access and refresh token pair for g.
-func (a *authStore) issueLocked(g *oauthGrant, lifetime time.Duration) Token {
-	acc, ref := randomToken(), randomToken()
+// issue creates an access and refresh token pair for g: Oura always
+// issues a refresh token.
+func (a *authStore) issue(g *simkit.Grant, lifetime time.Duration) Token {
 	exp := a.s.clock.Now().Add(lifetime)
-	a.access[acc] = &accessToken{user: g.user, scopes: scopeSet(g.scopes), expires: exp, grant: g}
-	a.refresh[ref] = &refreshToken{grant: g}
-	t := Token{UserIndex: g.user, AccessToken: acc, RefreshToken: ref, Scopes: g.scopes, ExpiresAt: exp}
-	if u := a.s.userByIndex(g.user); u != nil {
+	acc, ref := a.store.Issue(g, exp, true)
+	t := Token{UserIndex: g.User, AccessToken: acc, RefreshToken: ref, Scopes: g.Scopes, ExpiresAt: exp}
+	if u := a.s.userByIndex(g.User); u != nil {
 		t.OuraID, t.TimeZone = u.OuraID, u.TimeZone
 	}
 	return t
@@ -168,35 +116,13 @@ func (s *Server) IssueToken(userIndex int, scopes []string, expiresIn time.Durat
 	if expiresIn == 0 {
 		expiresIn = s.cfg.AccessTokenLifetime
 	}
-	s.auth.mu.Lock()
-	defer s.auth.mu.Unlock()
-	return s.auth.issueLocked(&oauthGrant{user: userIndex, scopes: slices.Clone(scopes)}, expiresIn), nil
+	return s.auth.issue(s.auth.store.NewGrant(userIndex, slices.Clone(scopes)), expiresIn), nil
 }
 
-// RevokeToken revokes the oauthGrant behind an access or refresh token, as the
+// RevokeToken revokes the grant behind an access or refresh token, as the
 // revoke endpoint does. It reports whether the token was known.
 func (s *Server) RevokeToken(tok string) bool {
-	s.auth.mu.Lock()
-	defer s.auth.mu.Unlock()
-	if t := s.auth.access[tok]; t != nil {
-		t.grant.revoked = true
-		return true
-	}
-	if t := s.auth.refresh[tok]; t != nil {
-		t.grant.revoked = true
-		return true
-	}
-	return false
-}
-
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
+	return s.auth.store.RevokeToken(tok)
 }
 
 func oauthError(w http.ResponseWriter, status int, code, desc string) {
@@ -252,16 +178,13 @@ func (a *authStore) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	state := q.Get("state")
 	if q.Get("response_type") != "code" {
-		redirectWith(w, r, redirect, url.Values{"error": {"unsupported_response_type"}, "error_description": {"Only response_type=code is supported."}, "state": {state}})
+		simkit.RedirectWith(w, r, redirect, url.Values{"error": {"unsupported_response_type"}, "error_description": {"Only response_type=code is supported."}, "state": {state}})
 		return
 	}
-	if strings.EqualFold(r.Header.Get(HeaderAuthorizeDecision), "deny") || q.Get("deny") != "" {
-		redirectWith(w, r, redirect, url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}, "state": {state}})
+	userParam, deny := simkit.Consent(r, HeaderAuthorizeUser, HeaderAuthorizeDecision)
+	if deny {
+		simkit.RedirectWith(w, r, redirect, url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}, "state": {state}})
 		return
-	}
-	userParam := q.Get("user")
-	if h := r.Header.Get(HeaderAuthorizeUser); h != "" {
-		userParam = h
 	}
 	if userParam == "" {
 		a.consentPage(w, r, q)
@@ -279,18 +202,11 @@ func (a *authStore) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	challenge := q.Get("code_challenge")
 	if challenge != "" && q.Get("code_challenge_method") != "S256" {
-		redirectWith(w, r, redirect, url.Values{"error": {"invalid_request"}, "error_description": {"code_challenge_method must be S256."}, "state": {state}})
+		simkit.RedirectWith(w, r, redirect, url.Values{"error": {"invalid_request"}, "error_description": {"code_challenge_method must be S256."}, "state": {state}})
 		return
 	}
-	code := randomToken()
-	a.mu.Lock()
-	a.codes[code] = &authCode{redirectURI: redirect, user: idx, scopes: scopes, expires: a.s.clock.Real().Add(a.s.cfg.CodeLifetime), challenge: challenge}
-	a.mu.Unlock()
-	v := url.Values{"code": {code}}
-	if state != "" {
-		v.Set("state", state)
-	}
-	redirectWith(w, r, redirect, v)
+	code := a.store.NewCode(simkit.Code{User: idx, Scopes: scopes, RedirectURI: redirect, Challenge: challenge, Expires: a.s.clock.Real().Add(a.s.cfg.CodeLifetime)})
+	simkit.RedirectWith(w, r, redirect, url.Values{"code": {code}, "state": {state}})
 }
 
 func (a *authStore) resolveRedirect(ru string) (string, error) {
@@ -309,19 +225,6 @@ func (a *authStore) resolveRedirect(ru string) (string, error) {
 		return "", errors.New("Invalid redirect_uri.")
 	}
 	return ru, nil
-}
-
-func redirectWith(w http.ResponseWriter, r *http.Request, target string, v url.Values) {
-	u, _ := url.Parse(target)
-	q := u.Query()
-	for k, vals := range v {
-		if len(vals) == 0 || vals[0] == "" {
-			continue
-		}
-		q.Set(k, vals[0])
-	}
-	u.RawQuery = q.Encode()
-	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
 var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
@@ -343,19 +246,13 @@ var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
 `))
 
 func (a *authStore) consentPage(w http.ResponseWriter, r *http.Request, q url.Values) {
-	params := map[string]string{}
-	for k, v := range q {
-		if k != "user" && k != "deny" && len(v) > 0 {
-			params[k] = v[0]
-		}
-	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	_ = consentTmpl.Execute(w, map[string]any{
 		"Client": a.s.cfg.ClientID,
 		"Scopes": a.grantedScopes(q.Get("scope")),
 		"Users":  a.s.world.Users(),
-		"Params": params,
+		"Params": simkit.ConsentParams(q),
 	})
 }
 
@@ -406,57 +303,46 @@ func (a *authStore) handleToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// pkceOK checks a code_verifier against the code's challenge (RFC 7636
-// S256). A code issued without a challenge takes no verifier.
-func pkceOK(challenge, verifier string) bool {
-	if challenge == "" {
-		return verifier == ""
-	}
-	sum := sha256.Sum256([]byte(verifier))
-	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
-}
-
+// exchangeCode redeems a code, with Oura's answer for each way it can fail.
 func (a *authStore) exchangeCode(w http.ResponseWriter, code, redirect, verifier string) (Token, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.codes[code]
-	switch {
-	case code == "":
+	if code == "" {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Missing code.")
-	case c == nil:
+		return Token{}, false
+	}
+	g, st := a.store.Redeem(code, redirect, verifier, a.s.clock.Real())
+	switch st {
+	case simkit.OK:
+		return a.issue(g, a.s.cfg.AccessTokenLifetime), true
+	case simkit.Unknown:
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Invalid authorization code.")
-	case c.used:
+	case simkit.Used:
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Authorization code already used.")
-	case !a.s.clock.Real().Before(c.expires):
+	case simkit.Expired:
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Authorization code expired.")
-	case redirect != c.redirectURI:
+	case simkit.WrongRedirect:
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Redirect URI does not match.")
-	case !pkceOK(c.challenge, verifier):
-		c.used = true // a wrong verifier spends the code, as a stolen code should be
+	case simkit.WrongVerifier:
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed.")
-	default:
-		c.used = true
-		return a.issueLocked(&oauthGrant{user: c.user, scopes: c.scopes}, a.s.cfg.AccessTokenLifetime), true
 	}
 	return Token{}, false
 }
 
 // rotate exchanges a refresh token for a new pair; the old refresh token is
-// spent whatever happens next.
+// spent whatever happens next. A replay only fails: unlike WHOOP's, Oura's
+// grant and its access tokens live on.
 func (a *authStore) rotate(w http.ResponseWriter, ref string) (Token, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	t := a.refresh[ref]
-	switch {
-	case ref == "":
+	if ref == "" {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Missing refresh_token.")
-	case t == nil:
+		return Token{}, false
+	}
+	g, st := a.store.Refresh(ref)
+	switch st {
+	case simkit.OK:
+		return a.issue(g, a.s.cfg.AccessTokenLifetime), true
+	case simkit.Unknown:
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Invalid refresh token.")
-	case t.used || t.grant.revoked:
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "Token already used or revoked.")
 	default:
-		t.used = true
-		return a.issueLocked(t.grant, a.s.cfg.AccessTokenLifetime), true
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "Token already used or revoked.")
 	}
 	return Token{}, false
 }

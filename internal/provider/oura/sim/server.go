@@ -9,11 +9,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -22,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 // Defaults of Config.
@@ -149,20 +147,7 @@ func (c *Config) fill() error {
 	if c.UpdateRate < 0 {
 		c.UpdateRate = 0
 	}
-	if c.WebhookRetries == 0 {
-		c.WebhookRetries = 3
-	} else if c.WebhookRetries < 0 {
-		c.WebhookRetries = 0
-	}
-	if c.WebhookBackoff <= 0 {
-		c.WebhookBackoff = 200 * time.Millisecond
-	}
-	if c.WebhookTimeout <= 0 {
-		c.WebhookTimeout = 10 * time.Second
-	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: c.WebhookTimeout}
-	}
+	simkit.FillDelivery(&c.WebhookRetries, &c.WebhookBackoff, &c.WebhookTimeout, &c.HTTPClient)
 	if c.SubscriptionTTL <= 0 {
 		c.SubscriptionTTL = DefaultSubscriptionTTL
 	}
@@ -201,10 +186,7 @@ type Server struct {
 	bg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
-
-	httpMu sync.Mutex
-	httpSv *http.Server
-	url    string
+	http      *simkit.Listener
 }
 
 // New builds a Server and starts its background work (revealing days as the
@@ -214,6 +196,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("ourasim config: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, counts: map[int]map[string]int{}}
+	// Any address is served, as it always was: binding it to loopback is
+	// the caller's choice (see AdminHelp).
+	s.http = simkit.NewListener("ourasim", false, cfg.Logger)
 	s.key = deriveKey(cfg.Seed, "ourasim-server-key")
 	s.world = NewWorld(WorldConfig{Seed: cfg.Seed, Users: cfg.Users, HistoryStart: cfg.HistoryStart, Now: s.clock.Now})
 	s.sandbox = newSandboxWorld()
@@ -225,7 +210,10 @@ func New(cfg Config) (*Server, error) {
 	s.routes()
 	if cfg.RevealInterval > 0 {
 		s.bg.Add(1)
-		go s.revealLoop(cfg.RevealInterval)
+		go func() {
+			defer s.bg.Done()
+			simkit.Every(s.ctx, cfg.RevealInterval, func() { s.revealUntilNow() })
+		}()
 	}
 	return s, nil
 }
@@ -255,31 +243,10 @@ func (s *Server) ClientSecret() string { return s.cfg.ClientSecret }
 
 // Start serves on addr (e.g. "127.0.0.1:0") in the background and returns
 // once the listener is open. URL then gives the base URL.
-func (s *Server) Start(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("ourasim listen %s: %w", addr, err)
-	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
-	s.httpMu.Lock()
-	s.httpSv, s.url = hs, "http://"+ln.Addr().String()
-	s.httpMu.Unlock()
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("ourasim serve", "err", err)
-		}
-	}()
-	return nil
-}
+func (s *Server) Start(addr string) error { return s.http.Start(addr, s) }
 
 // URL is the base URL after Start ("" before).
-func (s *Server) URL() string {
-	s.httpMu.Lock()
-	defer s.httpMu.Unlock()
-	return s.url
-}
+func (s *Server) URL() string { return s.http.URL() }
 
 // Close stops the listener (if started), the reveal loop and pending
 // notification deliveries.
@@ -290,32 +257,10 @@ func (s *Server) Close() error {
 
 func (s *Server) close() error {
 	s.cancel()
-	s.httpMu.Lock()
-	hs := s.httpSv
-	s.httpMu.Unlock()
-	var err error
-	if hs != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = hs.Shutdown(ctx)
-		cancel()
-	}
+	err := s.http.Close()
 	s.bg.Wait()
 	s.hooks.wait()
 	return err
-}
-
-func (s *Server) revealLoop(every time.Duration) {
-	defer s.bg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			s.revealUntilNow()
-		}
-	}
 }
 
 // revealUntilNow makes visible every day the clock has reached and announces
@@ -471,17 +416,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var fd faultDecision
 	if api {
 		fd = s.faults.decide()
-		if fd.latency > 0 {
-			t := time.NewTimer(fd.latency)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if fd.latency > 0 && !simkit.Sleep(r.Context(), fd.latency) {
+			return
 		}
 	}
-	bw := &bufferedWriter{header: h}
+	bw := simkit.NewResponseBuffer(h)
 	switch fd.kind {
 	case faultReset:
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "fault", "reset")
@@ -506,7 +445,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", bw.status, "fault", faultNames[fd.kind])
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", bw.Status(), "fault", faultNames[fd.kind])
 	}
 	s.finish(w, r, bw, fd.kind == faultTruncate)
 }
@@ -525,8 +464,8 @@ func (s *Server) countRequest(r *http.Request) {
 		return
 	}
 	coll, _, _ := strings.Cut(p, "/")
-	tok, ok := bearerToken(r)
-	if !ok {
+	tok := simkit.BearerToken(r)
+	if tok == "" {
 		return
 	}
 	if t, err := s.auth.lookupAccess(tok); err == nil {
@@ -534,32 +473,9 @@ func (s *Server) countRequest(r *http.Request) {
 	}
 }
 
-// bufferedWriter collects a response so that it can be finished in one go.
-type bufferedWriter struct {
-	header http.Header
-	status int
-	buf    bytes.Buffer
-}
-
-func (b *bufferedWriter) Header() http.Header { return b.header }
-func (b *bufferedWriter) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.buf.Write(p)
-}
-
-func (s *Server) finish(w http.ResponseWriter, r *http.Request, bw *bufferedWriter, truncate bool) {
-	status := bw.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	body := bw.buf.Bytes()
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, bw *simkit.ResponseBuffer, truncate bool) {
+	status := bw.Status()
+	body := bw.Body()
 	h := w.Header()
 	if len(body) > 512 && !s.cfg.DisableGzip && acceptsGzip(r) && h.Get("Content-Encoding") == "" {
 		var z bytes.Buffer
@@ -573,14 +489,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, bw *bufferedWrit
 	if status != http.StatusNoContent && status != http.StatusNotModified && status >= 200 {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
-	w.WriteHeader(status)
-	if truncate && len(body) > 0 {
-		_, _ = w.Write(body[:len(body)/2])
-		_ = http.NewResponseController(w).Flush()
-		// Aborting leaves the client with fewer bytes than Content-Length.
-		panic(http.ErrAbortHandler)
-	}
-	_, _ = w.Write(body)
+	simkit.WriteBody(w, status, body, truncate)
 }
 
 func acceptsGzip(r *http.Request) bool {
@@ -595,13 +504,9 @@ func acceptsGzip(r *http.Request) bool {
 
 // writeJSON writes v as the JSON body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		b, status = []byte(`{"detail":"Internal Server Error"}`), http.StatusInternalServerError
+	if simkit.WriteJSON(w, status, v) != nil {
+		writeDetail(w, http.StatusInternalServerError, "Internal Server Error")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }
 
 // writeDetail writes Oura's error body {"detail": msg}.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 var collectionsByName = func() map[string]oura.Collection {
@@ -272,8 +273,8 @@ func (s *Server) authorizeData(w http.ResponseWriter, r *http.Request, sandbox b
 		writeDetail(w, http.StatusNotFound, "Not Found")
 		return nil, false
 	}
-	tok, present := bearerToken(r)
-	if !present {
+	tok := simkit.BearerToken(r)
+	if tok == "" {
 		writeDetail(w, http.StatusUnauthorized, "Not authenticated")
 		return nil, false
 	}

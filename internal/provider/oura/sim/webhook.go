@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/provider/oura"
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 // subscription is one webhook subscription of the application.
@@ -283,7 +283,7 @@ func (h *webhooks) verify(ctx context.Context, callback, token string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("callback_url is not an http(s) URL")
 	}
-	challenge := randomToken()
+	challenge := simkit.RandomToken()
 	q := u.Query()
 	q.Set("verification_token", token)
 	q.Set("challenge", challenge)
@@ -513,11 +513,7 @@ func (h *webhooks) deliver(sub subscription, body []byte) {
 			h.s.log.Warn("webhook delivery failed", "id", sub.ID, "status", status, "err", err)
 			return
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-h.s.ctx.Done():
-			t.Stop()
+		if !simkit.Sleep(h.s.ctx, backoff) {
 			return
 		}
 		backoff *= 2
@@ -528,22 +524,10 @@ func (h *webhooks) deliver(sub subscription, body []byte) {
 // receiver's replay dateWindow works even when simulated time runs fast.
 func (h *webhooks) post(callback string, body []byte) (int, error) {
 	ts := strconv.FormatInt(h.s.clock.Real().Unix(), 10)
-	ctx, cancel := context.WithTimeout(h.s.ctx, h.s.cfg.WebhookTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callback, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-oura-timestamp", ts)
-	req.Header.Set("x-oura-signature", signNotification(h.s.cfg.ClientSecret, ts, body))
-	resp, err := h.s.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return simkit.PostJSON(h.s.ctx, h.s.cfg.HTTPClient, h.s.cfg.WebhookTimeout, callback, body, map[string]string{
+		"x-oura-timestamp": ts,
+		"x-oura-signature": signNotification(h.s.cfg.ClientSecret, ts, body),
+	})
 }
 
 // signNotification is Oura's x-oura-signature: upper-case hex

@@ -1,11 +1,10 @@
 package sim
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
-	"time"
+
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 // AdminHelp describes the control routes, for the CLI's help text.
@@ -22,12 +21,12 @@ const AdminHelp = `Control routes (no authentication; loopback only):
 func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /_sim/users", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.Info().Users) })
 	m.HandleFunc("GET /_sim/clock", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"now": s.clock.Now(), "real": s.clock.Real(), "factor": s.clock.Factor()})
+		writeJSON(w, 200, simkit.ClockState(s.clock))
 	})
 	m.HandleFunc("POST /_sim/clock/advance", func(w http.ResponseWriter, r *http.Request) {
-		d, err := time.ParseDuration(r.URL.Query().Get("by"))
-		if err != nil || d <= 0 {
-			adminError(w, "by must be a positive Go duration, e.g. 24h")
+		d, err := simkit.AdvanceBy(r)
+		if err != nil {
+			adminError(w, err.Error())
 			return
 		}
 		evs := s.AdvanceClock(d)
@@ -52,8 +51,7 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.Faults()) })
 	m.HandleFunc("PUT /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
-		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-		if err := json.Unmarshal(b, &f); err != nil {
+		if err := simkit.ReadJSON(r, &f); err != nil {
 			adminError(w, err.Error())
 			return
 		}
@@ -67,31 +65,12 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 		writeJSON(w, 200, map[string]any{"url": s.cfg.WebhookURL, "stats": s.WebhookStats(), "recent": s.WebhookLog()})
 	})
 	m.HandleFunc("POST /_sim/tokens", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			User      int       `json:"user"`
-			Scopes    *[]string `json:"scopes"`
-			ExpiresIn string    `json:"expires_in"`
+		req, err := simkit.ReadTokenRequest(r)
+		if err != nil {
+			adminError(w, err.Error())
+			return
 		}
-		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-		if len(b) > 0 {
-			if err := json.Unmarshal(b, &req); err != nil {
-				adminError(w, err.Error())
-				return
-			}
-		}
-		var exp time.Duration
-		if req.ExpiresIn != "" {
-			var err error
-			if exp, err = time.ParseDuration(req.ExpiresIn); err != nil {
-				adminError(w, err.Error())
-				return
-			}
-		}
-		var scopes []string
-		if req.Scopes != nil {
-			scopes = append([]string{}, *req.Scopes...)
-		}
-		t, err := s.IssueToken(req.User, scopes, exp)
+		t, err := s.IssueToken(req.User, req.Scopes, req.ExpiresIn)
 		if err != nil {
 			adminError(w, err.Error())
 			return

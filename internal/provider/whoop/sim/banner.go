@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"strconv"
+
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 // Info is what a person or a test needs to use a running simulator.
@@ -51,27 +53,29 @@ func (s *Server) Info() Info {
 // per user and an example curl line.
 func (s *Server) PrintBanner(out io.Writer) {
 	in := s.Info()
-	fmt.Fprintf(out, "whoopsim listening on %s\n\n", in.BaseURL)
-	fmt.Fprintf(out, "  API base URL   %s\n", in.APIBaseURL)
-	fmt.Fprintf(out, "  authorize URL  %s\n", in.AuthorizeURL)
-	fmt.Fprintf(out, "  token URL      %s\n", in.TokenURL)
-	fmt.Fprintf(out, "  client id      %s\n", in.ClientID)
-	fmt.Fprintf(out, "  client secret  %s\n", in.ClientSecret)
+	b := simkit.Banner{
+		Title: "whoopsim listening on " + in.BaseURL,
+		Fields: [][2]string{
+			{"API base URL", in.APIBaseURL},
+			{"authorize URL", in.AuthorizeURL},
+			{"token URL", in.TokenURL},
+			{"client id", in.ClientID},
+			{"client secret", in.ClientSecret},
+		},
+		TokensTitle: "Ready tokens (all scopes, offline included):",
+		Columns:     []string{"USER", "USER ID", "OFFSET", "ACCESS TOKEN", "REFRESH TOKEN"},
+	}
 	if in.WebhookURL != "" {
-		fmt.Fprintf(out, "  webhook URL    %s\n", in.WebhookURL)
+		b.Fields = append(b.Fields, [2]string{"webhook URL", in.WebhookURL})
 	}
-	fmt.Fprintf(out, "  control API    %s/_sim/\n", in.BaseURL)
-	fmt.Fprintf(out, "  simulated now  %s\n\n", fmtTime(s.clock.Now()))
-	fmt.Fprintln(out, "Ready tokens (all scopes, offline included):")
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  USER\tUSER ID\tOFFSET\tACCESS TOKEN\tREFRESH TOKEN")
+	b.Fields = append(b.Fields, [2]string{"control API", in.BaseURL + "/_sim/"}, [2]string{"simulated now", fmtTime(s.clock.Now())})
 	for _, u := range in.Users {
-		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\n", u.Index, u.UserID, u.TimezoneOffset, u.AccessToken, u.RefreshToken)
+		b.Rows = append(b.Rows, []string{strconv.Itoa(u.Index), strconv.FormatInt(u.UserID, 10), u.TimezoneOffset, u.AccessToken, u.RefreshToken})
 	}
-	_ = tw.Flush()
 	if len(in.Users) > 0 {
-		fmt.Fprintf(out, "\nExample:\n  curl -H 'Authorization: Bearer %s' '%s/v2/cycle?limit=5'\n", in.Users[0].AccessToken, in.APIBaseURL)
+		b.Example = fmt.Sprintf("curl -H 'Authorization: Bearer %s' '%s/v2/cycle?limit=5'", in.Users[0].AccessToken, in.APIBaseURL)
 	}
+	b.Write(out)
 }
 
 // Run builds a server from cfg, serves it on addr (loopback only), prints
@@ -82,11 +86,5 @@ func Run(ctx context.Context, addr string, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Start(addr); err != nil {
-		_ = s.Close()
-		return err
-	}
-	s.PrintBanner(out)
-	<-ctx.Done()
-	return s.Close()
+	return simkit.Run(ctx, s, addr, out)
 }

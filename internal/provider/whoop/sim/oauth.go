@@ -2,9 +2,6 @@ package sim
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -13,8 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 // Scopes WHOOP grants. Offline is what earns a refresh token.
@@ -35,105 +33,41 @@ type Token struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 }
 
-// grant is one consent: every token issued from it, by refreshes too, dies
-// with it.
-type grant struct {
-	user    int
-	scopes  []string
-	revoked bool
-}
-
-type accessToken struct {
-	grant   *grant
-	expires time.Time // simulated
-	dead    bool      // replaced by a refresh
-}
-
-type refreshToken struct {
-	grant *grant
-	used  bool
-}
-
-type authCode struct {
-	user        int
-	scopes      []string
-	redirectURI string
-	expires     time.Time // real time
-	used        bool
-}
-
+// authStore is WHOOP's authorization server: its rules and wire format
+// over the shared books.
 type authStore struct {
-	s       *Server
-	mu      sync.Mutex
-	grants  []*grant
-	access  map[string]*accessToken
-	refresh map[string]*refreshToken
-	codes   map[string]*authCode
-	ready   []Token
+	s     *Server
+	store *simkit.AuthStore
+	ready []Token
 }
 
 func newAuthStore(s *Server) *authStore {
-	a := &authStore{s: s, access: map[string]*accessToken{}, refresh: map[string]*refreshToken{}, codes: map[string]*authCode{}}
+	a := &authStore{s: s, store: simkit.NewAuthStore()}
 	// Ready tokens come from the seed, so that a restarted simulator prints
 	// and accepts the same ones.
 	for _, u := range s.world.Users() {
-		g := &grant{user: u.Index, scopes: KnownScopes()}
-		a.grants = append(a.grants, g)
-		acc, ref := seededToken(s.key, "access", u.Index), seededToken(s.key, "refresh", u.Index)
+		g := a.store.NewGrant(u.Index, KnownScopes())
+		acc, ref := simkit.SeededToken(s.key, "access", u.Index), simkit.SeededToken(s.key, "refresh", u.Index)
 		exp := s.clock.Now().Add(s.cfg.ReadyTokenLifetime)
-		a.access[acc] = &accessToken{grant: g, expires: exp}
-		a.refresh[ref] = &refreshToken{grant: g}
-		a.ready = append(a.ready, Token{UserIndex: u.Index, UserID: u.UserID, AccessToken: acc, RefreshToken: ref, Scopes: g.scopes, ExpiresAt: exp})
+		a.store.Add(g, acc, ref, exp)
+		a.ready = append(a.ready, Token{UserIndex: u.Index, UserID: u.UserID, AccessToken: acc, RefreshToken: ref, Scopes: g.Scopes, ExpiresAt: exp})
 	}
 	return a
 }
 
-func seededToken(key []byte, kind string, i int) string {
-	m := hmac.New(sha256.New, key)
-	fmt.Fprintf(m, "%s:%d", kind, i)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:43]
+// lookup finds the grant of a live access token.
+func (a *authStore) lookup(tok string) (*simkit.Grant, bool) {
+	g, st := a.store.Lookup(tok, a.s.clock.Now())
+	return g, st == simkit.OK
 }
 
-func randomToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])[:43]
-}
-
-// lookup finds a live access token.
-func (a *authStore) lookup(tok string) (*grant, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	t := a.access[tok]
-	if t == nil || t.dead || t.grant.revoked || !a.s.clock.Now().Before(t.expires) {
-		return nil, false
-	}
-	return t.grant, true
-}
-
-// authorized reports whether user has a live grant: webhooks stop for users
-// who revoked access.
-func (a *authStore) authorized(user int) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, g := range a.grants {
-		if g.user == user && !g.revoked {
-			return true
-		}
-	}
-	return false
-}
-
-func (a *authStore) issueLocked(g *grant, lifetime time.Duration) Token {
-	acc := randomToken()
+// issue creates a token pair of g; only the offline scope earns a refresh
+// token.
+func (a *authStore) issue(g *simkit.Grant, lifetime time.Duration) Token {
 	exp := a.s.clock.Now().Add(lifetime)
-	a.access[acc] = &accessToken{grant: g, expires: exp}
-	t := Token{UserIndex: g.user, AccessToken: acc, Scopes: slices.Clone(g.scopes), ExpiresAt: exp}
-	if slices.Contains(g.scopes, ScopeOffline) {
-		t.RefreshToken = randomToken()
-		a.refresh[t.RefreshToken] = &refreshToken{grant: g}
-	}
-	if u := a.s.world.User(g.user); u != nil {
+	acc, ref := a.store.Issue(g, exp, slices.Contains(g.Scopes, ScopeOffline))
+	t := Token{UserIndex: g.User, AccessToken: acc, RefreshToken: ref, Scopes: slices.Clone(g.Scopes), ExpiresAt: exp}
+	if u := a.s.world.User(g.User); u != nil {
 		t.UserID = u.UserID
 	}
 	return t
@@ -156,30 +90,7 @@ func (s *Server) IssueToken(userIndex int, scopes []string, expiresIn time.Durat
 	if expiresIn == 0 {
 		expiresIn = s.cfg.AccessTokenLifetime
 	}
-	s.auth.mu.Lock()
-	defer s.auth.mu.Unlock()
-	g := &grant{user: userIndex, scopes: slices.Clone(scopes)}
-	s.auth.grants = append(s.auth.grants, g)
-	return s.auth.issueLocked(g, expiresIn), nil
-}
-
-// revoke ends the grant behind an access token.
-func (a *authStore) revoke(tok string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if t := a.access[tok]; t != nil {
-		t.grant.revoked = true
-		return true
-	}
-	return false
-}
-
-func bearerToken(r *http.Request) string {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(tok)
+	return s.auth.issue(s.auth.store.NewGrant(userIndex, slices.Clone(scopes)), expiresIn), nil
 }
 
 // oauthError is the authorization server's JSON error (RFC 6749 §5.2).
@@ -215,7 +126,7 @@ func (a *authStore) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	state := q.Get("state")
 	fail := func(code, desc string) {
-		redirectWith(w, r, redirect, url.Values{"error": {code}, "error_description": {desc}, "state": {state}})
+		simkit.RedirectWith(w, r, redirect, url.Values{"error": {code}, "error_description": {desc}, "state": {state}})
 	}
 	if q.Get("response_type") != "code" {
 		fail("unsupported_response_type", "The authorization server does not support obtaining a token using this method.")
@@ -230,13 +141,10 @@ func (a *authStore) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_scope", "The requested scope is invalid, unknown, or malformed: "+bad)
 		return
 	}
-	if strings.EqualFold(r.Header.Get(HeaderAuthorizeDecision), "deny") || q.Get("deny") != "" {
+	userParam, deny := simkit.Consent(r, HeaderAuthorizeUser, HeaderAuthorizeDecision)
+	if deny {
 		fail("access_denied", "The resource owner or authorization server denied the request.")
 		return
-	}
-	userParam := q.Get("user")
-	if h := r.Header.Get(HeaderAuthorizeUser); h != "" {
-		userParam = h
 	}
 	if userParam == "" {
 		a.consentPage(w, q, scopes)
@@ -247,11 +155,8 @@ func (a *authStore) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Unknown simulated user.")
 		return
 	}
-	code := randomToken()
-	a.mu.Lock()
-	a.codes[code] = &authCode{user: idx, scopes: scopes, redirectURI: redirect, expires: a.s.clock.Real().Add(a.s.cfg.CodeLifetime)}
-	a.mu.Unlock()
-	redirectWith(w, r, redirect, url.Values{"code": {code}, "scope": {strings.Join(scopes, " ")}, "state": {state}})
+	code := a.store.NewCode(simkit.Code{User: idx, Scopes: scopes, RedirectURI: redirect, Expires: a.s.clock.Real().Add(a.s.cfg.CodeLifetime)})
+	simkit.RedirectWith(w, r, redirect, url.Values{"code": {code}, "scope": {strings.Join(scopes, " ")}, "state": {state}})
 }
 
 // parseScopes splits a space-separated scope list, keeping request order;
@@ -287,18 +192,6 @@ func (a *authStore) resolveRedirect(ru string) (string, error) {
 	return ru, nil
 }
 
-func redirectWith(w http.ResponseWriter, r *http.Request, target string, v url.Values) {
-	u, _ := url.Parse(target)
-	q := u.Query()
-	for k, vals := range v {
-		if len(vals) > 0 && vals[0] != "" {
-			q.Set(k, vals[0])
-		}
-	}
-	u.RawQuery = q.Encode()
-	http.Redirect(w, r, u.String(), http.StatusFound)
-}
-
 var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>whoopsim: authorize</title></head>
 <body style="font-family:sans-serif;max-width:40em;margin:2em auto">
@@ -318,14 +211,8 @@ var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
 `))
 
 func (a *authStore) consentPage(w http.ResponseWriter, q url.Values, scopes []string) {
-	params := map[string]string{}
-	for k, v := range q {
-		if k != "user" && k != "deny" && len(v) > 0 {
-			params[k] = v[0]
-		}
-	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = consentTmpl.Execute(w, map[string]any{"Client": a.s.cfg.ClientID, "Scopes": scopes, "Users": a.s.world.Users(), "Params": params})
+	_ = consentTmpl.Execute(w, map[string]any{"Client": a.s.cfg.ClientID, "Scopes": scopes, "Users": a.s.world.Users(), "Params": simkit.ConsentParams(q)})
 }
 
 // handleToken serves both grants. The application authenticates with
@@ -376,22 +263,21 @@ func (a *authStore) handleToken(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
+// exchange redeems a code. WHOOP gives one answer for a code that is
+// unknown, spent or expired; it takes no PKCE verifier.
 func (a *authStore) exchange(w http.ResponseWriter, code, redirect string) (Token, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.codes[code]
-	switch {
-	case code == "":
+	if code == "" {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The 'code' parameter is missing.")
-	case c == nil, c.used, !a.s.clock.Real().Before(c.expires):
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "The provided authorization grant is invalid, expired, revoked, or was issued to another client.")
-	case redirect != c.redirectURI:
+		return Token{}, false
+	}
+	g, st := a.store.Redeem(code, redirect, "", a.s.clock.Real())
+	switch st {
+	case simkit.OK:
+		return a.issue(g, a.s.cfg.AccessTokenLifetime), true
+	case simkit.WrongRedirect:
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The 'redirect_uri' parameter does not match the one used in the authorization request.")
 	default:
-		c.used = true
-		g := &grant{user: c.user, scopes: c.scopes}
-		a.grants = append(a.grants, g)
-		return a.issueLocked(g, a.s.cfg.AccessTokenLifetime), true
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "The provided authorization grant is invalid, expired, revoked, or was issued to another client.")
 	}
 	return Token{}, false
 }
@@ -400,25 +286,20 @@ func (a *authStore) exchange(w http.ResponseWriter, code, redirect string) (Toke
 // every access token of the grant stop working. Presenting a spent refresh
 // token again is taken as theft and revokes the whole grant.
 func (a *authStore) rotate(w http.ResponseWriter, ref string) (Token, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	t := a.refresh[ref]
-	switch {
-	case ref == "":
+	if ref == "" {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The 'refresh_token' parameter is missing.")
-	case t == nil || t.grant.revoked:
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "The provided authorization grant is invalid, expired, revoked, or was issued to another client.")
-	case t.used:
-		t.grant.revoked = true
+		return Token{}, false
+	}
+	g, st := a.store.Refresh(ref)
+	switch st {
+	case simkit.OK:
+		a.store.Retire(g)
+		return a.issue(g, a.s.cfg.AccessTokenLifetime), true
+	case simkit.Used:
+		a.store.Revoke(g)
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The refresh token has already been used; the grant is revoked.")
 	default:
-		t.used = true
-		for _, at := range a.access {
-			if at.grant == t.grant {
-				at.dead = true
-			}
-		}
-		return a.issueLocked(t.grant, a.s.cfg.AccessTokenLifetime), true
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "The provided authorization grant is invalid, expired, revoked, or was issued to another client.")
 	}
 	return Token{}, false
 }

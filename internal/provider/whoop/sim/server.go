@@ -1,23 +1,22 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 // Defaults of Config.
@@ -118,20 +117,7 @@ func (c *Config) fill() error {
 	if c.Clock == nil {
 		c.Clock = NewClock(time.Time{}, 1, nil)
 	}
-	if c.WebhookRetries == 0 {
-		c.WebhookRetries = 3
-	} else if c.WebhookRetries < 0 {
-		c.WebhookRetries = 0
-	}
-	if c.WebhookBackoff <= 0 {
-		c.WebhookBackoff = 200 * time.Millisecond
-	}
-	if c.WebhookTimeout <= 0 {
-		c.WebhookTimeout = 10 * time.Second
-	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: c.WebhookTimeout}
-	}
+	simkit.FillDelivery(&c.WebhookRetries, &c.WebhookBackoff, &c.WebhookTimeout, &c.HTTPClient)
 	if c.ScanInterval == 0 {
 		c.ScanInterval = time.Second
 	}
@@ -161,10 +147,7 @@ type Server struct {
 	cancel    context.CancelFunc
 	bg        sync.WaitGroup
 	closeOnce sync.Once
-
-	httpMu sync.Mutex
-	httpSv *http.Server
-	url    string
+	http      *simkit.Listener
 }
 
 // New builds a Server and starts its background work (sending webhooks as
@@ -178,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, world: w, key: deriveKey(cfg.Seed, "whoopsim-server")}
+	s.http = simkit.NewListener("whoopsim", true, cfg.Logger)
 	s.auth = newAuthStore(s)
 	s.limiter = newRateLimiter(cfg.RateWindows)
 	s.faults = newFaultInjector(cfg.Seed, cfg.Faults)
@@ -186,7 +170,10 @@ func New(cfg Config) (*Server, error) {
 	s.routes()
 	if cfg.ScanInterval > 0 {
 		s.bg.Add(1)
-		go s.scanLoop(cfg.ScanInterval)
+		go func() {
+			defer s.bg.Done()
+			simkit.Every(s.ctx, cfg.ScanInterval, func() { s.scan() })
+		}()
 	}
 	return s, nil
 }
@@ -203,39 +190,11 @@ func (s *Server) ClientSecret() string { return s.cfg.ClientSecret }
 
 // Start serves on addr, which must be a loopback address such as
 // "127.0.0.1:0", in the background. URL then gives the base URL.
-func (s *Server) Start(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("whoopsim listen %s: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("whoopsim listen %s: only loopback addresses are served", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("whoopsim listen %s: %w", addr, err)
-	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
-	s.httpMu.Lock()
-	s.httpSv, s.url = hs, "http://"+ln.Addr().String()
-	s.httpMu.Unlock()
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("whoopsim serve", "err", err)
-		}
-	}()
-	return nil
-}
+func (s *Server) Start(addr string) error { return s.http.Start(addr, s) }
 
 // URL is the base URL after Start ("" before). The API base URL is URL +
 // APIPrefix.
-func (s *Server) URL() string {
-	s.httpMu.Lock()
-	defer s.httpMu.Unlock()
-	return s.url
-}
+func (s *Server) URL() string { return s.http.URL() }
 
 // Close stops the listener (if started), the scan loop and webhook
 // deliveries.
@@ -243,14 +202,7 @@ func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.cancel()
-		s.httpMu.Lock()
-		hs := s.httpSv
-		s.httpMu.Unlock()
-		if hs != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err = hs.Shutdown(ctx)
-			cancel()
-		}
+		err = s.http.Close()
 		s.hooks.close()
 		s.bg.Wait()
 	})
@@ -303,14 +255,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fd := s.faults.decide()
-	if fd.latency > 0 {
-		t := time.NewTimer(fd.latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if fd.latency > 0 && !simkit.Sleep(r.Context(), fd.latency) {
+		return
 	}
 	switch fd.kind {
 	case fault429:
@@ -321,7 +267,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plain(w, fd.status)
 		return
 	}
-	bw := &bufferedWriter{header: h}
+	bw := simkit.NewResponseBuffer(h)
 	handler, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// The mux's own 404 and 405 keep their status with a plain body.
@@ -329,46 +275,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.mux.ServeHTTP(bw, r)
 	}
-	s.finish(w, bw, fd.kind == faultTruncate)
-}
-
-// bufferedWriter collects a response so that a fault can cut it short.
-type bufferedWriter struct {
-	header http.Header
-	status int
-	buf    bytes.Buffer
-}
-
-func (b *bufferedWriter) Header() http.Header { return b.header }
-func (b *bufferedWriter) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.buf.Write(p)
-}
-
-func (s *Server) finish(w http.ResponseWriter, bw *bufferedWriter, truncate bool) {
-	status := bw.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	body := bw.buf.Bytes()
+	status := bw.Status()
 	if status != http.StatusNoContent {
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		h.Set("Content-Length", strconv.Itoa(len(bw.Body())))
 	}
-	w.WriteHeader(status)
-	if truncate && len(body) > 0 {
-		_, _ = w.Write(body[:len(body)/2])
-		_ = http.NewResponseController(w).Flush()
-		// Aborting leaves the client with fewer bytes than Content-Length.
-		panic(http.ErrAbortHandler)
-	}
-	_, _ = w.Write(body)
+	simkit.WriteBody(w, status, bw.Body(), fd.kind == faultTruncate)
 }
 
 // plain writes an error as WHOOP does: the spec declares no error body, so
@@ -380,25 +291,20 @@ func plain(w http.ResponseWriter, status int) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	if simkit.WriteJSON(w, status, v) != nil {
 		plain(w, http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }
 
 // authenticate finds the user behind the bearer token and checks one scope
 // ("" for none). Missing or wrong tokens and missing scopes are 401.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, scope string) (*User, bool) {
-	g, ok := s.auth.lookup(bearerToken(r))
-	if !ok || (scope != "" && !slices.Contains(g.scopes, scope)) {
+	g, ok := s.auth.lookup(simkit.BearerToken(r))
+	if !ok || (scope != "" && !slices.Contains(g.Scopes, scope)) {
 		plain(w, http.StatusUnauthorized)
 		return nil, false
 	}
-	return s.world.User(g.user), true
+	return s.world.User(g.User), true
 }
 
 // list serves a collection: limit (default 10, max 25), start inclusive,
@@ -566,7 +472,7 @@ func (s *Server) revokeAccess(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.authenticate(w, r, ""); !ok {
 		return
 	}
-	s.auth.revoke(bearerToken(r))
+	s.auth.store.RevokeToken(simkit.BearerToken(r))
 	w.WriteHeader(http.StatusNoContent)
 }
 

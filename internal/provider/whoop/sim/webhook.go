@@ -1,20 +1,18 @@
 package sim
 
 import (
-	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/provider/simkit"
 )
 
 // Webhook event types (v2 model: ids are UUIDs, recovery's is its sleep's).
@@ -86,7 +84,7 @@ func (h *webhooks) enqueue(evs []Webhook) {
 			return
 		}
 		u := h.s.world.UserByID(e.UserID)
-		if u == nil || !h.s.auth.authorized(u.Index) {
+		if u == nil || !h.s.auth.store.Authorized(u.Index) {
 			continue
 		}
 		h.seq++
@@ -161,11 +159,7 @@ func (h *webhooks) deliver(e Webhook) bool {
 			h.s.log.Warn("whoopsim webhook failed", "type", e.Type, "id", e.ID, "status", status, "err", err)
 			return false
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-h.s.ctx.Done():
-			t.Stop()
+		if !simkit.Sleep(h.s.ctx, backoff) {
 			return false
 		}
 		backoff *= 2
@@ -176,22 +170,10 @@ func (h *webhooks) deliver(e Webhook) bool {
 // receiver's replay window works even when simulated time runs fast.
 func (h *webhooks) post(body []byte) (int, error) {
 	ts := strconv.FormatInt(h.s.clock.Real().UnixMilli(), 10)
-	ctx, cancel := context.WithTimeout(h.s.ctx, h.s.cfg.WebhookTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.s.cfg.WebhookURL, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderSignatureTimestamp, ts)
-	req.Header.Set(HeaderSignature, Sign(h.s.cfg.ClientSecret, ts, body))
-	resp, err := h.s.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return simkit.PostJSON(h.s.ctx, h.s.cfg.HTTPClient, h.s.cfg.WebhookTimeout, h.s.cfg.WebhookURL, body, map[string]string{
+		HeaderSignatureTimestamp: ts,
+		HeaderSignature:          Sign(h.s.cfg.ClientSecret, ts, body),
+	})
 }
 
 func (h *webhooks) close() {
@@ -224,20 +206,6 @@ func (s *Server) WebhookLog() []Webhook {
 	s.hooks.mu.Lock()
 	defer s.hooks.mu.Unlock()
 	return slices.Clone(s.hooks.log)
-}
-
-func (s *Server) scanLoop(every time.Duration) {
-	defer s.bg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			s.scan()
-		}
-	}
 }
 
 // timedEvent orders events by when their score appeared.
