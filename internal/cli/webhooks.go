@@ -31,8 +31,15 @@ whsec_ secret (Standard Webhooks) and with ROOK's X-ROOK-HASH. A notification
 endpoint receives the client's lifecycle events. See docs/webhooks.md.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newWebhooksAddCmd(), newWebhooksListCmd(), newWebhooksRotateCmd(),
-		newWebhooksEnableCmd(true), newWebhooksEnableCmd(false), newWebhooksTestCmd(), newWebhooksRemoveCmd())
+	cmd.AddCommand(newWebhooksAddCmd(),
+		listCmd("List endpoints (never their secrets)", "endpoints", (*delivery.Service).ListEndpoints, printEndpoints),
+		newWebhooksRotateCmd(), newWebhooksEnableCmd(true), newWebhooksEnableCmd(false),
+		testCmd("POST a signed webhook.test event to an endpoint now and print the answer",
+			`Sends one webhook.test event, signed like every delivery, to the endpoint
+(enabled or not), records the attempt, and prints the status, the time taken
+and the start of the response. Exits with an error when the endpoint does not
+answer 2xx.`, (*delivery.Service).TestEndpoint, printWebhookTest, webhookTestFailed),
+		removeCmd("Remove an endpoint with its deliveries and their history", (*delivery.Service).DeleteEndpoint))
 	return cmd
 }
 
@@ -91,30 +98,20 @@ const webhookSecretWarning = "Store the secret now: it is not shown again."
 func newWebhooksAddCmd() *cobra.Command {
 	var in delivery.EndpointInput
 	var notification, asJSON bool
-	cmd := &cobra.Command{
+	cmd := serviceCmd(&cobra.Command{
 		Use:   "add --client-uuid C --url URL",
 		Short: "Add an endpoint and print its id and whsec_ secret (shown once)",
 		Args:  cobra.NoArgs,
-	}
-	f := addDeliveryFlags(cmd)
-	cmd.Flags().StringVar(&in.ClientUUID, "client-uuid", "", "the client the endpoint belongs to (required)")
-	cmd.Flags().StringVar(&in.URL, "url", "", "where to POST, http:// or https:// (required)")
-	cmd.Flags().BoolVar(&notification, "notification", false, "a notification endpoint: lifecycle events instead of documents")
-	cmd.Flags().StringSliceVar(&in.DataStructures, "data-structure", nil, "only these data_structure names (repeat or comma-separate; default all)")
-	cmd.Flags().BoolVar(&in.Disabled, "disabled", false, "create it disabled")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if in.ClientUUID == "" || in.URL == "" {
-			return fmt.Errorf("--client-uuid and --url are required")
-		}
-		if notification {
-			in.Kind = store.EndpointNotification
-		}
-		svc, o, err := deliveryService(cmd, f)
-		if err != nil {
-			return err
-		}
-		defer o.Close()
+		PreRunE: func(*cobra.Command, []string) error {
+			if in.ClientUUID == "" || in.URL == "" {
+				return fmt.Errorf("--client-uuid and --url are required")
+			}
+			if notification {
+				in.Kind = store.EndpointNotification
+			}
+			return nil
+		},
+	}, func(cmd *cobra.Command, svc *delivery.Service, _ []string) error {
 		ep, err := svc.AddEndpoint(cmd.Context(), in)
 		if err != nil {
 			return fmt.Errorf("add endpoint: %w", err)
@@ -125,78 +122,66 @@ func newWebhooksAddCmd() *cobra.Command {
 		fmt.Fprintf(cmd.OutOrStdout(), "id:     %s\nsecret: %s\n", ep.ID, ep.Secret)
 		fmt.Fprintln(cmd.ErrOrStderr(), webhookSecretWarning)
 		return nil
-	}
+	})
+	cmd.Flags().StringVar(&in.ClientUUID, "client-uuid", "", "the client the endpoint belongs to (required)")
+	cmd.Flags().StringVar(&in.URL, "url", "", "where to POST, http:// or https:// (required)")
+	cmd.Flags().BoolVar(&notification, "notification", false, "a notification endpoint: lifecycle events instead of documents")
+	cmd.Flags().StringSliceVar(&in.DataStructures, "data-structure", nil, "only these data_structure names (repeat or comma-separate; default all)")
+	cmd.Flags().BoolVar(&in.Disabled, "disabled", false, "create it disabled")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
-func newWebhooksListCmd() *cobra.Command {
-	var client string
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list [--client-uuid C]",
-		Short: "List endpoints (never their secrets)",
-		Args:  cobra.NoArgs,
+// printEndpoints is the table of webhooks list.
+func printEndpoints(w io.Writer, eps []delivery.Endpoint) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCLIENT\tKIND\tENABLED\tURL\tDATA STRUCTURES\tFAILING SINCE\tNOTE")
+	for _, e := range eps {
+		note := e.DisabledReason
+		if e.PreviousSecretExpiresAt != nil {
+			note = strings.TrimSpace(note + " previous secret signs until " + e.PreviousSecretExpiresAt.Format(time.RFC3339))
+		}
+		if note == "" {
+			note = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\t%s\t%s\n", e.ID, e.ClientUUID, e.Kind, e.Enabled, e.URL,
+			filterText(e.DataStructures), timeText(e.FailingSince), note)
 	}
-	f := addDeliveryFlags(cmd)
-	cmd.Flags().StringVar(&client, "client-uuid", "", "only this client's endpoints")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		svc, o, err := deliveryService(cmd, f)
-		if err != nil {
-			return err
-		}
-		defer o.Close()
-		eps, err := svc.ListEndpoints(cmd.Context(), client)
-		if err != nil {
-			return err
-		}
-		if asJSON {
-			return writeJSON(cmd.OutOrStdout(), eps)
-		}
-		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCLIENT\tKIND\tENABLED\tURL\tDATA STRUCTURES\tFAILING SINCE\tNOTE")
-		for _, e := range eps {
-			ds := strings.Join(e.DataStructures, ",")
-			if ds == "" {
-				ds = "all"
-			}
-			failing := "-"
-			if e.FailingSince != nil {
-				failing = e.FailingSince.Format(time.RFC3339)
-			}
-			note := e.DisabledReason
-			if e.PreviousSecretExpiresAt != nil {
-				note = strings.TrimSpace(note + " previous secret signs until " + e.PreviousSecretExpiresAt.Format(time.RFC3339))
-			}
-			if note == "" {
-				note = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\t%s\t%s\n", e.ID, e.ClientUUID, e.Kind, e.Enabled, e.URL, ds, failing, note)
-		}
-		return tw.Flush()
+	return tw.Flush()
+}
+
+func webhookTestFailed(res delivery.TestResult) error {
+	if !res.Succeeded {
+		return fmt.Errorf("the endpoint did not accept the test event")
 	}
-	return cmd
+	return nil
+}
+
+// printWebhookTest prints what the endpoint answered the test event.
+func printWebhookTest(w io.Writer, res delivery.TestResult) {
+	fmt.Fprintf(w, "webhook-id: %s\n", res.WebhookID)
+	if res.StatusCode != 0 {
+		fmt.Fprintf(w, "status:     %d\n", res.StatusCode)
+	}
+	fmt.Fprintf(w, "duration:   %s\n", res.Duration.Round(time.Microsecond))
+	if res.ErrorClass != "" {
+		fmt.Fprintf(w, "error:      %s (%s)\n", res.Error, res.ErrorClass)
+	}
+	if res.Response != "" {
+		fmt.Fprintf(w, "response:   %s\n", strings.TrimSpace(res.Response))
+	}
 }
 
 func newWebhooksRotateCmd() *cobra.Command {
 	var asJSON bool
-	cmd := &cobra.Command{
+	cmd := idCmd(&cobra.Command{
 		Use:   "rotate-secret ID",
 		Short: "Give an endpoint a new secret (shown once); the old one signs too for a grace period",
 		Long: `Prints the endpoint's new whsec_ secret. For the next 24 hours every request
 carries two signatures, one per secret, so the receiver can switch to the new
 secret without rejecting a request; X-ROOK-HASH uses the new secret at once.`,
-		Args: cobra.ExactArgs(1),
-	}
-	f := addDeliveryFlags(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		svc, o, err := deliveryService(cmd, f)
-		if err != nil {
-			return err
-		}
-		defer o.Close()
-		ep, err := svc.RotateSecret(cmd.Context(), "", args[0])
+	}, func(cmd *cobra.Command, svc *delivery.Service, id string) error {
+		ep, err := svc.RotateSecret(cmd.Context(), "", id)
 		if err != nil {
 			return fmt.Errorf("rotate secret: %w", err)
 		}
@@ -209,24 +194,21 @@ secret without rejecting a request; X-ROOK-HASH uses the new secret at once.`,
 		}
 		fmt.Fprintln(cmd.ErrOrStderr(), webhookSecretWarning)
 		return nil
-	}
+	})
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
+// newWebhooksEnableCmd enables or disables an endpoint. Unlike a
+// destination's pause, disabling does not hold what is pending: it
+// becomes dead letters, which 'deliveries replay' resends.
 func newWebhooksEnableCmd(enable bool) *cobra.Command {
 	use, short := "enable ID", "Enable an endpoint (what it missed is resent with 'deliveries replay')"
 	if !enable {
 		use, short = "disable ID", "Disable an endpoint; its pending deliveries become dead letters"
 	}
-	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1)}
-	f := addDeliveryFlags(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		svc, o, err := deliveryService(cmd, f)
-		if err != nil {
-			return err
-		}
-		defer o.Close()
-		ep, err := svc.SetEnabled(cmd.Context(), "", args[0], enable)
+	return idCmd(&cobra.Command{Use: use, Short: short}, func(cmd *cobra.Command, svc *delivery.Service, id string) error {
+		ep, err := svc.SetEnabled(cmd.Context(), "", id, enable)
 		if err != nil {
 			return err
 		}
@@ -239,77 +221,5 @@ func newWebhooksEnableCmd(enable bool) *cobra.Command {
 			fmt.Fprintf(cmd.ErrOrStderr(), "To resend what it missed: wearlink deliveries replay --client-uuid %s\n", ep.ClientUUID)
 		}
 		return nil
-	}
-	return cmd
-}
-
-func newWebhooksTestCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "test ID",
-		Short: "POST a signed webhook.test event to an endpoint now and print the answer",
-		Long: `Sends one webhook.test event, signed like every delivery, to the endpoint
-(enabled or not), records the attempt, and prints the status, the time taken
-and the start of the response. Exits with an error when the endpoint does not
-answer 2xx.`,
-		Args: cobra.ExactArgs(1),
-	}
-	f := addDeliveryFlags(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		svc, o, err := deliveryService(cmd, f)
-		if err != nil {
-			return err
-		}
-		defer o.Close()
-		res, err := svc.TestEndpoint(cmd.Context(), "", args[0])
-		if err != nil {
-			return err
-		}
-		if asJSON {
-			if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
-				return err
-			}
-		} else {
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "webhook-id: %s\n", res.WebhookID)
-			if res.StatusCode != 0 {
-				fmt.Fprintf(w, "status:     %d\n", res.StatusCode)
-			}
-			fmt.Fprintf(w, "duration:   %s\n", res.Duration.Round(time.Microsecond))
-			if res.ErrorClass != "" {
-				fmt.Fprintf(w, "error:      %s (%s)\n", res.Error, res.ErrorClass)
-			}
-			if res.Response != "" {
-				fmt.Fprintf(w, "response:   %s\n", strings.TrimSpace(res.Response))
-			}
-		}
-		if !res.Succeeded {
-			return fmt.Errorf("the endpoint did not accept the test event")
-		}
-		return nil
-	}
-	return cmd
-}
-
-func newWebhooksRemoveCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "remove ID",
-		Short: "Remove an endpoint with its deliveries and their history",
-		Args:  cobra.ExactArgs(1),
-	}
-	f := addDeliveryFlags(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		svc, o, err := deliveryService(cmd, f)
-		if err != nil {
-			return err
-		}
-		defer o.Close()
-		if err := svc.DeleteEndpoint(cmd.Context(), "", args[0]); err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s removed\n", args[0])
-		return nil
-	}
-	return cmd
+	})
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"slices"
@@ -26,174 +27,99 @@ const (
 )
 
 func (a *API) webhookRoutes() []route {
-	return []route{
-		{method: "GET", pattern: webhooksPath, auth: true, h: a.listWebhooks},
-		{method: "POST", pattern: webhooksPath, auth: true, h: a.createWebhook},
-		{method: "GET", pattern: webhooksPath + "/{id}", auth: true, h: a.getWebhook},
-		{method: "PATCH", pattern: webhooksPath + "/{id}", auth: true, h: a.patchWebhook},
-		{method: "DELETE", pattern: webhooksPath + "/{id}", auth: true, h: a.deleteWebhook},
-		{method: "POST", pattern: webhooksPath + "/{id}/rotate_secret", auth: true, h: a.rotateWebhookSecret},
-		{method: "POST", pattern: webhooksPath + "/{id}/test", auth: true, h: a.testWebhook},
-		{method: "GET", pattern: deliveriesPath, auth: true, h: a.listDeliveries},
-		{method: "GET", pattern: deliveriesPath + "/{id}", auth: true, h: a.getDelivery},
+	k := rowKind[WebhookManager, delivery.Endpoint]{
+		path:      webhooksPath,
+		idPattern: endpointIDPattern,
+		notFound:  "There is no webhook endpoint %s for this client.",
+		manager:   a.webhooks,
+		list:      WebhookManager.ListEndpoints,
+		listed:    func(es []delivery.Endpoint) any { return webhookList{Webhooks: es} },
+		get:       answer(WebhookManager.GetEndpoint),
+		delete:    WebhookManager.DeleteEndpoint,
+		// A signed webhook.test event posted now, and what the endpoint
+		// answered.
+		test: answer(WebhookManager.TestEndpoint),
 	}
+	// rotate_secret answers the new secret, shown this once; the previous
+	// one signs beside it until previous_secret_expires_at. An endpoint
+	// has no pause and resume: PATCH's enabled switches it, and disabling
+	// turns what is pending into dead letters, where a destination's pause
+	// holds it.
+	rs := k.routes(createWebhook(k), patchWebhook(k),
+		rowAction[WebhookManager]{name: "rotate_secret", call: answer(WebhookManager.RotateSecret)})
+	return append(rs,
+		route{method: "GET", pattern: deliveriesPath, auth: true, h: a.listDeliveries},
+		route{method: "GET", pattern: deliveriesPath + "/{id}", auth: true, h: a.getDelivery})
 }
 
 // webhooks is the manager and the client it acts for, never "" (which
 // would mean every client).
 func (a *API) webhooks(c *store.Client) (WebhookManager, string, error) {
-	if a.cfg.Webhooks == nil {
-		return nil, "", unavailable("Managing webhooks is not available on this server.")
-	}
-	if c == nil || c.UUID == "" {
-		return nil, "", health.Errorf(health.EUNAUTHORIZED, "Client credentials are required.")
-	}
-	return a.cfg.Webhooks, c.UUID, nil
+	return clientManager(a.cfg.Webhooks, "Managing webhooks is not available on this server.", c)
 }
 
 var endpointIDPattern = regexp.MustCompile(`^ep_[a-z2-7]{1,64}$`)
-
-// endpointID is the {id} of the path; one that cannot name an endpoint is
-// not found, like one of another client.
-func endpointID(r *http.Request) (string, error) {
-	id := r.PathValue("id")
-	if !endpointIDPattern.MatchString(id) {
-		return "", health.Errorf(health.ENOTFOUND, "There is no webhook endpoint %s for this client.", quoteShort(id))
-	}
-	return id, nil
-}
 
 type webhookList struct {
 	Webhooks []delivery.Endpoint `json:"webhooks"`
 }
 
-func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request, c *store.Client) error {
-	wm, client, err := a.webhooks(c)
-	if err != nil {
-		return err
-	}
-	es, err := wm.ListEndpoints(r.Context(), client)
-	if err != nil {
-		return err
-	}
-	if es == nil {
-		es = []delivery.Endpoint{}
-	}
-	writeJSON(w, http.StatusOK, webhookList{Webhooks: es})
-	return nil
-}
-
 // createWebhook serves POST /api/v1/client/webhooks: 201 with the new
-// endpoint and its secret, shown this once.
-func (a *API) createWebhook(w http.ResponseWriter, r *http.Request, c *store.Client) error {
-	var body struct {
-		URL            *string  `json:"url"`
-		Kind           string   `json:"kind"`
-		DataStructures []string `json:"data_structures"`
-		Enabled        *bool    `json:"enabled"`
+// endpoint and its secret, shown this once (a destination has no secret
+// of ours to show).
+func createWebhook(k rowKind[WebhookManager, delivery.Endpoint]) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *store.Client) error {
+		var body struct {
+			URL            *string  `json:"url"`
+			Kind           string   `json:"kind"`
+			DataStructures []string `json:"data_structures"`
+			Enabled        *bool    `json:"enabled"`
+		}
+		if err := decodeBody(r, &body); err != nil {
+			return err
+		}
+		if body.URL == nil {
+			return invalid("url is required: the http or https URL to post to.")
+		}
+		return k.add(w, r, c, func(wm WebhookManager, ctx context.Context, client string) (string, any, error) {
+			e, err := wm.AddEndpoint(ctx, delivery.EndpointInput{ClientUUID: client, URL: *body.URL, Kind: body.Kind,
+				DataStructures: body.DataStructures, Disabled: body.Enabled != nil && !*body.Enabled})
+			return e.ID, e, err
+		})
 	}
-	if err := decodeBody(r, &body); err != nil {
-		return err
-	}
-	if body.URL == nil {
-		return invalid("url is required: the http or https URL to post to.")
-	}
-	wm, client, err := a.webhooks(c)
-	if err != nil {
-		return err
-	}
-	e, err := wm.AddEndpoint(r.Context(), delivery.EndpointInput{ClientUUID: client, URL: *body.URL, Kind: body.Kind,
-		DataStructures: body.DataStructures, Disabled: body.Enabled != nil && !*body.Enabled})
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", webhooksPath+"/"+e.ID)
-	writeJSON(w, http.StatusCreated, e)
-	return nil
-}
-
-// withEndpoint runs do on the endpoint of the path and answers with what
-// it returns.
-func (a *API) withEndpoint(w http.ResponseWriter, r *http.Request, c *store.Client,
-	do func(wm WebhookManager, client, id string) (any, error)) error {
-	id, err := endpointID(r)
-	if err != nil {
-		return err
-	}
-	wm, client, err := a.webhooks(c)
-	if err != nil {
-		return err
-	}
-	v, err := do(wm, client, id)
-	if err != nil {
-		return err
-	}
-	if v == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
-}
-
-func (a *API) getWebhook(w http.ResponseWriter, r *http.Request, c *store.Client) error {
-	return a.withEndpoint(w, r, c, func(wm WebhookManager, client, id string) (any, error) {
-		return wm.GetEndpoint(r.Context(), client, id)
-	})
 }
 
 // patchWebhook serves PATCH /api/v1/client/webhooks/{id}: the fields
 // given change, the others stay.
-func (a *API) patchWebhook(w http.ResponseWriter, r *http.Request, c *store.Client) error {
-	var body struct {
-		URL            *string   `json:"url"`
-		DataStructures *[]string `json:"data_structures"`
-		Enabled        *bool     `json:"enabled"`
-	}
-	if err := decodeBody(r, &body); err != nil {
-		return err
-	}
-	if body.URL == nil && body.DataStructures == nil && body.Enabled == nil {
-		return invalid("Nothing to change: give url, data_structures or enabled.")
-	}
-	return a.withEndpoint(w, r, c, func(wm WebhookManager, client, id string) (any, error) {
-		var e delivery.Endpoint
-		var err error
-		if body.URL != nil || body.DataStructures != nil {
-			if e, err = wm.UpdateEndpoint(r.Context(), client, id, delivery.EndpointUpdate{URL: body.URL, DataStructures: body.DataStructures}); err != nil {
-				return nil, err
-			}
+func patchWebhook(k rowKind[WebhookManager, delivery.Endpoint]) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *store.Client) error {
+		var body struct {
+			URL            *string   `json:"url"`
+			DataStructures *[]string `json:"data_structures"`
+			Enabled        *bool     `json:"enabled"`
 		}
-		if body.Enabled != nil {
-			if e, err = wm.SetEnabled(r.Context(), client, id, *body.Enabled); err != nil {
-				return nil, err
-			}
+		if err := decodeBody(r, &body); err != nil {
+			return err
 		}
-		return e, nil
-	})
-}
-
-func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, c *store.Client) error {
-	return a.withEndpoint(w, r, c, func(wm WebhookManager, client, id string) (any, error) {
-		return nil, wm.DeleteEndpoint(r.Context(), client, id)
-	})
-}
-
-// rotateWebhookSecret serves POST .../{id}/rotate_secret: the new secret,
-// shown this once; the previous one signs beside it until
-// previous_secret_expires_at.
-func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, c *store.Client) error {
-	return a.withEndpoint(w, r, c, func(wm WebhookManager, client, id string) (any, error) {
-		return wm.RotateSecret(r.Context(), client, id)
-	})
-}
-
-// testWebhook serves POST .../{id}/test: a signed webhook.test event
-// posted now, and what the endpoint answered.
-func (a *API) testWebhook(w http.ResponseWriter, r *http.Request, c *store.Client) error {
-	return a.withEndpoint(w, r, c, func(wm WebhookManager, client, id string) (any, error) {
-		return wm.TestEndpoint(r.Context(), client, id)
-	})
+		if body.URL == nil && body.DataStructures == nil && body.Enabled == nil {
+			return invalid("Nothing to change: give url, data_structures or enabled.")
+		}
+		return k.with(w, r, c, func(wm WebhookManager, ctx context.Context, client, id string) (any, error) {
+			var e delivery.Endpoint
+			var err error
+			if body.URL != nil || body.DataStructures != nil {
+				if e, err = wm.UpdateEndpoint(ctx, client, id, delivery.EndpointUpdate{URL: body.URL, DataStructures: body.DataStructures}); err != nil {
+					return nil, err
+				}
+			}
+			if body.Enabled != nil {
+				if e, err = wm.SetEnabled(ctx, client, id, *body.Enabled); err != nil {
+					return nil, err
+				}
+			}
+			return e, nil
+		})
+	}
 }
 
 type deliveryList struct {
