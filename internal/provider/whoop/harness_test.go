@@ -64,8 +64,8 @@ type harnessConfig struct {
 	// FetchSettle is the engine's (default 10 ms, so tests run fast;
 	// negative: the engine's own default, what wearlink serve runs).
 	FetchSettle time.Duration
-	// EngineNow, when set, makes the engine's clock from the simulator's
-	// (default: the simulator's own).
+	// EngineNow, when set, makes the engine's clock, which its OAuth flow
+	// shares, from the simulator's (default: the simulator's own).
 	EngineNow func(sim func() time.Time) func() time.Time
 }
 
@@ -107,10 +107,11 @@ func newHarness(t *testing.T, cfg harnessConfig) *harness {
 	}
 	s, err := sim.New(sim.Config{Seed: cfg.Seed, Users: cfg.Users, Clock: sim.NewClock(simStart, 0, nil),
 		WebhookURL: hookURL, ScanInterval: -1, DisableRateLimit: true,
-		// Tokens last WHOOP's hour: the simulated days a test advances
-		// expire them, so the fetches of one notification meet 401s
-		// together and must share one refresh (the simulator, as WHOOP,
-		// revokes the tokens a refresh replaces).
+		// Tokens last WHOOP's hour of simulated time, and wearlink
+		// computes their expiry on the same clock: after the simulated
+		// days a test advances, the fetches of one notification find
+		// the token expired together and must share one refresh (the
+		// simulator, as WHOOP, revokes the tokens a refresh replaces).
 		WebhookBackoff: 20 * time.Millisecond, Faults: cfg.Faults})
 	if err != nil {
 		t.Fatal(err)
@@ -156,10 +157,16 @@ func newHarness(t *testing.T, cfg harnessConfig) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One clock for the engine and the OAuth flow: the flow computes the
+	// expiries the engine compares with it.
+	now := s.Clock().Now
+	if cfg.EngineNow != nil {
+		now = cfg.EngineNow(now)
+	}
 	info := s.Info()
 	built, err := all.Registry(all.Config{Whoop: &all.WhoopConfig{Client: wc, OAuthBaseURL: h.simURL,
 		ClientID: info.ClientID, ClientSecret: info.ClientSecret,
-		RedirectURL: h.base + link.CallbackPath(whoop.DataSource)}})
+		RedirectURL: h.base + link.CallbackPath(whoop.DataSource), Now: now}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,10 +191,6 @@ func newHarness(t *testing.T, cfg harnessConfig) *harness {
 		settle = 10 * time.Millisecond
 	case settle < 0:
 		settle = 0 // the engine's default
-	}
-	now := s.Clock().Now
-	if cfg.EngineNow != nil {
-		now = cfg.EngineNow(now)
 	}
 	eng, err := ingest.New(ingest.Config{Store: st, Providers: built.Registry, Refreshers: built.Refreshers,
 		BackfillDays: days, SingleWriter: true, FetchSettle: settle, Now: now})
