@@ -40,7 +40,8 @@ func TestTokenRefreshOnExpiry(t *testing.T) {
 		t.Fatalf("oura user id %q", conn.ExternalUserID)
 	}
 	// The old refresh token is spent: only the stored one works.
-	o, _ := oura.NewOAuth(oura.OAuthConfig{ClientID: e.sim.ClientID(), ClientSecret: e.sim.ClientSecret(), TokenURL: e.simURL + "/oauth/token"})
+	o, _ := oura.NewOAuth(oura.OAuthConfig{ClientID: e.sim.ClientID(), ClientSecret: e.sim.ClientSecret(), TokenURL: e.simURL + "/oauth/token",
+		Now: e.sim.Clock().Now})
 	if _, err := o.Refresh(e.ctx, tok.RefreshToken); oura.KindOf(err) != oura.KindInvalidToken {
 		t.Fatalf("old refresh token: %v", err)
 	}
