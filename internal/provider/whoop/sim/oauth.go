@@ -163,6 +163,22 @@ func (s *Server) IssueToken(userIndex int, scopes []string, expiresIn time.Durat
 	return s.auth.issueLocked(g, expiresIn), nil
 }
 
+// ExpireTokens ends a member's live access tokens now, before their
+// expires_in is up, as a provider may: a client learns it only from the
+// 401s. The refresh tokens keep working. It returns how many tokens ended.
+func (s *Server) ExpireTokens(userIndex int) int {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	now, n := s.clock.Now(), 0
+	for _, t := range s.auth.access {
+		if t.grant.user == userIndex && !t.dead && now.Before(t.expires) {
+			t.expires = now
+			n++
+		}
+	}
+	return n
+}
+
 // revoke ends the grant behind an access token.
 func (a *authStore) revoke(tok string) bool {
 	a.mu.Lock()
