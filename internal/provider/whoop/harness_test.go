@@ -38,6 +38,7 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
 	"github.com/wearlink/wearlink/internal/testutil"
+	testharness "github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
 // simStart is the simulator's frozen "now": simulated time moves only when
@@ -450,59 +451,15 @@ func (h *harness) rawRecords(connID int64) map[rawKey]string {
 	return out
 }
 
-// offline normalizes a connection's stored raw records, all at once, with
-// the provider's own Normalizer and the options the engine uses: the
-// user's zone (none here: the records' offsets decide) and, for records
-// that belong to no day, the day of the newest of them.
+// offline normalizes a connection's stored raw records all at once, with
+// the provider's own Normalizer and the options the engine uses
+// (testharness.Offline).
 func (h *harness) offline(conn store.Connection) map[string]health.Doc {
 	h.t.Helper()
-	raws, err := h.st.RawDocuments(h.ctx, conn.ID, nil, "", "")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	u, err := h.st.GetUser(h.ctx, conn.ClientUUID, conn.UserID)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var loc *time.Location
-	if u.TimeZone != "" {
-		if loc, err = time.LoadLocation(u.TimeZone); err != nil {
-			h.t.Fatal(err)
-		}
-	}
-	docs := make([]provider.Document, len(raws))
-	var newest time.Time
-	for i, d := range raws {
-		docs[i] = provider.Document{Collection: d.Collection, ID: d.ExternalID, Day: d.Day, Raw: d.Body}
-		if d.Day == "" && d.UpdatedAt.After(newest) {
-			newest = d.UpdatedAt
-		}
-	}
-	asOf := ""
-	if !newest.IsZero() {
-		if loc == nil {
-			asOf = newest.UTC().Format(time.DateOnly)
-		} else {
-			asOf = newest.In(loc).Format(time.DateOnly)
-		}
-	}
-	res, err := h.prov.Normalize(docs, provider.NormalizeOptions{ClientUUID: conn.ClientUUID, UserID: conn.UserID, Location: loc, AsOf: asOf})
-	if err != nil {
-		h.t.Fatalf("offline normalization of %s: %v", conn.UserID, err)
-	}
-	out := make(map[string]health.Doc, len(res))
-	for _, r := range res {
-		// Stored under the data source, as every provider's documents are.
-		k := docKey(r.Doc.DataStructure(), r.Doc.Pillar(), store.HealthKey(whoop.DataSource, r.Key))
-		if _, dup := out[k]; dup {
-			h.t.Fatalf("offline normalization gave %s twice", k)
-		}
-		out[k] = r.Doc
-	}
-	return out
+	return testharness.Offline(h.t, h.ctx, h.st, h.prov, conn)
 }
 
-func docKey(ds, pillar, key string) string { return ds + "/" + pillar + "/" + key }
+var docKey = testharness.DocKey
 
 // stored reads a user's health documents by key.
 func (h *harness) stored(userID string) map[string]store.HealthDocument {
