@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/app"
-	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
@@ -25,6 +24,7 @@ import (
 	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
 // TestKillMidBackfillWhoop is TestKillMidBackfill for WHOOP: the real
@@ -275,7 +275,7 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 		}
 
 		// The health documents are exactly the offline normalization's.
-		off := offlineWhoop(t, ctx, st.Store, p, c)
+		off := harness.Offline(t, ctx, st.Store, p, c)
 		hd, err := st.Store.GetHealthDocuments(ctx, store.HealthQuery{ClientUUID: c.ClientUUID, UserID: c.UserID})
 		if err != nil {
 			t.Fatal(err)
@@ -348,58 +348,6 @@ func whoopProvider(t *testing.T, apiURL, oauthURL string) *whoop.Provider {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// offlineWhoop normalizes a connection's stored raw records all at once,
-// with the options the engine uses: the user's zone (none when not set:
-// the records' offsets decide) and, for the records of no day, the day of
-// the newest of them. It returns the documents by data structure, pillar
-// and store key.
-func offlineWhoop(t *testing.T, ctx context.Context, st store.Store, p *whoop.Provider, c store.Connection) map[string]health.Doc {
-	t.Helper()
-	raws, err := st.RawDocuments(ctx, c.ID, nil, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := st.GetUser(ctx, c.ClientUUID, c.UserID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var loc *time.Location
-	if u.TimeZone != "" {
-		if loc, err = time.LoadLocation(u.TimeZone); err != nil {
-			t.Fatal(err)
-		}
-	}
-	docs := make([]provider.Document, len(raws))
-	var newest time.Time
-	for i, d := range raws {
-		docs[i] = provider.Document{Collection: d.Collection, ID: d.ExternalID, Day: d.Day, Raw: d.Body}
-		if d.Day == "" && d.UpdatedAt.After(newest) {
-			newest = d.UpdatedAt
-		}
-	}
-	asOf := ""
-	if !newest.IsZero() {
-		if loc == nil {
-			asOf = newest.UTC().Format(time.DateOnly)
-		} else {
-			asOf = newest.In(loc).Format(time.DateOnly)
-		}
-	}
-	res, err := p.Normalize(docs, provider.NormalizeOptions{ClientUUID: c.ClientUUID, UserID: c.UserID, Location: loc, AsOf: asOf})
-	if err != nil {
-		t.Fatalf("offline normalization of %s: %v", c.UserID, err)
-	}
-	out := make(map[string]health.Doc, len(res))
-	for _, r := range res {
-		k := r.Doc.DataStructure() + "/" + r.Doc.Pillar() + "/" + store.HealthKey(whoop.DataSource, r.Key)
-		if _, dup := out[k]; dup {
-			t.Fatalf("offline normalization gave %s twice", k)
-		}
-		out[k] = r.Doc
-	}
-	return out
 }
 
 // pendingIngestJobs counts the engine's jobs not finished yet.

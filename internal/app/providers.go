@@ -37,7 +37,9 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 	if cfg.Oura.ClientID != "" && cfg.Oura.ClientSecret != "" {
 		oauth, err = oura.NewOAuth(oura.OAuthConfig{ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret,
 			RedirectURL: cfg.PublicBase() + link.CallbackPath(oura.DataSource),
-			AuthURL:     cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL})
+			AuthURL:     cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL,
+			// Token expiries are compared with the engine's clock.
+			Now: o.Now})
 		if err != nil {
 			return all.Built{}, err
 		}
@@ -57,7 +59,7 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 			Now: o.Now, AuthURL: cfg.Oura.AuthURL, TokenURL: cfg.Oura.TokenURL, RevokeURL: cfg.Oura.RevokeURL},
 		Whoop: &all.WhoopConfig{Client: wc, OAuthBaseURL: cfg.Whoop.OAuthBaseURL,
 			ClientID: cfg.Whoop.ClientID, ClientSecret: cfg.Whoop.ClientSecret,
-			RedirectURL: cfg.PublicBase() + link.CallbackPath(whoop.DataSource)},
+			RedirectURL: cfg.PublicBase() + link.CallbackPath(whoop.DataSource), Now: o.Now},
 	})
 }
 

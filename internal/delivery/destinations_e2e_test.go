@@ -5,14 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -249,19 +245,7 @@ func applyGolden(t testing.TB, st store.Store, names ...string) int {
 	ctx := context.Background()
 	var in []store.HealthInput
 	for _, name := range names {
-		raw, err := os.ReadFile(filepath.Join("..", "provider", "oura", "normalize", "testdata", "golden", name+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var items []struct {
-			Key      string          `json:"key"`
-			Day      string          `json:"day"`
-			Document json.RawMessage `json:"document"`
-		}
-		if err := json.Unmarshal(raw, &items); err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range items {
+		for _, it := range testutil.OuraGolden(t, name) {
 			d, err := health.Parse(it.Document)
 			if err != nil {
 				t.Fatal(err)
@@ -524,41 +508,12 @@ func TestDestinationCrashLosesNothing(t *testing.T) {
 				}
 				return k
 			}
-
-			keyFile := t.TempDir() + "/key"
-			if err := os.WriteFile(keyFile, testKey, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(os.Args[0], "-test.run", "^TestHelperDeliveryProcess$", "-test.count=1")
-			cmd.Env = append(os.Environ(), envHelperDB+"="+path, envHelperKey+"="+keyFile)
-			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			defer cmd.Process.Kill()
-			waitFor(t, "writes from the helper process", 60*time.Second, func() bool {
-				select {
-				case err := <-exited:
-					t.Fatalf("the helper process exited: %v", err)
-				default:
-				}
-				return succeeded() >= n/4
-			})
-			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			<-exited
+			killHelper(t, st, path, "writes from the helper process", func() bool { return succeeded() >= n/4 })
 			before := succeeded()
 			if before >= n {
 				t.Skipf("all %d written before the kill; nothing to check", before)
 			}
-			res, err := st.Writer().ExecContext(t.Context(), `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			orphans, _ := res.RowsAffected()
+			orphans := freeOrphans(t, st)
 			c := startRiver(t, st, riverService(t, st))
 			defer stopRiver(t, c)
 			waitDelivered(t, st, d.ID, n, 90*time.Second)

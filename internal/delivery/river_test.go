@@ -214,6 +214,50 @@ func TestHelperDeliveryProcess(t *testing.T) {
 	time.Sleep(2 * time.Minute)
 }
 
+// killHelper runs TestHelperDeliveryProcess on the database at path in a
+// second process and kills it with SIGKILL once started() holds (what
+// names it for the wait).
+func killHelper(t *testing.T, st *sqlite.Store, path, what string, started func() bool) {
+	t.Helper()
+	keyFile := t.TempDir() + "/key"
+	if err := os.WriteFile(keyFile, testKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestHelperDeliveryProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envHelperDB+"="+path, envHelperKey+"="+keyFile)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	waitFor(t, what, 60*time.Second, func() bool {
+		select {
+		case err := <-exited:
+			t.Fatalf("the helper process exited: %v", err)
+		default:
+		}
+		return started()
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+}
+
+// freeOrphans makes the jobs a killed process was running available
+// again, as the composition root does on SQLite, and returns how many.
+func freeOrphans(t *testing.T, st *sqlite.Store) int64 {
+	t.Helper()
+	res, err := st.Writer().ExecContext(t.Context(), `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := res.RowsAffected()
+	return n
+}
+
 // A process killed with SIGKILL while deliveries are in flight loses none
 // of them: after a restart (with the orphaned running jobs made available
 // again, as the composition root does on SQLite) the receiver has every
@@ -232,41 +276,13 @@ func TestCrashLosesNothing(t *testing.T) {
 	const n = 1000
 	applyDocs(t, st, 0, n)
 
-	keyFile := t.TempDir() + "/key"
-	if err := os.WriteFile(keyFile, testKey, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestHelperDeliveryProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envHelperDB+"="+path, envHelperKey+"="+keyFile)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	waitFor(t, "deliveries from the helper process", 60*time.Second, func() bool {
-		select {
-		case err := <-exited:
-			t.Fatalf("the helper process exited: %v", err)
-		default:
-		}
-		return len(rcv.got()) >= n/4
-	})
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
-	before := len(rcv.got())
+	delivered := func() int { return len(rcv.got()) }
+	killHelper(t, st, path, "deliveries from the helper process", func() bool { return delivered() >= n/4 })
+	before := delivered()
 	if before >= n {
 		t.Skipf("all %d delivered before the kill; nothing to check", before)
 	}
-
-	res, err := st.Writer().ExecContext(t.Context(), `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	orphans, _ := res.RowsAffected()
+	orphans := freeOrphans(t, st)
 	c := startRiver(t, st, riverService(t, st))
 	defer stopRiver(t, c)
 	total := deliveredAll(t, st, rcv, n, 90*time.Second)

@@ -107,9 +107,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The engine and the OAuth flow run on the simulator's clock: the
+	// flow computes the token expiries the engine compares with it.
+	simNow := sim.Clock().Now
 	oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
 		RedirectURL: base + link.CallbackPath("oura"),
-		AuthURL:     simHTTP.URL + "/oauth/authorize", TokenURL: simHTTP.URL + "/oauth/token", RevokeURL: simHTTP.URL + "/oauth/revoke"})
+		AuthURL:     simHTTP.URL + "/oauth/authorize", TokenURL: simHTTP.URL + "/oauth/token", RevokeURL: simHTTP.URL + "/oauth/revoke", Now: simNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,12 +120,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.backfillDays = 5
 	}
 	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		Now: sim.Clock().Now}})
+		Now: simNow}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	eng, err := ingest.New(ingest.Config{Store: st, Providers: built.Registry, Refreshers: built.Refreshers,
-		Logger: logger, Now: sim.Clock().Now, BackfillDays: o.backfillDays})
+		Logger: logger, Now: simNow, BackfillDays: o.backfillDays})
 	if err != nil {
 		t.Fatal(err)
 	}

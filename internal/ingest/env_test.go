@@ -99,8 +99,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The engine and the OAuth flow run on the simulator's clock: the
+	// flow computes the token expiries the engine compares with it.
+	now := sim.Clock().Now
 	oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		AuthURL: simHTTP.URL + "/oauth/authorize", TokenURL: simHTTP.URL + "/oauth/token", RevokeURL: simHTTP.URL + "/oauth/revoke"})
+		AuthURL: simHTTP.URL + "/oauth/authorize", TokenURL: simHTTP.URL + "/oauth/token", RevokeURL: simHTTP.URL + "/oauth/revoke", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,13 +114,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 
 	ev := &recordEvents{}
 	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		VerificationToken: verifyTok, Now: sim.Clock().Now}})
+		VerificationToken: verifyTok, Now: now}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := ingest.Config{
 		Store: st, Providers: built.Registry, Refreshers: built.Refreshers, CallbackURL: app.URL + "/oura/webhook", Logger: logger,
-		Now: sim.Clock().Now, Events: ev, BackfillDays: o.backfillDays,
+		Now: now, Events: ev, BackfillDays: o.backfillDays,
 		FetchWorkers: 8, SingleWriter: true,
 	}
 	if o.engine != nil {

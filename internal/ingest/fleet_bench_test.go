@@ -113,8 +113,11 @@ func newBenchEnv(t *testing.T, b benchSetup) *benchEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One clock for the engine and the OAuth flow, which computes the
+	// token expiries the engine compares with it.
+	now := sim.Clock().Now
 	oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		AuthURL: simHTTP.URL + "/oauth/authorize", TokenURL: simHTTP.URL + "/oauth/token", RevokeURL: simHTTP.URL + "/oauth/revoke"})
+		AuthURL: simHTTP.URL + "/oauth/authorize", TokenURL: simHTTP.URL + "/oauth/token", RevokeURL: simHTTP.URL + "/oauth/revoke", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,13 +129,13 @@ func newBenchEnv(t *testing.T, b benchSetup) *benchEnv {
 	}
 	ev := &recordEvents{}
 	built, err := all.Registry(all.Config{Oura: &all.OuraConfig{Client: oc, OAuth: oauth, ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		VerificationToken: verifyTok, Now: sim.Clock().Now}})
+		VerificationToken: verifyTok, Now: now}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := ingest.Config{
 		Store: be.st, Providers: built.Registry, Refreshers: built.Refreshers, CallbackURL: app.URL + "/oura/webhook", Logger: logger,
-		Now: sim.Clock().Now, Events: ev, BackfillDays: b.backfillDays,
+		Now: now, Events: ev, BackfillDays: b.backfillDays,
 		FetchWorkers: b.fetchWorkers, SingleWriter: b.pgURL == "", FetchSettle: 50 * time.Millisecond,
 	}
 	eng, err := ingest.New(cfg)

@@ -41,7 +41,7 @@ func TestTokenRefreshOnExpiry(t *testing.T) {
 	}
 	// The old refresh token is spent: only the stored one works.
 	o, err := oura.NewOAuth(oura.OAuthConfig{ClientID: e.sim.ClientID(), ClientSecret: e.sim.ClientSecret(),
-		AuthURL: e.simURL + "/oauth/authorize", TokenURL: e.simURL + "/oauth/token"})
+		AuthURL: e.simURL + "/oauth/authorize", TokenURL: e.simURL + "/oauth/token", Now: e.sim.Clock().Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func TestPKCEWithSimulator(t *testing.T) {
 	sim, simURL := simtest.Simulator(t, ourasim.Config{Seed: 1, Users: 1, WebhookRetries: -1})
 	oauth, err := oura.NewOAuth(oura.OAuthConfig{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
 		RedirectURL: "http://wearlink.test" + CallbackPath("oura"), AuthURL: simURL + "/oauth/authorize", TokenURL: simURL + "/oauth/token",
-		RevokeURL: simURL + "/oauth/revoke"})
+		RevokeURL: simURL + "/oauth/revoke", Now: sim.Clock().Now})
 	if err != nil {
 		t.Fatal(err)
 	}

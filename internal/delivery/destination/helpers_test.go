@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/testutil"
 )
 
 // goldenDocs reads normalized documents made by internal/provider/oura/normalize from
@@ -22,21 +21,7 @@ func goldenDocs(t testing.TB, names ...string) []Doc {
 	t.Helper()
 	var out []Doc
 	for _, n := range names {
-		raw, err := os.ReadFile(filepath.Join("..", "..", "provider", "oura", "normalize", "testdata", "golden", n+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var items []struct {
-			Key           string          `json:"key"`
-			Pillar        string          `json:"pillar"`
-			DataStructure string          `json:"data_structure"`
-			Day           string          `json:"day"`
-			Document      json.RawMessage `json:"document"`
-		}
-		if err := json.Unmarshal(raw, &items); err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range items {
+		for _, it := range testutil.OuraGolden(t, n) {
 			d, err := health.Parse(it.Document)
 			if err != nil {
 				t.Fatal(err)

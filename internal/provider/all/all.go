@@ -67,7 +67,11 @@ type WhoopConfig struct {
 	// RedirectURL is this server's OAuth callback for WHOOP.
 	RedirectURL string
 	// WallClock checks notification timestamps (default time.Now).
-	WallClock  func() time.Time
+	WallClock func() time.Time
+	// Now is the sync engine's clock (default time.Now): the OAuth flow
+	// computes token expiries on it, since the engine compares them with
+	// it.
+	Now        func() time.Time
 	HTTPClient *http.Client
 }
 
@@ -120,7 +124,7 @@ func Registry(cfg Config) (Built, error) {
 		ps = append(ps, p)
 		if w.ClientID != "" && w.ClientSecret != "" {
 			f, err := oauthkit.New(oauthkit.Config{OAuth: p.Info().OAuth, ClientID: w.ClientID, ClientSecret: w.ClientSecret,
-				RedirectURL: w.RedirectURL, HTTPClient: w.HTTPClient, Revoker: p})
+				RedirectURL: w.RedirectURL, HTTPClient: w.HTTPClient, Revoker: p, Now: w.Now})
 			if err != nil {
 				return out, err
 			}

@@ -31,6 +31,10 @@ type Config struct {
 	// Revoker, when set, revokes instead of an RFC 7009 request to the
 	// RevokeURL: the provider's own way (provider.Revoker).
 	Revoker provider.Revoker
+	// Now is the clock a token's expiry is computed on, from the
+	// response's expires_in (default time.Now). It must be the clock that
+	// compares the expiry later: the sync engine's.
+	Now func() time.Time
 }
 
 // Flow is the authorization-code flow of one application. It satisfies
@@ -52,6 +56,9 @@ func New(cfg Config) (*Flow, error) {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	style := oauth2.AuthStyleInHeader
 	if cfg.OAuth.AuthStyle == provider.AuthInParams {
@@ -138,12 +145,36 @@ func (f *Flow) Revoke(ctx context.Context, token string) error {
 // tokens reads the granted scopes, split on spaces or on the provider's
 // own separator.
 func (f *Flow) tokens(t *oauth2.Token) provider.Tokens {
-	out := provider.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
+	out := provider.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: Expiry(t, f.cfg.Now())}
 	if s, ok := t.Extra("scope").(string); ok {
 		sep := f.cfg.OAuth.ScopeSeparator
 		out.Scopes = strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || (sep != "" && strings.ContainsRune(sep, r)) })
 	}
 	return out
+}
+
+// Expiry is when a token response's access token expires: expires_in
+// seconds after now. The library's own Expiry counts them from the wall
+// clock, but the expiry is compared later with the sync engine's clock,
+// which is not the wall clock everywhere (the demo and the tests run it
+// on a simulator's); so it is computed here, on the caller's clock. A
+// response without expires_in has no expiry.
+func Expiry(t *oauth2.Token, now time.Time) time.Time {
+	secs := t.ExpiresIn
+	if secs == 0 {
+		// A form-encoded response: the library keeps expires_in only
+		// among the extra fields.
+		switch v := t.Extra("expires_in").(type) {
+		case int64:
+			secs = v
+		case float64:
+			secs = int64(v)
+		}
+	}
+	if secs == 0 {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(secs) * time.Second)
 }
 
 // classify gives a failed token request its kind: a dead grant (RFC 6749

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/provider"
@@ -156,5 +157,72 @@ func TestRevokerReplacesRFC7009(t *testing.T) {
 	}
 	if len(rv.tokens) != 1 || rv.tokens[0] != "tok-1" {
 		t.Fatalf("revoker got %v, want [tok-1]", rv.tokens)
+	}
+}
+
+// TestExpiryOnInjectedClock: a token's expiry is expires_in after the
+// flow's clock, not the wall clock, for an exchange and a refresh, whether
+// the token endpoint answers JSON or a form. The sync engine compares the
+// expiry with its own clock (a simulator's in the tests and the demo), so
+// an expiry on the wall clock would never look due to it.
+func TestExpiryOnInjectedClock(t *testing.T) {
+	for _, form := range []bool{false, true} {
+		name := "json"
+		if form {
+			name = "form"
+		}
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if form {
+					w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+					_, _ = w.Write([]byte("access_token=at&refresh_token=rt&token_type=bearer&expires_in=3600"))
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"access_token":"at","refresh_token":"rt","token_type":"bearer","expires_in":3600}`))
+			}))
+			defer srv.Close()
+			// Years before the wall clock, as a simulator's days are.
+			now := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+			f, err := oauthkit.New(oauthkit.Config{ClientID: "app", ClientSecret: "s3cret", Now: func() time.Time { return now },
+				OAuth: provider.OAuth{AuthURL: srv.URL + "/authorize", TokenURL: srv.URL + "/token"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := f.Exchange(t.Context(), "good")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := now.Add(time.Hour); !tok.Expiry.Equal(want) {
+				t.Fatalf("exchange: expiry %v, want %v (an hour after the flow's clock)", tok.Expiry, want)
+			}
+			now = now.Add(48 * time.Hour)
+			tok, err = f.Refresh(t.Context(), "rt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := now.Add(time.Hour); !tok.Expiry.Equal(want) {
+				t.Fatalf("refresh: expiry %v, want %v (an hour after the flow's clock)", tok.Expiry, want)
+			}
+		})
+	}
+}
+
+// TestNoExpiresInNoExpiry: a token endpoint that gives no expires_in
+// gives a token without an expiry, used until it is refused.
+func TestNoExpiresInNoExpiry(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"at","refresh_token":"rt","token_type":"bearer"}`))
+	}))
+	defer srv.Close()
+	f, err := oauthkit.New(oauthkit.Config{ClientID: "app", ClientSecret: "s3cret",
+		OAuth: provider.OAuth{AuthURL: srv.URL + "/authorize", TokenURL: srv.URL + "/token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := f.Exchange(t.Context(), "good")
+	if err != nil || !tok.Expiry.IsZero() {
+		t.Fatalf("exchange: %+v %v, want no expiry", tok, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/oauthkit"
 )
 
 // Live OAuth endpoints, the configuration's defaults. Apps registered on
@@ -43,6 +44,10 @@ type OAuthConfig struct {
 	// whose token endpoint moved.
 	FallbackTokenURL string
 	HTTPClient       *http.Client
+	// Now is the clock a token's expiry is computed on, from the
+	// response's expires_in (default time.Now). It must be the clock that
+	// compares the expiry later: the sync engine's.
+	Now func() time.Time
 }
 
 // OAuth runs the OAuth2 authorization-code flow against Oura.
@@ -88,8 +93,8 @@ func (o *OAuth) AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
 // Token is a user's grant; its Scopes have any "extapi:" prefix removed.
 type Token = provider.Tokens
 
-func fromOAuth2(t *oauth2.Token) Token {
-	tok := Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
+func fromOAuth2(t *oauth2.Token, now time.Time) Token {
+	tok := Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: oauthkit.Expiry(t, now)}
 	if s, ok := t.Extra("scope").(string); ok {
 		for _, f := range strings.Fields(s) {
 			tok.Scopes = append(tok.Scopes, strings.TrimPrefix(f, "extapi:"))
@@ -114,7 +119,15 @@ func (o *OAuth) withFallback(ctx context.Context, fn func(oauth2.Config) (*oauth
 	if err != nil {
 		return Token{}, tokenError(err)
 	}
-	return fromOAuth2(t), nil
+	return fromOAuth2(t, o.now()), nil
+}
+
+// now is the flow's clock.
+func (o *OAuth) now() time.Time {
+	if o.cfg.Now != nil {
+		return o.cfg.Now()
+	}
+	return time.Now()
 }
 
 // Exchange trades an authorization code for tokens; opts carry the PKCE

@@ -224,6 +224,22 @@ func (a *AuthStore) Retire(g *Grant) {
 	}
 }
 
+// ExpireAccess ends user's live access tokens at now, before their
+// expires_in is up, as a provider may; refresh tokens keep working. It
+// returns how many ended.
+func (a *AuthStore) ExpireAccess(user int, now time.Time) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, t := range a.access {
+		if t.grant.User == user && t.state(now) == OK {
+			t.expires = now
+			n++
+		}
+	}
+	return n
+}
+
 // Revoke ends g: its tokens stop working.
 func (a *AuthStore) Revoke(g *Grant) {
 	a.mu.Lock()

@@ -93,7 +93,6 @@ func benchWhoopFleet(t *testing.T, users, days int, loss float64) {
 		}
 	}
 	h := newHarness(t, cfg)
-	m.setClock(h.sim.Clock().Now)
 
 	t0 := time.Now()
 	conns := make([]store.Connection, users)
@@ -358,11 +357,10 @@ func (d *dropper) count() int {
 // X-Whoopsim-User header) owns the code in its redirect, a code's or a
 // refresh token's owner owns the tokens the token endpoint returns for it.
 type meter struct {
-	mu     sync.Mutex
-	owner  map[string]int // authorization code, access or refresh token -> member
-	step   int
-	c      meterCounts
-	simNow func() time.Time
+	mu    sync.Mutex
+	owner map[string]int // authorization code, access or refresh token -> member
+	step  int
+	c     meterCounts
 }
 
 type meterCounts struct {
@@ -376,42 +374,6 @@ func newMeter() *meter {
 	m := &meter{owner: map[string]int{}, step: -1}
 	m.reset()
 	return m
-}
-
-// setClock gives the meter the simulator's clock (see wallExpiry).
-func (m *meter) setClock(now func() time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.simNow = now
-}
-
-// wallExpiry rewrites a token response's expires_in. The simulator counts a
-// token's hour in simulated time; wearlink turns expires_in into an expiry
-// on the wall clock, which the engine then compares with its clock, the
-// simulated one. Without this the engine would never see a token expire,
-// every read after a simulated hour would be refused (401) before the
-// refresh, and each would count one request that production, refreshing
-// ahead of the expiry, does not make. The new expires_in is the simulated
-// expiry minus the wall-clock now: negative here, since the simulated time
-// lies in the past.
-func (m *meter) wallExpiry(body []byte, expiresIn int64) []byte {
-	m.mu.Lock()
-	now := m.simNow
-	m.mu.Unlock()
-	if now == nil {
-		return body
-	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(body, &fields) != nil {
-		return body
-	}
-	at := now().Add(time.Duration(expiresIn) * time.Second)
-	fields["expires_in"] = json.RawMessage(strconv.FormatInt(int64(time.Until(at)/time.Second), 10))
-	out, err := json.Marshal(fields)
-	if err != nil {
-		return body
-	}
-	return out
 }
 
 func (m *meter) reset() {
@@ -491,10 +453,9 @@ func (m *meter) wrap(next http.Handler) http.Handler {
 			var tok struct {
 				AccessToken  string `json:"access_token"`
 				RefreshToken string `json:"refresh_token"`
-				ExpiresIn    int64  `json:"expires_in"`
 			}
-			if rec.Code == http.StatusOK && json.Unmarshal(out, &tok) == nil && tok.ExpiresIn > 0 {
-				out = m.wallExpiry(out, tok.ExpiresIn)
+			if rec.Code == http.StatusOK {
+				_ = json.Unmarshal(out, &tok)
 			}
 			for k, v := range rec.Header() {
 				if k != "Content-Length" {

@@ -38,6 +38,7 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
 	"github.com/wearlink/wearlink/internal/testutil"
+	testharness "github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
 // simStart is the simulator's frozen "now": simulated time moves only when
@@ -64,8 +65,8 @@ type harnessConfig struct {
 	// FetchSettle is the engine's (default 10 ms, so tests run fast;
 	// negative: the engine's own default, what wearlink serve runs).
 	FetchSettle time.Duration
-	// EngineNow, when set, makes the engine's clock from the simulator's
-	// (default: the simulator's own).
+	// EngineNow, when set, makes the engine's clock, which its OAuth flow
+	// shares, from the simulator's (default: the simulator's own).
 	EngineNow func(sim func() time.Time) func() time.Time
 }
 
@@ -107,10 +108,11 @@ func newHarness(t *testing.T, cfg harnessConfig) *harness {
 	}
 	s, err := sim.New(sim.Config{Seed: cfg.Seed, Users: cfg.Users, Clock: sim.NewClock(simStart, 0, nil),
 		WebhookURL: hookURL, ScanInterval: -1, DisableRateLimit: true,
-		// Tokens last WHOOP's hour: the simulated days a test advances
-		// expire them, so the fetches of one notification meet 401s
-		// together and must share one refresh (the simulator, as WHOOP,
-		// revokes the tokens a refresh replaces).
+		// Tokens last WHOOP's hour of simulated time, and wearlink
+		// computes their expiry on the same clock: after the simulated
+		// days a test advances, the fetches of one notification find
+		// the token expired together and must share one refresh (the
+		// simulator, as WHOOP, revokes the tokens a refresh replaces).
 		WebhookBackoff: 20 * time.Millisecond, Faults: cfg.Faults})
 	if err != nil {
 		t.Fatal(err)
@@ -156,10 +158,16 @@ func newHarness(t *testing.T, cfg harnessConfig) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One clock for the engine and the OAuth flow: the flow computes the
+	// expiries the engine compares with it.
+	now := s.Clock().Now
+	if cfg.EngineNow != nil {
+		now = cfg.EngineNow(now)
+	}
 	info := s.Info()
 	built, err := all.Registry(all.Config{Whoop: &all.WhoopConfig{Client: wc, OAuthBaseURL: h.simURL,
 		ClientID: info.ClientID, ClientSecret: info.ClientSecret,
-		RedirectURL: h.base + link.CallbackPath(whoop.DataSource)}})
+		RedirectURL: h.base + link.CallbackPath(whoop.DataSource), Now: now}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,10 +192,6 @@ func newHarness(t *testing.T, cfg harnessConfig) *harness {
 		settle = 10 * time.Millisecond
 	case settle < 0:
 		settle = 0 // the engine's default
-	}
-	now := s.Clock().Now
-	if cfg.EngineNow != nil {
-		now = cfg.EngineNow(now)
 	}
 	eng, err := ingest.New(ingest.Config{Store: st, Providers: built.Registry, Refreshers: built.Refreshers,
 		BackfillDays: days, SingleWriter: true, FetchSettle: settle, Now: now})
@@ -447,59 +451,15 @@ func (h *harness) rawRecords(connID int64) map[rawKey]string {
 	return out
 }
 
-// offline normalizes a connection's stored raw records, all at once, with
-// the provider's own Normalizer and the options the engine uses: the
-// user's zone (none here: the records' offsets decide) and, for records
-// that belong to no day, the day of the newest of them.
+// offline normalizes a connection's stored raw records all at once, with
+// the provider's own Normalizer and the options the engine uses
+// (testharness.Offline).
 func (h *harness) offline(conn store.Connection) map[string]health.Doc {
 	h.t.Helper()
-	raws, err := h.st.RawDocuments(h.ctx, conn.ID, nil, "", "")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	u, err := h.st.GetUser(h.ctx, conn.ClientUUID, conn.UserID)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var loc *time.Location
-	if u.TimeZone != "" {
-		if loc, err = time.LoadLocation(u.TimeZone); err != nil {
-			h.t.Fatal(err)
-		}
-	}
-	docs := make([]provider.Document, len(raws))
-	var newest time.Time
-	for i, d := range raws {
-		docs[i] = provider.Document{Collection: d.Collection, ID: d.ExternalID, Day: d.Day, Raw: d.Body}
-		if d.Day == "" && d.UpdatedAt.After(newest) {
-			newest = d.UpdatedAt
-		}
-	}
-	asOf := ""
-	if !newest.IsZero() {
-		if loc == nil {
-			asOf = newest.UTC().Format(time.DateOnly)
-		} else {
-			asOf = newest.In(loc).Format(time.DateOnly)
-		}
-	}
-	res, err := h.prov.Normalize(docs, provider.NormalizeOptions{ClientUUID: conn.ClientUUID, UserID: conn.UserID, Location: loc, AsOf: asOf})
-	if err != nil {
-		h.t.Fatalf("offline normalization of %s: %v", conn.UserID, err)
-	}
-	out := make(map[string]health.Doc, len(res))
-	for _, r := range res {
-		// Stored under the data source, as every provider's documents are.
-		k := docKey(r.Doc.DataStructure(), r.Doc.Pillar(), store.HealthKey(whoop.DataSource, r.Key))
-		if _, dup := out[k]; dup {
-			h.t.Fatalf("offline normalization gave %s twice", k)
-		}
-		out[k] = r.Doc
-	}
-	return out
+	return testharness.Offline(h.t, h.ctx, h.st, h.prov, conn)
 }
 
-func docKey(ds, pillar, key string) string { return ds + "/" + pillar + "/" + key }
+var docKey = testharness.DocKey
 
 // stored reads a user's health documents by key.
 func (h *harness) stored(userID string) map[string]store.HealthDocument {

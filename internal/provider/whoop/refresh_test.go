@@ -1,10 +1,13 @@
 package whoop_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
+	"github.com/wearlink/wearlink/internal/store"
 )
 
 // countingRefresher rotates a0 -> a1 -> a2 ..., as WHOOP does.
@@ -81,5 +85,67 @@ func TestConcurrent401sShareOneRefresh(t *testing.T) {
 	}
 	if n := r.n.Load(); n != 1 {
 		t.Fatalf("%d refreshes after two refusals of one token, want 1", n)
+	}
+}
+
+// TestWhoopRefusedTokenRefreshedOnce: WHOOP stops accepting an access
+// token before its expiry (the simulator ends it early; wearlink's clock,
+// the simulator's, says it is still good). The reads of a resync are
+// refused, one refresh replaces the token, the reads succeed and the
+// connection stays active. Before that, on a clock that has not moved,
+// nothing refreshes: the token's expiry is the simulator's.
+func TestWhoopRefusedTokenRefreshedOnce(t *testing.T) {
+	var refreshes, refused atomic.Int32
+	h := newHarness(t, harnessConfig{Seed: 3, Users: 1, BackfillDays: 10, Wrap: func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oauth/oauth2/token" {
+				body, _ := io.ReadAll(r.Body)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				if form, _ := url.ParseQuery(string(body)); form.Get("grant_type") == "refresh_token" {
+					refreshes.Add(1)
+				}
+			}
+			sw := &statusWriter{ResponseWriter: w}
+			next.ServeHTTP(sw, r)
+			if sw.status == http.StatusUnauthorized {
+				refused.Add(1)
+			}
+		})
+	}})
+	conn := h.mustLink("refused-1", 0)
+	h.waitBackfilled("refused-1")
+	if n, m := refreshes.Load(), refused.Load(); n != 0 || m != 0 {
+		t.Fatalf("%d refreshes and %d refusals before the simulated clock moved, want none", n, m)
+	}
+	if n := h.sim.ExpireTokens(0); n == 0 {
+		t.Fatal("the simulator ended no token")
+	}
+	conn, err := h.st.GetConnection(h.ctx, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !conn.Tokens.Expiry.After(h.sim.Clock().Now()) {
+		t.Fatalf("stored expiry %v is not after the simulator's now %v", conn.Tokens.Expiry, h.sim.Clock().Now())
+	}
+	day := func(n int) string { return simStart.AddDate(0, 0, n).Format(time.DateOnly) }
+	if _, err := h.eng.Resync(h.ctx, conn, day(-9), day(0)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIdle("the resync")
+	if refused.Load() == 0 {
+		t.Fatal("no read was refused: the test did not reach the refresh after a 401")
+	}
+	if n := refreshes.Load(); n != 1 {
+		t.Fatalf("%d refreshes after the token was refused, want 1", n)
+	}
+	after, err := h.st.GetConnection(h.ctx, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != store.StatusActive || after.Tokens.AccessToken == conn.Tokens.AccessToken {
+		t.Fatalf("after the refresh: status %q, access token replaced %v", after.Status, after.Tokens.AccessToken != conn.Tokens.AccessToken)
+	}
+	if f := h.failedIngestJobs(); len(f) > 0 {
+		t.Fatalf("jobs failed: %v", f)
 	}
 }

@@ -93,6 +93,13 @@ func (s *Server) IssueToken(userIndex int, scopes []string, expiresIn time.Durat
 	return s.auth.issue(s.auth.store.NewGrant(userIndex, slices.Clone(scopes)), expiresIn), nil
 }
 
+// ExpireTokens ends a member's live access tokens now, before their
+// expires_in is up, as a provider may: a client learns it only from the
+// 401s. The refresh tokens keep working. It returns how many tokens ended.
+func (s *Server) ExpireTokens(userIndex int) int {
+	return s.auth.store.ExpireAccess(userIndex, s.clock.Now())
+}
+
 // oauthError is the authorization server's JSON error (RFC 6749 §5.2).
 func oauthError(w http.ResponseWriter, status int, code, desc string) {
 	w.Header().Set("Content-Type", "application/json")

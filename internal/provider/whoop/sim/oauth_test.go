@@ -152,6 +152,33 @@ func TestOAuthExpiryAndRevoke(t *testing.T) {
 	}
 }
 
+// TestExpireTokens: a member's access tokens end at once, other members'
+// do not, and the refresh token still gets a working pair.
+func TestExpireTokens(t *testing.T) {
+	srv, ts, _ := newTestServer(t, Config{Users: 2})
+	q := authorize(t, ts, authParams("offline read:sleep"), "0")
+	_, tr := tokenCall(t, ts, withClient(url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {testRedirect}}))
+	// The code's token and the ready one.
+	if n := srv.ExpireTokens(0); n != 2 {
+		t.Fatalf("%d tokens ended, want 2", n)
+	}
+	for _, tok := range []string{tr.AccessToken, srv.Tokens()[0].AccessToken} {
+		if st, _, _ := get(t, ts, "/v2/activity/sleep", tok); st != 401 {
+			t.Errorf("ended token: %d", st)
+		}
+	}
+	if st, _, _ := get(t, ts, "/v2/activity/sleep", srv.Tokens()[1].AccessToken); st != 200 {
+		t.Errorf("another member's token: %d", st)
+	}
+	st, tr2 := tokenCall(t, ts, withClient(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}}))
+	if st != 200 {
+		t.Fatalf("refresh after the tokens ended: %d", st)
+	}
+	if st, _, _ := get(t, ts, "/v2/activity/sleep", tr2.AccessToken); st != 200 {
+		t.Errorf("refreshed token: %d", st)
+	}
+}
+
 func TestOAuthNoOfflineNoRefreshToken(t *testing.T) {
 	_, ts, _ := newTestServer(t, Config{})
 	q := authorize(t, ts, authParams("read:recovery read:cycles"), "1")
