@@ -12,22 +12,9 @@ import (
 // the module's tests still run on their own.
 func ReferenceFile(t testing.TB, name string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	p := filepath.Join(moduleRoot(t), "..", "shared", "reference", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("reference file %s not present: %v", name, err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "reference", name)
-			if _, err := os.Stat(p); err != nil {
-				t.Skipf("reference file %s not present: %v", name, err)
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("module root not found from the working directory")
-		}
-		dir = parent
-	}
+	return p
 }
