@@ -64,6 +64,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of schedules and timestamps (default time.Now).
 	Now func() time.Time
+	// OnOutcome, when set, hears how each delivery job that ends (neither
+	// failed nor due again) left its delivery: store.DeliverySucceeded,
+	// store.DeliveryDead, OutcomeGone, OutcomePaused or OutcomeUnknown. It runs on the
+	// job's goroutine and must not block.
+	OnOutcome func(outcome string)
 
 	// HTTPClient posts the webhooks. Default: NewHTTPClient with
 	// AllowPrivate, Resolver and Timeout. A client given here must do its
