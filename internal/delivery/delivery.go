@@ -84,9 +84,9 @@ type Config struct {
 	Timeout time.Duration
 	// UserAgent is sent with every request (default "wearlink").
 	UserAgent string
-	// NewWriter builds the writer of a destination (default
-	// destination.New). Its connections go through the address checks of
-	// webhooks (AllowPrivate, Resolver).
+	// NewWriter builds the writer of a destination and validates its
+	// settings (default destination.New). Its connections go through the
+	// address checks of webhooks (AllowPrivate, Resolver).
 	NewWriter func(destination.Settings, destination.Options) (destination.Writer, error)
 
 	// Schedule is the wait after each failed attempt (default
