@@ -193,7 +193,8 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		}
 		return a.eng.Providers().Name(ds)
 	}
-	dsvc, err := delivery.New(delivery.Config{Store: st.Store, SourceName: sourceName, Logger: opt.Logger, Now: opt.DeliveryNow, AllowPrivate: cfg.AllowPrivateWebhooks})
+	dsvc, err := delivery.New(delivery.Config{Store: st.Store, SourceName: sourceName, Logger: opt.Logger, Now: opt.DeliveryNow, AllowPrivate: cfg.AllowPrivateWebhooks,
+		OnOutcome: a.metrics.delivered})
 	if err != nil {
 		return nil, err
 	}
@@ -462,7 +463,7 @@ func (a *App) Run(ctx context.Context) error {
 				river.EventKindJobSnoozed, river.EventKindJobCancelled)
 			wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
 			defer func() { wcancel(); stop() }()
-			go a.metrics.watchJobs(wctx, events, a.store.Store)
+			go a.metrics.watchJobs(wctx, events)
 		}
 		if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start jobs: %w", err)

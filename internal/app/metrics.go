@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/delivery"
-	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -187,10 +185,8 @@ type subscriber interface {
 }
 
 // watchJobs counts River's job events until the subscription ends or ctx
-// does. Deliveries are looked up after their job completes to tell a
-// delivered webhook from a dead one; that read is why events are handled
-// here, off River's completer.
-func (m *metrics) watchJobs(ctx context.Context, events <-chan *river.Event, ds store.DeliveryStore) {
+// does.
+func (m *metrics) watchJobs(ctx context.Context, events <-chan *river.Event) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -199,12 +195,12 @@ func (m *metrics) watchJobs(ctx context.Context, events <-chan *river.Event, ds 
 			if !ok {
 				return
 			}
-			m.job(ctx, ev, ds)
+			m.job(ev)
 		}
 	}
 }
 
-func (m *metrics) job(ctx context.Context, ev *river.Event, ds store.DeliveryStore) {
+func (m *metrics) job(ev *river.Event) {
 	if ev == nil || ev.Job == nil {
 		return
 	}
@@ -236,33 +232,20 @@ func (m *metrics) job(ctx context.Context, ev *river.Event, ds store.DeliverySto
 	case "snoozed":
 		m.deliveries.WithLabelValues("retry").Inc()
 	case "completed":
-		m.deliveries.WithLabelValues(deliveryOutcome(ctx, ev.Job.EncodedArgs, ds)).Inc()
+		// Counted by delivered, which the job itself calls.
 	default:
 		m.deliveries.WithLabelValues("error").Inc()
 	}
 }
 
-// deliveryOutcome reads what became of a delivery whose job completed.
-func deliveryOutcome(ctx context.Context, args []byte, ds store.DeliveryStore) string {
-	var a delivery.DeliverArgs
-	if err := json.Unmarshal(args, &a); err != nil || ds == nil {
-		return "unknown"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	d, err := ds.GetDelivery(ctx, a.DeliveryID)
-	switch {
-	case health.ErrorCode(err) == health.ENOTFOUND:
-		return "gone"
-	case err != nil:
-		return "unknown"
-	case d.Status == store.DeliverySucceeded, d.Status == store.DeliveryDead:
-		return d.Status
-	case d.Status == store.DeliveryPending:
-		// A job ends with its delivery pending only when the endpoint is
-		// paused: the delivery waits, unqueued, for the resume.
-		return "paused"
+// delivered counts a delivery job that ended, by what it left of its
+// delivery (delivery.Config.OnOutcome): the service knows it, so nothing
+// is read back.
+func (m *metrics) delivered(outcome string) {
+	switch outcome {
+	case store.DeliverySucceeded, store.DeliveryDead, delivery.OutcomeGone, delivery.OutcomePaused:
 	default:
-		return "unknown"
+		outcome = delivery.OutcomeUnknown
 	}
+	m.deliveries.WithLabelValues(outcome).Inc()
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
@@ -66,28 +65,31 @@ func TestReadyzNotReady(t *testing.T) {
 }
 
 // TestJobMetrics: River's events become job counts, and webhook_deliver
-// events delivery counts.
+// events delivery counts; a delivery job that ended is counted by the
+// outcome its service reports, with no event adding to it.
 func TestJobMetrics(t *testing.T) {
 	m := newMetrics()
-	ctx := context.Background()
 	ev := func(k river.EventKind, kind string, st rivertype.JobState) *river.Event {
 		return &river.Event{Kind: k, Job: &rivertype.JobRow{Kind: kind, State: st, EncodedArgs: []byte(`{"delivery_id":7}`)}, JobStats: &river.JobStatistics{}}
 	}
-	m.job(ctx, ev(river.EventKindJobCompleted, "ingest_fetch", rivertype.JobStateCompleted), nil)
-	m.job(ctx, ev(river.EventKindJobFailed, "ingest_fetch", rivertype.JobStateRetryable), nil)
-	m.job(ctx, ev(river.EventKindJobFailed, "ingest_fetch", rivertype.JobStateDiscarded), nil)
-	m.job(ctx, ev(river.EventKindJobSnoozed, "webhook_deliver", rivertype.JobStateScheduled), nil)
-	m.job(ctx, ev(river.EventKindJobFailed, "webhook_deliver", rivertype.JobStateRetryable), nil)
-	m.job(ctx, ev(river.EventKindJobCompleted, "webhook_deliver", rivertype.JobStateCompleted), nil)
+	m.job(ev(river.EventKindJobCompleted, "ingest_fetch", rivertype.JobStateCompleted))
+	m.job(ev(river.EventKindJobFailed, "ingest_fetch", rivertype.JobStateRetryable))
+	m.job(ev(river.EventKindJobFailed, "ingest_fetch", rivertype.JobStateDiscarded))
+	m.job(ev(river.EventKindJobSnoozed, "webhook_deliver", rivertype.JobStateScheduled))
+	m.job(ev(river.EventKindJobFailed, "webhook_deliver", rivertype.JobStateRetryable))
+	m.job(ev(river.EventKindJobCompleted, "webhook_deliver", rivertype.JobStateCompleted))
+	for _, o := range []string{"succeeded", "succeeded", "dead", "gone", "paused", "unknown", "pending"} {
+		m.delivered(o)
+	}
 	for labels, want := range map[[2]string]float64{
 		{"ingest_fetch", "completed"}: 1, {"ingest_fetch", "retryable"}: 1, {"ingest_fetch", "discarded"}: 1,
-		{"webhook_deliver", "snoozed"}: 1, {"webhook_deliver", "retryable"}: 1,
+		{"webhook_deliver", "snoozed"}: 1, {"webhook_deliver", "retryable"}: 1, {"webhook_deliver", "completed"}: 1,
 	} {
 		if got := counterValue(t, m.jobs.WithLabelValues(labels[0], labels[1])); got != want {
 			t.Errorf("jobs %v: %v, want %v", labels, got, want)
 		}
 	}
-	for outcome, want := range map[string]float64{"retry": 1, "error": 1, "unknown": 1} {
+	for outcome, want := range map[string]float64{"retry": 1, "error": 1, "succeeded": 2, "dead": 1, "gone": 1, "paused": 1, "unknown": 2, "pending": 0} {
 		if got := counterValue(t, m.deliveries.WithLabelValues(outcome)); got != want {
 			t.Errorf("deliveries %s: %v, want %v", outcome, got, want)
 		}

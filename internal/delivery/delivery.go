@@ -64,6 +64,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of schedules and timestamps (default time.Now).
 	Now func() time.Time
+	// OnOutcome, when set, hears how each delivery job that ends (neither
+	// failed nor due again) left its delivery: store.DeliverySucceeded,
+	// store.DeliveryDead, OutcomeGone, OutcomePaused or OutcomeUnknown. It runs on the
+	// job's goroutine and must not block.
+	OnOutcome func(outcome string)
 
 	// HTTPClient posts the webhooks. Default: NewHTTPClient with
 	// AllowPrivate, Resolver and Timeout. A client given here must do its
@@ -79,9 +84,9 @@ type Config struct {
 	Timeout time.Duration
 	// UserAgent is sent with every request (default "wearlink").
 	UserAgent string
-	// NewWriter builds the writer of a destination (default
-	// destination.New). Its connections go through the address checks of
-	// webhooks (AllowPrivate, Resolver).
+	// NewWriter builds the writer of a destination and validates its
+	// settings (default destination.New). Its connections go through the
+	// address checks of webhooks (AllowPrivate, Resolver).
 	NewWriter func(destination.Settings, destination.Options) (destination.Writer, error)
 
 	// Schedule is the wait after each failed attempt (default

@@ -712,3 +712,49 @@ func TestMaintain(t *testing.T) {
 	}
 	e.delivery(lost) // pending: never pruned
 }
+
+// A delivery job that ends reports what it left of its delivery through
+// OnOutcome, so that counting outcomes needs no read of the delivery; a
+// job due again reports nothing.
+func TestJobOutcomeReported(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		before func(e *env, ep EndpointWithSecret)
+		want   []string
+	}{
+		{"delivered", 200, nil, []string{store.DeliverySucceeded}},
+		{"due again", 500, nil, nil},
+		{"endpoint disabled", 200, func(e *env, ep EndpointWithSecret) {
+			if _, err := e.st.SetEndpointEnabled(e.ctx, ep.ID, false, "test", e.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{store.DeliveryDead}},
+		{"endpoint deleted", 200, func(e *env, ep EndpointWithSecret) {
+			if err := e.svc.DeleteEndpoint(e.ctx, testClient, ep.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{OutcomeGone}},
+		{"endpoint paused", 200, func(e *env, ep EndpointWithSecret) {
+			if _, err := e.st.SetEndpointPaused(e.ctx, ep.ID, true); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{OutcomePaused}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			e := newEnv(t, func(c *Config) { c.OnOutcome = func(o string) { got = append(got, o) } })
+			rcv := newReceiver(t, reply{status: tc.status})
+			ep := e.addEndpoint(rcv.URL, "")
+			applyDocs(t, e.st, 0, 1)
+			id := e.pump()[0]
+			if tc.before != nil {
+				tc.before(e, ep)
+			}
+			e.work(id)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("outcomes %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -57,9 +57,10 @@ func (s *Service) writer(ep store.WebhookEndpoint) (destination.Writer, error) {
 	return w, nil
 }
 
-// newWriter builds a writer of ep that nothing else shares.
+// newWriter builds a writer of ep that nothing else shares. It only
+// decodes the settings: NewWriter validates them.
 func (s *Service) newWriter(ep store.WebhookEndpoint) (destination.Writer, error) {
-	set, err := destination.ParseSettings(ep.Destination, ep.Settings)
+	set, err := destination.DecodeSettings(ep.Destination, ep.Settings)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,9 @@ func destView(e store.WebhookEndpoint) Destination {
 	if v.DataStructures == nil {
 		v.DataStructures = []string{}
 	}
-	if set, err := destination.ParseSettings(e.Destination, e.Settings); err == nil {
+	// Decoding is enough to redact: settings stored before a rule was
+	// tightened are still shown.
+	if set, err := destination.DecodeSettings(e.Destination, e.Settings); err == nil {
 		if b, err := json.Marshal(set.Redacted()); err == nil {
 			v.Settings = b
 		}
@@ -322,7 +325,10 @@ func (s *Service) UpdateDestination(ctx context.Context, clientUUID, id string, 
 	}
 	var su store.EndpointUpdate
 	if len(bytes.TrimSpace(u.Settings)) > 0 {
-		prev, err := destination.ParseSettings(e.Destination, e.Settings)
+		// The previous settings only lend their secrets; the merged ones
+		// are validated, so a destination stored before a rule was
+		// tightened can be fixed.
+		prev, err := destination.DecodeSettings(e.Destination, e.Settings)
 		if err != nil {
 			return Destination{}, err
 		}

@@ -403,3 +403,33 @@ func TestDestinationDisabledAfterFailingTooLong(t *testing.T) {
 		t.Fatalf("resume: %+v %v", v, err)
 	}
 }
+
+// A destination whose stored settings a later rule rejects is still
+// listed with its settings redacted, and an update that fixes them keeps
+// the stored secret.
+func TestDestinationStoredBeforeARuleIsListedAndFixed(t *testing.T) {
+	e, _ := newDestEnv(t)
+	d := e.addDestination(fakeS3)
+	stale := []byte(`{"endpoint":"http://127.0.0.1:9","bucket":"Bad_Bucket","path_style":true,"access_key_id":"AKIDTEST","secret_access_key":"hush-hush-1234"}`)
+	if _, err := destination.ParseSettings(destination.KindS3, stale); health.ErrorCode(err) != health.EINVALID {
+		t.Fatalf("the stale settings validate (%v): the test proves nothing", err)
+	}
+	if _, err := e.st.UpdateEndpoint(e.ctx, d.ID, store.EndpointUpdate{Settings: &stale}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.svc.GetDestination(e.ctx, testClient, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(got.Settings); !strings.Contains(s, "Bad_Bucket") || strings.Contains(s, "hush-hush") {
+		t.Fatalf("listed settings %s", s)
+	}
+	up, err := e.svc.UpdateDestination(e.ctx, testClient, d.ID, DestinationUpdate{
+		Settings: json.RawMessage(`{"endpoint":"http://127.0.0.1:9","bucket":"lake","path_style":true,"access_key_id":"AKIDTEST"}`)})
+	if err != nil {
+		t.Fatalf("fixing the settings: %v", err)
+	}
+	if ep := e.endpoint(d.ID); !strings.Contains(string(ep.Settings), `"secret_access_key":"hush-hush-1234"`) || !strings.Contains(up.Description, "s3://lake/") {
+		t.Fatalf("stored settings %s, description %q", ep.Settings, up.Description)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/jobs"
 )
@@ -129,10 +130,16 @@ type pumpWorker struct {
 
 func (w *pumpWorker) Timeout(*river.Job[PumpArgs]) time.Duration { return 10 * time.Minute }
 
-// NextRetry retries a failed pass soon: the outbox must keep moving. It
-// counts from the attempt's start, which River stamps on its own clock.
+// NextRetry retries a failed pass soon: the outbox must keep moving. The
+// delay counts from now on the clock River compares against (the wall
+// clock: River is not given the delivery clock, which tests and the demo
+// move on their own), since a pass may run longer than the delay.
 func (w *pumpWorker) NextRetry(job *river.Job[PumpArgs]) time.Time {
-	return jobs.AttemptStart(job.JobRow).Add(min(time.Duration(job.Attempt)*time.Second, 30*time.Second))
+	return pumpRetry(job.JobRow, time.Now())
+}
+
+func pumpRetry(job *rivertype.JobRow, now time.Time) time.Time {
+	return jobs.RetryAt(job, now, min(time.Duration(job.Attempt)*time.Second, 30*time.Second))
 }
 
 func (w *pumpWorker) Work(ctx context.Context, _ *river.Job[PumpArgs]) error {

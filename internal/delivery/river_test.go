@@ -12,6 +12,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
@@ -287,4 +288,28 @@ func TestCrashLosesNothing(t *testing.T) {
 	defer stopRiver(t, c)
 	total := deliveredAll(t, st, rcv, n, 90*time.Second)
 	t.Logf("killed after %d requests with %d jobs running; %d requests in all for %d deliveries", before, orphans, total, n)
+}
+
+// A failed pump pass retries its delay after now even when the pass ran
+// longer than the delay: River replaces a time before now with its default
+// policy.
+func TestPumpRetryAfterNow(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		attempt int
+		started time.Time
+		want    time.Time
+	}{
+		{"failed at once", 2, now, now.Add(2 * time.Second)},
+		{"ran ten minutes", 2, now.Add(-10 * time.Minute), now.Add(2 * time.Second)},
+		{"capped delay", 90, now.Add(-time.Hour), now.Add(30 * time.Second)},
+		{"database clock ahead", 1, now.Add(time.Second), now.Add(2 * time.Second)},
+	} {
+		started := tc.started
+		job := &rivertype.JobRow{Attempt: tc.attempt, CreatedAt: started, AttemptedAt: &started}
+		if got := pumpRetry(job, now); !got.Equal(tc.want) {
+			t.Errorf("%s: retry at %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

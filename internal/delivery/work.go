@@ -34,17 +34,18 @@ func (s *Service) nextDelay(n int, retryAfter time.Duration) (time.Duration, boo
 }
 
 // work runs one delivery job. again says the job must run again after
-// wait (the delivery is still pending).
+// wait (the delivery is still pending); a job that ends without again
+// reports its outcome to Config.OnOutcome.
 func (s *Service) work(ctx context.Context, id int64) (wait time.Duration, again bool, err error) {
 	d, err := s.st.GetDelivery(ctx, id)
 	if health.ErrorCode(err) == health.ENOTFOUND {
-		return 0, false, nil // pruned, or its endpoint deleted
+		return s.ended(OutcomeGone) // pruned, or its endpoint deleted
 	}
 	if err != nil {
 		return 0, false, err
 	}
 	if d.Status != store.DeliveryPending {
-		return 0, false, nil
+		return s.ended(d.Status)
 	}
 	now := s.now()
 	if w := d.NextAttemptAt.Sub(now); w > 0 {
@@ -52,27 +53,63 @@ func (s *Service) work(ctx context.Context, id int64) (wait time.Duration, again
 	}
 	ep, err := s.st.GetEndpoint(ctx, d.EndpointID)
 	if health.ErrorCode(err) == health.ENOTFOUND {
-		return 0, false, nil
+		return s.ended(OutcomeGone)
 	}
 	if err != nil {
 		return 0, false, err
 	}
 	if !ep.Enabled && d.Kind != store.MessageTest {
-		_, err := s.st.KillDelivery(ctx, d.ID, "endpoint disabled: "+ep.DisabledReason, now)
-		return 0, false, err
+		killed, err := s.st.KillDelivery(ctx, d.ID, "endpoint disabled: "+ep.DisabledReason, now)
+		if err != nil {
+			return 0, false, err
+		}
+		if !killed {
+			// Another run finished it meanwhile (a rescued job): the outcome
+			// is what that run recorded.
+			cur, err := s.st.GetDelivery(ctx, id)
+			switch {
+			case health.ErrorCode(err) == health.ENOTFOUND:
+				return s.ended(OutcomeGone)
+			case err != nil:
+				// The job is done all the same; only its label is lost.
+				return s.ended(OutcomeUnknown)
+			}
+			return s.ended(cur.Status)
+		}
+		return s.ended(store.DeliveryDead)
 	}
 	if ep.Paused && d.Kind != store.MessageTest {
 		// The delivery waits, unqueued: resuming queues it again.
-		return 0, false, nil
+		return s.ended(OutcomePaused)
 	}
 	rec, _, err := s.attempt(ctx, d, ep, now)
 	if err != nil {
 		return 0, false, err
 	}
 	if rec.Status != store.DeliveryPending {
-		return 0, false, nil
+		return s.ended(rec.Status)
 	}
 	return max(rec.NextAttemptAt.Sub(s.now()), 0), true, nil
+}
+
+// Outcomes of a delivery job besides the delivery's final status
+// (store.DeliverySucceeded, store.DeliveryDead).
+const (
+	// OutcomeGone: the delivery or its endpoint no longer exists.
+	OutcomeGone = "gone"
+	// OutcomePaused: the delivery waits, unqueued, for its paused endpoint.
+	OutcomePaused = "paused"
+	// OutcomeUnknown: the job ended but its delivery could not be read.
+	OutcomeUnknown = "unknown"
+)
+
+// ended reports a finished job's outcome and returns work's result for
+// it.
+func (s *Service) ended(outcome string) (time.Duration, bool, error) {
+	if s.cfg.OnOutcome != nil {
+		s.cfg.OnOutcome(outcome)
+	}
+	return 0, false, nil
 }
 
 // attempt posts d to ep once (writes it, for a destination), records the attempt, and acts on it: a dead

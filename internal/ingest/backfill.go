@@ -352,7 +352,7 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 		return nil
 	}
 	if !cur.Coll(a.Collection).Windows[a.From].Done {
-		if err := e.backfillWindow(ctx, conn, a); err != nil {
+		if err := e.backfillWindow(ctx, conn, cur, a); err != nil {
 			return err
 		}
 	}
@@ -372,8 +372,7 @@ const readAheadDays = 400
 // olderWindows lists the windows before a's, newest first, that a's job
 // reads ahead for its collection: contiguous, not yet done, within
 // readAheadDays of a.To.
-func (e *Engine) olderWindows(conn store.Connection, a BackfillArgs) []span {
-	cur := CursorsOf(conn)
+func olderWindows(cur Cursors, a BackfillArgs) []span {
 	if !cur.HasPlan {
 		return nil
 	}
@@ -391,7 +390,9 @@ func (e *Engine) olderWindows(conn store.Connection, a BackfillArgs) []span {
 	return out
 }
 
-func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a BackfillArgs) error {
+// backfillWindow reads a's window; cur is conn's cursors, decoded once by
+// the job.
+func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, cur Cursors, a BackfillArgs) error {
 	loc, err := e.location(ctx, conn)
 	if err != nil {
 		return err
@@ -401,7 +402,6 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		return err
 	}
 	auth := e.auth(conn)
-	cur := CursorsOf(conn)
 	cc := cur.Coll(a.Collection)
 	patch := cursorPatch{}
 	patch.window(a.Collection, a.From, WindowState{Done: true})
@@ -418,7 +418,7 @@ func (e *Engine) backfillWindow(ctx context.Context, conn store.Connection, a Ba
 		// readAheadDays, and marks them done: their own jobs then only
 		// finish them. Reading a year costs a few pages instead of one
 		// request a window.
-		for _, w := range e.olderWindows(conn, a) {
+		for _, w := range olderWindows(cur, a) {
 			from = w.from
 			patch.window(a.Collection, w.from, WindowState{Done: true})
 		}

@@ -44,7 +44,7 @@ const (
 
 // Cursors is a connection's sync progress, decoded.
 type Cursors struct {
-	// Plan is the backfill plan, ok false when none was made yet.
+	// Plan is the backfill plan; HasPlan is false when none was made yet.
 	Plan    plan
 	HasPlan bool
 	// BackfillDone is when the whole plan finished (zero: not yet).
@@ -174,7 +174,11 @@ func decodeCursors(m map[string]string) Cursors {
 			if cc.Windows == nil {
 				cc.Windows = map[string]WindowState{}
 			}
-			through, _ := strings.CutPrefix(v, "through:")
+			// CutPrefix returns v whole when the prefix is absent ("done").
+			through, ok := strings.CutPrefix(v, "through:")
+			if !ok {
+				through = ""
+			}
 			cc.Windows[from] = WindowState{Done: v == "done", Through: through}
 			continue
 		}

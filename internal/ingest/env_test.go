@@ -89,7 +89,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	simHTTP := httptest.NewServer(g.wrap(sim))
 	t.Cleanup(func() { g.release(); simHTTP.Close(); sim.Close() })
 
-	st := harness.SQLite(t, harness.StoreOptions{Logger: logger})
+	// The store keeps the engine's clock, as in the composition root.
+	st := harness.SQLite(t, harness.StoreOptions{Logger: logger, Now: sim.Clock().Now})
 
 	if o.maxRetryAfter == 0 {
 		o.maxRetryAfter = 300 * time.Millisecond

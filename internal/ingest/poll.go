@@ -134,14 +134,26 @@ func (e *Engine) silent(cur Cursors, now time.Time) bool {
 // from being polled.
 const backfillGrace = 24 * time.Hour
 
+// linkGrace is how long polling leaves a connection without a link time
+// alone: well past what Link takes (a few requests, each sitting out at
+// most maxLinkWait of rate limit). A connection still without one after
+// that is a link that failed halfway (stored, then the account lookup or
+// a write failed), which nothing but the poll would ever read.
+const linkGrace = 5 * maxLinkWait
+
 // duePolls lists the reads due for a connection; all lists every read. Nothing
 // is due while the backfill runs: it reads everything anyway.
 func (e *Engine) duePolls(c store.Connection, now time.Time, all bool) []pollItem {
 	cur := CursorsOf(c)
-	if !cur.Backfilled() && (cur.LinkedAt.IsZero() || now.Sub(cur.LinkedAt) < backfillGrace) {
-		// No link time yet: Link stored the connection and has not
-		// finished; the backfill it starts reads everything.
-		return nil
+	if !cur.Backfilled() {
+		if cur.LinkedAt.IsZero() && now.Sub(c.CreatedAt) < linkGrace {
+			// Link stored the connection and has not finished; the
+			// backfill it starts reads everything.
+			return nil
+		}
+		if !cur.LinkedAt.IsZero() && now.Sub(cur.LinkedAt) < backfillGrace {
+			return nil
+		}
 	}
 	interval := e.cfg.ReconcileHealthy
 	if e.silent(cur, now) {

@@ -178,33 +178,42 @@ func TestPollsOnlyServedSources(t *testing.T) {
 // TestNoPollWhileLinking: a connection Link has stored but not finished
 // (no link time, no backfill yet) has nothing due, so the periodic poll
 // that happens to run then does not read every collection the backfill is
-// about to read.
+// about to read. Once it is older than any link takes, the link failed
+// halfway, and the poll is all that will ever read it.
 func TestNoPollWhileLinking(t *testing.T) {
 	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
 	linked := e.link(0)
+	// The linked connection is due, so an empty result would prove
+	// nothing: the polls must be its alone.
+	e.sim.AdvanceClock(48 * time.Hour)
 	half, err := e.st.CreateConnection(e.ctx, store.Connection{ClientUUID: linked.ClientUUID, UserID: "user-half", DataSource: "oura",
 		Status: store.StatusActive, Tokens: store.Tokens{AccessToken: "a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sim.AdvanceClock(48 * time.Hour)
-	n, err := e.eng.EnqueueDuePolls(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The linked connection is due, so an empty result would prove
-	// nothing: the polls must be its alone.
-	var polled []int64
-	for _, j := range e.jobs("ingest_poll") {
-		var a struct {
-			ConnectionID int64 `json:"connection_id"`
-		}
-		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+	polled := func() map[int64]bool {
+		t.Helper()
+		if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		polled = append(polled, a.ConnectionID)
+		ids := map[int64]bool{}
+		for _, j := range e.jobs("ingest_poll") {
+			var a struct {
+				ConnectionID int64 `json:"connection_id"`
+			}
+			if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+				t.Fatal(err)
+			}
+			ids[a.ConnectionID] = true
+		}
+		return ids
 	}
-	if n != 1 || len(polled) != 1 || polled[0] != linked.ID {
-		t.Fatalf("%d polls enqueued, for connections %v; want only the linked %d (not %d, still linking)", n, polled, linked.ID, half.ID)
+	if got := polled(); len(got) != 1 || !got[linked.ID] {
+		t.Fatalf("polls for connections %v; want only the linked %d (not %d, still linking)", got, linked.ID, half.ID)
+	}
+	// Ten minutes on, no link is still running: the connection is read.
+	e.sim.AdvanceClock(10 * time.Minute)
+	if got := polled(); !got[half.ID] {
+		t.Fatalf("polls for connections %v; want the half-linked %d among them", got, half.ID)
 	}
 }

@@ -83,18 +83,36 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], cfg Config) (*river.Clie
 }
 
 // Backoff is the retry policy of every job without its own: 2^attempt
-// seconds (at most 2^11, 34 minutes) after the failed attempt began, sooner
-// than River's default (attempt^4 seconds) because most failures are a
-// provider's 5xx and network errors that pass in seconds, and the clients
-// have already retried each request. The time comes from the job row,
-// which River stamps on its own clock when the attempt starts, so the
-// policy reads no clock of its own.
-type Backoff struct{}
+// seconds (at most 2^11, 34 minutes), sooner than River's default
+// (attempt^4 seconds) because most failures are a provider's 5xx and
+// network errors that pass in seconds, and the clients have already
+// retried each request.
+type Backoff struct {
+	// Now is the clock River compares the retry time against (default
+	// time.Now, River's own unless its Test.Time is set).
+	Now func() time.Time
+}
 
 // NextRetry implements river.ClientRetryPolicy.
-func (Backoff) NextRetry(job *rivertype.JobRow) time.Time {
+func (b Backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	now := time.Now
+	if b.Now != nil {
+		now = b.Now
+	}
 	n := min(max(job.Attempt, 1), 11)
-	return AttemptStart(job).Add(time.Duration(1<<n) * time.Second)
+	return RetryAt(job, now(), time.Duration(1<<n)*time.Second)
+}
+
+// RetryAt is d after the later of the attempt's start and now. River
+// rejects a retry time before its current time and falls back to its
+// default policy, so an attempt that ran longer than d must not count from
+// its start; and on PostgreSQL the start is the database's clock, not now's.
+func RetryAt(job *rivertype.JobRow, now time.Time, d time.Duration) time.Time {
+	from := AttemptStart(job)
+	if now.After(from) {
+		from = now
+	}
+	return from.Add(d)
 }
 
 // AttemptStart is when the job's current attempt began; a job that never

@@ -32,8 +32,33 @@ func TestBackoff(t *testing.T) {
 			at := start
 			job.AttemptedAt = &at
 		}
-		if got := (Backoff{}).NextRetry(job); !got.Equal(tc.want) {
+		// The clock is behind the row's stamps: the time counts from them.
+		b := Backoff{Now: func() time.Time { return created }}
+		if got := b.NextRetry(job); !got.Equal(tc.want) {
 			t.Errorf("attempt %d: retry at %v, want %v", tc.attempt, got, tc.want)
+		}
+	}
+}
+
+// An attempt that ran longer than its backoff retries the backoff after
+// now: a time before now makes River use its default policy instead.
+func TestBackoffAfterALongAttempt(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		started time.Time
+		want    time.Time
+	}{
+		{"ran an hour", now.Add(-time.Hour), now.Add(4 * time.Second)},
+		{"ran a second", now.Add(-time.Second), now.Add(4 * time.Second)},
+		// The database's clock may run ahead of this process's.
+		{"started ahead of now", now.Add(time.Second), now.Add(5 * time.Second)},
+	} {
+		started := tc.started
+		job := &rivertype.JobRow{Attempt: 2, CreatedAt: started.Add(-time.Hour), AttemptedAt: &started}
+		got := Backoff{Now: func() time.Time { return now }}.NextRetry(job)
+		if !got.Equal(tc.want) {
+			t.Errorf("%s: retry at %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -80,8 +81,23 @@ func (s *PostgresSettings) KeepSecrets(prev Settings) {
 // own files.
 var localFileParams = []string{"passfile", "service", "servicefile", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir"}
 
+// kvParamRE matches, per connection parameter that dsnHas is asked
+// about, its setting in a key=value DSN; compiled once, not per check.
+var kvParamRE = func() map[string]*regexp.Regexp {
+	m := map[string]*regexp.Regexp{}
+	for _, p := range append(slices.Clone(localFileParams), secretParams...) {
+		m[p] = kvParam(p)
+	}
+	return m
+}()
+
+func kvParam(name string) *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(^|\s)` + regexp.QuoteMeta(name) + `\s*=`)
+}
+
 // dsnHas reports whether dsn itself (not the environment) sets the
-// connection parameter name; "password" includes a URL's user password.
+// connection parameter name (those of localFileParams and secretParams
+// with patterns compiled once); "password" includes a URL's user password.
 func dsnHas(dsn, name string) bool {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
@@ -98,7 +114,11 @@ func dsnHas(dsn, name string) bool {
 		}
 		return u.Query().Has(name)
 	}
-	return regexp.MustCompile(`(?i)(^|\s)` + regexp.QuoteMeta(name) + `\s*=`).MatchString(dsn)
+	re, ok := kvParamRE[name]
+	if !ok {
+		re = kvParam(name)
+	}
+	return re.MatchString(dsn)
 }
 
 var kvHostRE = regexp.MustCompile(`(?i)(?:^|\s)host\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)

@@ -254,3 +254,24 @@ func TestPostgresIgnoresServerCredentials(t *testing.T) {
 		w.Close()
 	}
 }
+
+func TestDSNHas(t *testing.T) {
+	for _, tc := range []struct {
+		dsn, name string
+		want      bool
+	}{
+		{"host=db sslrootcert=/etc/x", "sslrootcert", true},
+		{"host=db SSLKEY = /k", "sslkey", true},
+		{"host=db user=passfile", "passfile", false},
+		{"host=db password=x", "password", true},
+		{"host=db", "password", false},
+		{"postgres://u:pw@db/x", "password", true},
+		{"postgres://u@db/x?service=s", "service", true},
+		{"postgres://u@db/x", "service", false},
+		{"host=db application_name=a", "application_name", true}, // not precompiled
+	} {
+		if got := dsnHas(tc.dsn, tc.name); got != tc.want {
+			t.Errorf("dsnHas(%q, %q) = %v, want %v", tc.dsn, tc.name, got, tc.want)
+		}
+	}
+}
