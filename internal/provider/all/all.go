@@ -86,7 +86,9 @@ type Config struct {
 type Flow interface {
 	AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
 	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (provider.Tokens, error)
-	Revoke(ctx context.Context, accessToken string) error
+	// Revoke ends the grant behind a connection's tokens; it may refresh
+	// them first (see oauthkit.Flow.Revoke).
+	Revoke(ctx context.Context, t provider.Tokens) error
 }
 
 // Built is the registry and, per data source, what refreshes its tokens

@@ -378,15 +378,15 @@ func (p *Provider) Identify(ctx context.Context, a provider.Auth) (provider.Acco
 	return acc, nil
 }
 
-// Revoke revokes a user's grant at WHOOP: DELETE /v2/user/access with the
-// user's access token. Its shape is link.OAuth's Revoke, so that the
-// composition root can route the link service's revocation here (see the
-// seam notes in the report: oauthkit revokes by RFC 7009 only).
-func (p *Provider) Revoke(ctx context.Context, accessToken string) error {
-	if accessToken == "" {
+// Revoke implements provider.Revoker: DELETE /v2/user/access with the
+// user's own bearer token, since WHOOP has no RFC 7009 endpoint (oauthkit
+// calls it in place of one). A token the source hands out is refreshed
+// when WHOOP refuses it, as for any other request.
+func (p *Provider) Revoke(ctx context.Context, a provider.Auth) error {
+	if a == nil {
 		return nil
 	}
-	return p.cfg.Client.User(provider.StaticToken(accessToken)).RevokeAccess(ctx)
+	return p.cfg.Client.User(a).RevokeAccess(ctx)
 }
 
 // notificationEvent maps the event part of a notification type to the
