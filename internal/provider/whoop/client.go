@@ -101,14 +101,6 @@ type Auth interface {
 	AccessToken(ctx context.Context) (string, error)
 }
 
-// Refresher is an Auth that can replace a token WHOOP rejected
-// (provider.TokenSource is one): the client refreshes once after a 401,
-// then retries.
-type Refresher interface {
-	Auth
-	Refresh(ctx context.Context) error
-}
-
 // budget keeps the application inside WHOOP's two fixed windows (a minute
 // and a day) on the injected clock, and honours what the answers' headers
 // say is left: at X-RateLimit-Remaining 0 nothing is sent until the
@@ -217,14 +209,6 @@ func (c *Client) do(ctx context.Context, req request) error {
 			if r, ok := req.auth.(provider.RejectedRefresher); ok {
 				refreshed = true
 				if rerr := r.RefreshRejected(ctx, we.token); rerr != nil {
-					return fmt.Errorf("%w (refresh failed: %v)", err, rerr)
-				}
-				attempt--
-				continue
-			}
-			if r, ok := req.auth.(Refresher); ok {
-				refreshed = true
-				if rerr := r.Refresh(ctx); rerr != nil {
 					return fmt.Errorf("%w (refresh failed: %v)", err, rerr)
 				}
 				attempt--
