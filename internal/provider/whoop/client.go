@@ -171,7 +171,7 @@ func (c *Client) wait(ctx context.Context, method, path string) error {
 			return nil
 		}
 		if d > c.cfg.MaxRetryAfter {
-			return &Error{Kind: kindRateLimited, Method: method, Path: path, Detail: "the application's request budget is spent", RetryAfter: d}
+			return &Error{Kind: provider.KindRateLimited, Method: method, Path: path, Detail: "the application's request budget is spent", RetryAfter: d}
 		}
 		if err := c.cfg.Sleep(ctx, d); err != nil {
 			return err
@@ -202,7 +202,7 @@ func (c *Client) do(ctx context.Context, req request) error {
 		if !errors.As(err, &we) {
 			return err // context cancellation, token source failure
 		}
-		if we.Kind == kindInvalidToken && !refreshed {
+		if we.Kind == provider.KindInvalidToken && !refreshed {
 			// WHOOP revokes the tokens a refresh replaces: after 401s
 			// to several requests at once, only the first refresh may
 			// happen, or it revokes the token the first one obtained.
@@ -236,7 +236,7 @@ func (c *Client) do(ctx context.Context, req request) error {
 func (c *Client) once(ctx context.Context, req request) error {
 	token, err := c.send(ctx, req)
 	var we *Error
-	if errors.As(err, &we) && we.Kind == kindInvalidToken {
+	if errors.As(err, &we) && we.Kind == provider.KindInvalidToken {
 		we.token = token
 	}
 	return err
@@ -270,7 +270,7 @@ func (c *Client) send(ctx context.Context, req request) (token string, _ error) 
 		if ctx.Err() != nil {
 			return token, ctx.Err()
 		}
-		return token, &Error{Kind: kindNetwork, Method: req.method, Path: req.path, Err: err}
+		return token, &Error{Kind: provider.KindNetwork, Method: req.method, Path: req.path, Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -279,7 +279,7 @@ func (c *Client) send(ctx context.Context, req request) (token string, _ error) 
 		if ctx.Err() != nil {
 			return token, ctx.Err()
 		}
-		return token, &Error{Kind: kindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path, Err: err}
+		return token, &Error{Kind: provider.KindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return token, parseError(req.method, req.path, resp.StatusCode, resp.Header, data)
@@ -288,7 +288,7 @@ func (c *Client) send(ctx context.Context, req request) (token string, _ error) 
 		if err := req.decode(data); err != nil {
 			var se *json.SyntaxError
 			if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return token, &Error{Kind: kindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path,
+				return token, &Error{Kind: provider.KindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path,
 					Detail: "response body is not valid JSON", Err: err}
 			}
 			// Well-formed JSON of the wrong shape will not get better on

@@ -96,11 +96,11 @@ func (p *Provider) ReadDocument(coll string, raw json.RawMessage, loc *time.Loca
 func identify(doc *provider.Document, obj map[string]json.RawMessage, loc *time.Location) (time.Time, error) {
 	switch doc.Collection {
 	case CollCycle, CollSleep, CollWorkout:
-		doc.ID = rawID(obj["id"])
+		doc.ID = idText(obj["id"])
 	case CollRecovery:
-		doc.ID = rawID(obj["sleep_id"])
+		doc.ID = idText(obj["sleep_id"])
 	case CollProfile:
-		doc.ID = rawID(obj["user_id"])
+		doc.ID = idText(obj["user_id"])
 	}
 	// Read from the fields already decoded, not from the document again.
 	var f struct {
@@ -150,19 +150,6 @@ func identify(doc *provider.Document, obj map[string]json.RawMessage, loc *time.
 		return created, nil
 	}
 	return time.Time{}, nil
-}
-
-// rawID is a JSON string's text or a JSON integer's digits, "" else.
-func rawID(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n int64
-	if json.Unmarshal(raw, &n) == nil {
-		return strconv.FormatInt(n, 10)
-	}
-	return ""
 }
 
 // present is true when obj has key with a value other than null.
