@@ -367,6 +367,14 @@ func NewEngine(cfg config.Config, o EngineOptions) (*ingest.Engine, error) {
 	return newEngine(cfg, o, built)
 }
 
+// NewEngineOn builds the sync engine on providers already built by
+// BuildProviders, for a caller that needed them before the engine: a
+// second set would make a second WHOOP client, with a request budget of
+// its own that the first one knows nothing of.
+func NewEngineOn(cfg config.Config, o EngineOptions, built all.Built) (*ingest.Engine, error) {
+	return newEngine(cfg, o, built)
+}
+
 func newEngine(cfg config.Config, o EngineOptions, built all.Built) (*ingest.Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()

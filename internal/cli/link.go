@@ -13,6 +13,7 @@ import (
 	"github.com/wearlink/wearlink/internal/app"
 	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -101,7 +102,7 @@ func newLinkCmd() *cobra.Command {
 		if _, err := st.Migrate(ctx); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		res, err := runLink(ctx, cfg, st, logger, o)
+		res, err := runLink(ctx, cfg, st, logger, built, o)
 		if err != nil {
 			return err
 		}
@@ -118,9 +119,10 @@ func newLinkCmd() *cobra.Command {
 }
 
 // runLink builds an engine with an insert-only River client on the
-// store's database and links.
-func runLink(ctx context.Context, cfg *config.Config, st *app.OpenedStore, logger *slog.Logger, o linkOptions) (ingest.LinkResult, error) {
-	eng, err := app.NewEngine(*cfg, app.EngineOptions{Store: st.Store, Logger: logger})
+// store's database and links. The engine uses the providers the command
+// built to check --data-source, not a second set.
+func runLink(ctx context.Context, cfg *config.Config, st *app.OpenedStore, logger *slog.Logger, built all.Built, o linkOptions) (ingest.LinkResult, error) {
+	eng, err := app.NewEngineOn(*cfg, app.EngineOptions{Store: st.Store, Logger: logger}, built)
 	if err != nil {
 		return ingest.LinkResult{}, err
 	}

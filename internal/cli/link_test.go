@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/wearlink/wearlink/internal/app"
+	"github.com/wearlink/wearlink/internal/config"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
@@ -106,5 +107,47 @@ func TestLinkCommandUnknownDataSource(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("the data directory was written: %v", entries)
+	}
+}
+
+// The engine that links uses the providers the command built to check
+// --data-source, not a second set made from the configuration (a second
+// WHOOP client would hold a request budget of its own): with a set built
+// for a simulator and a configuration that names no reachable API, the
+// link reads the simulator.
+func TestRunLinkUsesTheBuiltProviders(t *testing.T) {
+	sim, err := ourasim.New(ourasim.Config{Seed: 1, Users: 1, RevealInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sim)
+	defer func() { hs.Close(); sim.Close() }()
+	ctx := context.Background()
+	logger := slog.New(slog.DiscardHandler)
+	cfg := config.Default()
+	// Nothing listens on port 1: a set built again from cfg cannot link.
+	cfg.Oura.APIBaseURL = "http://127.0.0.1:1"
+	forSim := cfg
+	forSim.Oura.APIBaseURL = hs.URL
+	built, err := app.BuildProviders(forSim, app.EngineOptions{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := app.OpenStore(ctx, app.StoreConfig{DataDir: t.TempDir(), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tok := sim.Tokens()[0]
+	res, err := runLink(ctx, &cfg, st, logger, built, linkOptions{clientUUID: "c-1", userID: "u-1", token: tok.AccessToken,
+		createClient: true, dataSource: oura.DataSource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connection.ExternalUserID != tok.OuraID {
+		t.Errorf("linked Oura user %q, want %q", res.Connection.ExternalUserID, tok.OuraID)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/health"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -32,8 +33,10 @@ type Store interface {
 	ListClients(ctx context.Context) ([]store.Client, error)
 }
 
-// Revoker revokes an access token at one data source.
-type Revoker func(ctx context.Context, accessToken string) error
+// Revoker ends a connection's grant at one data source. It gets the whole
+// grant, not only the access token: where revoking takes a live access
+// token (WHOOP), an expired one is refreshed first.
+type Revoker func(ctx context.Context, t provider.Tokens) error
 
 // Events tells the client (*delivery.Service).
 type Events interface {
@@ -241,14 +244,14 @@ func (s *Service) revoke(ctx context.Context, e store.Erasure) error {
 			continue
 		}
 		switch r := s.cfg.Revokers[c.DataSource]; {
-		case c.Tokens.AccessToken == "":
 		case r == nil:
 			// Said per connection, so that whoever erased knows which
 			// grants stay open at which provider.
 			s.log.WarnContext(ctx, "token deleted but not revoked at the data source: its application credentials are not set",
 				"erasure", e.ID, "connection", id, "data_source", c.DataSource)
 		default:
-			if err := r(ctx, c.Tokens.AccessToken); err != nil {
+			t := provider.Tokens{AccessToken: c.Tokens.AccessToken, RefreshToken: c.Tokens.RefreshToken, Expiry: c.Tokens.Expiry, Scopes: c.Tokens.Scopes}
+			if err := r(ctx, t); err != nil {
 				s.log.WarnContext(ctx, "revoking a token at the data source failed", "erasure", e.ID, "connection", id,
 					"data_source", c.DataSource, "err", err)
 			}

@@ -6,6 +6,7 @@ import (
 	gosync "sync"
 	"testing"
 
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/store"
 )
 
@@ -16,10 +17,10 @@ type eraseTrace struct {
 	deleted []string
 }
 
-func (e *eraseTrace) revoke(_ context.Context, token string) error {
+func (e *eraseTrace) revoke(_ context.Context, t provider.Tokens) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.revoked = append(e.revoked, token)
+	e.revoked = append(e.revoked, t.AccessToken)
 	return nil
 }
 

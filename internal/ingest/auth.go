@@ -21,6 +21,10 @@ type authCache struct {
 	m  map[int64]*connAuth
 }
 
+// connAuth is the provider.Auth of one connection. The providers' clients
+// refresh only through RefreshRejected.
+var _ provider.RejectedRefresher = (*connAuth)(nil)
+
 // connAuth is the provider.Auth of one connection.
 type connAuth struct {
 	e  *Engine
@@ -129,21 +133,6 @@ func (a *connAuth) RefreshRejected(ctx context.Context, rejected string) error {
 		return a.e.reauth(ctx, a.id, "token", errors.New("access token rejected and no refresh token"))
 	}
 	err := ts.RefreshRejected(ctx, rejected)
-	if err == nil {
-		return nil
-	}
-	return a.refreshFailed(ctx, ts, err)
-}
-
-// Refresh is called by a provider's client after a 401.
-func (a *connAuth) Refresh(ctx context.Context) error {
-	a.mu.Lock()
-	ts := a.ts
-	a.mu.Unlock()
-	if ts == nil {
-		return a.e.reauth(ctx, a.id, "token", errors.New("access token rejected and no refresh token"))
-	}
-	err := ts.Refresh(ctx)
 	if err == nil {
 		return nil
 	}

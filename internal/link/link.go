@@ -75,7 +75,9 @@ const MaxRedirectURL = 2048
 type OAuth interface {
 	AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
 	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (provider.Tokens, error)
-	Revoke(ctx context.Context, accessToken string) error
+	// Revoke ends the grant behind t at the provider, refreshing it first
+	// where the provider's revocation needs a live access token.
+	Revoke(ctx context.Context, t provider.Tokens) error
 }
 
 // Syncer stores a new grant and starts the backfill (*sync.Engine).
@@ -346,7 +348,8 @@ func (s *Service) Revoke(ctx context.Context, clientUUID, userID string) (bool, 
 	if err := s.st.SetConnectionStatus(ctx, conn.ID, store.StatusRevoked, "revoked by the client"); err != nil {
 		return false, err
 	}
-	s.revokeAtProvider(ctx, conn.Tokens.AccessToken, "connection", conn.ID)
+	s.revokeAtProvider(ctx, provider.Tokens{AccessToken: conn.Tokens.AccessToken, RefreshToken: conn.Tokens.RefreshToken,
+		Expiry: conn.Tokens.Expiry, Scopes: conn.Tokens.Scopes}, "connection", conn.ID)
 	if err := s.st.UpdateTokens(ctx, conn.ID, store.Tokens{Scopes: conn.Tokens.Scopes}); err != nil {
 		return false, err
 	}
@@ -356,13 +359,13 @@ func (s *Service) Revoke(ctx context.Context, clientUUID, userID string) (bool, 
 	return true, nil
 }
 
-// revokeAtProvider revokes a token at the provider, logging a failure: the tokens are
+// revokeAtProvider revokes a grant at the provider, logging a failure: the tokens are
 // deleted here either way, so nothing of ours can use them again.
-func (s *Service) revokeAtProvider(ctx context.Context, accessToken string, logArgs ...any) {
-	if accessToken == "" {
+func (s *Service) revokeAtProvider(ctx context.Context, t provider.Tokens, logArgs ...any) {
+	if t.AccessToken == "" && t.RefreshToken == "" {
 		return
 	}
-	if err := s.cfg.OAuth.Revoke(ctx, accessToken); err != nil {
+	if err := s.cfg.OAuth.Revoke(ctx, t); err != nil {
 		s.log.WarnContext(ctx, "revoking the token at the provider failed", append(append(logArgs, "data_source", s.cfg.DataSource), "err", err)...)
 	}
 }
@@ -558,7 +561,7 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if missing := missingScopes(s.cfg.RequiredScopes, tok.Scopes); len(missing) > 0 {
-		s.revokeAtProvider(ctx, tok.AccessToken, "client_uuid", st.ClientUUID, "user_id", st.UserID)
+		s.revokeAtProvider(ctx, tok, "client_uuid", st.ClientUUID, "user_id", st.UserID)
 		p := pageScope
 		p.Missing = missing
 		fail(http.StatusForbidden, p, ReasonScope, "required scopes not granted: "+strings.Join(missing, ", "))
@@ -566,7 +569,7 @@ func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, newUser, err := s.link(ctx, st, tok)
 	if err != nil {
-		s.revokeAtProvider(ctx, tok.AccessToken, "client_uuid", st.ClientUUID, "user_id", st.UserID)
+		s.revokeAtProvider(ctx, tok, "client_uuid", st.ClientUUID, "user_id", st.UserID)
 		fail(http.StatusBadGateway, pageLinkFailed, ReasonLink, err.Error())
 		return
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
@@ -102,10 +103,10 @@ func (f *fakeOAuth) Exchange(_ context.Context, code string, _ ...oauth2.AuthCod
 	return f.token, nil
 }
 
-func (f *fakeOAuth) Revoke(_ context.Context, tok string) error {
+func (f *fakeOAuth) Revoke(_ context.Context, tok provider.Tokens) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.revoked = append(f.revoked, tok)
+	f.revoked = append(f.revoked, tok.AccessToken)
 	return f.revokeErr
 }
 

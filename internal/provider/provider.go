@@ -125,9 +125,12 @@ func (e *InputError) Unwrap() error { return health.Errorf(health.EINVALID, "%s"
 
 // Revoker is implemented by providers whose revocation is not RFC 7009's
 // (WHOOP's DELETE of the user's access with the user's bearer token): it
-// ends the grant behind accessToken at the provider.
+// ends the grant behind auth at the provider. It takes an Auth rather than
+// a token because such a request needs a live access token, and the stored
+// one has usually expired by the time a user leaves: a TokenSource
+// refreshes it first.
 type Revoker interface {
-	Revoke(ctx context.Context, accessToken string) error
+	Revoke(ctx context.Context, auth Auth) error
 }
 
 // HistoryStarter is implemented by providers that can tell, from the

@@ -99,6 +99,9 @@ type RejectedRefresher interface {
 	RefreshRejected(ctx context.Context, rejected string) error
 }
 
+// The providers' clients refresh only through RefreshRejected.
+var _ RejectedRefresher = (*TokenSource)(nil)
+
 // Current returns the grant as it stands.
 func (s *TokenSource) Current() Tokens {
 	s.mu.Lock()

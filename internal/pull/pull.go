@@ -3,7 +3,7 @@
 // them, the ROOK documents made from them, and flat CSV and Parquet tables
 // of both. A second run fetches only what is new and merges it into the
 // files. Everything it knows about the provider comes through the provider
-// seam: the collection table, Fetch and Identify, and the optional
+// seam: the collection table, Fetch, and the optional
 // DocumentReader (required here), Normalizer and Tabler.
 package pull
 
@@ -22,8 +22,8 @@ import (
 )
 
 // Window is one unit of work: a collection over a span of days (YYYY-MM-DD,
-// inclusive). Collections read whole or through Identify have one window
-// without days.
+// inclusive). Collections read whole and singletons have one window without
+// days.
 type Window struct {
 	Collection string
 	From, To   string
@@ -377,26 +377,12 @@ func fetchAll(ctx context.Context, opt *Options, plan []Window) []windowResult {
 	return results
 }
 
-// fetch reads one window. A singleton comes with the account (Identify),
-// as the provider reads it there anyway; a provider that does not return
-// it there is asked with Fetch.
+// fetch reads one window. A singleton is fetched like any collection, not
+// taken from Identify: that reads the account's other documents too (WHOOP's
+// profile and body measurement, Oura's ring configuration), once per
+// singleton window, only to keep one of them.
 func fetch(ctx context.Context, opt *Options, w Window) ([]provider.Document, error) {
 	pw := provider.Window{From: dayOr(w.From, opt.Since), To: dayOr(w.To, opt.Until), Loc: opt.rowZone()}
-	if opt.table[w.Collection].Range == provider.RangeSingleton {
-		acct, err := opt.Provider.Identify(ctx, opt.Auth)
-		if err != nil {
-			return nil, err
-		}
-		var docs []provider.Document
-		for _, d := range acct.Documents {
-			if d.Collection == w.Collection {
-				docs = append(docs, d)
-			}
-		}
-		if len(docs) > 0 {
-			return docs, nil
-		}
-	}
 	return opt.Provider.Fetch(ctx, opt.Auth, w.Collection, pw)
 }
 

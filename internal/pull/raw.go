@@ -35,9 +35,24 @@ type rawDoc struct {
 // the file holds what the provider sent.
 func newRawDoc(r provider.DocumentReader, coll string, body json.RawMessage, loc *time.Location) rawDoc {
 	doc, at, err := r.ReadDocument(coll, body, loc)
-	d := rawDoc{key: doc.ID, day: doc.Day, at: at, body: body, doc: doc, err: err}
+	return keyed(rawDoc{key: doc.ID, day: doc.Day, at: at, body: body, doc: doc, err: err})
+}
+
+// fetchedRawDoc is a document as Fetch gave it. Its ID and Day are the
+// provider's answer and are kept: a lone document read back may not know
+// them (a WHOOP recovery is given its sleep's day by Fetch, but only its
+// created_at day when read alone). The reader still gives the instant that
+// orders it within its day, and its checks.
+func fetchedRawDoc(r provider.DocumentReader, f provider.Document, loc *time.Location) rawDoc {
+	_, at, err := r.ReadDocument(f.Collection, f.Raw, loc)
+	return keyed(rawDoc{key: f.ID, day: f.Day, at: at, body: f.Raw, doc: f, err: err})
+}
+
+// keyed keys a document without id by its bytes: it is only equal to
+// itself.
+func keyed(d rawDoc) rawDoc {
 	if d.key == "" {
-		d.key = string(body) // a document without id is only equal to itself
+		d.key = string(d.body)
 	}
 	return d
 }
@@ -93,7 +108,7 @@ func mergeRaw(dir string, opt *Options, coll string, fetched []provider.Document
 		byKey[d.key] = d
 	}
 	for _, f := range fetched {
-		d := newRawDoc(r, coll, f.Raw, loc)
+		d := fetchedRawDoc(r, f, loc)
 		byKey[d.key] = d
 	}
 	docs := make([]rawDoc, 0, len(byKey))

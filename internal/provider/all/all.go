@@ -66,13 +66,10 @@ type WhoopConfig struct {
 	ClientID, ClientSecret string
 	// RedirectURL is this server's OAuth callback for WHOOP.
 	RedirectURL string
-	// WallClock checks notification timestamps (default time.Now).
-	WallClock func() time.Time
 	// Now is the sync engine's clock (default time.Now): the OAuth flow
 	// computes token expiries on it, since the engine compares them with
 	// it.
-	Now        func() time.Time
-	HTTPClient *http.Client
+	Now func() time.Time
 }
 
 // Config configures every provider; a provider without one is not served.
@@ -86,7 +83,9 @@ type Config struct {
 type Flow interface {
 	AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
 	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (provider.Tokens, error)
-	Revoke(ctx context.Context, accessToken string) error
+	// Revoke ends the grant behind a connection's tokens; it may refresh
+	// them first (see oauthkit.Flow.Revoke).
+	Revoke(ctx context.Context, t provider.Tokens) error
 }
 
 // Built is the registry and, per data source, what refreshes its tokens
@@ -117,14 +116,14 @@ func Registry(cfg Config) (Built, error) {
 	}
 	if w := cfg.Whoop; w != nil {
 		p, err := whoop.NewProvider(whoop.Config{Client: w.Client, OAuthBaseURL: w.OAuthBaseURL, ClientSecret: w.ClientSecret,
-			Normalizer: whoopnorm.Normalizer{}, WallClock: w.WallClock})
+			Normalizer: whoopnorm.Normalizer{}})
 		if err != nil {
 			return out, err
 		}
 		ps = append(ps, p)
 		if w.ClientID != "" && w.ClientSecret != "" {
 			f, err := oauthkit.New(oauthkit.Config{OAuth: p.Info().OAuth, ClientID: w.ClientID, ClientSecret: w.ClientSecret,
-				RedirectURL: w.RedirectURL, HTTPClient: w.HTTPClient, Revoker: p, Now: w.Now})
+				RedirectURL: w.RedirectURL, Revoker: p, Now: w.Now})
 			if err != nil {
 				return out, err
 			}

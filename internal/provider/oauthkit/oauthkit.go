@@ -106,16 +106,26 @@ func (f *Flow) Refresh(ctx context.Context, refreshToken string) (provider.Token
 	return f.tokens(t), nil
 }
 
-// Revoke revokes a token at the provider (RFC 7009). A provider without a
-// revocation endpoint has nothing to revoke.
-func (f *Flow) Revoke(ctx context.Context, token string) error {
+// Revoke ends the grant behind t at the provider: through the provider's
+// own Revoker when it has one, else by RFC 7009 with the access token. A
+// provider without a revocation endpoint has nothing to revoke.
+//
+// A Revoker authenticates with the access token, which has usually expired
+// by the time a user is erased or disconnects: it gets a token source on
+// the flow's clock, which refreshes an expired token before the request
+// (and again after a 401, where the provider's client does), instead of a
+// refused request that leaves the grant live at the provider.
+func (f *Flow) Revoke(ctx context.Context, t provider.Tokens) error {
 	if f.cfg.Revoker != nil {
-		return f.cfg.Revoker.Revoke(ctx, token)
+		if t.AccessToken == "" && t.RefreshToken == "" {
+			return nil
+		}
+		return f.cfg.Revoker.Revoke(ctx, provider.NewTokenSource(f, t, nil, f.cfg.Now))
 	}
-	if f.cfg.OAuth.RevokeURL == "" {
+	if f.cfg.OAuth.RevokeURL == "" || t.AccessToken == "" {
 		return nil
 	}
-	form := url.Values{"token": {token}}
+	form := url.Values{"token": {t.AccessToken}}
 	if f.cfg.OAuth.AuthStyle == provider.AuthInParams {
 		form.Set("client_id", f.cfg.ClientID)
 		form.Set("client_secret", f.cfg.ClientSecret)

@@ -119,7 +119,7 @@ func TestFlow(t *testing.T) {
 			if _, err := f.Exchange(ctx, "boom"); provider.KindOf(err) != provider.KindServer {
 				t.Fatalf("provider down: %v (kind %v)", err, provider.KindOf(err))
 			}
-			if err := f.Revoke(ctx, "at-2"); err != nil || len(fs.revoked) != 1 || fs.revoked[0] != "at-2" {
+			if err := f.Revoke(ctx, provider.Tokens{AccessToken: "at-2", RefreshToken: "rt-2"}); err != nil || len(fs.revoked) != 1 || fs.revoked[0] != "at-2" {
 				t.Fatalf("revoke: %v %v", err, fs.revoked)
 			}
 			for _, c := range fs.creds {
@@ -134,29 +134,63 @@ func TestFlow(t *testing.T) {
 	}
 }
 
-// recordRevoker is a provider's own revocation, recorded.
+// recordRevoker is a provider's own revocation, recorded: the access token
+// it would send.
 type recordRevoker struct{ tokens []string }
 
-func (r *recordRevoker) Revoke(_ context.Context, token string) error {
-	r.tokens = append(r.tokens, token)
+func (r *recordRevoker) Revoke(ctx context.Context, a provider.Auth) error {
+	tok, err := a.AccessToken(ctx)
+	if err != nil {
+		return err
+	}
+	r.tokens = append(r.tokens, tok)
 	return nil
 }
 
 // TestRevokerReplacesRFC7009: a provider whose revocation is its own
 // (WHOOP's DELETE of the user's access) gets it called instead of a POST to
-// a revocation URL, which it does not have.
+// a revocation URL, which it does not have, with the stored access token
+// while it is live.
 func TestRevokerReplacesRFC7009(t *testing.T) {
 	rv := &recordRevoker{}
-	f, err := oauthkit.New(oauthkit.Config{ClientID: "app", ClientSecret: "s", Revoker: rv,
+	now := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+	f, err := oauthkit.New(oauthkit.Config{ClientID: "app", ClientSecret: "s", Revoker: rv, Now: func() time.Time { return now },
 		OAuth: provider.OAuth{AuthURL: "http://127.0.0.1:1/auth", TokenURL: "http://127.0.0.1:1/token"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Revoke(t.Context(), "tok-1"); err != nil {
+	if err := f.Revoke(t.Context(), provider.Tokens{AccessToken: "tok-1", RefreshToken: "rt", Expiry: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if len(rv.tokens) != 1 || rv.tokens[0] != "tok-1" {
 		t.Fatalf("revoker got %v, want [tok-1]", rv.tokens)
+	}
+}
+
+// TestRevokerGetsARefreshedToken: a stored access token that expired on the
+// flow's clock is refreshed before the provider's revocation, which needs a
+// live one (WHOOP's last an hour, so by the time a user leaves the stored
+// one is usually dead).
+func TestRevokerGetsARefreshedToken(t *testing.T) {
+	fs := &fakeServer{valid: "rt-0"}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	rv := &recordRevoker{}
+	now := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+	f, err := oauthkit.New(oauthkit.Config{ClientID: "app", ClientSecret: "s3cret", Revoker: rv, Now: func() time.Time { return now },
+		OAuth: provider.OAuth{AuthURL: srv.URL + "/authorize", TokenURL: srv.URL + "/token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Revoke(t.Context(), provider.Tokens{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: now.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rv.tokens) != 1 || rv.tokens[0] != "at-1" {
+		t.Fatalf("revoker got %v, want the refreshed [at-1]", rv.tokens)
+	}
+	// Nothing to revoke with: no call.
+	if err := f.Revoke(t.Context(), provider.Tokens{}); err != nil || len(rv.tokens) != 1 {
+		t.Fatalf("empty grant: %v, revoker got %v", err, rv.tokens)
 	}
 }
 

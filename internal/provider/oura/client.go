@@ -125,13 +125,6 @@ type Auth interface {
 	AccessToken(ctx context.Context) (string, error)
 }
 
-// Refresher is an Auth that can replace a token Oura rejected. The client
-// calls Refresh once after a 401 for an invalid token, then retries.
-type Refresher interface {
-	Auth
-	Refresh(ctx context.Context) error
-}
-
 // StaticToken is an Auth for a fixed token: personal access tokens and the
 // simulator's printed tokens.
 type StaticToken string
@@ -164,7 +157,7 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 	refreshed := false
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		resp, err := c.once(ctx, req)
+		resp, sent, err := c.once(ctx, req)
 		if err == nil {
 			return resp, nil
 		}
@@ -174,9 +167,13 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 			return nil, err // context cancellation, token source failure
 		}
 		if oe.Kind == KindInvalidToken && !refreshed {
-			if r, ok := req.auth.(Refresher); ok {
+			// Oura's refresh tokens are single-use: after 401s to several
+			// requests at once, only the first may refresh; a second
+			// refresh with the spent token would fail and send the
+			// connection to re-authorization.
+			if r, ok := req.auth.(provider.RejectedRefresher); ok {
 				refreshed = true
-				if rerr := r.Refresh(ctx); rerr != nil {
+				if rerr := r.RefreshRejected(ctx, sent); rerr != nil {
 					return nil, fmt.Errorf("%w (refresh failed: %v)", err, rerr)
 				}
 				attempt-- // a refresh is not a failed attempt
@@ -205,12 +202,14 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 	}
 }
 
-func (c *Client) once(ctx context.Context, req request) (*response, error) {
-	token := ""
+// once sends req once. It returns the access token it sent, so that the
+// refresh after a 401 can tell whether another request already replaced
+// it.
+func (c *Client) once(ctx context.Context, req request) (_ *response, token string, _ error) {
 	if req.auth != nil {
 		t, err := req.auth.AccessToken(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("oura: access token: %w", err)
+			return nil, token, fmt.Errorf("oura: access token: %w", err)
 		}
 		token = t
 	}
@@ -219,7 +218,7 @@ func (c *Client) once(ctx context.Context, req request) (*response, error) {
 		limitKey = token
 	}
 	if err := c.cfg.Limiter.Wait(ctx, limitKey); err != nil {
-		return nil, err
+		return nil, token, err
 	}
 	u := *c.base
 	u.Path = c.base.Path + req.path
@@ -230,7 +229,7 @@ func (c *Client) once(ctx context.Context, req request) (*response, error) {
 	}
 	hreq, err := http.NewRequestWithContext(ctx, req.method, u.String(), body)
 	if err != nil {
-		return nil, err
+		return nil, token, err
 	}
 	for k, v := range req.header {
 		hreq.Header[k] = v
@@ -246,21 +245,21 @@ func (c *Client) once(ctx context.Context, req request) (*response, error) {
 	hresp, err := c.cfg.HTTPClient.Do(hreq)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, token, ctx.Err()
 		}
-		return nil, &Error{Kind: KindNetwork, Method: req.method, Path: req.path, Err: err}
+		return nil, token, &Error{Kind: KindNetwork, Method: req.method, Path: req.path, Err: err}
 	}
 	defer hresp.Body.Close()
 	data, err := io.ReadAll(hresp.Body)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, token, ctx.Err()
 		}
 		// A connection cut mid-body: the answer is unusable, try again.
-		return nil, &Error{Kind: KindNetwork, StatusCode: 0, Method: req.method, Path: req.path, Err: err, TraceID: hresp.Header.Get("x-trace-id")}
+		return nil, token, &Error{Kind: KindNetwork, StatusCode: 0, Method: req.method, Path: req.path, Err: err, TraceID: hresp.Header.Get("x-trace-id")}
 	}
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
-		return nil, parseError(hresp, data, c.cfg.Now())
+		return nil, token, parseError(hresp, data, c.cfg.Now())
 	}
 	if req.decode != nil {
 		if err := req.decode(data); err != nil {
@@ -268,11 +267,11 @@ func (c *Client) once(ctx context.Context, req request) (*response, error) {
 			// unparsable answer is treated like a failed transfer and retried.
 			var se *json.SyntaxError
 			if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, &Error{Kind: KindNetwork, StatusCode: hresp.StatusCode, Method: req.method, Path: req.path,
+				return nil, token, &Error{Kind: KindNetwork, StatusCode: hresp.StatusCode, Method: req.method, Path: req.path,
 					Detail: "response body is not valid JSON", Err: err, TraceID: hresp.Header.Get("x-trace-id")}
 			}
-			return nil, fmt.Errorf("oura %s %s: decode: %w", req.method, req.path, err)
+			return nil, token, fmt.Errorf("oura %s %s: decode: %w", req.method, req.path, err)
 		}
 	}
-	return &response{status: hresp.StatusCode, header: hresp.Header, body: data}, nil
+	return &response{status: hresp.StatusCode, header: hresp.Header, body: data}, token, nil
 }

@@ -213,7 +213,7 @@ func TestAddressesAreRequired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Revoke(context.Background(), "token"); err == nil || !strings.Contains(err.Error(), "no revoke URL") {
+	if err := o.Revoke(context.Background(), Token{AccessToken: "token"}); err == nil || !strings.Contains(err.Error(), "no revoke URL") {
 		t.Errorf("Revoke without a revoke URL: %v", err)
 	}
 }

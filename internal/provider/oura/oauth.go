@@ -150,11 +150,17 @@ func (o *OAuth) Refresh(ctx context.Context, refreshToken string) (Token, error)
 	})
 }
 
-// Revoke invalidates an access token at Oura.
-func (o *OAuth) Revoke(ctx context.Context, accessToken string) error {
+// Revoke invalidates the grant's access token at Oura, which revokes by the
+// token given rather than by a bearer request, so it is sent as stored. A
+// grant without an access token has nothing to revoke here.
+func (o *OAuth) Revoke(ctx context.Context, t Token) error {
 	if o.cfg.RevokeURL == "" {
 		return errors.New("oura: no revoke URL is configured")
 	}
+	if t.AccessToken == "" {
+		return nil
+	}
+	accessToken := t.AccessToken
 	u, err := url.Parse(o.cfg.RevokeURL)
 	if err != nil {
 		return fmt.Errorf("oura: revoke URL: %w", err)

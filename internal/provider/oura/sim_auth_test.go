@@ -152,7 +152,7 @@ func TestOAuthCodeFlowAndRefreshRotation(t *testing.T) {
 
 	// Revoke ends the grant.
 	cur := src2.Current()
-	if err := o.Revoke(ctx, cur.AccessToken); err != nil {
+	if err := o.Revoke(ctx, cur); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.client.User(oura.StaticToken(cur.AccessToken)).PersonalInfo(ctx)

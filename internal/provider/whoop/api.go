@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/provider"
 )
 
 // Paths of the v2 routes, relative to the base URL.
@@ -70,7 +72,7 @@ func list[T any](ctx context.Context, u *User, path string, r Range) ([]Record[T
 		}
 		// A cursor that comes back again would loop for ever.
 		if seen[*p.NextToken] {
-			return out, &Error{Kind: kindServer, Method: http.MethodGet, Path: path, Detail: "next_token repeats"}
+			return out, &Error{Kind: provider.KindServer, Method: http.MethodGet, Path: path, Detail: "next_token repeats"}
 		}
 		seen[*p.NextToken] = true
 		// The request parameter is camelCase, the response field is not;
@@ -172,7 +174,7 @@ func checkCycleID(id string) error {
 		return errEmptyID()
 	}
 	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-		return &Error{Kind: kindInvalidRequest, Method: http.MethodGet, Path: pathCycle, Err: fmt.Errorf("cycle id %q is not an integer", id)}
+		return &Error{Kind: provider.KindInvalidRequest, Method: http.MethodGet, Path: pathCycle, Err: fmt.Errorf("cycle id %q is not an integer", id)}
 	}
 	return nil
 }

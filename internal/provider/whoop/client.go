@@ -101,14 +101,6 @@ type Auth interface {
 	AccessToken(ctx context.Context) (string, error)
 }
 
-// Refresher is an Auth that can replace a token WHOOP rejected
-// (provider.TokenSource is one): the client refreshes once after a 401,
-// then retries.
-type Refresher interface {
-	Auth
-	Refresh(ctx context.Context) error
-}
-
 // budget keeps the application inside WHOOP's two fixed windows (a minute
 // and a day) on the injected clock, and honours what the answers' headers
 // say is left: at X-RateLimit-Remaining 0 nothing is sent until the
@@ -179,7 +171,7 @@ func (c *Client) wait(ctx context.Context, method, path string) error {
 			return nil
 		}
 		if d > c.cfg.MaxRetryAfter {
-			return &Error{Kind: kindRateLimited, Method: method, Path: path, Detail: "the application's request budget is spent", RetryAfter: d}
+			return &Error{Kind: provider.KindRateLimited, Method: method, Path: path, Detail: "the application's request budget is spent", RetryAfter: d}
 		}
 		if err := c.cfg.Sleep(ctx, d); err != nil {
 			return err
@@ -210,21 +202,13 @@ func (c *Client) do(ctx context.Context, req request) error {
 		if !errors.As(err, &we) {
 			return err // context cancellation, token source failure
 		}
-		if we.Kind == kindInvalidToken && !refreshed {
+		if we.Kind == provider.KindInvalidToken && !refreshed {
 			// WHOOP revokes the tokens a refresh replaces: after 401s
 			// to several requests at once, only the first refresh may
 			// happen, or it revokes the token the first one obtained.
 			if r, ok := req.auth.(provider.RejectedRefresher); ok {
 				refreshed = true
 				if rerr := r.RefreshRejected(ctx, we.token); rerr != nil {
-					return fmt.Errorf("%w (refresh failed: %v)", err, rerr)
-				}
-				attempt--
-				continue
-			}
-			if r, ok := req.auth.(Refresher); ok {
-				refreshed = true
-				if rerr := r.Refresh(ctx); rerr != nil {
 					return fmt.Errorf("%w (refresh failed: %v)", err, rerr)
 				}
 				attempt--
@@ -252,7 +236,7 @@ func (c *Client) do(ctx context.Context, req request) error {
 func (c *Client) once(ctx context.Context, req request) error {
 	token, err := c.send(ctx, req)
 	var we *Error
-	if errors.As(err, &we) && we.Kind == kindInvalidToken {
+	if errors.As(err, &we) && we.Kind == provider.KindInvalidToken {
 		we.token = token
 	}
 	return err
@@ -286,7 +270,7 @@ func (c *Client) send(ctx context.Context, req request) (token string, _ error) 
 		if ctx.Err() != nil {
 			return token, ctx.Err()
 		}
-		return token, &Error{Kind: kindNetwork, Method: req.method, Path: req.path, Err: err}
+		return token, &Error{Kind: provider.KindNetwork, Method: req.method, Path: req.path, Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -295,7 +279,7 @@ func (c *Client) send(ctx context.Context, req request) (token string, _ error) 
 		if ctx.Err() != nil {
 			return token, ctx.Err()
 		}
-		return token, &Error{Kind: kindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path, Err: err}
+		return token, &Error{Kind: provider.KindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return token, parseError(req.method, req.path, resp.StatusCode, resp.Header, data)
@@ -304,7 +288,7 @@ func (c *Client) send(ctx context.Context, req request) (token string, _ error) 
 		if err := req.decode(data); err != nil {
 			var se *json.SyntaxError
 			if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return token, &Error{Kind: kindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path,
+				return token, &Error{Kind: provider.KindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path,
 					Detail: "response body is not valid JSON", Err: err}
 			}
 			// Well-formed JSON of the wrong shape will not get better on

@@ -191,7 +191,7 @@ type refreshingAuth struct {
 }
 
 func (a *refreshingAuth) AccessToken(context.Context) (string, error) { return a.tok, nil }
-func (a *refreshingAuth) Refresh(context.Context) error {
+func (a *refreshingAuth) RefreshRejected(context.Context, string) error {
 	a.refreshes++
 	a.tok = "tok"
 	return nil

@@ -116,13 +116,3 @@ func detail(body []byte) string {
 func errEmptyID() error {
 	return &provider.Error{Kind: provider.KindInvalidRequest, Err: errors.New("whoop: empty id")}
 }
-
-// Short names of the kinds the client uses most.
-const (
-	kindInvalidToken = provider.KindInvalidToken
-	kindRateLimited  = provider.KindRateLimited
-	kindServer       = provider.KindServer
-	kindNetwork      = provider.KindNetwork
-)
-
-const kindInvalidRequest = provider.KindInvalidRequest

@@ -96,24 +96,27 @@ func (p *Provider) ReadDocument(coll string, raw json.RawMessage, loc *time.Loca
 func identify(doc *provider.Document, obj map[string]json.RawMessage, loc *time.Location) (time.Time, error) {
 	switch doc.Collection {
 	case CollCycle, CollSleep, CollWorkout:
-		doc.ID = rawID(obj["id"])
+		doc.ID = idText(obj["id"])
 	case CollRecovery:
-		doc.ID = rawID(obj["sleep_id"])
+		doc.ID = idText(obj["sleep_id"])
 	case CollProfile:
-		doc.ID = rawID(obj["user_id"])
+		doc.ID = idText(obj["user_id"])
 	}
+	// Read from the fields already decoded, not from the document again.
 	var f struct {
-		Start          Time   `json:"start"`
-		End            *Time  `json:"end"`
-		CreatedAt      Time   `json:"created_at"`
-		UpdatedAt      Time   `json:"updated_at"`
-		TimezoneOffset string `json:"timezone_offset"`
+		Start, End, CreatedAt, UpdatedAt Time
+		TimezoneOffset                   string
 	}
-	_ = json.Unmarshal(doc.Raw, &f)
+	for k, v := range map[string]any{"start": &f.Start, "end": &f.End, "created_at": &f.CreatedAt, "updated_at": &f.UpdatedAt,
+		"timezone_offset": &f.TimezoneOffset} {
+		if raw, ok := obj[k]; ok {
+			_ = json.Unmarshal(raw, v)
+		}
+	}
 	for _, t := range []struct {
 		name string
 		v    Time
-	}{{"start", f.Start}, {"end", deref(f.End)}, {"created_at", f.CreatedAt}, {"updated_at", f.UpdatedAt}} {
+	}{{"start", f.Start}, {"end", f.End}, {"created_at", f.CreatedAt}, {"updated_at", f.UpdatedAt}} {
 		if t.v == "" {
 			continue
 		}
@@ -133,7 +136,7 @@ func identify(doc *provider.Document, obj map[string]json.RawMessage, loc *time.
 		doc.Day, err = LocalDay(f.Start, f.TimezoneOffset)
 		return start, err
 	case CollSleep, CollWorkout:
-		doc.Day, err = LocalDay(deref(f.End), f.TimezoneOffset)
+		doc.Day, err = LocalDay(f.End, f.TimezoneOffset)
 		return start, err
 	case CollRecovery:
 		created, cerr := f.CreatedAt.Parse()
@@ -147,26 +150,6 @@ func identify(doc *provider.Document, obj map[string]json.RawMessage, loc *time.
 		return created, nil
 	}
 	return time.Time{}, nil
-}
-
-func deref(t *Time) Time {
-	if t == nil {
-		return ""
-	}
-	return *t
-}
-
-// rawID is a JSON string's text or a JSON integer's digits, "" else.
-func rawID(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n int64
-	if json.Unmarshal(raw, &n) == nil {
-		return strconv.FormatInt(n, 10)
-	}
-	return ""
 }
 
 // present is true when obj has key with a value other than null.

@@ -49,13 +49,9 @@ type Config struct {
 	// OAuthBaseURL is the host of /oauth/oauth2/auth and /token
 	// (LiveOAuthBaseURL in production). Required.
 	OAuthBaseURL string
-	// Scopes requested (default Scopes()).
-	Scopes []string
 	// ClientSecret is the application's: WHOOP signs notifications with
 	// it. Without it ReadNotification refuses every request.
 	ClientSecret string
-	// Tolerance of notification timestamps (default DefaultTolerance).
-	Tolerance time.Duration
 	// Normalizer maps WHOOP's records to ROOK's (whoop/normalize, which
 	// imports this package, so it is given here).
 	Normalizer provider.Normalizer
@@ -84,9 +80,6 @@ func NewProvider(cfg Config) (*Provider, error) {
 		return nil, errors.New("whoop provider: an OAuth base URL is required")
 	}
 	cfg.OAuthBaseURL = strings.TrimRight(cfg.OAuthBaseURL, "/")
-	if len(cfg.Scopes) == 0 {
-		cfg.Scopes = Scopes()
-	}
 	if cfg.WallClock == nil {
 		cfg.WallClock = time.Now
 	}
@@ -103,7 +96,7 @@ func (p *Provider) Info() provider.Info {
 			// WHOOP revokes with DELETE /v2/user/access and the user's
 			// bearer token, not RFC 7009: see Revoke.
 			RevokeURL:      "",
-			Scopes:         append([]string(nil), p.cfg.Scopes...),
+			Scopes:         Scopes(),
 			RequiredScopes: []string{"offline", "read:sleep", "read:recovery", "read:cycles"},
 			ScopeSeparator: " ",
 			AuthStyle:      provider.AuthInParams,
@@ -378,15 +371,15 @@ func (p *Provider) Identify(ctx context.Context, a provider.Auth) (provider.Acco
 	return acc, nil
 }
 
-// Revoke revokes a user's grant at WHOOP: DELETE /v2/user/access with the
-// user's access token. Its shape is link.OAuth's Revoke, so that the
-// composition root can route the link service's revocation here (see the
-// seam notes in the report: oauthkit revokes by RFC 7009 only).
-func (p *Provider) Revoke(ctx context.Context, accessToken string) error {
-	if accessToken == "" {
+// Revoke implements provider.Revoker: DELETE /v2/user/access with the
+// user's own bearer token, since WHOOP has no RFC 7009 endpoint (oauthkit
+// calls it in place of one). A token the source hands out is refreshed
+// when WHOOP refuses it, as for any other request.
+func (p *Provider) Revoke(ctx context.Context, a provider.Auth) error {
+	if a == nil {
 		return nil
 	}
-	return p.cfg.Client.User(provider.StaticToken(accessToken)).RevokeAccess(ctx)
+	return p.cfg.Client.User(a).RevokeAccess(ctx)
 }
 
 // notificationEvent maps the event part of a notification type to the
@@ -410,7 +403,7 @@ func (p *Provider) ReadNotification(r *http.Request, body []byte) ([]provider.No
 	if p.cfg.ClientSecret == "" {
 		return nil, &provider.Error{Kind: provider.KindUnauthorized, Err: errors.New("whoop: no client secret to verify notifications with")}
 	}
-	v := Verifier{ClientSecret: p.cfg.ClientSecret, Tolerance: p.cfg.Tolerance, Now: p.cfg.WallClock}
+	v := Verifier{ClientSecret: p.cfg.ClientSecret, Now: p.cfg.WallClock}
 	if err := v.VerifyRequest(r, body); err != nil {
 		return nil, &provider.Error{Kind: provider.KindUnauthorized, Err: err}
 	}

@@ -239,7 +239,7 @@ func TestIdentify(t *testing.T) {
 func TestRevoke(t *testing.T) {
 	f := newFakeWhoop(t)
 	p := f.provider(t, newClock())
-	if err := p.Revoke(context.Background(), "tok"); err != nil {
+	if err := p.Revoke(context.Background(), provider.StaticToken("tok")); err != nil {
 		t.Fatal(err)
 	}
 	reqs := f.log()
@@ -247,7 +247,7 @@ func TestRevoke(t *testing.T) {
 		reqs[0].Header.Get("Authorization") != "Bearer tok" || !f.revoked {
 		t.Errorf("requests %v", reqs)
 	}
-	if err := p.Revoke(context.Background(), "other"); provider.KindOf(err) != provider.KindInvalidToken {
+	if err := p.Revoke(context.Background(), provider.StaticToken("other")); provider.KindOf(err) != provider.KindInvalidToken {
 		t.Errorf("revoke with a dead token: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package whoop
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -27,13 +26,17 @@ type Notification struct {
 
 // DocumentID is the id as text, whether WHOOP sent a string (v2 UUIDs) or
 // a number (v1 ids).
-func (n Notification) DocumentID() string {
+func (n Notification) DocumentID() string { return idText(n.ID) }
+
+// idText is a JSON string's text or a JSON number's digits, "" else: WHOOP
+// sends v2 ids as strings and v1 and cycle ids as numbers.
+func idText(raw json.RawMessage) string {
 	var s string
-	if json.Unmarshal(n.ID, &s) == nil {
+	if json.Unmarshal(raw, &s) == nil {
 		return s
 	}
 	var num json.Number
-	if json.Unmarshal(n.ID, &num) == nil {
+	if json.Unmarshal(raw, &num) == nil {
 		return num.String()
 	}
 	return ""
@@ -55,10 +58,15 @@ const DefaultTolerance = 5 * time.Minute
 // app's client secret over the timestamp header immediately followed by
 // the raw body, with no separator.
 func Sign(clientSecret, timestamp string, body []byte) string {
+	return base64.StdEncoding.EncodeToString(mac(clientSecret, timestamp, body))
+}
+
+// mac is the HMAC that Sign encodes and Verify compares.
+func mac(clientSecret, timestamp string, body []byte) []byte {
 	m := hmac.New(sha256.New, []byte(clientSecret))
 	m.Write([]byte(timestamp))
 	m.Write(body)
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	return m.Sum(nil)
 }
 
 // Verifier checks incoming WHOOP notifications.
@@ -80,10 +88,7 @@ func (v Verifier) Verify(signature, timestamp string, body []byte) error {
 	if err != nil {
 		return ErrSignatureInvalid
 	}
-	m := hmac.New(sha256.New, []byte(v.ClientSecret))
-	m.Write([]byte(timestamp))
-	m.Write(body)
-	if !hmac.Equal(m.Sum(nil), got) {
+	if !hmac.Equal(mac(v.ClientSecret, timestamp, body), got) {
 		return ErrSignatureInvalid
 	}
 	ms, err := strconv.ParseInt(timestamp, 10, 64)
@@ -105,13 +110,9 @@ func (v Verifier) VerifyRequest(r *http.Request, body []byte) error {
 	return v.Verify(r.Header.Get("X-WHOOP-Signature"), r.Header.Get("X-WHOOP-Signature-Timestamp"), body)
 }
 
-// parseNotification decodes a body, keeping user_id numbers exact.
+// parseNotification decodes a body; user_id stays exact as a json.Number.
 func parseNotification(body []byte) (Notification, error) {
 	var n Notification
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if err := d.Decode(&n); err != nil {
-		return n, err
-	}
-	return n, nil
+	err := json.Unmarshal(body, &n)
+	return n, err
 }

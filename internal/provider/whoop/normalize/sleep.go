@@ -77,7 +77,8 @@ func (r *run) buildSleep() {
 	for _, day := range sortedKeys(days) {
 		ss := r.sleeps[day]
 		main := pickMain(ss)
-		// The recovery of the main sleep, else the day's only one.
+		// The main sleep's recovery; a day without a main sleep takes
+		// its first recovery.
 		var rcv *rec[whoop.Recovery]
 		for _, x := range recs[day] {
 			if main != nil && x.v.SleepID == main.id {

@@ -100,6 +100,15 @@ func (s *Server) ExpireTokens(userIndex int) int {
 	return s.auth.store.ExpireAccess(userIndex, s.clock.Now())
 }
 
+// GrantRevoked reports whether the grant behind an access token was
+// revoked, whatever became of the token since (expired, or replaced by a
+// refresh): a test can tell that a client ended the grant it held, even
+// with a token it no longer uses.
+func (s *Server) GrantRevoked(accessToken string) bool {
+	_, st := s.auth.store.Lookup(accessToken, s.clock.Now())
+	return st == simkit.Revoked
+}
+
 // oauthError is the authorization server's JSON error (RFC 6749 §5.2).
 func oauthError(w http.ResponseWriter, status int, code, desc string) {
 	w.Header().Set("Content-Type", "application/json")
