@@ -144,11 +144,21 @@ func (r *recordRevoker) Revoke(_ context.Context, token string) error {
 
 // TestRevokerReplacesRFC7009: a provider whose revocation is its own
 // (WHOOP's DELETE of the user's access) gets it called instead of a POST to
-// a revocation URL, which it does not have.
+// a revocation URL: even with a revocation URL configured, that URL gets
+// no request.
 func TestRevokerReplacesRFC7009(t *testing.T) {
+	var mu sync.Mutex
+	var posted []string
+	revokeSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		posted = append(posted, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer revokeSrv.Close()
 	rv := &recordRevoker{}
 	f, err := oauthkit.New(oauthkit.Config{ClientID: "app", ClientSecret: "s", Revoker: rv,
-		OAuth: provider.OAuth{AuthURL: "http://127.0.0.1:1/auth", TokenURL: "http://127.0.0.1:1/token"}})
+		OAuth: provider.OAuth{AuthURL: "http://127.0.0.1:1/auth", TokenURL: "http://127.0.0.1:1/token", RevokeURL: revokeSrv.URL + "/revoke"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +167,13 @@ func TestRevokerReplacesRFC7009(t *testing.T) {
 	}
 	if len(rv.tokens) != 1 || rv.tokens[0] != "tok-1" {
 		t.Fatalf("revoker got %v, want [tok-1]", rv.tokens)
+	}
+	// Revoke returned: a request it made has been answered, and so
+	// recorded.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posted) != 0 {
+		t.Fatalf("the revocation URL got %v, want no request", posted)
 	}
 }
 
