@@ -24,6 +24,7 @@ import (
 	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil/childenv"
 	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
@@ -78,7 +79,7 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 		// flags are the command's own.
 		cmd := exec.Command(bin, "link", "--data", dir, "--data-source", whoop.DataSource, "--create-client",
 			"--client-uuid", "client-1", "--user-id", fmt.Sprintf("user-%d", i), "--token", info.Users[i].AccessToken)
-		cmd.Env = append(os.Environ(), env...)
+		cmd.Env = childenv.Env(env...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("link: %v\n%s", err, out)
