@@ -366,8 +366,14 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			setupClient(t, st)
 			notify := newReceiver(t)
 
-			// Retries span 10 s: the server is down far shorter.
-			svc := e2eService(t, st, slices.Repeat([]time.Duration{100 * time.Millisecond}, 100))
+			// Retries quick at first, then a tail of 500 ms waits that
+			// lasts far longer than every wait of this test together:
+			// however long the destination takes to come back (kfake's
+			// restart, the client's reconnect backoff on a loaded
+			// machine), the delivery cannot run out of attempts and die
+			// during the outage.
+			svc := e2eService(t, st, append(slices.Repeat([]time.Duration{100 * time.Millisecond}, 20),
+				slices.Repeat([]time.Duration{500 * time.Millisecond}, 2000)...))
 			if _, err := svc.AddEndpoint(ctx, EndpointInput{ClientUUID: testClient, URL: notify.URL, Kind: store.EndpointNotification}); err != nil {
 				t.Fatal(err)
 			}
