@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +40,9 @@ type destHarness struct {
 	wrongSays, secret string
 	// stop and start take the server down and bring it back with its data.
 	stop, start func()
+	// hold makes the server take after document writes and hold the later
+	// ones until released (see desttest.Hold).
+	hold func(t *testing.T, after int) (held func() bool, release func())
 	// newest reads back the newest version the server holds of each
 	// document, by document identity (docIdentity).
 	newest func(t *testing.T) map[string]heldDoc
@@ -75,6 +80,10 @@ func s3Harness(t *testing.T) destHarness {
 	return destHarness{kind: destination.KindS3, settings: set(s.Secret), wrong: set("not-the-right-secret"),
 		wrongClass: "auth", wrongSays: "SignatureDoesNotMatch", secret: "not-the-right-secret",
 		stop: s.Stop, start: s.Start,
+		hold: func(t *testing.T, after int) (func() bool, func()) {
+			h := s.HoldWrites(t, after)
+			return h.Held, h.Release
+		},
 		newest: func(t *testing.T) map[string]heldDoc {
 			out := map[string]heldDoc{}
 			for key, body := range s.Objects(t) {
@@ -122,6 +131,10 @@ func kafkaHarness(t *testing.T) destHarness {
 	return destHarness{kind: destination.KindKafka, settings: set(k.Pass), wrong: set("not-the-password"),
 		wrongClass: "auth", wrongSays: "SASL", secret: "not-the-password",
 		stop: k.Stop, start: k.Start,
+		hold: func(t *testing.T, after int) (func() bool, func()) {
+			h := k.HoldWrites(t, after)
+			return h.Held, h.Release
+		},
 		newest: func(t *testing.T) map[string]heldDoc {
 			out := map[string]heldDoc{}
 			for _, r := range k.Records(t) {
@@ -155,6 +168,7 @@ func postgresHarness(t *testing.T) destHarness {
 		wrong: mustJSON(destination.PostgresSettings{DSN: wrong.String()}), wrongClass: "auth",
 		wrongSays: `role "wl_e2e_nobody" does not exist`, secret: "db-e2e-password",
 		stop: p.Stop, start: p.Start,
+		hold: func(t *testing.T, after int) (func() bool, func()) { return holdPostgresWrites(t, dsn, after) },
 		newest: func(t *testing.T) map[string]heldDoc {
 			ctx := context.Background()
 			c, err := pgx.Connect(ctx, dsn)
@@ -183,6 +197,70 @@ func postgresHarness(t *testing.T) destHarness {
 			return out
 		},
 	}
+}
+
+// holdPostgresWrites makes the destination's table take after row writes
+// and hold the later ones until released: a trigger counts the writes on
+// a sequence and, past after, waits for an advisory lock this test's
+// session holds until the release. The table must exist (the
+// destination tested once).
+func holdPostgresWrites(t *testing.T, dsn string, after int) (held func() bool, release func()) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	if err := c.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	// A key of this test's own: other tests share the server.
+	key := rand.Int64N(1<<31) + 1
+	q := func(s string) string { return pgx.Identifier{schema, s}.Sanitize() }
+	for _, s := range []string{
+		fmt.Sprintf("SELECT pg_advisory_lock(%d)", key),
+		"CREATE SEQUENCE " + q("e2e_writes"),
+		fmt.Sprintf(`CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF nextval('%s') > %d THEN
+		PERFORM pg_advisory_xact_lock_shared(%d);
+	END IF;
+	RETURN NEW;
+END $$`, q("e2e_hold"), q("e2e_writes"), after, key),
+		fmt.Sprintf("CREATE TRIGGER e2e_hold BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()", q("wearlink_documents"), q("e2e_hold")),
+	} {
+		if _, err := c.Exec(ctx, s); err != nil {
+			c.Close(ctx)
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := c.Exec(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
+				t.Errorf("release the held writes: %v", err)
+			}
+			c.Close(ctx)
+		})
+	}
+	t.Cleanup(release)
+	obs, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { obs.Close(ctx) })
+	held = func() bool {
+		var n int
+		// A bigint key is classid (high half), objid (low half), objsubid 1.
+		err := obs.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND classid = 0 AND objid = $1 AND objsubid = 1`, key).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	return held, release
 }
 
 var destHarnesses = []struct {
@@ -503,6 +581,11 @@ func TestDestinationCrashLosesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Tested once, as a client does: the PostgreSQL table the
+			// hold's trigger goes on exists from here.
+			if tr, err := svc.TestDestination(t.Context(), testClient, d.ID); err != nil || !tr.Succeeded {
+				t.Fatalf("test: %+v %v", tr, err)
+			}
 			const n = 400
 			applyDocs(t, st, 0, n)
 			succeeded := func() int {
@@ -514,10 +597,15 @@ func TestDestinationCrashLosesNothing(t *testing.T) {
 				}
 				return k
 			}
-			killHelper(t, st, path, "writes from the helper process", func() bool { return succeeded() >= n/4 })
+			// The destination takes a quarter of the documents and holds
+			// the rest until the helper process is killed: the kill lands
+			// in the middle of the writes however fast they go.
+			held, release := h.hold(t, n/4)
+			killHelper(t, st, path, "a write held after some written by the helper process", func() bool { return held() && succeeded() > 0 })
 			before := succeeded()
+			release()
 			if before >= n {
-				t.Skipf("all %d written before the kill; nothing to check", before)
+				t.Fatalf("all %d written before the kill, although the destination held the writes after %d", before, n/4)
 			}
 			orphans := freeOrphans(t, st)
 			c := startRiver(t, st, riverService(t, st))

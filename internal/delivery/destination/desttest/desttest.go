@@ -134,6 +134,7 @@ func (s *S3) Objects(t testing.TB) map[string][]byte {
 type sigV4 struct {
 	mu    sync.Mutex
 	users map[string]s3User
+	hold  *Hold
 	next  http.Handler
 }
 
@@ -191,6 +192,9 @@ func (a *sigV4) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if u.readOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		s3Error(w, "AccessDenied", "Access Denied")
+		return
+	}
+	if a.held(w, r) {
 		return
 	}
 	a.next.ServeHTTP(w, r)
