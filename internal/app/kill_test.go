@@ -99,6 +99,14 @@ func startServe(t *testing.T, bin string, env []string) *serveProc {
 	return p
 }
 
+// logIfFailed logs what the process wrote once the test has failed:
+// deferred, it shows the server's side of a wait that timed out.
+func (p *serveProc) logIfFailed(t *testing.T, name string) {
+	if t.Failed() {
+		t.Logf("%s server log:\n%s", name, p.log())
+	}
+}
+
 func (p *serveProc) log() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

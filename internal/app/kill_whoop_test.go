@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -73,15 +72,12 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 	start := time.Now()
 	first := startServe(t, bin, env)
 	defer func() { _ = first.cmd.Process.Kill(); _ = first.cmd.Wait() }()
+	defer first.logIfFailed(t, "first")
 	// Link once the server has made the database (see TestKillMidBackfill).
-	for ; ; time.Sleep(10 * time.Millisecond) {
-		if fi, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err == nil && fi.Size() > 0 {
-			break
-		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("the server made no database\n%s", first.log())
-		}
-	}
+	testutil.WaitFor(t, 30*time.Second, "the server to make its database", func() bool {
+		fi, err := os.Stat(filepath.Join(dir, sqlite.FileName))
+		return err == nil && fi.Size() > 0
+	})
 	for i := 0; i < users; i++ {
 		// The environment names the simulator, as for the server; the
 		// flags are the command's own.
@@ -177,17 +173,11 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 		_ = second.cmd.Process.Signal(syscall.SIGTERM)
 		_ = second.cmd.Wait()
 	}()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	defer second.logIfFailed(t, "second")
+	testutil.WaitFor(t, 3*time.Minute, "the backfill to finish after the restart", func() bool {
 		done, _, _ := progress()
-		if done == users && pendingIngestJobs(t, st.SQLite) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("backfill did not finish after the restart (%d of %d done)\n%s", done, users, second.log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return done == users && harness.PendingIngestJobs(t, st.SQLite) == 0
+	})
 	t.Logf("restarted server finished the backfill in %s (%d of %d windows were stored before the kill)",
 		time.Since(restart).Round(time.Millisecond), before, total)
 	if !strings.Contains(second.log(), "jobs of a stopped process taken back") {
@@ -202,7 +192,7 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 	_ = second.cmd.Wait()
 	// A job cut by the kill may record an error and run again; none may
 	// give up.
-	for _, f := range failedIngestJobs(t, st.SQLite) {
+	for _, f := range harness.FailedIngestJobs(t, st.SQLite) {
 		if strings.Contains(f, " discarded ") {
 			t.Errorf("a job gave up: %s", f)
 		} else {
@@ -470,41 +460,4 @@ func whoopProvider(t *testing.T, apiURL, oauthURL string) *whoop.Provider {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// pendingIngestJobs counts the engine's jobs not finished yet.
-func pendingIngestJobs(t *testing.T, db *sql.DB) int {
-	t.Helper()
-	var n int
-	err := db.QueryRow(`SELECT count(*) FROM river_job
-		WHERE kind LIKE 'ingest\_%' ESCAPE '\' AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// failedIngestJobs lists the engine's jobs that gave up or recorded an
-// error on some attempt.
-func failedIngestJobs(t *testing.T, db *sql.DB) []string {
-	t.Helper()
-	rows, err := db.Query(`SELECT kind, state, errors FROM river_job
-		WHERE kind LIKE 'ingest\_%' ESCAPE '\' AND (state = 'discarded' OR (errors IS NOT NULL AND errors != '[]' AND errors != 'null'))`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var kind, state string
-		var errs []byte
-		if err := rows.Scan(&kind, &state, &errs); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, kind+" "+state+" "+string(errs))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

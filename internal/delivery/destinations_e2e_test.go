@@ -376,7 +376,7 @@ func waitDelivered(t testing.TB, st store.DeliveryStore, id string, want int, li
 			}
 		}
 	}()
-	waitFor(t, fmt.Sprintf("%d deliveries to %s succeeded", want, id), limit, func() bool {
+	testutil.WaitFor(t, limit, fmt.Sprintf("%d deliveries to %s succeeded", want, id), func() bool {
 		ds := destDeliveries(t, st, id)
 		ok := 0
 		for _, d := range ds {
@@ -476,7 +476,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			h.stop()
 			applyVersions(t, st, 0, n/2, 1000)
 			applyDocs(t, st, n, n/2)
-			waitFor(t, "a failed attempt while the destination is down", 30*time.Second, func() bool {
+			testutil.WaitFor(t, 30*time.Second, "a failed attempt while the destination is down", func() bool {
 				return slices.ContainsFunc(destDeliveries(t, st, d.ID), func(d store.Delivery) bool {
 					return d.Status == store.DeliveryPending && d.Attempts > 0
 				})
@@ -493,7 +493,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			h.stop()
 			applyVersions(t, st, 0, 1, 2000)
 			var dead []int64
-			waitFor(t, "a dead letter", 30*time.Second, func() bool {
+			testutil.WaitFor(t, 30*time.Second, "a dead letter", func() bool {
 				dead = dead[:0]
 				for _, x := range destDeliveries(t, st, d.ID) {
 					if x.Status == store.DeliveryDead {
@@ -505,7 +505,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			// The job that recorded the death must have finished, or the
 			// replay's job is taken for it and dropped (the maintenance
 			// would queue it again, but only after OverdueAfter).
-			waitFor(t, "the dead letter's job to finish", 30*time.Second, func() bool { return deliverJobs(t, st, dead[0]) == 0 })
+			testutil.WaitFor(t, 30*time.Second, "the dead letter's job to finish", func() bool { return deliverJobs(t, st, dead[0]) == 0 })
 			h.start()
 			if n, err := short.Replay(ctx, testClient, store.ReplayQuery{IDs: dead}); err != nil || n != 1 {
 				t.Fatalf("replay: %d %v", n, err)
@@ -526,7 +526,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			}
 			applyDocs(t, st, 2*n, 1)
 			var rejected map[string]any
-			waitFor(t, "the delivery rejected event", 30*time.Second, func() bool {
+			testutil.WaitFor(t, 30*time.Second, "the delivery rejected event", func() bool {
 				for _, hit := range notify.got() {
 					ev := eventOf(t, hit.body)
 					if data, _ := ev["data"].(map[string]any); ev["type"] == EventDeliveryRejected && data["endpoint_id"] == bad.ID {
@@ -552,7 +552,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			if _, err := short.UpdateDestination(ctx, testClient, bad.ID, DestinationUpdate{Settings: json.RawMessage(h.settings)}); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the dead letter's job to finish", 30*time.Second, func() bool { return deliverJobs(t, st, badDead[0].ID) == 0 })
+			testutil.WaitFor(t, 30*time.Second, "the dead letter's job to finish", func() bool { return deliverJobs(t, st, badDead[0].ID) == 0 })
 			if n, err := short.Replay(ctx, testClient, store.ReplayQuery{IDs: []int64{badDead[0].ID}}); err != nil || n != 1 {
 				t.Fatalf("replay: %d %v", n, err)
 			}
