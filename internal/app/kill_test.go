@@ -24,6 +24,7 @@ import (
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil/childenv"
 	"github.com/wearlink/wearlink/internal/testutil/loopback"
 )
 
@@ -65,7 +66,9 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-// serveProc is a `wearlink serve` child process.
+// serveProc is a `wearlink serve` child process. Its environment is
+// childenv.Env's: the in-process resolver guard does not hold in a child,
+// so every provider URL the test does not set is a closed loopback port.
 type serveProc struct {
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
@@ -75,7 +78,7 @@ type serveProc struct {
 func startServe(t *testing.T, bin string, env []string) *serveProc {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--log-level", "info")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = childenv.Env(env...)
 	p := &serveProc{cmd: cmd, logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -94,6 +97,14 @@ func startServe(t *testing.T, bin string, env []string) *serveProc {
 		}
 	}()
 	return p
+}
+
+// logIfFailed logs what the process wrote once the test has failed:
+// deferred, it shows the server's side of a wait that timed out.
+func (p *serveProc) logIfFailed(t *testing.T, name string) {
+	if t.Failed() {
+		t.Logf("%s server log:\n%s", name, p.log())
+	}
 }
 
 func (p *serveProc) log() string {
@@ -138,8 +149,10 @@ func TestKillMidBackfill(t *testing.T) {
 	}
 	for i := 0; i < users; i++ {
 		tok := sim.Tokens()[i]
-		out, err := exec.Command(bin, "link", "--data", dir, "--oura-api-url", hs.URL, "--backfill-days", "60", "--create-client",
-			"--client-uuid", "client-1", "--user-id", fmt.Sprintf("user-%d", i), "--token", tok.AccessToken, "--time-zone", tok.TimeZone).CombinedOutput()
+		cmd := exec.Command(bin, "link", "--data", dir, "--oura-api-url", hs.URL, "--backfill-days", "60", "--create-client",
+			"--client-uuid", "client-1", "--user-id", fmt.Sprintf("user-%d", i), "--token", tok.AccessToken, "--time-zone", tok.TimeZone)
+		cmd.Env = childenv.Env()
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("link: %v\n%s", err, out)
 		}

@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +26,8 @@ import (
 	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil"
+	"github.com/wearlink/wearlink/internal/testutil/childenv"
 	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
@@ -44,18 +48,22 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 	// while the test runs, and a second simulator frozen at the same
 	// instant serves the same ones.
 	frozen := time.Now().UTC().Truncate(time.Second)
-	// Latency stretches the backfill to a few seconds, so there is a middle
-	// to kill it in.
 	s, err := whoopsim.New(whoopsim.Config{Seed: seed, Users: users, Clock: whoopsim.NewClock(frozen, 0, nil),
-		ScanInterval: -1, DisableRateLimit: true, Faults: whoopsim.Faults{Latency: 200 * time.Millisecond}})
+		ScanInterval: -1, DisableRateLimit: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
 	defer func() { _ = s.Close() }()
+	// The simulator is served behind a gate that makes the middle of the
+	// backfill certain: it holds the windows' reads until the plan is
+	// known, serves a quarter of the windows, and holds the rest until
+	// the server is killed.
+	gate := newWindowGate(s)
+	front := httptest.NewServer(gate)
+	defer front.Close()
+	defer gate.release()
 	info := s.Info()
+	info.BaseURL, info.APIBaseURL = front.URL, front.URL+whoopsim.APIPrefix
 	dir := t.TempDir()
 	env := []string{"WEARLINK_DATA=" + dir, "WEARLINK_BACKFILL_DAYS=60", "WEARLINK_OURA_MANAGE_WEBHOOKS=false",
 		"WEARLINK_WHOOP_API_URL=" + info.APIBaseURL, "WEARLINK_WHOOP_OAUTH_URL=" + info.BaseURL,
@@ -64,21 +72,18 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 	start := time.Now()
 	first := startServe(t, bin, env)
 	defer func() { _ = first.cmd.Process.Kill(); _ = first.cmd.Wait() }()
+	defer first.logIfFailed(t, "first")
 	// Link once the server has made the database (see TestKillMidBackfill).
-	for ; ; time.Sleep(10 * time.Millisecond) {
-		if fi, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err == nil && fi.Size() > 0 {
-			break
-		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("the server made no database\n%s", first.log())
-		}
-	}
+	testutil.WaitFor(t, 30*time.Second, "the server to make its database", func() bool {
+		fi, err := os.Stat(filepath.Join(dir, sqlite.FileName))
+		return err == nil && fi.Size() > 0
+	})
 	for i := 0; i < users; i++ {
 		// The environment names the simulator, as for the server; the
 		// flags are the command's own.
 		cmd := exec.Command(bin, "link", "--data", dir, "--data-source", whoop.DataSource, "--create-client",
 			"--client-uuid", "client-1", "--user-id", fmt.Sprintf("user-%d", i), "--token", info.Users[i].AccessToken)
-		cmd.Env = append(os.Environ(), env...)
+		cmd.Env = childenv.Env(env...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("link: %v\n%s", err, out)
@@ -135,27 +140,32 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 		}
 		return done, windows, total
 	}
-	// Kill once a quarter of the windows are stored.
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		done, windows, total := progress()
-		if done > 0 || (total > 0 && windows == total) {
-			t.Fatalf("the backfill got too far before the kill (%d of %d windows, %d done); slow the simulator down", windows, total, done)
-		}
-		if total > 0 && windows*4 >= total {
-			t.Logf("killing the server with %d of %d windows stored, %s after its start", windows, total, time.Since(start).Round(time.Millisecond))
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("backfill did not progress: %d of %d windows\n%s", windows, total, first.log())
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Linking stored the plans: a quarter of their windows may be read,
+	// and the kill comes once the server stored some and asks for more
+	// than that quarter.
+	_, _, total := progress()
+	if total == 0 {
+		t.Fatal("linking stored no backfill plan")
 	}
+	gate.open(total / 4)
+	testutil.WaitFor(t, 2*time.Minute, "a read held after a quarter of the windows, with some stored", func() bool {
+		_, windows, _ := progress()
+		return gate.held() && windows > 0
+	})
+	// A window needs no read when it is empty before the account's
+	// history, or is read along with another collection: the windows
+	// stored may be more than those the gate counted, but not all.
+	done, windows, _ := progress()
+	if done > 0 || windows >= total {
+		t.Fatalf("the backfill got past the gate before the kill (%d of %d windows, %d done)", windows, total, done)
+	}
+	t.Logf("killing the server with %d of %d windows stored, %s after its start", windows, total, time.Since(start).Round(time.Millisecond))
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = first.cmd.Wait()
-	_, before, total := progress()
+	gate.release()
+	_, before, _ := progress()
 
 	restart := time.Now()
 	second := startServe(t, bin, env)
@@ -163,17 +173,11 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 		_ = second.cmd.Process.Signal(syscall.SIGTERM)
 		_ = second.cmd.Wait()
 	}()
-	deadline = time.Now().Add(3 * time.Minute)
-	for {
+	defer second.logIfFailed(t, "second")
+	testutil.WaitFor(t, 3*time.Minute, "the backfill to finish after the restart", func() bool {
 		done, _, _ := progress()
-		if done == users && pendingIngestJobs(t, st.SQLite) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("backfill did not finish after the restart (%d of %d done)\n%s", done, users, second.log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return done == users && harness.PendingIngestJobs(t, st.SQLite) == 0
+	})
 	t.Logf("restarted server finished the backfill in %s (%d of %d windows were stored before the kill)",
 		time.Since(restart).Round(time.Millisecond), before, total)
 	if !strings.Contains(second.log(), "jobs of a stopped process taken back") {
@@ -188,7 +192,7 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 	_ = second.cmd.Wait()
 	// A job cut by the kill may record an error and run again; none may
 	// give up.
-	for _, f := range failedIngestJobs(t, st.SQLite) {
+	for _, f := range harness.FailedIngestJobs(t, st.SQLite) {
 		if strings.Contains(f, " discarded ") {
 			t.Errorf("a job gave up: %s", f)
 		} else {
@@ -321,6 +325,114 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 	}
 }
 
+// windowGate serves the WHOOP simulator and counts the backfill's
+// windows: a read of a collection by day (a list request) whose page has
+// no next_token ends a window. Until open it holds every such read; then
+// it serves them while the windows served and the reads in flight stay
+// below the limit, and holds the rest until release. Everything else (the
+// profile, the body measurement, OAuth) goes through.
+type windowGate struct {
+	next http.Handler
+
+	mu       sync.Mutex
+	limit    int // -1 until open
+	served   int
+	inflight int
+	waited   bool
+	released bool
+	changed  chan struct{} // closed and replaced on every change
+}
+
+func newWindowGate(next http.Handler) *windowGate {
+	return &windowGate{next: next, limit: -1, changed: make(chan struct{})}
+}
+
+// isList is a list request of a collection read by day.
+func isList(r *http.Request) bool {
+	p := strings.TrimPrefix(r.URL.Path, whoopsim.APIPrefix)
+	switch p {
+	case "/v2/cycle", "/v2/recovery", "/v2/activity/sleep", "/v2/activity/workout":
+		return r.Method == http.MethodGet
+	}
+	return false
+}
+
+func (g *windowGate) broadcast() {
+	close(g.changed)
+	g.changed = make(chan struct{})
+}
+
+func (g *windowGate) open(limit int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.limit = limit
+	g.broadcast()
+}
+
+func (g *windowGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.released {
+		g.released = true
+		g.broadcast()
+	}
+}
+
+// held says whether a read waited once the gate was open.
+func (g *windowGate) held() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.waited
+}
+
+func (g *windowGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !isList(r) {
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	for {
+		g.mu.Lock()
+		if g.released {
+			g.mu.Unlock()
+			g.next.ServeHTTP(w, r)
+			return
+		}
+		if g.limit >= 0 && g.served+g.inflight < g.limit {
+			g.inflight++
+			g.mu.Unlock()
+			break
+		}
+		if g.limit >= 0 {
+			g.waited = true
+		}
+		ch := g.changed
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	rec := httptest.NewRecorder()
+	g.next.ServeHTTP(rec, r)
+	var page struct {
+		NextToken string `json:"next_token"`
+	}
+	last := rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &page) == nil && page.NextToken == ""
+	g.mu.Lock()
+	g.inflight--
+	if last {
+		g.served++
+	}
+	g.broadcast()
+	g.mu.Unlock()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
 // planWindows is the number of windows of a backfill plan FROM/TO/DAYS.
 func planWindows(t *testing.T, plan []string) int {
 	t.Helper()
@@ -348,41 +460,4 @@ func whoopProvider(t *testing.T, apiURL, oauthURL string) *whoop.Provider {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// pendingIngestJobs counts the engine's jobs not finished yet.
-func pendingIngestJobs(t *testing.T, db *sql.DB) int {
-	t.Helper()
-	var n int
-	err := db.QueryRow(`SELECT count(*) FROM river_job
-		WHERE kind LIKE 'ingest\_%' ESCAPE '\' AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// failedIngestJobs lists the engine's jobs that gave up or recorded an
-// error on some attempt.
-func failedIngestJobs(t *testing.T, db *sql.DB) []string {
-	t.Helper()
-	rows, err := db.Query(`SELECT kind, state, errors FROM river_job
-		WHERE kind LIKE 'ingest\_%' ESCAPE '\' AND (state = 'discarded' OR (errors IS NOT NULL AND errors != '[]' AND errors != 'null'))`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var kind, state string
-		var errs []byte
-		if err := rows.Scan(&kind, &state, &errs); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, kind+" "+state+" "+string(errs))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/testutil"
+	"github.com/wearlink/wearlink/internal/testutil/childenv"
 )
 
 // backfillWith starts n `wearlink serve` processes on one PostgreSQL
@@ -57,7 +58,7 @@ func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, 
 		tok := sim.Tokens()[i]
 		cmd := exec.Command(bin, "link", "--create-client", "--client-uuid", "client-1", "--user-id", fmt.Sprintf("user-%d", i),
 			"--token", tok.AccessToken, "--time-zone", tok.TimeZone)
-		cmd.Env = append(os.Environ(), env...)
+		cmd.Env = childenv.Env(env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("link: %v\n%s", err, out)
 		}

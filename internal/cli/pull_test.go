@@ -210,25 +210,6 @@ func rookFiles(t *testing.T, results []provider.Normalized) map[string][]byte {
 	return out
 }
 
-// snapshot reads every file under dir.
-func snapshot(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		rel, _ := filepath.Rel(dir, path)
-		files[rel] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
 // wearlink pull --data-source whoop keeps 30 days of raw records, the ROOK
 // documents the provider's normalizer makes of them, and their tables; a
 // second run fetches only the last two days and, with nothing new, leaves
@@ -298,7 +279,7 @@ func TestPullWhoop(t *testing.T) {
 
 	// Again, without --since: only the last two days of each dated
 	// collection are asked for, and nothing changes on disk.
-	before := snapshot(t, out)
+	before := testutil.Snapshot(t, out)
 	_, stderr, err = runCLI(t, "pull", "--data-source", "whoop", "--token", u.AccessToken, "--base-url", info.APIBaseURL,
 		"--until", until, "--out", out)
 	if err != nil {
@@ -313,7 +294,7 @@ func TestPullWhoop(t *testing.T) {
 	if strings.Contains(stderr, since+"..") {
 		t.Errorf("second run fetched from %s again:\n%s", since, stderr)
 	}
-	after := snapshot(t, out)
+	after := testutil.Snapshot(t, out)
 	if len(after) != len(before) {
 		t.Errorf("%d files after the second run, %d before", len(after), len(before))
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +40,9 @@ type destHarness struct {
 	wrongSays, secret string
 	// stop and start take the server down and bring it back with its data.
 	stop, start func()
+	// hold makes the server take after document writes and hold the later
+	// ones until released (see desttest.Hold).
+	hold func(t *testing.T, after int) (held func() bool, release func())
 	// newest reads back the newest version the server holds of each
 	// document, by document identity (docIdentity).
 	newest func(t *testing.T) map[string]heldDoc
@@ -75,6 +80,10 @@ func s3Harness(t *testing.T) destHarness {
 	return destHarness{kind: destination.KindS3, settings: set(s.Secret), wrong: set("not-the-right-secret"),
 		wrongClass: "auth", wrongSays: "SignatureDoesNotMatch", secret: "not-the-right-secret",
 		stop: s.Stop, start: s.Start,
+		hold: func(t *testing.T, after int) (func() bool, func()) {
+			h := s.HoldWrites(t, after)
+			return h.Held, h.Release
+		},
 		newest: func(t *testing.T) map[string]heldDoc {
 			out := map[string]heldDoc{}
 			for key, body := range s.Objects(t) {
@@ -122,6 +131,10 @@ func kafkaHarness(t *testing.T) destHarness {
 	return destHarness{kind: destination.KindKafka, settings: set(k.Pass), wrong: set("not-the-password"),
 		wrongClass: "auth", wrongSays: "SASL", secret: "not-the-password",
 		stop: k.Stop, start: k.Start,
+		hold: func(t *testing.T, after int) (func() bool, func()) {
+			h := k.HoldWrites(t, after)
+			return h.Held, h.Release
+		},
 		newest: func(t *testing.T) map[string]heldDoc {
 			out := map[string]heldDoc{}
 			for _, r := range k.Records(t) {
@@ -155,6 +168,7 @@ func postgresHarness(t *testing.T) destHarness {
 		wrong: mustJSON(destination.PostgresSettings{DSN: wrong.String()}), wrongClass: "auth",
 		wrongSays: `role "wl_e2e_nobody" does not exist`, secret: "db-e2e-password",
 		stop: p.Stop, start: p.Start,
+		hold: func(t *testing.T, after int) (func() bool, func()) { return holdPostgresWrites(t, dsn, after) },
 		newest: func(t *testing.T) map[string]heldDoc {
 			ctx := context.Background()
 			c, err := pgx.Connect(ctx, dsn)
@@ -183,6 +197,70 @@ func postgresHarness(t *testing.T) destHarness {
 			return out
 		},
 	}
+}
+
+// holdPostgresWrites makes the destination's table take after row writes
+// and hold the later ones until released: a trigger counts the writes on
+// a sequence and, past after, waits for an advisory lock this test's
+// session holds until the release. The table must exist (the
+// destination tested once).
+func holdPostgresWrites(t *testing.T, dsn string, after int) (held func() bool, release func()) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	if err := c.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	// A key of this test's own: other tests share the server.
+	key := rand.Int64N(1<<31) + 1
+	q := func(s string) string { return pgx.Identifier{schema, s}.Sanitize() }
+	for _, s := range []string{
+		fmt.Sprintf("SELECT pg_advisory_lock(%d)", key),
+		"CREATE SEQUENCE " + q("e2e_writes"),
+		fmt.Sprintf(`CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF nextval('%s') > %d THEN
+		PERFORM pg_advisory_xact_lock_shared(%d);
+	END IF;
+	RETURN NEW;
+END $$`, q("e2e_hold"), q("e2e_writes"), after, key),
+		fmt.Sprintf("CREATE TRIGGER e2e_hold BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()", q("wearlink_documents"), q("e2e_hold")),
+	} {
+		if _, err := c.Exec(ctx, s); err != nil {
+			c.Close(ctx)
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := c.Exec(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
+				t.Errorf("release the held writes: %v", err)
+			}
+			c.Close(ctx)
+		})
+	}
+	t.Cleanup(release)
+	obs, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { obs.Close(ctx) })
+	held = func() bool {
+		var n int
+		// A bigint key is classid (high half), objid (low half), objsubid 1.
+		err := obs.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND classid = 0 AND objid = $1 AND objsubid = 1`, key).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	return held, release
 }
 
 var destHarnesses = []struct {
@@ -298,7 +376,7 @@ func waitDelivered(t testing.TB, st store.DeliveryStore, id string, want int, li
 			}
 		}
 	}()
-	waitFor(t, fmt.Sprintf("%d deliveries to %s succeeded", want, id), limit, func() bool {
+	testutil.WaitFor(t, limit, fmt.Sprintf("%d deliveries to %s succeeded", want, id), func() bool {
 		ds := destDeliveries(t, st, id)
 		ok := 0
 		for _, d := range ds {
@@ -366,8 +444,14 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			setupClient(t, st)
 			notify := newReceiver(t)
 
-			// Retries span 10 s: the server is down far shorter.
-			svc := e2eService(t, st, slices.Repeat([]time.Duration{100 * time.Millisecond}, 100))
+			// Retries quick at first, then a tail of 500 ms waits that
+			// lasts far longer than every wait of this test together:
+			// however long the destination takes to come back (kfake's
+			// restart, the client's reconnect backoff on a loaded
+			// machine), the delivery cannot run out of attempts and die
+			// during the outage.
+			svc := e2eService(t, st, append(slices.Repeat([]time.Duration{100 * time.Millisecond}, 20),
+				slices.Repeat([]time.Duration{500 * time.Millisecond}, 2000)...))
 			if _, err := svc.AddEndpoint(ctx, EndpointInput{ClientUUID: testClient, URL: notify.URL, Kind: store.EndpointNotification}); err != nil {
 				t.Fatal(err)
 			}
@@ -392,7 +476,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			h.stop()
 			applyVersions(t, st, 0, n/2, 1000)
 			applyDocs(t, st, n, n/2)
-			waitFor(t, "a failed attempt while the destination is down", 30*time.Second, func() bool {
+			testutil.WaitFor(t, 30*time.Second, "a failed attempt while the destination is down", func() bool {
 				return slices.ContainsFunc(destDeliveries(t, st, d.ID), func(d store.Delivery) bool {
 					return d.Status == store.DeliveryPending && d.Attempts > 0
 				})
@@ -409,7 +493,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			h.stop()
 			applyVersions(t, st, 0, 1, 2000)
 			var dead []int64
-			waitFor(t, "a dead letter", 30*time.Second, func() bool {
+			testutil.WaitFor(t, 30*time.Second, "a dead letter", func() bool {
 				dead = dead[:0]
 				for _, x := range destDeliveries(t, st, d.ID) {
 					if x.Status == store.DeliveryDead {
@@ -421,7 +505,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			// The job that recorded the death must have finished, or the
 			// replay's job is taken for it and dropped (the maintenance
 			// would queue it again, but only after OverdueAfter).
-			waitFor(t, "the dead letter's job to finish", 30*time.Second, func() bool { return deliverJobs(t, st, dead[0]) == 0 })
+			testutil.WaitFor(t, 30*time.Second, "the dead letter's job to finish", func() bool { return deliverJobs(t, st, dead[0]) == 0 })
 			h.start()
 			if n, err := short.Replay(ctx, testClient, store.ReplayQuery{IDs: dead}); err != nil || n != 1 {
 				t.Fatalf("replay: %d %v", n, err)
@@ -442,7 +526,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			}
 			applyDocs(t, st, 2*n, 1)
 			var rejected map[string]any
-			waitFor(t, "the delivery rejected event", 30*time.Second, func() bool {
+			testutil.WaitFor(t, 30*time.Second, "the delivery rejected event", func() bool {
 				for _, hit := range notify.got() {
 					ev := eventOf(t, hit.body)
 					if data, _ := ev["data"].(map[string]any); ev["type"] == EventDeliveryRejected && data["endpoint_id"] == bad.ID {
@@ -468,7 +552,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 			if _, err := short.UpdateDestination(ctx, testClient, bad.ID, DestinationUpdate{Settings: json.RawMessage(h.settings)}); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the dead letter's job to finish", 30*time.Second, func() bool { return deliverJobs(t, st, badDead[0].ID) == 0 })
+			testutil.WaitFor(t, 30*time.Second, "the dead letter's job to finish", func() bool { return deliverJobs(t, st, badDead[0].ID) == 0 })
 			if n, err := short.Replay(ctx, testClient, store.ReplayQuery{IDs: []int64{badDead[0].ID}}); err != nil || n != 1 {
 				t.Fatalf("replay: %d %v", n, err)
 			}
@@ -497,6 +581,11 @@ func TestDestinationCrashLosesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Tested once, as a client does: the PostgreSQL table the
+			// hold's trigger goes on exists from here.
+			if tr, err := svc.TestDestination(t.Context(), testClient, d.ID); err != nil || !tr.Succeeded {
+				t.Fatalf("test: %+v %v", tr, err)
+			}
 			const n = 400
 			applyDocs(t, st, 0, n)
 			succeeded := func() int {
@@ -508,10 +597,15 @@ func TestDestinationCrashLosesNothing(t *testing.T) {
 				}
 				return k
 			}
-			killHelper(t, st, path, "writes from the helper process", func() bool { return succeeded() >= n/4 })
+			// The destination takes a quarter of the documents and holds
+			// the rest until the helper process is killed: the kill lands
+			// in the middle of the writes however fast they go.
+			held, release := h.hold(t, n/4)
+			killHelper(t, st, path, "a write held after some written by the helper process", func() bool { return held() && succeeded() > 0 })
 			before := succeeded()
+			release()
 			if before >= n {
-				t.Skipf("all %d written before the kill; nothing to check", before)
+				t.Fatalf("all %d written before the kill, although the destination held the writes after %d", before, n/4)
 			}
 			orphans := freeOrphans(t, st)
 			c := startRiver(t, st, riverService(t, st))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil"
 )
 
 // fastSchedule keeps River tests short: the logic is the same as with
@@ -71,18 +72,6 @@ func setupClient(t testing.TB, st store.Store) {
 	}
 }
 
-// waitFor polls cond until it holds or the time is up.
-func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func (r *receiver) distinct() (ids map[string]int, ok int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -110,7 +99,7 @@ func TestRiverDelivers(t *testing.T) {
 	defer stopRiver(t, c)
 
 	applyDocs(t, st, 0, 1)
-	waitFor(t, "three attempts", 20*time.Second, func() bool { return len(rcv.got()) >= 3 })
+	testutil.WaitFor(t, 20*time.Second, "three attempts", func() bool { return len(rcv.got()) >= 3 })
 	hits := rcv.got()
 	for _, h := range hits {
 		if err := verify(t, ep.Secret, h, true); err != nil {
@@ -124,7 +113,7 @@ func TestRiverDelivers(t *testing.T) {
 	if err != nil || len(ds) != 1 {
 		t.Fatal(ds, err)
 	}
-	waitFor(t, "the record of the third attempt", 10*time.Second, func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the record of the third attempt", func() bool {
 		d, _ := st.GetDelivery(t.Context(), ds[0].ID)
 		return d.Status == store.DeliverySucceeded && d.Attempts == 3
 	})
@@ -132,14 +121,14 @@ func TestRiverDelivers(t *testing.T) {
 	rcv.setScript(reply{status: 200})
 	const n = 100
 	applyDocs(t, st, 1, n)
-	waitFor(t, "the batch", 30*time.Second, func() bool { ids, _ := rcv.distinct(); return len(ids) == n })
+	testutil.WaitFor(t, 30*time.Second, "the batch", func() bool { ids, _ := rcv.distinct(); return len(ids) == n })
 }
 
 // deliveredAll waits until every delivery succeeded and the receiver
 // holds all their webhook-ids, and returns how many requests it got.
 func deliveredAll(t *testing.T, st *sqlite.Store, rcv *receiver, n int, limit time.Duration) int {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("%d distinct webhook-ids", n), limit, func() bool { ids, _ := rcv.distinct(); return len(ids) >= n })
+	testutil.WaitFor(t, limit, fmt.Sprintf("%d distinct webhook-ids", n), func() bool { ids, _ := rcv.distinct(); return len(ids) >= n })
 	ids, total := rcv.distinct()
 	var all []store.Delivery
 	for after := int64(0); ; {
@@ -177,7 +166,7 @@ func TestRiverStopRestartLosesNothing(t *testing.T) {
 	const n = 400
 	applyDocs(t, st, 0, n)
 	c := startRiver(t, st, svc)
-	waitFor(t, "the first deliveries", 30*time.Second, func() bool { return len(rcv.got()) >= n/4 })
+	testutil.WaitFor(t, 30*time.Second, "the first deliveries", func() bool { return len(rcv.got()) >= n/4 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if err := c.StopAndCancel(ctx); err != nil {
 		t.Fatal(err)
@@ -233,7 +222,7 @@ func killHelper(t *testing.T, st *sqlite.Store, path, what string, started func(
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	defer cmd.Process.Kill()
-	waitFor(t, what, 60*time.Second, func() bool {
+	testutil.WaitFor(t, 60*time.Second, what, func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("the helper process exited: %v", err)

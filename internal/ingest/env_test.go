@@ -31,6 +31,7 @@ import (
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/store/sqlite"
+	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
@@ -269,22 +270,16 @@ func (e *env) link(i int) store.Connection {
 // waitBackfill waits until every connection's backfill has finished.
 func (e *env) waitBackfill(timeout time.Duration, conns ...store.Connection) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
+	defer e.dumpJobsIfFailed()
 	for _, c := range conns {
-		for {
-			got, err := e.st.GetConnection(e.ctx, c.ID)
-			if err != nil {
+		var got store.Connection
+		testutil.WaitFor(e.t, timeout, fmt.Sprintf("the backfill of connection %d", c.ID), func() bool {
+			var err error
+			if got, err = e.st.GetConnection(e.ctx, c.ID); err != nil {
 				e.t.Fatal(err)
 			}
-			if got.Cursors["backfill_done"] != "" {
-				break
-			}
-			if time.Now().After(deadline) {
-				e.dumpJobs()
-				e.t.Fatalf("backfill of connection %d not finished after %s (cursors %v)", c.ID, timeout, got.Cursors)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return got.Cursors["backfill_done"] != ""
+		})
 	}
 }
 
@@ -312,16 +307,15 @@ func (e *env) jobs(kind string, states ...rivertype.JobState) []*rivertype.JobRo
 // waitIdle waits until no job waits or runs.
 func (e *env) waitIdle(timeout time.Duration) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if len(e.jobs("")) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.dumpJobs()
-			e.t.Fatalf("jobs still busy after %s", timeout)
-		}
-		time.Sleep(30 * time.Millisecond)
+	defer e.dumpJobsIfFailed()
+	testutil.WaitFor(e.t, timeout, "no job to wait or run", func() bool { return len(e.jobs("")) == 0 })
+}
+
+// dumpJobsIfFailed logs the busy jobs once the test has failed:
+// deferred, it shows what a wait that timed out was waiting on.
+func (e *env) dumpJobsIfFailed() {
+	if e.t.Failed() {
+		e.dumpJobs()
 	}
 }
 

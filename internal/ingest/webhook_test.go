@@ -15,6 +15,7 @@ import (
 	"github.com/wearlink/wearlink/internal/ingest"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/testutil"
 )
 
 // subscribe creates the app's subscriptions at the simulator, which
@@ -289,22 +290,18 @@ func TestFetchSettlesScheduled(t *testing.T) {
 		}
 	}
 	post(0)
-	deadline := time.Now().Add(5 * time.Minute)
 	var job *rivertype.JobRow
-	for job == nil {
-		for _, j := range e.jobs("ingest_fetch") {
-			if j.AttemptedAt != nil && j.State != rivertype.JobStateRunning {
-				job = j
+	func() {
+		defer e.dumpJobsIfFailed()
+		testutil.WaitFor(t, 5*time.Minute, "the fetch job to be taken and put back", func() bool {
+			for _, j := range e.jobs("ingest_fetch") {
+				if j.AttemptedAt != nil && j.State != rivertype.JobStateRunning {
+					job = j
+				}
 			}
-		}
-		if job == nil {
-			if time.Now().After(deadline) {
-				e.dumpJobs()
-				t.Fatal("the fetch job was never taken and put back")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+			return job != nil
+		})
+	}()
 	// River counts the snooze from when it records it, a little after the
 	// job was taken.
 	if wait := job.ScheduledAt.Sub(job.CreatedAt); wait < time.Hour-time.Second || wait > time.Hour+time.Minute {

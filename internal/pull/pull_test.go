@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -123,25 +122,6 @@ func parquetRows(t *testing.T, path string) (int64, []string) {
 		cols = append(cols, c.Name())
 	}
 	return pf.NumRows(), cols
-}
-
-// snapshot reads every file under dir.
-func snapshot(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func TestPullYearThenOnlyTheNewDays(t *testing.T) {
@@ -298,7 +278,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 
 	// A second run reads only the last two days and leaves every file as it
 	// was.
-	before := snapshot(t, out)
+	before := testutil.Snapshot(t, out)
 	e.sim.ResetRequestCounts()
 	sum2, err := pull.Run(ctx, pull.Options{Provider: e.prov, Auth: e.auth(), Out: out, Since: since, Until: until})
 	if err != nil {
@@ -311,7 +291,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 	if second > 2*len(oura.Collections()) || second*3 > firstRequests {
 		t.Errorf("the second run made %d requests, the first %d", second, firstRequests)
 	}
-	after := snapshot(t, out)
+	after := testutil.Snapshot(t, out)
 	if len(after) != len(before) {
 		t.Errorf("%d files after the second run, %d before", len(after), len(before))
 	}
@@ -443,7 +423,7 @@ func TestPullResumesAfterAFailure(t *testing.T) {
 	if _, err := pull.Run(ctx, pull.Options{Provider: e.prov, Auth: e.auth(), Out: out, Since: since, Until: until, Collections: colls}); err != nil {
 		t.Fatal(err)
 	}
-	want, got := snapshot(t, clean), snapshot(t, out)
+	want, got := testutil.Snapshot(t, clean), testutil.Snapshot(t, out)
 	for name, b := range want {
 		if !bytes.Equal(got[name], b) {
 			t.Errorf("%s differs from the pull that never failed", name)

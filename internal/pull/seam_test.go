@@ -180,7 +180,7 @@ func TestPullServesAnyProviderThroughTheSeam(t *testing.T) {
 	}
 
 	// A second run reads the last two days again and changes nothing.
-	before := snapshot(t, out)
+	before := testutil.Snapshot(t, out)
 	b.fetches = map[string]int{}
 	if _, err := pull.Run(ctx, pull.Options{Provider: b, Auth: provider.StaticToken("band-token"), Out: out, Location: berlin, Until: "2024-03-31"}); err != nil {
 		t.Fatal(err)
@@ -188,7 +188,7 @@ func TestPullServesAnyProviderThroughTheSeam(t *testing.T) {
 	if b.fetches["recovery"] != 1 || b.fetches["pulse"] != 1 {
 		t.Errorf("second run calls %v", b.fetches)
 	}
-	after := snapshot(t, out)
+	after := testutil.Snapshot(t, out)
 	if len(after) != len(before) {
 		t.Errorf("the second run left %d files, the first %d", len(after), len(before))
 	}

@@ -72,6 +72,14 @@ func startHub(t *testing.T) *hub {
 		cancel()
 		t.Fatal(err)
 	}
+	// config.Default() leaves every provider URL at the live provider's;
+	// with no application configured the app runs both built-in
+	// simulators and points every one of them there. Without them a
+	// request would go out to a provider.
+	if a.SimulatorURL() == "" || a.WhoopSimulatorURL() == "" {
+		cancel()
+		t.Fatalf("the built-in simulators do not run (Oura %q, WHOOP %q): the provider URLs are the live ones", a.SimulatorURL(), a.WhoopSimulatorURL())
+	}
 	if err := a.Listen(); err != nil {
 		cancel()
 		t.Fatal(err)

@@ -149,13 +149,23 @@ func (r *recordRevoker) Revoke(ctx context.Context, a provider.Auth) error {
 
 // TestRevokerReplacesRFC7009: a provider whose revocation is its own
 // (WHOOP's DELETE of the user's access) gets it called instead of a POST to
-// a revocation URL, which it does not have, with the stored access token
-// while it is live.
+// a revocation URL: even with a revocation URL configured, that URL gets
+// no request, and the revoker gets the stored access token while it is
+// live.
 func TestRevokerReplacesRFC7009(t *testing.T) {
+	var mu sync.Mutex
+	var posted []string
+	revokeSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		posted = append(posted, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer revokeSrv.Close()
 	rv := &recordRevoker{}
 	now := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
 	f, err := oauthkit.New(oauthkit.Config{ClientID: "app", ClientSecret: "s", Revoker: rv, Now: func() time.Time { return now },
-		OAuth: provider.OAuth{AuthURL: "http://127.0.0.1:1/auth", TokenURL: "http://127.0.0.1:1/token"}})
+		OAuth: provider.OAuth{AuthURL: "http://127.0.0.1:1/auth", TokenURL: "http://127.0.0.1:1/token", RevokeURL: revokeSrv.URL + "/revoke"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +174,13 @@ func TestRevokerReplacesRFC7009(t *testing.T) {
 	}
 	if len(rv.tokens) != 1 || rv.tokens[0] != "tok-1" {
 		t.Fatalf("revoker got %v, want [tok-1]", rv.tokens)
+	}
+	// Revoke returned: a request it made has been answered, and so
+	// recorded.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posted) != 0 {
+		t.Fatalf("the revocation URL got %v, want no request", posted)
 	}
 }
 

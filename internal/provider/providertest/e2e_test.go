@@ -25,6 +25,7 @@ import (
 	"github.com/wearlink/wearlink/internal/provider/providertest"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
+	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/harness"
 )
 
@@ -51,16 +52,6 @@ func (r *receiver) has(seconds string) bool {
 		}
 	}
 	return false
-}
-
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Minute); !ok(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestFakeBandEndToEnd: a provider written only for tests, registered
@@ -178,14 +169,14 @@ func TestFakeBandEndToEnd(t *testing.T) {
 	}
 
 	// Backfilled, normalized and delivered.
-	waitFor(t, "the backfilled naps at the app", func() bool { return recv.has("1800") && recv.has("2700") })
+	testutil.WaitFor(t, 5*time.Minute, "the backfilled naps at the app", func() bool { return recv.has("1800") && recv.has("2700") })
 
 	// Notified: a new nap reaches the app without any poll.
 	cloud.AddNap(providertest.Nap{ID: "n3", Day: day(0), Minutes: 20})
 	if code, err := cloud.Notify(ctx, base+"/webhooks/fakeband", "n3"); err != nil || code != 200 {
 		t.Fatalf("notification: %d %v", code, err)
 	}
-	waitFor(t, "the notified nap at the app", func() bool { return recv.has("1200") })
+	testutil.WaitFor(t, 5*time.Minute, "the notified nap at the app", func() bool { return recv.has("1200") })
 	forged, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/fakeband", strings.NewReader(`{"user_id":"fb-user-1","type":"nap.updated","id":"n3"}`))
 	forged.Header.Set("X-FakeBand-Signature", "00")
 	if resp, err := http.DefaultClient.Do(forged); err != nil || resp.StatusCode != 401 {

@@ -351,15 +351,12 @@ func (h *harness) mustLink(userID string, simUser int) store.Connection {
 }
 
 // pendingIngestJobs counts the engine's jobs not finished yet.
-func (h *harness) pendingIngestJobs() int {
-	h.t.Helper()
-	var n int
-	err := h.st.Writer().QueryRowContext(h.ctx, `SELECT count(*) FROM river_job
-		WHERE kind LIKE 'ingest\_%' ESCAPE '\' AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return n
+func (h *harness) pendingIngestJobs() int { return testharness.PendingIngestJobs(h.t, h.st.Writer()) }
+
+// failedIngestJobs lists the engine's jobs that gave up or recorded an
+// error on some attempt.
+func (h *harness) failedIngestJobs() []string {
+	return testharness.FailedIngestJobs(h.t, h.st.Writer())
 }
 
 // ingestJobs counts the engine's jobs of these kinds, finished or not.
@@ -383,31 +380,6 @@ var (
 	notifiedKinds = []string{"ingest_fetch", "ingest_delete"}
 	syncKinds     = []string{"ingest_backfill", "ingest_fetch", "ingest_delete", "ingest_poll", "ingest_resync"}
 )
-
-// failedIngestJobs lists the engine's jobs that gave up or recorded an
-// error on some attempt.
-func (h *harness) failedIngestJobs() []string {
-	h.t.Helper()
-	rows, err := h.st.Writer().QueryContext(h.ctx, `SELECT kind, state, errors FROM river_job
-		WHERE kind LIKE 'ingest\_%' ESCAPE '\' AND (state = 'discarded' OR (errors IS NOT NULL AND errors != '[]' AND errors != 'null'))`)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var kind, state string
-		var errs []byte
-		if err := rows.Scan(&kind, &state, &errs); err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, kind+" "+state+" "+string(errs))
-	}
-	if err := rows.Err(); err != nil {
-		h.t.Fatal(err)
-	}
-	return out
-}
 
 // waitBackfilled waits until every connection's backfill finished and no
 // engine job is left.

@@ -3,7 +3,9 @@
 // behind an AWS Signature V4 check, franz-go's kfake broker with SASL,
 // and a TCP proxy that can stop and start in front of any server (a
 // PostgreSQL for instance). Each can be stopped and started again on the
-// same address with its data, as a restarted server would be.
+// same address with its data, as a restarted server would be: the port is
+// held for the whole test, and connections to it are reset while the
+// server is down (refused, as by a host where nothing listens).
 //
 // It imports nothing of wearlink, so the tests of any package can use it.
 package desttest
@@ -45,6 +47,7 @@ type S3 struct {
 	Secret  string
 	handler http.Handler
 	sig     *sigV4
+	port    *keptPort
 	mu      sync.Mutex
 	srv     *httptest.Server
 }
@@ -68,20 +71,18 @@ func StartS3(t testing.TB) *S3 {
 	fake := gofakes3.New(be, gofakes3.WithTimeSkewLimit(0))
 	s.sig = &sigV4{users: map[string]s3User{s.Key: {secret: s.Secret}}, next: fake.Server()}
 	s.handler = s.sig
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Addr = ln.Addr().String()
-	s.serve(ln)
+	s.port = keepPort(t)
+	s.Addr = s.port.Addr()
+	s.Start()
 	t.Cleanup(s.Stop)
 	return s
 }
 
-func (s *S3) serve(ln net.Listener) {
+// Start serves again on the same address.
+func (s *S3) Start() {
 	srv := httptest.NewUnstartedServer(s.handler)
 	srv.Listener.Close()
-	srv.Listener = ln
+	srv.Listener = s.port.mustListen(s.t)
 	srv.Start()
 	s.mu.Lock()
 	s.srv = srv
@@ -98,15 +99,6 @@ func (s *S3) Stop() {
 		srv.CloseClientConnections()
 		srv.Close()
 	}
-}
-
-// Start listens again on the same address.
-func (s *S3) Start() {
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.serve(ln)
 }
 
 // Objects reads every object of the bucket back through the S3 API.
@@ -142,6 +134,7 @@ func (s *S3) Objects(t testing.TB) map[string][]byte {
 type sigV4 struct {
 	mu    sync.Mutex
 	users map[string]s3User
+	hold  *Hold
 	next  http.Handler
 }
 
@@ -201,6 +194,9 @@ func (a *sigV4) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s3Error(w, "AccessDenied", "Access Denied")
 		return
 	}
+	if a.held(w, r) {
+		return
+	}
 	a.next.ServeHTTP(w, r)
 }
 
@@ -214,7 +210,7 @@ type Kafka struct {
 	Pass       string
 	Partitions int32
 	dir        string
-	port       int
+	port       *keptPort
 	opts       []kfake.Opt
 	c          *kfake.Cluster
 }
@@ -223,22 +219,19 @@ type Kafka struct {
 // options (more users, ACLs).
 func StartKafka(t testing.TB, opts ...kfake.Opt) *Kafka {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	k := &Kafka{t: t, Addr: fmt.Sprintf("127.0.0.1:%d", port), Topic: "wearlink-e2e", User: "wearlink", Pass: "kafka-e2e-secret",
+	port := keepPort(t)
+	k := &Kafka{t: t, Addr: port.Addr(), Topic: "wearlink-e2e", User: "wearlink", Pass: "kafka-e2e-secret",
 		Partitions: 3, dir: t.TempDir(), port: port, opts: opts}
 	k.Start()
 	t.Cleanup(k.Stop)
 	return k
 }
 
-// Start starts the broker on its port with the records it had.
+// Start starts the broker on its port with the records it had. The
+// broker listens on the port the test holds, not one it binds itself.
 func (k *Kafka) Start() {
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.Ports(k.port), kfake.DataDir(k.dir), kfake.SyncWrites(),
+	listen := func(string, string) (net.Listener, error) { return k.port.listen() }
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.ListenFn(listen), kfake.DataDir(k.dir), kfake.SyncWrites(),
 		kfake.SeedTopics(k.Partitions, k.Topic), kfake.EnableSASL(), kfake.EnableACLs(),
 		kfake.Superuser("SCRAM-SHA-256", k.User, k.Pass)}, k.opts...)...)
 	if err != nil {
@@ -313,13 +306,14 @@ func Header(r *kgo.Record, key string) string {
 	return ""
 }
 
-// Proxy forwards TCP connections to a server. Stop closes the listener
-// and every connection, as the server going down would; Start listens on
-// the same address again.
+// Proxy forwards TCP connections to a server. Stop closes every
+// connection and resets new ones, as the server going down would; Start
+// forwards again on the same address.
 type Proxy struct {
 	t      testing.TB
 	target string
 	Addr   string
+	port   *keptPort
 
 	mu    sync.Mutex
 	ln    net.Listener
@@ -329,13 +323,9 @@ type Proxy struct {
 
 // NewProxy starts a proxy to target, stopped when the test ends.
 func NewProxy(t testing.TB, target string) *Proxy {
-	p := &Proxy{t: t, target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Addr = ln.Addr().String()
-	p.serve(ln)
+	p := &Proxy{t: t, target: target, conns: map[net.Conn]bool{}, port: keepPort(t)}
+	p.Addr = p.port.Addr()
+	p.Start()
 	t.Cleanup(p.Stop)
 	return p
 }
@@ -379,7 +369,7 @@ func (p *Proxy) serve(ln net.Listener) {
 	}()
 }
 
-// Stop closes the listener and every connection.
+// Stop detaches the listener and closes every connection.
 func (p *Proxy) Stop() {
 	p.mu.Lock()
 	if p.ln != nil {
@@ -394,11 +384,5 @@ func (p *Proxy) Stop() {
 	p.wg.Wait()
 }
 
-// Start listens on the same address again.
-func (p *Proxy) Start() {
-	ln, err := net.Listen("tcp", p.Addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.serve(ln)
-}
+// Start forwards on the same address again.
+func (p *Proxy) Start() { p.serve(p.port.mustListen(p.t)) }
