@@ -109,6 +109,15 @@ func (a *App) stopSimulator() {
 	}
 }
 
+// WhoopSimulatorURL is the built-in WHOOP simulator's base URL ("" when
+// it does not run).
+func (a *App) WhoopSimulatorURL() string {
+	if a.whoopSim == nil {
+		return ""
+	}
+	return a.whoopSim.URL()
+}
+
 // SimulatorURL is the built-in Oura simulator's base URL ("" when it does
 // not run).
 func (a *App) SimulatorURL() string {
