@@ -129,7 +129,10 @@ func TestBrowserConnectAndDashboard(t *testing.T) {
 	a := h.client("A")
 	link := h.pageURL(a, "user-1", "http://127.0.0.1:9/app/linked")
 	s := shooter{t: t, ctx: ctx, dir: artifactsDir(t)}
-	notConnected, connected := chromedp.CSS(`[data-status="not-connected"]`), chromedp.CSS(`[data-status="connected"]`)
+	// Oura's row: the page lists every provider, and WHOOP's stays "not
+	// connected" throughout, so a bare status would match before a
+	// navigation ends.
+	notConnected, connected := chromedp.CSS(`[data-source="oura"] [data-status="not-connected"]`), chromedp.CSS(`[data-source="oura"] [data-status="connected"]`)
 
 	do(t, ctx, "open the connections page", chromedp.Navigate(link), chromedp.WaitVisible(notConnected))
 	s.shot("01-connections-not-connected")
