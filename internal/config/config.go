@@ -118,6 +118,24 @@ type Whoop struct {
 	ClientSecret string
 }
 
+// Withings is the Withings application wearlink acts as. Withings
+// notifications are subscribed per user and category after linking, and
+// are not signed: the callback URL wearlink registers carries a token
+// derived from the deployment's key, so that a request to any other URL is
+// not Withings'.
+type Withings struct {
+	// APIBaseURL is the data API, which also serves the token endpoint
+	// (/v2/oauth2).
+	APIBaseURL string
+	// AuthURL is the authorize page users consent on.
+	AuthURL string
+	// ClientID and ClientSecret are the OAuth application's credentials.
+	// With neither set, role all and the URLs at their defaults, the app
+	// runs the built-in Withings simulator and points these at it.
+	ClientID     string
+	ClientSecret string
+}
+
 // Sync tunes the sync engine.
 type Sync struct {
 	// BackfillDays is how much history a new connection pulls; 0 means the
@@ -159,9 +177,10 @@ type Config struct {
 	// private, loopback and link-local addresses.
 	AllowPrivateWebhooks bool
 
-	Oura  Oura
-	Whoop Whoop
-	Sync  Sync
+	Oura     Oura
+	Whoop    Whoop
+	Withings Withings
+	Sync     Sync
 	// Erase tunes erasing users and retention.
 	Erase Erase
 }
@@ -193,7 +212,8 @@ func Default() Config {
 			AppRateLimit:   RateLimit{Requests: 5000, Window: 5 * time.Minute},
 			TokenRateLimit: RateLimit{Requests: 5000, Window: 5 * time.Minute},
 		},
-		Whoop: Whoop{APIBaseURL: all.LiveWhoop().APIURL, OAuthBaseURL: all.LiveWhoop().OAuthURL},
+		Whoop:    Whoop{APIBaseURL: all.LiveWhoop().APIURL, OAuthBaseURL: all.LiveWhoop().OAuthURL},
+		Withings: Withings{APIBaseURL: all.LiveWithings().APIURL, AuthURL: all.LiveWithings().AuthURL},
 		Sync: Sync{
 			BackfillDays:     90,
 			BackfillWorkers:  4,
@@ -333,6 +353,10 @@ func vars() []envVar {
 		v("WEARLINK_WHOOP_OAUTH_URL", "whoop-oauth-url", "WHOOP OAuth base URL (its /oauth/oauth2/auth and /oauth/oauth2/token)", str(func(c *Config) *string { return &c.Whoop.OAuthBaseURL })),
 		v("WEARLINK_WHOOP_CLIENT_ID", "whoop-client-id", "WHOOP OAuth client id (unset, with role all and the WHOOP URLs at their defaults: wearlink runs a built-in WHOOP simulator and uses it)", str(func(c *Config) *string { return &c.Whoop.ClientID })),
 		s("WEARLINK_WHOOP_CLIENT_SECRET", "whoop-client-secret", "WHOOP OAuth client secret, which also verifies WHOOP's webhook signatures (prefer the environment)", str(func(c *Config) *string { return &c.Whoop.ClientSecret })),
+		v("WEARLINK_WITHINGS_API_URL", "withings-api-url", "Withings API base URL (its /measure, /v2/sleep, ... and the token endpoint /v2/oauth2)", str(func(c *Config) *string { return &c.Withings.APIBaseURL })),
+		v("WEARLINK_WITHINGS_AUTH_URL", "withings-auth-url", "Withings authorize URL", str(func(c *Config) *string { return &c.Withings.AuthURL })),
+		v("WEARLINK_WITHINGS_CLIENT_ID", "withings-client-id", "Withings OAuth client id (unset, with role all and the Withings URLs at their defaults: wearlink runs a built-in Withings simulator and uses it)", str(func(c *Config) *string { return &c.Withings.ClientID })),
+		s("WEARLINK_WITHINGS_CLIENT_SECRET", "withings-client-secret", "Withings OAuth client secret (prefer the environment)", str(func(c *Config) *string { return &c.Withings.ClientSecret })),
 
 		v("WEARLINK_BACKFILL_DAYS", "backfill-days", "days of history pulled for a new connection (\"all\" or 0: the whole history)", accessor{backfill, setBackfill}),
 		v("WEARLINK_BACKFILL_WORKERS", "backfill-workers", "concurrent backfill jobs", integer(func(c *Config) *int { return &c.Sync.BackfillWorkers })),
@@ -462,6 +486,14 @@ func (c *Config) Validate() error {
 	}
 	if (c.Whoop.ClientID == "") != (c.Whoop.ClientSecret == "") {
 		bad("WHOOP client id and client secret go together")
+	}
+	for name, s := range map[string]string{"Withings API URL": c.Withings.APIBaseURL, "Withings authorize URL": c.Withings.AuthURL} {
+		if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("%s %q must be an absolute http(s) URL", name, s)
+		}
+	}
+	if (c.Withings.ClientID == "") != (c.Withings.ClientSecret == "") {
+		bad("Withings client id and client secret go together")
 	}
 	if c.Sync.BackfillDays < 0 {
 		bad("backfill days must be >= 0 (0 = whole history)")

@@ -54,6 +54,9 @@ var ErrOpen = errors.New("secret: cannot open sealed value")
 type key struct {
 	id   [idSize]byte
 	aead cipher.AEAD
+	// url derives the tokens of Tokens; it is not the sealing key, so a
+	// token reveals nothing about that key.
+	url []byte
 }
 
 // Sealer seals and opens values. It is safe for concurrent use.
@@ -76,7 +79,7 @@ func NewSealer(keys ...[]byte) (*Sealer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("secret: %w", err)
 		}
-		s.keys = append(s.keys, key{id: KeyID(k), aead: aead})
+		s.keys = append(s.keys, key{id: KeyID(k), aead: aead, url: mac(k, "wearlink url tokens")})
 	}
 	return s, nil
 }

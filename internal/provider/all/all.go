@@ -16,6 +16,7 @@ import (
 	ouranorm "github.com/wearlink/wearlink/internal/provider/oura/normalize"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
 	whoopnorm "github.com/wearlink/wearlink/internal/provider/whoop/normalize"
+	"github.com/wearlink/wearlink/internal/provider/withings"
 )
 
 // LiveURLs are where a provider's production API and OAuth endpoints are:
@@ -35,6 +36,12 @@ func LiveOura() LiveURLs {
 // LiveWhoop are WHOOP's production URLs.
 func LiveWhoop() LiveURLs {
 	return LiveURLs{APIURL: whoop.LiveAPIBaseURL, OAuthURL: whoop.LiveOAuthBaseURL}
+}
+
+// LiveWithings are Withings' production URLs; the token endpoint is on
+// the API host.
+func LiveWithings() LiveURLs {
+	return LiveURLs{APIURL: withings.LiveAPIBaseURL, AuthURL: withings.LiveAuthURL}
 }
 
 // OuraConfig is what Oura's provider needs beyond its client.
