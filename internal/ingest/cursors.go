@@ -35,6 +35,7 @@ const (
 	preSyncedAt   = "at:"       // at:COLL
 	preNotified   = "notified:" // notified:COLL
 	preUpdate     = "upd:"      // upd:COLL:ID
+	preSince      = "since:"    // since:COLL:DAY: a notified window's first day
 	preDocDay     = "nd:"       // nd:COLL
 	preRun        = "run:"      // run:COLL
 	preLag        = "lag:"      // lag:COLL
@@ -76,6 +77,11 @@ type CollCursors struct {
 	// Updates are the documents whose update was notified, read by id if
 	// the next range read does not return them.
 	Updates map[string]time.Time
+	// Since holds the first days of notified windows (providers that
+	// announce a time span rather than a document, Withings) not yet
+	// read, with when each was notified: the next read reaches back to
+	// the earliest.
+	Since map[string]time.Time
 	// DocDay is the newest day with a document; Run how many days in a row
 	// up to it had one; Lag how many days it trailed Newest after its last
 	// read. Together they say which collections come with every sync, so
@@ -194,6 +200,18 @@ func decodeCursors(m map[string]string) Cursors {
 			cc.Updates[id] = parseTime(v)
 			continue
 		}
+		if rest, ok := strings.CutPrefix(k, preSince); ok {
+			coll, day, ok := strings.Cut(rest, ":")
+			if !ok {
+				continue
+			}
+			cc := c.coll(coll)
+			if cc.Since == nil {
+				cc.Since = map[string]time.Time{}
+			}
+			cc.Since[day] = parseTime(v)
+			continue
+		}
 		if rest, ok := strings.CutPrefix(k, preDelete); ok {
 			coll, id, ok := strings.Cut(rest, ":")
 			var m deleteMark
@@ -279,6 +297,10 @@ func (p cursorPatch) update(coll, id string, t time.Time) {
 	p[preUpdate+coll+":"+id] = fmtTime(t)
 }
 func (p cursorPatch) clearUpdate(coll, id string) { p[preUpdate+coll+":"+id] = "" }
+func (p cursorPatch) since(coll, day string, t time.Time) {
+	p[preSince+coll+":"+day] = fmtTime(t)
+}
+func (p cursorPatch) clearSince(coll, day string) { p[preSince+coll+":"+day] = "" }
 
 // deleting records a delete's mark; deleted clears it once the delete is
 // normalized.

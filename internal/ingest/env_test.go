@@ -165,7 +165,7 @@ type gate struct {
 }
 
 // hold makes requests whose path contains pattern wait; it returns a
-// channel that receives each held request's path.
+// channel that receives each held request's path and query.
 func (g *gate) hold(pattern string) <-chan string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -191,7 +191,7 @@ func (g *gate) wrap(h http.Handler) http.Handler {
 		g.mu.Unlock()
 		if match {
 			select {
-			case held <- r.URL.Path:
+			case held <- r.URL.RequestURI():
 			default:
 			}
 			select {

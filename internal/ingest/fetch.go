@@ -52,6 +52,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 	// for one of them that came during the read set the cursor key the round
 	// then cleared.
 	again := map[string]bool{}
+	since := ""
 	for round := 1; ; round++ {
 		if round > 1 {
 			// Notifications came during the read: let the rest of their
@@ -76,7 +77,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		if _, ok := e.cfg.Providers.Collection(conn.DataSource, a.Collection); !ok {
 			return river.JobCancel(health.Errorf(health.EINVALID, "unknown collection %q", a.Collection))
 		}
-		if err := e.readRecent(ctx, conn, a.Collection, readOpts{byID: true, again: again, force: job.Attempt > 1}); err != nil {
+		if err := e.readRecent(ctx, conn, a.Collection, readOpts{byID: true, again: again, since: &since, force: job.Attempt > 1}); err != nil {
 			return err
 		}
 		conn, err = e.st.GetConnection(ctx, a.ConnectionID)
@@ -133,7 +134,14 @@ type readOpts struct {
 	// gap marks a gap read (see gap in poll.go): one that finds no newer
 	// day ends the collection's run.
 	gap bool
+	// since, when not nil, keeps the earliest notified window's first day
+	// across the rounds of one job.
+	since *string
 }
+
+// maxSinceDays bounds how far back a notified window makes a read reach:
+// a forged notification can cost reads, but not the whole history.
+const maxSinceDays = 92
 
 // readRecent reads one collection from two days before its last read up to
 // tomorrow, stores and normalizes what changed, and moves its cursors.
@@ -153,8 +161,32 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 	from := addDays(today, -back)
 	cur := CursorsOf(conn)
 	cc := cur.Coll(coll)
+	patch := cursorPatch{}
 	if last := cc.SyncedTo; last != "" && addDays(last, -back) < from {
 		from = addDays(last, -back)
+	}
+	// Notified windows that begin earlier are read from their first day,
+	// and every round of the job keeps reaching back as far, since a
+	// notification of the same day during the read rewrites the key this
+	// read then clears.
+	since := ""
+	if o.since != nil {
+		since = *o.since
+	}
+	for day := range cc.Since {
+		patch.clearSince(coll, day)
+		if since == "" || day < since {
+			since = day
+		}
+	}
+	if since != "" {
+		since = maxDay(since, addDays(today, -maxSinceDays))
+		if o.since != nil {
+			*o.since = since
+		}
+		if since < from {
+			from = since
+		}
 	}
 	to := addDays(today, 1)
 	prov, err := e.providerOf(conn)
@@ -163,7 +195,6 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 	}
 	auth := e.auth(conn)
 	docs, err := prov.Fetch(ctx, auth, coll, provider.Window{From: from, To: to, Loc: loc})
-	patch := cursorPatch{}
 	switch {
 	case provider.KindOf(err) == provider.KindMissingScope:
 		e.log.WarnContext(ctx, "scope not granted", "connection", conn.ID, "collection", coll, "err", err)

@@ -130,6 +130,12 @@ func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notif
 		if n.Event == "update" && n.ID != "" && c.ByID {
 			patch.update(c.Name, n.ID, now)
 		}
+		if !n.From.IsZero() {
+			// The window's first instant is on this UTC day or the one
+			// before in every zone: reading from the day before covers it
+			// without knowing the user's zone.
+			patch.since(c.Name, addDays(dayOf(n.From, time.UTC), -1), now)
+		}
 		// The time goes in first: a fetch that starts after it covers
 		// this notification, one already running sees it and reads again.
 		if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {

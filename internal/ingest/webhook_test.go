@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/ingest"
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/testutil"
@@ -315,5 +318,54 @@ func TestFetchSettlesScheduled(t *testing.T) {
 	}
 	if n := e.sim.RequestCounts()[0]["daily_sleep"]; n != 0 {
 		t.Fatalf("%d reads of daily_sleep before the settle time, want none", n)
+	}
+}
+
+// TestWindowNotificationReachesBack: a notification that names a time
+// window rather than a document (Withings') makes the next read of its
+// collection start at the window's first day, even far behind the days a
+// read normally covers, and only that read: the window is then cleared.
+func TestWindowNotificationReachesBack(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, backfillDays: 2})
+	conn := e.link(0)
+	e.waitBackfill(5*time.Minute, conn)
+	e.waitIdle(5 * time.Minute)
+	from := e.sim.Clock().Now().AddDate(0, 0, -20)
+	held := e.gate.hold("/daily_sleep")
+	if _, err := e.eng.Notify(e.ctx, "oura", provider.Notification{ExternalUserID: conn.ExternalUserID, Collection: "daily_sleep",
+		From: from, To: from.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.st.GetConnection(e.ctx, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := from.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	if since := ingest.CursorsOf(got).Coll("daily_sleep").Since; len(since) != 1 || since[want].IsZero() {
+		t.Fatalf("pending windows %v, want one from %s", since, want)
+	}
+	var uri string
+	select {
+	case uri = <-held:
+	case <-time.After(5 * time.Minute):
+		t.Fatal("the notification's fetch never read daily_sleep")
+	}
+	e.gate.release()
+	// The provider may widen the query (Oura's start_date lags by a day
+	// or two); it must reach the window's first day, and not a month back.
+	q, err := url.ParseQuery(uri[strings.Index(uri, "?")+1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start := q.Get("start_date"); start > want || start < from.AddDate(0, 0, -5).Format(time.DateOnly) {
+		t.Errorf("the read was %s, want it to start at %s or a few days before", uri, want)
+	}
+	e.waitIdle(5 * time.Minute)
+	got, err = e.st.GetConnection(e.ctx, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if since := ingest.CursorsOf(got).Coll("daily_sleep").Since; len(since) != 0 {
+		t.Errorf("windows still pending after the read: %v", since)
 	}
 }
