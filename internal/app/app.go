@@ -199,7 +199,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.delivery = dsvc
-	eopt := EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, SingleWriter: st.SQLite != nil,
+	eopt := EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, SingleWriter: st.SQLite != nil, URLTokens: st.Sealer.Tokens,
 		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}},
 		OnFault:    a.metrics.ouraFault}
 	built, err := BuildProviders(cfg, eopt)
@@ -354,6 +354,10 @@ type EngineOptions struct {
 	// OutboxWritten hears that health documents were written (the
 	// delivery pump's Wake); nil where no pump runs in the process.
 	OutboxWritten func()
+	// URLTokens derives the tokens of the callback URLs registered for
+	// providers that sign nothing (the store's Sealer.Tokens); nil: none
+	// are registered and their notifications are refused.
+	URLTokens func(purpose string) []string
 }
 
 // NewEngine builds the providers and the sync engine from the
@@ -386,7 +390,8 @@ func newEngine(cfg config.Config, o EngineOptions, built all.Built) (*ingest.Eng
 	return ingest.New(ingest.Config{
 		Store: o.Store, Providers: built.Registry, Refreshers: built.Refreshers,
 		CallbackURL: cfg.CallbackURL(),
-		Logger:      o.Logger, Now: o.Now, Events: events,
+		PublicBase:  cfg.PublicBase(), URLTokens: o.URLTokens,
+		Logger: o.Logger, Now: o.Now, Events: events,
 		OutboxWritten:    o.OutboxWritten,
 		SingleWriter:     o.SingleWriter,
 		BackfillDays:     cfg.Sync.BackfillDays,

@@ -122,7 +122,7 @@ func newLinkCmd() *cobra.Command {
 // store's database and links. The engine uses the providers the command
 // built to check --data-source, not a second set.
 func runLink(ctx context.Context, cfg *config.Config, st *app.OpenedStore, logger *slog.Logger, built all.Built, o linkOptions) (ingest.LinkResult, error) {
-	eng, err := app.NewEngineOn(*cfg, app.EngineOptions{Store: st.Store, Logger: logger}, built)
+	eng, err := app.NewEngineOn(*cfg, app.EngineOptions{Store: st.Store, Logger: logger, URLTokens: st.Sealer.Tokens}, built)
 	if err != nil {
 		return ingest.LinkResult{}, err
 	}

@@ -63,7 +63,7 @@ type Notifications interface {
 	Challenge(r *http.Request, dataSource string) (any, error)
 	// HandleNotification verifies and records one notification; body is
 	// the raw request body.
-	HandleNotification(r *http.Request, dataSource string, body []byte) (int, error)
+	HandleNotification(r *http.Request, dataSource, token string, body []byte) (int, error)
 }
 
 // Resender replays a client's rejected webhook deliveries
@@ -276,6 +276,7 @@ func (a *API) table() []route {
 		route{method: "GET", pattern: "/openapi.yaml", raw: serveOpenAPI},
 		route{method: "GET", pattern: "/webhooks/{data_source}", h: a.challenge},
 		route{method: "POST", pattern: "/webhooks/{data_source}", h: a.notification},
+		route{method: "POST", pattern: "/webhooks/{data_source}/{token}", h: a.notification},
 		// Oura's subscriptions made by earlier versions point here.
 		route{method: "GET", pattern: "/oura/webhook", h: a.challenge},
 		route{method: "POST", pattern: "/oura/webhook", h: a.notification},

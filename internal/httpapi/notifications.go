@@ -34,7 +34,9 @@ func (a *API) challenge(w http.ResponseWriter, r *http.Request, _ *store.Client)
 	return nil
 }
 
-// notification serves POST /webhooks/{data_source}. The answer is 200 once
+// notification serves POST /webhooks/{data_source} and, for providers
+// whose notifications are not signed, POST /webhooks/{data_source}/{token}
+// (the URL wearlink registered, with its token). The answer is 200 once
 // the fetch it announces is stored, so a failure (500) makes the provider
 // retry; a request the provider did not sign gets 401 and changes nothing.
 func (a *API) notification(w http.ResponseWriter, r *http.Request, _ *store.Client) error {
@@ -48,7 +50,7 @@ func (a *API) notification(w http.ResponseWriter, r *http.Request, _ *store.Clie
 	if len(body) > maxNotificationBytes {
 		return tooLarge(maxNotificationBytes)
 	}
-	n, err := a.cfg.Notifications.HandleNotification(r, notificationSource(r), body)
+	n, err := a.cfg.Notifications.HandleNotification(r, notificationSource(r), r.PathValue("token"), body)
 	if err != nil {
 		return err
 	}

@@ -30,9 +30,11 @@ func (f *fakeNotifications) Challenge(r *http.Request, ds string) (any, error) {
 	return map[string]string{"challenge": r.URL.Query().Get("challenge")}, nil
 }
 
-func (f *fakeNotifications) HandleNotification(_ *http.Request, ds string, body []byte) (int, error) {
-	f.record("notify " + ds + " " + string(body))
+func (f *fakeNotifications) HandleNotification(_ *http.Request, ds, token string, body []byte) (int, error) {
+	f.record("notify " + ds + " " + token + " " + string(body))
 	switch {
+	case ds == "withings" && token != "tok-1":
+		return 0, health.Errorf(health.ENOTFOUND, "No notifications are taken at this URL.")
 	case ds == "garmin":
 		return 0, health.Errorf(health.ENOTFOUND, "This server takes no notifications from garmin.")
 	case string(body) == "unsigned":
@@ -60,6 +62,9 @@ func TestNotificationRoutes(t *testing.T) {
 		{"POST", "/oura/webhook", `{"x":2}`, 200, `{"connections":2}`},
 		{"POST", "/webhooks/oura", "unsigned", 401, "signature does not verify"},
 		{"POST", "/webhooks/garmin", "{}", 404, "no notifications from garmin"},
+		{"POST", "/webhooks/withings/tok-1", "userid=1&appli=1", 200, `{"connections":2}`},
+		{"POST", "/webhooks/withings/tok-2", "userid=1&appli=1", 404, "No notifications are taken at this URL"},
+		{"POST", "/webhooks/withings/tok-1/more", "", 404, ""},
 		{"POST", "/webhooks/oura", strings.Repeat("x", maxNotificationBytes+1), 413, ""},
 		{"GET", "/webhooks/oura?verification_token=right&challenge=c-1", "", 200, `{"challenge":"c-1"}`},
 		{"GET", "/oura/webhook?verification_token=wrong&challenge=c-1", "", 401, "not this server's"},
@@ -71,7 +76,8 @@ func TestNotificationRoutes(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want %d with %q", tc.method, tc.target, r.status, r.body, tc.status, tc.want)
 		}
 	}
-	want := []string{`notify oura {"x":1}`, `notify oura {"x":2}`, "notify oura unsigned", "notify garmin {}",
+	want := []string{`notify oura  {"x":1}`, `notify oura  {"x":2}`, "notify oura  unsigned", "notify garmin  {}",
+		"notify withings tok-1 userid=1&appli=1", "notify withings tok-2 userid=1&appli=1",
 		"challenge oura", "challenge oura"}
 	if strings.Join(f.calls, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))

@@ -180,6 +180,12 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	for _, coll := range cur.scopeMissing() {
 		patch.scopeMissing(coll, false) // a new grant may carry the scope
 	}
+	if _, ok := prov.(provider.UserSubscriber); ok && e.UserCallbackURL(conn.DataSource) != "" {
+		// A relink may carry other scopes, so it subscribes again too.
+		if _, err := jobs.Insert(ctx, UserSubscribeArgs{ConnectionID: conn.ID}, nil); err != nil {
+			return res, fmt.Errorf("enqueue notification subscriptions: %w", err)
+		}
+	}
 	if cur.Backfilled() {
 		// Already backfilled: catch up on what happened since instead.
 		if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {

@@ -36,6 +36,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -68,7 +69,16 @@ type Config struct {
 	// CallbackURL is where providers with app-level subscriptions are told
 	// to post notifications.
 	CallbackURL string
-	Logger      *slog.Logger
+	// PublicBase is where providers reach this server (http://host:port,
+	// no trailing slash); with URLTokens it makes the callback URLs of
+	// providers subscribed per user: PublicBase/webhooks/{data
+	// source}/{token}.
+	PublicBase string
+	// URLTokens gives a purpose's URL tokens, the current one first
+	// (secret.Sealer.Tokens); nil: per-user subscriptions are not made and
+	// their notifications are refused.
+	URLTokens func(purpose string) []string
+	Logger    *slog.Logger
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Events Events
@@ -241,6 +251,16 @@ func (e *Engine) activeConnection(ctx context.Context, id int64) (store.Connecti
 		return c, false, fmt.Errorf("connection %d: %w", id, err)
 	}
 	return c, c.Status == store.StatusActive, nil
+}
+
+// jobConnection is activeConnection for a job: a connection that is gone
+// cancels the job rather than failing it again and again.
+func (e *Engine) jobConnection(ctx context.Context, id int64) (store.Connection, bool, error) {
+	c, active, err := e.activeConnection(ctx, id)
+	if health.ErrorCode(err) == health.ENOTFOUND {
+		return c, false, river.JobCancel(err)
+	}
+	return c, active, err
 }
 
 // providerOf returns the provider that serves a connection.

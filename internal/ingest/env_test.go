@@ -468,7 +468,7 @@ func notificationHandler(eng *ingest.Engine, dataSource string) http.Handler {
 			body, err = io.ReadAll(io.LimitReader(r.Body, ingest.MaxNotificationBytes))
 			if err == nil {
 				var n int
-				n, err = eng.HandleNotification(r, dataSource, body)
+				n, err = eng.HandleNotification(r, dataSource, r.PathValue("token"), body)
 				out = map[string]int{"connections": n}
 			}
 		}

@@ -62,15 +62,9 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 			}
 		}
 		start := e.now()
-		conn, active, err := e.activeConnection(ctx, a.ConnectionID)
-		if err != nil {
-			if health.ErrorCode(err) == health.ENOTFOUND {
-				return river.JobCancel(err)
-			}
+		conn, active, err := e.jobConnection(ctx, a.ConnectionID)
+		if err != nil || !active {
 			return err
-		}
-		if !active {
-			return nil
 		}
 		// The collection is the connection's provider's: the connection read
 		// just above says which provider that is.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -220,15 +219,9 @@ func (w *pollWorker) Timeout(*river.Job[PollArgs]) time.Duration { return 10 * t
 
 func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	e := w.e
-	conn, active, err := e.activeConnection(ctx, job.Args.ConnectionID)
-	if err != nil {
-		if health.ErrorCode(err) == health.ENOTFOUND {
-			return river.JobCancel(err)
-		}
+	conn, active, err := e.jobConnection(ctx, job.Args.ConnectionID)
+	if err != nil || !active {
 		return err
-	}
-	if !active {
-		return nil
 	}
 	// A run after a failed attempt may find its documents stored but not
 	// normalized.

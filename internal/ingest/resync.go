@@ -73,15 +73,9 @@ func (w *resyncWorker) Timeout(*river.Job[ResyncArgs]) time.Duration { return 10
 
 func (w *resyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) error {
 	e, a := w.e, job.Args
-	conn, active, err := e.activeConnection(ctx, a.ConnectionID)
-	if err != nil {
-		if health.ErrorCode(err) == health.ENOTFOUND {
-			return river.JobCancel(err)
-		}
+	conn, active, err := e.jobConnection(ctx, a.ConnectionID)
+	if err != nil || !active {
 		return err
-	}
-	if !active {
-		return nil
 	}
 	loc, err := e.location(ctx, conn)
 	if err != nil {

@@ -28,6 +28,7 @@ func (e *Engine) Jobs(opts JobOptions) jobs.Registrar {
 		river.AddWorker(w, &pollWorker{e: e})
 		river.AddWorker(w, &pollDueWorker{e: e})
 		river.AddWorker(w, &subscriptionsWorker{e: e})
+		river.AddWorker(w, &userSubscribeWorker{e: e})
 		river.AddWorker(w, &resyncWorker{e: e})
 		s := jobs.Setup{
 			Queues: map[string]river.QueueConfig{

@@ -44,11 +44,20 @@ func (e *Engine) Challenge(r *http.Request, dataSource string) (any, error) {
 // served or without notifications, EUNAUTHORIZED for a request that is not
 // the provider's, EINVALID for a body that is not a notification; any
 // other error means nothing was enqueued and the provider should retry.
-func (e *Engine) HandleNotification(r *http.Request, dataSource string, body []byte) (int, error) {
+func (e *Engine) HandleNotification(r *http.Request, dataSource, token string, body []byte) (int, error) {
 	ctx := r.Context()
 	p, ok := e.cfg.Providers.Lookup(dataSource)
 	if !ok {
 		return 0, health.Errorf(health.ENOTFOUND, "This server takes no notifications from %s.", dataSource)
+	}
+	// Providers subscribed per user sign nothing: only the URL wearlink
+	// registered, with its token, is theirs. The others are signed and
+	// come to the URL without one.
+	if _, perUser := p.(provider.UserSubscriber); perUser != (token != "") || (perUser && !e.callbackTokenValid(dataSource, token)) {
+		if perUser {
+			e.log.WarnContext(ctx, "notification to an unknown callback URL", "data_source", dataSource, "remote", r.RemoteAddr)
+		}
+		return 0, health.Errorf(health.ENOTFOUND, "No notifications are taken at this URL.")
 	}
 	reader, ok := p.(provider.NotificationReader)
 	if !ok {
@@ -69,6 +78,9 @@ func (e *Engine) HandleNotification(r *http.Request, dataSource string, body []b
 	// A verified notification is recorded even if the provider hangs up
 	// while the database is busy: its retry then finds the job already
 	// there.
+	if len(ns) == 0 {
+		e.log.InfoContext(ctx, "notification announces nothing wearlink reads", "data_source", dataSource)
+	}
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
 	defer cancel()
 	total := 0

@@ -74,9 +74,15 @@ type Subscriber interface {
 }
 
 // UserSubscriber is implemented by providers whose notifications are
-// subscribed per user after linking (Withings, per category).
+// subscribed per user after linking (Withings, per category). Such a
+// provider's notifications are not signed: the callbackURL wearlink gives
+// carries a secret token of the deployment, and notifications that come
+// to any other URL are refused. SubscribeUser makes sure every
+// subscription the user's grant allows points at callbackURL;
+// UnsubscribeUser removes those pointing at it, before the grant ends.
 type UserSubscriber interface {
 	SubscribeUser(ctx context.Context, a Auth, callbackURL string) error
+	UnsubscribeUser(ctx context.Context, a Auth, callbackURL string) error
 }
 
 // Normalizer turns a provider's raw documents into ROOK documents. It is
