@@ -87,6 +87,15 @@ func (a *connAuth) resetLocked(conn store.Connection) {
 	}
 }
 
+// Current is the connection's grant as last known: a provider reads the
+// granted scopes from it (Withings subscribes the notification categories
+// they allow).
+func (a *connAuth) Current() provider.Tokens {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return toProvider(a.current())
+}
+
 func (a *connAuth) current() store.Tokens {
 	if a.ts != nil {
 		return fromProvider(a.ts.Current())
