@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.delivery = dsvc
 	eopt := EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, SingleWriter: st.SQLite != nil, URLTokens: st.Sealer.Tokens,
 		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}},
-		OnFault:    a.metrics.ouraFault}
+		OnFault:    a.metrics.ouraFault, OnIgnoredNotification: a.metrics.ignoredNotification}
 	built, err := BuildProviders(cfg, eopt)
 	if err != nil {
 		return nil, err
@@ -358,6 +358,9 @@ type EngineOptions struct {
 	// providers that sign nothing (the store's Sealer.Tokens); nil: none
 	// are registered and their notifications are refused.
 	URLTokens func(purpose string) []string
+	// OnIgnoredNotification counts notifications of types nothing is
+	// read for.
+	OnIgnoredNotification func(dataSource, typ string)
 }
 
 // NewEngine builds the providers and the sync engine from the
@@ -390,7 +393,7 @@ func newEngine(cfg config.Config, o EngineOptions, built all.Built) (*ingest.Eng
 	return ingest.New(ingest.Config{
 		Store: o.Store, Providers: built.Registry, Refreshers: built.Refreshers,
 		CallbackURL: cfg.CallbackURL(),
-		PublicBase:  cfg.PublicBase(), URLTokens: o.URLTokens,
+		PublicBase:  cfg.PublicBase(), URLTokens: o.URLTokens, OnIgnoredNotification: o.OnIgnoredNotification,
 		Logger: o.Logger, Now: o.Now, Events: events,
 		OutboxWritten:    o.OutboxWritten,
 		SingleWriter:     o.SingleWriter,

@@ -29,6 +29,7 @@ type metrics struct {
 	jobTime    *prometheus.HistogramVec
 	deliveries *prometheus.CounterVec
 	faults     *prometheus.CounterVec
+	ignored    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -69,8 +70,12 @@ func newMetrics() *metrics {
 			Name: "wearlink_upstream_faults_total",
 			Help: "Retryable faults of a provider's API (429, 5xx, dropped connection, truncated body), by provider, collection and kind, whether retried or given up on.",
 		}, []string{"provider", "collection", "kind"}),
+		ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wearlink_notifications_ignored_total",
+			Help: "Verified provider notifications of a type wearlink reads nothing for (Oura's daily_cycle_phases, pregnancy, blood_glucose, ...), by provider and type; accepted with 200 and changing nothing.",
+		}, []string{"provider", "type"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.ouraCalls, m.ouraTime, m.jobs, m.jobTime, m.deliveries, m.faults,
+	m.reg.MustRegister(m.requests, m.latency, m.ouraCalls, m.ouraTime, m.jobs, m.jobTime, m.deliveries, m.faults, m.ignored,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -78,6 +83,11 @@ func newMetrics() *metrics {
 // ouraFault counts an Oura client's upstream fault.
 func (m *metrics) ouraFault(f oura.Fault) {
 	m.faults.WithLabelValues("oura", f.Collection, f.Kind.String()).Inc()
+}
+
+// ignoredNotification counts a notification of a type nothing is read for.
+func (m *metrics) ignoredNotification(dataSource, typ string) {
+	m.ignored.WithLabelValues(dataSource, typ).Inc()
 }
 
 // handler serves the registry in the Prometheus text format.

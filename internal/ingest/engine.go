@@ -78,7 +78,11 @@ type Config struct {
 	// (secret.Sealer.Tokens); nil: per-user subscriptions are not made and
 	// their notifications are refused.
 	URLTokens func(purpose string) []string
-	Logger    *slog.Logger
+	// OnIgnoredNotification, when set, hears of each notification of a
+	// type wearlink reads nothing for, by data source and type (at most
+	// 64 types, then "other"), for the metrics.
+	OnIgnoredNotification func(dataSource, typ string)
+	Logger                *slog.Logger
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Events Events
@@ -188,6 +192,11 @@ type Engine struct {
 	now   func() time.Time
 	jobs  Inserter
 	auths authCache
+	// ignoredTypes are the types of ignored notifications seen so far.
+	ignoredTypes struct {
+		mu   gosync.Mutex
+		seen map[string]bool
+	}
 
 	// locks serialize normalization per connection within the process;
 	// batches collect the calls waiting for the next normalization.

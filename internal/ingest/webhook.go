@@ -95,6 +95,37 @@ func (e *Engine) HandleNotification(r *http.Request, dataSource, token string, b
 	return total, nil
 }
 
+// maxIgnoredTypes bounds the types of ignored notifications told apart:
+// the names come from outside, so past it they are all "other".
+const maxIgnoredTypes = 64
+
+// ignored accepts a notification of something wearlink does not read:
+// counted by type through OnIgnoredNotification, logged the first time
+// its type is seen.
+func (e *Engine) ignored(ctx context.Context, dataSource string, n provider.Notification) {
+	typ := n.Type
+	if typ == "" {
+		typ = n.Collection
+	}
+	e.ignoredTypes.mu.Lock()
+	key := dataSource + "/" + typ
+	first := !e.ignoredTypes.seen[key]
+	if first && len(e.ignoredTypes.seen) >= maxIgnoredTypes {
+		typ, key, first = "other", dataSource+"/other", !e.ignoredTypes.seen[dataSource+"/other"]
+	}
+	if e.ignoredTypes.seen == nil {
+		e.ignoredTypes.seen = map[string]bool{}
+	}
+	e.ignoredTypes.seen[key] = true
+	e.ignoredTypes.mu.Unlock()
+	if first {
+		e.log.InfoContext(ctx, "notifications of this type are accepted and ignored: wearlink reads nothing for them", "data_source", dataSource, "type", typ)
+	}
+	if e.cfg.OnIgnoredNotification != nil {
+		e.cfg.OnIgnoredNotification(dataSource, typ)
+	}
+}
+
 // notifyTimeout bounds recording one notification.
 const notifyTimeout = 30 * time.Second
 
@@ -111,7 +142,7 @@ func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notif
 	}
 	c, ok := e.cfg.Providers.Collection(dataSource, n.Collection)
 	if !ok {
-		e.log.InfoContext(ctx, "notification for an unknown collection ignored", "data_source", dataSource, "collection", n.Collection)
+		e.ignored(ctx, dataSource, n)
 		return 0, nil
 	}
 	conns, err := e.st.ConnectionsByExternalUser(ctx, dataSource, n.ExternalUserID)

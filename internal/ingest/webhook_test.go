@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -258,14 +260,39 @@ func TestSubscriptionsCreatedAndRenewed(t *testing.T) {
 }
 
 // TestNotificationsIgnored: a signed notification for a data type without a
-// collection or for an unknown user is accepted and does nothing.
+// collection (Oura's 2026 types among them) or for an unknown user is
+// accepted and does nothing; each type without a collection is counted.
 func TestNotificationsIgnored(t *testing.T) {
-	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2})
+	var mu gosync.Mutex
+	counted := map[string]int{}
+	e := newEnv(t, envOptions{users: 1, noWorkers: true, backfillDays: 2, engine: func(c *ingest.Config) {
+		c.OnIgnoredNotification = func(ds, typ string) {
+			mu.Lock()
+			defer mu.Unlock()
+			counted[ds+"/"+typ]++
+		}
+	}})
 	conn := e.link(0)
-	for _, n := range []oura.Notification{
-		{EventType: "create", DataType: "meal", ObjectID: "m1", UserID: conn.ExternalUserID},
-		{EventType: "create", DataType: "sleep", ObjectID: "s1", UserID: "someone-else"},
-	} {
+	types := []string{"meal", "daily_cycle_phases", "activation_status", "period_start", "pregnancy", "fertile_window", "ovulation_confirmed", "blood_glucose"}
+	var ns []oura.Notification
+	for i, dt := range append(types, "pregnancy") {
+		ns = append(ns, oura.Notification{EventType: "create", DataType: oura.DataType(dt), ObjectID: "x" + strconv.Itoa(i), UserID: conn.ExternalUserID})
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		want := map[string]int{}
+		for _, dt := range types {
+			want["oura/"+dt] = 1
+		}
+		want["oura/pregnancy"] = 2
+		if !reflect.DeepEqual(counted, want) {
+			t.Errorf("counted %v, want %v", counted, want)
+		}
+	}()
+	for _, n := range append(ns,
+		oura.Notification{EventType: "create", DataType: "sleep", ObjectID: "s1", UserID: "someone-else"},
+	) {
 		body, _ := json.Marshal(n)
 		if code := e.post(body, e.sim.ClientSecret()); code != 200 {
 			t.Fatalf("%+v: %d", n, code)

@@ -296,7 +296,12 @@ type Account struct {
 // Notification is one change a provider announced.
 type Notification struct {
 	ExternalUserID string
-	Collection     string
+	// Collection is what to read; "" for a change wearlink reads nothing
+	// of (Oura's cycle phases, say), which Type then names.
+	Collection string
+	// Type is the provider's own name of what changed, for logs and
+	// metrics.
+	Type string
 	// Event is "create", "update" or "delete" where the provider says.
 	Event string
 	// ID names the document, where the provider names one.

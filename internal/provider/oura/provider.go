@@ -233,9 +233,11 @@ func (p *Provider) ReadNotification(r *http.Request, body []byte) ([]provider.No
 	}
 	c, ok := LookupCollection(string(n.DataType))
 	if !ok {
-		return nil, nil
+		// A data type with no collection (daily_cycle_phases, pregnancy,
+		// blood_glucose, ...): said, so it is counted, but nothing to read.
+		return []provider.Notification{{ExternalUserID: n.UserID, Type: string(n.DataType), Event: string(n.EventType)}}, nil
 	}
-	return []provider.Notification{{ExternalUserID: n.UserID, Collection: c.Name, Event: string(n.EventType), ID: n.ObjectID}}, nil
+	return []provider.Notification{{ExternalUserID: n.UserID, Collection: c.Name, Type: string(n.DataType), Event: string(n.EventType), ID: n.ObjectID}}, nil
 }
 
 // Challenge implements provider.Challenger: Oura's GET to a new

@@ -146,8 +146,8 @@ func TestProviderReadsNotifications(t *testing.T) {
 		}
 	}
 	meal := []byte(`{"event_type":"create","data_type":"meal","object_id":"m","user_id":"u-1"}`)
-	if ns, err := req(e.sim.ClientSecret(), now, meal); err != nil || len(ns) != 0 {
-		t.Fatalf("meal: %+v, %v, want nothing to read", ns, err)
+	if ns, err := req(e.sim.ClientSecret(), now, meal); err != nil || len(ns) != 1 || ns[0].Collection != "" || ns[0].Type != "meal" {
+		t.Fatalf("meal: %+v, %v, want one notification of type meal with nothing to read", ns, err)
 	}
 	if _, err := req(e.sim.ClientSecret(), now, []byte(`{"user_id":`)); provider.KindOf(err) != provider.KindInvalidRequest {
 		t.Fatalf("truncated body: %v, want an invalid request", err)
