@@ -149,7 +149,8 @@ func (u *User) Measures(ctx context.Context, q MeasureQuery) (Measures, error) {
 type DayQuery struct {
 	From, To   string // YYYY-MM-DD
 	LastUpdate time.Time
-	// Fields are the data_fields asked for; nil: all of the action's.
+	// Fields are the data_fields asked for; nil: all of the action's,
+	// empty: none (the objects' own fields only).
 	Fields []string
 }
 
@@ -177,7 +178,9 @@ func (q DayQuery) values(service, action string, all []string) (url.Values, erro
 	if fields == nil {
 		fields = all
 	}
-	p.Set("data_fields", strings.Join(fields, ","))
+	if len(fields) > 0 {
+		p.Set("data_fields", strings.Join(fields, ","))
+	}
 	return p, nil
 }
 
