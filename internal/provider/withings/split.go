@@ -192,8 +192,11 @@ func documents(coll string, raws []json.RawMessage, bodyTZ string, loc *time.Loc
 		if err != nil {
 			return out, badRecord(coll, fmt.Sprintf("[%d]", i), err)
 		}
-		if coll == CollMeasure {
+		if coll == CollMeasure && bodyTZ != "" && stringField(obj, "timezone") == "" {
 			raw = withTimezone(raw, obj, bodyTZ)
+			if obj, err = object(raw); err != nil {
+				return out, badRecord(coll, fmt.Sprintf("[%d]", i), err)
+			}
 		}
 		d := provider.Document{Collection: coll, Raw: raw}
 		if _, err := identify(&d, obj, loc); err != nil {
