@@ -2,7 +2,6 @@ package withings
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +78,7 @@ func TestSplitRecorded(t *testing.T) {
 // A group's own zone wins.
 func TestMeasureGroupsCarryTheZone(t *testing.T) {
 	m := Measures{Timezone: "Asia/Tokyo", Groups: []json.RawMessage{
-		json.RawMessage(`{"grpid":1,"date":1710082800,"measures":[]}`),              // 2024-03-10 15:00 UTC
+		json.RawMessage(`{"grpid":1,"date":1710082800,"measures":[]}`), // 2024-03-10 15:00 UTC
 		json.RawMessage(`{"grpid":2,"date":1710082800,"timezone":"America/New_York","measures":[]}`),
 		json.RawMessage(`{"grpid":3,"date":1710082800,"timezone":null,"measures":[]}`),
 		json.RawMessage(` { } `),
@@ -248,5 +247,3 @@ func testProvider(t *testing.T) *Provider {
 	}
 	return p
 }
-
-var _ = fmt.Sprint
