@@ -316,13 +316,19 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, actions map[st
 	rt.h(w, r, g)
 }
 
-// errorBody is Withings' error answer: HTTP 200, a non-zero status, no
-// body.
-func errorBody(status int, msg string) map[string]any {
-	return map[string]any{"status": status, "error": msg}
+// envelope is every answer of the services: status first, then the body
+// on success or the error text otherwise.
+type envelope struct {
+	Status int    `json:"status"`
+	Body   any    `json:"body,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
-func ok(body any) map[string]any { return map[string]any{"status": StatusOK, "body": body} }
+// errorBody is Withings' error answer: HTTP 200, a non-zero status, no
+// body.
+func errorBody(status int, msg string) envelope { return envelope{Status: status, Error: msg} }
+
+func ok(body any) envelope { return envelope{Status: StatusOK, Body: body} }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	b, err := json.Marshal(v)
