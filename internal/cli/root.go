@@ -39,6 +39,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newOurasimCmd())
 	root.AddCommand(newWhoopsimCmd())
+	root.AddCommand(newWithingssimCmd())
 	root.AddCommand(newNormalizeCmd())
 	root.AddCommand(newMigrateCmd())
 	root.AddCommand(newDoctorCmd())

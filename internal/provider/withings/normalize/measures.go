@@ -1,0 +1,114 @@
+package normalize
+
+import (
+	"strconv"
+)
+
+// Measure type codes (the spec's meastype table). Every code Withings
+// documents, and the few recorded answers carry without documenting them,
+// has a row in MAPPING.md; mapping_test.go holds the two together.
+const (
+	typeWeight              = 1
+	typeHeight              = 4
+	typeFatFreeMass         = 5
+	typeFatRatio            = 6
+	typeFatMass             = 8
+	typeDiastolic           = 9
+	typeSystolic            = 10
+	typeHeartPulse          = 11
+	typeTemperature         = 12
+	typeSpO2                = 54
+	typeBodyTemperature     = 71
+	typeSkinTemperature     = 73
+	typeMuscleMass          = 76
+	typeHydration           = 77
+	typeBoneMass            = 88
+	typePulseWaveVelocity   = 91
+	typeVO2Max              = 123
+	typeAFib                = 130
+	typeQRS                 = 135
+	typePR                  = 136
+	typeQT                  = 137
+	typeQTc                 = 138
+	typeAFibPPG             = 139
+	typeVascularAge         = 155
+	typeNerveHealthFeet     = 167
+	typeExtracellularWater  = 168
+	typeIntracellularWater  = 169
+	typeVisceralFat         = 170
+	typeSegmentFatFreeMass  = 173
+	typeSegmentFatMass      = 174
+	typeSegmentMuscleMass   = 175
+	typeElectrodermalFeet   = 196
+	typeElectrodermalLeft   = 197
+	typeElectrodermalRight  = 198
+	typeBasalMetabolicRate  = 226
+	typeMetabolicAge        = 227
+	typeElectrochemicalSkin = 229
+)
+
+// measureTypes lists every type code the normalizer knows, with its name:
+// the spec's table, plus 197 and 198, which recorded Body Scan answers
+// carry (electrodermal activity of the left and right foot, as the
+// Withings app names them) without the spec listing them.
+func measureTypes() map[int64]string {
+	return map[int64]string{
+		typeWeight:              "weight (kg)",
+		typeHeight:              "height (m)",
+		typeFatFreeMass:         "fat-free mass (kg)",
+		typeFatRatio:            "fat ratio (%)",
+		typeFatMass:             "fat mass (kg)",
+		typeDiastolic:           "diastolic blood pressure (mmHg)",
+		typeSystolic:            "systolic blood pressure (mmHg)",
+		typeHeartPulse:          "heart pulse (bpm)",
+		typeTemperature:         "temperature (°C)",
+		typeSpO2:                "SpO2 (%)",
+		typeBodyTemperature:     "body temperature (°C)",
+		typeSkinTemperature:     "skin temperature (°C)",
+		typeMuscleMass:          "muscle mass (kg)",
+		typeHydration:           "hydration (kg)",
+		typeBoneMass:            "bone mass (kg)",
+		typePulseWaveVelocity:   "pulse wave velocity (m/s)",
+		typeVO2Max:              "VO2 max (ml/min/kg)",
+		typeAFib:                "atrial fibrillation result (ECG)",
+		typeQRS:                 "QRS interval (ECG)",
+		typePR:                  "PR interval (ECG)",
+		typeQT:                  "QT interval (ECG)",
+		typeQTc:                 "corrected QT interval (ECG)",
+		typeAFibPPG:             "atrial fibrillation result (PPG)",
+		typeVascularAge:         "vascular age",
+		typeNerveHealthFeet:     "nerve health score, feet",
+		typeExtracellularWater:  "extracellular water (kg)",
+		typeIntracellularWater:  "intracellular water (kg)",
+		typeVisceralFat:         "visceral fat",
+		typeSegmentFatFreeMass:  "fat-free mass of a segment (kg)",
+		typeSegmentFatMass:      "fat mass of a segment (kg)",
+		typeSegmentMuscleMass:   "muscle mass of a segment (kg)",
+		typeElectrodermalFeet:   "electrodermal activity, feet",
+		typeElectrodermalLeft:   "electrodermal activity, left foot",
+		typeElectrodermalRight:  "electrodermal activity, right foot",
+		typeBasalMetabolicRate:  "basal metabolic rate (kcal)",
+		typeMetabolicAge:        "metabolic age",
+		typeElectrochemicalSkin: "electrochemical skin conductance",
+	}
+}
+
+// maxUnit bounds the power of ten: SI values of body measures need a few
+// digits at most, and a larger exponent can only be corrupt input.
+const maxUnit = 30
+
+// Decimal returns value * 10^unit. It is computed as the decimal literal
+// "<value>e<unit>" and parsed once, so the result is the float64 nearest
+// to the exact decimal (118003 and -3 give exactly the float of 118.003),
+// where value * math.Pow10(unit) would round twice and drift. ok is false
+// when the measure lacks a value, a type or a unit.
+func (m Measure) Decimal() (float64, bool) {
+	if !m.Value.OK || !m.Type.OK || !m.Unit.OK || m.Unit.V > maxUnit || m.Unit.V < -maxUnit {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strconv.FormatInt(m.Value.V, 10)+"e"+strconv.FormatInt(m.Unit.V, 10), 64)
+	if err != nil {
+		return 0, false
+	}
+	return f, true
+}
