@@ -35,6 +35,7 @@ import (
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
+	withingssim "github.com/wearlink/wearlink/internal/provider/withings/sim"
 	"github.com/wearlink/wearlink/internal/store"
 	"github.com/wearlink/wearlink/internal/web"
 )
@@ -89,6 +90,8 @@ type App struct {
 	jobs     jobRunner
 	built    all.Built
 	whoopSim *whoopsim.Server
+	// withingsSim is the built-in Withings simulator, when it runs.
+	withingsSim *withingssim.Server
 	mux      *http.ServeMux
 	ln       net.Listener
 	srv      *http.Server
@@ -158,6 +161,12 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	if UsesBuiltinWhoopSimulator(cfg) {
 		if err := a.startWhoopSimulator(); err != nil {
+			return nil, err
+		}
+		cfg = a.cfg
+	}
+	if UsesBuiltinWithingsSimulator(cfg) {
+		if err := a.startWithingsSimulator(); err != nil {
 			return nil, err
 		}
 		cfg = a.cfg

@@ -10,6 +10,7 @@ import (
 	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
+	"github.com/wearlink/wearlink/internal/provider/withings"
 )
 
 // BuildProviders builds every provider's client, its token refresher and
@@ -53,6 +54,12 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 	if err != nil {
 		return all.Built{}, err
 	}
+	// Withings' client holds the application's 120 requests a minute; a
+	// longer wait after a 601 snoozes the job.
+	wic, err := withings.New(withings.ClientConfig{BaseURL: cfg.Withings.APIBaseURL, Now: o.Now, MaxRetryAfter: 5 * time.Second})
+	if err != nil {
+		return all.Built{}, err
+	}
 	return all.Registry(all.Config{
 		Oura: &all.OuraConfig{Client: oc, OAuth: oauth,
 			ClientID: cfg.Oura.ClientID, ClientSecret: cfg.Oura.ClientSecret, VerificationToken: cfg.Oura.WebhookVerificationToken,
@@ -60,6 +67,9 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 		Whoop: &all.WhoopConfig{Client: wc, OAuthBaseURL: cfg.Whoop.OAuthBaseURL,
 			ClientID: cfg.Whoop.ClientID, ClientSecret: cfg.Whoop.ClientSecret,
 			RedirectURL: cfg.PublicBase() + link.CallbackPath(whoop.DataSource), Now: o.Now},
+		Withings: &all.WithingsConfig{Client: wic, AuthURL: cfg.Withings.AuthURL,
+			ClientID: cfg.Withings.ClientID, ClientSecret: cfg.Withings.ClientSecret,
+			RedirectURL: cfg.PublicBase() + link.CallbackPath(withings.DataSource), Now: o.Now},
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
 	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
+	withingssim "github.com/wearlink/wearlink/internal/provider/withings/sim"
 )
 
 // UsesBuiltinSimulator says whether a process with this configuration runs
@@ -92,7 +93,47 @@ func (a *App) startWhoopSimulator() error {
 	return nil
 }
 
+// UsesBuiltinWithingsSimulator says the same of Withings: no Withings
+// application configured, the live URLs, role all.
+func UsesBuiltinWithingsSimulator(cfg config.Config) bool {
+	w, live := cfg.Withings, all.LiveWithings()
+	return cfg.Role == config.RoleAll && w.ClientID == "" && w.ClientSecret == "" &&
+		(w.APIBaseURL == "" || w.APIBaseURL == live.APIURL) &&
+		(w.AuthURL == "" || w.AuthURL == live.AuthURL)
+}
+
+// startWithingsSimulator runs the Withings simulator on a free loopback
+// port and points the Withings application's settings at it. Withings
+// notifies the callback URLs wearlink subscribes per user after each
+// link, so the simulator needs no URL of wearlink's.
+func (a *App) startWithingsSimulator() error {
+	sim, err := withingssim.New(withingssim.Config{Seed: 1})
+	if err != nil {
+		return fmt.Errorf("built-in Withings simulator: %w", err)
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		_ = sim.Close()
+		return fmt.Errorf("built-in Withings simulator: %w", err)
+	}
+	a.withingsSim = sim
+	in := sim.Info()
+	w := &a.cfg.Withings
+	w.APIBaseURL, w.AuthURL = in.BaseURL, in.AuthorizeURL
+	w.ClientID, w.ClientSecret = in.ClientID, in.ClientSecret
+	a.log.Warn("no Withings application configured: using the built-in Withings simulator (simulated users and data, not real devices); set the Withings client id and secret to use Withings",
+		"simulator_url", in.BaseURL)
+	return nil
+}
+
+// WithingsSimulator is the built-in Withings simulator (nil when it does
+// not run): the demo adds measurements through it.
+func (a *App) WithingsSimulator() *withingssim.Server { return a.withingsSim }
+
 func (a *App) stopSimulator() {
+	if a.withingsSim != nil {
+		_ = a.withingsSim.Close()
+		a.withingsSim = nil
+	}
 	if a.whoopSim != nil {
 		_ = a.whoopSim.Close()
 		a.whoopSim = nil

@@ -17,6 +17,7 @@ import (
 	"github.com/wearlink/wearlink/internal/provider/whoop"
 	whoopnorm "github.com/wearlink/wearlink/internal/provider/whoop/normalize"
 	"github.com/wearlink/wearlink/internal/provider/withings"
+	withingsnorm "github.com/wearlink/wearlink/internal/provider/withings/normalize"
 )
 
 // LiveURLs are where a provider's production API and OAuth endpoints are:
@@ -79,10 +80,28 @@ type WhoopConfig struct {
 	Now func() time.Time
 }
 
+// WithingsConfig is one Withings application.
+type WithingsConfig struct {
+	// Client reads the API and speaks to its token endpoint (required):
+	// one per application, since it holds the application's budget of
+	// 120 requests a minute.
+	Client *withings.Client
+	// AuthURL is Withings' consent page.
+	AuthURL string
+	// ClientID and ClientSecret are the application's. Without them,
+	// accounts are not linked through the browser.
+	ClientID, ClientSecret string
+	// RedirectURL is this server's OAuth callback for Withings.
+	RedirectURL string
+	// Now is the sync engine's clock (default time.Now).
+	Now func() time.Time
+}
+
 // Config configures every provider; a provider without one is not served.
 type Config struct {
-	Oura  *OuraConfig
-	Whoop *WhoopConfig
+	Oura     *OuraConfig
+	Whoop    *WhoopConfig
+	Withings *WithingsConfig
 }
 
 // Flow is an application's OAuth flow at one provider, as account linking
@@ -136,6 +155,26 @@ func Registry(cfg Config) (Built, error) {
 			}
 			out.Refreshers[whoop.DataSource] = f
 			out.Flows[whoop.DataSource] = f
+		}
+	}
+	if w := cfg.Withings; w != nil {
+		// The flow learns whose each token is from the token answers, and
+		// the provider's Identify asks it: they share one memory.
+		ids := withings.NewUserIDs(w.Now)
+		p, err := withings.NewProvider(withings.Config{Client: w.Client, AuthURL: w.AuthURL, UserIDs: ids,
+			Normalizer: withingsnorm.Normalizer{}, Now: w.Now})
+		if err != nil {
+			return out, err
+		}
+		ps = append(ps, p)
+		if w.ClientID != "" && w.ClientSecret != "" {
+			f, err := withings.NewOAuth(withings.OAuthConfig{Client: w.Client, AuthURL: w.AuthURL, ClientID: w.ClientID,
+				ClientSecret: w.ClientSecret, RedirectURL: w.RedirectURL, UserIDs: ids, Revoker: p, Now: w.Now})
+			if err != nil {
+				return out, err
+			}
+			out.Refreshers[withings.DataSource] = f
+			out.Flows[withings.DataSource] = f
 		}
 	}
 	reg, err := provider.NewRegistry(ps...)
