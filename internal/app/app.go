@@ -92,10 +92,10 @@ type App struct {
 	whoopSim *whoopsim.Server
 	// withingsSim is the built-in Withings simulator, when it runs.
 	withingsSim *withingssim.Server
-	mux      *http.ServeMux
-	ln       net.Listener
-	srv      *http.Server
-	lock     io.Closer
+	mux         *http.ServeMux
+	ln          net.Listener
+	srv         *http.Server
+	lock        io.Closer
 	// metrics is this process's registry (no global one: two apps in a
 	// test binary keep their own counts).
 	metrics *metrics
