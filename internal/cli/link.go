@@ -18,7 +18,8 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 )
 
-const linkLong = `Link a user's account at a provider (--data-source, default oura; whoop too)
+const linkLong = `Link a user's account at a provider (--data-source, default oura; whoop and
+withings too)
 with an access token already at hand (a personal access token, or a token
 a simulator prints), without the OAuth flow.
 
@@ -32,9 +33,12 @@ or started later) does the rest. Linking the same user again stores the
 new tokens and resumes an unfinished backfill.
 
 The provider's API URL is the one configured (--oura-api-url,
---whoop-api-url, or their environment variables). With --refresh-token and
-the provider's client id and secret, expired access tokens are refreshed
-(and the rotated refresh token stored).`
+--whoop-api-url, --withings-api-url, or their environment variables). With
+--refresh-token and the provider's client id and secret, expired access
+tokens are refreshed (and the rotated refresh token stored). Withings has no
+call that says whose a token is, only its token answers do: link a Withings
+account with --refresh-token and the application's client id and secret,
+and the command refreshes once to learn the user.`
 
 type linkOptions struct {
 	clientUUID   string
@@ -67,7 +71,8 @@ func newLinkCmd() *cobra.Command {
 	f.StringVar(&o.timeZone, "time-zone", "", "the user's IANA time zone (default: the offsets in the user's data)")
 	f.BoolVar(&o.createClient, "create-client", false, "create the client when it does not exist")
 	cfg.RegisterFlagsFor(f, "oura-api-url", "oura-client-id", "oura-client-secret", "oura-token-url",
-		"whoop-api-url", "whoop-oauth-url", "whoop-client-id", "whoop-client-secret", "backfill-days", "log-level")
+		"whoop-api-url", "whoop-oauth-url", "whoop-client-id", "whoop-client-secret",
+		"withings-api-url", "withings-auth-url", "withings-client-id", "withings-client-secret", "backfill-days", "log-level")
 	for _, name := range []string{"client-uuid", "user-id", "token"} {
 		_ = cmd.MarkFlagRequired(name)
 	}

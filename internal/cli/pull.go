@@ -22,6 +22,7 @@ import (
 	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
+	"github.com/wearlink/wearlink/internal/provider/withings"
 	"github.com/wearlink/wearlink/internal/pull"
 )
 
@@ -30,7 +31,8 @@ directory: every collection, fetched in parallel (30-day windows for time
 series, 90 days for the rest, within the provider's rate limits).
 
 Authenticate with a personal access token (--token, or the environment
-variable <DATA_SOURCE>_TOKEN: OURA_TOKEN for Oura, WHOOP_TOKEN for WHOOP), or,
+variable <DATA_SOURCE>_TOKEN: OURA_TOKEN for Oura, WHOOP_TOKEN for WHOOP,
+WITHINGS_TOKEN for Withings), or,
 for Oura, log in with the browser: give the client id and secret of an Oura
 application (--client-id, --client-secret) whose redirect URI is
 --redirect-url; the command listens there on this machine, prints the address
@@ -173,10 +175,15 @@ func registeredProvider(dataSource, baseURL string) (provider.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	withingsClient, err := withings.New(withings.ClientConfig{BaseURL: baseURL})
+	if err != nil {
+		return nil, err
+	}
 	// No OAuth here: the token is given (the browser login builds its own).
 	built, err := all.Registry(all.Config{
-		Oura:  &all.OuraConfig{Client: ouraClient},
-		Whoop: &all.WhoopConfig{Client: whoopClient, OAuthBaseURL: baseURL},
+		Oura:     &all.OuraConfig{Client: ouraClient},
+		Whoop:    &all.WhoopConfig{Client: whoopClient, OAuthBaseURL: baseURL},
+		Withings: &all.WithingsConfig{Client: withingsClient, AuthURL: baseURL},
 	})
 	if err != nil {
 		return nil, err
@@ -197,6 +204,8 @@ func liveAPIURL(dataSource string) string {
 		return all.LiveOura().APIURL
 	case whoop.DataSource:
 		return all.LiveWhoop().APIURL
+	case withings.DataSource:
+		return all.LiveWithings().APIURL
 	}
 	return offlineURL
 }
