@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/wearlink/wearlink/internal/provider"
 )
 
@@ -262,4 +264,49 @@ func TestOAuthConfig(t *testing.T) {
 		t.Errorf("empty refresh token: %v", err)
 	}
 	_ = errors.New
+}
+
+// flow is the registry's Flow (internal/provider/all), restated here
+// because that package will import this one.
+type flow interface {
+	AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
+	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (provider.Tokens, error)
+	Revoke(ctx context.Context, t provider.Tokens) error
+}
+
+var (
+	_ flow               = (*OAuth)(nil)
+	_ provider.Refresher = (*OAuth)(nil)
+)
+
+// TestRevokeEndsSubscriptions: the flow's Revoke hands the grant to the
+// provider, which revokes the user's subscriptions with it.
+func TestRevokeEndsSubscriptions(t *testing.T) {
+	f := newFake(t)
+	clk := newClock()
+	revoked := 0
+	f.on("/notify", "list", func(url.Values, string) string {
+		return ok(map[string]any{"profiles": []any{map[string]any{"appli": 1, "callbackurl": "https://hub.example/cb"}}})
+	})
+	f.on("/notify", "revoke", func(form url.Values, bearer string) string {
+		if bearer == "acc" && form.Get("appli") == "1" {
+			revoked++
+		}
+		return ok(map[string]any{})
+	})
+	p := fakeProvider(t, f, clk)
+	o, err := NewOAuth(OAuthConfig{Client: f.client(t, clk, nil), AuthURL: "http://127.0.0.1:1/a", ClientID: "cid",
+		ClientSecret: "csecret", Revoker: p, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Revoke(bg, provider.Tokens{AccessToken: "acc", RefreshToken: "r", Expiry: clk.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if revoked != 1 {
+		t.Errorf("%d subscriptions revoked, want 1", revoked)
+	}
+	if err := o.Revoke(bg, provider.Tokens{}); err != nil {
+		t.Errorf("an empty grant: %v", err)
+	}
 }
