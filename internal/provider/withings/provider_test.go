@@ -307,3 +307,40 @@ func applisFor(subs []sub, cb string) []int {
 	sort.Ints(out)
 	return out
 }
+
+// TestFetchChanged: reconciliation asks by lastupdate alone and keeps
+// every document it gets, whatever its day.
+func TestFetchChanged(t *testing.T) {
+	f := newFake(t)
+	f.on("/measure", "getmeas", func(url.Values, string) string {
+		return ok(map[string]any{"timezone": "Europe/Paris", "more": 0, "offset": 0, "measuregrps": []any{
+			map[string]any{"grpid": 1, "date": 1600000000, "measures": []any{}},
+			map[string]any{"grpid": 2, "date": 1710000000, "measures": []any{}},
+		}})
+	})
+	body := string(recorded(t, "workouts.json"))
+	f.on("/v2/measure", "getworkouts", func(url.Values, string) string { return body })
+	p := fakeProvider(t, f, newClock())
+	since := time.Unix(1700000000, 0)
+	docs, err := p.FetchChanged(bg, static("tok"), CollMeasure, since, nil)
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("%+v %v", docs, err)
+	}
+	docs, err = p.FetchChanged(bg, static("tok"), CollWorkout, since, nil)
+	if err != nil || len(docs) != 11 {
+		t.Fatalf("%d %v", len(docs), err)
+	}
+	for _, r := range f.log() {
+		if r.Form.Get("lastupdate") != "1700000000" || r.Form.Has("startdate") || r.Form.Has("startdateymd") || r.Form.Has("enddateymd") {
+			t.Errorf("%s: %v", r.Action, r.Form)
+		}
+	}
+	for _, c := range []string{CollSleep, "goals"} {
+		if _, err := p.FetchChanged(bg, static("tok"), c, since, nil); provider.KindOf(err) != provider.KindInvalidRequest {
+			t.Errorf("%s: %v", c, err)
+		}
+	}
+	if _, err := p.FetchChanged(bg, static("tok"), CollMeasure, time.Time{}, nil); provider.KindOf(err) != provider.KindInvalidRequest {
+		t.Errorf("no instant: %v", err)
+	}
+}
