@@ -203,7 +203,14 @@ func (c *Client) do(ctx context.Context, req call) (json.RawMessage, error) {
 			if r, ok := req.auth.(provider.RejectedRefresher); ok {
 				refreshed = true
 				if rerr := r.RefreshRejected(ctx, token); rerr != nil {
-					return nil, fmt.Errorf("%w (refresh failed: %v)", err, rerr)
+					// The refresh's kind decides: a dead grant needs a
+					// new consent, a refresh that failed on the way is
+					// tried again later.
+					if provider.KindOf(rerr) == provider.KindUnknown {
+						// A rotated grant that could not be stored.
+						return nil, &provider.Error{Kind: provider.KindServer, Err: fmt.Errorf("%v (refresh failed: %w)", err, rerr)}
+					}
+					return nil, fmt.Errorf("refresh failed: %w (after %v)", rerr, err)
 				}
 				attempt--
 				continue

@@ -197,6 +197,43 @@ func TestRefreshFailureIsReported(t *testing.T) {
 	}
 }
 
+// TestRefreshFailureKinds: a refresh that fails on Withings' side is
+// retried later, not taken for a dead grant; a rotated grant that could
+// not be stored neither.
+func TestRefreshFailureKinds(t *testing.T) {
+	cases := []struct {
+		name    string
+		answer  string
+		persist error
+		want    provider.Kind
+	}{
+		{"server", status(2552), nil, provider.KindServer},
+		{"rate limited", status(601), nil, provider.KindRateLimited},
+		{"dead grant", status(503), nil, provider.KindInvalidToken},
+		{"persist fails", "", errors.New("disk full"), provider.KindServer},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(t)
+			if c.answer == "" {
+				newTokenServer(f, 42)
+			} else {
+				f.on("/v2/oauth2", "requesttoken", func(url.Values, string) string { return c.answer })
+			}
+			f.on("/v2/user", "getdevice", func(url.Values, string) string { return status(401) })
+			clk := newClock()
+			o := newFlow(t, f, clk, nil)
+			src := provider.NewTokenSource(o, provider.Tokens{AccessToken: "old", RefreshToken: "refresh-0", Expiry: clk.Now().Add(time.Hour)},
+				func(context.Context, provider.Tokens) error { return c.persist }, clk.Now)
+			cl := f.client(t, clk, func(cfg *ClientConfig) { cfg.MaxAttempts = 2 })
+			_, err := cl.User(src).Devices(bg)
+			if k := provider.KindOf(err); k != c.want {
+				t.Errorf("kind %v, want %v: %v", k, c.want, err)
+			}
+		})
+	}
+}
+
 // TestIdentify: the account is the userid of the token answer. A token
 // the flow issued is known at once; one it did not (stored before a
 // restart) is refreshed once to learn it; one that cannot be refreshed is
