@@ -19,9 +19,9 @@ type Config struct {
 	Client *Client
 	// AuthURL is the consent page (LiveAuthURL in production; required).
 	AuthURL string
-	// UserIDs is where the OAuth flow records whose each token is; Identify
-	// reads it (the OAuthConfig's UserIDs). nil: a private one, which only
-	// the refresh Identify makes fills.
+	// UserIDs is where the OAuth flow records whose each token is, and
+	// where Identify looks: it must be the OAuthConfig's. nil: a private
+	// one, so that Identify knows no token.
 	UserIDs *UserIDs
 	// Normalizer maps Withings' documents to ROOK's (withings/normalize,
 	// which imports this package, so it is given here).
@@ -69,9 +69,11 @@ func (p *Provider) Info() provider.Info {
 			TokenURL: p.cfg.Client.BaseURL() + serviceOAuth2,
 			// Withings' revoke is a signed partner call; Revoke ends the
 			// notification subscriptions instead.
-			RevokeURL:      "",
-			Scopes:         Scopes(),
-			RequiredScopes: []string{"user.metrics"},
+			RevokeURL: "",
+			Scopes:    Scopes(),
+			// A grant of only some scopes is of use: the collections it
+			// does not cover answer "missing scope" and are skipped.
+			RequiredScopes: nil,
 			ScopeSeparator: ",",
 			AuthStyle:      provider.AuthInParams,
 			PKCE:           provider.PKCENone,
