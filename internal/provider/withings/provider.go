@@ -419,3 +419,33 @@ func (p *Provider) FetchChanged(ctx context.Context, a provider.Auth, coll strin
 	}
 	return Documents(coll, raws, loc)
 }
+
+var _ provider.HistoryStarter = (*Provider)(nil)
+
+// FirstDay implements provider.HistoryStarter: the first local day any of
+// the user's devices was used (its first_session_date, in its zone), so a
+// backfill of everything starts there. "" when no device says.
+func (p *Provider) FirstDay(whole []provider.Document) string {
+	first := ""
+	for _, d := range whole {
+		if d.Collection != CollDevice {
+			continue
+		}
+		obj, err := object(d.Raw)
+		if err != nil {
+			continue
+		}
+		at, err := epochField(obj, "first_session_date")
+		if err != nil || at.Unix() <= 0 {
+			continue
+		}
+		loc, err := zoneOf(obj, nil)
+		if err != nil {
+			loc = time.UTC
+		}
+		if day := at.In(loc).Format(time.DateOnly); first == "" || day < first {
+			first = day
+		}
+	}
+	return first
+}

@@ -344,3 +344,23 @@ func TestFetchChanged(t *testing.T) {
 		t.Errorf("no instant: %v", err)
 	}
 }
+
+// TestFirstDay: the devices' first session starts the history.
+func TestFirstDay(t *testing.T) {
+	p := testProvider(t)
+	_, raws, _, err := SplitAnswer(recorded(t, "device.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := Documents(CollDevice, raws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1693867179 is 2023-09-05 00:39:39 in Amsterdam.
+	if got := p.FirstDay(docs); got != "2023-09-05" {
+		t.Errorf("first day %q", got)
+	}
+	if got := p.FirstDay(nil); got != "" {
+		t.Errorf("no devices: %q", got)
+	}
+}
