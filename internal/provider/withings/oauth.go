@@ -195,6 +195,8 @@ func (o *OAuth) Revoke(ctx context.Context, t provider.Tokens) error {
 // provider's Identify reads it, so they must share one.
 type UserIDs struct {
 	now func() time.Time
+	// limit bounds the memory (maxUserIDs); expired tokens go first.
+	limit int
 
 	mu sync.Mutex
 	m  map[[32]byte]userIDEntry
@@ -213,7 +215,7 @@ func NewUserIDs(now func() time.Time) *UserIDs {
 	if now == nil {
 		now = time.Now
 	}
-	return &UserIDs{now: now, m: map[[32]byte]userIDEntry{}}
+	return &UserIDs{now: now, limit: maxUserIDs, m: map[[32]byte]userIDEntry{}}
 }
 
 // Remember records that accessToken is userID's until expiry (zero: for
@@ -224,14 +226,16 @@ func (u *UserIDs) Remember(accessToken, userID string, expiry time.Time) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if len(u.m) >= maxUserIDs {
+	if len(u.m) >= u.limit {
 		now := u.now()
 		for k, e := range u.m {
 			if !e.expiry.IsZero() && e.expiry.Before(now) {
 				delete(u.m, k)
 			}
 		}
-		if len(u.m) >= maxUserIDs {
+		if len(u.m) >= u.limit {
+			// Only live tokens: forgetting them costs one refresh
+			// each at the next Identify, nothing more.
 			clear(u.m)
 		}
 	}

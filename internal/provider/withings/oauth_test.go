@@ -347,3 +347,33 @@ func TestRevokeEndsSubscriptions(t *testing.T) {
 		t.Errorf("an empty grant: %v", err)
 	}
 }
+
+// TestUserIDsBounded: the memory forgets expired tokens first when full.
+func TestUserIDsBounded(t *testing.T) {
+	clk := newClock()
+	u := NewUserIDs(clk.Now)
+	u.limit = 2
+	u.Remember("a", "1", clk.Now().Add(time.Minute))
+	u.Remember("b", "2", clk.Now().Add(time.Hour))
+	clk.t = clk.t.Add(2 * time.Minute)
+	u.Remember("c", "3", clk.Now().Add(time.Hour))
+	if _, ok := u.Lookup("a"); ok {
+		t.Error("the expired token is kept")
+	}
+	for tok, want := range map[string]string{"b": "2", "c": "3"} {
+		if got, ok := u.Lookup(tok); !ok || got != want {
+			t.Errorf("%s: %q %v", tok, got, ok)
+		}
+	}
+	u.Remember("d", "4", time.Time{})
+	if got, ok := u.Lookup("d"); !ok || got != "4" {
+		t.Errorf("d: %q %v", got, ok)
+	}
+	if len(u.m) > 2 {
+		t.Errorf("%d tokens kept", len(u.m))
+	}
+	u.Remember("", "5", time.Time{})
+	if _, ok := u.Lookup(""); ok {
+		t.Error("an empty token is remembered")
+	}
+}
