@@ -173,6 +173,9 @@ type call struct {
 	// auth is the user's; nil for the token endpoint, which takes the
 	// application's credentials in params.
 	auth provider.Auth
+	// once sends the request once whatever the answer: an authorization
+	// code lives 30 s and is good for one try.
+	once bool
 }
 
 // envelope is every answer: a status and, on success, a body.
@@ -216,7 +219,7 @@ func (c *Client) do(ctx context.Context, req call) (json.RawMessage, error) {
 				continue
 			}
 		}
-		if !we.retryable() || we.budget {
+		if !we.retryable() || we.budget || req.once {
 			return nil, err
 		}
 		if we.Kind == provider.KindRateLimited {

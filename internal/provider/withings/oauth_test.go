@@ -119,12 +119,18 @@ func TestExchange(t *testing.T) {
 			r.Get("redirect_uri") != "http://127.0.0.1:2/callback" {
 			t.Errorf("token request %v", r)
 		}
+		// A server failure is not retried either: the code would expire.
+		f.on("/v2/oauth2", "requesttoken", func(url.Values, string) string { return status(2552) })
+		if _, err := o.Exchange(bg, "good-code"); provider.KindOf(err) != provider.KindServer {
+			t.Errorf("server failure: %v", err)
+		}
+		newTokenServer(f, userid)
 		_, err = o.Exchange(bg, "stale-code")
 		if provider.KindOf(err) != provider.KindInvalidToken {
 			t.Errorf("stale code: %v", err)
 		}
-		if n := len(f.log()); n != 2 {
-			t.Errorf("%d token requests, want 2: a refused code is not retried", n)
+		if n := len(f.log()); n != 3 {
+			t.Errorf("%d token requests, want 3: a code is not retried", n)
 		}
 	}
 }
