@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,24 +17,44 @@ import (
 // MeasureTypes are every measure type of getmeas' table (spec,
 // measure-getmeas meastype): asked for explicitly, since Withings leaves
 // some of the newer ones out of an answer that does not name them.
-var MeasureTypes = []int{1, 4, 5, 6, 8, 9, 10, 11, 12, 54, 71, 73, 76, 77, 88, 91, 123, 130, 135, 136, 137, 138, 139,
-	155, 167, 168, 169, 170, 173, 174, 175, 196, 226, 227, 229}
+func MeasureTypes() []int {
+	return []int{1, 4, 5, 6, 8, 9, 10, 11, 12, 54, 71, 73, 76, 77, 88, 91, 123, 130, 135, 136, 137, 138, 139,
+		155, 167, 168, 169, 170, 173, 174, 175, 196, 226, 227, 229}
+}
 
 // The data fields each action can return (spec, data_fields of each
-// operation): all of them, so a stored document has everything.
-var (
-	ActivityFields = []string{"steps", "distance", "elevation", "soft", "moderate", "intense", "active", "calories",
+// operation): all of them, so that a stored document has everything.
+
+// ActivityFields are getactivity's.
+func ActivityFields() []string {
+	return []string{"steps", "distance", "elevation", "soft", "moderate", "intense", "active", "calories",
 		"totalcalories", "hr_average", "hr_min", "hr_max", "hr_zone_0", "hr_zone_1", "hr_zone_2", "hr_zone_3"}
-	IntradayFields = []string{"steps", "elevation", "calories", "distance", "stroke", "pool_lap", "duration", "heart_rate",
+}
+
+// IntradayFields are getintradayactivity's.
+func IntradayFields() []string {
+	return []string{"steps", "elevation", "calories", "distance", "stroke", "pool_lap", "duration", "heart_rate",
 		"spo2_auto", "rmssd", "sdnn1", "hrv_quality", "core_body_temperature", "rr", "chest_movement_rate"}
-	WorkoutFields = []string{"calories", "intensity", "manual_intensity", "manual_distance", "manual_calories",
+}
+
+// WorkoutFields are getworkouts'.
+func WorkoutFields() []string {
+	return []string{"calories", "intensity", "manual_intensity", "manual_distance", "manual_calories",
 		"hr_average", "hr_min", "hr_max", "hr_zone_0", "hr_zone_1", "hr_zone_2", "hr_zone_3", "pause_duration",
 		"algo_pause_duration", "spo2_average", "core_body_temperature_avg", "core_body_temperature_min",
 		"core_body_temperature_max", "core_body_temperature_status", "steps", "distance", "elevation", "pool_laps",
 		"strokes", "pool_length"}
-	SleepSeriesFields = []string{"hr", "rr", "snoring", "sdnn_1", "rmssd", "hrv_quality", "mvt_score",
+}
+
+// SleepSeriesFields are sleep get's: the high-frequency series.
+func SleepSeriesFields() []string {
+	return []string{"hr", "rr", "snoring", "sdnn_1", "rmssd", "hrv_quality", "mvt_score",
 		"chest_movement_rate", "withings_index", "breathing_sounds"}
-	SleepSummaryFields = []string{"total_timeinbed", "total_sleep_time", "asleepduration", "lightsleepduration",
+}
+
+// SleepSummaryFields are sleep getsummary's.
+func SleepSummaryFields() []string {
+	return []string{"total_timeinbed", "total_sleep_time", "asleepduration", "lightsleepduration",
 		"remsleepduration", "deepsleepduration", "sleep_efficiency", "sleep_latency", "wakeup_latency",
 		"wakeupduration", "wakeupcount", "waso", "nb_rem_episodes", "breathing_disturbances_intensity",
 		"apnea_hypopnea_index", "withings_index", "durationtosleep", "durationtowakeup", "out_of_bed_count",
@@ -46,7 +65,7 @@ var (
 		"breathing_sounds_episode_count", "chest_movement_rate_average", "chest_movement_rate_min",
 		"chest_movement_rate_max", "core_body_temperature_min", "core_body_temperature_max",
 		"core_body_temperature_avg", "core_body_temperature_status"}
-)
+}
 
 // MaxSeriesSpan is the longest range one sleep or intraday series call may
 // ask for.
@@ -78,7 +97,7 @@ type MeasureQuery struct {
 	// Category is 1 (real measures) or 2 (objectives); 0 sends none, which
 	// is Withings' default.
 	Category int
-	// Types are the meastypes asked for; nil: MeasureTypes.
+	// Types are the meastypes asked for; nil: every one (MeasureTypes).
 	Types []int
 }
 
@@ -114,7 +133,7 @@ func (u *User) Measures(ctx context.Context, q MeasureQuery) (Measures, error) {
 	}
 	types := q.Types
 	if types == nil {
-		types = MeasureTypes
+		types = MeasureTypes()
 	}
 	p.Set("meastypes", joinInts(types))
 	var out Measures
@@ -216,17 +235,17 @@ func (u *User) listed(ctx context.Context, service, action, key string, q DayQue
 
 // Activities reads daily activity (measurev2 getactivity).
 func (u *User) Activities(ctx context.Context, q DayQuery) ([]json.RawMessage, error) {
-	return u.listed(ctx, serviceMeasureV2, "getactivity", "activities", q, ActivityFields)
+	return u.listed(ctx, serviceMeasureV2, "getactivity", "activities", q, ActivityFields())
 }
 
 // Workouts reads workouts (measurev2 getworkouts).
 func (u *User) Workouts(ctx context.Context, q DayQuery) ([]json.RawMessage, error) {
-	return u.listed(ctx, serviceMeasureV2, "getworkouts", "series", q, WorkoutFields)
+	return u.listed(ctx, serviceMeasureV2, "getworkouts", "series", q, WorkoutFields())
 }
 
 // SleepSummaries reads nights (sleepv2 getsummary).
 func (u *User) SleepSummaries(ctx context.Context, q DayQuery) ([]json.RawMessage, error) {
-	return u.listed(ctx, serviceSleepV2, "getsummary", "series", q, SleepSummaryFields)
+	return u.listed(ctx, serviceSleepV2, "getsummary", "series", q, SleepSummaryFields())
 }
 
 // chunks splits start..end into spans of at most MaxSeriesSpan.
@@ -251,7 +270,7 @@ func (u *User) SleepSeries(ctx context.Context, start, end time.Time, fields []s
 		return nil, invalid(serviceSleepV2, action, "empty range")
 	}
 	if fields == nil {
-		fields = SleepSeriesFields
+		fields = SleepSeriesFields()
 	}
 	var out []json.RawMessage
 	seen := map[string]bool{}
@@ -293,7 +312,7 @@ func (u *User) Intraday(ctx context.Context, start, end time.Time, fields []stri
 		return nil, invalid(serviceMeasureV2, action, "empty range")
 	}
 	if fields == nil {
-		fields = IntradayFields
+		fields = IntradayFields()
 	}
 	out := map[string]json.RawMessage{}
 	for _, ch := range chunks(start, end) {
@@ -472,14 +491,4 @@ func joinInts(v []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
-}
-
-// sortedKeys is for deterministic iteration in tests and tables.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -158,7 +158,7 @@ func (c *Client) wait(ctx context.Context, service, action string) error {
 		}
 		if d > c.cfg.MaxRetryAfter {
 			return &Error{Kind: provider.KindRateLimited, Service: service, Action: action,
-				Detail: "the application's request budget is spent", RetryAfter: d}
+				Detail: "the application's request budget is spent", RetryAfter: d, budget: true}
 		}
 		if err := c.cfg.Sleep(ctx, d); err != nil {
 			return err
@@ -173,6 +173,9 @@ type call struct {
 	// auth is the user's; nil for the token endpoint, which takes the
 	// application's credentials in params.
 	auth provider.Auth
+	// once sends the request once whatever the answer: an authorization
+	// code lives 30 s and is good for one try.
+	once bool
 }
 
 // envelope is every answer: a status and, on success, a body.
@@ -203,28 +206,42 @@ func (c *Client) do(ctx context.Context, req call) (json.RawMessage, error) {
 			if r, ok := req.auth.(provider.RejectedRefresher); ok {
 				refreshed = true
 				if rerr := r.RefreshRejected(ctx, token); rerr != nil {
-					return nil, fmt.Errorf("%w (refresh failed: %v)", err, rerr)
+					// The refresh's kind decides: a dead grant needs a
+					// new consent, a refresh that failed on the way is
+					// tried again later.
+					if provider.KindOf(rerr) == provider.KindUnknown {
+						// A rotated grant that could not be stored.
+						return nil, &provider.Error{Kind: provider.KindServer, Err: fmt.Errorf("%v (refresh failed: %w)", err, rerr)}
+					}
+					return nil, fmt.Errorf("refresh failed: %w (after %v)", rerr, err)
 				}
 				attempt--
 				continue
 			}
 		}
-		if !we.retryable() || attempt >= c.cfg.MaxAttempts {
+		if !we.retryable() || we.budget || req.once {
 			return nil, err
 		}
-		wait := provider.Backoff(attempt, c.cfg.BaseBackoff, c.cfg.MaxBackoff)
 		if we.Kind == provider.KindRateLimited {
-			wait = c.cfg.RateLimitWait << (attempt - 1)
+			wait := c.cfg.RateLimitWait << (attempt - 1)
 			if wait > c.cfg.MaxRetryAfter || wait <= 0 {
-				we.RetryAfter = c.cfg.MaxRetryAfter
+				wait = c.cfg.MaxRetryAfter
+				attempt = c.cfg.MaxAttempts
+			}
+			if attempt >= c.cfg.MaxAttempts {
+				// The caller reschedules the job instead.
+				we.RetryAfter = wait
 				return nil, err
 			}
 			// Every user of the application is held back, not only
 			// this request: the limit is the application's.
 			c.lim.block(c.cfg.Now(), wait)
-			continue // wait inside c.wait
+			continue // the wait happens in c.wait
 		}
-		if err := c.cfg.Sleep(ctx, wait); err != nil {
+		if attempt >= c.cfg.MaxAttempts {
+			return nil, err
+		}
+		if err := c.cfg.Sleep(ctx, provider.Backoff(attempt, c.cfg.BaseBackoff, c.cfg.MaxBackoff)); err != nil {
 			return nil, err
 		}
 	}

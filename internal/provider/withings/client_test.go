@@ -230,6 +230,9 @@ func TestStatusClasses(t *testing.T) {
 			if n != c.attempts {
 				t.Errorf("%d attempts, want %d", n, c.attempts)
 			}
+			if c.kind == provider.KindRateLimited && provider.RetryAfter(err) <= 0 {
+				t.Errorf("a rate limit without a RetryAfter: %v", err)
+			}
 			if strings.Contains(err.Error(), "s3cr3t") {
 				t.Errorf("the error shows the token: %v", err)
 			}
@@ -286,6 +289,25 @@ func TestBudget(t *testing.T) {
 	}
 	if got := clk.slept(); !slices.Equal(got, []time.Duration{time.Minute, time.Minute}) {
 		t.Errorf("waited %v, want two minutes", got)
+	}
+}
+
+// TestBudgetBeyondMaxWait: a budget wait longer than MaxRetryAfter is
+// returned at once for the caller to reschedule, and nothing is sent.
+func TestBudgetBeyondMaxWait(t *testing.T) {
+	f := newFake(t)
+	f.on("/v2/user", "getdevice", func(url.Values, string) string { return ok(map[string]any{"devices": []any{}}) })
+	clk := newClock()
+	u := f.client(t, clk, func(c *ClientConfig) { c.PerMinute = 1; c.MaxRetryAfter = 10 * time.Second }).User(static("tok"))
+	if _, err := u.Devices(bg); err != nil {
+		t.Fatal(err)
+	}
+	_, err := u.Devices(bg)
+	if provider.KindOf(err) != provider.KindRateLimited || provider.RetryAfter(err) != time.Minute {
+		t.Errorf("err %v, retry after %v", err, provider.RetryAfter(err))
+	}
+	if n, slept := len(f.log()), clk.slept(); n != 1 || len(slept) != 0 {
+		t.Errorf("%d requests, slept %v", n, slept)
 	}
 }
 

@@ -31,6 +31,9 @@ type Error struct {
 	// RetryAfter is how long to wait before trying again, for a rate limit.
 	RetryAfter time.Duration
 	Err        error
+	// budget is set when the client's own budget, not Withings, refused
+	// the request: retrying at once cannot help.
+	budget bool
 	// token is the access token an authentication failure refused; never
 	// printed.
 	token string

@@ -115,7 +115,7 @@ func (o *OAuth) ExchangeGrant(ctx context.Context, code string) (Grant, error) {
 	if o.cfg.RedirectURL != "" {
 		p.Set("redirect_uri", o.cfg.RedirectURL)
 	}
-	return o.request(ctx, p)
+	return o.request(ctx, call{service: serviceOAuth2, action: "requesttoken", params: p, once: true})
 }
 
 // Refresh implements provider.Refresher. Withings rotates refresh tokens:
@@ -132,7 +132,10 @@ func (o *OAuth) RefreshGrant(ctx context.Context, refreshToken string) (Grant, e
 	if refreshToken == "" {
 		return Grant{}, &provider.Error{Kind: provider.KindInvalidToken, Err: errors.New("withings oauth: no refresh token")}
 	}
-	return o.request(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
+	// A refresh is retried: the old refresh token stays good until the
+	// new access token is used.
+	return o.request(ctx, call{service: serviceOAuth2, action: "requesttoken",
+		params: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}})
 }
 
 // tokenBody is the body of a requesttoken answer. userid is a number in
@@ -145,10 +148,10 @@ type tokenBody struct {
 	Scope        string          `json:"scope"`
 }
 
-func (o *OAuth) request(ctx context.Context, p url.Values) (Grant, error) {
-	p.Set("client_id", o.cfg.ClientID)
-	p.Set("client_secret", o.cfg.ClientSecret)
-	body, err := o.cfg.Client.do(ctx, call{service: serviceOAuth2, action: "requesttoken", params: p})
+func (o *OAuth) request(ctx context.Context, req call) (Grant, error) {
+	req.params.Set("client_id", o.cfg.ClientID)
+	req.params.Set("client_secret", o.cfg.ClientSecret)
+	body, err := o.cfg.Client.do(ctx, req)
 	var we *Error
 	if errors.As(err, &we) {
 		switch we.Kind {
@@ -195,6 +198,8 @@ func (o *OAuth) Revoke(ctx context.Context, t provider.Tokens) error {
 // provider's Identify reads it, so they must share one.
 type UserIDs struct {
 	now func() time.Time
+	// limit bounds the memory (maxUserIDs); expired tokens go first.
+	limit int
 
 	mu sync.Mutex
 	m  map[[32]byte]userIDEntry
@@ -213,7 +218,7 @@ func NewUserIDs(now func() time.Time) *UserIDs {
 	if now == nil {
 		now = time.Now
 	}
-	return &UserIDs{now: now, m: map[[32]byte]userIDEntry{}}
+	return &UserIDs{now: now, limit: maxUserIDs, m: map[[32]byte]userIDEntry{}}
 }
 
 // Remember records that accessToken is userID's until expiry (zero: for
@@ -224,14 +229,16 @@ func (u *UserIDs) Remember(accessToken, userID string, expiry time.Time) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if len(u.m) >= maxUserIDs {
+	if len(u.m) >= u.limit {
 		now := u.now()
 		for k, e := range u.m {
 			if !e.expiry.IsZero() && e.expiry.Before(now) {
 				delete(u.m, k)
 			}
 		}
-		if len(u.m) >= maxUserIDs {
+		if len(u.m) >= u.limit {
+			// Only live tokens: forgetting them costs one refresh
+			// each at the next Identify, nothing more.
 			clear(u.m)
 		}
 	}

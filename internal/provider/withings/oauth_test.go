@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/wearlink/wearlink/internal/provider"
 )
 
@@ -117,12 +119,18 @@ func TestExchange(t *testing.T) {
 			r.Get("redirect_uri") != "http://127.0.0.1:2/callback" {
 			t.Errorf("token request %v", r)
 		}
+		// A server failure is not retried either: the code would expire.
+		f.on("/v2/oauth2", "requesttoken", func(url.Values, string) string { return status(2552) })
+		if _, err := o.Exchange(bg, "good-code"); provider.KindOf(err) != provider.KindServer {
+			t.Errorf("server failure: %v", err)
+		}
+		newTokenServer(f, userid)
 		_, err = o.Exchange(bg, "stale-code")
 		if provider.KindOf(err) != provider.KindInvalidToken {
 			t.Errorf("stale code: %v", err)
 		}
-		if n := len(f.log()); n != 2 {
-			t.Errorf("%d token requests, want 2: a refused code is not retried", n)
+		if n := len(f.log()); n != 3 {
+			t.Errorf("%d token requests, want 3: a code is not retried", n)
 		}
 	}
 }
@@ -195,6 +203,43 @@ func TestRefreshFailureIsReported(t *testing.T) {
 	}
 }
 
+// TestRefreshFailureKinds: a refresh that fails on Withings' side is
+// retried later, not taken for a dead grant; a rotated grant that could
+// not be stored neither.
+func TestRefreshFailureKinds(t *testing.T) {
+	cases := []struct {
+		name    string
+		answer  string
+		persist error
+		want    provider.Kind
+	}{
+		{"server", status(2552), nil, provider.KindServer},
+		{"rate limited", status(601), nil, provider.KindRateLimited},
+		{"dead grant", status(503), nil, provider.KindInvalidToken},
+		{"persist fails", "", errors.New("disk full"), provider.KindServer},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(t)
+			if c.answer == "" {
+				newTokenServer(f, 42)
+			} else {
+				f.on("/v2/oauth2", "requesttoken", func(url.Values, string) string { return c.answer })
+			}
+			f.on("/v2/user", "getdevice", func(url.Values, string) string { return status(401) })
+			clk := newClock()
+			o := newFlow(t, f, clk, nil)
+			src := provider.NewTokenSource(o, provider.Tokens{AccessToken: "old", RefreshToken: "refresh-0", Expiry: clk.Now().Add(time.Hour)},
+				func(context.Context, provider.Tokens) error { return c.persist }, clk.Now)
+			cl := f.client(t, clk, func(cfg *ClientConfig) { cfg.MaxAttempts = 2 })
+			_, err := cl.User(src).Devices(bg)
+			if k := provider.KindOf(err); k != c.want {
+				t.Errorf("kind %v, want %v: %v", k, c.want, err)
+			}
+		})
+	}
+}
+
 // TestIdentify: the account is the userid of the token answer. A token
 // the flow issued is known at once; one it did not (stored before a
 // restart) is refreshed once to learn it; one that cannot be refreshed is
@@ -262,4 +307,79 @@ func TestOAuthConfig(t *testing.T) {
 		t.Errorf("empty refresh token: %v", err)
 	}
 	_ = errors.New
+}
+
+// flow is the registry's Flow (internal/provider/all), restated here
+// because that package will import this one.
+type flow interface {
+	AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
+	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (provider.Tokens, error)
+	Revoke(ctx context.Context, t provider.Tokens) error
+}
+
+var (
+	_ flow               = (*OAuth)(nil)
+	_ provider.Refresher = (*OAuth)(nil)
+)
+
+// TestRevokeEndsSubscriptions: the flow's Revoke hands the grant to the
+// provider, which revokes the user's subscriptions with it.
+func TestRevokeEndsSubscriptions(t *testing.T) {
+	f := newFake(t)
+	clk := newClock()
+	revoked := 0
+	f.on("/notify", "list", func(url.Values, string) string {
+		return ok(map[string]any{"profiles": []any{map[string]any{"appli": 1, "callbackurl": "https://hub.example/cb"}}})
+	})
+	f.on("/notify", "revoke", func(form url.Values, bearer string) string {
+		if bearer == "acc" && form.Get("appli") == "1" {
+			revoked++
+		}
+		return ok(map[string]any{})
+	})
+	p := fakeProvider(t, f, clk)
+	o, err := NewOAuth(OAuthConfig{Client: f.client(t, clk, nil), AuthURL: "http://127.0.0.1:1/a", ClientID: "cid",
+		ClientSecret: "csecret", Revoker: p, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Revoke(bg, provider.Tokens{AccessToken: "acc", RefreshToken: "r", Expiry: clk.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if revoked != 1 {
+		t.Errorf("%d subscriptions revoked, want 1", revoked)
+	}
+	if err := o.Revoke(bg, provider.Tokens{}); err != nil {
+		t.Errorf("an empty grant: %v", err)
+	}
+}
+
+// TestUserIDsBounded: the memory forgets expired tokens first when full.
+func TestUserIDsBounded(t *testing.T) {
+	clk := newClock()
+	u := NewUserIDs(clk.Now)
+	u.limit = 2
+	u.Remember("a", "1", clk.Now().Add(time.Minute))
+	u.Remember("b", "2", clk.Now().Add(time.Hour))
+	clk.t = clk.t.Add(2 * time.Minute)
+	u.Remember("c", "3", clk.Now().Add(time.Hour))
+	if _, ok := u.Lookup("a"); ok {
+		t.Error("the expired token is kept")
+	}
+	for tok, want := range map[string]string{"b": "2", "c": "3"} {
+		if got, ok := u.Lookup(tok); !ok || got != want {
+			t.Errorf("%s: %q %v", tok, got, ok)
+		}
+	}
+	u.Remember("d", "4", time.Time{})
+	if got, ok := u.Lookup("d"); !ok || got != "4" {
+		t.Errorf("d: %q %v", got, ok)
+	}
+	if len(u.m) > 2 {
+		t.Errorf("%d tokens kept", len(u.m))
+	}
+	u.Remember("", "5", time.Time{})
+	if _, ok := u.Lookup(""); ok {
+		t.Error("an empty token is remembered")
+	}
 }

@@ -19,9 +19,9 @@ type Config struct {
 	Client *Client
 	// AuthURL is the consent page (LiveAuthURL in production; required).
 	AuthURL string
-	// UserIDs is where the OAuth flow records whose each token is; Identify
-	// reads it (the OAuthConfig's UserIDs). nil: a private one, which only
-	// the refresh Identify makes fills.
+	// UserIDs is where the OAuth flow records whose each token is, and
+	// where Identify looks: it must be the OAuthConfig's. nil: a private
+	// one, so that Identify knows no token.
 	UserIDs *UserIDs
 	// Normalizer maps Withings' documents to ROOK's (withings/normalize,
 	// which imports this package, so it is given here).
@@ -69,9 +69,11 @@ func (p *Provider) Info() provider.Info {
 			TokenURL: p.cfg.Client.BaseURL() + serviceOAuth2,
 			// Withings' revoke is a signed partner call; Revoke ends the
 			// notification subscriptions instead.
-			RevokeURL:      "",
-			Scopes:         Scopes(),
-			RequiredScopes: []string{"user.metrics"},
+			RevokeURL: "",
+			Scopes:    Scopes(),
+			// A grant of only some scopes is of use: the collections it
+			// does not cover answer "missing scope" and are skipped.
+			RequiredScopes: nil,
 			ScopeSeparator: ",",
 			AuthStyle:      provider.AuthInParams,
 			PKCE:           provider.PKCENone,
@@ -377,4 +379,73 @@ func (p *Provider) Normalize(docs []provider.Document, opt provider.NormalizeOpt
 		return nil, errors.New("withings provider: no normalizer configured")
 	}
 	return p.cfg.Normalizer.Normalize(docs, opt)
+}
+
+// FetchChanged reads the documents of coll that Withings changed or added
+// since the instant given (lastupdate), whatever their day: reconciliation
+// reads what notifications missed with one paged call per collection
+// instead of every recent day. The sleep series has no lastupdate (read
+// it by the days of the changed sleep summaries); devices are read whole.
+// loc places objects without a zone on days, as in Fetch.
+func (p *Provider) FetchChanged(ctx context.Context, a provider.Auth, coll string, since time.Time, loc *time.Location) ([]provider.Document, error) {
+	if since.IsZero() {
+		return nil, &provider.Error{Kind: provider.KindInvalidRequest, Err: errors.New("withings: lastupdate needs an instant")}
+	}
+	u := p.cfg.Client.User(a)
+	var raws []json.RawMessage
+	var err error
+	switch coll {
+	case CollMeasure:
+		m, err := u.Measures(ctx, MeasureQuery{LastUpdate: since})
+		if err != nil {
+			return nil, err
+		}
+		return MeasureDocuments(m, loc)
+	case CollActivity:
+		raws, err = u.Activities(ctx, DayQuery{LastUpdate: since})
+	case CollWorkout:
+		raws, err = u.Workouts(ctx, DayQuery{LastUpdate: since})
+	case CollSleepSummary:
+		raws, err = u.SleepSummaries(ctx, DayQuery{LastUpdate: since})
+	case CollDevice:
+		raws, err = u.Devices(ctx)
+	case CollSleep:
+		return nil, &provider.Error{Kind: provider.KindInvalidRequest, Err: errors.New("withings: the sleep series has no lastupdate")}
+	default:
+		return nil, unknownCollection(coll)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return Documents(coll, raws, loc)
+}
+
+var _ provider.HistoryStarter = (*Provider)(nil)
+
+// FirstDay implements provider.HistoryStarter: the first local day any of
+// the user's devices was used (its first_session_date, in its zone), so a
+// backfill of everything starts there. "" when no device says.
+func (p *Provider) FirstDay(whole []provider.Document) string {
+	first := ""
+	for _, d := range whole {
+		if d.Collection != CollDevice {
+			continue
+		}
+		obj, err := object(d.Raw)
+		if err != nil {
+			continue
+		}
+		at, err := epochField(obj, "first_session_date")
+		if err != nil || at.Unix() <= 0 {
+			continue
+		}
+		loc, err := zoneOf(obj, nil)
+		if err != nil {
+			loc = time.UTC
+		}
+		if day := at.In(loc).Format(time.DateOnly); first == "" || day < first {
+			first = day
+		}
+	}
+	return first
 }

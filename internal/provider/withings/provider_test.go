@@ -307,3 +307,60 @@ func applisFor(subs []sub, cb string) []int {
 	sort.Ints(out)
 	return out
 }
+
+// TestFetchChanged: reconciliation asks by lastupdate alone and keeps
+// every document it gets, whatever its day.
+func TestFetchChanged(t *testing.T) {
+	f := newFake(t)
+	f.on("/measure", "getmeas", func(url.Values, string) string {
+		return ok(map[string]any{"timezone": "Europe/Paris", "more": 0, "offset": 0, "measuregrps": []any{
+			map[string]any{"grpid": 1, "date": 1600000000, "measures": []any{}},
+			map[string]any{"grpid": 2, "date": 1710000000, "measures": []any{}},
+		}})
+	})
+	body := string(recorded(t, "workouts.json"))
+	f.on("/v2/measure", "getworkouts", func(url.Values, string) string { return body })
+	p := fakeProvider(t, f, newClock())
+	since := time.Unix(1700000000, 0)
+	docs, err := p.FetchChanged(bg, static("tok"), CollMeasure, since, nil)
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("%+v %v", docs, err)
+	}
+	docs, err = p.FetchChanged(bg, static("tok"), CollWorkout, since, nil)
+	if err != nil || len(docs) != 11 {
+		t.Fatalf("%d %v", len(docs), err)
+	}
+	for _, r := range f.log() {
+		if r.Form.Get("lastupdate") != "1700000000" || r.Form.Has("startdate") || r.Form.Has("startdateymd") || r.Form.Has("enddateymd") {
+			t.Errorf("%s: %v", r.Action, r.Form)
+		}
+	}
+	for _, c := range []string{CollSleep, "goals"} {
+		if _, err := p.FetchChanged(bg, static("tok"), c, since, nil); provider.KindOf(err) != provider.KindInvalidRequest {
+			t.Errorf("%s: %v", c, err)
+		}
+	}
+	if _, err := p.FetchChanged(bg, static("tok"), CollMeasure, time.Time{}, nil); provider.KindOf(err) != provider.KindInvalidRequest {
+		t.Errorf("no instant: %v", err)
+	}
+}
+
+// TestFirstDay: the devices' first session starts the history.
+func TestFirstDay(t *testing.T) {
+	p := testProvider(t)
+	_, raws, _, err := SplitAnswer(recorded(t, "device.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := Documents(CollDevice, raws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1693867179 is 2023-09-05 00:39:39 in Amsterdam.
+	if got := p.FirstDay(docs); got != "2023-09-05" {
+		t.Errorf("first day %q", got)
+	}
+	if got := p.FirstDay(nil); got != "" {
+		t.Errorf("no devices: %q", got)
+	}
+}

@@ -82,7 +82,9 @@ func ParseNotification(body []byte) ([]provider.Notification, error) {
 	}
 	out := make([]provider.Notification, 0, len(colls))
 	for _, c := range colls {
-		out = append(out, provider.Notification{ExternalUserID: userID, Collection: c, Event: "update", From: from, To: to})
+		// Withings does not say whether data was added, changed or
+		// deleted: no Event.
+		out = append(out, provider.Notification{ExternalUserID: userID, Collection: c, From: from, To: to})
 	}
 	return out, nil
 }
