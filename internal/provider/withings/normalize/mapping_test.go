@@ -466,3 +466,48 @@ func TestMappingParserCatchesGaps(t *testing.T) {
 		t.Errorf("parsed %+v", rows)
 	}
 }
+
+// measureTypes lists every type code the normalizer names, with what it
+// is: the spec's table, plus 197 and 198 (electrodermal activity of the
+// left and right foot, as the Withings app names them).
+func measureTypes() map[int64]string {
+	return map[int64]string{
+		typeWeight:              "weight (kg)",
+		typeHeight:              "height (m)",
+		typeFatFreeMass:         "fat-free mass (kg)",
+		typeFatRatio:            "fat ratio (%)",
+		typeFatMass:             "fat mass (kg)",
+		typeDiastolic:           "diastolic blood pressure (mmHg)",
+		typeSystolic:            "systolic blood pressure (mmHg)",
+		typeHeartPulse:          "heart pulse (bpm)",
+		typeTemperature:         "temperature (°C)",
+		typeSpO2:                "SpO2 (%)",
+		typeBodyTemperature:     "body temperature (°C)",
+		typeSkinTemperature:     "skin temperature (°C)",
+		typeMuscleMass:          "muscle mass (kg)",
+		typeHydration:           "hydration (kg)",
+		typeBoneMass:            "bone mass (kg)",
+		typePulseWaveVelocity:   "pulse wave velocity (m/s)",
+		typeVO2Max:              "VO2 max (ml/min/kg)",
+		typeAFib:                "atrial fibrillation result (ECG)",
+		typeQRS:                 "QRS interval (ECG)",
+		typePR:                  "PR interval (ECG)",
+		typeQT:                  "QT interval (ECG)",
+		typeQTc:                 "corrected QT interval (ECG)",
+		typeAFibPPG:             "atrial fibrillation result (PPG)",
+		typeVascularAge:         "vascular age",
+		typeNerveHealthFeet:     "nerve health score, feet",
+		typeExtracellularWater:  "extracellular water (kg)",
+		typeIntracellularWater:  "intracellular water (kg)",
+		typeVisceralFat:         "visceral fat",
+		typeSegmentFatFreeMass:  "fat-free mass of a segment (kg)",
+		typeSegmentFatMass:      "fat mass of a segment (kg)",
+		typeSegmentMuscleMass:   "muscle mass of a segment (kg)",
+		typeElectrodermalFeet:   "electrodermal activity, feet",
+		typeElectrodermalLeft:   "electrodermal activity, left foot",
+		typeElectrodermalRight:  "electrodermal activity, right foot",
+		typeBasalMetabolicRate:  "basal metabolic rate (kcal)",
+		typeMetabolicAge:        "metabolic age",
+		typeElectrochemicalSkin: "electrochemical skin conductance",
+	}
+}
