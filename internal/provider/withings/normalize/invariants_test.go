@@ -115,6 +115,33 @@ func TestInvariants(t *testing.T) {
 					for _, e := range d.Events {
 						onDay(t, r.Key, d.Day, e.Metadata.Datetime)
 					}
+				case *health.BloodPressureEventDocument:
+					for _, e := range d.Events {
+						for _, x := range e.BloodPressure.BloodPressureGranularData {
+							onDay(t, r.Key, d.Day, x.Datetime)
+						}
+					}
+				case *health.BodyHeartRateEventDocument:
+					for _, e := range d.Events {
+						for _, x := range e.HeartRate.HRGranularData {
+							onDay(t, r.Key, d.Day, x.Datetime)
+						}
+					}
+				case *health.TemperatureEventDocument:
+					for _, e := range d.Events {
+						for _, x := range e.Temperature.TemperatureGranularData {
+							onDay(t, r.Key, d.Day, x.Datetime)
+						}
+					}
+				case *health.BodyOxygenationEventDocument:
+					for _, e := range d.Events {
+						for _, x := range e.Oxygenation.SaturationGranularData {
+							onDay(t, r.Key, d.Day, x.Datetime)
+						}
+						for _, x := range e.Oxygenation.VO2GranularData {
+							onDay(t, r.Key, d.Day, x.Datetime)
+						}
+					}
 				}
 			}
 		})

@@ -4,9 +4,11 @@ import (
 	"strconv"
 )
 
-// Measure type codes (the spec's meastype table). Every code Withings
-// documents, and the few recorded answers carry without documenting them,
-// has a row in MAPPING.md; mapping_test.go holds the two together.
+// Measure type codes (the spec's meastype table, and 197 and 198, which
+// recorded Body Scan answers carry without the spec listing them). Every
+// one has a row in MAPPING.md; mapping_test.go holds the two together.
+// Types without a ROOK field, and codes not listed here, travel in the
+// attached group.
 const (
 	typeWeight              = 1
 	typeHeight              = 4
@@ -46,52 +48,6 @@ const (
 	typeMetabolicAge        = 227
 	typeElectrochemicalSkin = 229
 )
-
-// measureTypes lists every type code the normalizer knows, with its name:
-// the spec's table, plus 197 and 198, which recorded Body Scan answers
-// carry (electrodermal activity of the left and right foot, as the
-// Withings app names them) without the spec listing them.
-func measureTypes() map[int64]string {
-	return map[int64]string{
-		typeWeight:              "weight (kg)",
-		typeHeight:              "height (m)",
-		typeFatFreeMass:         "fat-free mass (kg)",
-		typeFatRatio:            "fat ratio (%)",
-		typeFatMass:             "fat mass (kg)",
-		typeDiastolic:           "diastolic blood pressure (mmHg)",
-		typeSystolic:            "systolic blood pressure (mmHg)",
-		typeHeartPulse:          "heart pulse (bpm)",
-		typeTemperature:         "temperature (°C)",
-		typeSpO2:                "SpO2 (%)",
-		typeBodyTemperature:     "body temperature (°C)",
-		typeSkinTemperature:     "skin temperature (°C)",
-		typeMuscleMass:          "muscle mass (kg)",
-		typeHydration:           "hydration (kg)",
-		typeBoneMass:            "bone mass (kg)",
-		typePulseWaveVelocity:   "pulse wave velocity (m/s)",
-		typeVO2Max:              "VO2 max (ml/min/kg)",
-		typeAFib:                "atrial fibrillation result (ECG)",
-		typeQRS:                 "QRS interval (ECG)",
-		typePR:                  "PR interval (ECG)",
-		typeQT:                  "QT interval (ECG)",
-		typeQTc:                 "corrected QT interval (ECG)",
-		typeAFibPPG:             "atrial fibrillation result (PPG)",
-		typeVascularAge:         "vascular age",
-		typeNerveHealthFeet:     "nerve health score, feet",
-		typeExtracellularWater:  "extracellular water (kg)",
-		typeIntracellularWater:  "intracellular water (kg)",
-		typeVisceralFat:         "visceral fat",
-		typeSegmentFatFreeMass:  "fat-free mass of a segment (kg)",
-		typeSegmentFatMass:      "fat mass of a segment (kg)",
-		typeSegmentMuscleMass:   "muscle mass of a segment (kg)",
-		typeElectrodermalFeet:   "electrodermal activity, feet",
-		typeElectrodermalLeft:   "electrodermal activity, left foot",
-		typeElectrodermalRight:  "electrodermal activity, right foot",
-		typeBasalMetabolicRate:  "basal metabolic rate (kcal)",
-		typeMetabolicAge:        "metabolic age",
-		typeElectrochemicalSkin: "electrochemical skin conductance",
-	}
-}
 
 // maxUnit bounds the power of ten: SI values of body measures need a few
 // digits at most, and a larger exponent can only be corrupt input.

@@ -345,8 +345,8 @@ type SleepSegment struct {
 	BreathingSounds   Series `json:"breathing_sounds"`
 }
 
-// Device is one device of userv2 getdevice; the normalizer keeps devices
-// raw only, and reads them for nothing.
+// Device is one device of userv2 getdevice. Devices are kept raw only; the
+// normalizer decodes one only to name it when it is broken.
 type Device struct {
 	Type             Text            `json:"type"`
 	Model            Text            `json:"model"`
