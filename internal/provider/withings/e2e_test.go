@@ -76,7 +76,9 @@ func newE2E(t *testing.T, users int) *e2e {
 	srv := httptest.NewUnstartedServer(nil)
 	h.base = "http://" + srv.Listener.Addr().String()
 
-	s, err := sim.New(sim.Config{Seed: 5, Users: users, Now: h.clock.Now, RateLimit: -1,
+	// 80 days of history: the height typed in on the first day is inside
+	// the 90-day backfill.
+	s, err := sim.New(sim.Config{Seed: 5, Users: users, Now: h.clock.Now, RateLimit: -1, Days: 80,
 		NotifyRetryDelays: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -467,6 +469,26 @@ func TestWithingsEndToEnd(t *testing.T) {
 				if _, ok := want[k]; !ok {
 					t.Errorf("%s: %s stored, not made offline", u, k)
 				}
+			}
+			// The height has no day and is read with every day: weigh-ins
+			// after it have a BMI.
+			bmi := 0
+			for _, g := range got {
+				if g.DataStructure == "body_summary" && bytes.Contains(g.Body, []byte(`"bmi_float":`)) && !bytes.Contains(g.Body, []byte(`"bmi_float":null`)) {
+					bmi++
+				}
+			}
+			if bmi == 0 {
+				t.Errorf("%s: no body_summary with a BMI", u)
+			}
+			heights := 0
+			for _, r := range raws {
+				if r.Collection == withings.CollMeasure && r.Day == "" {
+					heights++
+				}
+			}
+			if heights != 1 {
+				t.Errorf("%s: %d measure groups stored without a day, want the one height", u, heights)
 			}
 			for _, ds := range []string{"body_summary", "sleep_summary", "physical_summary"} {
 				if !structures[ds] {

@@ -154,6 +154,15 @@ func (p *Provider) Fetch(ctx context.Context, a provider.Auth, coll string, w pr
 		if docs, err = MeasureDocuments(m, w.Loc); err != nil {
 			return nil, err
 		}
+		// Heights have no day (see heightOnly): those taken inside the
+		// window's query belong to it.
+		out := docs[:0]
+		for _, d := range docs {
+			if d.Day != "" || heightInWindow(d, w) {
+				out = append(out, d)
+			}
+		}
+		docs = out
 	case CollActivity:
 		raws, err := u.Activities(ctx, DayQuery{From: w.From, To: w.To})
 		if err != nil {
@@ -183,11 +192,30 @@ func (p *Provider) Fetch(ctx context.Context, a provider.Auth, coll string, w pr
 	}
 	out := docs[:0]
 	for _, d := range docs {
-		if d.Day >= w.From && d.Day <= w.To {
+		if (d.Day >= w.From && d.Day <= w.To) || (d.Day == "" && coll == CollMeasure) {
 			out = append(out, d)
 		}
 	}
 	return out, nil
+}
+
+// heightInWindow reports whether a height group (no day) was taken on one
+// of the window's days in its own zone.
+func heightInWindow(d provider.Document, w provider.Window) bool {
+	obj, err := object(d.Raw)
+	if err != nil {
+		return false
+	}
+	at, err := epochField(obj, "date")
+	if err != nil {
+		return false
+	}
+	z, err := zoneOf(obj, w.Loc)
+	if err != nil {
+		return false
+	}
+	day := at.In(z).Format(time.DateOnly)
+	return day >= w.From && day <= w.To
 }
 
 // sleep reads the segments of the window's days.

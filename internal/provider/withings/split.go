@@ -133,6 +133,13 @@ func identify(doc *provider.Document, obj map[string]json.RawMessage, loc *time.
 			return at, err
 		}
 		doc.Day = at.In(z).Format(time.DateOnly)
+		if heightOnly(obj) {
+			// A height is typed in once and holds for every later
+			// weigh-in (BMI): kept with no day, so that the
+			// normalization of any day sees it, as undated documents are
+			// read with every span.
+			doc.Day = ""
+		}
 		return at, nil
 	case CollActivity:
 		day, err := dayField(obj, "date")
@@ -180,6 +187,23 @@ func identify(doc *provider.Document, obj map[string]json.RawMessage, loc *time.
 		return time.Time{}, nil
 	}
 	return time.Time{}, fmt.Errorf("unknown collection %q", doc.Collection)
+}
+
+// heightOnly reports whether a measure group holds a height (type 4) and
+// nothing else.
+func heightOnly(obj map[string]json.RawMessage) bool {
+	var ms []struct {
+		Type json.Number `json:"type"`
+	}
+	if json.Unmarshal(obj["measures"], &ms) != nil || len(ms) == 0 {
+		return false
+	}
+	for _, m := range ms {
+		if m.Type.String() != "4" {
+			return false
+		}
+	}
+	return true
 }
 
 // documents makes documents of coll from an answer's objects. bodyTZ is
