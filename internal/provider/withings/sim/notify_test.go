@@ -204,3 +204,51 @@ func TestSubscriptions(t *testing.T) {
 		t.Errorf("a revoked user's token: %d", rp.Status)
 	}
 }
+
+// TestScan: generated data that appears as the clock runs is announced
+// once, with windows that fetch it.
+func TestScan(t *testing.T) {
+	srv, ts, clk := newTestServer(t, Config{Users: 2, NotifyRetryDelays: fastRetries})
+	rc := newReceiver(t, 200)
+	tok := srv.Tokens()[0].AccessToken
+	for _, a := range []int{1, 44, 16} {
+		subscribe(t, ts, tok, rc.URL, a)
+	}
+	if n := srv.Scan(); n != 0 {
+		t.Fatalf("a scan before time moved sent %d", n)
+	}
+	clk.Add(72 * time.Hour)
+	if n := srv.Scan(); n == 0 {
+		t.Fatal("three days passed and nothing was announced")
+	}
+	srv.WaitNotifications()
+	byAppli := map[string][]url.Values{}
+	for _, f := range rc.received() {
+		if f.Get("userid") != strconv.FormatInt(srv.Tokens()[0].UserID, 10) {
+			t.Errorf("a notification for another user: %v", f)
+		}
+		byAppli[f.Get("appli")] = append(byAppli[f.Get("appli")], f)
+	}
+	if len(byAppli["1"]) != 1 || len(byAppli["44"]) != 1 || len(byAppli["16"]) < 3 {
+		t.Fatalf("notifications by appli: %v", byAppli)
+	}
+	w := byAppli["1"][0]
+	rp := call(t, ts, PathMeasure, tok, form("action", "getmeas", "startdate", w.Get("startdate"), "enddate", w.Get("enddate")))
+	if groups := decode[struct {
+		Groups []MeasureGroup `json:"measuregrps"`
+	}](t, rp.Body).Groups; len(groups) == 0 {
+		t.Errorf("the weight window %v fetches nothing", w)
+	}
+	dated := 0
+	for _, f := range byAppli["16"] {
+		if f.Get("date") != "" {
+			dated++
+		}
+	}
+	if dated != 3 {
+		t.Errorf("%d activity notifications with a date after three days, want 3", dated)
+	}
+	if n := srv.Scan(); n != 0 {
+		t.Errorf("a second scan at the same time sent %d", n)
+	}
+}
