@@ -148,7 +148,8 @@ func TestRefreshRotation(t *testing.T) {
 	if st != 0 {
 		t.Fatalf("old refresh token before the new access token is used: %d", st)
 	}
-	if rp := call(t, ts, PathUserV2, b.AccessToken, form("action", "getdevice")); rp.Status != 0 {
+	// Using the first of the two access tokens it gave ends it too.
+	if rp := call(t, ts, PathUserV2, a.AccessToken, form("action", "getdevice")); rp.Status != 0 {
 		t.Fatalf("new access token: %d", rp.Status)
 	}
 	if _, st := refresh(old); st != StatusInvalidParams {
