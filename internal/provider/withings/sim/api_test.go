@@ -217,3 +217,13 @@ func TestFaults(t *testing.T) {
 		t.Error("an error rate of 2 accepted")
 	}
 }
+
+func TestFaultsSpareTheTokenEndpoint(t *testing.T) {
+	srv, ts, _ := newTestServer(t, Config{Users: 1, Faults: Faults{Force5xx: 1}})
+	if rp := requestToken(t, ts, "grant_type", "refresh_token", "refresh_token", srv.Tokens()[0].RefreshToken); rp.Status != 0 {
+		t.Fatalf("token endpoint under a forced fault: %s", rp.Raw)
+	}
+	if rp := call(t, ts, PathUserV2, srv.Tokens()[0].AccessToken, form("action", "getdevice")); rp.HTTP != 500 {
+		t.Errorf("the forced fault went elsewhere: %d", rp.HTTP)
+	}
+}

@@ -262,8 +262,8 @@ func (s *Server) routes(path string) map[string]route {
 }
 
 // ServeHTTP routes control routes and the authorize page directly; every
-// service call goes through the application's rate limit and the injected
-// faults, then its action.
+// service call goes through the application's rate limit and (but for the
+// token endpoint) the injected faults, then its action.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.admin.ServeHTTP(w, r)
@@ -288,7 +288,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, errorBody(StatusTooManyReqs, "Too many request"))
 		return
 	}
-	fd := s.faults.decide()
+	// Faults hit the data and notify services, not the token endpoint, as
+	// in the other simulators: they test a client's reading, not its OAuth.
+	var fd faultDecision
+	if r.URL.Path != PathOAuth2 {
+		fd = s.faults.decide()
+	}
 	if fd.latency > 0 && !simkit.Sleep(r.Context(), fd.latency) {
 		return
 	}
