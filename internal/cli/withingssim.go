@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -50,6 +51,7 @@ per simulated user, then serves until interrupted.
 	f.StringVar(&cfg.ClientID, "client-id", "", "OAuth client id of the one registered application (default: the simulator's)")
 	f.StringVar(&cfg.ClientSecret, "client-secret", "", "OAuth client secret (default: the simulator's)")
 	f.StringSliceVar(&cfg.RedirectURIs, "redirect-uri", nil, "registered callback URL (repeatable; none: accept any)")
+	f.DurationVar(&cfg.ScanInterval, "scan-interval", 10*time.Second, "how often data that appeared is announced to notification subscribers (0: only on POST /_sim/scan)")
 	f.Float64Var(&cfg.Faults.ErrorRate, "error-rate", 0, "fraction of calls answered HTTP 500, 502 or 503")
 	f.Float64Var(&cfg.Faults.TruncateRate, "truncate-rate", 0, "fraction of answers cut short")
 	f.Float64Var(&cfg.Faults.BurstRate, "burst-rate", 0, "chance that a call starts a burst of status 601 answers")

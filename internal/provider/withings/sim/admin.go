@@ -17,6 +17,7 @@ const AdminHelp = `Control routes (no authentication; loopback only):
   POST   /_sim/weighin?user=0              a new weigh-in now (notifies appli 1)
   POST   /_sim/bloodpressure?user=0        a new blood pressure now (notifies appli 4)
   POST   /_sim/night?user=0                a night ending now (notifies appli 44)
+  POST   /_sim/scan                        announce generated data that appeared since the last scan
   GET    /_sim/subscriptions               every notify subscription
   GET    /_sim/notifications               notifications sent and their attempts
   GET    /_sim/faults, PUT /_sim/faults    read or replace injected faults (JSON)
@@ -37,6 +38,9 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	m.HandleFunc("POST /_sim/night", func(w http.ResponseWriter, r *http.Request) {
 		sum, err := s.AddNight(user(r), time.Time{})
 		adminAnswer(w, sum, err)
+	})
+	m.HandleFunc("POST /_sim/scan", func(w http.ResponseWriter, r *http.Request) {
+		adminAnswer(w, map[string]int{"notifications": s.Scan()}, nil)
 	})
 	m.HandleFunc("GET /_sim/subscriptions", func(w http.ResponseWriter, r *http.Request) { _ = simkit.WriteJSON(w, 200, s.Subscriptions()) })
 	m.HandleFunc("GET /_sim/notifications", func(w http.ResponseWriter, r *http.Request) { _ = simkit.WriteJSON(w, 200, s.Notifications()) })

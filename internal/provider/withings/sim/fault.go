@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Faults are the failures injected into service calls (not the authorize
-// page nor the control routes). The zero value injects nothing. Draws come,
+// Faults are the failures injected into service calls (not the token
+// endpoint, the authorize page nor the control routes). The zero value injects nothing. Draws come,
 // in request order, from one generator seeded by Config.Seed, so the same
 // requests in the same order fail the same way.
 type Faults struct {

@@ -411,9 +411,12 @@ func (w *world) activity(u *User, n int) *Activity {
 	return a
 }
 
-// workoutCategories are Withings' workout categories the users practise:
-// walk, run, hiking, bicycling, swimming.
-var workoutCategories = []int{1, 2, 3, 6, 7}
+// workoutKinds are Withings' workout categories the users practise, with
+// a speed (m/s) and a cadence (steps/s, 0 for none).
+var workoutKinds = []struct {
+	category       int
+	speed, cadence float64
+}{{1, 1.4, 1.8}, {2, 2.8, 2.7}, {3, 1.2, 1.6}, {6, 6, 0}, {7, 0.7, 0}}
 
 // workout is local day n's workout, on about a third of the days.
 func (w *world) workout(u *User, n int) *Workout {
@@ -426,20 +429,17 @@ func (w *world) workout(u *User, n int) *Workout {
 	}
 	start := u.at(n, 17*time.Hour+time.Duration(r.IntN(7200))*time.Second)
 	dur := 1500 + r.IntN(3600)
-	cat := workoutCategories[r.IntN(len(workoutCategories))]
+	kind := workoutKinds[r.IntN(len(workoutKinds))]
+	cat := kind.category
 	hr := u.restHR + 60 + r.IntN(40)
 	wo := &Workout{ID: 3_000_000_000 + int64(u.Index)*100_000 + int64(n), Category: cat, Timezone: u.Timezone, Attrib: 0,
 		StartDate: start.Unix(), EndDate: start.Unix() + int64(dur), Date: ymd(n)}
 	wo.Modified = wo.EndDate + 300
-	steps := 0
-	if cat <= 3 {
-		steps = dur * (1 + cat)
-	}
 	zones := [4]int{dur / 10, dur / 5, dur / 2, 0}
 	zones[3] = dur - zones[0] - zones[1] - zones[2]
 	wo.Data = WorkoutData{Calories: dur / 8, Intensity: 30 + r.IntN(70), HRAverage: hr, HRMin: hr - 25, HRMax: hr + 30,
 		HRZone0: zones[0], HRZone1: zones[1], HRZone2: zones[2], HRZone3: zones[3], PauseDuration: r.IntN(300),
-		Steps: steps, Distance: dur * (2 + cat%4), Elevation: r.IntN(80)}
+		Steps: int(float64(dur) * kind.cadence), Distance: int(float64(dur) * kind.speed), Elevation: r.IntN(80)}
 	if u.watch {
 		wo.Model, wo.DeviceID = u.watchDev.modelID, u.watchDev.id
 		wo.Data.SpO2Average = 95 + r.IntN(4)

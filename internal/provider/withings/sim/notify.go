@@ -81,6 +81,12 @@ func (n *notifier) close() {
 	n.wg.Wait()
 }
 
+func (n *notifier) subscribed(user int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.ContainsFunc(n.subs, func(x subscription) bool { return x.user == user })
+}
+
 func (n *notifier) dropUser(user int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -57,12 +57,12 @@ type accessTok struct {
 }
 
 // refreshTok is a refresh token. Once redeemed it keeps working for
-// RefreshGrace, or until the access token issued from it is used.
+// RefreshGrace, or until an access token issued from it is used.
 type refreshTok struct {
-	g         *grant
-	expires   time.Time
-	rotatedAt time.Time // zero until redeemed
-	successor *accessTok
+	g          *grant
+	expires    time.Time
+	rotatedAt  time.Time // zero until redeemed
+	successors []*accessTok
 }
 
 type code struct {
@@ -331,7 +331,7 @@ func (a *authServer) handleToken(w http.ResponseWriter, r *http.Request, _ *gran
 		if rt.rotatedAt.IsZero() {
 			rt.rotatedAt = now
 		}
-		rt.successor = at
+		rt.successors = append(rt.successors, at)
 	default:
 		invalid(w, "grant_type must be authorization_code or refresh_token")
 		return
@@ -349,11 +349,11 @@ func (a *authServer) handleToken(w http.ResponseWriter, r *http.Request, _ *gran
 	}))
 }
 
-// usable: never redeemed, or redeemed less than RefreshGrace ago and the
-// access token issued in its place not used yet.
+// usable: never redeemed, or redeemed less than RefreshGrace ago and no
+// access token issued in its place used yet.
 func (t *refreshTok) usable(now time.Time) bool {
 	if t.rotatedAt.IsZero() {
 		return true
 	}
-	return now.Before(t.rotatedAt.Add(RefreshGrace)) && (t.successor == nil || !t.successor.used)
+	return now.Before(t.rotatedAt.Add(RefreshGrace)) && !slices.ContainsFunc(t.successors, func(a *accessTok) bool { return a.used })
 }

@@ -123,9 +123,9 @@ func (w *world) addBloodPressure(u *User, at, now time.Time) MeasureGroup {
 // that overlaps a night the user already has.
 func (w *world) addNight(u *User, end, now time.Time) (*night, error) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	ad := w.added[u.Index]
 	k := ad.n + 1
-	w.mu.Unlock()
 	r := w.rng("added-night", u.Index, k)
 	minutes := 390 + r.IntN(90)
 	start := end.Add(-time.Duration(minutes) * time.Minute).Truncate(time.Minute)
@@ -140,14 +140,12 @@ func (w *world) addNight(u *User, end, now time.Time) (*night, error) {
 			return nil, fmt.Errorf("withingssim: the night %s to %s overlaps the one starting %s", nt.start.Format(time.RFC3339), nt.end().Format(time.RFC3339), o.start.Format(time.RFC3339))
 		}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	for _, o := range ad.nights {
 		if overlaps(o) {
 			return nil, fmt.Errorf("withingssim: the night overlaps an added one starting %s", o.start.Format(time.RFC3339))
 		}
 	}
-	ad.n = max(ad.n, k)
+	ad.n = k
 	ad.nights = append(ad.nights, nt)
 	return nt, nil
 }

@@ -73,6 +73,10 @@ type Config struct {
 	// an empty non-nil slice: no retry).
 	NotifyTimeout     time.Duration
 	NotifyRetryDelays []time.Duration
+	// ScanInterval, when positive, is how often (real time) generated data
+	// that appeared is announced to the subscriptions (see Scan); zero or
+	// negative: only when Scan is called.
+	ScanInterval time.Duration
 	// HTTPClient posts notifications (default: a plain client).
 	HTTPClient *http.Client
 	// Logger receives the server's logs (default: discarded).
@@ -136,8 +140,12 @@ type Server struct {
 	admin   *http.ServeMux
 	http    *simkit.Listener
 
+	scanMu   sync.Mutex
+	lastScan time.Time // simulated time up to which data was announced
+
 	ctx       context.Context
 	cancel    context.CancelFunc
+	bg        sync.WaitGroup
 	closeOnce sync.Once
 }
 
@@ -158,6 +166,14 @@ func New(cfg Config) (*Server, error) {
 	s.faults = newFaultInjector(cfg.Seed, cfg.Faults)
 	s.notify = newNotifier(s)
 	s.admin = s.adminRoutes()
+	s.lastScan = cfg.Now()
+	if cfg.ScanInterval > 0 {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.scanLoop(cfg.ScanInterval)
+		}()
+	}
 	return s, nil
 }
 
@@ -178,6 +194,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
 		err = s.http.Close()
+		s.bg.Wait()
 		s.notify.close()
 	})
 	return err
@@ -245,8 +262,8 @@ func (s *Server) routes(path string) map[string]route {
 }
 
 // ServeHTTP routes control routes and the authorize page directly; every
-// service call goes through the application's rate limit and the injected
-// faults, then its action.
+// service call goes through the application's rate limit and (but for the
+// token endpoint) the injected faults, then its action.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.admin.ServeHTTP(w, r)
@@ -271,7 +288,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, errorBody(StatusTooManyReqs, "Too many request"))
 		return
 	}
-	fd := s.faults.decide()
+	// Faults hit the data and notify services, not the token endpoint, as
+	// in the other simulators: they test a client's reading, not its OAuth.
+	var fd faultDecision
+	if r.URL.Path != PathOAuth2 {
+		fd = s.faults.decide()
+	}
 	if fd.latency > 0 && !simkit.Sleep(r.Context(), fd.latency) {
 		return
 	}

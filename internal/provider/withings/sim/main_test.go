@@ -1,0 +1,9 @@
+package sim
+
+import (
+	"testing"
+
+	"github.com/wearlink/wearlink/internal/testutil/loopback"
+)
+
+func TestMain(m *testing.M) { loopback.Main(m) }
