@@ -107,7 +107,9 @@ func UsesBuiltinWithingsSimulator(cfg config.Config) bool {
 // notifies the callback URLs wearlink subscribes per user after each
 // link, so the simulator needs no URL of wearlink's.
 func (a *App) startWithingsSimulator() error {
-	sim, err := withingssim.New(withingssim.Config{Seed: 1})
+	// The scan announces the data that appears as time passes, as the
+	// other built-in simulators do.
+	sim, err := withingssim.New(withingssim.Config{Seed: 1, ScanInterval: 10 * time.Second})
 	if err != nil {
 		return fmt.Errorf("built-in Withings simulator: %w", err)
 	}

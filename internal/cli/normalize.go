@@ -393,7 +393,7 @@ func readNormalizeInput(p fileProvider, paths []string, collection string, loc *
 				f.coll, _ = collectionFromFile(p, path)
 			}
 			if f.coll == "" {
-				if err := f.read(); err != nil {
+				if err := f.read(p); err != nil {
 					return nil, nil, err
 				}
 				var ok bool
@@ -420,7 +420,7 @@ func readNormalizeInput(p fileProvider, paths []string, collection string, loc *
 			if f.coll, _ = collectionFromFile(p, f.path); f.coll == "" {
 				// Read it to ask its documents; a file that does not read
 				// is not one of the provider's, like any other stranger.
-				ok := f.read() == nil
+				ok := f.read(p) == nil
 				if ok {
 					f.coll, ok = collectionOf(p, f.docs)
 				}
@@ -440,7 +440,7 @@ func readNormalizeInput(p fileProvider, paths []string, collection string, loc *
 	src := &inputSources{byID: map[string]string{}, byColl: map[string][]string{}}
 	for _, f := range files {
 		if f.docs == nil {
-			if err := f.read(); err != nil {
+			if err := f.read(p); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -453,11 +453,25 @@ func readNormalizeInput(p fileProvider, paths []string, collection string, loc *
 	return docs, src, nil
 }
 
-// read reads and splits the file.
-func (f *inputFile) read() error {
+// read reads and splits the file: as the provider's saved answer where it
+// is one, else by the shapes every provider's files share.
+func (f *inputFile) read(p provider.Provider) error {
 	b, err := os.ReadFile(f.path)
 	if err != nil {
 		return err
+	}
+	if s, ok := p.(provider.FileSplitter); ok {
+		docs, where, ok, err := s.SplitFile(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.path, err)
+		}
+		if ok {
+			if docs == nil {
+				docs = []json.RawMessage{}
+			}
+			f.docs, f.where = docs, where
+			return nil
+		}
 	}
 	docs, where, err := splitDocuments(b)
 	if err != nil {

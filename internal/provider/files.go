@@ -40,6 +40,17 @@ type CollectionRecognizer interface {
 	CollectionOf(docs []json.RawMessage) (collection string, ok bool)
 }
 
+// FileSplitter is implemented by providers whose saved API answers are
+// not lists of documents (Withings' {"status":0,"body":{...}} envelopes).
+type FileSplitter interface {
+	// SplitFile returns the documents of a file as the provider's own
+	// answer holds them, where naming document i's place in it. ok is
+	// false when the file is not such an answer (a list of documents, as
+	// wearlink pull keeps them): the caller then splits it its own way.
+	// An answer that reports a failure is an error.
+	SplitFile(data []byte) (docs []json.RawMessage, where func(int) string, ok bool, err error)
+}
+
 // FileNamer is implemented by providers whose files have names of their
 // own: FilePrefix is what the name of a collection's file starts with,
 // before the collection's name.
