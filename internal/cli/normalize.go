@@ -366,6 +366,9 @@ type inputFile struct {
 	path, coll string
 	docs       []json.RawMessage
 	where      func(int) string
+	// answer is true for a provider's own saved answer (FileSplitter),
+	// which may hold nothing: a night without data.
+	answer bool
 }
 
 // readNormalizeInput reads every path (files and directories) into one list
@@ -396,6 +399,10 @@ func readNormalizeInput(p fileProvider, paths []string, collection string, loc *
 				if err := f.read(p); err != nil {
 					return nil, nil, err
 				}
+				if f.answer && len(f.docs) == 0 {
+					fmt.Fprintf(notes, "normalize: %s holds no documents\n", path)
+					continue
+				}
 				var ok bool
 				if f.coll, ok = collectionOf(p, f.docs); !ok {
 					return nil, nil, fmt.Errorf("%s: cannot tell the collection from the file name or from its documents; name it like %s or pass --collection", path, exampleFileName(p))
@@ -421,6 +428,11 @@ func readNormalizeInput(p fileProvider, paths []string, collection string, loc *
 				// Read it to ask its documents; a file that does not read
 				// is not one of the provider's, like any other stranger.
 				ok := f.read(p) == nil
+				if ok && f.answer && len(f.docs) == 0 {
+					fmt.Fprintf(notes, "normalize: %s holds no documents\n", f.path)
+					n++ // one of the provider's answers, only empty
+					continue
+				}
 				if ok {
 					f.coll, ok = collectionOf(p, f.docs)
 				}
@@ -469,7 +481,7 @@ func (f *inputFile) read(p provider.Provider) error {
 			if docs == nil {
 				docs = []json.RawMessage{}
 			}
-			f.docs, f.where = docs, where
+			f.docs, f.where, f.answer = docs, where, true
 			return nil
 		}
 	}

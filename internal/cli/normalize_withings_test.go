@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -66,7 +65,7 @@ func TestNormalizeWithingsSavedAnswers(t *testing.T) {
 	srv := httptest.NewServer(&recorder{next: s, dir: dir, t: t})
 	t.Cleanup(srv.Close)
 	info := s.Info()
-	tz := s.Tokens()[0].Timezone
+	tz := info.Users[0].Timezone
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +74,6 @@ func TestNormalizeWithingsSavedAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = info
 	// The window holds the whole history, as the saved answers do.
 	w := provider.Window{From: now.AddDate(0, 0, -30).Format(time.DateOnly), To: now.Format(time.DateOnly), Loc: loc}
 	docs := whoopFetch(t, p, s.Tokens()[0].AccessToken, w)
@@ -125,5 +123,4 @@ func TestNormalizeWithingsSavedAnswers(t *testing.T) {
 	if code, _, stderr := runNormalizeCmd(t, "--data-source", "withings", bad); code == 0 || !strings.Contains(stderr, "401") {
 		t.Errorf("a failed answer: exit %d: %s", code, stderr)
 	}
-	_ = io.Discard
 }

@@ -315,7 +315,9 @@ func SplitAnswer(data []byte) (coll string, docs []json.RawMessage, ok bool, err
 			c, fits := collectionOf(list)
 			if !fits {
 				if len(list) == 0 {
-					return "", nil, true, errors.New("an empty series: which action it answers cannot be told")
+					// Which of them it answers cannot be told, and
+					// does not matter: it holds nothing.
+					return "", []json.RawMessage{}, true, nil
 				}
 				return "", nil, true, errors.New("body.series: objects of no single collection")
 			}
