@@ -124,3 +124,43 @@ func TestNormalizeWithingsSavedAnswers(t *testing.T) {
 		t.Errorf("a failed answer: exit %d: %s", code, stderr)
 	}
 }
+
+// wearlink pull --data-source withings writes the raw documents, the ROOK
+// documents and the tables of a month, the sleep analyzer's series among
+// them as one cell per segment rather than a column per sample.
+func TestPullWithings(t *testing.T) {
+	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+	clock := testutil.NewClock(now)
+	s, err := withingssim.New(withingssim.Config{Seed: 4, Users: 1, Days: 40, Now: clock.Now, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "withings")
+	t.Setenv("WITHINGS_TOKEN", "")
+	since, until := now.AddDate(0, 0, -29).Format(time.DateOnly), now.Format(time.DateOnly)
+	stdout, stderr, err := runCLI(t, "pull", "--data-source", "withings", "--token", s.Tokens()[0].AccessToken, "--base-url", s.URL(),
+		"--since", since, "--until", until, "--out", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "files under "+out) {
+		t.Errorf("stdout: %q", stdout)
+	}
+	for _, name := range []string{"withings-measure.json", "withings-sleep.json", "withings-sleep_summary.json", "withings-activity.json",
+		"rook/body_summary.json", "rook/sleep_summary.json", "rook/physical_summary.json", "csv/withings-sleep.csv", "parquet/withings-sleep.parquet"} {
+		if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	header, err := os.ReadFile(filepath.Join(out, "csv", "withings-sleep.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols := strings.Count(strings.SplitN(string(header), "\n", 2)[0], ",") + 1; cols > 50 {
+		t.Errorf("withings-sleep.csv has %d columns: a column per sample", cols)
+	}
+}

@@ -1,5 +1,6 @@
 // Package export writes documents as flat tables: nested JSON objects become
-// dotted column names (a.b.c), arrays stay whole as JSON text in one cell, and
+// dotted column names (a.b.c), arrays and objects keyed by numbers (series of
+// samples) stay whole as JSON text in one cell, and
 // the tables go out as CSV or Parquet.
 package export
 
@@ -149,7 +150,7 @@ func (s *scanner) object(prefix string, out *[]Field) error {
 		if prefix != "" {
 			name = prefix + "." + key
 		}
-		if s.b[s.i] == '{' {
+		if s.b[s.i] == '{' && !s.series() {
 			if err := s.object(name, out); err != nil {
 				return err
 			}
@@ -166,6 +167,25 @@ func (s *scanner) object(prefix string, out *[]Field) error {
 			return nil
 		}
 	}
+}
+
+// series reports whether the object at s.i is keyed by numbers only (a
+// sleep's heart rate keyed by epoch second, say): samples, not fields, so
+// it stays whole as JSON in one cell, as an array does, instead of making
+// a column per sample.
+func (s *scanner) series() bool {
+	start := s.i
+	defer func() { s.i = start }()
+	var m map[string]json.RawMessage
+	if json.Unmarshal(s.value(), &m) != nil || len(m) == 0 {
+		return false
+	}
+	for k := range m {
+		if _, err := strconv.ParseFloat(k, 64); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func unquote(raw []byte) (string, error) {
@@ -186,7 +206,7 @@ func cell(raw []byte) (Value, error) {
 	case '"':
 		str, err := unquote(raw)
 		return Str(str), err
-	case '[':
+	case '[', '{':
 		var b bytes.Buffer
 		if err := json.Compact(&b, raw); err != nil {
 			return Value{}, err

@@ -120,3 +120,22 @@ func TestFlattenKeepsKeyOrderAndDigits(t *testing.T) {
 		}
 	}
 }
+
+// An object keyed by numbers is a series of samples (Withings' sleep heart
+// rate keyed by epoch second): one cell of JSON, not a column per sample;
+// an object with any other key is walked as fields.
+func TestFlattenKeepsSeriesWhole(t *testing.T) {
+	got, err := Flatten([]byte(`{"hr": {"1700000000": 61, "1700000060": 60}, "x": {"1": 2, "b": 3}, "e": {}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Field{{"hr", Value{Kind: JSON, Text: `{"1700000000":61,"1700000060":60}`}}, {"x.1", Num("2")}, {"x.b", Num("3")}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("field %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}
