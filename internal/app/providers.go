@@ -54,9 +54,10 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 	if err != nil {
 		return all.Built{}, err
 	}
-	// Withings' client holds the application's 120 requests a minute; a
+	// Withings' client holds the application's 120 requests a minute, on
+	// real time whatever the engine's clock: it paces real requests. A
 	// longer wait after a 601 snoozes the job.
-	wic, err := withings.New(withings.ClientConfig{BaseURL: cfg.Withings.APIBaseURL, Now: o.Now, MaxRetryAfter: 5 * time.Second})
+	wic, err := withings.New(withings.ClientConfig{BaseURL: cfg.Withings.APIBaseURL, MaxRetryAfter: 5 * time.Second})
 	if err != nil {
 		return all.Built{}, err
 	}

@@ -60,6 +60,7 @@ type e2e struct {
 	sim    *sim.Server
 	st     *sqlite.Store
 	prov   provider.Normalizer
+	p      provider.Provider
 	eng    *ingest.Engine
 	base   string // wearlink's public URL
 	client string
@@ -67,7 +68,7 @@ type e2e struct {
 	recv   *e2eReceiver
 }
 
-func newE2E(t *testing.T, users int) *e2e {
+func newE2E(t *testing.T, users int, faults sim.Faults) *e2e {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -79,7 +80,7 @@ func newE2E(t *testing.T, users int) *e2e {
 	// 80 days of history: the height typed in on the first day is inside
 	// the 90-day backfill.
 	s, err := sim.New(sim.Config{Seed: 5, Users: users, Now: h.clock.Now, RateLimit: -1, Days: 80,
-		NotifyRetryDelays: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond}})
+		NotifyRetryDelays: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond}, Faults: faults})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,11 @@ func newE2E(t *testing.T, users int) *e2e {
 	h.st = st
 
 	info := s.Info()
-	wc, err := withings.New(withings.ClientConfig{BaseURL: info.BaseURL, PerMinute: 1 << 20, Now: h.clock.Now,
+	// The client retries fast and often: the faults test relies on its
+	// own retries, not on River's, whose backoff is seconds. Its budget
+	// runs on real time (its default clock): it paces real requests, and
+	// the test's clock stands still.
+	wc, err := withings.New(withings.ClientConfig{BaseURL: info.BaseURL, PerMinute: 1 << 20, MaxAttempts: 40,
 		BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, RateLimitWait: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +128,7 @@ func newE2E(t *testing.T, users int) *e2e {
 	if !ok {
 		t.Fatal("withings is not in the registry")
 	}
-	h.prov = p.(provider.Normalizer)
+	h.prov, h.p = p.(provider.Normalizer), p
 	flow, ok := built.Flows[withings.DataSource]
 	if !ok {
 		t.Fatal("no OAuth flow for withings")
@@ -395,7 +400,7 @@ func (r *e2eReceiver) has(body []byte) bool {
 //  3. a notification to any other URL is 404; one for an unknown user or
 //     category is 200 and changes nothing.
 func TestWithingsEndToEnd(t *testing.T) {
-	h := newE2E(t, 3)
+	h := newE2E(t, 3, sim.Faults{})
 	users := []string{"withings-user-0", "withings-user-1", "withings-user-2"}
 	conns := make([]store.Connection, len(users))
 	for i, u := range users {
@@ -561,6 +566,114 @@ func TestWithingsEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWithingsFaults: with 5xx answers, truncated bodies and bursts of
+// status 601 all through the backfill, every document of the window is
+// stored once, and the health documents are what the normalizer makes of
+// them.
+func TestWithingsFaults(t *testing.T) {
+	h := newE2E(t, 1, sim.Faults{ErrorRate: 0.05, TruncateRate: 0.05, BurstRate: 0.02, BurstLength: 3})
+	conn := h.mustLink("withings-faults", 0)
+	h.waitBackfilled("withings-faults")
+	injected := h.sim.FaultsInjected()
+	if injected.RateLimited == 0 || injected.ServerError == 0 || injected.Truncated == 0 {
+		t.Fatalf("faults injected %+v: want some of each", injected)
+	}
+	if err := h.sim.SetFaults(sim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	// What a clean read of the same window gives.
+	tok := h.sim.Info().Users[0].AccessToken
+	loc, err := time.LoadLocation(h.sim.Info().Users[0].Timezone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := provider.Window{From: e2eStart.AddDate(0, 0, -89).Format(time.DateOnly), To: e2eStart.Format(time.DateOnly), Loc: loc}
+	want := map[string]bool{}
+	for _, c := range h.p.Collections() {
+		docs, err := h.p.Fetch(h.ctx, provider.StaticToken(tok), c.Name, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			want[d.Collection+"/"+d.ID] = true
+		}
+	}
+	raws, err := h.st.RawDocuments(h.ctx, conn.ID, nil, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range raws {
+		k := r.Collection + "/" + r.ExternalID
+		if got[k] {
+			t.Errorf("%s stored twice", k)
+		}
+		got[k] = true
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("%s lost", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("%s stored, not in a clean read of the window", k)
+		}
+	}
+	conn, _ = h.st.FindConnection(h.ctx, h.client, "withings-faults", withings.DataSource)
+	offline := testharness.Offline(t, h.ctx, h.st, h.prov, conn)
+	stored := h.stored("withings-faults")
+	if len(stored) != len(offline) {
+		t.Errorf("%d health documents stored, %d made offline", len(stored), len(offline))
+	}
+	for k, d := range offline {
+		g, ok := stored[k]
+		if !ok {
+			t.Errorf("%s made offline, not stored", k)
+			continue
+		}
+		if w := encodeAt(t, d, g.Version); !bytes.Equal(w, g.Body) {
+			t.Errorf("%s differs from offline normalization", k)
+		}
+	}
+	t.Logf("faults injected %+v; %d raw documents, %d health documents", injected, len(raws), len(stored))
+}
+
+// TestWithingsRevokeUnsubscribes: revoking a user's authorization ends
+// their notification subscriptions at Withings, and only theirs.
+func TestWithingsRevokeUnsubscribes(t *testing.T) {
+	h := newE2E(t, 2, sim.Faults{})
+	h.mustLink("withings-a", 0)
+	h.mustLink("withings-b", 1)
+	h.waitBackfilled("withings-a", "withings-b")
+	count := func() map[int]int {
+		n := map[int]int{}
+		for _, s := range h.sim.Subscriptions() {
+			n[s.UserIndex]++
+		}
+		return n
+	}
+	if n := count(); n[0] == 0 || n[1] == 0 {
+		t.Fatalf("subscriptions before the revocation: %v", n)
+	}
+	req, _ := http.NewRequestWithContext(h.ctx, http.MethodPost, h.base+"/api/v1/user_id/withings-a/data_sources/revoke_auth",
+		strings.NewReader(`{"data_source":"Withings"}`))
+	req.SetBasicAuth(h.client, h.secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d %s", resp.StatusCode, b)
+	}
+	if n := count(); n[0] != 0 || n[1] == 0 {
+		t.Fatalf("subscriptions after revoking user 0: %v", n)
+	}
 }
 
 func contains(xs []int, x int) bool {
