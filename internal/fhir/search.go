@@ -20,7 +20,7 @@ type DateParam struct {
 // and lt. A value without a time zone is read as UTC.
 func ParseDate(v string) (DateParam, error) {
 	p := DateParam{Prefix: "eq"}
-	if len(v) > 2 && v[0] >= 'a' && v[0] <= 'z' {
+	if len(v) > 2 && v[0] >= 'a' && v[0] <= 'z' && v[2] >= '0' && v[2] <= '9' {
 		p.Prefix, v = v[:2], v[2:]
 		switch p.Prefix {
 		case "eq", "ge", "le", "gt", "lt":
