@@ -153,7 +153,7 @@ func whoopSimulated(t *testing.T) input {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.docs = append(in.docs, fhir.Document{UserID: user, DataSource: "whoop", SourceName: "WHOOP", Key: r.Key,
+		in.docs = append(in.docs, fhir.Document{UserID: user, DataSource: "whoop", SourceName: "Whoop", Key: r.Key,
 			Pillar: d.Pillar, DataStructure: d.DataStructure, Day: d.Day, Version: d.DocumentVersion, Body: d.Body})
 	}
 	if len(in.docs) == 0 {
