@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +16,8 @@ import (
 	"github.com/wearlink/wearlink/internal/fhir"
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/oura"
+	ouranorm "github.com/wearlink/wearlink/internal/provider/oura/normalize"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
 	whoopnorm "github.com/wearlink/wearlink/internal/provider/whoop/normalize"
 	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
@@ -32,7 +38,8 @@ type input struct {
 }
 
 // inputs are the documents of simulated users of every provider and of
-// the real recorded Oura responses, read once per test binary.
+// the real recorded Oura responses (normalized here by the Oura
+// normalizer), read once per test binary.
 func inputs(t *testing.T) []input {
 	t.Helper()
 	cache.Do(func() { cache.in = readInputs(t) })
@@ -55,7 +62,9 @@ func readInputs(t *testing.T) []input {
 	for _, name := range []string{"sim-user0", "sim-user1"} {
 		out = append(out, ouraGolden(t, name))
 	}
-	out = append(out, ouraGolden(t, "real-2024-12"))
+	if real, ok := realOura(t); ok {
+		out = append(out, real)
+	}
 	out = append(out, whoopSimulated(t))
 	out = append(out, bodyMeasurements(t))
 	return out
@@ -86,12 +95,7 @@ func bodyMeasurements(t *testing.T) input {
 	body.Summary.BloodPressure.BloodPressureAvg = &health.BloodPressureValue{SystolicMmHg: health.Int(121), DiastolicMmHg: nil}
 	in := input{name: "synthetic-body", userID: user, dataSource: "scale", noHRV: true}
 	for _, d := range []health.Doc{bp, body} {
-		e, err := health.Encode(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.docs = append(in.docs, fhir.Document{UserID: user, DataSource: "scale", SourceName: "Scale", Key: day,
-			Pillar: e.Pillar, DataStructure: e.DataStructure, Day: e.Day, Version: e.DocumentVersion, Body: e.Body})
+		in.docs = append(in.docs, encoded(t, user, "scale", "Scale", day, d))
 	}
 	return in
 }
@@ -111,6 +115,91 @@ func ouraGolden(t *testing.T, name string) input {
 			Pillar: g.Pillar, DataStructure: g.DataStructure, Day: g.Day, Version: h.Version, Body: g.Document})
 	}
 	return in
+}
+
+// realResponses is the file of real Oura responses recorded in December
+// 2024, beside the repository (see shared/reference).
+const realResponses = "../../../shared/reference/oura-real-responses-2024-12.json"
+
+// realOura normalizes every successful recorded response with the Oura
+// normalizer; ok is false when the file is absent.
+func realOura(t *testing.T) (input, bool) {
+	t.Helper()
+	body, err := os.ReadFile(realResponses)
+	if errors.Is(err, os.ErrNotExist) {
+		t.Logf("%s is absent: the real Oura responses are left out", realResponses)
+		return input{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Responses map[string]struct {
+			Status int             `json:"status"`
+			Body   json.RawMessage `json:"body"`
+		} `json:"responses"`
+	}
+	if err := json.Unmarshal(body, &f); err != nil {
+		t.Fatal(err)
+	}
+	names := slices.Sorted(maps.Keys(f.Responses))
+	in := &ouranorm.Input{}
+	for _, name := range names {
+		r := f.Responses[name]
+		if r.Status != 200 {
+			continue
+		}
+		var list struct {
+			Data *[]json.RawMessage `json:"data"`
+		}
+		docs := []json.RawMessage{r.Body}
+		if json.Unmarshal(r.Body, &list) == nil && list.Data != nil {
+			docs = *list.Data
+		}
+		for _, d := range docs {
+			if err := in.Decode(recordedCollection(name), d, nil); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+	}
+	const user = "oura-real"
+	results, err := ouranorm.Normalize(in, ouranorm.Options{ClientUUID: testClient, UserID: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := input{name: "oura-real-2024-12", userID: user, dataSource: "oura"}
+	for _, r := range results {
+		out.docs = append(out.docs, encoded(t, user, "oura", "Oura", r.Key, r.Doc))
+	}
+	return out, true
+}
+
+// recordedCollection is the collection of a recorded response's name
+// (multiple_daily_sp02.json, single_heart_rate.json ...).
+func recordedCollection(name string) string {
+	c := strings.TrimSuffix(name, ".json")
+	c = strings.TrimPrefix(strings.TrimPrefix(c, "multiple_"), "single_")
+	c = strings.TrimSuffix(strings.TrimSuffix(c, "_invalid_arguments"), "_non_existing")
+	switch c {
+	case "daily_sp02":
+		return oura.CollDailySpO2
+	case "heart_rate":
+		return oura.CollHeartRate
+	case "vo2_max":
+		return oura.CollVO2Max
+	}
+	return c
+}
+
+// encoded is a normalized document as the store would hold it.
+func encoded(t *testing.T, user, dataSource, name, key string, doc health.Doc) fhir.Document {
+	t.Helper()
+	d, err := health.Encode(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fhir.Document{UserID: user, DataSource: dataSource, SourceName: name, Key: key,
+		Pillar: d.Pillar, DataStructure: d.DataStructure, Day: d.Day, Version: d.DocumentVersion, Body: d.Body}
 }
 
 // whoopSimulated reads ten days of one simulated WHOOP member through the
@@ -149,12 +238,7 @@ func whoopSimulated(t *testing.T) input {
 	}
 	in := input{name: "whoop-sim-user0", userID: user, dataSource: "whoop"}
 	for _, r := range results {
-		d, err := health.Encode(r.Doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.docs = append(in.docs, fhir.Document{UserID: user, DataSource: "whoop", SourceName: "Whoop", Key: r.Key,
-			Pillar: d.Pillar, DataStructure: d.DataStructure, Day: d.Day, Version: d.DocumentVersion, Body: d.Body})
+		in.docs = append(in.docs, encoded(t, user, "whoop", "Whoop", r.Key, r.Doc))
 	}
 	if len(in.docs) == 0 {
 		t.Fatal("the WHOOP simulator gave no documents")
