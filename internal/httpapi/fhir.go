@@ -28,7 +28,7 @@ const (
 
 // fhirSearchParams are the Observation search parameters served; any
 // other is a 400, as FHIR lets a server refuse what it would ignore.
-var fhirSearchParams = []string{"patient", "date", "code", "category", "_count", "_cursor"}
+var fhirSearchParams = []string{"patient", "date", "code", "category", "_count", "_cursor", "_format"}
 
 func (a *API) fhirRoutes() []route {
 	return []route{
@@ -184,6 +184,9 @@ func (a *API) parseFHIRSearch(ctx context.Context, c *store.Client, q url.Values
 			return fq, invalid("The search parameter %s is not supported; Observation search takes %s.", quoteShort(name), strings.Join(fhirSearchParams, ", "))
 		}
 	}
+	if f := q.Get("_format"); q.Has("_format") && f != "json" && f != "application/json" && f != "application/fhir+json" {
+		return fq, invalid("_format=%s: this server answers in JSON only (json or application/fhir+json).", quoteShort(f))
+	}
 	if len(q["patient"]) != 1 || q.Get("patient") == "" {
 		return fq, invalid("patient is required, once: the user_id whose Observations to search (patient=<user_id>).")
 	}
@@ -290,14 +293,13 @@ func (a *API) fhirSearch(w http.ResponseWriter, r *http.Request, c *store.Client
 	if err != nil {
 		return err
 	}
-	from, to := fq.days()
-	if from != "" && to != "" && to < from {
-		from, to = "", ""
-		fq.dates = append(fq.dates, fhir.DateParam{Prefix: "eq"}) // matches nothing
-	}
-	docs, err := a.st.GetHealthDocuments(r.Context(), store.HealthQuery{ClientUUID: c.UUID, UserID: fq.user, FromDay: from, ToDay: to})
-	if err != nil {
-		return err
+	var docs []store.HealthDocument
+	// Dates that exclude each other leave no day to read.
+	if from, to := fq.days(); from == "" || to == "" || from <= to {
+		docs, err = a.st.GetHealthDocuments(r.Context(), store.HealthQuery{ClientUUID: c.UUID, UserID: fq.user, FromDay: from, ToDay: to})
+		if err != nil {
+			return err
+		}
 	}
 	var hits []fhir.Ranked
 	for _, d := range docs {
