@@ -52,6 +52,9 @@ Files written under --out (default <data_source>-data):
                               sleep_heart_rate, sleep_hrv, sleep_hypnogram,
                               activity_met, heartrate; WHOOP:
                               workout_heart_rate_zones)
+  fhir/<Type>.ndjson          with --format fhir: the ROOK documents as FHIR R4
+                              Patient, Device and Observation resources, one
+                              a line (FHIR Bulk Data's NDJSON)
   .wearlink-pull.json         how far each collection is complete
 
 Run it again to update: only the days after the last complete one are
@@ -73,6 +76,7 @@ type pullOptions struct {
 	timeZone     string
 	collections  []string
 	workers      int
+	format       string
 }
 
 func newPullCmd() *cobra.Command {
@@ -102,6 +106,7 @@ func newPullCmd() *cobra.Command {
 	f.StringVar(&o.timeZone, "time-zone", "", "your IANA time zone: places heart-rate rows on days (default: UTC) and ROOK samples (default: the offsets in your data)")
 	f.StringSliceVar(&o.collections, "collections", nil, "only these collections, comma-separated (default: all)")
 	f.IntVar(&o.workers, "workers", 8, "requests in flight at once")
+	f.StringVar(&o.format, "format", "", "fhir: also write FHIR R4 NDJSON under fhir/ (default: raw, ROOK, CSV and Parquet only)")
 	return cmd
 }
 
@@ -118,6 +123,13 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 		o.out = o.dataSource + "-data"
 	}
 	opt := pull.Options{Provider: p, Out: o.out, Since: o.since, Until: o.until, Collections: o.collections, Workers: o.workers}
+	switch o.format {
+	case "":
+	case "fhir":
+		opt.FHIR = true
+	default:
+		return fmt.Errorf("--format %q: the only format there is besides the default is fhir", o.format)
+	}
 	if o.timeZone != "" {
 		loc, err := loadTimeZone(o.timeZone)
 		if err != nil {

@@ -82,6 +82,10 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="wearlink", charset="UTF-8"`)
 	}
+	if isFHIR(r) {
+		writeOutcome(w, status, msg)
+		return
+	}
 	writeJSON(w, status, errorBody{Error: http.StatusText(status), Message: msg, Exception: msg, Path: r.URL.Path, Method: r.Method, RequestID: id})
 }
 

@@ -266,6 +266,7 @@ func (a *API) table() []route {
 	}
 	rs = append(rs, a.webhookRoutes()...)
 	rs = append(rs, a.destinationRoutes()...)
+	rs = append(rs, a.fhirRoutes()...)
 	for _, s := range health.Structures() {
 		rs = append(rs, route{method: "GET", pattern: s.Route, auth: true, h: a.processed(s)})
 	}

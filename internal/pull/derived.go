@@ -110,6 +110,14 @@ func writeDerived(dir string, opt *Options, merged map[string][]rawDoc) ([]strin
 		}
 	}
 
+	if opt.FHIR {
+		written, err := writeFHIR(dir, opt, results)
+		files = append(files, written...)
+		if err != nil {
+			return files, err
+		}
+	}
+
 	if tb, ok := opt.Provider.(provider.Tabler); ok {
 		for _, t := range tb.Tables(all, opt.rowZone()) {
 			if len(t.Rows) == 0 {

@@ -85,6 +85,9 @@ type Options struct {
 	Logger             *slog.Logger
 	Now                func() time.Time
 
+	// FHIR also writes the ROOK documents as FHIR R4 NDJSON under FHIRDir.
+	FHIR bool
+
 	// table is the provider's collection table, by name.
 	table map[string]provider.Collection
 }
