@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -21,6 +22,9 @@ import (
 	"github.com/wearlink/wearlink/internal/provider/whoop"
 	whoopnorm "github.com/wearlink/wearlink/internal/provider/whoop/normalize"
 	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
+	"github.com/wearlink/wearlink/internal/provider/withings"
+	withingsnorm "github.com/wearlink/wearlink/internal/provider/withings/normalize"
+	withingssim "github.com/wearlink/wearlink/internal/provider/withings/sim"
 	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
@@ -66,6 +70,10 @@ func readInputs(t *testing.T) []input {
 		out = append(out, real)
 	}
 	out = append(out, whoopSimulated(t))
+	out = append(out, withingsSimulated(t))
+	if real, ok := realWithings(t); ok {
+		out = append(out, real)
+	}
 	out = append(out, bodyMeasurements(t))
 	return out
 }
@@ -244,6 +252,98 @@ func whoopSimulated(t *testing.T) input {
 		t.Fatal("the WHOOP simulator gave no documents")
 	}
 	return in
+}
+
+// withingsSimulated reads ten days of one simulated Withings user (a
+// scale, a cuff, a sleep analyzer) through the provider and normalizes
+// them, as the ingest engine does.
+func withingsSimulated(t *testing.T) input {
+	t.Helper()
+	now := time.Date(2025, 10, 15, 12, 0, 0, 0, time.UTC)
+	sim, err := withingssim.New(withingssim.Config{Seed: 5, Users: 1, Days: 12, RateLimit: -1, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { srv.Close(); _ = sim.Close() })
+	client, err := withings.New(withings.ClientConfig{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := withings.NewProvider(withings.Config{Client: client, AuthURL: srv.URL, Normalizer: withingsnorm.Normalizer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := provider.StaticToken(sim.Tokens()[0].AccessToken)
+	loc, err := time.LoadLocation(sim.Info().Users[0].Timezone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []provider.Document
+	for _, c := range p.Collections() {
+		docs, err := p.Fetch(context.Background(), auth, c.Name, provider.Window{From: "2025-10-04", To: "2025-10-13", Loc: loc})
+		if err != nil {
+			t.Fatalf("fetch %s: %v", c.Name, err)
+		}
+		raw = append(raw, docs...)
+	}
+	const user = "withings-sim-0"
+	results, err := withingsnorm.Normalizer{}.Normalize(raw, provider.NormalizeOptions{ClientUUID: testClient, UserID: user, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := input{name: "withings-sim-user0", userID: user, dataSource: "withings"}
+	for _, r := range results {
+		in.docs = append(in.docs, encoded(t, user, "withings", "Withings", r.Key, r.Doc))
+	}
+	if len(in.docs) == 0 {
+		t.Fatal("the Withings simulator gave no documents")
+	}
+	return in
+}
+
+// realWithings normalizes the recorded Withings responses of
+// shared/reference (the answers that carry health data).
+func realWithings(t *testing.T) (input, bool) {
+	t.Helper()
+	var raw []provider.Document
+	for _, name := range []string{"measurement.json", "measurement_list_2.json", "activity.json", "workouts.json", "sleep_summary_no_datafields.json", "sleep_no_datafields.json"} {
+		b, err := os.ReadFile(testutil.ReferenceFile(t, "providers/withings/fixtures/recorded/"+name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll, docs, ok, err := withings.SplitAnswer(b)
+		if !ok || err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ds, err := withings.Documents(coll, docs, time.UTC)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		raw = append(raw, ds...)
+	}
+	// The recordings hold a workout twice; the store keeps one document
+	// per id.
+	seen := map[string]bool{}
+	kept := raw[:0]
+	for _, d := range raw {
+		if k := d.Collection + "/" + d.ID; !seen[k] {
+			seen[k] = true
+			kept = append(kept, d)
+		}
+	}
+	raw = kept
+	const user = "withings-recorded"
+	results, err := withingsnorm.Normalizer{}.Normalize(raw, provider.NormalizeOptions{ClientUUID: testClient, UserID: user, Location: time.UTC})
+	if err != nil {
+		t.Logf("recorded Withings responses: %v", err)
+	}
+	// The recordings were made without the HRV data fields.
+	in := input{name: "withings-recorded", userID: user, dataSource: "withings", noHRV: true}
+	for _, r := range results {
+		in.docs = append(in.docs, encoded(t, user, "withings", "Withings", r.Key, r.Doc))
+	}
+	return in, len(in.docs) > 0
 }
 
 // mapped is an input's resources.
