@@ -48,6 +48,8 @@ import (
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
 	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
+	"github.com/wearlink/wearlink/internal/provider/withings"
+	withingssim "github.com/wearlink/wearlink/internal/provider/withings/sim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
 )
@@ -68,8 +70,13 @@ var OuraUserIDs = []string{UserID, "demoUser2", "demoUser3", "demoUser4"}
 // WhoopUserID is the user linked to the simulated WHOOP member.
 const WhoopUserID = "demoUser5"
 
-// UserIDs are all the demo's users: OuraUserIDs, then WhoopUserID.
-var UserIDs = []string{UserID, "demoUser2", "demoUser3", "demoUser4", WhoopUserID}
+// WithingsUserID is the user linked to the simulated Withings user (a
+// scale, a blood-pressure cuff and a sleep analyzer).
+const WithingsUserID = "demoUser6"
+
+// UserIDs are all the demo's users: OuraUserIDs, then WhoopUserID and
+// WithingsUserID.
+var UserIDs = []string{UserID, "demoUser2", "demoUser3", "demoUser4", WhoopUserID, WithingsUserID}
 
 // whoopMember is the simulated WHOOP member WhoopUserID approves as (the
 // simulator's only one, five hours west of UTC).
@@ -77,16 +84,22 @@ const whoopMember = 0
 
 // dataSource is the data source userID is linked to.
 func dataSource(userID string) string {
-	if userID == WhoopUserID {
+	switch userID {
+	case WhoopUserID:
 		return whoop.DataSource
+	case WithingsUserID:
+		return withings.DataSource
 	}
 	return oura.DataSource
 }
 
 // providerName is how the output names userID's provider.
 func providerName(userID string) string {
-	if userID == WhoopUserID {
+	switch userID {
+	case WhoopUserID:
 		return "WHOOP"
+	case WithingsUserID:
+		return withings.Name
 	}
 	return "Oura"
 }
@@ -195,6 +208,9 @@ type demo struct {
 	// whoop is the WHOOP simulator, on the demo's simulated time too (see
 	// whoopNights).
 	whoop *whoopsim.Server
+	// withings is the Withings simulator, on the Oura simulator's clock:
+	// its user steps on the scale once per simulated day (see tick).
+	withings *withingssim.Server
 	// examples are the API paths the banner suggests, ROOK's example
 	// request first; the summary checks that each answers 200.
 	examples []string
@@ -234,6 +250,10 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 		return sum, err
 	}
 	defer d.whoop.Close()
+	if err := d.startWithingsSimulator(); err != nil {
+		return sum, err
+	}
+	defer d.withings.Close()
 	if err := d.startReceiver(); err != nil {
 		return sum, err
 	}
@@ -254,6 +274,7 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 		}
 		_ = d.sim.Close()
 		_ = d.whoop.Close()
+		_ = d.withings.Close()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = d.rsrv.Shutdown(sctx)
 		cancel()
@@ -279,9 +300,13 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 	linked := 0
 	for i, u := range UserIDs {
 		var err error
-		if u == WhoopUserID {
+		switch u {
+		case WhoopUserID:
 			err = d.link(ctx, u, whoop.Name, whoopsim.HeaderAuthorizeUser, whoopMember)
-		} else {
+		case WithingsUserID:
+			// Its one simulated user approves: the next one not linked.
+			err = d.link(ctx, u, withings.Name, "", 0)
+		default:
 			err = d.link(ctx, u, "Oura", ourasim.HeaderAuthorizeUser, i)
 		}
 		if err != nil {
@@ -488,6 +513,43 @@ func (d *demo) startWhoopSimulator(apiAddr string) error {
 	return nil
 }
 
+// startWithingsSimulator runs the Withings simulator, with the same
+// history as the others, on the Oura simulator's clock. Its notifications
+// go to the callback URL wearlink subscribes the user to after the link;
+// they are retried quickly, as the demo's time is short.
+func (d *demo) startWithingsSimulator() error {
+	first, err := time.Parse(time.DateOnly, string(HistoryStart))
+	if err != nil {
+		return fmt.Errorf("history start: %w", err)
+	}
+	sim, err := withingssim.New(withingssim.Config{Seed: 1, Users: 1, Days: int(SimStart.Sub(first).Hours()/24) + 1,
+		Now: d.sim.Clock().Now, NotifyRetryDelays: []time.Duration{200 * time.Millisecond, time.Second, 5 * time.Second}, Logger: d.cfg.Logger})
+	if err != nil {
+		return err
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		_ = sim.Close()
+		return err
+	}
+	d.withings = sim
+	return nil
+}
+
+// withingsWeighIn has the Withings user step on the scale now (simulated),
+// which the simulator announces to wearlink; it returns the day.
+func (d *demo) withingsWeighIn(at time.Time) ([]newDay, error) {
+	g, err := d.withings.AddWeighIn(0, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(d.withings.Info().Users[0].Timezone)
+	if err != nil {
+		return nil, err
+	}
+	day := time.Unix(g.Date, 0).In(loc).Format(time.DateOnly)
+	return []newDay{{user: WithingsUserID, day: day, at: at}}, nil
+}
+
 func (d *demo) startReceiver() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -523,6 +585,8 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, err
 	// demo lets its nights pass.
 	in := d.whoop.Info()
 	c.Whoop = config.Whoop{APIBaseURL: in.APIBaseURL, OAuthBaseURL: in.BaseURL, ClientID: in.ClientID, ClientSecret: in.ClientSecret}
+	wi := d.withings.Info()
+	c.Withings = config.Withings{APIBaseURL: wi.BaseURL, AuthURL: wi.AuthorizeURL, ClientID: wi.ClientID, ClientSecret: wi.ClientSecret}
 	c.Sync.BackfillDays = d.cfg.BackfillDays
 
 	a, err := app.New(ctx, c, app.Options{Logger: d.cfg.Logger, Migrate: true, Listener: ln,
@@ -588,7 +652,7 @@ func (d *demo) link(ctx context.Context, userID, source, userHeader string, simU
 		if err != nil {
 			return err
 		}
-		if hop == 1 { // the simulator's consent page: approve as simUser
+		if hop == 1 && userHeader != "" { // the simulator's consent page: approve as simUser
 			req.Header.Set(userHeader, fmt.Sprint(simUser))
 		}
 		res, err := browser.Do(req)
@@ -648,8 +712,8 @@ const backfillTimeout = 2 * time.Minute
 // backfill shows the backfill's progress until every linked user's
 // history is stored and delivered.
 func (d *demo) backfill(ctx context.Context) error {
-	fmt.Fprintf(d.out, "linked %s through Oura OAuth and %s through WHOOP OAuth (simulated); backfilling their last %d days (simulated today: %s)\n",
-		strings.Join(OuraUserIDs, ", "), WhoopUserID, d.cfg.BackfillDays, SimStart.Format(time.DateOnly))
+	fmt.Fprintf(d.out, "linked %s through Oura OAuth, %s through WHOOP OAuth and %s through Withings OAuth (simulated); backfilling their last %d days (simulated today: %s)\n",
+		strings.Join(OuraUserIDs, ", "), WhoopUserID, WithingsUserID, d.cfg.BackfillDays, SimStart.Format(time.DateOnly))
 	start := time.Now()
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, backfillTimeout)
@@ -744,8 +808,9 @@ func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
 	return out, nil
 }
 
-// syncKinds are the kinds of the jobs that read the providers.
-var syncKinds = []string{ingest.BackfillArgs{}.Kind(), ingest.FetchArgs{}.Kind(), ingest.PollArgs{}.Kind()}
+// syncKinds are the kinds of the jobs that read the providers (and
+// subscribe to their notifications).
+var syncKinds = []string{ingest.BackfillArgs{}.Kind(), ingest.FetchArgs{}.Kind(), ingest.PollArgs{}.Kind(), ingest.UserSubscribeArgs{}.Kind()}
 
 // idle reports whether every document has been read and delivered: no
 // sync job waits or runs, nothing waits in the outbox and no delivery is
@@ -777,7 +842,7 @@ func (d *demo) banner() {
 		pageLines = "unavailable: " + err.Error()
 	}
 	pageLines += fmt.Sprintf("\n               new link: curl -u %s '%s%s'", auth, d.api, d.pagePath())
-	fmt.Fprintf(d.out, `wearlink demo: wearlink, simulated Oura and WHOOP APIs and a webhook receiver in this process
+	fmt.Fprintf(d.out, `wearlink demo: wearlink, simulated Oura, WHOOP and Withings APIs and a webhook receiver in this process
   API          %[1]s
   OpenAPI      %[1]s/openapi.yaml
   connections  %[10]s
@@ -785,21 +850,23 @@ func (d *demo) banner() {
   Oura (sim)   %[3]s   (control routes: %[3]s/_sim/)
   WHOOP (sim)  %[11]s   (control routes: %[11]s/_sim/)
                WHOOP posts its signed notifications to wearlink's %[1]s/webhooks/%[12]s
+  Withings     %[14]s   (control routes: %[14]s/_sim/)
+               Withings posts its unsigned notifications to the URL wearlink subscribes per user
   webhooks to  %[4]s%[5]s and %[4]s%[6]s
   data         %[7]s
   client_uuid  %[2]s
   secret       %[8]s
-  users        %[9]s on Oura, %[13]s on WHOOP
+  users        %[9]s on Oura, %[13]s on WHOOP, %[15]s on Withings
 
 Try ROOK's examples:
 `, d.api, ClientUUID, d.sim.URL(), d.rurl, DataPath, NotificationPath, d.cfg.DataDir, ClientSecret,
-		strings.Join(OuraUserIDs, ", "), pageLines, d.whoop.URL(), whoop.DataSource, WhoopUserID)
+		strings.Join(OuraUserIDs, ", "), pageLines, d.whoop.URL(), whoop.DataSource, WhoopUserID, d.withings.URL(), WithingsUserID)
 	for _, p := range d.examples {
 		fmt.Fprintf(d.out, "  curl -u %s '%s%s'\n", auth, d.api, p)
 	}
 	fmt.Fprintln(d.out)
 	if !d.cfg.Once {
-		fmt.Fprintf(d.out, "A simulated day passes every %s: the rings sync their new day and WHOOP scores its member's new night; each delivery is a line below. Ctrl-C stops.\n"+
+		fmt.Fprintf(d.out, "A simulated day passes every %s: the rings sync their new day, WHOOP scores its member's new night and the Withings user steps on the scale; each delivery is a line below. Ctrl-C stops.\n"+
 			"(Simulated time moves a day per sync, and up_to_date may be at most 6 months before it: later, take a date from a sync line.)\n\n", d.cfg.Interval)
 	}
 }
@@ -824,6 +891,11 @@ func (d *demo) tick() []newDay {
 		fmt.Fprintf(d.out, "-- WHOOP: %v\n", err)
 	}
 	days = append(days, nights...)
+	weighIns, err := d.withingsWeighIn(at)
+	if err != nil {
+		fmt.Fprintf(d.out, "-- Withings: %v\n", err)
+	}
+	days = append(days, weighIns...)
 	sort.Slice(days, func(i, j int) bool {
 		return days[i].user < days[j].user || days[i].user == days[j].user && days[i].day < days[j].day
 	})
@@ -835,7 +907,7 @@ func (d *demo) tick() []newDay {
 	if len(names) == 0 {
 		names = []string{"no new day yet"}
 	}
-	fmt.Fprintf(d.out, "-- Oura and WHOOP sync at %s (simulated): %s\n", d.sim.Clock().Now().UTC().Format("2006-01-02 15:04"), strings.Join(names, ", "))
+	fmt.Fprintf(d.out, "-- Oura, WHOOP and Withings sync at %s (simulated): %s\n", d.sim.Clock().Now().UTC().Format("2006-01-02 15:04"), strings.Join(names, ", "))
 	return days
 }
 
@@ -887,6 +959,7 @@ func (d *demo) settle(ctx context.Context, days []newDay) error {
 	// Every notification answered means every fetch job is queued.
 	d.sim.WaitNotifications()
 	d.whoop.WaitWebhooks()
+	d.withings.WaitNotifications()
 	deadline := time.Now().Add(settleTimeout)
 	for {
 		missing := d.undelivered(days)

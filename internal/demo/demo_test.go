@@ -66,14 +66,25 @@ func TestOnce(t *testing.T) {
 	if sum.WhoopWebhooks < 2*2 || sum.WhoopAccepted != sum.WhoopWebhooks {
 		t.Errorf("WHOOP webhooks: %d sent, %d accepted", sum.WhoopWebhooks, sum.WhoopAccepted)
 	}
-	whoopDays := 0
+	whoopDays, weighIns := 0, 0
 	for _, line := range strings.Split(out.String(), "\n") {
-		if strings.HasPrefix(line, "-- Oura and WHOOP sync at ") && strings.Contains(line, " "+WhoopUserID+" 2022-1") {
+		if strings.HasPrefix(line, "-- Oura, WHOOP and Withings sync at ") && strings.Contains(line, " "+WhoopUserID+" 2022-1") {
 			whoopDays++
+		}
+		if strings.HasPrefix(line, "-- Oura, WHOOP and Withings sync at ") && strings.Contains(line, " "+WithingsUserID+" 2022-1") {
+			weighIns++
 		}
 	}
 	if whoopDays != 2 {
 		t.Errorf("%d of 2 syncs brought a WHOOP night", whoopDays)
+	}
+	// Withings announced each weigh-in by an unsigned notification to the
+	// callback URL wearlink subscribed, which wearlink accepted.
+	if weighIns != 2 {
+		t.Errorf("%d of 2 syncs brought a Withings weigh-in", weighIns)
+	}
+	if sum.WithingsNotifications < 2 || sum.WithingsAccepted != sum.WithingsNotifications {
+		t.Errorf("Withings notifications: %d sent, %d accepted", sum.WithingsNotifications, sum.WithingsAccepted)
 	}
 	if sum.NewDays < len(UserIDs) || sum.NewDaysDelivered != sum.NewDays {
 		t.Errorf("%d new days, %d delivered", sum.NewDays, sum.NewDaysDelivered)
@@ -93,7 +104,8 @@ func TestOnce(t *testing.T) {
 		"/v2/processed_data/sleep_health/summary?user_id=demoUserId&date=2022-10-28'",
 		"/v2/processed_data/sleep_health/summary?user_id=demoUser5&date=2022-10-28'",
 		"WHOOP (sim)  http://127.0.0.1:", "/webhooks/whoop\n",
-		"users        demoUserId, demoUser2, demoUser3, demoUser4 on Oura, demoUser5 on WHOOP",
+		"users        demoUserId, demoUser2, demoUser3, demoUser4 on Oura, demoUser5 on WHOOP, demoUser6 on Withings",
+		"demoUser6 through Withings OAuth", " Withings documents stored, backfill done", "demoUser6 (Withings) ",
 		"demoUser5 through WHOOP OAuth", "demoUser5      ", " WHOOP documents stored, backfill done",
 		"webhook sleep_summary        demoUser5   2022-1",
 		"/api/v1/client/users/status?up_to_date=2022-10-31'", "/api/v2/user_id/demoUserId/data_sources/authorized'",

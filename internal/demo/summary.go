@@ -27,6 +27,10 @@ type Summary struct {
 	// wearlink, signed with the client secret; WhoopAccepted those
 	// wearlink answered 2xx (a signature it could not verify is 401).
 	WhoopWebhooks, WhoopAccepted int
+	// WithingsNotifications counts the unsigned notifications the Withings
+	// simulator sent to the callback URL wearlink subscribed its user to;
+	// WithingsAccepted those wearlink answered 2xx.
+	WithingsNotifications, WithingsAccepted int
 	// NewDays is how many user-days the simulator synced after the
 	// backfill; NewDaysDelivered those of which a document arrived.
 	NewDays, NewDaysDelivered int
@@ -125,6 +129,13 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 	d.whoop.WaitWebhooks()
 	ws := d.whoop.WebhookStats()
 	s.WhoopWebhooks, s.WhoopAccepted = ws.Queued, ws.Delivered
+	d.withings.WaitNotifications()
+	for _, n := range d.withings.Notifications() {
+		s.WithingsNotifications++
+		if n.Delivered {
+			s.WithingsAccepted++
+		}
+	}
 
 	if s.UsersLinked != s.Users {
 		fail("%d of %d users linked", s.UsersLinked, s.Users)
@@ -148,12 +159,18 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 	if s.WhoopAccepted != s.WhoopWebhooks {
 		fail("wearlink refused %d of WHOOP's %d webhooks", s.WhoopWebhooks-s.WhoopAccepted, s.WhoopWebhooks)
 	}
+	if s.WithingsAccepted != s.WithingsNotifications {
+		fail("wearlink refused %d of Withings' %d notifications", s.WithingsNotifications-s.WithingsAccepted, s.WithingsNotifications)
+	}
 	if d.cfg.Once {
 		if s.NewDays == 0 {
 			fail("the simulators synced no new day")
 		}
 		if s.WhoopWebhooks == 0 {
 			fail("WHOOP sent wearlink no webhook")
+		}
+		if s.WithingsNotifications == 0 {
+			fail("Withings sent wearlink no notification")
 		}
 		if s.NewDaysDelivered != s.NewDays {
 			fail("%d of %d new days synced without a delivery", s.NewDays-s.NewDaysDelivered, s.NewDays)
@@ -181,6 +198,7 @@ func (s Summary) Write(w io.Writer) {
 		s.Deliveries, s.Deliveries-s.Notifications, s.Notifications, s.Verified)
 	fmt.Fprintf(w, "  documents by user    %s\n", s.byUser())
 	fmt.Fprintf(w, "  WHOOP webhooks       %d signed notifications to wearlink, %d accepted\n", s.WhoopWebhooks, s.WhoopAccepted)
+	fmt.Fprintf(w, "  Withings             %d unsigned notifications to the subscribed callback URL, %d accepted\n", s.WithingsNotifications, s.WithingsAccepted)
 	fmt.Fprintf(w, "  new days synced      %d, %d of them delivered\n", s.NewDays, s.NewDaysDelivered)
 	if len(s.Latencies) > 0 {
 		fmt.Fprintf(w, "  sync to delivery     p50 %s, p99 %s (%d documents)\n",
