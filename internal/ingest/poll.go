@@ -233,6 +233,8 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 			err = e.readAccount(ctx, conn, it.coll, force)
 		case it.from != "":
 			err = e.readSeries(ctx, conn, it, force)
+		case !it.gap && e.readChanged(ctx, conn, it.coll, force, &err):
+			// Reconciled by what changed (err holds the result).
 		default:
 			err = e.readRecent(ctx, conn, it.coll, readOpts{force: force, gap: it.gap})
 		}
@@ -245,6 +247,60 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		}
 	}
 	return nil
+}
+
+// changedMargin is how far before its last read a reconciliation by
+// changes reaches: a change stamped just before the read may have been
+// committed at the provider just after it.
+const changedMargin = time.Hour
+
+// readChanged reconciles coll by what the provider says changed since
+// the collection's last read, where the provider can say (ChangeReader).
+// It reports false, having done nothing, when the recent days must be
+// read instead: a provider that cannot, a collection never read, or one
+// it cannot list so; otherwise *errp is the read's result.
+func (e *Engine) readChanged(ctx context.Context, conn store.Connection, coll string, force bool, errp *error) bool {
+	prov, err := e.providerOf(conn)
+	if err != nil {
+		return false
+	}
+	cr, ok := prov.(provider.ChangeReader)
+	since := CursorsOf(conn).Coll(coll).SyncedAt
+	if !ok || since.IsZero() {
+		return false
+	}
+	loc, err := e.location(ctx, conn)
+	if err != nil {
+		*errp = err
+		return true
+	}
+	docs, err := cr.FetchChanged(ctx, e.auth(conn), coll, since.Add(-changedMargin), loc)
+	patch := cursorPatch{}
+	switch {
+	case provider.KindOf(err) == provider.KindInvalidRequest:
+		return false
+	case provider.KindOf(err) == provider.KindMissingScope:
+		patch.scopeMissing(coll, true)
+		patch.syncedAt(coll, e.now())
+		*errp = e.st.SetCursors(ctx, conn.ID, patch, time.Time{})
+		return true
+	case err != nil:
+		*errp = e.jobError(ctx, conn.ID, "read the changes of "+coll, err)
+		return true
+	}
+	res, err := e.ingest(ctx, conn, docs, force)
+	if err != nil {
+		*errp = err
+		return true
+	}
+	patch.syncedAt(coll, e.now())
+	patch.scopeMissing(coll, false)
+	if cur := CursorsOf(conn); res.newest != "" && res.newest > cur.Newest && res.newest <= addDays(e.today(loc), 1) {
+		patch.newest(res.newest, e.now())
+	}
+	e.log.DebugContext(ctx, "changes read", "connection", conn.ID, "collection", coll, "since", since.Add(-changedMargin), "documents", len(docs))
+	*errp = e.st.SetCursors(ctx, conn.ID, patch, e.now())
+	return true
 }
 
 // readAccount reads the account again through the provider's Identify,

@@ -129,6 +129,15 @@ func (e *InputError) Error() string {
 // Unwrap classifies the error as invalid input for the HTTP layer.
 func (e *InputError) Unwrap() error { return health.Errorf(health.EINVALID, "%s", e.Error()) }
 
+// ChangeReader is implemented by providers that can list what changed
+// since an instant, whatever its day (Withings' lastupdate): a
+// reconciliation reads that, one call per collection, instead of every
+// recent day. An error of kind KindInvalidRequest means the collection
+// cannot be read so (Withings' sleep series): it is read by days instead.
+type ChangeReader interface {
+	FetchChanged(ctx context.Context, a Auth, collection string, since time.Time, loc *time.Location) ([]Document, error)
+}
+
 // Revoker is implemented by providers whose revocation is not RFC 7009's
 // (WHOOP's DELETE of the user's access with the user's bearer token): it
 // ends the grant behind auth at the provider. It takes an Auth rather than

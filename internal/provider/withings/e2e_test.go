@@ -542,6 +542,35 @@ func TestWithingsEndToEnd(t *testing.T) {
 		testutil.WaitFor(t, e2eWait, "the weigh-in's body_summary at the app", func() bool { return h.recv.has(body.Body) })
 	})
 
+	t.Run("reconciliation reads what changed", func(t *testing.T) {
+		// User 2 misses a notification (its subscriptions are gone) of a
+		// weigh-in entered now for a day three weeks back, which no read
+		// of recent days would see.
+		const who = 2
+		tok := h.sim.Info().Users[who].AccessToken
+		if err := h.p.(provider.UserSubscriber).UnsubscribeUser(h.ctx, provider.StaticToken(tok), ""); err != nil {
+			t.Fatal(err)
+		}
+		g, err := h.sim.AddWeighIn(who, h.clock.Now().AddDate(0, 0, -21))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.sim.WaitNotifications()
+		grp := strconv.FormatInt(g.GrpID, 10)
+		if _, err := h.st.RawDocument(h.ctx, conns[who].ID, withings.CollMeasure, grp); err == nil {
+			t.Fatal("the weigh-in was read without a notification or a poll")
+		}
+		// Two silent days later the engine's reconciliation is due.
+		h.clock.Advance(48 * time.Hour)
+		if _, err := h.eng.EnqueueDuePolls(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+		testutil.WaitFor(t, e2eWait, "the reconciliation's jobs", func() bool { return h.pending() == 0 })
+		if _, err := h.st.RawDocument(h.ctx, conns[who].ID, withings.CollMeasure, grp); err != nil {
+			t.Fatalf("the weigh-in of three weeks back is not stored after the reconciliation: %v", err)
+		}
+	})
+
 	t.Run("bad notifications", func(t *testing.T) {
 		uid := strconv.FormatInt(h.sim.Info().Users[0].UserID, 10)
 		form := url.Values{"userid": {uid}, "appli": {"1"}, "startdate": {"1749980000"}, "enddate": {"1749980001"}}
