@@ -57,7 +57,7 @@ func keyed(d rawDoc) rawDoc {
 	return d
 }
 
-func compareRaw(a, b rawDoc) int {
+func compareRaw(a, b *rawDoc) int {
 	if c := strings.Compare(a.day, b.day); c != 0 {
 		return c
 	}
@@ -122,7 +122,7 @@ func mergeRaw(dir string, opt *Options, coll string, fetched []rawDoc) ([]rawDoc
 			docs = append(docs, d)
 		}
 	}
-	slices.SortFunc(docs, compareRaw)
+	docs = sortRaw(docs)
 	bodies := make([]json.RawMessage, len(docs))
 	for i, d := range docs {
 		bodies[i] = d.body
@@ -131,6 +131,29 @@ func mergeRaw(dir string, opt *Options, coll string, fetched []rawDoc) ([]rawDoc
 		return nil, err
 	}
 	return docs, nil
+}
+
+// sortRaw orders documents as the files keep them. Windows arrive in
+// order and mostly in order within, so a check often spares the sort; the
+// sort moves indices rather than the documents themselves.
+func sortRaw(docs []rawDoc) []rawDoc {
+	sorted := true
+	for i := 1; i < len(docs) && sorted; i++ {
+		sorted = compareRaw(&docs[i-1], &docs[i]) <= 0
+	}
+	if sorted {
+		return docs
+	}
+	idx := make([]int32, len(docs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return compareRaw(&docs[a], &docs[b]) })
+	out := make([]rawDoc, len(docs))
+	for i, j := range idx {
+		out[i] = docs[j]
+	}
+	return out
 }
 
 // dedupe keeps the last of the documents with one key, in a new slice.
@@ -161,8 +184,13 @@ type collWrite struct {
 
 // merge merges the windows that arrived, up to the first that failed.
 func (cw *collWrite) merge(opt *Options, coll string, rs []windowResult) {
-	var docs []rawDoc
-	for _, r := range rs[:fetchedSpan(rs).windows] {
+	ok := rs[:fetchedSpan(rs).windows]
+	n := 0
+	for _, r := range ok {
+		n += len(r.docs)
+	}
+	docs := make([]rawDoc, 0, n)
+	for _, r := range ok {
 		docs = append(docs, r.docs...)
 	}
 	cw.stored, cw.err = mergeRaw(opt.Out, opt, coll, docs)
