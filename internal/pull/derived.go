@@ -199,7 +199,9 @@ type tasks struct {
 	wg  sync.WaitGroup
 }
 
-func newTasks() *tasks { return &tasks{sem: make(chan struct{}, runtime.GOMAXPROCS(0))} }
+func newTasks() *tasks { return newTasksN(runtime.GOMAXPROCS(0)) }
+
+func newTasksN(n int) *tasks { return &tasks{sem: make(chan struct{}, max(1, n))} }
 
 func (t *tasks) do(f func()) {
 	t.wg.Add(1)

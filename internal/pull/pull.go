@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -218,14 +219,17 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	plan := planWindows(&opt, st)
 	sum := &Summary{Windows: len(plan), Fetched: map[string]int{}, Stored: map[string]int{}, Skipped: map[string]string{}}
 	opt.Progress.Planned(len(plan))
-	work := newTasks()
+	// One processor fewer than there are: the fetching needs one to read
+	// the answers as they come, or it falls behind the writing.
+	work := newTasksN(runtime.GOMAXPROCS(0) - 1)
 	var (
 		streamMu sync.Mutex
 		streamed = map[string]*collWrite{}
 	)
 	results := fetchAll(ctx, &opt, plan, func(coll string, rs []windowResult) {
-		// A collection none of whose windows arrived waits for the end,
-		// where a refused token leaves the directory as it was.
+		// A collection that brought nothing waits for the end, where a
+		// refused token leaves the directory as it was and an unchanged
+		// file is left alone.
 		if sp := fetchedSpan(rs); sp.windows == 0 || (sp.through == "" && !slices.ContainsFunc(rs[:sp.windows], func(r windowResult) bool { return len(r.docs) > 0 })) {
 			return
 		}
