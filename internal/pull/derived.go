@@ -1,12 +1,14 @@
 package pull
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/wearlink/wearlink/internal/export"
 	"github.com/wearlink/wearlink/internal/provider"
@@ -23,52 +25,76 @@ const (
 // documents and the tables. It reads every collection's file in dir rather
 // than what this run fetched, so the result depends only on what is on disk
 // (a run for some collections still joins them with the others). merged
-// holds the files this run has just written, so they are not read again.
-func writeDerived(dir string, opt *Options, merged map[string][]rawDoc) ([]string, error) {
-	var files []string
-	var all []provider.Document
+// holds the files this run has just written, so they are not read again,
+// and the tables already written from them. Independent files are written
+// side by side; the list of files keeps one order.
+func writeDerived(dir string, opt *Options, merged map[string]*collWrite) ([]string, error) {
 	reader := opt.Provider.(provider.DocumentReader)
-	prefix := provider.FilePrefix(opt.Provider)
-	for _, c := range opt.Provider.Collections() {
-		coll := c.Name
-		name := rawFileName(opt, coll)
-		read, ok := merged[coll]
-		if !ok {
-			if !fileExists(dir, name) {
+	colls := opt.Provider.Collections()
+	type part struct {
+		present bool
+		read    []rawDoc
+		readErr error
+		files   []string
+		err     error
+	}
+	parts := make([]part, len(colls))
+	work := newTasks()
+	for i, c := range colls {
+		coll, p := c.Name, &parts[i]
+		if cw, ok := merged[coll]; ok {
+			p.present, p.read = true, cw.stored
+			if cw.tabled {
+				p.files, p.err = cw.files, cw.tableErr
 				continue
 			}
+			work.do(func() { p.files, p.err = rawTable(opt, coll, p.read) })
+			continue
+		}
+		name := rawFileName(opt, coll)
+		if !fileExists(dir, name) {
+			continue
+		}
+		p.present = true
+		work.do(func() {
 			bodies, err := readRaw(dir, name)
 			if err != nil {
-				return files, err
+				p.readErr = err
+				return
 			}
 			for _, b := range bodies {
-				read = append(read, newRawDoc(reader, coll, b, opt.rowZone()))
+				p.read = append(p.read, newRawDoc(reader, coll, b, opt.rowZone()))
 			}
+			p.files, p.err = rawTable(opt, coll, p.read)
+		})
+	}
+	work.wait()
+	var files []string
+	var all []provider.Document
+	for i, c := range colls {
+		p := &parts[i]
+		if !p.present {
+			continue
 		}
-		files = append(files, name)
-		docs := make([]json.RawMessage, len(read))
-		for i, r := range read {
-			if r.err != nil {
-				// Still given to the normalizer, which uses what it can.
-				opt.Logger.Warn("raw document does not read", "collection", coll, "index", i, "err", r.err)
-			}
+		if p.readErr != nil {
+			return files, p.readErr
+		}
+		files = append(files, rawFileName(opt, c.Name))
+		files = append(files, p.files...)
+		if p.err != nil {
+			return files, p.err
+		}
+		for _, r := range p.read {
 			all = append(all, r.doc)
-			docs[i] = r.body
-		}
-		if len(docs) == 0 {
-			continue // a table needs at least one column
-		}
-		t, err := export.FlattenAll(docs)
-		if err != nil {
-			return files, fmt.Errorf("pull: flatten %s: %w", coll, err)
-		}
-		written, err := writeTable(dir, prefix+coll, t)
-		files = append(files, written...)
-		if err != nil {
-			return files, err
 		}
 	}
 
+	// The provider's tables do not wait for the normalization.
+	var tables []provider.Table
+	tabler, hasTables := opt.Provider.(provider.Tabler)
+	if hasTables {
+		work.do(func() { tables = tabler.Tables(all, opt.rowZone()) })
+	}
 	var results []provider.Normalized
 	if n, ok := opt.Provider.(provider.Normalizer); ok {
 		var nerr error
@@ -78,35 +104,26 @@ func writeDerived(dir string, opt *Options, merged map[string][]rawDoc) ([]strin
 			opt.Logger.Warn("some documents could not be normalized", "err", nerr)
 		}
 	}
-	structures := map[string][][]byte{}
+	structures := map[string][]provider.Normalized{}
 	for _, r := range results {
-		b, err := json.Marshal(r.Doc)
-		if err != nil {
-			return files, fmt.Errorf("pull: encode %s %s: %w", r.Doc.DataStructure(), r.Key, err)
-		}
 		name := export.StructureFileName(r.Doc.Pillar(), r.Doc.DataStructure())
-		structures[name] = append(structures[name], b)
+		structures[name] = append(structures[name], r)
 	}
 	names := make([]string, 0, len(structures))
 	for name := range structures {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	for _, name := range names {
-		docs := structures[name]
-		rel := filepath.Join(ROOKDir, name+".json")
-		if err := writeFileAtomic(filepath.Join(dir, rel), export.JSONArray(docs)); err != nil {
-			return files, err
-		}
-		files = append(files, rel)
-		t, err := export.FlattenAll(docs)
-		if err != nil {
-			return files, fmt.Errorf("pull: flatten %s: %w", name, err)
-		}
-		written, err := writeTable(dir, "rook-"+name, t)
-		files = append(files, written...)
-		if err != nil {
-			return files, err
+	rook := make([]part, len(names))
+	for i, name := range names {
+		p := &rook[i]
+		work.do(func() { p.files, p.err = writeStructure(dir, name, structures[name]) })
+	}
+	work.wait()
+	for _, p := range rook {
+		files = append(files, p.files...)
+		if p.err != nil {
+			return files, p.err
 		}
 	}
 
@@ -118,20 +135,93 @@ func writeDerived(dir string, opt *Options, merged map[string][]rawDoc) ([]strin
 		}
 	}
 
-	if tb, ok := opt.Provider.(provider.Tabler); ok {
-		for _, t := range tb.Tables(all, opt.rowZone()) {
-			if len(t.Rows) == 0 {
-				continue
-			}
-			written, err := writeTable(dir, t.Name, exportTable(t))
-			files = append(files, written...)
-			if err != nil {
-				return files, err
-			}
+	var kept []provider.Table
+	for _, t := range tables {
+		if len(t.Rows) > 0 {
+			kept = append(kept, t)
+		}
+	}
+	written := make([]part, len(kept))
+	for i, t := range kept {
+		p := &written[i]
+		work.do(func() { p.files, p.err = writeTable(dir, t.Name, exportTable(t)) })
+	}
+	work.wait()
+	for _, p := range written {
+		files = append(files, p.files...)
+		if p.err != nil {
+			return files, p.err
 		}
 	}
 	return files, removeStale(dir, files)
 }
+
+// rawTable writes the table of one collection's raw documents.
+func rawTable(opt *Options, coll string, read []rawDoc) ([]string, error) {
+	docs := make([]json.RawMessage, len(read))
+	for i, r := range read {
+		if r.err != nil {
+			// Still given to the normalizer, which uses what it can.
+			opt.Logger.Warn("raw document does not read", "collection", coll, "index", i, "err", r.err)
+		}
+		docs[i] = r.body
+	}
+	if len(docs) == 0 {
+		return nil, nil // a table needs at least one column
+	}
+	t, err := export.FlattenAll(docs)
+	if err != nil {
+		return nil, fmt.Errorf("pull: flatten %s: %w", coll, err)
+	}
+	return writeTable(opt.Out, provider.FilePrefix(opt.Provider)+coll, t)
+}
+
+// writeStructure writes the ROOK documents of one data structure and
+// their table.
+func writeStructure(dir, name string, results []provider.Normalized) ([]string, error) {
+	docs := make([][]byte, len(results))
+	for i, r := range results {
+		b, err := json.Marshal(r.Doc)
+		if err != nil {
+			return nil, fmt.Errorf("pull: encode %s %s: %w", r.Doc.DataStructure(), r.Key, err)
+		}
+		docs[i] = b
+	}
+	rel := filepath.Join(ROOKDir, name+".json")
+	if err := writeFileAtomic(filepath.Join(dir, rel), export.JSONArray(docs)); err != nil {
+		return nil, err
+	}
+	files := []string{rel}
+	t, err := export.FlattenAll(docs)
+	if err != nil {
+		return files, fmt.Errorf("pull: flatten %s: %w", name, err)
+	}
+	written, err := writeTable(dir, "rook-"+name, t)
+	return append(files, written...), err
+}
+
+// tasks runs functions side by side, as many at once as there are
+// processors: the writing is bound by them.
+type tasks struct {
+	sem chan struct{}
+	wg  sync.WaitGroup
+}
+
+func newTasks() *tasks { return newTasksN(runtime.GOMAXPROCS(0)) }
+
+func newTasksN(n int) *tasks { return &tasks{sem: make(chan struct{}, max(1, n))} }
+
+func (t *tasks) do(f func()) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		t.sem <- struct{}{}
+		defer func() { <-t.sem }()
+		f()
+	}()
+}
+
+func (t *tasks) wait() { t.wg.Wait() }
 
 // removeStale removes the derived files an earlier run wrote that this one
 // did not (a structure or table that is no longer made), so the directories
@@ -159,21 +249,15 @@ func removeStale(dir string, written []string) error {
 	return nil
 }
 
-// writeTable writes csv/<name>.csv and parquet/<name>.parquet.
+// writeTable writes csv/<name>.csv and parquet/<name>.parquet, each
+// straight into its file rather than through a buffer of its whole size.
 func writeTable(dir, name string, t *export.Table) ([]string, error) {
-	var c, p bytes.Buffer
-	if err := export.WriteCSV(&c, t); err != nil {
-		return nil, fmt.Errorf("pull: %s: %w", name, err)
-	}
-	if err := export.WriteParquet(&p, t); err != nil {
-		return nil, fmt.Errorf("pull: %s: %w", name, err)
-	}
 	csvRel := filepath.Join(CSVDir, name+".csv")
 	pqRel := filepath.Join(ParquetDir, name+".parquet")
-	if err := writeFileAtomic(filepath.Join(dir, csvRel), c.Bytes()); err != nil {
+	if err := writeFileAtomicWith(filepath.Join(dir, csvRel), func(w io.Writer) error { return export.WriteCSV(w, t) }); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, pqRel), p.Bytes()); err != nil {
+	if err := writeFileAtomicWith(filepath.Join(dir, pqRel), func(w io.Writer) error { return export.WriteParquet(w, t) }); err != nil {
 		return []string{csvRel}, err
 	}
 	return []string{csvRel, pqRel}, nil

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -193,6 +194,11 @@ var ErrUnauthorized = errors.New("the API refused the access token")
 // rewrites the derived files. When a window fails, the collection keeps
 // what came before the failure and the error is returned after the files
 // are written; a later run starts again from there.
+//
+// The writing starts during the fetching: a collection whose windows are
+// all done is merged into its file and its table written while the others
+// are still being fetched. Only what needs every collection (the ROOK
+// documents and the provider's tables) waits for the end.
 func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if opt.Out == "" {
 		return nil, errors.New("pull: no output directory")
@@ -216,8 +222,28 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	plan := planWindows(&opt, st)
 	sum := &Summary{Windows: len(plan), Fetched: map[string]int{}, Stored: map[string]int{}, Skipped: map[string]string{}}
 	opt.Progress.Planned(len(plan))
-	results := fetchAll(ctx, &opt, plan)
+	// One processor fewer than there are: the fetching needs one to read
+	// the answers as they come, or it falls behind the writing.
+	work := newTasksN(runtime.GOMAXPROCS(0) - 1)
+	var (
+		streamMu sync.Mutex
+		streamed = map[string]*collWrite{}
+	)
+	results := fetchAll(ctx, &opt, plan, func(coll string, rs []windowResult) {
+		// A collection that brought nothing waits for the end, where a
+		// refused token leaves the directory as it was and an unchanged
+		// file is left alone.
+		if sp := fetchedSpan(rs); sp.windows == 0 || (sp.through == "" && !slices.ContainsFunc(rs[:sp.windows], func(r windowResult) bool { return len(r.docs) > 0 })) {
+			return
+		}
+		cw := &collWrite{}
+		streamMu.Lock()
+		streamed[coll] = cw
+		streamMu.Unlock()
+		work.do(func() { cw.write(&opt, coll, rs) })
+	})
 	opt.Progress.Writing()
+	work.wait()
 
 	var fetchErr error
 	byColl := map[string][]windowResult{}
@@ -234,38 +260,41 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		// Nothing to merge: leave the directory as it was.
 		return sum, unauthorized(&opt, fetchErr)
 	}
-	merged := map[string][]rawDoc{}
+	merged := map[string]*collWrite{}
 	for _, coll := range opt.Collections {
 		rs := byColl[coll]
-		var docs []provider.Document
-		through := ""
-		for _, r := range rs {
-			if r.err != nil {
-				switch provider.KindOf(r.err) {
-				case provider.KindMissingScope, provider.KindForbidden:
-					sum.Skipped[coll] = r.err.Error()
-				default:
-					if fetchErr == nil || errors.Is(fetchErr, context.Canceled) {
-						fetchErr = fmt.Errorf("fetch %s: %w", r.w, r.err)
-					}
+		span := fetchedSpan(rs)
+		n := 0
+		for _, r := range rs[:span.windows] {
+			n += len(r.docs)
+		}
+		sum.Fetched[coll] = n
+		if span.windows < len(rs) {
+			r := rs[span.windows]
+			switch provider.KindOf(r.err) {
+			case provider.KindMissingScope, provider.KindForbidden:
+				sum.Skipped[coll] = r.err.Error()
+			default:
+				if fetchErr == nil || errors.Is(fetchErr, context.Canceled) {
+					fetchErr = fmt.Errorf("fetch %s: %w", r.w, r.err)
 				}
-				break
 			}
-			docs = append(docs, r.docs...)
-			through = r.w.To
 		}
-		sum.Fetched[coll] = len(docs)
-		if len(docs) == 0 && through == "" && fileExists(opt.Out, rawFileName(&opt, coll)) {
-			continue // nothing new and the file is already there
+		cw, ok := streamed[coll]
+		if !ok {
+			if n == 0 && span.through == "" && fileExists(opt.Out, rawFileName(&opt, coll)) {
+				continue // nothing new and the file is already there
+			}
+			cw = &collWrite{}
+			cw.merge(&opt, coll, rs)
 		}
-		stored, err := mergeRaw(opt.Out, &opt, coll, docs)
-		if err != nil {
-			return sum, err
+		if cw.err != nil {
+			return sum, cw.err
 		}
-		merged[coll] = stored
-		sum.Stored[coll] = len(stored)
-		if through != "" {
-			st.advance(coll, rs[0].w.From, through)
+		merged[coll] = cw
+		sum.Stored[coll] = len(cw.stored)
+		if span.through != "" {
+			st.advance(coll, rs[0].w.From, span.through)
 		}
 	}
 	if err := st.save(opt.Out); err != nil {
@@ -280,6 +309,25 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return sum, unauthorized(&opt, fetchErr)
 	}
 	return sum, fetchErr
+}
+
+// span is what a collection's windows (in day order) brought: those
+// before the first failure.
+type span struct {
+	windows int    // windows before the first failure
+	through string // the last day of the last of those, "" if none has days
+}
+
+func fetchedSpan(rs []windowResult) span {
+	var s span
+	for _, r := range rs {
+		if r.err != nil {
+			break
+		}
+		s.windows++
+		s.through = r.w.To
+	}
+	return s
 }
 
 // unauthorized says what to do about a refused token: the command line
@@ -317,21 +365,26 @@ func planWindows(opt *Options, st *state) []Window {
 
 type windowResult struct {
 	w    Window
-	docs []provider.Document
+	docs []rawDoc
 	err  error
 }
 
 // fetchAll runs the windows on a bounded pool. The slowest collections (the
 // paged time series) are started first so they do not finish last alone. A
 // refused token stops everything; other failures stop only later windows
-// of their own collection.
-func fetchAll(ctx context.Context, opt *Options, plan []Window) []windowResult {
+// of their own collection. done is called, from a worker, with each
+// collection's results in plan order as soon as its last window is over.
+func fetchAll(ctx context.Context, opt *Options, plan []Window, done func(coll string, rs []windowResult)) []windowResult {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]windowResult, len(plan))
 	order := make([]int, len(plan))
-	for i := range order {
+	pending := map[string][]int{} // collection -> its windows, in plan order
+	left := map[string]int{}
+	for i, w := range plan {
 		order[i] = i
+		pending[w.Collection] = append(pending[w.Collection], i)
+		left[w.Collection]++
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return weight(opt, plan[b]) - weight(opt, plan[a]) })
 
@@ -355,10 +408,11 @@ func fetchAll(ctx context.Context, opt *Options, plan []Window) []windowResult {
 					r = windowResult{w: w, err: context.Canceled}
 				} else {
 					docs, err := fetch(ctx, opt, w)
-					r = windowResult{w: w, docs: docs, err: err}
+					// Read here, while other requests are on their way.
+					r = windowResult{w: w, docs: readFetched(opt, docs), err: err}
 				}
-				results[i] = r
 				mu.Lock()
+				results[i] = r
 				if r.err != nil {
 					failed[w.Collection] = true
 					if provider.KindOf(r.err) == provider.KindInvalidToken {
@@ -368,7 +422,17 @@ func fetchAll(ctx context.Context, opt *Options, plan []Window) []windowResult {
 				if r.err == nil || !errors.Is(r.err, context.Canceled) {
 					opt.Progress.Fetched(w, len(r.docs), r.err)
 				}
+				left[w.Collection]--
+				var rs []windowResult
+				if left[w.Collection] == 0 {
+					for _, j := range pending[w.Collection] {
+						rs = append(rs, results[j])
+					}
+				}
 				mu.Unlock()
+				if rs != nil {
+					done(w.Collection, rs)
+				}
 			}
 		}()
 	}
@@ -378,6 +442,19 @@ func fetchAll(ctx context.Context, opt *Options, plan []Window) []windowResult {
 	close(jobs)
 	wg.Wait()
 	return results
+}
+
+// readFetched reads what orders each fetched document and checks it.
+func readFetched(opt *Options, docs []provider.Document) []rawDoc {
+	if len(docs) == 0 {
+		return nil
+	}
+	r := opt.Provider.(provider.DocumentReader)
+	out := make([]rawDoc, len(docs))
+	for i, d := range docs {
+		out[i] = fetchedRawDoc(r, d, opt.rowZone())
+	}
+	return out
 }
 
 // fetch reads one window. A singleton is fetched like any collection, not

@@ -57,7 +57,7 @@ func keyed(d rawDoc) rawDoc {
 	return d
 }
 
-func compareRaw(a, b rawDoc) int {
+func compareRaw(a, b *rawDoc) int {
 	if c := strings.Compare(a.day, b.day); c != 0 {
 		return c
 	}
@@ -86,8 +86,9 @@ func readRaw(dir, name string) ([]json.RawMessage, error) {
 
 // mergeRaw adds fetched documents to a collection's file: a fetched
 // document replaces the stored one with the same key (a fetched singleton
-// replaces the whole file), and the file stays sorted by day, then time. It returns the documents now in the file.
-func mergeRaw(dir string, opt *Options, coll string, fetched []provider.Document) ([]rawDoc, error) {
+// replaces the whole file), and the file stays sorted by day, then time. It
+// returns the documents now in the file.
+func mergeRaw(dir string, opt *Options, coll string, fetched []rawDoc) ([]rawDoc, error) {
 	name := rawFileName(opt, coll)
 	old, err := readRaw(dir, name)
 	if err != nil {
@@ -100,22 +101,28 @@ func mergeRaw(dir string, opt *Options, coll string, fetched []provider.Document
 		// in an order that says nothing about which is the newest.
 		old = nil
 	}
-	r := opt.Provider.(provider.DocumentReader)
-	loc := opt.rowZone()
-	byKey := make(map[string]rawDoc, len(old)+len(fetched))
-	for _, b := range old {
-		d := newRawDoc(r, coll, b, loc)
-		byKey[d.key] = d
+	var docs []rawDoc
+	if len(old) == 0 {
+		// The first run: no file to merge with, only duplicates to drop
+		// (the last copy wins, as below).
+		docs = dedupe(fetched)
+	} else {
+		r := opt.Provider.(provider.DocumentReader)
+		loc := opt.rowZone()
+		byKey := make(map[string]rawDoc, len(old)+len(fetched))
+		for _, b := range old {
+			d := newRawDoc(r, coll, b, loc)
+			byKey[d.key] = d
+		}
+		for _, d := range fetched {
+			byKey[d.key] = d
+		}
+		docs = make([]rawDoc, 0, len(byKey))
+		for _, d := range byKey {
+			docs = append(docs, d)
+		}
 	}
-	for _, f := range fetched {
-		d := fetchedRawDoc(r, f, loc)
-		byKey[d.key] = d
-	}
-	docs := make([]rawDoc, 0, len(byKey))
-	for _, d := range byKey {
-		docs = append(docs, d)
-	}
-	slices.SortFunc(docs, compareRaw)
+	docs = sortRaw(docs)
 	bodies := make([]json.RawMessage, len(docs))
 	for i, d := range docs {
 		bodies[i] = d.body
@@ -124,4 +131,78 @@ func mergeRaw(dir string, opt *Options, coll string, fetched []provider.Document
 		return nil, err
 	}
 	return docs, nil
+}
+
+// sortRaw orders documents as the files keep them. Windows arrive in
+// order and mostly in order within, so a check often spares the sort; the
+// sort moves indices rather than the documents themselves.
+func sortRaw(docs []rawDoc) []rawDoc {
+	sorted := true
+	for i := 1; i < len(docs) && sorted; i++ {
+		sorted = compareRaw(&docs[i-1], &docs[i]) <= 0
+	}
+	if sorted {
+		return docs
+	}
+	idx := make([]int32, len(docs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return compareRaw(&docs[a], &docs[b]) })
+	out := make([]rawDoc, len(docs))
+	for i, j := range idx {
+		out[i] = docs[j]
+	}
+	return out
+}
+
+// dedupe keeps the last of the documents with one key, in a new slice.
+func dedupe(docs []rawDoc) []rawDoc {
+	last := make(map[string]int, len(docs))
+	for i, d := range docs {
+		last[d.key] = i
+	}
+	out := make([]rawDoc, 0, len(last))
+	for i, d := range docs {
+		if last[d.key] == i {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// collWrite is one collection's part of the writing: its raw file merged
+// with what was fetched, and the table made from it.
+type collWrite struct {
+	stored []rawDoc
+	err    error // of the merge
+	// tabled says the table is written: files, or tableErr.
+	tabled   bool
+	files    []string
+	tableErr error
+}
+
+// merge merges the windows that arrived, up to the first that failed.
+func (cw *collWrite) merge(opt *Options, coll string, rs []windowResult) {
+	ok := rs[:fetchedSpan(rs).windows]
+	n := 0
+	for _, r := range ok {
+		n += len(r.docs)
+	}
+	docs := make([]rawDoc, 0, n)
+	for _, r := range ok {
+		docs = append(docs, r.docs...)
+	}
+	cw.stored, cw.err = mergeRaw(opt.Out, opt, coll, docs)
+}
+
+// write merges and writes the collection's table: all of its writing that
+// does not wait for the other collections.
+func (cw *collWrite) write(opt *Options, coll string, rs []windowResult) {
+	cw.merge(opt, coll, rs)
+	if cw.err != nil {
+		return
+	}
+	cw.files, cw.tableErr = rawTable(opt, coll, cw.stored)
+	cw.tabled = true
 }

@@ -1,9 +1,11 @@
 package pull
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -86,6 +88,27 @@ func (s *state) save(dir string) error {
 
 // writeFileAtomic replaces path only once the new content is complete.
 func writeFileAtomic(path string, data []byte) error {
+	return replaceFile(path, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// writeFileAtomicWith replaces path with what write writes, once it is
+// complete.
+func writeFileAtomicWith(path string, write func(io.Writer) error) error {
+	return replaceFile(path, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 256<<10)
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+}
+
+// replaceFile writes a temporary file beside path and renames it over path
+// when write and the close succeed.
+func replaceFile(path string, write func(*os.File) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("pull: %w", err)
 	}
@@ -94,7 +117,7 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("pull: %w", err)
 	}
 	tmp := f.Name()
-	_, werr := f.Write(data)
+	werr := write(f)
 	cerr := f.Close()
 	if err := errors.Join(werr, cerr); err != nil {
 		os.Remove(tmp)

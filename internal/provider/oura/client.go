@@ -250,6 +250,8 @@ func (c *Client) once(ctx context.Context, req request) (_ *response, token stri
 		return nil, token, &Error{Kind: KindNetwork, Method: req.method, Path: req.path, Err: err}
 	}
 	defer hresp.Body.Close()
+	// The limiter learns the budget the API enforces from every answer.
+	c.cfg.Limiter.Observe(limitKey, hresp.StatusCode, hresp.Header)
 	data, err := io.ReadAll(hresp.Body)
 	if err != nil {
 		if ctx.Err() != nil {

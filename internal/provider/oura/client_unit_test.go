@@ -161,39 +161,6 @@ func TestContextCancellationStopsRetries(t *testing.T) {
 	}
 }
 
-func TestRateLimiterSharedAcrossGoroutines(t *testing.T) {
-	// 10 requests per second per token with a burst of 1: 6 requests from 3
-	// goroutines on one token need about 0.5 s; on separate tokens, the
-	// application budget (100/s) lets them through at once.
-	lim := NewRateLimiter(Limit{Requests: 100, Window: time.Second}, Limit{Requests: 10, Window: time.Second})
-	run := func(tokens []string) time.Duration {
-		start := time.Now()
-		done := make(chan struct{})
-		for _, tok := range tokens {
-			go func() {
-				for i := 0; i < 2; i++ {
-					if err := lim.Wait(context.Background(), tok); err != nil {
-						t.Error(err)
-					}
-				}
-				done <- struct{}{}
-			}()
-		}
-		for range tokens {
-			<-done
-		}
-		return time.Since(start)
-	}
-	same := run([]string{"a", "a", "a"})
-	distinct := run([]string{"x", "y", "z"})
-	if same < 400*time.Millisecond {
-		t.Errorf("one token: 6 requests took %v, want >= 0.4 s at 10/s", same)
-	}
-	if distinct > same/2 {
-		t.Errorf("distinct tokens took %v, not clearly faster than one token (%v)", distinct, same)
-	}
-}
-
 // The client and the flow have no live defaults: code that forgets an
 // address is refused here rather than reaching Oura.
 func TestAddressesAreRequired(t *testing.T) {
