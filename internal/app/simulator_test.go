@@ -87,6 +87,32 @@ func TestBuiltinSimulator(t *testing.T) {
 		t.Fatalf("connect: %d to %q, want the simulator %s", resp.StatusCode, resp.Header.Get("Location"), sim)
 	}
 
+	// Withings too: its built-in simulator runs, and a link goes to its
+	// consent page.
+	ws := a.WithingsSimulator()
+	if ws == nil || !strings.Contains(logs.String(), "built-in Withings simulator") {
+		t.Fatalf("no built-in Withings simulator; log:\n%s", logs.String())
+	}
+	req, _ = http.NewRequest("GET", a.URL()+"/api/v1/user_id/sim-user/data_source/Withings/authorizer", nil)
+	req.SetBasicAuth(c.ClientUUID, c.Secret)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	az.AuthorizationURL = ""
+	err = json.NewDecoder(resp.Body).Decode(&az)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || az.AuthorizationURL == "" {
+		t.Fatalf("Withings authorizer: %d %+v %v", resp.StatusCode, az, err)
+	}
+	if resp, err = noFollow.Get(az.AuthorizationURL); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ = url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), ws.Info().AuthorizeURL+"?") || loc.Query().Get("scope") != "user.info,user.metrics,user.activity" {
+		t.Fatalf("Withings connect: %d to %q, want the simulator's consent page with comma-separated scopes", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -105,6 +131,21 @@ func TestUsesBuiltinSimulator(t *testing.T) {
 		change(&cfg)
 		if app.UsesBuiltinSimulator(cfg) {
 			t.Errorf("%s set: the built-in simulator would start", name)
+		}
+	}
+	for name, change := range map[string]func(*config.Config){
+		"client id": func(c *config.Config) { c.Withings.ClientID = "x" },
+		"API URL":   func(c *config.Config) { c.Withings.APIBaseURL = "http://127.0.0.1:9/" },
+		"auth URL":  func(c *config.Config) { c.Withings.AuthURL = "http://127.0.0.1:9/authorize" },
+		"api role":  func(c *config.Config) { c.Role = config.RoleAPI },
+	} {
+		cfg := config.Default()
+		if !app.UsesBuiltinWithingsSimulator(cfg) {
+			t.Fatal("the defaults do not use the built-in Withings simulator")
+		}
+		change(&cfg)
+		if app.UsesBuiltinWithingsSimulator(cfg) {
+			t.Errorf("Withings %s set: the built-in Withings simulator would start", name)
 		}
 	}
 }
