@@ -80,7 +80,10 @@ func TestKillMidBackfillWithings(t *testing.T) {
 	defer gate.release()
 	info := s.Info()
 	apiURL, authURL := front.URL, front.URL+withingssim.PathAuthorize
-	env := []string{"WEARLINK_DATA=" + dir, "WEARLINK_BACKFILL_DAYS=40", "WEARLINK_OURA_MANAGE_WEBHOOKS=false",
+	// 32 days make two windows of each collection (30 days and 2), and
+	// fewer reads than the client's budget of a minute: more would only
+	// make the restarted server wait for the next minute.
+	env := []string{"WEARLINK_DATA=" + dir, "WEARLINK_BACKFILL_DAYS=32", "WEARLINK_OURA_MANAGE_WEBHOOKS=false",
 		"WEARLINK_WITHINGS_API_URL=" + apiURL, "WEARLINK_WITHINGS_AUTH_URL=" + authURL,
 		"WEARLINK_WITHINGS_CLIENT_ID=" + info.ClientID, "WEARLINK_WITHINGS_CLIENT_SECRET=" + info.ClientSecret}
 
