@@ -1,9 +1,7 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -221,107 +218,16 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 		}
 		plan := strings.Split(c.Cursors["backfill"], "/")
 		w := provider.Window{From: plan[0], To: plan[1]}
-		want := map[string][32]byte{}
+		var clean []provider.Document
 		for _, coll := range cp.Collections() {
 			docs, err := cp.Fetch(ctx, provider.StaticToken(ci.Users[i].AccessToken), coll.Name, w)
 			if err != nil {
 				t.Fatalf("clean fetch of %s: %v", coll.Name, err)
 			}
-			for _, d := range docs {
-				id := d.ID
-				if id == "" {
-					// The engine stores a document without an id (the
-					// body measurement) as the one of its day.
-					id = "day:" + d.Day
-				}
-				k := d.Collection + "/" + id + "/" + d.Day
-				if _, dup := want[k]; dup {
-					t.Fatalf("the clean simulator serves %s twice", k)
-				}
-				want[k] = sha256.Sum256(d.Raw)
-			}
+			clean = append(clean, docs...)
 		}
-		raws, err := st.Store.RawDocuments(ctx, c.ID, nil, "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[string][32]byte{}
-		counts := map[string]int{}
-		for _, r := range raws {
-			k := r.Collection + "/" + r.ExternalID + "/" + r.Day
-			if _, dup := got[k]; dup {
-				t.Errorf("user %d: %s stored twice", i, k)
-			}
-			got[k] = sha256.Sum256(r.Body)
-			counts[r.Collection]++
-		}
-		var bad []string
-		for k, h := range want {
-			if g, ok := got[k]; !ok {
-				bad = append(bad, "missing "+k)
-			} else if g != h {
-				bad = append(bad, "different "+k)
-			}
-		}
-		for k := range got {
-			if _, ok := want[k]; !ok {
-				bad = append(bad, "not served "+k)
-			}
-		}
-		if len(bad) > 0 {
-			sort.Strings(bad)
-			t.Errorf("user %d: %d raw records served, %d stored; %d wrong, the first: %v", i, len(want), len(got), len(bad), bad[:min(len(bad), 10)])
-		}
-		for _, coll := range byDay {
-			if counts[coll] == 0 {
-				t.Errorf("user %d: no %s records stored (%v)", i, coll, counts)
-			}
-		}
-
-		// The health documents are exactly the offline normalization's.
-		off := harness.Offline(t, ctx, st.Store, p, c)
-		hd, err := st.Store.GetHealthDocuments(ctx, store.HealthQuery{ClientUUID: c.ClientUUID, UserID: c.UserID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stored := map[string]store.HealthDocument{}
-		for _, d := range hd {
-			stored[d.DataStructure+"/"+d.Pillar+"/"+d.Key] = d
-		}
-		var diff []string
-		for k, d := range off {
-			g, ok := stored[k]
-			if !ok {
-				diff = append(diff, "made offline, not stored: "+k)
-				continue
-			}
-			// The version is the store's; the rest is the normalizer's.
-			d.Envelope().DocumentVersion = g.Version
-			b, err := json.Marshal(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(b, g.Body) {
-				diff = append(diff, fmt.Sprintf("%s differs\nstored:  %.400s\noffline: %.400s", k, g.Body, b))
-			}
-			if g.Day != d.Envelope().Day {
-				diff = append(diff, fmt.Sprintf("%s stored under day %s, offline %s", k, g.Day, d.Envelope().Day))
-			}
-		}
-		for k := range stored {
-			if _, ok := off[k]; !ok {
-				diff = append(diff, "stored, not made offline: "+k)
-			}
-		}
-		if len(off) == 0 {
-			t.Errorf("user %d: no health documents from offline normalization", i)
-		}
-		if len(diff) > 0 {
-			sort.Strings(diff)
-			t.Errorf("user %d: %d health documents stored, %d from offline normalization; %d differences, the first:\n%s",
-				i, len(stored), len(off), len(diff), strings.Join(diff[:min(len(diff), 5)], "\n"))
-		}
-		t.Logf("user %d: plan %s..%s, %d raw records %v, %d health documents", i, w.From, w.To, len(got), counts, len(stored))
+		counts, stored := checkBackfill(t, ctx, st.Store, p, c, clean, byDay)
+		t.Logf("user %d: plan %s..%s, %d raw records %v, %d health documents", i, w.From, w.To, len(clean), counts, stored)
 	}
 }
 
