@@ -44,7 +44,7 @@ import (
 
 // TestBenchWithingsFleet measures Withings' request budget under
 // wearlink's production sync settings: WEARLINK_BENCH_USERS simulated
-// users (default 60, about 5 minutes on 2 shared cores; at most
+// users (default 60, about 4 minutes on 2 shared cores; at most
 // sim.MaxUsers) link through the real OAuth redirects, are subscribed to
 // notifications at the deployment's tokened callback URL and backfilled 3
 // days; then WEARLINK_BENCH_DAYS simulated days (default 7) pass in 1-hour
@@ -296,6 +296,7 @@ func (f *fleet) rawRecords(connID int64) map[fleetKey]string {
 func benchWithingsFleet(t *testing.T, users, days int) {
 	m := newFleetMeter()
 	f := newFleet(t, users, m)
+	m.now = f.clock.Now
 	h := f.e2e()
 
 	t0 := time.Now()
@@ -446,8 +447,9 @@ func benchWithingsFleet(t *testing.T, users, days int) {
 	allPerUserDay := perUserDay + tokPerUserDay
 
 	t.Logf("RESULT withings fleet: %d users x %d days", users, days)
-	t.Logf("RESULT link and backfill (3 days): %.2f API requests per user (%s), %.2f token calls per user",
-		float64(linked.total)/float64(users), fleetCounts(linked.byAction, float64(users)), float64(linked.tokens+linked.codes)/float64(users))
+	t.Logf("RESULT link and backfill (3 days): %.2f API requests per user (%s), %.2f token calls per user; %.2f per user start after the simulated now",
+		float64(linked.total)/float64(users), fleetCounts(linked.byAction, float64(users)), float64(linked.tokens+linked.codes)/float64(users),
+		float64(linked.future)/float64(users))
 	t.Logf("RESULT notifications: %d sent, %.2f per user per day; %d attempts, %d retried or lost, %d never delivered",
 		announced, float64(announced)/userDays, attempts, failedNotes, undelivered)
 	t.Logf("RESULT API requests, all users, %d days: %d; %d token refreshes; %d of no known user", days, live.total, live.tokens, live.unknown)
@@ -455,6 +457,8 @@ func benchWithingsFleet(t *testing.T, users, days int) {
 	t.Logf("RESULT requests per user per day: %.2f mean (heaviest user %.2f); token refreshes %.2f; both %.2f (heaviest %.2f)",
 		perUserDay, float64(heaviest)/float64(days), tokPerUserDay, allPerUserDay, float64(heaviestAll)/float64(days))
 	t.Logf("RESULT by action, per user per day: %s", fleetCounts(live.byAction, userDays))
+	t.Logf("RESULT requests whose window starts after the simulated now: %d (%.2f per user per day): %s",
+		live.future, float64(live.future)/userDays, fleetCounts(live.futureBy, userDays))
 	t.Logf("RESULT busiest simulated hour: %d API requests = %.3f per user (%d = %.3f with token refreshes); one user's busiest hour %d",
 		busiest, float64(busiest)/float64(users), busiestAll, float64(busiestAll)/float64(users), userHour)
 	t.Logf("RESULT documents missing / different right after the last step: %d / %d of %d %v", missing0, diff0, wanted, by0)
@@ -557,16 +561,21 @@ type fleetMeter struct {
 	mu    sync.Mutex
 	index map[string]int // Withings userid -> simulated user
 	owner map[string]int // access token -> simulated user
+	now   func() time.Time
 	step  int
 	c     fleetCountsT
 }
 
 type fleetCountsT struct {
 	total, tokens, codes, unknown, refused int
-	perUser, tokensPerUser                 map[int]int
-	byAction, refusedBy                    map[string]int
-	perStep, tokensPerStep                 []int
-	perUserStep                            map[[2]int]int
+	// future counts the requests whose window starts after the
+	// simulator's now: nothing can be there yet.
+	future                 int
+	futureBy               map[string]int
+	perUser, tokensPerUser map[int]int
+	byAction, refusedBy    map[string]int
+	perStep, tokensPerStep []int
+	perUserStep            map[[2]int]int
 }
 
 func newFleetMeter() *fleetMeter {
@@ -587,7 +596,7 @@ func (m *fleetMeter) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.c = fleetCountsT{perUser: map[int]int{}, tokensPerUser: map[int]int{}, byAction: map[string]int{},
-		refusedBy: map[string]int{}, perUserStep: map[[2]int]int{}}
+		refusedBy: map[string]int{}, perUserStep: map[[2]int]int{}, futureBy: map[string]int{}}
 }
 
 // setStep attributes the requests from now on to simulated hour i (-1:
@@ -610,6 +619,7 @@ func (m *fleetMeter) snapshot() fleetCountsT {
 	c.byAction, c.refusedBy = maps.Clone(c.byAction), maps.Clone(c.refusedBy)
 	c.perStep, c.tokensPerStep = slices.Clone(c.perStep), slices.Clone(c.tokensPerStep)
 	c.perUserStep = maps.Clone(c.perUserStep)
+	c.futureBy = maps.Clone(c.futureBy)
 	return c
 }
 
@@ -728,6 +738,10 @@ func (m *fleetMeter) wrap(next http.Handler) http.Handler {
 			}
 		}
 		m.c.byAction[action]++
+		if start, err := strconv.ParseInt(form.Get("startdate"), 10, 64); err == nil && m.now != nil && start > m.now().Unix() {
+			m.c.future++
+			m.c.futureBy[action]++
+		}
 		if m.step >= 0 {
 			m.c.perStep[m.step]++
 		}
