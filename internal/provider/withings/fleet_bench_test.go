@@ -442,6 +442,29 @@ func benchWithingsFleet(t *testing.T, users, days int) {
 	for _, n := range live.perUserStep {
 		userHour = max(userHour, n)
 	}
+	// A fleet in one zone: the busiest hour of the users of each zone,
+	// whose mornings and nights coincide.
+	zoneOf := map[int]string{}
+	zoneUsers := map[string]int{}
+	for _, u := range f.sim.Info().Users {
+		zoneOf[u.Index] = u.Timezone
+		zoneUsers[u.Timezone]++
+	}
+	zonePeak, zonePeakAll, peakZone := 0.0, 0.0, ""
+	for z, n := range zoneUsers {
+		for i := range live.perStep {
+			api, all := 0, 0
+			for u := range users {
+				if zoneOf[u] == z {
+					api += live.perUserStep[[2]int{u, i}]
+					all += live.perUserStep[[2]int{u, i}] + live.tokensPerUserStep[[2]int{u, i}]
+				}
+			}
+			if r := float64(all) / float64(n); r > zonePeakAll {
+				zonePeakAll, zonePeak, peakZone = r, float64(api)/float64(n), z
+			}
+		}
+	}
 	perDay := float64(withingsPerMinute * 60 * 24)
 	perHour := float64(withingsPerMinute * 60)
 	allPerUserDay := perUserDay + tokPerUserDay
@@ -468,6 +491,8 @@ func benchWithingsFleet(t *testing.T, users, days int) {
 		perDay, perUserDay, perDay/perUserDay, perDay, allPerUserDay, perDay/allPerUserDay)
 	t.Logf("RESULT users per Withings application, busiest hour: %.0f / %.3f = %.0f (with token refreshes: %.0f)",
 		perHour, float64(busiest)/float64(users), perHour/(float64(busiest)/float64(users)), perHour/(float64(busiestAll)/float64(users)))
+	t.Logf("RESULT busiest simulated hour of the users of one zone (%s): %.3f API requests per user, %.3f with token refreshes: 7200 / %.3f = %.0f users",
+		peakZone, zonePeak, zonePeakAll, zonePeakAll, perHour/zonePeakAll)
 	t.Logf("RESULT wall: %s for the %d days", wall.Round(time.Second), days)
 
 	// Devices are read weekly and their last session moves every day: a
@@ -570,12 +595,12 @@ type fleetCountsT struct {
 	total, tokens, codes, unknown, refused int
 	// future counts the requests whose window starts after the
 	// simulator's now: nothing can be there yet.
-	future                 int
-	futureBy               map[string]int
-	perUser, tokensPerUser map[int]int
-	byAction, refusedBy    map[string]int
-	perStep, tokensPerStep []int
-	perUserStep            map[[2]int]int
+	future                         int
+	futureBy                       map[string]int
+	perUser, tokensPerUser         map[int]int
+	byAction, refusedBy            map[string]int
+	perStep, tokensPerStep         []int
+	perUserStep, tokensPerUserStep map[[2]int]int
 }
 
 func newFleetMeter() *fleetMeter {
@@ -596,7 +621,7 @@ func (m *fleetMeter) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.c = fleetCountsT{perUser: map[int]int{}, tokensPerUser: map[int]int{}, byAction: map[string]int{},
-		refusedBy: map[string]int{}, perUserStep: map[[2]int]int{}, futureBy: map[string]int{}}
+		refusedBy: map[string]int{}, perUserStep: map[[2]int]int{}, tokensPerUserStep: map[[2]int]int{}, futureBy: map[string]int{}}
 }
 
 // setStep attributes the requests from now on to simulated hour i (-1:
@@ -618,7 +643,7 @@ func (m *fleetMeter) snapshot() fleetCountsT {
 	c.perUser, c.tokensPerUser = maps.Clone(c.perUser), maps.Clone(c.tokensPerUser)
 	c.byAction, c.refusedBy = maps.Clone(c.byAction), maps.Clone(c.refusedBy)
 	c.perStep, c.tokensPerStep = slices.Clone(c.perStep), slices.Clone(c.tokensPerStep)
-	c.perUserStep = maps.Clone(c.perUserStep)
+	c.perUserStep, c.tokensPerUserStep = maps.Clone(c.perUserStep), maps.Clone(c.tokensPerUserStep)
 	c.futureBy = maps.Clone(c.futureBy)
 	return c
 }
@@ -705,6 +730,9 @@ func (m *fleetMeter) wrap(next http.Handler) http.Handler {
 				m.c.tokens++
 				if known {
 					m.c.tokensPerUser[u]++
+					if m.step >= 0 {
+						m.c.tokensPerUserStep[[2]int{u, m.step}]++
+					}
 				}
 				if m.step >= 0 {
 					m.c.tokensPerStep[m.step]++
