@@ -337,12 +337,15 @@ func benchWithingsFleet(t *testing.T, users, days int) {
 	announced := 0
 	for i := range steps {
 		m.setStep(i)
+		m.setPhase("notified")
 		f.clock.Advance(time.Hour)
 		announced += f.sim.Scan()
 		f.sim.WaitNotifications()
 		f.idle("the notifications' jobs")
+		m.setPhase("poll check")
 		f.pollCheck()
 	}
+	m.setPhase("")
 	wall := time.Since(wall0)
 	m.setStep(-1)
 	live := m.snapshot()
@@ -480,6 +483,7 @@ func benchWithingsFleet(t *testing.T, users, days int) {
 	t.Logf("RESULT requests per user per day: %.2f mean (heaviest user %.2f); token refreshes %.2f; both %.2f (heaviest %.2f)",
 		perUserDay, float64(heaviest)/float64(days), tokPerUserDay, allPerUserDay, float64(heaviestAll)/float64(days))
 	t.Logf("RESULT by action, per user per day: %s", fleetCounts(live.byAction, userDays))
+	t.Logf("RESULT by phase and action, per user per day: %s", fleetCounts(live.byPhase, userDays))
 	t.Logf("RESULT requests whose window starts after the simulated now: %d (%.2f per user per day): %s",
 		live.future, float64(live.future)/userDays, fleetCounts(live.futureBy, userDays))
 	t.Logf("RESULT busiest simulated hour: %d API requests = %.3f per user (%d = %.3f with token refreshes); one user's busiest hour %d",
@@ -588,6 +592,7 @@ type fleetMeter struct {
 	owner map[string]int // access token -> simulated user
 	now   func() time.Time
 	step  int
+	phase string // what the requests from now on answer: notifications or the poll check
 	c     fleetCountsT
 }
 
@@ -599,6 +604,7 @@ type fleetCountsT struct {
 	futureBy                       map[string]int
 	perUser, tokensPerUser         map[int]int
 	byAction, refusedBy            map[string]int
+	byPhase                        map[string]int // phase and action
 	perStep, tokensPerStep         []int
 	perUserStep, tokensPerUserStep map[[2]int]int
 }
@@ -621,7 +627,7 @@ func (m *fleetMeter) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.c = fleetCountsT{perUser: map[int]int{}, tokensPerUser: map[int]int{}, byAction: map[string]int{},
-		refusedBy: map[string]int{}, perUserStep: map[[2]int]int{}, tokensPerUserStep: map[[2]int]int{}, futureBy: map[string]int{}}
+		refusedBy: map[string]int{}, perUserStep: map[[2]int]int{}, tokensPerUserStep: map[[2]int]int{}, byPhase: map[string]int{}, futureBy: map[string]int{}}
 }
 
 // setStep attributes the requests from now on to simulated hour i (-1:
@@ -636,6 +642,12 @@ func (m *fleetMeter) setStep(i int) {
 	}
 }
 
+func (m *fleetMeter) setPhase(p string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.phase = p
+}
+
 func (m *fleetMeter) snapshot() fleetCountsT {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -644,7 +656,7 @@ func (m *fleetMeter) snapshot() fleetCountsT {
 	c.byAction, c.refusedBy = maps.Clone(c.byAction), maps.Clone(c.refusedBy)
 	c.perStep, c.tokensPerStep = slices.Clone(c.perStep), slices.Clone(c.tokensPerStep)
 	c.perUserStep, c.tokensPerUserStep = maps.Clone(c.perUserStep), maps.Clone(c.tokensPerUserStep)
-	c.futureBy = maps.Clone(c.futureBy)
+	c.futureBy, c.byPhase = maps.Clone(c.futureBy), maps.Clone(c.byPhase)
 	return c
 }
 
@@ -766,6 +778,9 @@ func (m *fleetMeter) wrap(next http.Handler) http.Handler {
 			}
 		}
 		m.c.byAction[action]++
+		if m.phase != "" {
+			m.c.byPhase[m.phase+": "+action]++
+		}
 		if start, err := strconv.ParseInt(form.Get("startdate"), 10, 64); err == nil && m.now != nil && start > m.now().Unix() {
 			m.c.future++
 			m.c.futureBy[action]++
