@@ -117,6 +117,10 @@ func windowDays(w provider.Window) (from, to time.Time, err error) {
 // hours.
 const sleepSlack = 12 * time.Hour
 
+// sleepAhead is how far past now a sleep series read still asks: a clock
+// a little behind Withings' must not miss the segment being written.
+const sleepAhead = time.Hour
+
 // Fetch implements provider.Provider. Each query is widened to hold the
 // window's local days whatever the zone, and each document is kept when
 // its own day is in the window:
@@ -220,16 +224,33 @@ func heightInWindow(d provider.Document, w provider.Window) bool {
 
 // sleep reads the segments of the window's days.
 func (p *Provider) sleep(ctx context.Context, u *User, from, to time.Time, w provider.Window) ([]provider.Document, error) {
+	// No segment starts after now: the 24 h calls stop there. A read of
+	// recent days reaches past tomorrow, and without this two or three of
+	// its calls asked for the future.
+	limit := p.cfg.Now().Add(sleepAhead)
 	if w.Loc != nil {
 		start := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, w.Loc).Add(-sleepSlack)
 		end := time.Date(to.Year(), to.Month(), to.Day()+1, 0, 0, 0, 0, w.Loc)
+		if end.After(limit) {
+			end = limit
+		}
+		if !start.Before(end) {
+			return nil, nil
+		}
 		raws, err := u.SleepSeries(ctx, start, end, nil)
 		if err != nil {
 			return nil, err
 		}
 		return Documents(CollSleep, raws, w.Loc)
 	}
-	raws, err := u.SleepSeries(ctx, from.Add(-maxEast-sleepSlack), to.AddDate(0, 0, 1).Add(maxWest), nil)
+	start, end := from.Add(-maxEast-sleepSlack), to.AddDate(0, 0, 1).Add(maxWest)
+	if end.After(limit) {
+		end = limit
+	}
+	if !start.Before(end) {
+		return nil, nil
+	}
+	raws, err := u.SleepSeries(ctx, start, end, nil)
 	if err != nil || len(raws) == 0 {
 		return nil, err
 	}

@@ -364,3 +364,44 @@ func TestFirstDay(t *testing.T) {
 		t.Errorf("no devices: %q", got)
 	}
 }
+
+// TestFetchSleepStopsAtNow: a read of recent days reaches past tomorrow,
+// but no segment starts after now, so the 24 h calls stop an hour past
+// it, and a window wholly ahead of now makes none.
+func TestFetchSleepStopsAtNow(t *testing.T) {
+	f := newFake(t)
+	f.on("/v2/sleep", "get", func(url.Values, string) string { return ok(map[string]any{"series": []any{}}) })
+	f.on("/v2/sleep", "getsummary", func(url.Values, string) string {
+		return ok(map[string]any{"series": []any{}, "more": false, "offset": 0})
+	})
+	clk := newClock() // 2024-03-10 12:00 UTC
+	p := fakeProvider(t, f, clk)
+	limit := clk.Now().Add(sleepAhead).Unix()
+	for _, loc := range []*time.Location{time.UTC, nil} {
+		if _, err := p.Fetch(bg, static("tok"), CollSleep, provider.Window{From: "2024-03-08", To: "2024-03-11", Loc: loc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := 0
+	for _, r := range f.log() {
+		if r.Action != "get" {
+			continue
+		}
+		calls++
+		s, _ := strconv.ParseInt(r.Form.Get("startdate"), 10, 64)
+		e, _ := strconv.ParseInt(r.Form.Get("enddate"), 10, 64)
+		if s >= limit || e > limit {
+			t.Errorf("a sleep call of %d..%d reaches past now+%s (%d)", s, e, sleepAhead, limit)
+		}
+	}
+	if calls == 0 {
+		t.Fatal("no sleep call")
+	}
+	before := len(f.log())
+	if docs, err := p.Fetch(bg, static("tok"), CollSleep, provider.Window{From: "2024-03-12", To: "2024-03-13", Loc: time.UTC}); err != nil || len(docs) != 0 {
+		t.Fatalf("a window ahead of now: %v %v", docs, err)
+	}
+	if n := len(f.log()) - before; n != 0 {
+		t.Errorf("a window ahead of now made %d calls", n)
+	}
+}
