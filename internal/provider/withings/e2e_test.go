@@ -72,14 +72,10 @@ func newE2E(t *testing.T, users int, faults sim.Faults) *e2e {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h := &e2e{t: t, ctx: ctx, client: "withings-e2e-client", clock: testutil.NewClock(e2eStart)}
-
-	srv := httptest.NewUnstartedServer(nil)
-	h.base = "http://" + srv.Listener.Addr().String()
-
+	clock := testutil.NewClock(e2eStart)
 	// 80 days of history: the height typed in on the first day is inside
 	// the 90-day backfill.
-	s, err := sim.New(sim.Config{Seed: 5, Users: users, Now: h.clock.Now, RateLimit: -1, Days: 80,
+	s, err := sim.New(sim.Config{Seed: 5, Users: users, Now: clock.Now, RateLimit: -1, Days: 80,
 		NotifyRetryDelays: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond}, Faults: faults})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +84,42 @@ func newE2E(t *testing.T, users int, faults sim.Faults) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	h.sim = s
+	return wireWearlink(t, ctx, &e2e{t: t, ctx: ctx, client: "withings-e2e-client", clock: clock, sim: s}, wiring{
+		apiURL: s.URL(), now: clock.Now,
+		// The client retries fast and often: the faults test relies on its
+		// own retries, not on River's, whose backoff is seconds. Its budget
+		// runs on real time (its default clock): it paces real requests, and
+		// the test's clock stands still.
+		client: withings.ClientConfig{PerMinute: 1 << 20, MaxAttempts: 40,
+			BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, RateLimitWait: 10 * time.Millisecond},
+		engine: func(c *ingest.Config) { c.BackfillDays, c.FetchSettle = 90, 10*time.Millisecond },
+	})
+}
+
+// wiring is what the end-to-end test and the fleet benchmark build
+// differently around the same wearlink.
+type wiring struct {
+	// apiURL is where wearlink reaches the simulator: it, or a meter in
+	// front of it.
+	apiURL string
+	// now is the engine's clock, which its OAuth flow shares.
+	now func() time.Time
+	// client is the Withings client's configuration (BaseURL is apiURL).
+	client withings.ClientConfig
+	// engine sets what the test changes of the engine's defaults.
+	engine func(*ingest.Config)
+}
+
+// wireWearlink builds wearlink around h.sim as the composition root wires
+// it: the registry of internal/provider/all, the ingest engine (with the
+// public URL and URL tokens that subscribe users to notifications) and
+// delivery on one River client over SQLite, the link service and the REST
+// API with the notification routes on one loopback server, a client and
+// its webhook receiver. It fills in h and returns it.
+func wireWearlink(t *testing.T, ctx context.Context, h *e2e, w wiring) *e2e {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	h.base = "http://" + srv.Listener.Addr().String()
 
 	key, err := secret.NewKey()
 	if err != nil {
@@ -108,19 +139,15 @@ func newE2E(t *testing.T, users int, faults sim.Faults) *e2e {
 	}
 	h.st = st
 
-	info := s.Info()
-	// The client retries fast and often: the faults test relies on its
-	// own retries, not on River's, whose backoff is seconds. Its budget
-	// runs on real time (its default clock): it paces real requests, and
-	// the test's clock stands still.
-	wc, err := withings.New(withings.ClientConfig{BaseURL: info.BaseURL, PerMinute: 1 << 20, MaxAttempts: 40,
-		BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, RateLimitWait: 10 * time.Millisecond})
+	info := h.sim.Info()
+	w.client.BaseURL = w.apiURL
+	wc, err := withings.New(w.client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	built, err := all.Registry(all.Config{Withings: &all.WithingsConfig{Client: wc, AuthURL: info.AuthorizeURL,
+	built, err := all.Registry(all.Config{Withings: &all.WithingsConfig{Client: wc, AuthURL: w.apiURL + sim.PathAuthorize,
 		ClientID: info.ClientID, ClientSecret: info.ClientSecret,
-		RedirectURL: h.base + link.CallbackPath(withings.DataSource), Now: h.clock.Now}})
+		RedirectURL: h.base + link.CallbackPath(withings.DataSource), Now: w.now}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,9 +160,10 @@ func newE2E(t *testing.T, users int, faults sim.Faults) *e2e {
 	if !ok {
 		t.Fatal("no OAuth flow for withings")
 	}
-	eng, err := ingest.New(ingest.Config{Store: st, Providers: built.Registry, Refreshers: built.Refreshers,
-		BackfillDays: 90, SingleWriter: true, FetchSettle: 10 * time.Millisecond, Now: h.clock.Now,
-		PublicBase: h.base, URLTokens: sealer.Tokens})
+	ecfg := ingest.Config{Store: st, Providers: built.Registry, Refreshers: built.Refreshers,
+		SingleWriter: true, Now: w.now, PublicBase: h.base, URLTokens: sealer.Tokens}
+	w.engine(&ecfg)
+	eng, err := ingest.New(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +231,10 @@ func newE2E(t *testing.T, users int, faults sim.Faults) *e2e {
 			return
 		}
 		conns, _ := st.ListConnections(context.Background(), "")
-		for _, c := range conns {
+		for i, c := range conns {
+			if i == 10 {
+				break
+			}
 			t.Logf("connection %d %s: status %q, last error %q", c.ID, c.UserID, c.Status, c.LastError)
 		}
 		for _, f := range testharness.FailedIngestJobs(t, st.Writer()) {

@@ -7,14 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,21 +21,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-
-	"github.com/wearlink/wearlink/internal/delivery"
-	"github.com/wearlink/wearlink/internal/httpapi"
 	"github.com/wearlink/wearlink/internal/ingest"
-	"github.com/wearlink/wearlink/internal/jobs"
 	"github.com/wearlink/wearlink/internal/link"
 	"github.com/wearlink/wearlink/internal/provider"
-	"github.com/wearlink/wearlink/internal/provider/all"
 	"github.com/wearlink/wearlink/internal/provider/withings"
 	"github.com/wearlink/wearlink/internal/provider/withings/sim"
-	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
-	"github.com/wearlink/wearlink/internal/store/sqlite"
 	"github.com/wearlink/wearlink/internal/testutil"
 	testharness "github.com/wearlink/wearlink/internal/testutil/harness"
 )
@@ -90,39 +79,27 @@ var fleetStart = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
 // fleet is wearlink wired around the Withings simulator as the
 // composition root wires it, with a meter in front of the simulator.
 type fleet struct {
-	t      *testing.T
-	ctx    context.Context
-	clock  *testutil.Clock
-	ahead  *atomic.Int64 // how far the engine's clock runs ahead of the simulator's
-	sim    *sim.Server
-	front  string // the meter's URL: the simulator as wearlink sees it
-	st     *sqlite.Store
-	eng    *ingest.Engine
-	base   string
-	client string
-	secret string
-	recv   *e2eReceiver
+	*e2e
+	ahead *atomic.Int64 // how far the engine's clock runs ahead of the simulator's
+	front string        // the meter's URL: the simulator as wearlink sees it
 }
 
 func newFleet(t *testing.T, users int, m *fleetMeter) *fleet {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	f := &fleet{t: t, ctx: ctx, client: "withings-fleet-client", clock: testutil.NewClock(fleetStart), ahead: new(atomic.Int64)}
-	engineNow := func() time.Time { return f.clock.Now().Add(time.Duration(f.ahead.Load())) }
-
-	srv := httptest.NewUnstartedServer(nil)
-	f.base = "http://" + srv.Listener.Addr().String()
+	clock := testutil.NewClock(fleetStart)
+	f := &fleet{ahead: new(atomic.Int64)}
+	engineNow := func() time.Time { return clock.Now().Add(time.Duration(f.ahead.Load())) }
 
 	// Ten days of history cover the 3-day backfill. Notifications retry
 	// fast: a failed one shows in the counts, not in the wall time.
-	s, err := sim.New(sim.Config{Seed: 43, Users: users, Now: f.clock.Now, RateLimit: -1, Days: 10,
+	s, err := sim.New(sim.Config{Seed: 43, Users: users, Now: clock.Now, RateLimit: -1, Days: 10,
 		NotifyRetryDelays: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond},
 		HTTPClient:        &http.Client{Timeout: 5 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.sim = s
 	m.learn(s.Info().Users)
 	front := httptest.NewServer(m.wrap(s))
 	f.front = front.URL
@@ -130,132 +107,17 @@ func newFleet(t *testing.T, users int, m *fleetMeter) *fleet {
 	t.Cleanup(func() { _ = s.Close() })
 	t.Cleanup(front.Close)
 
-	key, err := secret.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := secret.NewSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.New(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), sqlite.FileName), Sealer: sealer, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	f.st = st
-
 	// As internal/app builds it (its budget on real time), but with no
 	// budget to speak of: a measurement that runs days in minutes would
-	// otherwise wait for it.
-	wc, err := withings.New(withings.ClientConfig{BaseURL: f.front, PerMinute: 1 << 20, MaxRetryAfter: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := s.Info()
-	built, err := all.Registry(all.Config{Withings: &all.WithingsConfig{Client: wc, AuthURL: f.front + sim.PathAuthorize,
-		ClientID: info.ClientID, ClientSecret: info.ClientSecret,
-		RedirectURL: f.base + link.CallbackPath(withings.DataSource), Now: engineNow}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, ok := built.Registry.Lookup(withings.DataSource)
-	if !ok {
-		t.Fatal("withings is not in the registry")
-	}
-	flow, ok := built.Flows[withings.DataSource]
-	if !ok {
-		t.Fatal("no OAuth flow for withings")
-	}
-	// The engine's defaults (fetch settle 200 ms, gap grace 2 h,
-	// reconciliation 14 days, 6 h when silent for 36 h), as wearlink
-	// serve runs it.
-	eng, err := ingest.New(ingest.Config{Store: st, Providers: built.Registry, Refreshers: built.Refreshers,
-		BackfillDays: 3, SingleWriter: true, Now: engineNow, PublicBase: f.base, URLTokens: sealer.Tokens})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.eng = eng
-	dsvc, err := delivery.New(delivery.Config{Store: st, SourceName: built.Registry.Name, AllowPrivate: true, Jitter: -1,
-		FanoutInterval: 50 * time.Millisecond, Schedule: []time.Duration{100 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := jobs.NewClient(riversqlite.New(st.Writer()), jobs.Config{Work: true, TestOnly: true,
-		FetchPollInterval: 100 * time.Millisecond,
-		Services: []jobs.Registrar{
-			eng.Jobs(ingest.JobOptions{}),
-			func(w *river.Workers) jobs.Setup {
-				rs := dsvc.Register(w)
-				return jobs.Setup{Queues: rs.Queues, PeriodicJobs: rs.PeriodicJobs}
-			},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng.Attach(rc)
-	dsvc.Attach(rc)
-	if err := rc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		_ = rc.Stop(sctx)
-	})
-	ls, err := link.New(link.Config{DataSource: withings.DataSource, Name: p.Info().Name, Store: st, OAuth: flow, Sync: eng,
-		Events: dsvc, PublicURL: f.base, RequiredScopes: p.Info().OAuth.RequiredScopes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := httpapi.New(httpapi.Config{Store: st, Sources: httpapi.SourcesOf(built.Registry, map[string]httpapi.Linker{withings.DataSource: ls}),
-		Notifications: eng, Webhooks: dsvc, PublicURL: f.base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = api
-	srv.Start()
-	t.Cleanup(srv.Close)
-
-	sec, err := secret.NewAPISecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.secret = sec
-	if err := st.CreateClient(ctx, store.Client{UUID: f.client, Name: "app", SecretHash: secret.HashAPISecret(sec)}); err != nil {
-		t.Fatal(err)
-	}
-	recvSrv := httptest.NewUnstartedServer(nil)
-	ep, err := dsvc.AddEndpoint(ctx, delivery.EndpointInput{ClientUUID: f.client, URL: "http://" + recvSrv.Listener.Addr().String() + "/rook"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.recv = &e2eReceiver{secret: ep.Secret}
-	recvSrv.Config.Handler = f.recv
-	recvSrv.Start()
-	t.Cleanup(recvSrv.Close)
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		conns, _ := st.ListConnections(context.Background(), "")
-		for i, c := range conns {
-			if i == 10 {
-				break
-			}
-			t.Logf("connection %d %s: status %q, last error %q", c.ID, c.UserID, c.Status, c.LastError)
-		}
+	// otherwise wait for it. The engine keeps its defaults (fetch settle
+	// 200 ms, gap grace 2 h, reconciliation 14 days, 6 h when silent for
+	// 36 h), as wearlink serve runs it.
+	f.e2e = wireWearlink(t, ctx, &e2e{t: t, ctx: ctx, client: "withings-fleet-client", clock: clock, sim: s}, wiring{
+		apiURL: f.front, now: engineNow,
+		client: withings.ClientConfig{PerMinute: 1 << 20, MaxRetryAfter: 5 * time.Second},
+		engine: func(c *ingest.Config) { c.BackfillDays = 3 },
 	})
 	return f
-}
-
-// e2e gives the linking helpers of the end-to-end test this fleet's
-// wiring: the browser goes to the meter, which the authorize URL names.
-func (f *fleet) e2e() *e2e {
-	return &e2e{t: f.t, ctx: f.ctx, clock: f.clock, sim: f.sim, st: f.st, eng: f.eng, base: f.base, client: f.client, secret: f.secret, recv: f.recv}
 }
 
 func (f *fleet) pending() int { return testharness.PendingIngestJobs(f.t, f.st.Writer()) }
@@ -297,7 +159,7 @@ func benchWithingsFleet(t *testing.T, users, days int) {
 	m := newFleetMeter()
 	f := newFleet(t, users, m)
 	m.now = f.clock.Now
-	h := f.e2e()
+	h := f.e2e
 
 	t0 := time.Now()
 	conns := make([]store.Connection, users)
