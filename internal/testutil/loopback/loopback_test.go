@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { Main(m) }
 func TestOnlyLoopbackResolves(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, host := range []string{"api.ouraring.com", "api.prod.whoop.com", "wbsapi.withings.net"} {
+	for _, host := range []string{"api.ouraring.com", "api.prod.whoop.com", "wbsapi.withings.net", "account.withings.com"} {
 		_, err := http.DefaultClient.Do(mustRequest(t, ctx, "https://"+host+"/"))
 		// The resolver keeps only the refusal's text.
 		if err == nil || !strings.Contains(err.Error(), ErrRefused.Error()) {
