@@ -302,13 +302,23 @@ func withingsSimulated(t *testing.T) input {
 	return in
 }
 
+// realWithingsDir holds the recorded Withings responses, in shared/reference
+// beside the checkout.
+const realWithingsDir = "../../../shared/reference/providers/withings/fixtures/recorded"
+
 // realWithings normalizes the recorded Withings responses of
 // shared/reference (the answers that carry health data).
 func realWithings(t *testing.T) (input, bool) {
 	t.Helper()
 	var raw []provider.Document
 	for _, name := range []string{"measurement.json", "measurement_list_2.json", "activity.json", "workouts.json", "sleep_summary_no_datafields.json", "sleep_no_datafields.json"} {
-		b, err := os.ReadFile(testutil.ReferenceFile(t, "providers/withings/fixtures/recorded/"+name))
+		path := realWithingsDir + "/" + name
+		b, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			// Not a skip: the inputs are read once for every test.
+			t.Logf("%s is absent: the real Withings responses are left out", path)
+			return input{}, false
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
