@@ -414,6 +414,7 @@ func newEngine(cfg config.Config, o EngineOptions, built all.Built) (*ingest.Eng
 		PollCheck:        cfg.Sync.PollCheck,
 		BackfillWorkers:  cfg.Sync.BackfillWorkers,
 		FetchWorkers:     cfg.Sync.FetchWorkers,
+		FetchSettle:      cfg.Sync.FetchSettle,
 		PollWorkers:      cfg.Sync.PollWorkers,
 	})
 }

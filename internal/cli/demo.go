@@ -37,8 +37,10 @@ Each run starts afresh: a data directory made by a previous demo is emptied.
 every check held: all users linked, ROOK's example sleep summary answers
 200, every delivery verified and each user's documents delivered, every
 WHOOP webhook accepted, every synced day delivered, the signed link opens
-the connections page showing Oura connected, and the dashboard signs in,
-draws demoUserId's hypnogram and shows demoUser5's WHOOP night.`
+the connections page showing Oura connected, the dashboard signs in,
+draws demoUserId's hypnogram and shows demoUser5's WHOOP night, 99 in 100
+documents arrive within --max-p99 of their sync, and no more than
+--max-deliveries-per-document deliveries are made per distinct document.`
 
 func newDemoCmd() *cobra.Command {
 	var (
@@ -58,6 +60,8 @@ func newDemoCmd() *cobra.Command {
 	f.DurationVar(&cfg.Interval, "interval", demo.DefaultInterval, "time between simulated days (a day takes about 40 Oura requests: below about 3s, the simulated Oura rate limit of 5000 requests per 5 minutes makes the sync fall behind)")
 	f.IntVar(&cfg.Days, "days", demo.DefaultDays, "with --once: how many simulated days to sync")
 	f.IntVar(&cfg.BackfillDays, "backfill-days", demo.DefaultBackfillDays, fmt.Sprintf("days of history each user's backfill pulls (at least %d, to reach %s)", demo.MinBackfillDays, demo.ExampleDay))
+	f.DurationVar(&cfg.MaxSyncP99, "max-p99", demo.DefaultMaxSyncP99, "with --once: fail if the p99 from a simulated sync to its verified delivery is longer (0: no check)")
+	f.Float64Var(&cfg.MaxDeliveriesPerDocument, "max-deliveries-per-document", demo.DefaultMaxDeliveriesPerDocument, "with --once: fail if more deliveries per distinct document were made (0: no check)")
 	f.StringVar(&logLevel, "log-level", "warn", "level of wearlink's own logs on stderr: debug, info, warn, error")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		lvl, err := config.ParseLevel(logLevel)

@@ -145,6 +145,10 @@ type Sync struct {
 	BackfillWorkers int
 	FetchWorkers    int
 	PollWorkers     int
+	// FetchSettle is how long the read after a notification waits for the
+	// rest of its sync to be announced: one read of each collection for
+	// the whole burst, and one version of each document it changes.
+	FetchSettle time.Duration
 	// PollCheck is how often connections are checked for due polls.
 	PollCheck time.Duration
 	// ReconcileHealthy and ReconcileSilent are how often a collection is
@@ -218,6 +222,7 @@ func Default() Config {
 			BackfillDays:     90,
 			BackfillWorkers:  4,
 			FetchWorkers:     32,
+			FetchSettle:      200 * time.Millisecond,
 			PollWorkers:      2,
 			PollCheck:        15 * time.Minute,
 			ReconcileHealthy: 14 * 24 * time.Hour,
@@ -362,6 +367,7 @@ func vars() []envVar {
 		v("WEARLINK_BACKFILL_WORKERS", "backfill-workers", "concurrent backfill jobs", integer(func(c *Config) *int { return &c.Sync.BackfillWorkers })),
 		v("WEARLINK_FETCH_WORKERS", "fetch-workers", "concurrent webhook fetch jobs", integer(func(c *Config) *int { return &c.Sync.FetchWorkers })),
 		v("WEARLINK_POLL_WORKERS", "poll-workers", "concurrent poll and maintenance jobs", integer(func(c *Config) *int { return &c.Sync.PollWorkers })),
+		v("WEARLINK_FETCH_SETTLE", "fetch-settle", "how long the read after a provider's notification waits for the rest of its sync", duration(func(c *Config) *time.Duration { return &c.Sync.FetchSettle })),
 		v("WEARLINK_POLL_CHECK", "poll-check", "how often connections are checked for due polls", duration(func(c *Config) *time.Duration { return &c.Sync.PollCheck })),
 		v("WEARLINK_RECONCILE_HEALTHY", "reconcile-healthy", "re-read interval of a collection while the connection's webhooks arrive", duration(func(c *Config) *time.Duration { return &c.Sync.ReconcileHealthy })),
 		v("WEARLINK_RECONCILE_SILENT", "reconcile-silent", "re-read interval while the connection's webhooks are silent", duration(func(c *Config) *time.Duration { return &c.Sync.ReconcileSilent })),
@@ -507,6 +513,10 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			bad("%s must be positive", name)
 		}
+	}
+	if d := c.Sync.FetchSettle; d < time.Millisecond || d > time.Minute {
+		// Longer than a minute holds every sync back for nothing.
+		bad("fetch settle must be between 1ms and 1m, got %s", d)
 	}
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 	if len(errs) > 0 {

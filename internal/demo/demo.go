@@ -156,6 +156,13 @@ type Config struct {
 	// Logger receives wearlink's and the simulators' logs (default:
 	// discarded).
 	Logger *slog.Logger
+	// MaxSyncP99 and MaxDeliveriesPerDocument, when not zero, are checks
+	// of a Once run: the p99 from a simulated sync to the verified delivery
+	// of its documents, and the deliveries per distinct document. The
+	// command sets them (DefaultMaxSyncP99, DefaultMaxDeliveriesPerDocument);
+	// tests leave them out, since a loaded machine is slower.
+	MaxSyncP99               time.Duration
+	MaxDeliveriesPerDocument float64
 }
 
 func (c *Config) fill() {

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/wearlink/wearlink/internal/store"
 )
 
 // Summary is what a demo run showed.
@@ -37,6 +39,11 @@ type Summary struct {
 	// Latencies are, for each document delivered after a simulated sync,
 	// the time from the sync to its verified arrival.
 	Latencies []time.Duration
+	// DocumentDeliveries counts the deliveries of document versions the
+	// store holds for the demo client, DistinctDocuments the documents
+	// they are versions of: a document delivered again for each collection
+	// that feeds it shows as a ratio above one.
+	DocumentDeliveries, DistinctDocuments int
 	// ExampleStatus is the HTTP status of ROOK's example request, the sleep
 	// summary of demoUserId on ExampleDay.
 	ExampleStatus int
@@ -63,6 +70,60 @@ func (s Summary) Percentile(p float64) time.Duration {
 	slices.Sort(l)
 	i := int(float64(len(l))*p/100+0.999999) - 1
 	return l[min(max(i, 0), len(l)-1)]
+}
+
+// What `wearlink demo --once` holds the path from a provider's sync to the
+// app to: under a second for 99 in 100 documents, and a document delivered
+// about once (a later sync that changes it delivers it again).
+const (
+	DefaultMaxSyncP99               = time.Second
+	DefaultMaxDeliveriesPerDocument = 1.1
+)
+
+// limits checks the latency and the deliveries per document against their
+// bounds (zero: not checked).
+func (s Summary) limits(maxP99 time.Duration, maxPerDoc float64) []string {
+	var fails []string
+	if p99 := s.Percentile(99); maxP99 > 0 && p99 > maxP99 {
+		fails = append(fails, fmt.Sprintf("sync to delivery p99 %s, over %s", p99.Round(time.Millisecond), maxP99))
+	}
+	if r := s.DeliveriesPerDocument(); maxPerDoc > 0 && r > maxPerDoc {
+		fails = append(fails, fmt.Sprintf("%.2f deliveries per document, over %.2f", r, maxPerDoc))
+	}
+	return fails
+}
+
+// DeliveriesPerDocument is DocumentDeliveries over DistinctDocuments.
+func (s Summary) DeliveriesPerDocument() float64 {
+	if s.DistinctDocuments == 0 {
+		return 0
+	}
+	return float64(s.DocumentDeliveries) / float64(s.DistinctDocuments)
+}
+
+// documentDeliveries counts the deliveries of documents to the demo
+// client's endpoints and the distinct documents among them, from the
+// store: a receiver sees a version, not which document it is of.
+func (d *demo) documentDeliveries(ctx context.Context) (deliveries, distinct int, err error) {
+	seen := map[string]bool{}
+	q := store.DeliveryQuery{ClientUUID: ClientUUID, Limit: 1000}
+	for {
+		page, err := d.app.Store().Store.ListDeliveries(ctx, q)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, dv := range page {
+			if dv.Kind != store.MessageData {
+				continue
+			}
+			deliveries++
+			seen[dv.EndpointID+" "+dv.UserID+" "+dv.EventType+" "+dv.Pillar+" "+dv.Key] = true
+		}
+		if len(page) < q.Limit {
+			return deliveries, len(seen), nil
+		}
+		q.AfterID = page[len(page)-1].ID
+	}
 }
 
 // summary gathers the numbers and checks them.
@@ -124,6 +185,9 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 			s.Latencies = append(s.Latencies, dv.ReceivedAt.Sub(from))
 		}
 	}
+	if s.DocumentDeliveries, s.DistinctDocuments, err = d.documentDeliveries(ctx); err != nil {
+		return s, err
+	}
 	s.NewDays = len(d.days)
 	s.NewDaysDelivered = s.NewDays - len(d.undelivered(d.days))
 	d.whoop.WaitWebhooks()
@@ -175,6 +239,7 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 		if s.NewDaysDelivered != s.NewDays {
 			fail("%d of %d new days synced without a delivery", s.NewDays-s.NewDaysDelivered, s.NewDays)
 		}
+		s.Failures = append(s.Failures, s.limits(d.cfg.MaxSyncP99, d.cfg.MaxDeliveriesPerDocument)...)
 	}
 	return s, nil
 }
@@ -204,6 +269,8 @@ func (s Summary) Write(w io.Writer) {
 		fmt.Fprintf(w, "  sync to delivery     p50 %s, p99 %s (%d documents)\n",
 			s.Percentile(50).Round(time.Millisecond), s.Percentile(99).Round(time.Millisecond), len(s.Latencies))
 	}
+	fmt.Fprintf(w, "  deliveries/document  %.2f (%d deliveries of %d distinct documents)\n",
+		s.DeliveriesPerDocument(), s.DocumentDeliveries, s.DistinctDocuments)
 	fmt.Fprintf(w, "  %s sleep summary of %s: HTTP %d; %d of %d example requests answered 200\n",
 		ExampleDay, UserID, s.ExampleStatus, s.ExamplesOK, s.Examples)
 	p := s.Pages

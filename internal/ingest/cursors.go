@@ -41,6 +41,8 @@ const (
 	preLag        = "lag:"      // lag:COLL
 	preScope      = "scope:"    // scope:COLL: "missing"
 	preDelete     = "del:"      // del:COLL:ID: a deleteMark, as JSON
+	preReadStart  = "rs:"       // rs:COLL: when the last notified read began
+	prePending    = "pn:"       // pn:DAY ("pn:" for undated documents): stored, not yet normalized
 )
 
 // Cursors is a connection's sync progress, decoded.
@@ -63,7 +65,11 @@ type Cursors struct {
 	// Normalized holds the backfill windows (by first day) whose days have
 	// been normalized after all their collections were stored.
 	Normalized map[string]bool
-	colls      map[string]*CollCursors
+	// Pending holds the days a notified read stored and the sync has not
+	// normalized yet ("" for undated documents), with when they were
+	// stored: the sync normalizes them once for all its collections.
+	Pending map[string]time.Time
+	colls   map[string]*CollCursors
 }
 
 // CollCursors is the progress of one collection.
@@ -74,6 +80,9 @@ type CollCursors struct {
 	// the last read, Notified that of the last notification.
 	SyncedTo           string
 	SyncedAt, Notified time.Time
+	// ReadStart is when the last read that followed notifications began:
+	// a notification after it still needs a read.
+	ReadStart time.Time
 	// Updates are the documents whose update was notified, read by id if
 	// the next range read does not return them.
 	Updates map[string]time.Time
@@ -145,7 +154,7 @@ type WindowState struct {
 func CursorsOf(conn store.Connection) Cursors { return decodeCursors(conn.Cursors) }
 
 func decodeCursors(m map[string]string) Cursors {
-	c := Cursors{Normalized: map[string]bool{}, colls: map[string]*CollCursors{}}
+	c := Cursors{Normalized: map[string]bool{}, Pending: map[string]time.Time{}, colls: map[string]*CollCursors{}}
 	for k, v := range m {
 		switch k {
 		case keyBackfill:
@@ -165,6 +174,12 @@ func decodeCursors(m map[string]string) Cursors {
 			continue
 		case keyNewestAt:
 			c.NewestAt = parseTime(v)
+			continue
+		}
+		if day, ok := strings.CutPrefix(k, prePending); ok {
+			if v != "" {
+				c.Pending[day] = parseTime(v)
+			}
 			continue
 		}
 		if from, ok := strings.CutPrefix(k, preNormalized); ok {
@@ -243,6 +258,7 @@ var collFields = []struct {
 	{preSyncedTo, func(c *CollCursors, v string) { c.SyncedTo = v }},
 	{preSyncedAt, func(c *CollCursors, v string) { c.SyncedAt = parseTime(v) }},
 	{preNotified, func(c *CollCursors, v string) { c.Notified = parseTime(v) }},
+	{preReadStart, func(c *CollCursors, v string) { c.ReadStart = parseTime(v) }},
 	{preDocDay, func(c *CollCursors, v string) { c.DocDay = v }},
 	{preRun, func(c *CollCursors, v string) { c.Run, _ = strconv.Atoi(v) }},
 	{preLag, func(c *CollCursors, v string) { c.Lag, _ = strconv.Atoi(v) }},
@@ -269,6 +285,19 @@ func (c Cursors) Coll(name string) CollCursors {
 // Backfilled reports whether the connection's backfill has finished.
 func (c Cursors) Backfilled() bool { return !c.BackfillDone.IsZero() }
 
+// notifiedSinceRead lists the collections notified after their last
+// notified read began, sorted.
+func (c Cursors) notifiedSinceRead() []string {
+	var out []string
+	for name, cc := range c.colls {
+		if !cc.Notified.IsZero() && cc.Notified.After(cc.ReadStart) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // scopeMissing lists the collections marked as lacking their scope.
 func (c Cursors) scopeMissing() []string {
 	var out []string
@@ -292,7 +321,17 @@ func (p cursorPatch) syncedTo(coll, day string) { p[preSyncedTo+coll] = day }
 func (p cursorPatch) syncedAt(coll string, t time.Time) {
 	p[preSyncedAt+coll] = fmtTime(t)
 }
-func (p cursorPatch) notified(coll string, t time.Time) { p[preNotified+coll] = fmtTime(t) }
+func (p cursorPatch) notified(coll string, t time.Time)  { p[preNotified+coll] = fmtTime(t) }
+func (p cursorPatch) readStart(coll string, t time.Time) { p[preReadStart+coll] = fmtTime(t) }
+
+// pending marks days (and "" for undated documents) as stored and not yet
+// normalized; normalizedPending clears them.
+func (p cursorPatch) pending(days []string, t time.Time) {
+	for _, d := range days {
+		p[prePending+d] = fmtTime(t)
+	}
+}
+func (p cursorPatch) normalizedPending(day string) { p[prePending+day] = "" }
 func (p cursorPatch) update(coll, id string, t time.Time) {
 	p[preUpdate+coll+":"+id] = fmtTime(t)
 }

@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -14,24 +16,28 @@ import (
 	"github.com/wearlink/wearlink/internal/store"
 )
 
-// fetchWorker runs FetchArgs: the read that follows a provider's notifications.
+// fetchWorker runs FetchArgs: the reads that follow a connection's
+// notifications.
 //
 // A notification names one document but carries no data, and a provider's
-// date filters can differ per collection, so the job reads the
+// date filters can differ per collection, so the job reads each notified
 // collection's recent days as a range: from two days before the last read
 // up to tomorrow. One request then covers every notification of a sync
 // (a night brings several sleep periods, naps, sessions) and any earlier
-// notification the provider lost. An update of an older document outside that
-// range is read by id.
+// notification the provider lost. An update of an older document outside
+// that range is read by id.
 //
-// Coalescing: the job is unique per (connection, collection) while it waits
-// or runs, so notifications that arrive meanwhile are dropped at insert.
-// Each notification first records its time in the cursors; the job reads
-// FetchSettle after it was queued (see settleLeft: it snoozes until then,
-// so no worker waits), notes when its read starts, and after storing
-// reads again, FetchSettle later, if a notification arrived after that
-// moment. The read at the start covers every notification recorded
-// before it.
+// One sync, one version: the job is unique per connection while it waits
+// or runs, so the notifications of a sync, whatever collections they name,
+// become one job. Each notification first records its time in the
+// cursors; the job reads FetchSettle after it was queued (see settleLeft:
+// it snoozes until then, so no worker waits), reads every collection
+// notified since its last read at once, and only then normalizes the days
+// they changed, once, so that a document fed by several collections gets
+// one new version, not one per collection. The days stored and not yet
+// normalized are kept in the cursors, so a job killed in between
+// normalizes them when it runs again. A notification that arrives after a
+// collection's read began makes the job read it again, FetchSettle later.
 type fetchWorker struct {
 	river.WorkerDefaults[FetchArgs]
 	e *Engine
@@ -43,48 +49,134 @@ func (w *fetchWorker) Timeout(*river.Job[FetchArgs]) time.Duration { return 5 * 
 // arriving; the job then snoozes and is run again.
 const maxFetchRounds = 3
 
+// maxSyncReads bounds the collections one connection's job reads at once.
+const maxSyncReads = 8
+
 func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
 	e, a := w.e, job.Args
 	if wait := settleLeft(job.JobRow, e.cfg.FetchSettle); wait > 0 {
 		return river.JobSnooze(wait)
 	}
-	// Ids read by id in one round are read again in the next: a notification
-	// for one of them that came during the read set the cursor key the round
-	// then cleared.
-	again := map[string]bool{}
-	since := ""
+	// Per collection, kept across rounds: the ids read by id in one round
+	// are read again in the next (a notification for one of them that came
+	// during the read set the cursor key the round then cleared), and the
+	// earliest notified window's first day.
+	again := map[string]map[string]bool{}
+	since := map[string]*string{}
 	for round := 1; ; round++ {
 		if round > 1 {
-			// Notifications came during the read: let the rest of their
+			// Notifications came during the reads: let the rest of their
 			// sync arrive. (Rare; the ids read by id stay in again.)
 			if err := provider.Sleep(ctx, e.cfg.FetchSettle); err != nil {
 				return err
 			}
 		}
-		start := e.now()
 		conn, active, err := e.jobConnection(ctx, a.ConnectionID)
 		if err != nil || !active {
 			return err
 		}
-		// The collection is the connection's provider's: the connection read
-		// just above says which provider that is.
-		if _, ok := e.cfg.Providers.Collection(conn.DataSource, a.Collection); !ok {
-			return river.JobCancel(health.Errorf(health.EINVALID, "unknown collection %q", a.Collection))
+		due := CursorsOf(conn).notifiedSinceRead()
+		if round == 1 && a.Collection != "" {
+			// A job queued by name (by an earlier version, or by hand) reads
+			// its collection whatever the cursors say.
+			if _, ok := e.cfg.Providers.Collection(conn.DataSource, a.Collection); !ok {
+				return river.JobCancel(health.Errorf(health.EINVALID, "unknown collection %q", a.Collection))
+			}
+			if !slices.Contains(due, a.Collection) {
+				due = append(due, a.Collection)
+			}
 		}
-		if err := e.readRecent(ctx, conn, a.Collection, readOpts{byID: true, again: again, since: &since, force: job.Attempt > 1}); err != nil {
-			return err
+		start := e.now()
+		readErr := e.readNotified(ctx, conn, due, start, job.Attempt > 1, again, since)
+		// What the reads stored is normalized even when one of them failed:
+		// the others' documents need not wait for its retry.
+		if err := e.normalizePending(ctx, a.ConnectionID); err != nil {
+			return errors.Join(readErr, err)
+		}
+		if readErr != nil {
+			return readErr
 		}
 		conn, err = e.st.GetConnection(ctx, a.ConnectionID)
 		if err != nil {
 			return err
 		}
-		if !CursorsOf(conn).Coll(a.Collection).Notified.After(start) {
+		if len(CursorsOf(conn).notifiedSinceRead()) == 0 {
 			return nil
 		}
 		if round >= maxFetchRounds {
 			return river.JobSnooze(e.cfg.FetchSettle)
 		}
 	}
+}
+
+// readNotified reads the collections at once, each as readRecent does,
+// and stores what they return, leaving the days they changed pending. It
+// returns the first error a read returned (a River snooze or cancel among
+// them), after every read ended.
+func (e *Engine) readNotified(ctx context.Context, conn store.Connection, colls []string, start time.Time, force bool,
+	again map[string]map[string]bool, since map[string]*string) error {
+	errs := make([]error, len(colls))
+	sem := make(chan struct{}, maxSyncReads)
+	var wg sync.WaitGroup
+	for i, coll := range colls {
+		if _, ok := e.cfg.Providers.Collection(conn.DataSource, coll); !ok {
+			// Notified under an earlier version that read it: nothing to do.
+			continue
+		}
+		if again[coll] == nil {
+			again[coll] = map[string]bool{}
+			since[coll] = new(string)
+		}
+		o := readOpts{byID: true, again: again[coll], since: since[coll], force: force, notified: start}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = e.readRecent(ctx, conn, coll, o)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// normalizePending normalizes the days the connection's notified reads
+// stored, once, and clears them. Only fetch jobs write pending days and
+// one runs per connection at a time, so no mark is cleared that this pass
+// did not see.
+func (e *Engine) normalizePending(ctx context.Context, connID int64) error {
+	conn, err := e.st.GetConnection(ctx, connID)
+	if err != nil {
+		return err
+	}
+	pending := CursorsOf(conn).Pending
+	if len(pending) == 0 {
+		return nil
+	}
+	var days []string
+	undated := false
+	patch := cursorPatch{}
+	for d := range pending {
+		if d == "" {
+			undated = true
+		} else {
+			days = append(days, d)
+		}
+		patch.normalizedPending(d)
+	}
+	slices.Sort(days)
+	hw, err := e.renormalize(ctx, conn, days, undated)
+	if err != nil {
+		return err
+	}
+	e.log.DebugContext(ctx, "sync normalized", "connection", connID, "days", len(days), "undated", undated,
+		"health_written", hw.Inserted+hw.Updated)
+	return e.st.SetCursors(ctx, connID, patch, time.Time{})
 }
 
 // settleLeft is how much longer a fetch job should wait before its first
@@ -131,6 +223,10 @@ type readOpts struct {
 	// since, when not nil, keeps the earliest notified window's first day
 	// across the rounds of one job.
 	since *string
+	// notified, when not zero, is when this read following notifications
+	// began: the read records it, and leaves the days it changed pending
+	// for the sync to normalize once for all its collections.
+	notified time.Time
 }
 
 // maxSinceDays bounds how far back a notified window makes a read reach:
@@ -194,6 +290,9 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 		e.log.WarnContext(ctx, "scope not granted", "connection", conn.ID, "collection", coll, "err", err)
 		patch.scopeMissing(coll, true)
 		patch.syncedAt(coll, e.now())
+		if !o.notified.IsZero() {
+			patch.readStart(coll, o.notified)
+		}
 		return e.st.SetCursors(ctx, conn.ID, patch, time.Time{})
 	case err != nil:
 		return e.jobError(ctx, conn.ID, what, err)
@@ -235,7 +334,22 @@ func (e *Engine) readRecent(ctx context.Context, conn store.Connection, coll str
 			docs = append(docs, d)
 		}
 	}
-	res, err := e.ingest(ctx, conn, docs, o.force)
+	var res ingestResult
+	if o.notified.IsZero() {
+		res, err = e.ingest(ctx, conn, docs, o.force)
+	} else {
+		var changed []string
+		var undated bool
+		res, changed, undated, err = e.storeDocs(ctx, conn, docs, o.force)
+		if undated {
+			changed = append(changed, "")
+		}
+		// Written with the read's other cursors, after the documents: a
+		// crash in between leaves ReadStart behind, and the job, run
+		// again, reads the collection again with force.
+		patch.pending(changed, e.now())
+		patch.readStart(coll, o.notified)
+	}
 	if err != nil {
 		return err
 	}

@@ -46,13 +46,17 @@ func (BackfillArgs) InsertOpts() river.InsertOpts {
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
 }
 
-// FetchArgs reads the recent days of one collection after the provider announced a
-// change. It is unique per (connection, collection) while it waits or runs,
-// so notifications that arrive meanwhile coalesce into it; notifications
-// that arrive after its read started make it run once more (see fetch.go).
+// FetchArgs reads the recent days of the collections a connection's
+// notifications named, and normalizes what they changed once. It is
+// unique per connection while it waits or runs, so the notifications of
+// a sync coalesce into it; notifications that arrive after its reads
+// started make it read once more (see fetch.go).
 type FetchArgs struct {
-	ConnectionID int64  `json:"connection_id" river:"unique"`
-	Collection   string `json:"collection" river:"unique"`
+	ConnectionID int64 `json:"connection_id" river:"unique"`
+	// Collection is the collection of the notification that queued the
+	// job; the job reads every collection notified since its last read.
+	// Jobs queued by earlier versions, unique per collection, read theirs.
+	Collection string `json:"collection,omitempty"`
 }
 
 // Kind implements river.JobArgs.

@@ -28,9 +28,22 @@ type ingestResult struct {
 // force normalizes every day of docs, changed or not: a job run again after
 // a crash between storing and normalizing finds its documents unchanged.
 func (e *Engine) ingest(ctx context.Context, conn store.Connection, docs []provider.Document, force bool) (ingestResult, error) {
+	res, changed, undatedChanged, err := e.storeDocs(ctx, conn, docs, force)
+	if err != nil || (len(changed) == 0 && !undatedChanged) {
+		return res, err
+	}
+	hw, err := e.renormalize(ctx, conn, changed, undatedChanged)
+	res.health = hw
+	return res, err
+}
+
+// storeDocs stores documents as ingest does and returns the days to normalize
+// (with force, every day of docs) and whether undated documents changed,
+// for a caller that normalizes later.
+func (e *Engine) storeDocs(ctx context.Context, conn store.Connection, docs []provider.Document, force bool) (ingestResult, []string, bool, error) {
 	res, undatedChanged, err := e.storeRaw(ctx, conn, docs)
 	if err != nil {
-		return res, err
+		return res, nil, false, err
 	}
 	changed := res.raw.ChangedDays
 	if force {
@@ -44,12 +57,7 @@ func (e *Engine) ingest(ctx context.Context, conn store.Connection, docs []provi
 			}
 		}
 	}
-	if len(changed) == 0 && !undatedChanged {
-		return res, nil
-	}
-	hw, err := e.renormalize(ctx, conn, changed, undatedChanged)
-	res.health = hw
-	return res, err
+	return res, changed, undatedChanged, nil
 }
 
 // storeRaw stores documents as the provider sent them and reports whether

@@ -133,8 +133,8 @@ func TestDuplicateNotificationsCollapse(t *testing.T) {
 				}
 			}
 		}
-		if n := len(e.jobs("ingest_fetch")); n != 2 {
-			t.Fatalf("%d fetch jobs for 10 notifications of 2 collections, want 2", n)
+		if n := len(e.jobs("ingest_fetch")); n != 1 {
+			t.Fatalf("%d fetch jobs for 10 notifications of 2 collections of one connection, want 1", n)
 		}
 	})
 	t.Run("running", func(t *testing.T) {
@@ -177,6 +177,67 @@ func TestDuplicateNotificationsCollapse(t *testing.T) {
 			t.Fatalf("10 notifications made %d fetch jobs, want 1", n)
 		}
 	})
+}
+
+// TestSyncOneVersion: the notifications of one sync make one job, and the
+// documents of the new day one version each, however the reads of their
+// collections interleave. The read of daily_sleep, which feeds the sleep
+// summary with sleep, is held until every other collection of the sync
+// was read: a job that normalized after each collection would write the
+// summary without its score, then again with it.
+func TestSyncOneVersion(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, backfillDays: 3})
+	e.subscribe()
+	conn := e.link(0)
+	e.waitBackfill(5*time.Minute, conn)
+	e.waitIdle(5 * time.Minute)
+	e.sim.ResetRequestCounts()
+	fetchesBefore := len(e.jobs("ingest_fetch", rivertype.JobStateCompleted))
+	versions := func() map[string]int {
+		docs, err := e.st.GetHealthDocuments(e.ctx, store.HealthQuery{ClientUUID: conn.ClientUUID, UserID: conn.UserID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := map[string]int{}
+		for _, d := range docs {
+			v[d.DataStructure+" "+d.Pillar+" "+d.Key] = d.Version
+		}
+		return v
+	}
+	before := versions()
+	held := e.gate.hold("/daily_sleep")
+	day, err := e.sim.AddDay(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held:
+	case <-time.After(5 * time.Minute):
+		t.Fatal("the sync never read daily_sleep")
+	}
+	e.sim.WaitNotifications()
+	testutil.WaitFor(t, 5*time.Minute, "the sync's other collections to be read", func() bool {
+		c := e.sim.RequestCounts()[0]
+		return c["sleep"] > 0 && c["daily_activity"] > 0 && c["daily_readiness"] > 0
+	})
+	e.gate.release()
+	e.waitIdle(5 * time.Minute)
+	if n := len(e.jobs("ingest_fetch", rivertype.JobStateCompleted)) - fetchesBefore; n != 1 {
+		t.Errorf("one sync made %d fetch jobs, want 1", n)
+	}
+	changed := 0
+	for k, v := range versions() {
+		if v > before[k] {
+			changed++
+		}
+		if v > before[k]+1 {
+			t.Errorf("%s: version %d after one sync, was %d", k, v, before[k])
+		}
+	}
+	docs, err := e.st.GetHealthDocuments(e.ctx, store.HealthQuery{ClientUUID: conn.ClientUUID, UserID: conn.UserID, DataStructure: "sleep_summary", Day: string(day)})
+	if err != nil || len(docs) == 0 || changed < 3 {
+		t.Fatalf("the sync of %s changed %d documents, its sleep summaries %d (%v)", day, changed, len(docs), err)
+	}
 }
 
 // TestWebhookNewNight: a new night announced by the simulator's webhooks
