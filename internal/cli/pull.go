@@ -17,6 +17,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
 
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/all"
@@ -77,10 +78,14 @@ type pullOptions struct {
 	collections  []string
 	workers      int
 	format       string
+	// now is the clock token expiries are computed and compared on.
+	now func() time.Time
 }
 
-func newPullCmd() *cobra.Command {
-	var o pullOptions
+// newPullCmd builds the command; now is its clock (tests move it on to
+// expire a saved login).
+func newPullCmd(now func() time.Time) *cobra.Command {
+	o := pullOptions{now: now}
 	cmd := &cobra.Command{
 		Use:   "pull --since YYYY-MM-DD [--data-source oura] [--token T | --client-id ID --client-secret S] [--out DIR]",
 		Short: "Download your history at a provider as raw JSON, ROOK JSON, CSV and Parquet",
@@ -146,14 +151,14 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 		if o.dataSource != oura.DataSource {
 			return fmt.Errorf("the browser login is only there for %s so far; give --token (or set %s)", oura.DataSource, tokenVar)
 		}
-		opt.Auth, err = browserLogin(ctx, o, stderr)
+		opt.Auth, err = loginAuth(ctx, o, p, apiURL, stderr)
 		if err != nil {
 			return err
 		}
 	case o.token != "":
 		opt.Auth = provider.StaticToken(o.token)
 	default:
-		return fmt.Errorf("no credentials: give --token (or set %s), or --client-id and --client-secret to log in with the browser", tokenVar)
+		return fmt.Errorf("no credentials: give --client-id and --client-secret of your application to log in with the browser (once: the login is kept in --out), or --token (or set %s) with a token obtained elsewhere", tokenVar)
 	}
 	opt.Progress = newPullProgress(stderr)
 	// Documents that cannot be normalized are named, and the rest goes on.
@@ -275,27 +280,20 @@ func (p *pullProgress) Writing() {
 	fmt.Fprintln(p.w, "pull: writing files")
 }
 
-// browserLogin runs the OAuth authorization-code flow with a listener on
-// this machine as the redirect URI.
-func browserLogin(ctx context.Context, o pullOptions, stderr io.Writer) (provider.Auth, error) {
+// loginFlow is what a pull's login needs of a provider's OAuth flow.
+type loginFlow interface {
+	provider.Refresher
+	AuthCodeURL(state string, extra ...oauth2.AuthCodeOption) string
+	Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (provider.Tokens, error)
+}
+
+// loginAuth is the Auth of a pull with an application's credentials: the
+// grant an earlier login saved in --out while the provider still accepts
+// it, else a browser login, whose grant is saved there for the next runs.
+// Either refreshes itself and saves every rotated refresh token.
+func loginAuth(ctx context.Context, o pullOptions, p provider.Provider, apiURL string, stderr io.Writer) (provider.Auth, error) {
 	if o.clientID == "" || o.clientSecret == "" {
 		return nil, errors.New("the browser login needs both --client-id and --client-secret")
-	}
-	redirect, err := url.Parse(o.redirectURL)
-	if err != nil || redirect.Scheme != "http" || redirect.Host == "" {
-		return nil, fmt.Errorf("--redirect-url %q: want http://host:port/path on this machine", o.redirectURL)
-	}
-	ln, err := net.Listen("tcp", redirect.Host)
-	if err != nil {
-		return nil, fmt.Errorf("listen for the login redirect on %s: %w", redirect.Host, err)
-	}
-	defer ln.Close()
-	if redirect.Port() == "0" {
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		redirect.Host = net.JoinHostPort(redirect.Hostname(), port)
-	}
-	if redirect.Path == "" {
-		redirect.Path = "/"
 	}
 	// Oura's endpoints by default; a simulator's beside its API.
 	authURL, tokenURL := all.LiveOura().AuthURL, all.LiveOura().TokenURL
@@ -308,9 +306,91 @@ func browserLogin(ctx context.Context, o pullOptions, stderr io.Writer) (provide
 	if o.tokenURL != "" {
 		tokenURL = o.tokenURL
 	}
-	flow, err := oura.NewOAuth(oura.OAuthConfig{ClientID: o.clientID, ClientSecret: o.clientSecret, RedirectURL: redirect.String(), AuthURL: authURL, TokenURL: tokenURL})
+	newFlow := func(redirectURL string) (loginFlow, error) {
+		return oura.NewOAuth(oura.OAuthConfig{ClientID: o.clientID, ClientSecret: o.clientSecret, RedirectURL: redirectURL,
+			AuthURL: authURL, TokenURL: tokenURL, Now: o.now})
+	}
+	want := savedGrant{DataSource: o.dataSource, ClientID: o.clientID, APIURL: apiURL, AuthURL: authURL, TokenURL: tokenURL}
+	path := grantPath(o.out)
+	saved, err := loadGrant(o.out)
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case saved == nil:
+	case !saved.sameApplication(want):
+		fmt.Fprintf(stderr, "pull: the login saved in %s is for another application or API: logging in again\n", path)
+	default:
+		flow, err := newFlow(o.redirectURL)
+		if err != nil {
+			return nil, err
+		}
+		ts := provider.NewTokenSource(flow, saved.tokens(), grantSaver(o.out, *saved), o.now)
+		// One cheap request tells a live grant from one that was revoked
+		// (or refreshes an expired one) before anything is fetched.
+		_, err = p.Identify(ctx, ts)
+		switch provider.KindOf(err) {
+		case provider.KindInvalidToken:
+			if err := removeGrant(o.out); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(stderr, "pull: %s refused the login saved in %s (access revoked, or the grant expired): removed it; log in again\n",
+				p.Info().Name, path)
+		case provider.KindMissingScope, provider.KindForbidden:
+			// The account data was not granted, or the membership
+			// lapsed: the grant itself is good, and pull says the rest.
+			return ts, nil
+		default:
+			if err != nil {
+				return nil, fmt.Errorf("check the login saved in %s: %w", path, err)
+			}
+			return ts, nil
+		}
+	}
+	flow, tok, err := browserLogin(ctx, o, newFlow, stderr)
+	if err != nil {
+		return nil, err
+	}
+	g := want
+	g.setTokens(tok)
+	if err := saveGrant(o.out, g); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "pull: login saved in %s (readable by you only): later runs with this --out need none\n", path)
+	return provider.NewTokenSource(flow, tok, grantSaver(o.out, g), o.now), nil
+}
+
+// grantSaver keeps the grant file up to date with each rotation: Oura's
+// refresh tokens are single-use, so the old one in the file is dead.
+func grantSaver(dir string, g savedGrant) provider.PersistFunc {
+	return func(_ context.Context, t provider.Tokens) error {
+		g.setTokens(t)
+		return saveGrant(dir, g)
+	}
+}
+
+// browserLogin runs the OAuth authorization-code flow with a listener on
+// this machine as the redirect URI, and returns the flow and its grant.
+func browserLogin(ctx context.Context, o pullOptions, newFlow func(redirectURL string) (loginFlow, error), stderr io.Writer) (loginFlow, provider.Tokens, error) {
+	redirect, err := url.Parse(o.redirectURL)
+	if err != nil || redirect.Scheme != "http" || redirect.Host == "" {
+		return nil, provider.Tokens{}, fmt.Errorf("--redirect-url %q: want http://host:port/path on this machine", o.redirectURL)
+	}
+	ln, err := net.Listen("tcp", redirect.Host)
+	if err != nil {
+		return nil, provider.Tokens{}, fmt.Errorf("listen for the login redirect on %s: %w", redirect.Host, err)
+	}
+	defer ln.Close()
+	if redirect.Port() == "0" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		redirect.Host = net.JoinHostPort(redirect.Hostname(), port)
+	}
+	if redirect.Path == "" {
+		redirect.Path = "/"
+	}
+	flow, err := newFlow(redirect.String())
+	if err != nil {
+		return nil, provider.Tokens{}, err
 	}
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
@@ -337,7 +417,7 @@ func browserLogin(ctx context.Context, o pullOptions, stderr io.Writer) (provide
 			http.Error(w, "No authorization code.", http.StatusBadRequest)
 		default:
 			a.code = q.Get("code")
-			fmt.Fprintln(w, "wearlink may now read your Oura data. You can close this window.")
+			fmt.Fprintln(w, "wearlink may now read your data. You can close this window.")
 		}
 		select {
 		case answers <- a:
@@ -360,14 +440,14 @@ func browserLogin(ctx context.Context, o pullOptions, stderr io.Writer) (provide
 	select {
 	case a := <-answers:
 		if a.err != nil {
-			return nil, a.err
+			return nil, provider.Tokens{}, a.err
 		}
 		tok, err := flow.Exchange(ctx, a.code)
 		if err != nil {
-			return nil, fmt.Errorf("exchange the login code for a token: %w", err)
+			return nil, provider.Tokens{}, fmt.Errorf("exchange the login code for a token: %w", err)
 		}
-		return flow.NewTokenSource(tok, nil, time.Now), nil
+		return flow, tok, nil
 	case <-wait.Done():
-		return nil, fmt.Errorf("no login within %s: %w", o.loginTimeout, wait.Err())
+		return nil, provider.Tokens{}, fmt.Errorf("no login within %s: %w", o.loginTimeout, wait.Err())
 	}
 }
