@@ -31,13 +31,26 @@ const pullLong = `Copy your own history at a provider (--data-source, default ou
 directory: every collection, fetched in parallel (30-day windows for time
 series, 90 days for the rest, within the provider's rate limits).
 
-Authenticate with a personal access token (--token, or the environment
-variable <DATA_SOURCE>_TOKEN: OURA_TOKEN for Oura, WHOOP_TOKEN for WHOOP,
-WITHINGS_TOKEN for Withings), or,
-for Oura, log in with the browser: give the client id and secret of an Oura
-application (--client-id, --client-secret) whose redirect URI is
---redirect-url; the command listens there on this machine, prints the address
-to open, and goes on once you have allowed access.
+Log in with the browser, through an Oura application of your own (Oura no
+longer issues personal access tokens). Register it once in the Oura developer
+portal (cloud.ouraring.com, "My applications") with
+  redirect URI  http://localhost:8089/callback (--redirect-url's default)
+  scopes        email personal daily heartrate workout tag session spo2
+                spo2Daily stress ring_configuration heart_health: tick those
+                the portal offers (a scope left out only skips its
+                collections)
+An application Oura has not approved is limited to 10 users: plenty for one
+person. Then give its --client-id and --client-secret: the command listens at
+the redirect URI on this machine, prints the address to open, and goes on once
+you have allowed access. The grant is kept in <out>/.wearlink-grant.json,
+readable by you only (the client secret is not kept), and refreshed as it
+expires: later runs with the same --out, --client-id and --client-secret need
+no login until the access is revoked (then the file is removed and the login
+asked for again).
+
+--token, or the environment variable <DATA_SOURCE>_TOKEN (OURA_TOKEN for Oura,
+WHOOP_TOKEN for WHOOP, WITHINGS_TOKEN for Withings), is an access token
+obtained elsewhere instead; for WHOOP and Withings it is the only way so far.
 
 Files written under --out (default <data_source>-data):
   <prefix><collection>.json   the documents exactly as the provider sent them,
@@ -57,6 +70,7 @@ Files written under --out (default <data_source>-data):
                               Patient, Device and Observation resources, one
                               a line (FHIR Bulk Data's NDJSON)
   .wearlink-pull.json         how far each collection is complete
+  .wearlink-grant.json        the login's grant (mode 0600), as said above
 
 Run it again to update: only the days after the last complete one are
 fetched (and the last two again, since providers still revise them), merged
@@ -87,7 +101,7 @@ type pullOptions struct {
 func newPullCmd(now func() time.Time) *cobra.Command {
 	o := pullOptions{now: now}
 	cmd := &cobra.Command{
-		Use:   "pull --since YYYY-MM-DD [--data-source oura] [--token T | --client-id ID --client-secret S] [--out DIR]",
+		Use:   "pull --since YYYY-MM-DD [--data-source oura] [--client-id ID --client-secret S | --token T] [--out DIR]",
 		Short: "Download your history at a provider as raw JSON, ROOK JSON, CSV and Parquet",
 		Long:  pullLong,
 		Args:  cobra.NoArgs,
@@ -97,12 +111,12 @@ func newPullCmd(now func() time.Time) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.dataSource, "data-source", oura.DataSource, "provider to read from")
-	f.StringVar(&o.token, "token", "", "access token (default: $<DATA_SOURCE>_TOKEN, such as $OURA_TOKEN)")
+	f.StringVar(&o.token, "token", "", "access token obtained elsewhere, instead of the login (default: $<DATA_SOURCE>_TOKEN, such as $OURA_TOKEN)")
 	f.StringVar(&o.since, "since", "", "first day, YYYY-MM-DD (required the first time; later runs in --out start where the first did)")
 	f.StringVar(&o.until, "until", "", "last day, YYYY-MM-DD (default: today)")
 	f.StringVar(&o.out, "out", "", "directory of the files (default: <data_source>-data)")
 	f.StringVar(&o.baseURL, "base-url", "", "API address (default: the provider's; a simulator's, to try it out)")
-	f.StringVar(&o.clientID, "client-id", "", "Oura application client id, to log in with the browser instead of --token")
+	f.StringVar(&o.clientID, "client-id", "", "client id of your Oura application: log in with the browser (once; the grant is kept in --out)")
 	f.StringVar(&o.clientSecret, "client-secret", "", "Oura application client secret")
 	f.StringVar(&o.authURL, "auth-url", "", "OAuth authorize address (default: Oura's, or <base-url>/oauth/authorize with --base-url)")
 	f.StringVar(&o.tokenURL, "token-url", "", "OAuth token address (default: Oura's, or <base-url>/oauth/token with --base-url)")

@@ -7,11 +7,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
@@ -195,5 +197,35 @@ func TestPullRefusesAGrantOthersMayRead(t *testing.T) {
 	}
 	if n := ls.authorizes.Load(); n != 0 {
 		t.Errorf("%d authorize requests", n)
+	}
+}
+
+// The help leads with the browser login and says how to register the
+// application it needs: the redirect URI the command listens at by default,
+// every scope the login asks for, and the limit of an unapproved one.
+func TestPullHelpLeadsWithTheLogin(t *testing.T) {
+	help, _, err := runCLI(t, "pull", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The text as read, whatever its line breaks.
+	flat := strings.Join(strings.Fields(help), " ")
+	login, token := strings.Index(flat, "Log in with the browser"), strings.Index(flat, "--token, or")
+	if login < 0 || token < login {
+		t.Errorf("the help does not lead with the login (login at %d, --token at %d)", login, token)
+	}
+	for _, w := range []string{"http://localhost:8089/callback", "limited to 10 users", "obtained elsewhere", grantFileName} {
+		if !strings.Contains(flat, w) {
+			t.Errorf("the help does not say %q", w)
+		}
+	}
+	words := strings.FieldsFunc(flat, func(r rune) bool { return strings.ContainsRune(" ,.:()", r) })
+	for _, sc := range oura.DefaultScopes() {
+		if !slices.Contains(words, sc) {
+			t.Errorf("the help does not name the scope %s", sc)
+		}
+	}
+	if strings.Count(flat, "personal access token") != strings.Count(flat, "no longer issues personal access tokens") {
+		t.Error("the help still offers personal access tokens")
 	}
 }
