@@ -21,6 +21,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/all"
+	"github.com/wearlink/wearlink/internal/provider/oauthkit"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	"github.com/wearlink/wearlink/internal/provider/whoop"
 	"github.com/wearlink/wearlink/internal/provider/withings"
@@ -46,11 +47,14 @@ you have allowed access. The grant is kept in <out>/.wearlink-grant.json,
 readable by you only (the client secret is not kept), and refreshed as it
 expires: later runs with the same --out, --client-id and --client-secret need
 no login until the access is revoked (then the file is removed and the login
-asked for again).
+asked for again). WHOOP (--data-source whoop) logs in the same way, with an
+application from WHOOP's developer dashboard with the same redirect URI and
+the scopes read:recovery read:cycles read:workout read:sleep read:profile
+read:body_measurement offline.
 
 --token, or the environment variable <DATA_SOURCE>_TOKEN (OURA_TOKEN for Oura,
 WHOOP_TOKEN for WHOOP, WITHINGS_TOKEN for Withings), is an access token
-obtained elsewhere instead; for WHOOP and Withings it is the only way so far.
+obtained elsewhere instead; for Withings it is the only way so far.
 
 Files written under --out (default <data_source>-data):
   <prefix><collection>.json   the documents exactly as the provider sent them,
@@ -116,10 +120,10 @@ func newPullCmd(now func() time.Time) *cobra.Command {
 	f.StringVar(&o.until, "until", "", "last day, YYYY-MM-DD (default: today)")
 	f.StringVar(&o.out, "out", "", "directory of the files (default: <data_source>-data)")
 	f.StringVar(&o.baseURL, "base-url", "", "API address (default: the provider's; a simulator's, to try it out)")
-	f.StringVar(&o.clientID, "client-id", "", "client id of your Oura application: log in with the browser (once; the grant is kept in --out)")
-	f.StringVar(&o.clientSecret, "client-secret", "", "Oura application client secret")
-	f.StringVar(&o.authURL, "auth-url", "", "OAuth authorize address (default: Oura's, or <base-url>/oauth/authorize with --base-url)")
-	f.StringVar(&o.tokenURL, "token-url", "", "OAuth token address (default: Oura's, or <base-url>/oauth/token with --base-url)")
+	f.StringVar(&o.clientID, "client-id", "", "client id of your Oura (or WHOOP) application: log in with the browser (once; the grant is kept in --out)")
+	f.StringVar(&o.clientSecret, "client-secret", "", "client secret of that application (not kept in --out)")
+	f.StringVar(&o.authURL, "auth-url", "", "OAuth authorize address (default: the provider's, or the simulator's beside --base-url)")
+	f.StringVar(&o.tokenURL, "token-url", "", "OAuth token address (default: the provider's, or the simulator's beside --base-url)")
 	f.StringVar(&o.redirectURL, "redirect-url", "http://localhost:8089/callback", "redirect URI registered for the application; the login listens there (port 0: any free port)")
 	f.DurationVar(&o.loginTimeout, "login-timeout", 5*time.Minute, "how long to wait for the browser login")
 	f.StringVar(&o.timeZone, "time-zone", "", "your IANA time zone: places heart-rate rows on days (default: UTC) and ROOK samples (default: the offsets in your data)")
@@ -162,8 +166,8 @@ func runPull(ctx context.Context, o pullOptions, stdout, stderr io.Writer) error
 	}
 	switch {
 	case o.clientID != "" || o.clientSecret != "":
-		if o.dataSource != oura.DataSource {
-			return fmt.Errorf("the browser login is only there for %s so far; give --token (or set %s)", oura.DataSource, tokenVar)
+		if o.dataSource != oura.DataSource && o.dataSource != whoop.DataSource {
+			return fmt.Errorf("the browser login is only there for %s and %s so far; give --token (or set %s)", oura.DataSource, whoop.DataSource, tokenVar)
 		}
 		opt.Auth, err = loginAuth(ctx, o, p, apiURL, stderr)
 		if err != nil {
@@ -213,13 +217,23 @@ func registeredProvider(dataSource, baseURL string) (provider.Provider, error) {
 	// No OAuth here: the token is given (the browser login builds its own).
 	built, err := all.Registry(all.Config{
 		Oura:     &all.OuraConfig{Client: ouraClient},
-		Whoop:    &all.WhoopConfig{Client: whoopClient, OAuthBaseURL: baseURL},
+		Whoop:    &all.WhoopConfig{Client: whoopClient, OAuthBaseURL: whoopOAuthBaseURL(baseURL)},
 		Withings: &all.WithingsConfig{Client: withingsClient, AuthURL: baseURL},
 	})
 	if err != nil {
 		return nil, err
 	}
 	return built.Registry.Get(dataSource)
+}
+
+// whoopOAuthBaseURL is the host of WHOOP's OAuth endpoints for the API at
+// apiURL: WHOOP serves the API under /developer beside them, and so does
+// its simulator.
+func whoopOAuthBaseURL(apiURL string) string {
+	if strings.TrimRight(apiURL, "/") == strings.TrimRight(all.LiveWhoop().APIURL, "/") {
+		return all.LiveWhoop().OAuthURL
+	}
+	return strings.TrimSuffix(strings.TrimRight(apiURL, "/"), "/developer")
 }
 
 // offlineURL is the API address of providers that are built but never
@@ -309,20 +323,29 @@ func loginAuth(ctx context.Context, o pullOptions, p provider.Provider, apiURL s
 	if o.clientID == "" || o.clientSecret == "" {
 		return nil, errors.New("the browser login needs both --client-id and --client-secret")
 	}
-	// Oura's endpoints by default; a simulator's beside its API.
-	authURL, tokenURL := all.LiveOura().AuthURL, all.LiveOura().TokenURL
-	if base := strings.TrimRight(o.baseURL, "/"); base != "" && base != strings.TrimRight(all.LiveOura().APIURL, "/") {
-		authURL, tokenURL = base+"/oauth/authorize", base+"/oauth/token"
+	// The provider's endpoints, at the --base-url's host (a simulator's)
+	// where it is given.
+	oa := p.Info().OAuth
+	if o.dataSource == oura.DataSource {
+		oa.AuthURL, oa.TokenURL = all.LiveOura().AuthURL, all.LiveOura().TokenURL
+		if base := strings.TrimRight(o.baseURL, "/"); base != "" && base != strings.TrimRight(all.LiveOura().APIURL, "/") {
+			oa.AuthURL, oa.TokenURL = base+"/oauth/authorize", base+"/oauth/token"
+		}
 	}
 	if o.authURL != "" {
-		authURL = o.authURL
+		oa.AuthURL = o.authURL
 	}
 	if o.tokenURL != "" {
-		tokenURL = o.tokenURL
+		oa.TokenURL = o.tokenURL
 	}
+	authURL, tokenURL := oa.AuthURL, oa.TokenURL
 	newFlow := func(redirectURL string) (loginFlow, error) {
-		return oura.NewOAuth(oura.OAuthConfig{ClientID: o.clientID, ClientSecret: o.clientSecret, RedirectURL: redirectURL,
-			AuthURL: authURL, TokenURL: tokenURL, Now: o.now})
+		if o.dataSource == oura.DataSource {
+			return oura.NewOAuth(oura.OAuthConfig{ClientID: o.clientID, ClientSecret: o.clientSecret, RedirectURL: redirectURL,
+				AuthURL: authURL, TokenURL: tokenURL, Now: o.now})
+		}
+		// WHOOP's OAuth is the standard one its Info describes.
+		return oauthkit.New(oauthkit.Config{OAuth: oa, ClientID: o.clientID, ClientSecret: o.clientSecret, RedirectURL: redirectURL, Now: o.now})
 	}
 	want := savedGrant{DataSource: o.dataSource, ClientID: o.clientID, APIURL: apiURL, AuthURL: authURL, TokenURL: tokenURL}
 	path := grantPath(o.out)
@@ -374,8 +397,8 @@ func loginAuth(ctx context.Context, o pullOptions, p provider.Provider, apiURL s
 	return provider.NewTokenSource(flow, tok, grantSaver(o.out, g), o.now), nil
 }
 
-// grantSaver keeps the grant file up to date with each rotation: Oura's
-// refresh tokens are single-use, so the old one in the file is dead.
+// grantSaver keeps the grant file up to date with each rotation: Oura's and
+// WHOOP's refresh tokens are single-use, so the old one in the file is dead.
 func grantSaver(dir string, g savedGrant) provider.PersistFunc {
 	return func(_ context.Context, t provider.Tokens) error {
 		g.setTokens(t)

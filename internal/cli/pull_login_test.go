@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
+	whoopsim "github.com/wearlink/wearlink/internal/provider/whoop/sim"
 	"github.com/wearlink/wearlink/internal/testutil"
 	"github.com/wearlink/wearlink/internal/testutil/simtest"
 )
@@ -115,7 +118,7 @@ func TestPullKeepsTheLogin(t *testing.T) {
 
 	// First run: the browser login, kept in the output directory.
 	run := startPull(t, clock.Now, args("http://127.0.0.1:0/callback")...)
-	run.approve(t, 0)
+	run.approve(t, ourasim.HeaderAuthorizeUser, 0)
 	if err := run.wait(t); err != nil {
 		t.Fatalf("%v\n%s", err, run.stderr.String())
 	}
@@ -159,7 +162,7 @@ func TestPullKeepsTheLogin(t *testing.T) {
 			t.Fatal("the simulator does not know the saved token")
 		}
 		run := startPull(t, clock.Now, args("http://127.0.0.1:0/callback")...)
-		run.approve(t, 0)
+		run.approve(t, ourasim.HeaderAuthorizeUser, 0)
 		if err := run.wait(t); err != nil {
 			t.Fatalf("%v\n%s", err, run.stderr.String())
 		}
@@ -227,5 +230,56 @@ func TestPullHelpLeadsWithTheLogin(t *testing.T) {
 	}
 	if strings.Count(flat, "personal access token") != strings.Count(flat, "no longer issues personal access tokens") {
 		t.Error("the help still offers personal access tokens")
+	}
+}
+
+// WHOOP's pull logs in the same way: the first run through the browser,
+// the second with the kept grant alone.
+func TestPullWhoopKeepsTheLogin(t *testing.T) {
+	info := whoopSimulator(t, 2, whoopSimNow.AddDate(0, 0, -10))
+	until := whoopSimNow.Format(time.DateOnly)
+	since := whoopSimNow.AddDate(0, 0, -4).Format(time.DateOnly)
+	out := t.TempDir()
+	t.Setenv("WHOOP_TOKEN", "")
+	args := func(redirect string) []string {
+		return []string{"--data-source", "whoop", "--base-url", info.APIBaseURL, "--since", since, "--until", until, "--out", out,
+			"--client-id", info.ClientID, "--client-secret", info.ClientSecret, "--redirect-url", redirect, "--collections", "sleep,profile"}
+	}
+	run := startPull(t, time.Now, args("http://127.0.0.1:0/callback")...)
+	run.approve(t, whoopsim.HeaderAuthorizeUser, 1)
+	if err := run.wait(t); err != nil {
+		t.Fatalf("%v\n%s", err, run.stderr.String())
+	}
+	g := readGrant(t, out)
+	if g.DataSource != "whoop" || g.TokenURL != info.TokenURL {
+		t.Errorf("the grant is for %s at %s, want whoop at %s", g.DataSource, g.TokenURL, info.TokenURL)
+	}
+	profile, err := os.ReadFile(filepath.Join(out, "whoop-profile.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(out, "whoop-profile.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	run = startPull(t, time.Now, args("http://"+busy.Addr().String()+"/callback")...)
+	if err := run.wait(t); err != nil {
+		t.Fatalf("second run: %v\n%s", err, run.stderr.String())
+	}
+	if strings.Contains(run.stderr.String(), "Open this address") {
+		t.Errorf("the second run asked for a login:\n%s", run.stderr.String())
+	}
+	// The profile was fetched again, with the kept grant: user 1's.
+	again, err := os.ReadFile(filepath.Join(out, "whoop-profile.json"))
+	if err != nil || !bytes.Equal(again, profile) {
+		t.Errorf("the second run did not fetch the same profile (%v)", err)
+	}
+	if want := strconv.FormatInt(info.Users[1].UserID, 10); !strings.Contains(string(profile), want) {
+		t.Errorf("the profile is not user 1's (%s): %s", want, profile)
 	}
 }

@@ -100,7 +100,7 @@ func TestPullBrowserLogin(t *testing.T) {
 	run := startPull(t, time.Now, "--base-url", url, "--since", since, "--until", until, "--out", out,
 		"--client-id", sim.ClientID(), "--client-secret", sim.ClientSecret(), "--redirect-url", "http://127.0.0.1:0/callback",
 		"--collections", "daily_activity,personal_info")
-	run.approve(t, 1)
+	run.approve(t, ourasim.HeaderAuthorizeUser, 1)
 	if err := run.wait(t); err != nil {
 		t.Fatalf("%v\n%s", err, run.stderr.String())
 	}
@@ -138,19 +138,22 @@ func startPull(t *testing.T, now func() time.Time, args ...string) *pullRun {
 }
 
 // approve waits for the printed authorize address, opens it as the
-// simulator's user and follows the redirect to the command's listener.
-func (r *pullRun) approve(t *testing.T, user int) {
+// simulator's user (userHeader is the simulator's header naming them) and
+// follows the redirect to the command's listener.
+func (r *pullRun) approve(t *testing.T, userHeader string, user int) {
 	t.Helper()
-	addr := regexp.MustCompile(`http://\S+/oauth/authorize\?\S+`)
+	addr := regexp.MustCompile(`allow access:\s+(http://\S+)`)
 	var authorize string
 	for deadline := time.Now().Add(10 * time.Second); authorize == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		authorize = addr.FindString(r.stderr.String())
+		if m := addr.FindStringSubmatch(r.stderr.String()); m != nil {
+			authorize = m[1]
+		}
 	}
 	if authorize == "" {
 		t.Fatalf("no authorize address printed:\n%s", r.stderr.String())
 	}
 	req, _ := http.NewRequest(http.MethodGet, authorize, nil)
-	req.Header.Set(ourasim.HeaderAuthorizeUser, strconv.Itoa(user))
+	req.Header.Set(userHeader, strconv.Itoa(user))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
