@@ -283,3 +283,37 @@ func TestPullWhoopKeepsTheLogin(t *testing.T) {
 		t.Errorf("the profile is not user 1's (%s): %s", want, profile)
 	}
 }
+
+// A grant that belongs to another application or API is not used (this
+// run's secret could not refresh it): the run says so and logs in.
+func TestPullLogsInAgainForAnotherApplication(t *testing.T) {
+	ls := newLoginSim(t)
+	since, until := lastDays(ls.sim, 0, 2)
+	t.Setenv("OURA_TOKEN", "")
+	tok := ls.sim.Tokens()[0]
+	for name, g := range map[string]savedGrant{
+		"client": {DataSource: "oura", ClientID: "someone-else", APIURL: ls.url, AuthURL: ls.url + "/oauth/authorize", TokenURL: ls.url + "/oauth/token"},
+		"api":    {DataSource: "oura", ClientID: ls.sim.ClientID(), APIURL: "http://127.0.0.1:1", AuthURL: ls.url + "/oauth/authorize", TokenURL: ls.url + "/oauth/token"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := t.TempDir()
+			g.AccessToken, g.RefreshToken = tok.AccessToken, tok.RefreshToken
+			if err := saveGrant(out, g); err != nil {
+				t.Fatal(err)
+			}
+			run := startPull(t, time.Now, "--base-url", ls.url, "--since", since, "--until", until, "--out", out,
+				"--client-id", ls.sim.ClientID(), "--client-secret", ls.sim.ClientSecret(), "--redirect-url", "http://127.0.0.1:0/callback",
+				"--collections", "daily_activity")
+			run.approve(t, ourasim.HeaderAuthorizeUser, 0)
+			if err := run.wait(t); err != nil {
+				t.Fatalf("%v\n%s", err, run.stderr.String())
+			}
+			if !strings.Contains(run.stderr.String(), "is for another application or API") {
+				t.Errorf("the run does not say why it logs in:\n%s", run.stderr.String())
+			}
+			if got := readGrant(t, out); got.ClientID != ls.sim.ClientID() || got.APIURL != ls.url {
+				t.Errorf("the new login was not saved over the other one")
+			}
+		})
+	}
+}
