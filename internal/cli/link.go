@@ -20,8 +20,9 @@ import (
 
 const linkLong = `Link a user's account at a provider (--data-source, default oura; whoop and
 withings too)
-with an access token already at hand (a personal access token, or a token
-a simulator prints), without the OAuth flow.
+with an access token obtained elsewhere (another OAuth client's, or one a
+simulator prints), without the OAuth flow. Oura issues no personal access
+tokens any more: users normally link through the authorizer URL.
 
 The client must exist (wearlink clients create) unless --create-client is
 given. The command stores the connection with its tokens sealed, reads the
@@ -65,7 +66,7 @@ func newLinkCmd() *cobra.Command {
 	f.StringVar(&o.clientUUID, "client-uuid", "", "client the user belongs to (required)")
 	f.StringVar(&o.userID, "user-id", "", "the client's id of the user, 1 to 50 letters, digits or hyphens (required)")
 	f.StringVar(&o.dataSource, "data-source", oura.DataSource, "provider the token is for")
-	f.StringVar(&o.token, "token", "", "the provider's access token (required)")
+	f.StringVar(&o.token, "token", "", "the provider's access token, obtained elsewhere (required)")
 	f.StringVar(&o.refreshToken, "refresh-token", "", "the provider's refresh token")
 	f.DurationVar(&o.expiresIn, "expires-in", 0, "lifetime left of the access token (default: unknown, refreshed when the provider rejects it)")
 	f.StringVar(&o.timeZone, "time-zone", "", "the user's IANA time zone (default: the offsets in the user's data)")

@@ -97,39 +97,12 @@ func TestPullBrowserLogin(t *testing.T) {
 	since, until := lastDays(sim, 1, 3)
 	out := t.TempDir()
 	t.Setenv("OURA_TOKEN", "")
-	var stdout, stderr lockedBuffer
-	root := NewRoot(&stdout, &stderr)
-	root.SetArgs([]string{"pull", "--base-url", url, "--since", since, "--until", until, "--out", out,
+	run := startPull(t, time.Now, "--base-url", url, "--since", since, "--until", until, "--out", out,
 		"--client-id", sim.ClientID(), "--client-secret", sim.ClientSecret(), "--redirect-url", "http://127.0.0.1:0/callback",
-		"--collections", "daily_activity,personal_info"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(context.Background()) }()
-
-	addr := regexp.MustCompile(`http://\S+/oauth/authorize\?\S+`)
-	var authorize string
-	for deadline := time.Now().Add(10 * time.Second); authorize == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		authorize = addr.FindString(stderr.String())
-	}
-	if authorize == "" {
-		t.Fatalf("no authorize address printed:\n%s", stderr.String())
-	}
-	req, _ := http.NewRequest(http.MethodGet, authorize, nil)
-	req.Header.Set(ourasim.HeaderAuthorizeUser, strconv.Itoa(1))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), "http://127.0.0.1:") {
-		t.Fatalf("the redirect ended at %s with %d", resp.Request.URL, resp.StatusCode)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("%v\n%s", err, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the pull did not finish")
+		"--collections", "daily_activity,personal_info")
+	run.approve(t, ourasim.HeaderAuthorizeUser, 1)
+	if err := run.wait(t); err != nil {
+		t.Fatalf("%v\n%s", err, run.stderr.String())
 	}
 	// The data is user 1's, the one who logged in.
 	b, err := os.ReadFile(filepath.Join(out, "oura-v2-personal_info.json"))
@@ -141,6 +114,65 @@ func TestPullBrowserLogin(t *testing.T) {
 	}
 	if n := len(testutil.ReadJSONArray(t, filepath.Join(out, "oura-v2-daily_activity.json"))); n != 3 {
 		t.Errorf("%d daily_activity documents for 3 days", n)
+	}
+}
+
+// pullRun is a wearlink pull running in the background, whose browser
+// login the test may play.
+type pullRun struct {
+	stdout, stderr lockedBuffer
+	done           chan error
+}
+
+// startPull runs the pull command with args on the clock now.
+func startPull(t *testing.T, now func() time.Time, args ...string) *pullRun {
+	t.Helper()
+	r := &pullRun{done: make(chan error, 1)}
+	cmd := newPullCmd(now)
+	cmd.SetArgs(args)
+	cmd.SetOut(&r.stdout)
+	cmd.SetErr(&r.stderr)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	go func() { r.done <- cmd.ExecuteContext(t.Context()) }()
+	return r
+}
+
+// approve waits for the printed authorize address, opens it as the
+// simulator's user (userHeader is the simulator's header naming them) and
+// follows the redirect to the command's listener.
+func (r *pullRun) approve(t *testing.T, userHeader string, user int) {
+	t.Helper()
+	addr := regexp.MustCompile(`allow access:\s+(http://\S+)`)
+	var authorize string
+	for deadline := time.Now().Add(10 * time.Second); authorize == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := addr.FindStringSubmatch(r.stderr.String()); m != nil {
+			authorize = m[1]
+		}
+	}
+	if authorize == "" {
+		t.Fatalf("no authorize address printed:\n%s", r.stderr.String())
+	}
+	req, _ := http.NewRequest(http.MethodGet, authorize, nil)
+	req.Header.Set(userHeader, strconv.Itoa(user))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), "http://127.0.0.1:") {
+		t.Fatalf("the redirect ended at %s with %d", resp.Request.URL, resp.StatusCode)
+	}
+}
+
+// wait returns the command's error once it has finished.
+func (r *pullRun) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the pull did not finish:\n%s", r.stderr.String())
+		return nil
 	}
 }
 

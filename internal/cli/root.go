@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -51,7 +52,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newLinkCmd())
 	root.AddCommand(newDemoCmd())
-	root.AddCommand(newPullCmd())
+	root.AddCommand(newPullCmd(time.Now))
 	return root
 }
 
