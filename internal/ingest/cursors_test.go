@@ -33,6 +33,10 @@ func TestCursorCodecRoundTrip(t *testing.T) {
 	p.window("heartrate", "2026-01-01", WindowState{Through: "2026-01-07"})
 	p.window("sleep", "2026-01-01", WindowState{Done: true})
 	p.normalized("2026-01-01", true)
+	p.readStart("sleep", t0)
+	p.notified("daily_sleep", t0)
+	p.readStart("daily_sleep", t0)
+	p.pending([]string{"2026-03-02", ""}, t0)
 	m := map[string]string{"some_future_key": "x", "to": "no collection"}
 	apply(m, p)
 
@@ -61,6 +65,15 @@ func TestCursorCodecRoundTrip(t *testing.T) {
 		t.Errorf("scope %v normalized %v", c.scopeMissing(), c.Normalized)
 	}
 
+	// sleep was notified after its read began, daily_sleep at the same
+	// instant: only sleep is still to read.
+	if got := c.notifiedSinceRead(); len(got) != 1 || got[0] != "sleep" || !s.ReadStart.Equal(t0) {
+		t.Errorf("notified since read %v, read start %v", got, s.ReadStart)
+	}
+	if len(c.Pending) != 2 || !c.Pending["2026-03-02"].Equal(t0) || !c.Pending[""].Equal(t0) {
+		t.Errorf("pending %v", c.Pending)
+	}
+
 	// Clearing writes "" and the store deletes: nothing is left of them.
 	before := maps.Clone(m)
 	q := cursorPatch{}
@@ -69,12 +82,14 @@ func TestCursorCodecRoundTrip(t *testing.T) {
 	q.window("heartrate", "2026-01-01", WindowState{})
 	q.normalized("2026-01-01", false)
 	q.backfillDone(t0)
+	q.normalizedPending("2026-03-02")
+	q.normalizedPending("")
 	apply(m, q)
 	c = decodeCursors(m)
-	if len(c.Coll("sleep").Updates) != 0 || c.Coll("spo2").ScopeMissing || len(c.Coll("heartrate").Windows) != 0 || c.Normalized["2026-01-01"] || !c.Backfilled() {
+	if len(c.Coll("sleep").Updates) != 0 || c.Coll("spo2").ScopeMissing || len(c.Coll("heartrate").Windows) != 0 || c.Normalized["2026-01-01"] || !c.Backfilled() || len(c.Pending) != 0 {
 		t.Errorf("after clearing: %+v (was %v)", c, before)
 	}
-	if len(m) != len(before)-4+1 {
+	if len(m) != len(before)-6+1 {
 		t.Errorf("cleared keys stay: %v", m)
 	}
 }
