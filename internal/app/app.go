@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +64,9 @@ type Options struct {
 	// Migrate brings the schema up to date at start (wearlink serve does;
 	// several processes may do it at once).
 	Migrate bool
+	// FanoutInterval is the delivery pump's timer (default delivery's).
+	// Tests make it long, so that only wakes explain a prompt fan-out.
+	FanoutInterval time.Duration
 	// Listener, when set, is used instead of listening on Config.Listen
 	// (tests pass one on 127.0.0.1:0).
 	Listener net.Listener
@@ -76,6 +80,12 @@ type jobRunner interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
+}
+
+// outboxListener hears the outbox commits of every process sharing the
+// database (the PostgreSQL store).
+type outboxListener interface {
+	ListenOutbox(ctx context.Context, woken func())
 }
 
 // App is one wearlink process.
@@ -203,7 +213,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		return a.eng.Providers().Name(ds)
 	}
 	dsvc, err := delivery.New(delivery.Config{Store: st.Store, SourceName: sourceName, Logger: opt.Logger, Now: opt.DeliveryNow, AllowPrivate: cfg.AllowPrivateWebhooks,
-		OnOutcome: a.metrics.delivered})
+		FanoutInterval: opt.FanoutInterval, OnOutcome: a.metrics.delivered})
 	if err != nil {
 		return nil, err
 	}
@@ -494,12 +504,17 @@ func (a *App) Run(ctx context.Context) error {
 		if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start jobs: %w", err)
 		}
-		// The woken pump fans out this process's writes at once; it stops
-		// after the River client, before the store closes.
+		// The woken pump fans out this process's writes at once, and on
+		// PostgreSQL those of the other processes, whose commits notify the
+		// listener; both stop after the River client, before the store
+		// closes.
 		pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
-		pdone := make(chan struct{})
-		go func() { defer close(pdone); a.delivery.RunWoken(pctx) }()
-		defer func() { pcancel(); <-pdone }()
+		var pump sync.WaitGroup
+		pump.Go(func() { a.delivery.RunWoken(pctx) })
+		if l, ok := a.store.Store.(outboxListener); ok {
+			pump.Go(func() { l.ListenOutbox(pctx, a.delivery.Wake) })
+		}
+		defer func() { pcancel(); pump.Wait() }()
 		a.started.Store(true)
 	}
 	serveErr := make(chan error, 1)

@@ -56,6 +56,17 @@ func (s *webhookSink) counts() (distinct, hits int) {
 	return len(s.first), s.hits
 }
 
+// night is the user's sleep summary of the jth day from 2000-01-01.
+func night(client, user string, j int) store.HealthInput {
+	day := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, j).Format(time.DateOnly)
+	d := &health.SleepSummaryDocument{Header: health.Header{ClientUUID: client, UserID: user, Day: day}}
+	dt, n := day+"T00:00:00.000000Z", j
+	d.Summary.Metadata.Datetime = &dt
+	d.Summary.Metadata.SourcesOfData = []string{"Oura"}
+	d.Summary.Duration.SleepDurationSeconds = &n
+	return store.HealthInput{Key: fmt.Sprint("night-", j), Doc: d}
+}
+
 // TestKillMidDelivery runs the real binary with 10,000 deliveries queued,
 // kills it with SIGKILL once a few hundred have arrived, starts it again,
 // and checks that the receiver gets every webhook-id: at least once, so
@@ -97,13 +108,7 @@ func TestKillMidDelivery(t *testing.T) {
 	for i := 0; i < docs; i += 500 {
 		var in []store.HealthInput
 		for j := i; j < i+500; j++ {
-			day := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, j).Format(time.DateOnly)
-			d := &health.SleepSummaryDocument{Header: health.Header{ClientUUID: client, UserID: user, Day: day}}
-			dt, n := day+"T00:00:00.000000Z", j
-			d.Summary.Metadata.Datetime = &dt
-			d.Summary.Metadata.SourcesOfData = []string{"Oura"}
-			d.Summary.Duration.SleepDurationSeconds = &n
-			in = append(in, store.HealthInput{Key: fmt.Sprint("night-", j), Doc: d})
+			in = append(in, night(client, user, j))
 		}
 		if _, err := st.Store.ApplyHealthDocuments(ctx, in); err != nil {
 			t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"maps"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -62,19 +61,38 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], cfg Config) (*river.Clie
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{}
 	}
+	// On PostgreSQL River notifies an insert into a queue at most once per
+	// client FetchCooldown and drops the notifications in between: a job
+	// inserted within that time of the last notified one waits for the
+	// workers' poll, in every process. So the client's cooldown is the
+	// shortest a queue asks for (an insert-only client too, for the queues
+	// it inserts into), and queues that ask for none keep River's default.
+	cooldown := river.FetchCooldownDefault
 	for _, reg := range cfg.Services {
 		s := reg(workers)
+		for _, q := range s.Queues {
+			if q.FetchCooldown > 0 {
+				cooldown = min(cooldown, q.FetchCooldown)
+			}
+		}
 		if !cfg.Work {
 			continue
 		}
-		for name := range s.Queues {
+		for name, q := range s.Queues {
 			if _, dup := rc.Queues[name]; dup {
 				return nil, fmt.Errorf("river client: queue %q registered twice", name)
 			}
+			if q.FetchCooldown == 0 {
+				q.FetchCooldown = river.FetchCooldownDefault
+			}
+			rc.Queues[name] = q
 		}
-		maps.Copy(rc.Queues, s.Queues)
 		rc.PeriodicJobs = append(rc.PeriodicJobs, s.PeriodicJobs...)
 	}
+	if cfg.FetchPollInterval > 0 {
+		cooldown = min(cooldown, cfg.FetchPollInterval) // River wants no more
+	}
+	rc.FetchCooldown = cooldown
 	c, err := river.NewClient(driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)

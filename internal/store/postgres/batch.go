@@ -141,9 +141,14 @@ func (batcher) WriteHealth(ctx context.Context, tx sqlstore.Querier, ins, upd []
 	return ids, nil
 }
 
+// InsertOutbox also notifies OutboxChannel in the same statement: the
+// notification is sent when the transaction commits and not at all if it
+// rolls back, so the other processes' listeners (ListenOutbox) wake their
+// fan-out only for records they can see.
 func (batcher) InsertOutbox(ctx context.Context, tx sqlstore.Querier, docIDs []int64, versions []int, now time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO outbox (health_document_id, version, created_at)
-		SELECT id, version, ? FROM unnest(?::bigint[], ?::int[]) WITH ORDINALITY AS k(id, version, i) ORDER BY i`, now, docIDs, versions)
+	_, err := tx.Exec(ctx, `WITH ins AS (INSERT INTO outbox (health_document_id, version, created_at)
+		SELECT id, version, ? FROM unnest(?::bigint[], ?::int[]) WITH ORDINALITY AS k(id, version, i) ORDER BY i RETURNING 1)
+		SELECT pg_notify('`+OutboxChannel+`', coalesce(current_schema(), '')) WHERE EXISTS (SELECT FROM ins)`, now, docIDs, versions)
 	return err
 }
 

@@ -57,6 +57,7 @@ type Store struct {
 	*sqlstore.Store
 	pool   *pgxpool.Pool
 	schema string
+	log    *slog.Logger
 }
 
 // New connects to the database. It does not migrate: call Migrate.
@@ -88,7 +89,7 @@ func New(ctx context.Context, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
 	sc.Driver, sc.Batch = driver{pool}, batcher{}
-	s := &Store{Store: sqlstore.New(sc), pool: pool, schema: opt.Schema}
+	s := &Store{Store: sqlstore.New(sc), pool: pool, schema: opt.Schema, log: sc.Logger}
 	return s, nil
 }
 
