@@ -148,6 +148,11 @@ var listCalls = []listCall{
 		e, _ := b.Time()
 		return raws(u.HeartRate(ctx, s, e.AddDate(0, 0, 1)))
 	}},
+	{oura.CollInterbeatInterval, func(ctx context.Context, u *oura.User, a, b oura.Date) ([]json.RawMessage, error) {
+		s, _ := a.Time()
+		e, _ := b.Time()
+		return raws(u.InterbeatInterval(ctx, s, e.AddDate(0, 0, 1)))
+	}},
 	{oura.CollRingBatteryLevel, func(ctx context.Context, u *oura.User, a, b oura.Date) ([]json.RawMessage, error) {
 		s, _ := a.Time()
 		e, _ := b.Time()
