@@ -10,9 +10,11 @@ import (
 
 // Interbeat intervals (interbeat_interval, API document of April 2026).
 //
-// The ring records a stretch of 30 to 45 seconds of beats in each 5-minute
-// slot of a sleep period, and of some rest periods: enough for the slot's
-// HRV, few enough that a night stays at a few thousand rows. Each
+// The ring records a stretch of 30 to 45 seconds of beats in about one
+// 5-minute slot in six of a sleep period, and of some rest periods: enough
+// for a slot's HRV, few enough that a night stays at several hundred rows
+// (a night of every beat would be 30,000, which would make every backfill
+// of the simulator and the tests that run on it the interbeat rows'). Each
 // stretch's intervals scatter around 60000/bpm of the slot's heart-rate
 // item with a beat-to-beat spread that gives the slot's hrv item as RMSSD.
 // Some rows are bad (validity 2: a missed or extra beat), a few corrected
@@ -25,6 +27,7 @@ const (
 	ibiStretchMin  = 30000 // ms of beats recorded per slot, at least
 	ibiStretchVary = 15000 // ... plus up to this much
 	ibiMax         = 2000  // Oura's cap on ibi
+	ibiSlotShare   = 0.16  // of the slots with a heart rate that have beats
 )
 
 // genInterbeat builds the rows whose instant falls in [dayStart, dayEnd)
@@ -46,7 +49,7 @@ func (w *World) genInterbeat(u int, periods []*periodData, dayStart, dayEnd int6
 		for g := range hr {
 			slot := pd.span.s + int64(g)*300
 			bpm, rmssd, ok := slotValues(hr, hv, g)
-			if !ok || (hr[g] == nil && r.Float64() < 0.5) {
+			if x := r.Float64(); !ok || (hr[g] == nil && x < 0.5) || (hr[g] != nil && x >= ibiSlotShare) {
 				continue
 			}
 			start := slot*1000 + int64(r.IntN(60000))
