@@ -65,7 +65,7 @@ per simulated user, then serves until interrupted.
 	f.StringVar(&start, "start", "", "simulated start time, RFC 3339 (default: now)")
 	f.Float64Var(&accel, "accel", 1, "simulated seconds per real second (1440: a day per minute; 0: frozen)")
 	f.IntVar(&cfg.PageSize, "page-size", ourasim.DefaultPageSize, "page length of document collections")
-	f.IntVar(&cfg.TimeSeriesPageSize, "timeseries-page-size", ourasim.DefaultTimeSeriesPageSize, "page length of heartrate and ring_battery_level")
+	f.IntVar(&cfg.TimeSeriesPageSize, "timeseries-page-size", ourasim.DefaultTimeSeriesPageSize, "page length of heartrate, interbeat_interval and ring_battery_level")
 	f.StringVar(&cfg.ClientID, "client-id", ourasim.DefaultClientID, "OAuth client id of the one registered application")
 	f.StringVar(&cfg.ClientSecret, "client-secret", ourasim.DefaultClientSecret, "OAuth client secret (also signs webhook notifications)")
 	f.StringSliceVar(&cfg.RedirectURIs, "redirect-uri", nil, "registered redirect URI (repeatable; none: accept any)")

@@ -68,7 +68,7 @@ Files written under --out (default <data_source>-data):
                               text; tables <prefix><collection>, rook-<structure>
                               and the provider's long sample tables (Oura:
                               sleep_heart_rate, sleep_hrv, sleep_hypnogram,
-                              activity_met, heartrate; WHOOP:
+                              activity_met, heartrate, interbeat_interval; WHOOP:
                               workout_heart_rate_zones)
   fhir/<Type>.ndjson          with --format fhir: the ROOK documents as FHIR R4
                               Patient, Device and Observation resources, one

@@ -87,7 +87,7 @@ func TestRequestBudget(t *testing.T) {
 			t.Errorf("user %d: heart rate read up to %s, newest day %s", i, hr, last)
 		}
 		want := clean.docs(t, i, from, last, other...)
-		for _, coll := range []string{oura.CollHeartRate, oura.CollRingBatteryLevel} {
+		for _, coll := range []string{oura.CollHeartRate, oura.CollInterbeatInterval, oura.CollRingBatteryLevel} {
 			for k, v := range clean.docs(t, i, from, c.Cursors["to:"+coll], coll) {
 				want[k] = v
 			}

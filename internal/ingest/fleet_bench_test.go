@@ -322,7 +322,7 @@ func TestBenchFleet(t *testing.T) {
 			if hr := c.Cursors["to:"+oura.CollHeartRate]; hr < dayBefore(last) {
 				t.Errorf("user %d: heart rate read up to %s, newest day %s", i, hr, last)
 			}
-			for _, coll := range []string{oura.CollHeartRate, oura.CollRingBatteryLevel} {
+			for _, coll := range []string{oura.CollHeartRate, oura.CollInterbeatInterval, oura.CollRingBatteryLevel} {
 				for k, v := range clean.docs(t, i, from, c.Cursors["to:"+coll], coll) {
 					want[k] = v
 				}

@@ -26,7 +26,7 @@ func (e *env) checkComplete(seed int64, users int, conns []store.Connection) {
 		from, _ := planOf(e.t, c)
 		last := string(e.sim.World().LastDay(e.sim.World().Users()[i]))
 		want := clean.docs(e.t, i, from, last, other...)
-		for _, coll := range []string{oura.CollHeartRate, oura.CollRingBatteryLevel} {
+		for _, coll := range []string{oura.CollHeartRate, oura.CollInterbeatInterval, oura.CollRingBatteryLevel} {
 			for k, v := range clean.docs(e.t, i, from, c.Cursors["to:"+coll], coll) {
 				want[k] = v
 			}

@@ -20,7 +20,7 @@ func TestResync(t *testing.T) {
 	from, to := planOf(t, c)
 	e.sim.ResetRequestCounts()
 	n, err := e.eng.Resync(e.ctx, c, from, to)
-	if err != nil || n != 17 {
+	if err != nil || n != 18 {
 		t.Fatalf("Resync: %d jobs, %v", n, err)
 	}
 	e.waitIdle(5 * time.Minute)
@@ -28,8 +28,8 @@ func TestResync(t *testing.T) {
 	for _, v := range e.sim.RequestCounts()[0] {
 		total += v
 	}
-	if total < 17 {
-		t.Fatalf("%d requests for 17 collections", total)
+	if total < 18 {
+		t.Fatalf("%d requests for 18 collections", total)
 	}
 	if d := diff(before, e.stored(conn)); d != "" {
 		t.Fatalf("documents changed:\n%s", d)

@@ -262,7 +262,7 @@ func TestPullYearThenOnlyTheNewDays(t *testing.T) {
 	if met != 1440*counts["daily_activity"] {
 		t.Errorf("%d MET items for %d days of activity", met, counts["daily_activity"])
 	}
-	for name, want := range map[string]int{oura.TableActivityMET: met, oura.TableSleepHeartRate: hr, oura.TableSleepHRV: hrv, oura.TableSleepPhases: phases, oura.TableHeartRate: counts["heartrate"]} {
+	for name, want := range map[string]int{oura.TableActivityMET: met, oura.TableSleepHeartRate: hr, oura.TableSleepHRV: hrv, oura.TableSleepPhases: phases, oura.TableHeartRate: counts["heartrate"], oura.TableInterbeat: counts["interbeat_interval"]} {
 		if want == 0 {
 			t.Errorf("no samples for %s", name)
 			continue

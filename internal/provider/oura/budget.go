@@ -17,15 +17,23 @@ package oura
 //	  (600 to 1,300 rows: one page, two on days with long workouts;
 //	  Oura sends no webhooks for it)
 //	ring_battery_level: one read a week (~230 rows, one page)     0.14
+//	interbeat_interval: one read every 14 days of the days since  ~0.5
+//	  (300 to 700 rows a night in the simulator, 1,000 to a page:
+//	  the pages, not the reads, cost; a ring that records every
+//	  beat would send ~30,000 a night, ~30 pages a day at that
+//	  page size, and Oura's page size for it is undocumented)
 //	personal_info: one read every 14 days                          0.07
 //	reconciliation while healthy: each collection not read for     ~0.3
 //	  ReconcileHealthy (14 days) is read once: in practice the
 //	  rare ones (tag, rest_mode_period, enhanced_tag,
 //	  ring_configuration), ~4 reads per 14 days
-//	total                                                  ~11.9 to 12.2
+//	total without interbeat_interval                       ~11.9 to 12.2
+//	total with it                                          ~12.4 to 12.7
 //
 // Measured (TestRequestBudget, 3 simulated users, one week): 9.3, 10.1 and
-// 12.0 per day, mean 10.5; the heaviest user had a workout every day. Hourly polling
-// of every collection instead costs 19 x 24 = 456.
+// 12.0 per day, mean 10.5; the heaviest user had a workout every day. The
+// week ends before the first interbeat read after the backfill, so the
+// test does not count it. Hourly polling of every collection instead costs
+// 20 x 24 = 480.
 //
 // A lost notification costs at most one read; see internal/ingest for how.

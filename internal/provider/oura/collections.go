@@ -11,7 +11,8 @@ type RangeKind int
 const (
 	// RangeDate routes take start_date and end_date.
 	RangeDate RangeKind = iota
-	// RangeDateTime routes (heartrate, ring_battery_level) take start_datetime and end_datetime.
+	// RangeDateTime routes (heartrate, interbeat_interval, ring_battery_level)
+	// take start_datetime and end_datetime.
 	RangeDateTime
 	// RangeNone routes (ring_configuration) take only next_token.
 	RangeNone
@@ -94,6 +95,7 @@ const (
 	CollDailyStress            = "daily_stress"
 	CollEnhancedTag            = "enhanced_tag"
 	CollHeartRate              = "heartrate"
+	CollInterbeatInterval      = "interbeat_interval"
 	CollPersonalInfo           = "personal_info"
 	CollRestModePeriod         = "rest_mode_period"
 	CollRingBatteryLevel       = "ring_battery_level"
@@ -106,7 +108,8 @@ const (
 	CollWorkout                = "workout"
 )
 
-// Collections lists the 19 collections of API v2 (spec 1.37), in path order.
+// Collections lists the 20 collections of API v2 (spec 1.37 and the
+// interbeat_interval route of the April 2026 document), in path order.
 var collections = []Collection{
 	{Name: CollDailyActivity, DataType: "daily_activity", Scope: "daily", Range: RangeDate, Filter: FilterInstantInclusive, Single: true, Sandbox: true,
 		Model: reflect.TypeFor[DailyActivity](), Key: KeyID, Required: []string{"day"}},
@@ -126,6 +129,10 @@ var collections = []Collection{
 		Model: reflect.TypeFor[EnhancedTag](), Key: KeyID, Required: []string{"start_time"}},
 	{Name: CollHeartRate, Scope: "heartrate", Range: RangeDateTime, Filter: FilterDateTime, Sandbox: true,
 		Model: reflect.TypeFor[HeartRate](), Key: KeyTimestamp, Required: []string{"bpm", "timestamp"}},
+	// Back in the API document of April 2026 (it was in 1.29 only). The
+	// document names no scope; the rows are heart data, so heartrate's.
+	{Name: CollInterbeatInterval, Scope: "heartrate", Range: RangeDateTime, Filter: FilterDateTime, Sandbox: true,
+		Model: reflect.TypeFor[InterbeatInterval](), Key: KeyTimestamp, Required: []string{"ibi", "validity", "timestamp"}},
 	{Name: CollPersonalInfo, Scope: "", Range: RangeSingleton, Filter: FilterNone,
 		Model: reflect.TypeFor[PersonalInfo](), Key: KeyID},
 	{Name: CollRestModePeriod, DataType: "rest_mode_period", Scope: "daily", Range: RangeDate, Filter: FilterDay, Single: true, Sandbox: true,
@@ -148,7 +155,7 @@ var collections = []Collection{
 		Model: reflect.TypeFor[Workout](), Key: KeyID, Required: []string{"day", "start_datetime", "end_datetime"}},
 }
 
-// Collections returns the 19 collections of API v2 (a copy).
+// Collections returns the 20 collections of API v2 (a copy).
 func Collections() []Collection {
 	out := make([]Collection, len(collections))
 	for i, c := range collections {

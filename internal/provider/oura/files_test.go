@@ -136,6 +136,8 @@ func TestTablesUnrollSamples(t *testing.T) {
 			"heart_rate":{"interval":300,"items":[50,null],"timestamp":"2024-03-01T23:00:00+01:00"}}`)},
 		{Collection: CollDailyActivity, Raw: json.RawMessage(`{"id":"a1","day":"2024-03-01","met":{"interval":60,"items":[1.5],"timestamp":"2024-03-01T04:00:00+01:00"}}`)},
 		{Collection: CollSleep, Raw: json.RawMessage(`not json`)},
+		{Collection: CollInterbeatInterval, Raw: json.RawMessage(`{"timestamp":"2024-03-01T23:30:00.512+00:00","timestamp_unix":1709335800512,"ibi":1012,"validity":1}`)},
+		{Collection: CollInterbeatInterval, Raw: json.RawMessage(`{"timestamp":"2024-03-01T22:59:59.100+00:00","ibi":0,"validity":-1}`)},
 	}
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	rows := map[string][][]provider.Cell{}
@@ -154,6 +156,8 @@ func TestTablesUnrollSamples(t *testing.T) {
 		TableSleepPhases:    {{s("s1"), s("2024-03-02"), s("2024-03-01T23:00:00+01:00"), n("4"), s("awake")}, {s("s1"), s("2024-03-02"), s("2024-03-01T23:05:00+01:00"), n("2"), s("light")}},
 		TableActivityMET:    {{s("a1"), s("2024-03-01"), s("2024-03-01T04:00:00+01:00"), n("1.5")}},
 		TableHeartRate:      {{s("2024-03-02"), s("2024-03-01T23:30:00+00:00"), n("61"), s("rest")}},
+		TableInterbeat: {{s("2024-03-02"), s("2024-03-01T23:30:00.512+00:00"), n("1012"), n("1")},
+			{s("2024-03-01"), s("2024-03-01T22:59:59.100+00:00"), n("0"), n("-1")}},
 	}
 	for name, w := range want {
 		if got := rows[name]; len(got) != len(w) {

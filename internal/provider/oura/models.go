@@ -226,6 +226,31 @@ type HeartRate struct {
 	ProducerTimestamp *DateTime       `json:"producer_timestamp,omitempty"`
 }
 
+// InterbeatInterval is one PublicInterbeatIntervalRow (API document of
+// April 2026): the time between two heartbeats ending at Timestamp.
+type InterbeatInterval struct {
+	Timestamp     DateTime `json:"timestamp"`
+	TimestampUnix *int64   `json:"timestamp_unix,omitempty"`
+	// IBI is in milliseconds, at most 2000.
+	IBI int `json:"ibi"`
+	// Validity is one of the IBIValidity values.
+	Validity IBIValidity `json:"validity"`
+}
+
+// IBIValidity classifies an interbeat interval row. Only good and corrected
+// rows carry a measured interval; a gap row says the PPG signal was lost
+// before it, so its ibi is not an interval between two beats.
+type IBIValidity int
+
+const (
+	IBIGood      IBIValidity = 1
+	IBIBad       IBIValidity = 2
+	IBICorrected IBIValidity = 3
+	IBIGap       IBIValidity = -1
+	IBIGapLong   IBIValidity = -2
+	IBIRaw       IBIValidity = 0
+)
+
 // PersonalInfo is PersonalInfoResponse.
 type PersonalInfo struct {
 	ID            string   `json:"id"`

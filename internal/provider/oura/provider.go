@@ -121,11 +121,16 @@ func (p *Provider) Collections() []provider.Collection {
 
 // pollEvery spaces the reads of the collections Oura sends no
 // notifications for: heart rate and battery grow all day and are read in
-// whole days; personal_info rarely changes.
+// whole days; personal_info rarely changes. Interbeat intervals, thousands
+// of rows a night, are read once per reconciliation period (the engine's
+// default ReconcileHealthy) for all the days since: they only refine the
+// sleep summaries' HRV, which can wait, and one read of many days costs
+// fewer requests than a read a day (see budget.go).
 var pollEvery = map[string]time.Duration{
-	CollHeartRate:        20 * time.Hour,
-	CollRingBatteryLevel: 7 * 24 * time.Hour,
-	CollPersonalInfo:     14 * 24 * time.Hour,
+	CollHeartRate:         20 * time.Hour,
+	CollInterbeatInterval: 14 * 24 * time.Hour,
+	CollRingBatteryLevel:  7 * 24 * time.Hour,
+	CollPersonalInfo:      14 * 24 * time.Hour,
 }
 
 // FirstDay implements provider.HistoryStarter: the day before the first

@@ -148,6 +148,11 @@ var listCalls = []listCall{
 		e, _ := b.Time()
 		return raws(u.HeartRate(ctx, s, e.AddDate(0, 0, 1)))
 	}},
+	{oura.CollInterbeatInterval, func(ctx context.Context, u *oura.User, a, b oura.Date) ([]json.RawMessage, error) {
+		s, _ := a.Time()
+		e, _ := b.Time()
+		return raws(u.InterbeatInterval(ctx, s, e.AddDate(0, 0, 1)))
+	}},
 	{oura.CollRingBatteryLevel, func(ctx context.Context, u *oura.User, a, b oura.Date) ([]json.RawMessage, error) {
 		s, _ := a.Time()
 		e, _ := b.Time()
@@ -321,7 +326,7 @@ func TestDaysReturnsExactlyTheLocalDays(t *testing.T) {
 				}
 				_ = json.Unmarshal(b, &k)
 				id := k.ID
-				if coll == oura.CollHeartRate || coll == oura.CollRingBatteryLevel {
+				if coll == oura.CollHeartRate || coll == oura.CollRingBatteryLevel || coll == oura.CollInterbeatInterval {
 					id = k.Timestamp
 				}
 				want[coll] = append(want[coll], id)
@@ -344,6 +349,9 @@ func TestDaysReturnsExactlyTheLocalDays(t *testing.T) {
 			for _, v := range day.Battery {
 				add(oura.CollRingBatteryLevel, v)
 			}
+			for _, v := range day.Interbeat {
+				add(oura.CollInterbeatInterval, v)
+			}
 			if day.DailyActivity != nil {
 				add(oura.CollDailyActivity, day.DailyActivity)
 			}
@@ -363,7 +371,7 @@ func TestDaysReturnsExactlyTheLocalDays(t *testing.T) {
 			d = oura.Date(t0.AddDate(0, 0, 1).Format(time.DateOnly))
 		}
 		for _, coll := range []string{oura.CollSleep, oura.CollWorkout, oura.CollSession, oura.CollEnhancedTag, oura.CollHeartRate,
-			oura.CollRingBatteryLevel, oura.CollDailyActivity, oura.CollDailyReadiness, oura.CollDailySleep, oura.CollDailyStress, oura.CollDailySpO2} {
+			oura.CollRingBatteryLevel, oura.CollInterbeatInterval, oura.CollDailyActivity, oura.CollDailyReadiness, oura.CollDailySleep, oura.CollDailyStress, oura.CollDailySpO2} {
 			got, err := e.user(ui).Days(ctx, coll, d1, d2, su.Location)
 			if err != nil {
 				t.Fatalf("user %d %s: %v", ui, coll, err)
@@ -378,11 +386,16 @@ func TestDaysReturnsExactlyTheLocalDays(t *testing.T) {
 			sort.Strings(ids)
 			w := slices.Clone(want[coll])
 			sort.Strings(w)
-			if len(w) == 0 && (coll == oura.CollSleep || coll == oura.CollHeartRate || coll == oura.CollDailyActivity) {
+			if len(w) == 0 && (coll == oura.CollSleep || coll == oura.CollHeartRate || coll == oura.CollInterbeatInterval || coll == oura.CollDailyActivity) {
 				t.Fatalf("user %d: the simulator has no %s in %s..%s; the comparison would be empty", ui, coll, d1, d2)
 			}
 			if !slices.Equal(ids, w) {
 				t.Errorf("user %d (%s) %s %s..%s: got %d documents, want %d", ui, su.TimeZone, coll, d1, d2, len(ids), len(w))
+			}
+			// Rows are stored under their timestamp: two rows must never
+			// share one (beats come less than a second apart).
+			if n := len(slices.Compact(ids)); n != len(ids) {
+				t.Errorf("user %d %s: %d documents share an id with another", ui, coll, len(ids)-n)
 			}
 		}
 	}

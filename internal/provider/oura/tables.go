@@ -12,11 +12,12 @@ var _ provider.Tabler = (*Provider)(nil)
 
 // Names of the long tables of granular samples.
 const (
-	TableSleepHeartRate = "sleep_heart_rate" // sleep.heart_rate, every 5 minutes
-	TableSleepHRV       = "sleep_hrv"        // sleep.hrv, every 5 minutes
-	TableSleepPhases    = "sleep_hypnogram"  // sleep.sleep_phase_5_min, one row per 5-minute slot
-	TableActivityMET    = "activity_met"     // daily_activity.met, every minute
-	TableHeartRate      = "heartrate"        // the heartrate collection's rows
+	TableSleepHeartRate = "sleep_heart_rate"   // sleep.heart_rate, every 5 minutes
+	TableSleepHRV       = "sleep_hrv"          // sleep.hrv, every 5 minutes
+	TableSleepPhases    = "sleep_hypnogram"    // sleep.sleep_phase_5_min, one row per 5-minute slot
+	TableActivityMET    = "activity_met"       // daily_activity.met, every minute
+	TableHeartRate      = "heartrate"          // the heartrate collection's rows
+	TableInterbeat      = "interbeat_interval" // the interbeat_interval rows, one per interval
 )
 
 func str(s string) provider.Cell { return provider.Cell{Kind: provider.CellString, Text: s} }
@@ -49,8 +50,8 @@ var phaseNames = map[rune]string{'1': "deep", '2': "light", '3': "rem", '4': "aw
 
 // Tables implements provider.Tabler: the samples of sleep periods (heart
 // rate, HRV, hypnogram), the MET minutes of daily activity and the
-// heartrate rows, one row each, in the order of docs. loc places the
-// heartrate rows on days.
+// heartrate and interbeat_interval rows, one row each, in the order of
+// docs. loc places the heartrate and interbeat rows on days.
 func (p *Provider) Tables(docs []provider.Document, loc *time.Location) []provider.Table {
 	if loc == nil {
 		loc = time.UTC
@@ -60,6 +61,7 @@ func (p *Provider) Tables(docs []provider.Document, loc *time.Location) []provid
 	phases := provider.Table{Name: TableSleepPhases, Columns: []string{"sleep_id", "day", "timestamp", "phase", "phase_name"}}
 	met := provider.Table{Name: TableActivityMET, Columns: []string{"activity_id", "day", "timestamp", "value"}}
 	beats := provider.Table{Name: TableHeartRate, Columns: []string{"day", "timestamp", "bpm", "source"}}
+	ibi := provider.Table{Name: TableInterbeat, Columns: []string{"day", "timestamp", "ibi", "validity"}}
 
 	// The sleep periods first, then activity, then heart rate, whatever
 	// order the collections come in.
@@ -67,6 +69,7 @@ func (p *Provider) Tables(docs []provider.Document, loc *time.Location) []provid
 		sleeps     []Sleep
 		activities []DailyActivity
 		rows       []HeartRate
+		intervals  []InterbeatInterval
 	)
 	for _, d := range docs {
 		switch d.Collection {
@@ -84,6 +87,11 @@ func (p *Provider) Tables(docs []provider.Document, loc *time.Location) []provid
 			var h HeartRate
 			if json.Unmarshal(d.Raw, &h) == nil {
 				rows = append(rows, h)
+			}
+		case CollInterbeatInterval:
+			var v InterbeatInterval
+			if json.Unmarshal(d.Raw, &v) == nil {
+				intervals = append(intervals, v)
 			}
 		}
 	}
@@ -109,5 +117,13 @@ func (p *Provider) Tables(docs []provider.Document, loc *time.Location) []provid
 		}
 		beats.Rows = append(beats.Rows, []provider.Cell{str(t.In(loc).Format(time.DateOnly)), str(string(h.Timestamp)), num(strconv.FormatInt(int64(h.BPM), 10)), str(string(h.Source))})
 	}
-	return []provider.Table{hr, hrv, phases, met, beats}
+	for _, v := range intervals {
+		t, err := v.Timestamp.Time()
+		if err != nil {
+			continue
+		}
+		ibi.Rows = append(ibi.Rows, []provider.Cell{str(t.In(loc).Format(time.DateOnly)), str(string(v.Timestamp)),
+			num(strconv.Itoa(v.IBI)), num(strconv.Itoa(int(v.Validity)))})
+	}
+	return []provider.Table{hr, hrv, phases, met, beats, ibi}
 }

@@ -121,8 +121,8 @@ func List[T any](ctx context.Context, u *User, coll string, q Query) ([]Document
 	return out, err
 }
 
-// MaxTimeSeriesSpan is the longest datetime range sent in one heartrate or
-// battery request; Oura limits these routes to about 30 days.
+// MaxTimeSeriesSpan is the longest datetime range sent in one heartrate,
+// interbeat or battery request; Oura limits these routes to about 30 days.
 const MaxTimeSeriesSpan = 30 * 24 * time.Hour
 
 // listChunked splits a datetime range into spans Oura accepts.
@@ -247,6 +247,12 @@ func (u *User) Workouts(ctx context.Context, start, end Date) ([]Document[Workou
 // HeartRate returns samples in [start, end), in requests of at most 30 days.
 func (u *User) HeartRate(ctx context.Context, start, end time.Time) ([]Document[HeartRate], error) {
 	return List[HeartRate](ctx, u, CollHeartRate, Query{StartDatetime: start, EndDatetime: end})
+}
+
+// InterbeatInterval returns interbeat rows in [start, end), chunked like
+// HeartRate.
+func (u *User) InterbeatInterval(ctx context.Context, start, end time.Time) ([]Document[InterbeatInterval], error) {
+	return List[InterbeatInterval](ctx, u, CollInterbeatInterval, Query{StartDatetime: start, EndDatetime: end})
 }
 
 // RingBatteryLevel returns battery rows in [start, end), chunked like HeartRate.

@@ -164,6 +164,7 @@ func simInput(w *ourasim.World, u *ourasim.User, start oura.Date, days int) *Inp
 		in.EnhancedTag = append(in.EnhancedTag, d.EnhancedTags...)
 		in.RestModePeriod = append(in.RestModePeriod, d.RestModePeriods...)
 		in.HeartRate = append(in.HeartRate, d.HeartRate...)
+		in.InterbeatInterval = append(in.InterbeatInterval, d.Interbeat...)
 		in.RingBatteryLevel = append(in.RingBatteryLevel, d.Battery...)
 	}
 	return in

@@ -13,6 +13,7 @@
 //	    -> body_summary, one per day
 //	workout, session            -> activity_event (physical), one per document
 //	heartrate                   -> heart_rate_event (body pillar), one per local day
+//	interbeat_interval          -> sleep_summary HRV where Oura's is null (ibi.go)
 //	daily_spo2                  -> oxygenation_event (body pillar), one per day
 //	daily_stress                -> stress_event (physical), one per day
 //	readiness temperature       -> temperature_event (body), one per day
@@ -55,6 +56,7 @@ type Input struct {
 	DailyStress            []oura.DailyStress
 	EnhancedTag            []oura.EnhancedTag
 	HeartRate              []oura.HeartRate
+	InterbeatInterval      []oura.InterbeatInterval
 	PersonalInfo           []oura.PersonalInfo
 	RestModePeriod         []oura.RestModePeriod
 	RingBatteryLevel       []oura.RingBatteryLevel
@@ -200,6 +202,7 @@ type run struct {
 	hr         []hrSample            // every usable sample, by instant
 	hrDays     map[string][]hrSample // by local day, by instant
 	hrGranular map[string][]health.HRSample
+	ibi        []ibiRow // interbeat rows, by instant
 
 	flags     map[string]dayFlags // what each day has
 	days      []string            // every day of flags, sorted
@@ -383,6 +386,7 @@ func (r *run) prepare(in *Input) {
 		return v.ID, st
 	})
 	r.prepareHeartRate(in.HeartRate)
+	r.prepareInterbeat(in.InterbeatInterval)
 	r.prepareBattery(in.RingBatteryLevel)
 
 	r.mainSleep = map[string]*item[oura.Sleep]{}

@@ -28,40 +28,19 @@ func (r *run) prepareHeartRate(rows []oura.HeartRate) {
 	if len(rows) == 0 {
 		return
 	}
-	s := make([]hrSample, 0, len(rows))
-	bad, first := 0, ""
-	for i := range rows {
-		t, ok := parseTime(rows[i].Timestamp)
-		if !ok || rows[i].BPM <= 0 || rows[i].BPM > normkit.MaxInt32 {
-			if bad == 0 {
-				first = string(rows[i].Timestamp)
-			}
-			bad++
-			continue
+	s := parseRows(r, oura.CollHeartRate, "an unusable timestamp or bpm", rows, func(h *oura.HeartRate) (hrSample, bool) {
+		t, ok := parseTime(h.Timestamp)
+		if !ok || h.BPM <= 0 || h.BPM > normkit.MaxInt32 {
+			return hrSample{}, false
 		}
-		s = append(s, hrSample{at: t, bpm: rows[i].BPM, source: rows[i].Source})
-	}
-	if bad > 0 {
-		r.fail(oura.CollHeartRate, "", "%d rows with an unusable timestamp or bpm left out (first: %q)", bad, first)
-	}
-	sort.Slice(s, func(i, j int) bool {
-		a, b := s[i], s[j]
-		if !a.at.Equal(b.at) {
-			return a.at.Before(b.at)
-		}
+		return hrSample{at: t, bpm: h.BPM, source: h.Source}, true
+	}, func(h *oura.HeartRate) oura.DateTime { return h.Timestamp })
+	s = byInstant(s, func(v *hrSample) time.Time { return v.at }, func(a, b *hrSample) bool {
 		if a.bpm != b.bpm {
 			return a.bpm < b.bpm
 		}
 		return a.source < b.source
 	})
-	out := s[:0]
-	for i := range s {
-		if i > 0 && s[i].at.Equal(s[i-1].at) {
-			continue
-		}
-		out = append(out, s[i])
-	}
-	s = out
 	var (
 		dayKey  string
 		y, d    int
@@ -86,6 +65,50 @@ func (r *run) prepareHeartRate(rows []oura.HeartRate) {
 		r.hrDays[dayKey] = append(r.hrDays[dayKey], kept[len(kept)-1])
 	}
 	r.hr = kept
+}
+
+// parseRows converts time-series rows with conv, leaving out those it
+// refuses and reporting them once, with a count and the first one's
+// timestamp: a row has no id, so there is nothing better to name.
+func parseRows[R, T any](r *run, coll, why string, rows []R, conv func(*R) (T, bool), stamp func(*R) oura.DateTime) []T {
+	out := make([]T, 0, len(rows))
+	bad, first := 0, ""
+	for i := range rows {
+		v, ok := conv(&rows[i])
+		if !ok {
+			if bad == 0 {
+				first = string(stamp(&rows[i]))
+			}
+			bad++
+			continue
+		}
+		out = append(out, v)
+	}
+	if bad > 0 {
+		r.fail(coll, "", "%d rows with %s left out (first: %q)", bad, why, first)
+	}
+	return out
+}
+
+// byInstant sorts rows by instant, then by less, and keeps the first row
+// of each instant, so the result does not depend on input order and its
+// instants strictly increase.
+func byInstant[T any](s []T, at func(*T) time.Time, less func(a, b *T) bool) []T {
+	sort.Slice(s, func(i, j int) bool {
+		a, b := at(&s[i]), at(&s[j])
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return less(&s[i], &s[j])
+	})
+	out := s[:0]
+	for i := range s {
+		if i > 0 && at(&s[i]).Equal(at(&s[i-1])) {
+			continue
+		}
+		out = append(out, s[i])
+	}
+	return out
 }
 
 // prepareBattery files battery rows under the user's local day, like heart
@@ -211,11 +234,19 @@ func series(s *oura.Sample, lo, hi time.Time, fn func(at time.Time, v float64)) 
 	if !ok {
 		return
 	}
-	for i, p := range s.Items {
-		if p == nil || math.IsNaN(*p) || math.IsInf(*p, 0) {
-			continue
+	slots(t0, s.Interval, len(s.Items), lo, hi, func(i int, at time.Time) {
+		if p := s.Items[i]; p != nil && !math.IsNaN(*p) && !math.IsInf(*p, 0) {
+			fn(at, *p)
 		}
-		off, ok := normkit.SampleOffset(s.Interval, i)
+	})
+}
+
+// slots walks the first n slots of a grid: slot i is at t0 plus i
+// intervals, in t0's offset. Slots before lo are skipped and the walk ends
+// after hi (either when set), or where the offset is out of range.
+func slots(t0 time.Time, interval float64, n int, lo, hi time.Time, fn func(i int, at time.Time)) {
+	for i := 0; i < n; i++ {
+		off, ok := normkit.SampleOffset(interval, i)
 		if !ok {
 			return
 		}
@@ -226,7 +257,7 @@ func series(s *oura.Sample, lo, hi time.Time, fn func(at time.Time, v float64)) 
 		if !hi.IsZero() && at.After(hi) {
 			return
 		}
-		fn(at, *p)
+		fn(i, at)
 	}
 }
 
@@ -279,12 +310,19 @@ func seriesHRV(s *oura.Sample, lo, hi time.Time) (g []health.HRVRMSSDSample, avg
 	if len(vals) == 0 {
 		return nil, nil
 	}
-	strs := b.Strings()
-	g = make([]health.HRVRMSSDSample, len(vals))
 	sum := 0.0
+	for _, v := range vals {
+		sum += v
+	}
+	return hrvSamples(b, vals), health.Float(sum / float64(len(vals)))
+}
+
+// hrvSamples pairs stamps and values, which b and vals hold in one order.
+func hrvSamples(b normkit.Stamps, vals []float64) []health.HRVRMSSDSample {
+	strs := b.Strings()
+	g := make([]health.HRVRMSSDSample, len(vals))
 	for i := range vals {
 		g[i] = health.HRVRMSSDSample{Datetime: &strs[i], HRVRMSSD: &vals[i]}
-		sum += vals[i]
 	}
-	return g, health.Float(sum / float64(len(vals)))
+	return g
 }

@@ -84,7 +84,8 @@ func (r *run) buildSleep() {
 // (rounded) as the average; lowest_heart_rate as minimum and as resting
 // heart rate (Oura's resting heart rate is the night's lowest); the maximum
 // of the 5-minute heart-rate items; average_hrv as average RMSSD; the
-// 5-minute heart_rate and hrv series as granular arrays; average_breath
+// 5-minute heart_rate and hrv series as granular arrays, the hrv one
+// completed from interbeat rows where Oura's is null (ibi.go); average_breath
 // (rounded); the readiness temperature deviation as temperature delta
 // (skin); the day's daily_spo2 average (rounded) as average saturation.
 func (r *run) sleepSummary(day string) *health.SleepSummaryDocument {
@@ -132,7 +133,7 @@ func (r *run) sleepSummary(day string) *health.SleepSummaryDocument {
 		if p.AverageHRV != nil {
 			hr.HRVAvgRMSSD = normkit.PositiveFloat(health.Float(float64(*p.AverageHRV)))
 		}
-		hr.HRVRMSSDGranularData, _ = seriesHRV(p.HRV, lo, hi)
+		hr.HRVRMSSDGranularData = r.sleepHRV(p, lo, hi)
 
 		s.Breathing.BreathsAvgPerMin = normkit.PositiveRound(p.AverageBreath)
 	}

@@ -98,6 +98,7 @@ func (w *World) generate(u, dn int) *Day {
 		}
 	}
 	d.HeartRate = w.genHeartRate(u, today, hrPeriods, act, dayStart, dayEnd)
+	d.Interbeat = w.genInterbeat(u, hrPeriods, dayStart, dayEnd)
 	d.Battery = w.genBattery(u, dn, windows, dayStart, dayEnd)
 
 	d.Workouts = w.genWorkouts(u, today)

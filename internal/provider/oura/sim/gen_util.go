@@ -48,6 +48,7 @@ const (
 	stCharge
 	stIDMac
 	stIDMask
+	stIBI
 )
 
 func (w *World) rng(user, dn int, stream uint64) *rand.Rand {

@@ -45,8 +45,8 @@ type Config struct {
 	// HistoryStart is the first day with data (default: the World's).
 	HistoryStart oura.Date
 	// PageSize is the page length of the date and ring_configuration
-	// collections (default 100); TimeSeriesPageSize that of heartrate and
-	// ring_battery_level (default 1000).
+	// collections (default 100); TimeSeriesPageSize that of heartrate,
+	// interbeat_interval and ring_battery_level (default 1000).
 	PageSize           int
 	TimeSeriesPageSize int
 	// ClientID and ClientSecret are the one registered OAuth application

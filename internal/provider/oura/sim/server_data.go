@@ -140,6 +140,11 @@ func entriesOf(coll string, d *Day) []listEntry {
 			}
 			add("", d.Date, v.Timestamp, v)
 		}
+	case oura.CollInterbeatInterval:
+		es = make([]listEntry, 0, len(d.Interbeat))
+		for _, v := range d.Interbeat {
+			add("", d.Date, v.Timestamp, v)
+		}
 	case oura.CollRingBatteryLevel:
 		es = make([]listEntry, 0, len(d.Battery))
 		for _, v := range d.Battery {

@@ -56,8 +56,9 @@ type Day struct {
 	Sessions               []oura.Session
 	Tags                   []oura.Tag
 	EnhancedTags           []oura.EnhancedTag
-	RestModePeriods        []oura.RestModePeriod // periods whose start_day is D
-	HeartRate              []oura.HeartRate      // samples whose local date is D, ascending
+	RestModePeriods        []oura.RestModePeriod    // periods whose start_day is D
+	HeartRate              []oura.HeartRate         // samples whose local date is D, ascending
+	Interbeat              []oura.InterbeatInterval // rows whose local date is D, ascending
 	Battery                []oura.RingBatteryLevel
 }
 
