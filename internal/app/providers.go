@@ -23,14 +23,19 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 	oc, err := oura.New(oura.Config{
 		BaseURL: cfg.Oura.APIBaseURL,
 		Limiter: oura.NewRateLimiter(ouraLimit(cfg.Oura.AppRateLimit), ouraLimit(cfg.Oura.TokenRateLimit)),
-		// Short waits are sat out in place; a longer Retry-After snoozes
-		// the job instead of holding a worker.
-		MaxRetryAfter: 5 * time.Second,
-		Logger:        o.Logger,
-		Now:           o.Now,
-		HTTPClient:    o.HTTPClient,
-		OnFault:       o.OnFault,
-		OnRateLimited: o.rateLimited(oura.DataSource),
+		// Short waits are sat out in place; a longer Retry-After, or a
+		// longer wait for the limiter's budgets, snoozes the job instead
+		// of holding a worker. 5 s: a few River polls, what a snooze costs
+		// in delay anyway, while one user's spent token budget (up to
+		// Oura's 5-minute window) would hold a worker per job of theirs
+		// and stall the queue for everyone.
+		MaxRetryAfter:  5 * time.Second,
+		MaxLimiterWait: 5 * time.Second,
+		Logger:         o.Logger,
+		Now:            o.Now,
+		HTTPClient:     o.HTTPClient,
+		OnFault:        o.OnFault,
+		OnRateLimited:  o.rateLimited(oura.DataSource),
 	})
 	if err != nil {
 		return all.Built{}, err

@@ -63,8 +63,8 @@ type envOptions struct {
 	backfillDays int
 	faults       ourasim.Faults
 	noWorkers    bool
-	// maxRetryAfter is the longest 429 wait the Oura client sits out;
-	// longer ones snooze the job.
+	// maxRetryAfter is the longest wait (a 429's, or the limiter's) the
+	// Oura client sits out; longer ones snooze the job.
 	maxRetryAfter time.Duration
 	// limiter replaces the Oura client's default one (to run it on a
 	// clock the test moves); onRateLimited hears of the client's 429s.
@@ -101,7 +101,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.maxRetryAfter = 300 * time.Millisecond
 	}
 	oc, err := oura.New(oura.Config{BaseURL: simHTTP.URL, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		MaxRetryAfter: o.maxRetryAfter, Logger: logger, HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		MaxRetryAfter: o.maxRetryAfter, MaxLimiterWait: o.maxRetryAfter, Logger: logger, HTTPClient: &http.Client{Timeout: 10 * time.Second},
 		Limiter: o.limiter, OnRateLimited: o.onRateLimited})
 	if err != nil {
 		t.Fatal(err)

@@ -39,11 +39,17 @@ type Config struct {
 	BaseBackoff time.Duration
 	// MaxBackoff caps one delay (default 30 s).
 	MaxBackoff time.Duration
-	// MaxRetryAfter is the longest wait the client sits out inside a call,
-	// whether a 429's Retry-After or the Limiter's own pacing; a longer one
-	// is returned to the caller as KindRateLimited so a job can be
-	// rescheduled instead of holding a worker (default 60 s).
+	// MaxRetryAfter is the longest Retry-After the client waits for inside
+	// a call; a longer one is returned to the caller as KindRateLimited so a
+	// job can be rescheduled instead of holding a worker (default 60 s).
 	MaxRetryAfter time.Duration
+	// MaxLimiterWait is the longest the Limiter may hold a request; a
+	// longer wait is returned as KindRateLimited, naming the layer, with
+	// nothing sent, so that a job whose token (or application) budget is
+	// spent is rescheduled instead of sitting on a worker that other users'
+	// jobs need. 0: no bound, for a command in the foreground that may
+	// as well wait its turn.
+	MaxLimiterWait time.Duration
 	// UserAgent sent with every request.
 	UserAgent string
 	Logger    *slog.Logger
@@ -224,7 +230,7 @@ func (c *Client) once(ctx context.Context, req request) (_ *response, token stri
 	if limitKey == "" {
 		limitKey = token
 	}
-	if err := c.cfg.Limiter.WaitAtMost(ctx, limitKey, c.cfg.MaxRetryAfter); err != nil {
+	if err := c.cfg.Limiter.WaitAtMost(ctx, limitKey, c.cfg.MaxLimiterWait); err != nil {
 		var oe *Error
 		if errors.As(err, &oe) {
 			oe.Method, oe.Path = req.method, req.path

@@ -264,7 +264,7 @@ func TestClientTokenTier429(t *testing.T) {
 	}))
 	defer srv.Close()
 	var tiers []string
-	cl, err := New(Config{BaseURL: srv.URL, Limiter: f.limiter(DefaultLimit(), DefaultLimit()), MaxRetryAfter: 5 * time.Second,
+	cl, err := New(Config{BaseURL: srv.URL, Limiter: f.limiter(DefaultLimit(), DefaultLimit()), MaxRetryAfter: 5 * time.Second, MaxLimiterWait: 5 * time.Second,
 		Now: f.now, Sleep: f.sleep, OnRateLimited: func(tier string) { tiers = append(tiers, tier) }})
 	if err != nil {
 		t.Fatal(err)
