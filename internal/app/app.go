@@ -220,7 +220,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.delivery = dsvc
 	eopt := EngineOptions{Store: st.Store, Logger: opt.Logger, Now: opt.Now, SingleWriter: st.SQLite != nil, URLTokens: st.Sealer.Tokens,
 		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ouraTransport{next: http.DefaultTransport, m: a.metrics}},
-		OnFault:    a.metrics.ouraFault, OnIgnoredNotification: a.metrics.ignoredNotification}
+		OnFault:    a.metrics.ouraFault, OnIgnoredNotification: a.metrics.ignoredNotification, OnRateLimited: a.metrics.rateLimited}
 	built, err := BuildProviders(cfg, eopt)
 	if err != nil {
 		return nil, err
@@ -370,6 +370,9 @@ type EngineOptions struct {
 	HTTPClient *http.Client
 	// OnFault hears of the Oura client's retryable upstream faults.
 	OnFault func(oura.Fault)
+	// OnRateLimited hears of every provider's rate-limit answers, by data
+	// source and the tier of the provider's limits that sent it.
+	OnRateLimited func(dataSource, tier string)
 	// OutboxWritten hears that health documents were written (the
 	// delivery pump's Wake); nil where no pump runs in the process.
 	OutboxWritten func()

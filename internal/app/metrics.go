@@ -30,6 +30,7 @@ type metrics struct {
 	deliveries *prometheus.CounterVec
 	faults     *prometheus.CounterVec
 	ignored    *prometheus.CounterVec
+	limited    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -74,8 +75,12 @@ func newMetrics() *metrics {
 			Name: "wearlink_notifications_ignored_total",
 			Help: "Verified provider notifications of a type wearlink reads nothing for (Oura's daily_cycle_phases, pregnancy, blood_glucose, ...), by provider and type; accepted with 200 and changing nothing.",
 		}, []string{"provider", "type"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wearlink_provider_rate_limited_total",
+			Help: "Rate-limit answers of a provider's API (Oura's 429s, Withings' status 601), by data source and the layer of the provider's limits that refused: token (one user's access token: only that user's syncs wait), application (every user's wait), unknown (not named).",
+		}, []string{"data_source", "tier"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.ouraCalls, m.ouraTime, m.jobs, m.jobTime, m.deliveries, m.faults, m.ignored,
+	m.reg.MustRegister(m.requests, m.latency, m.ouraCalls, m.ouraTime, m.jobs, m.jobTime, m.deliveries, m.faults, m.ignored, m.limited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -88,6 +93,12 @@ func (m *metrics) ouraFault(f oura.Fault) {
 // ignoredNotification counts a notification of a type nothing is read for.
 func (m *metrics) ignoredNotification(dataSource, typ string) {
 	m.ignored.WithLabelValues(dataSource, typ).Inc()
+}
+
+// rateLimited counts a provider's rate-limit answer by the layer that
+// sent it.
+func (m *metrics) rateLimited(dataSource, tier string) {
+	m.limited.WithLabelValues(dataSource, tier).Inc()
 }
 
 // handler serves the registry in the Prometheus text format.

@@ -23,13 +23,19 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 	oc, err := oura.New(oura.Config{
 		BaseURL: cfg.Oura.APIBaseURL,
 		Limiter: oura.NewRateLimiter(ouraLimit(cfg.Oura.AppRateLimit), ouraLimit(cfg.Oura.TokenRateLimit)),
-		// Short waits are sat out in place; a longer Retry-After snoozes
-		// the job instead of holding a worker.
-		MaxRetryAfter: 5 * time.Second,
-		Logger:        o.Logger,
-		Now:           o.Now,
-		HTTPClient:    o.HTTPClient,
-		OnFault:       o.OnFault,
+		// Short waits are sat out in place; a longer Retry-After, or a
+		// longer wait for the limiter's budgets, snoozes the job instead
+		// of holding a worker. 5 s: a few River polls, what a snooze costs
+		// in delay anyway, while one user's spent token budget (up to
+		// Oura's 5-minute window) would hold a worker per job of theirs
+		// and stall the queue for everyone.
+		MaxRetryAfter:  5 * time.Second,
+		MaxLimiterWait: 5 * time.Second,
+		Logger:         o.Logger,
+		Now:            o.Now,
+		HTTPClient:     o.HTTPClient,
+		OnFault:        o.OnFault,
+		OnRateLimited:  o.rateLimited(oura.DataSource),
 	})
 	if err != nil {
 		return all.Built{}, err
@@ -50,14 +56,15 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 	wc, err := whoop.New(whoop.ClientConfig{BaseURL: cfg.Whoop.APIBaseURL, Now: o.Now,
 		// As for Oura: a long reset snoozes the job instead of holding a
 		// worker.
-		MaxRetryAfter: 5 * time.Second})
+		MaxRetryAfter: 5 * time.Second, OnRateLimited: o.rateLimited(whoop.DataSource)})
 	if err != nil {
 		return all.Built{}, err
 	}
 	// Withings' client holds the application's 120 requests a minute, on
 	// real time whatever the engine's clock: it paces real requests. A
 	// longer wait after a 601 snoozes the job.
-	wic, err := withings.New(withings.ClientConfig{BaseURL: cfg.Withings.APIBaseURL, MaxRetryAfter: 5 * time.Second})
+	wic, err := withings.New(withings.ClientConfig{BaseURL: cfg.Withings.APIBaseURL, MaxRetryAfter: 5 * time.Second,
+		OnRateLimited: o.rateLimited(withings.DataSource)})
 	if err != nil {
 		return all.Built{}, err
 	}
@@ -92,6 +99,15 @@ func revokersOf(built all.Built) map[string]erase.Revoker {
 		out[ds] = f.Revoke
 	}
 	return out
+}
+
+// rateLimited is OnRateLimited for one provider's client, nil when nothing
+// listens.
+func (o EngineOptions) rateLimited(dataSource string) func(tier string) {
+	if o.OnRateLimited == nil {
+		return nil
+	}
+	return func(tier string) { o.OnRateLimited(dataSource, tier) }
 }
 
 // ouraLimit converts a configured budget for the Oura client's limiter.

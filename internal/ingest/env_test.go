@@ -63,9 +63,13 @@ type envOptions struct {
 	backfillDays int
 	faults       ourasim.Faults
 	noWorkers    bool
-	// maxRetryAfter is the longest 429 wait the Oura client sits out;
-	// longer ones snooze the job.
+	// maxRetryAfter is the longest wait (a 429's, or the limiter's) the
+	// Oura client sits out; longer ones snooze the job.
 	maxRetryAfter time.Duration
+	// limiter replaces the Oura client's default one (to run it on a
+	// clock the test moves); onRateLimited hears of the client's 429s.
+	limiter       *oura.RateLimiter
+	onRateLimited func(tier string)
 	engine        func(*ingest.Config)
 }
 
@@ -97,7 +101,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.maxRetryAfter = 300 * time.Millisecond
 	}
 	oc, err := oura.New(oura.Config{BaseURL: simHTTP.URL, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		MaxRetryAfter: o.maxRetryAfter, Logger: logger, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		MaxRetryAfter: o.maxRetryAfter, MaxLimiterWait: o.maxRetryAfter, Logger: logger, HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		Limiter: o.limiter, OnRateLimited: o.onRateLimited})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,18 +163,23 @@ func newEnv(t *testing.T, o envOptions) *env {
 // released, so a test can know a read is in flight instead of guessing
 // from timing.
 type gate struct {
-	mu      gosync.Mutex
-	pattern string
-	open    chan struct{}
-	held    chan string
+	mu    gosync.Mutex
+	match func(*http.Request) bool
+	open  chan struct{}
+	held  chan string
 }
 
 // hold makes requests whose path contains pattern wait; it returns a
 // channel that receives each held request's path and query.
 func (g *gate) hold(pattern string) <-chan string {
+	return g.holdIf(func(r *http.Request) bool { return strings.Contains(r.URL.Path, pattern) })
+}
+
+// holdIf is hold for the requests match accepts.
+func (g *gate) holdIf(match func(*http.Request) bool) <-chan string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.pattern, g.open, g.held = pattern, make(chan struct{}), make(chan string, 64)
+	g.match, g.open, g.held = match, make(chan struct{}), make(chan string, 64)
 	return g.held
 }
 
@@ -179,7 +189,7 @@ func (g *gate) release() {
 	defer g.mu.Unlock()
 	if g.open != nil {
 		close(g.open)
-		g.pattern, g.open = "", nil
+		g.match, g.open = nil, nil
 	}
 }
 
@@ -187,7 +197,7 @@ func (g *gate) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		open, held := g.open, g.held
-		match := open != nil && strings.Contains(r.URL.Path, g.pattern)
+		match := open != nil && g.match(r)
 		g.mu.Unlock()
 		if match {
 			select {

@@ -152,7 +152,10 @@ func (e *Engine) jobError(ctx context.Context, connID int64, what string, err er
 		if wait <= 0 {
 			wait = 5 * time.Second
 		}
-		e.log.InfoContext(ctx, "provider rate limit: job snoozed", "connection", connID, "job", what, "retry_after", wait)
+		// The tier tells one user's spent budget (the others' jobs go
+		// on) from the application's (everyone waits).
+		e.log.InfoContext(ctx, "provider rate limit: job snoozed", "connection", connID, "job", what, "retry_after", wait,
+			"tier", provider.RateLimitTier(err))
 		return river.JobSnooze(wait)
 	case provider.KindInvalidToken:
 		return river.JobCancel(e.reauth(ctx, connID, "token", err))

@@ -78,6 +78,23 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
+// Tiered is implemented by rate-limit errors that name the layer of the
+// provider's limits that refused (Oura: "token" or "application").
+type Tiered interface {
+	error
+	RateLimitTier() string
+}
+
+// RateLimitTier returns the layer a rate limit came from, "" if err does
+// not say.
+func RateLimitTier(err error) string {
+	var t Tiered
+	if errors.As(err, &t) {
+		return t.RateLimitTier()
+	}
+	return ""
+}
+
 // Error is a classified error a provider may return when it has no error
 // type of its own.
 type Error struct {

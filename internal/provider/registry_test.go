@@ -78,11 +78,15 @@ type kinded struct{ retry time.Duration }
 func (kinded) Error() string                       { return "rate limited" }
 func (kinded) ProviderKind() provider.Kind         { return provider.KindRateLimited }
 func (k kinded) ProviderRetryAfter() time.Duration { return k.retry }
+func (kinded) RateLimitTier() string               { return "token" }
 
 func TestKindThroughWrapping(t *testing.T) {
 	err := fmt.Errorf("read sleep: %w", kinded{retry: 3 * time.Second})
-	if provider.KindOf(err) != provider.KindRateLimited || provider.RetryAfter(err) != 3*time.Second {
-		t.Fatalf("kind %v, retry after %v", provider.KindOf(err), provider.RetryAfter(err))
+	if provider.KindOf(err) != provider.KindRateLimited || provider.RetryAfter(err) != 3*time.Second || provider.RateLimitTier(err) != "token" {
+		t.Fatalf("kind %v, retry after %v, tier %q", provider.KindOf(err), provider.RetryAfter(err), provider.RateLimitTier(err))
+	}
+	if tier := provider.RateLimitTier(errors.New("plain")); tier != "" {
+		t.Fatalf("tier %q of an error that names none", tier)
 	}
 	err = fmt.Errorf("x: %w", &provider.Error{Kind: provider.KindNotFound, Err: errors.New("gone")})
 	if provider.KindOf(err) != provider.KindNotFound || provider.RetryAfter(err) != 0 || err.Error() != "x: gone" {

@@ -43,6 +43,13 @@ type Config struct {
 	// a call; a longer one is returned to the caller as KindRateLimited so a
 	// job can be rescheduled instead of holding a worker (default 60 s).
 	MaxRetryAfter time.Duration
+	// MaxLimiterWait is the longest the Limiter may hold a request; a
+	// longer wait is returned as KindRateLimited, naming the layer, with
+	// nothing sent, so that a job whose token (or application) budget is
+	// spent is rescheduled instead of sitting on a worker that other users'
+	// jobs need. 0: no bound, for a command in the foreground that may
+	// as well wait its turn.
+	MaxLimiterWait time.Duration
 	// UserAgent sent with every request.
 	UserAgent string
 	Logger    *slog.Logger
@@ -53,6 +60,9 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// OnFault hears of every retryable upstream fault (metrics count them).
 	OnFault func(Fault)
+	// OnRateLimited hears of every 429 with the layer that sent it
+	// (TierLabel of X-RateLimit-Tier); metrics count them by tier.
+	OnRateLimited func(tier string)
 	// FaultLogBurst is how many WARN lines per FaultLogInterval upstream
 	// faults of one kind and collection may write (default 5 per minute);
 	// the rest are counted, and the next line says how many were held
@@ -166,6 +176,9 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 		if !errors.As(err, &oe) {
 			return nil, err // context cancellation, token source failure
 		}
+		if oe.held {
+			return nil, err // nothing was sent: the caller reschedules
+		}
 		if oe.Kind == KindInvalidToken && !refreshed {
 			// Oura's refresh tokens are single-use: after 401s to several
 			// requests at once, only the first may refresh; a second
@@ -217,7 +230,11 @@ func (c *Client) once(ctx context.Context, req request) (_ *response, token stri
 	if limitKey == "" {
 		limitKey = token
 	}
-	if err := c.cfg.Limiter.Wait(ctx, limitKey); err != nil {
+	if err := c.cfg.Limiter.WaitAtMost(ctx, limitKey, c.cfg.MaxLimiterWait); err != nil {
+		var oe *Error
+		if errors.As(err, &oe) {
+			oe.Method, oe.Path = req.method, req.path
+		}
 		return nil, token, err
 	}
 	u := *c.base
@@ -252,6 +269,9 @@ func (c *Client) once(ctx context.Context, req request) (_ *response, token stri
 	defer hresp.Body.Close()
 	// The limiter learns the budget the API enforces from every answer.
 	c.cfg.Limiter.Observe(limitKey, hresp.StatusCode, hresp.Header)
+	if hresp.StatusCode == http.StatusTooManyRequests && c.cfg.OnRateLimited != nil {
+		c.cfg.OnRateLimited(TierLabel(hresp.Header.Get("X-RateLimit-Tier")))
+	}
 	data, err := io.ReadAll(hresp.Body)
 	if err != nil {
 		if ctx.Err() != nil {

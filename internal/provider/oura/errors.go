@@ -79,6 +79,9 @@ type Error struct {
 	RateLimit  *RateLimit
 	TraceID    string // x-trace-id, for support requests to Oura
 	Err        error  // underlying network or decode error
+	// held: the limiter refused to wait this long (RateLimiter.WaitAtMost);
+	// nothing was sent.
+	held bool
 }
 
 func (e *Error) Error() string {
@@ -109,6 +112,16 @@ func (e *Error) Retryable() bool {
 		return true
 	}
 	return false
+}
+
+// RateLimitTier names the rate-limit layer of a 429 (X-RateLimit-Tier,
+// "" when it named none) or of the limiter's refusal to wait; "" for
+// other errors.
+func (e *Error) RateLimitTier() string {
+	if e.RateLimit == nil {
+		return ""
+	}
+	return e.RateLimit.Tier
 }
 
 // KindOf returns the Kind of err, or KindUnknown when err is not an *Error.
@@ -153,6 +166,9 @@ func parseError(resp *http.Response, body []byte, now time.Time) *Error {
 		e.Kind = KindServer
 	}
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+	if e.Kind == KindRateLimited {
+		e.RetryAfter = retryAfter429(resp.Header, now)
+	}
 	if e.Detail == "" {
 		e.Detail = http.StatusText(resp.StatusCode)
 	}

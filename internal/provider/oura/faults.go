@@ -122,6 +122,11 @@ func (c *Client) fault(ctx context.Context, req request, oe *Error, attempt int,
 		msg = "oura: upstream fault, retrying"
 		args = append(args, "wait", wait)
 	}
+	if oe.RateLimit != nil {
+		// Which layer refused: the token's holds back one user, the
+		// application's everyone.
+		args = append(args, "tier", TierLabel(oe.RateLimit.Tier))
+	}
 	if oe.TraceID != "" {
 		args = append(args, "trace_id", oe.TraceID)
 	}

@@ -88,9 +88,37 @@ func NewRateLimiter(app, perToken Limit, opts ...LimiterOption) *RateLimiter {
 	return r
 }
 
+// Rate-limit layers, as Oura names them in X-RateLimit-Tier.
+const (
+	TierToken       = "token"
+	TierApplication = "application"
+)
+
+// TierLabel names the layer a 429's X-RateLimit-Tier value stands for:
+// TierToken, TierApplication, or "unknown" for anything else, so that
+// whatever the API sends never becomes an unbounded metric label.
+func TierLabel(tier string) string {
+	switch tier {
+	case TierToken, TierApplication:
+		return tier
+	}
+	return "unknown"
+}
+
 // Wait blocks until one request with the given token fits both budgets,
 // and counts it.
 func (r *RateLimiter) Wait(ctx context.Context, token string) error {
+	return r.WaitAtMost(ctx, token, 0)
+}
+
+// WaitAtMost is Wait for a caller that must not be held long: when a
+// layer would hold the request longer than limit (0: no bound), it
+// returns at once a KindRateLimited *Error whose RetryAfter is that wait
+// and whose RateLimit.Tier names the layer, and counts nothing. A job can
+// then be rescheduled instead of sitting on a worker that other users'
+// jobs need, which matters most for the token layer: one user's spent
+// budget must not stall everyone else's syncs.
+func (r *RateLimiter) WaitAtMost(ctx context.Context, token string, limit time.Duration) error {
 	if r == nil {
 		return nil
 	}
@@ -101,9 +129,11 @@ func (r *RateLimiter) Wait(ctx context.Context, token string) error {
 		r.mu.Lock()
 		now := r.now()
 		tw := r.token(token, now)
-		d := r.app.wait(now)
+		d, tier := r.app.wait(now), TierApplication
 		if tw != nil {
-			d = max(d, tw.wait(now))
+			if td := tw.wait(now); td > d {
+				d, tier = td, TierToken
+			}
 		}
 		if d <= 0 {
 			r.app.take(now)
@@ -114,6 +144,10 @@ func (r *RateLimiter) Wait(ctx context.Context, token string) error {
 			return nil
 		}
 		r.mu.Unlock()
+		if limit > 0 && d > limit {
+			return &Error{Kind: KindRateLimited, Detail: "the " + tier + " request budget is spent", RetryAfter: d,
+				RateLimit: &RateLimit{Tier: tier}, held: true}
+		}
 		if err := r.sleep(ctx, d); err != nil {
 			return err
 		}
@@ -165,7 +199,7 @@ func (r *RateLimiter) Observe(token string, status int, h http.Header) {
 		}
 	}
 	if status == http.StatusTooManyRequests {
-		d := parseRetryAfter(h.Get("Retry-After"), now)
+		d := retryAfter429(h, now)
 		if d <= 0 {
 			d = time.Second // a 429 without a delay still means slow down
 		}
@@ -232,6 +266,22 @@ func (w *window) take(now time.Time) {
 	if now.Before(w.leftUntil) {
 		w.left--
 	}
+}
+
+// retryAfter429 is how long a 429 asks to wait: its Retry-After, or, when
+// it has none, until its X-RateLimit-Reset. Retry-After wins when both are
+// sent: it is the API's answer to this request, and the reset of a
+// rolling window can lie further out than the next free slot.
+func retryAfter429(h http.Header, now time.Time) time.Duration {
+	if d := parseRetryAfter(h.Get("Retry-After"), now); d > 0 {
+		return d
+	}
+	if sec, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+		if reset := time.Unix(sec, 0); reset.After(now) {
+			return reset.Sub(now)
+		}
+	}
+	return 0
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -2,9 +2,11 @@ package oura
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -176,5 +178,115 @@ func TestClientFeedsTheLimiter(t *testing.T) {
 	}
 	if len(f.waits) != 1 || f.waits[0] != time.Minute {
 		t.Fatalf("waits %v, want one of 1m: the first answer said nothing remains until the reset", f.waits)
+	}
+}
+
+// A wait longer than the caller's bound is returned, naming the layer,
+// instead of taken; shorter ones are sat out, and other tokens go at once.
+func TestRateLimiterWaitAtMost(t *testing.T) {
+	f := newFakeTime()
+	lim := f.limiter(DefaultLimit(), DefaultLimit())
+	h := http.Header{}
+	h.Set("Retry-After", "90")
+	h.Set("X-RateLimit-Tier", TierToken)
+	lim.Observe("a", http.StatusTooManyRequests, h)
+
+	err := lim.WaitAtMost(context.Background(), "a", 5*time.Second)
+	var oe *Error
+	if !errors.As(err, &oe) || oe.Kind != KindRateLimited || oe.RetryAfter != 90*time.Second || oe.RateLimitTier() != TierToken {
+		t.Fatalf("token a after a 90 s token-tier 429: %v (%+v), want rate_limited, 90s, tier token", err, oe)
+	}
+	if len(f.waits) != 0 {
+		t.Fatalf("the limiter waited %v before refusing", f.waits)
+	}
+	if err := lim.WaitAtMost(context.Background(), "b", 5*time.Second); err != nil || len(f.waits) != 0 {
+		t.Fatalf("token b: %v, waits %v; a's 429 must not hold it", err, f.waits)
+	}
+
+	h.Set("Retry-After", "3")
+	lim.Observe("c", http.StatusTooManyRequests, h)
+	if err := lim.WaitAtMost(context.Background(), "c", 5*time.Second); err != nil || len(f.waits) != 1 || f.waits[0] != 3*time.Second {
+		t.Fatalf("token c: %v, waits %v; a 3 s wait within the bound is sat out", err, f.waits)
+	}
+
+	h.Set("Retry-After", "60")
+	h.Set("X-RateLimit-Tier", TierApplication)
+	lim.Observe("c", http.StatusTooManyRequests, h)
+	err = lim.WaitAtMost(context.Background(), "b", 5*time.Second)
+	if !errors.As(err, &oe) || oe.RateLimitTier() != TierApplication || oe.RetryAfter != 60*time.Second {
+		t.Fatalf("token b after the application's 429: %v, want tier application, 60s", err)
+	}
+}
+
+// A 429 without Retry-After holds its layer until X-RateLimit-Reset.
+func TestRateLimiter429Reset(t *testing.T) {
+	f := newFakeTime()
+	lim := f.limiter(DefaultLimit(), DefaultLimit())
+	h := http.Header{}
+	h.Set("X-RateLimit-Tier", TierToken)
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(f.t.Add(20*time.Second).Unix(), 10))
+	lim.Observe("a", http.StatusTooManyRequests, h)
+	if held := f.send(t, lim, "a", 1, 0); held != 20*time.Second {
+		t.Fatalf("held %v, want until the reset 20 s away", held)
+	}
+}
+
+func TestTierLabel(t *testing.T) {
+	for in, want := range map[string]string{"token": "token", "application": "application", "": "unknown", "app": "unknown"} {
+		if got := TierLabel(in); got != want {
+			t.Errorf("TierLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The client reports each 429's tier, returns a token-tier wait longer
+// than MaxRetryAfter to the caller, and then refuses that token's calls
+// without sending them, while another token's calls go through.
+func TestClientTokenTier429(t *testing.T) {
+	f := newFakeTime()
+	var mu sync.Mutex
+	var sent []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.Header.Get("Authorization")
+		mu.Lock()
+		sent = append(sent, tok)
+		mu.Unlock()
+		if tok == "Bearer a" {
+			w.Header().Set("Retry-After", "120")
+			w.Header().Set("X-RateLimit-Tier", TierToken)
+			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(f.t.Add(2*time.Minute).Unix(), 10))
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"detail":"Request Rate Limit Exceeded."}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":"u1"}`))
+	}))
+	defer srv.Close()
+	var tiers []string
+	cl, err := New(Config{BaseURL: srv.URL, Limiter: f.limiter(DefaultLimit(), DefaultLimit()), MaxRetryAfter: 5 * time.Second, MaxLimiterWait: 5 * time.Second,
+		Now: f.now, Sleep: f.sleep, OnRateLimited: func(tier string) { tiers = append(tiers, tier) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 2 {
+		_, err := cl.User(StaticToken("a")).PersonalInfo(ctx)
+		var oe *Error
+		if !errors.As(err, &oe) || oe.Kind != KindRateLimited || oe.RateLimitTier() != TierToken || oe.RetryAfter != 2*time.Minute {
+			t.Fatalf("call %d with token a: %v, want rate_limited, tier token, 2m", i, err)
+		}
+	}
+	mu.Lock()
+	n := len(sent)
+	mu.Unlock()
+	if n != 1 || len(tiers) != 1 || tiers[0] != TierToken {
+		t.Fatalf("%d requests sent, tiers %v: want one request with a and one token-tier 429; the second call waits in the limiter's account", n, tiers)
+	}
+	if _, err := cl.User(StaticToken("b")).PersonalInfo(ctx); err != nil {
+		t.Fatalf("token b: %v", err)
+	}
+	if len(f.waits) != 0 {
+		t.Fatalf("the client sat out %v", f.waits)
 	}
 }

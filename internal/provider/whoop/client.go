@@ -41,6 +41,9 @@ type ClientConfig struct {
 	Now func() time.Time
 	// Sleep waits (default: a timer that honours ctx); tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRateLimited hears of every 429, with the tier "application":
+	// WHOOP's limits are the application's, per client.
+	OnRateLimited func(tier string)
 }
 
 // Client talks to the WHOOP API v2 for one application. It is safe for
@@ -92,6 +95,11 @@ func New(cfg ClientConfig) (*Client, error) {
 	}
 	return &Client{base: u, cfg: cfg, lim: newBudget(cfg.PerMinute, cfg.PerDay)}, nil
 }
+
+// TierApplication names the only layer of WHOOP's limits: the
+// application's (its requests per minute and per day, all users
+// together).
+const TierApplication = "application"
 
 // BaseURL returns the API base the client talks to.
 func (c *Client) BaseURL() string { return c.base.String() }
@@ -280,6 +288,9 @@ func (c *Client) send(ctx context.Context, req request) (token string, _ error) 
 			return token, ctx.Err()
 		}
 		return token, &Error{Kind: provider.KindNetwork, StatusCode: resp.StatusCode, Method: req.method, Path: req.path, Err: err}
+	}
+	if resp.StatusCode == http.StatusTooManyRequests && c.cfg.OnRateLimited != nil {
+		c.cfg.OnRateLimited(TierApplication)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return token, parseError(req.method, req.path, resp.StatusCode, resp.Header, data)

@@ -116,7 +116,9 @@ func TestRateLimited(t *testing.T) {
 				return true
 			}
 			clk := newClock()
-			_, err := f.client(t, clk, nil).User(provider.StaticToken("tok")).Profile(context.Background())
+			var tiers []string
+			_, err := f.client(t, clk, func(c *ClientConfig) { c.OnRateLimited = func(tier string) { tiers = append(tiers, tier) } }).
+				User(provider.StaticToken("tok")).Profile(context.Background())
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -130,6 +132,11 @@ func TestRateLimited(t *testing.T) {
 			}
 			if len(f.log()) != tt.wantReqs {
 				t.Errorf("%d requests, want %d", len(f.log()), tt.wantReqs)
+			}
+			// Every 429 is reported, as the application's: WHOOP has no
+			// other layer.
+			if want := slices.Repeat([]string{TierApplication}, min(tt.failures, tt.wantReqs)); !slices.Equal(tiers, want) {
+				t.Errorf("reported %v, want %v", tiers, want)
 			}
 		})
 	}

@@ -55,7 +55,15 @@ type ClientConfig struct {
 	Now func() time.Time
 	// Sleep waits (default: a timer that honours ctx); tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRateLimited hears of every rate-limit answer (status 601, or an
+	// HTTP 429), with the tier "application": Withings' limit is the
+	// application's.
+	OnRateLimited func(tier string)
 }
+
+// TierApplication names the only layer of Withings' limits: the
+// application's requests per minute, all users together.
+const TierApplication = "application"
 
 // Client talks to the Withings Public API for one application. It is safe
 // for concurrent use; per-user calls go through User.
@@ -198,6 +206,9 @@ func (c *Client) do(ctx context.Context, req call) (json.RawMessage, error) {
 		var we *Error
 		if !errors.As(err, &we) {
 			return nil, err // context cancellation, token source failure
+		}
+		if we.Kind == provider.KindRateLimited && !we.budget && c.cfg.OnRateLimited != nil {
+			c.cfg.OnRateLimited(TierApplication) // the API's answer, not our own budget's
 		}
 		if we.Kind == provider.KindInvalidToken && !refreshed && req.auth != nil {
 			// Refresh once, and only if no other request has replaced

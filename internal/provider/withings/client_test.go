@@ -254,10 +254,14 @@ func Test601Retry(t *testing.T) {
 		return ok(map[string]any{"devices": []any{map[string]any{"type": "Scale", "model": "Body+", "hash_deviceid": "h1"}}})
 	})
 	clk := newClock()
-	u := f.client(t, clk, nil).User(static("tok"))
+	var tiers []string
+	u := f.client(t, clk, func(c *ClientConfig) { c.OnRateLimited = func(tier string) { tiers = append(tiers, tier) } }).User(static("tok"))
 	devs, err := u.Devices(bg)
 	if err != nil || len(devs) != 1 {
 		t.Fatalf("%v, %v", devs, err)
+	}
+	if !slices.Equal(tiers, []string{TierApplication, TierApplication}) {
+		t.Errorf("reported %v, want the application's tier for each 601", tiers)
 	}
 	if got := clk.slept(); !slices.Equal(got, []time.Duration{10 * time.Second, 20 * time.Second}) {
 		t.Errorf("waited %v, want [10s 20s]", got)
@@ -298,7 +302,12 @@ func TestBudgetBeyondMaxWait(t *testing.T) {
 	f := newFake(t)
 	f.on("/v2/user", "getdevice", func(url.Values, string) string { return ok(map[string]any{"devices": []any{}}) })
 	clk := newClock()
-	u := f.client(t, clk, func(c *ClientConfig) { c.PerMinute = 1; c.MaxRetryAfter = 10 * time.Second }).User(static("tok"))
+	reported := 0
+	u := f.client(t, clk, func(c *ClientConfig) {
+		c.PerMinute = 1
+		c.MaxRetryAfter = 10 * time.Second
+		c.OnRateLimited = func(string) { reported++ }
+	}).User(static("tok"))
 	if _, err := u.Devices(bg); err != nil {
 		t.Fatal(err)
 	}
@@ -308,6 +317,9 @@ func TestBudgetBeyondMaxWait(t *testing.T) {
 	}
 	if n, slept := len(f.log()), clk.slept(); n != 1 || len(slept) != 0 {
 		t.Errorf("%d requests, slept %v", n, slept)
+	}
+	if reported != 0 {
+		t.Errorf("%d rate limits reported; the budget's own wait is not Withings' answer", reported)
 	}
 }
 

@@ -23,7 +23,9 @@ const AdminHelp = `Control routes (JSON, no authentication):
   GET    /_sim/faults                       faults in force
   PUT    /_sim/faults                       replace them: {"latency":"200ms","latency_jitter":"50ms","error_rate":0.1,
                                             "reset_rate":0,"truncate_rate":0,"force_429":0,"force_429_retry_after":"1s"}
-  POST   /_sim/faults/429?n=5&retry_after=2s  the next n /v2/ requests get 429
+  POST   /_sim/faults/429?n=5&retry_after=2s  the next n /v2/ requests get 429 (&tier=application: the
+                                            application's layer; default token)
+  POST   /_sim/limit?user=0&retry_after=30s  user 0's tokens get token-tier 429s until retry_after=0
   GET    /_sim/webhooks                     subscriptions and notification counters
   POST   /_sim/tokens                       issue a token: {"user":0,"scopes":["daily"],"expires_in":"1h"}
                                             (scopes omitted: all; negative expires_in: already expired)
@@ -50,6 +52,7 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	})
 	m.HandleFunc("PUT /_sim/faults", s.adminSetFaults)
 	m.HandleFunc("POST /_sim/faults/429", s.adminForce429)
+	m.HandleFunc("POST /_sim/limit", s.adminLimitUser)
 	m.HandleFunc("GET /_sim/webhooks", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"subscriptions": s.Subscriptions(), "stats": s.WebhookStats()})
 	})
@@ -179,8 +182,32 @@ func (s *Server) adminForce429(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.ForceRateLimit(n, ra)
+	tier := q.Get("tier")
+	if tier == "" {
+		tier = TierToken
+	}
+	if tier != TierToken && tier != TierApplication {
+		writeDetail(w, http.StatusBadRequest, "tier must be token or application")
+		return
+	}
+	s.ForceRateLimitTier(n, ra, tier)
 	writeJSON(w, http.StatusOK, s.Faults())
+}
+
+func (s *Server) adminLimitUser(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	i, err := strconv.Atoi(q.Get("user"))
+	if err != nil || s.userByIndex(i) == nil {
+		writeDetail(w, http.StatusBadRequest, "user must be a user index")
+		return
+	}
+	ra, err := time.ParseDuration(q.Get("retry_after"))
+	if err != nil || ra < 0 {
+		writeDetail(w, http.StatusBadRequest, "retry_after must be a Go duration (0 lifts the limit)")
+		return
+	}
+	s.LimitUser(i, ra)
+	writeJSON(w, http.StatusOK, map[string]any{"user": i, "retry_after": ra.String()})
 }
 
 func (s *Server) adminIssueToken(w http.ResponseWriter, r *http.Request) {

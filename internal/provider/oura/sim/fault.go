@@ -27,11 +27,14 @@ type Faults struct {
 	// Content-Length but send only half the body before the connection is
 	// closed.
 	TruncateRate float64
-	// Force429 makes the next Force429 requests fail with 429 (tier
-	// "token"), whatever the real rate-limit budget.
+	// Force429 makes the next Force429 requests fail with 429, whatever
+	// the real rate-limit budget.
 	Force429 int
 	// Force429RetryAfter is the Retry-After those 429s carry (default 1s).
 	Force429RetryAfter time.Duration
+	// Force429Tier is the X-RateLimit-Tier they name: TierToken (the
+	// default) or TierApplication.
+	Force429Tier string
 	// Force5xx and ForceTruncate make the next requests (after any forced
 	// 429s) fail with a 503 or a truncated body, so a test can count on a
 	// fault instead of hoping a random draw produces one.
@@ -55,6 +58,7 @@ type faultsJSON struct {
 	TruncateRate       float64 `json:"truncate_rate"`
 	Force429           int     `json:"force_429"`
 	Force429RetryAfter string  `json:"force_429_retry_after,omitempty"`
+	Force429Tier       string  `json:"force_429_tier,omitempty"`
 	Force5xx           int     `json:"force_5xx,omitempty"`
 	ForceTruncate      int     `json:"force_truncate,omitempty"`
 }
@@ -67,7 +71,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		}
 		return v.String()
 	}
-	return json.Marshal(faultsJSON{d(f.Latency), d(f.LatencyJitter), f.ErrorRate, f.ResetRate, f.TruncateRate, f.Force429, d(f.Force429RetryAfter), f.Force5xx, f.ForceTruncate})
+	return json.Marshal(faultsJSON{d(f.Latency), d(f.LatencyJitter), f.ErrorRate, f.ResetRate, f.TruncateRate, f.Force429, d(f.Force429RetryAfter), f.Force429Tier, f.Force5xx, f.ForceTruncate})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -91,7 +95,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		*p.dst = v
 	}
 	out.ErrorRate, out.ResetRate, out.TruncateRate, out.Force429 = j.ErrorRate, j.ResetRate, j.TruncateRate, j.Force429
-	out.Force5xx, out.ForceTruncate = j.Force5xx, j.ForceTruncate
+	out.Force5xx, out.ForceTruncate, out.Force429Tier = j.Force5xx, j.ForceTruncate, j.Force429Tier
 	*f = out
 	return out.validate()
 }
@@ -104,6 +108,9 @@ func (f Faults) validate() error {
 	}
 	if f.Latency < 0 || f.LatencyJitter < 0 || f.Force429 < 0 || f.Force429RetryAfter < 0 || f.Force5xx < 0 || f.ForceTruncate < 0 {
 		return fmt.Errorf("faults: negative value")
+	}
+	if f.Force429Tier != "" && f.Force429Tier != TierToken && f.Force429Tier != TierApplication {
+		return fmt.Errorf("faults: force_429_tier %q is neither %q nor %q", f.Force429Tier, TierToken, TierApplication)
 	}
 	return nil
 }
@@ -123,6 +130,7 @@ type faultDecision struct {
 	status  int
 	latency time.Duration
 	retry   time.Duration
+	tier    string
 }
 
 type faultInjector struct {
@@ -167,7 +175,10 @@ func (fi *faultInjector) decide() faultDecision {
 	switch {
 	case f.Force429 > 0:
 		f.Force429--
-		d.kind, d.retry = fault429, f.Force429RetryAfter
+		d.kind, d.retry, d.tier = fault429, f.Force429RetryAfter, f.Force429Tier
+		if d.tier == "" {
+			d.tier = TierToken
+		}
 		if d.retry <= 0 {
 			d.retry = time.Second
 		}

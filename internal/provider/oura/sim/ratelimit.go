@@ -28,6 +28,9 @@ type rateLimiter struct {
 	fixed   bool
 	tiers   map[string]RateLimit
 	windows map[string]map[string]*rlWindow // tier -> key -> window
+	// users are held at the token layer by LimitUser: user index -> the
+	// Retry-After of their 429s.
+	users map[int]time.Duration
 }
 
 type rlWindow struct {
@@ -115,6 +118,37 @@ func (l *rateLimiter) full(w *rlWindow, lim RateLimit, now time.Time) (time.Dura
 		return w.hits[len(w.hits)-lim.Requests].Add(lim.Window).Sub(now), true
 	}
 	return 0, false
+}
+
+// LimitUser answers every data request made with a token of user i (the
+// index in Users; every token the user was issued, refreshed ones too)
+// with a token-tier 429 carrying retryAfter (at least 1 s) until it is
+// called again with 0. Other users' requests are not touched: this is one
+// user's spent per-token budget, which a test lifts when it chooses
+// instead of waiting out a window.
+func (s *Server) LimitUser(i int, retryAfter time.Duration) {
+	l := s.limiter
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if retryAfter <= 0 {
+		delete(l.users, i)
+		return
+	}
+	if l.users == nil {
+		l.users = map[int]time.Duration{}
+	}
+	l.users[i] = max(retryAfter, time.Second)
+}
+
+// userLimited reports the 429 of a user held by LimitUser.
+func (l *rateLimiter) userLimited(i int, lim RateLimit, now time.Time) (rateDecision, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d, ok := l.users[i]
+	if !ok {
+		return rateDecision{}, false
+	}
+	return rateDecision{Tier: TierToken, Limit: lim, RetryAfter: d, Reset: now.Add(d)}, true
 }
 
 // writeTooManyRequests sends Oura's 429 with its rate-limit headers.

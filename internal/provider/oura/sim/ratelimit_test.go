@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -97,5 +98,42 @@ func TestSandboxSharesApplicationLimit(t *testing.T) {
 	r := get(t, ts.URL+"/v2/usercollection/daily_sleep", tok)
 	if r.status != 429 || r.header.Get("X-RateLimit-Tier") != TierApplication {
 		t.Errorf("live request after the sandbox used the budget: %d tier %q", r.status, r.header.Get("X-RateLimit-Tier"))
+	}
+}
+
+// LimitUser holds one user's tokens at the token layer, with Oura's
+// headers, and no other user's, until it is lifted.
+func TestLimitUser(t *testing.T) {
+	srv, ts := newTestServer(t, Config{Users: 2})
+	a, b := srv.Tokens()[0].AccessToken, srv.Tokens()[1].AccessToken
+	srv.LimitUser(0, 30*time.Second)
+	r := get(t, ts.URL+"/v2/usercollection/daily_sleep", a)
+	h := r.header
+	if r.status != 429 || h.Get("X-RateLimit-Tier") != TierToken || h.Get("Retry-After") != "30" ||
+		h.Get("X-RateLimit-Limit") != strconv.Itoa(DefaultRateLimitRequests) || h.Get("X-RateLimit-Window") != "300" || h.Get("X-RateLimit-Reset") == "" {
+		t.Fatalf("user 0 while limited: %d %v", r.status, h)
+	}
+	if r := get(t, ts.URL+"/v2/usercollection/daily_sleep", b); r.status != 200 {
+		t.Fatalf("user 1 while user 0 is limited: %d", r.status)
+	}
+	// The control route lifts it.
+	if r := do(t, http.MethodPost, ts.URL+"/_sim/limit?user=0&retry_after=0s", "", nil, nil); r.status != 200 {
+		t.Fatalf("POST /_sim/limit: %d %s", r.status, r.body)
+	}
+	if r := get(t, ts.URL+"/v2/usercollection/daily_sleep", a); r.status != 200 {
+		t.Fatalf("user 0 after the limit was lifted: %d", r.status)
+	}
+}
+
+func TestForcedApplicationTier429(t *testing.T) {
+	srv, ts := newTestServer(t, Config{AppRateLimit: RateLimit{1000, time.Minute}})
+	srv.ForceRateLimitTier(1, 5*time.Second, TierApplication)
+	r := get(t, ts.URL+"/v2/usercollection/daily_sleep", srv.Tokens()[0].AccessToken)
+	if h := r.header; r.status != 429 || h.Get("X-RateLimit-Tier") != TierApplication || h.Get("Retry-After") != "5" ||
+		h.Get("X-RateLimit-Limit") != "1000" || h.Get("X-RateLimit-Window") != "60" {
+		t.Fatalf("forced application 429: %d %v", r.status, h)
+	}
+	if err := srv.SetFaults(Faults{Force429: 1, Force429Tier: "app"}); err == nil {
+		t.Error("an unknown tier was accepted")
 	}
 }

@@ -357,11 +357,17 @@ func (s *Server) SetFaults(f Faults) error {
 // FaultsInjected counts the faults injected so far.
 func (s *Server) FaultsInjected() FaultCounts { return s.faults.counts() }
 
-// ForceRateLimit makes the next n /v2/ requests fail with 429 and the given
-// Retry-After (0: 1 s), leaving the other faults alone.
+// ForceRateLimit makes the next n /v2/ requests fail with a token-tier 429
+// and the given Retry-After (0: 1 s), leaving the other faults alone.
 func (s *Server) ForceRateLimit(n int, retryAfter time.Duration) {
+	s.ForceRateLimitTier(n, retryAfter, TierToken)
+}
+
+// ForceRateLimitTier is ForceRateLimit naming the layer (TierToken or
+// TierApplication) in X-RateLimit-Tier.
+func (s *Server) ForceRateLimitTier(n int, retryAfter time.Duration, tier string) {
 	s.faults.mu.Lock()
-	s.faults.f.Force429, s.faults.f.Force429RetryAfter = n, retryAfter
+	s.faults.f.Force429, s.faults.f.Force429RetryAfter, s.faults.f.Force429Tier = n, retryAfter, tier
 	s.faults.mu.Unlock()
 }
 
@@ -429,7 +435,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case fault5xx:
 		writeDetail(bw, fd.status, fault5xxDetail[fd.status])
 	case fault429:
-		writeTooManyRequests(bw, rateDecision{Tier: TierToken, Limit: s.cfg.TokenRateLimit, RetryAfter: fd.retry, Reset: s.clock.Real().Add(fd.retry)})
+		lim := s.cfg.TokenRateLimit
+		if fd.tier == TierApplication {
+			lim = s.cfg.AppRateLimit
+		}
+		writeTooManyRequests(bw, rateDecision{Tier: fd.tier, Limit: lim, RetryAfter: fd.retry, Reset: s.clock.Real().Add(fd.retry)})
 	default:
 		handler, pattern := s.mux.Handler(r)
 		if pattern == "" {

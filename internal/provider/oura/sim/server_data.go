@@ -297,6 +297,10 @@ func (s *Server) authorizeData(w http.ResponseWriter, r *http.Request, sandbox b
 		writeDetail(w, http.StatusUnauthorized, err.Error())
 		return nil, false
 	}
+	if d, ok := s.limiter.userLimited(at.user, s.cfg.TokenRateLimit, s.clock.Real()); ok {
+		writeTooManyRequests(w, d)
+		return nil, false
+	}
 	if d, ok := s.limiter.allow(tok, s.cfg.ClientID, s.clock.Real()); !ok {
 		writeTooManyRequests(w, d)
 		return nil, false
