@@ -47,6 +47,19 @@ func Paused(status string) bool {
 	return status == StatusSubscriptionRequired || status == StatusAppUpdateRequired
 }
 
+// PauseText says what a paused status means and what ends it, for an
+// operator; provider is the data source's display name. "" for a status
+// that is not a pause.
+func PauseText(status, provider string) string {
+	switch status {
+	case StatusSubscriptionRequired:
+		return "the user's " + provider + " membership has lapsed; syncing resumes when it is renewed"
+	case StatusAppUpdateRequired:
+		return "the user must update the " + provider + " app; syncing resumes after the update"
+	}
+	return ""
+}
+
 // Client is an app that uses wearlink (ROOK's client_uuid).
 type Client struct {
 	UUID string
