@@ -6,9 +6,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wearlink/wearlink/internal/ingest"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/store"
 )
+
+// pass lets d of simulated time pass: the syncs it brings, then whatever
+// the poll check finds due (polls, probes).
+func (e *env) pass(d time.Duration) {
+	e.t.Helper()
+	e.sim.AdvanceClock(d)
+	e.sim.WaitNotifications()
+	e.waitIdle(5 * time.Minute)
+	if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitIdle(5 * time.Minute)
+}
 
 // TestPausedConnection: Oura refusing a user's data mid-sync (403 for a
 // lapsed membership, 426 for an app too old) pauses that connection with
@@ -28,7 +42,11 @@ func TestPausedConnection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const seed = 23
-			e := newEnv(t, envOptions{users: 2, seed: seed, backfillDays: 3})
+			// A probe interval longer than a day, so that a whole day's
+			// sync (which reveals a day whatever the time it runs) fits
+			// before the first probe.
+			const probe = 36 * time.Hour
+			e := newEnv(t, envOptions{users: 2, seed: seed, backfillDays: 3, engine: func(c *ingest.Config) { c.PauseProbe = probe }})
 			e.subscribe()
 			conns := []store.Connection{e.link(0), e.link(1)}
 			e.waitBackfill(3*time.Minute, conns...)
@@ -67,17 +85,7 @@ func TestPausedConnection(t *testing.T) {
 					t.Fatalf("%s: lifecycle events %v, want %v", when, got, wantEvents)
 				}
 			}
-			// day ends a simulated day: the sync it brings, then whatever
-			// the poll check finds due.
-			day := func(d time.Duration) {
-				e.sim.AdvanceClock(d)
-				e.sim.WaitNotifications()
-				e.waitIdle(5 * time.Minute)
-				if _, err := e.eng.EnqueueDuePolls(e.ctx); err != nil {
-					t.Fatal(err)
-				}
-				e.waitIdle(5 * time.Minute)
-			}
+			day := e.pass
 
 			// The refusal starts while the day's sync reads: the first
 			// read is held until it is in force.
@@ -103,10 +111,9 @@ func TestPausedConnection(t *testing.T) {
 			}
 			newest1 := conn(1).Cursors["newest_day"]
 
-			// Less than PauseProbe later, with another day's sync: nothing
-			// for user 0; user 1 syncs.
-			day(12 * time.Hour)
-			day(11 * time.Hour)
+			// A day's sync before the probe is due: nothing for user 0;
+			// user 1 syncs.
+			day(24 * time.Hour)
 			if n := requests(0); n != afterLapse {
 				t.Fatalf("%d requests for the paused user before its probe was due, want none (%v)", n-afterLapse, e.sim.RequestCounts()[0])
 			}
@@ -116,7 +123,7 @@ func TestPausedConnection(t *testing.T) {
 			}
 
 			// The probe while still refused: one request, no event.
-			day(2 * time.Hour)
+			day(probe - 24*time.Hour + time.Hour)
 			if n := requests(0); n != afterLapse+1 {
 				t.Fatalf("the probe made %d requests, want 1 (%v)", n-afterLapse, e.sim.RequestCounts()[0])
 			}
@@ -130,7 +137,7 @@ func TestPausedConnection(t *testing.T) {
 			if n := requests(0); n != afterLapse+1 {
 				t.Fatalf("%d requests for the paused user before its next probe, want none", n-afterLapse-1)
 			}
-			day(24 * time.Hour)
+			day(probe)
 			if c := conn(0); c.Status != store.StatusActive || c.LastError != "" {
 				t.Fatalf("after the renewal and a probe: status %q, last error %q", c.Status, c.LastError)
 			}
@@ -140,4 +147,50 @@ func TestPausedConnection(t *testing.T) {
 			e.checkComplete(seed, 2, conns)
 		})
 	}
+}
+
+// TestPausedDuringBackfill: a membership that lapses while the backfill
+// reads pauses the connection with the backfill unfinished; the probe
+// after the renewal enqueues the rest of it, and the next day's sync
+// brings the days since.
+func TestPausedDuringBackfill(t *testing.T) {
+	const seed = 29
+	e := newEnv(t, envOptions{users: 1, seed: seed, backfillDays: 45})
+	e.subscribe()
+	// Link reads the account and the rings, never sleep: the first sleep
+	// read is the backfill's.
+	held := e.gate.hold("/v2/usercollection/sleep")
+	conn := e.link(0)
+	select {
+	case <-held:
+	case <-time.After(time.Minute):
+		t.Fatal("the backfill read no sleep")
+	}
+	if err := e.sim.SetMembershipLapsed(0, true); err != nil {
+		t.Fatal(err)
+	}
+	e.gate.release()
+	e.waitIdle(5 * time.Minute)
+	c, err := e.st.GetConnection(e.ctx, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != store.StatusSubscriptionRequired || c.Cursors["backfill_done"] != "" {
+		t.Fatalf("after the lapse: status %q, backfill done %q", c.Status, c.Cursors["backfill_done"])
+	}
+	if err := e.sim.SetMembershipLapsed(0, false); err != nil {
+		t.Fatal(err)
+	}
+	e.pass(25 * time.Hour) // the probe resumes the backfill
+	e.pass(24 * time.Hour) // the next sync reads the days since
+	if c, err = e.st.GetConnection(e.ctx, conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != store.StatusActive || c.Cursors["backfill_done"] == "" {
+		t.Fatalf("after the renewal: status %q, backfill done %q", c.Status, c.Cursors["backfill_done"])
+	}
+	if got, want := e.events.list(), []string{fmt.Sprintf("%d:%s", conn.ID, store.StatusSubscriptionRequired)}; !slices.Equal(got, want) {
+		t.Fatalf("lifecycle events %v, want %v", got, want)
+	}
+	e.checkComplete(seed, 1, []store.Connection{conn})
 }
