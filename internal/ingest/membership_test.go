@@ -93,7 +93,7 @@ func TestPausedConnection(t *testing.T) {
 			e.sim.AdvanceClock(24 * time.Hour)
 			select {
 			case <-held:
-			case <-time.After(time.Minute):
+			case <-time.After(5 * time.Minute): // generous: the race detector slows SQLite down many times
 				t.Fatal("the day's sync made no request")
 			}
 			if err := tc.refuse(e.sim, 0, true); err != nil {
@@ -163,7 +163,7 @@ func TestPausedDuringBackfill(t *testing.T) {
 	conn := e.link(0)
 	select {
 	case <-held:
-	case <-time.After(time.Minute):
+	case <-time.After(5 * time.Minute): // generous: the race detector slows SQLite down many times
 		t.Fatal("the backfill read no sleep")
 	}
 	if err := e.sim.SetMembershipLapsed(0, true); err != nil {
