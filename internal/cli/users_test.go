@@ -21,16 +21,7 @@ func TestUsersDelete(t *testing.T) {
 	// loopback port, never to Oura's host.
 	t.Setenv("WEARLINK_OURA_REVOKE_URL", "http://127.0.0.1:1/oauth/revoke")
 	ctx := context.Background()
-	o, err := app.OpenStore(ctx, app.StoreConfig{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := o.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.Store.CreateClient(ctx, store.Client{UUID: "c1", Name: "app"}); err != nil {
-		t.Fatal(err)
-	}
+	o := storeWithClient(t, dir, "c1")
 	for _, u := range []string{"u1", "u2"} {
 		if _, err := o.Store.CreateConnection(ctx, store.Connection{ClientUUID: "c1", UserID: u, DataSource: "oura",
 			Status: store.StatusActive, Tokens: store.Tokens{AccessToken: "a-" + u}}); err != nil {

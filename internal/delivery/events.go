@@ -126,6 +126,10 @@ var extractionMessages = map[string]string{
 	"scope":     "The user did not grant every permission needed: the user must link the data source again.",
 	"forbidden": "The data source refused access to the user's data (membership or permission).",
 	"source":    "The data source failed to return the user's data.",
+
+	// A pause, not a loss: no new link is needed.
+	"subscription_required": "The data source refuses the user's data, usually because the user's membership lapsed; syncing resumes by itself once it is renewed.",
+	"app_update_required":   "The user's app is too old to share this data: the user must update it; syncing resumes by itself after the update.",
 }
 
 // ExtractionFailed announces that a user's data can no longer be fetched.

@@ -245,6 +245,10 @@ func (a *API) resync(w http.ResponseWriter, r *http.Request, c *store.Client) er
 	if err != nil {
 		return err
 	}
+	if store.Paused(conn.Status) {
+		// Authorizing again would not help: the provider withholds the data.
+		return health.Errorf(eUnprocessable, "User %s's %s connection is paused (%s): %s.", userID, src.Name, conn.Status, store.PauseText(conn.Status, src.Name))
+	}
 	if conn.Status != store.StatusActive {
 		return health.Errorf(eUnprocessable, "User %s's %s authorization is %s; the user has to authorize again first.", userID, src.Name, conn.Status)
 	}

@@ -209,6 +209,26 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
 		return res, err
 	}
+	params := e.backfillJobs(conn, cur, pl)
+	if len(params) > 0 {
+		if _, err := jobs.InsertMany(ctx, params); err != nil {
+			return res, fmt.Errorf("enqueue backfill: %w", err)
+		}
+	}
+	e.log.InfoContext(ctx, "connection linked", "connection", conn.ID, "client_uuid", conn.ClientUUID, "user_id", conn.UserID,
+		"external_user_id", conn.ExternalUserID, "backfill_from", pl.from, "backfill_to", pl.to, "jobs", len(params))
+	res.Windows, res.From, res.To = len(params), pl.from, pl.to
+	res.Connection, err = e.st.GetConnection(ctx, conn.ID)
+	return res, err
+}
+
+// maxLinkWait bounds how long Link sits out the provider's rate limit.
+const maxLinkWait = 2 * time.Minute
+
+// backfillJobs lists the jobs that finish the backfill plan pl of conn:
+// one per collection and window not yet done, and one for a window stored
+// but not normalized.
+func (e *Engine) backfillJobs(conn store.Connection, cur Cursors, pl plan) []river.InsertManyParams {
 	var params []river.InsertManyParams
 	for _, w := range pl.windows() {
 		if cur.Normalized[w.from] {
@@ -227,20 +247,8 @@ func (e *Engine) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 			params = append(params, river.InsertManyParams{Args: BackfillArgs{ConnectionID: conn.ID, Collection: e.collections(conn.DataSource, byDay)[0], From: w.from, To: w.to}})
 		}
 	}
-	if len(params) > 0 {
-		if _, err := jobs.InsertMany(ctx, params); err != nil {
-			return res, fmt.Errorf("enqueue backfill: %w", err)
-		}
-	}
-	e.log.InfoContext(ctx, "connection linked", "connection", conn.ID, "client_uuid", conn.ClientUUID, "user_id", conn.UserID,
-		"external_user_id", conn.ExternalUserID, "backfill_from", pl.from, "backfill_to", pl.to, "jobs", len(params))
-	res.Windows, res.From, res.To = len(params), pl.from, pl.to
-	res.Connection, err = e.st.GetConnection(ctx, conn.ID)
-	return res, err
+	return params
 }
-
-// maxLinkWait bounds how long Link sits out the provider's rate limit.
-const maxLinkWait = 2 * time.Minute
 
 // waitRateLimit runs fn again after the provider's Retry-After while it is rate
 // limited: Link runs in the foreground, not as a job that could snooze.

@@ -25,6 +25,7 @@ const (
 	keyNewest       = "newest_day"    // the newest day of any stored document
 	keyLinkedAt     = "linked_at"     // when the connection was (re)linked
 	keyNewestAt     = "newest_at"     // when newest_day last moved
+	keyProbedAt     = "probed_at"     // when a paused connection was paused or last probed
 )
 
 // Prefixes of the keys per collection (and per window or document).
@@ -62,6 +63,9 @@ type Cursors struct {
 	// duePolls) expects.
 	Newest   string
 	NewestAt time.Time
+	// ProbedAt is when a paused connection (store.Paused) was paused or
+	// last probed; the next probe waits PauseProbe from it.
+	ProbedAt time.Time
 	// Normalized holds the backfill windows (by first day) whose days have
 	// been normalized after all their collections were stored.
 	Normalized map[string]bool
@@ -174,6 +178,9 @@ func decodeCursors(m map[string]string) Cursors {
 			continue
 		case keyNewestAt:
 			c.NewestAt = parseTime(v)
+			continue
+		case keyProbedAt:
+			c.ProbedAt = parseTime(v)
 			continue
 		}
 		if day, ok := strings.CutPrefix(k, prePending); ok {
@@ -317,6 +324,7 @@ func (p cursorPatch) plan(pl plan)              { p[keyBackfill] = pl.String() }
 func (p cursorPatch) backfillDone(t time.Time)  { p[keyBackfillDone] = fmtTime(t) }
 func (p cursorPatch) webhookAt(t time.Time)     { p[keyWebhookAt] = fmtTime(t) }
 func (p cursorPatch) linkedAt(t time.Time)      { p[keyLinkedAt] = fmtTime(t) }
+func (p cursorPatch) probedAt(t time.Time)      { p[keyProbedAt] = fmtTime(t) }
 func (p cursorPatch) syncedTo(coll, day string) { p[preSyncedTo+coll] = day }
 func (p cursorPatch) syncedAt(coll string, t time.Time) {
 	p[preSyncedAt+coll] = fmtTime(t)

@@ -17,6 +17,8 @@
 //	poll      ingest_poll           per connection: reconciliation and time series
 //	          ingest_poll_due       periodic: finds connections with a poll due
 //	          ingest_subscriptions  creates missing and renews app-level subscriptions
+//	          ingest_probe          per paused connection: one read, at most every
+//	                                PauseProbe, that resumes it (membership.go)
 //	backfill  ingest_resync         one per (connection, collection, window) the
 //	                                API asks to read again
 //
@@ -45,7 +47,8 @@ import (
 // delivery work implements it to notify the client's notification webhook.
 type Events interface {
 	// ExtractionFailed reports that data of a connection can no longer be
-	// fetched; reason is short and stable ("token", "scope", "forbidden").
+	// fetched; reason is short and stable ("token", "scope",
+	// "subscription_required", "app_update_required").
 	ExtractionFailed(ctx context.Context, conn store.Connection, reason string, err error)
 }
 
@@ -128,6 +131,10 @@ type Config struct {
 	// (default 24 h).
 	PollCheck         time.Duration
 	SubscriptionCheck time.Duration
+	// PauseProbe is how long a paused connection (a lapsed membership, an
+	// app too old: store.Paused) waits between probes, each one cheap
+	// read (default 24 h). The periodic poll check enqueues them.
+	PauseProbe time.Duration
 
 	// Workers per queue (defaults 4, 32, 2). A fetch holds its worker
 	// only for one small read (it settles snoozed), and the reads of a
@@ -170,6 +177,7 @@ func (c *Config) fill() error {
 	def(&c.GapGrace, 2*time.Hour)
 	def(&c.PollCheck, 15*time.Minute)
 	def(&c.SubscriptionCheck, 24*time.Hour)
+	def(&c.PauseProbe, 24*time.Hour)
 	defInt(&c.BackfillWorkers, 4)
 	defInt(&c.FetchWorkers, 32)
 	defInt(&c.PollWorkers, 2)

@@ -110,6 +110,22 @@ func (PollDueArgs) InsertOpts() river.InsertOpts {
 		UniqueOpts: river.UniqueOpts{ByState: pendingStates}}
 }
 
+// ProbeArgs makes one cheap read for a paused connection (see
+// membership.go) and resumes it when the read succeeds.
+type ProbeArgs struct {
+	ConnectionID int64 `json:"connection_id" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (ProbeArgs) Kind() string { return "ingest_probe" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts. One attempt: a probe
+// that fails is made again PauseProbe later, never in a retry loop.
+func (ProbeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueuePoll, MaxAttempts: 1,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+}
+
 // SubscriptionsArgs creates the missing notification subscriptions of a
 // provider (of every provider that has them when DataSource is empty, as
 // in the jobs of earlier versions) for CallbackURL and renews those about
@@ -134,8 +150,9 @@ func (SubscriptionsArgs) InsertOpts() river.InsertOpts {
 
 // jobError turns a failed provider call into what River should do with the
 // job: wait for Retry-After without spending an attempt (rate limited),
-// stop for good (re-authorization needed, a request the provider will
-// never accept), or retry with backoff (5xx, network, anything else).
+// stop for good (re-authorization needed, the connection paused, a request
+// the provider will never accept), or retry with backoff (5xx, network,
+// anything else).
 func (e *Engine) jobError(ctx context.Context, connID int64, what string, err error) error {
 	if err == nil {
 		return nil
@@ -159,11 +176,11 @@ func (e *Engine) jobError(ctx context.Context, connID int64, what string, err er
 		return river.JobSnooze(wait)
 	case provider.KindInvalidToken:
 		return river.JobCancel(e.reauth(ctx, connID, "token", err))
-	case provider.KindForbidden:
-		// Usually a lapsed membership, or an app too old to share the data:
-		// nothing to fetch until the user acts; reconciliation tries again
-		// later.
-		return river.JobCancel(fmt.Errorf("%s: %w", what, err))
+	case provider.KindForbidden, provider.KindUpgradeRequired:
+		// A lapsed membership or an app too old: nothing to fetch until the
+		// user acts at the provider. The connection pauses; a retry would
+		// only be refused again.
+		return river.JobCancel(e.pause(ctx, connID, what, err))
 	case provider.KindInvalidRequest:
 		return river.JobCancel(fmt.Errorf("%s: %w", what, err))
 	}

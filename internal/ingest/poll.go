@@ -43,8 +43,9 @@ func (w *pollDueWorker) Work(ctx context.Context, _ *river.Job[PollDueArgs]) err
 }
 
 // EnqueueDuePolls enqueues a PollArgs job for every active connection with
-// a read due and returns how many it enqueued (duplicates of waiting jobs
-// collapse).
+// a read due, and a ProbeArgs job for every paused connection whose probe
+// is due (membership.go), and returns how many it enqueued (duplicates of
+// waiting jobs collapse).
 func (e *Engine) EnqueueDuePolls(ctx context.Context) (int, error) {
 	jobs, err := e.inserter()
 	if err != nil {
@@ -63,6 +64,11 @@ func (e *Engine) EnqueueDuePolls(ctx context.Context) (int, error) {
 			params = append(params, river.InsertManyParams{Args: PollArgs{ConnectionID: c.ID}})
 		}
 	}
+	probes, err := e.dueProbes(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	params = append(params, probes...)
 	if len(params) == 0 {
 		return 0, nil
 	}

@@ -30,6 +30,7 @@ func (e *Engine) Jobs(opts JobOptions) jobs.Registrar {
 		river.AddWorker(w, &subscriptionsWorker{e: e})
 		river.AddWorker(w, &userSubscribeWorker{e: e})
 		river.AddWorker(w, &resyncWorker{e: e})
+		river.AddWorker(w, &probeWorker{e: e})
 		s := jobs.Setup{
 			Queues: map[string]river.QueueConfig{
 				QueueBackfill: {MaxWorkers: e.cfg.BackfillWorkers},

@@ -35,10 +35,14 @@ const (
 	// KindUnauthorized: an incoming notification is not the provider's
 	// (bad or missing signature, stale timestamp).
 	KindUnauthorized
+	// KindUpgradeRequired: the user's app is too old to share the data;
+	// only an update of the app helps. Kept apart from KindForbidden
+	// because the person must do something else.
+	KindUpgradeRequired
 )
 
 var kindNames = [...]string{"unknown", "invalid_token", "missing_scope", "forbidden", "not_found",
-	"invalid_request", "rate_limited", "server", "network", "unauthorized"}
+	"invalid_request", "rate_limited", "server", "network", "unauthorized", "upgrade_required"}
 
 func (k Kind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {

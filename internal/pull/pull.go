@@ -180,7 +180,8 @@ type Summary struct {
 	// documents in each collection's file afterwards.
 	Fetched, Stored map[string]int
 	// Skipped names collections left out because the token lacks their
-	// scope (or the user's app is too old for them), with the reason.
+	// scope, the membership lapsed or the user's app is too old for them,
+	// with the reason and what to do about it.
 	Skipped map[string]string
 	// Files lists the files written, relative to Out.
 	Files []string
@@ -272,8 +273,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if span.windows < len(rs) {
 			r := rs[span.windows]
 			switch provider.KindOf(r.err) {
-			case provider.KindMissingScope, provider.KindForbidden:
-				sum.Skipped[coll] = r.err.Error()
+			case provider.KindMissingScope, provider.KindForbidden, provider.KindUpgradeRequired:
+				sum.Skipped[coll] = skipReason(&opt, r.err)
 			default:
 				if fetchErr == nil || errors.Is(fetchErr, context.Canceled) {
 					fetchErr = fmt.Errorf("fetch %s: %w", r.w, r.err)

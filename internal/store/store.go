@@ -29,7 +29,36 @@ const (
 	StatusReauthRequired = "reauth_required"
 	// StatusRevoked: the client or the user revoked access. Data stays.
 	StatusRevoked = "revoked"
+	// StatusSubscriptionRequired: the provider refuses the account's data
+	// (Oura: HTTP 403, a lapsed membership). The grant still works, so
+	// no new authorization is asked for; syncing pauses and resumes by
+	// itself once a periodic probe reads again.
+	StatusSubscriptionRequired = "subscription_required"
+	// StatusAppUpdateRequired: the user's provider app is too old to share
+	// the data (Oura: HTTP 426). Paused and probed like
+	// StatusSubscriptionRequired.
+	StatusAppUpdateRequired = "app_update_required"
 )
+
+// Paused reports whether a connection's status is one of the pauses the
+// user ends at the provider (StatusSubscriptionRequired,
+// StatusAppUpdateRequired): its grant is kept and probed.
+func Paused(status string) bool {
+	return status == StatusSubscriptionRequired || status == StatusAppUpdateRequired
+}
+
+// PauseText says what a paused status means and what ends it, for an
+// operator; provider is the data source's display name. "" for a status
+// that is not a pause.
+func PauseText(status, provider string) string {
+	switch status {
+	case StatusSubscriptionRequired:
+		return "the user's " + provider + " membership has lapsed; syncing resumes when it is renewed"
+	case StatusAppUpdateRequired:
+		return "the user must update the " + provider + " app; syncing resumes after the update"
+	}
+	return ""
+}
 
 // Client is an app that uses wearlink (ROOK's client_uuid).
 type Client struct {
@@ -209,6 +238,10 @@ type Store interface {
 	// returns, because the old refresh token no longer works.
 	UpdateTokens(ctx context.Context, id int64, t Tokens) error
 	SetConnectionStatus(ctx context.Context, id int64, status, lastError string) error
+	// SwapConnectionStatus sets the status (and last error) only while it
+	// is from, and reports whether it did: of concurrent callers that
+	// see the same failure, one wins and reports it.
+	SwapConnectionStatus(ctx context.Context, id int64, from, to, lastError string) (bool, error)
 	SetExternalUserID(ctx context.Context, id int64, externalUserID string) error
 	// SetCursors merges cursors (a key with value "" is deleted) and
 	// records the sync time.

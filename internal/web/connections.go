@@ -107,6 +107,10 @@ type source struct {
 	DataSource, Name, Description string
 	Connected                     bool
 	NeedsReconnect                bool
+	// Paused, when set, tells the person what to do at the provider
+	// (renew the membership, update the app). The grant still works, so
+	// no Connect is offered.
+	Paused string
 	// Unavailable: this source cannot be linked on this server now.
 	Unavailable      bool
 	ConnectURL       string
@@ -150,13 +154,14 @@ func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			src.Connected = conn.Status == store.StatusActive
 			src.NeedsReconnect = conn.Status == store.StatusReauthRequired
+			src.Paused = pausedText(conn.Status, pv.Name)
 		case health.ErrorCode(err) != health.ENOTFOUND:
 			h.internal(w, r, "connections page: find connection", err)
 			return
 		}
 		if pv.Linker != nil {
 			d.Unavailable = false
-			if !src.Connected {
+			if !src.Connected && src.Paused == "" {
 				src.ConnectURL, err = h.connectURL(ctx, pv.Linker, p)
 				if err != nil {
 					h.internal(w, r, "connections page: authorization url", err)
@@ -221,4 +226,17 @@ func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request) {
 // address.
 func (h *Handler) back(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, pagePath(r.PathValue("client_uuid"), r.PathValue("user_id"))+"?"+r.URL.RawQuery, http.StatusSeeOther)
+}
+
+// pausedText tells the person what ends a paused connection, "" for a
+// status that is not a pause. Syncing resumes at the next probe, at most a
+// day later.
+func pausedText(status, provider string) string {
+	switch status {
+	case store.StatusSubscriptionRequired:
+		return "Your " + provider + " membership has lapsed. Renew it and syncing resumes within a day."
+	case store.StatusAppUpdateRequired:
+		return "Update the " + provider + " app on your phone; syncing resumes within a day."
+	}
+	return ""
 }

@@ -46,7 +46,7 @@ func (h *Handler) dashboardHome(w http.ResponseWriter, r *http.Request) {
 				if cs.DataSource != pv.DataSource {
 					continue
 				}
-				status = statusText(cs.Status)
+				status = statusText(cs.Status, pv.Name)
 				if cs.LastSyncAt.After(rw.LastSync) {
 					rw.LastSync = cs.LastSyncAt
 				}
@@ -84,7 +84,12 @@ func named(name, text string, providers int) string {
 	return text
 }
 
-func statusText(s string) string {
+// statusText is a connection status as the dashboard shows it; provider
+// names the data source in the explanation of a pause.
+func statusText(s, provider string) string {
+	if store.Paused(s) {
+		return "paused: " + store.PauseText(s, provider)
+	}
 	switch s {
 	case store.StatusActive:
 		return "connected"
@@ -149,7 +154,7 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
 		conn, err := h.st.FindConnection(ctx, c.UUID, userID, pv.DataSource)
 		switch {
 		case err == nil:
-			cs.Status, cs.LastSync, cs.LastError = statusText(conn.Status), conn.LastSyncAt, conn.LastError
+			cs.Status, cs.LastSync, cs.LastError = statusText(conn.Status, pv.Name), conn.LastSyncAt, conn.LastError
 		case health.ErrorCode(err) != health.ENOTFOUND:
 			h.internal(w, r, "dashboard: find connection", err)
 			return

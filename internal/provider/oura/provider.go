@@ -273,10 +273,12 @@ func (e *Error) ProviderKind() provider.Kind {
 		return provider.KindInvalidToken
 	case KindMissingScope:
 		return provider.KindMissingScope
-	case KindForbidden, KindUpgradeRequired:
-		// A lapsed membership, or an app too old to share the data type:
-		// the account cannot read it until the user acts.
+	case KindForbidden:
+		// Usually a lapsed membership: nothing until it is renewed.
 		return provider.KindForbidden
+	case KindUpgradeRequired:
+		// The Oura app is too old to share the data type.
+		return provider.KindUpgradeRequired
 	case KindNotFound:
 		return provider.KindNotFound
 	case KindValidation:

@@ -295,6 +295,27 @@ func (s *Store) SetConnectionStatus(ctx context.Context, id int64, status, lastE
 	return s.updateConn(ctx, id, "set status", `status = ?, last_error = ?`, status, lastError)
 }
 
+// SwapConnectionStatus implements store.Store: one conditional UPDATE, so
+// that concurrent swaps from the same status (in any process) have one
+// winner.
+func (s *Store) SwapConnectionStatus(ctx context.Context, id int64, from, to, lastError string) (bool, error) {
+	if err := common.ValidStatus(to); err != nil {
+		return false, err
+	}
+	n, err := s.w.Exec(ctx, `UPDATE connections SET status = ?, last_error = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		to, lastError, s.Now(), id, from)
+	if err != nil {
+		return false, fmt.Errorf("swap status of connection %d: %w", id, err)
+	}
+	if n == 0 {
+		// Not swapped: another status, or no such connection.
+		if _, err := s.GetConnection(ctx, id); err != nil {
+			return false, err
+		}
+	}
+	return n > 0, nil
+}
+
 // SetExternalUserID implements store.Store.
 func (s *Store) SetExternalUserID(ctx context.Context, id int64, externalUserID string) error {
 	return s.updateConn(ctx, id, "set external user id", `external_user_id = ?`, externalUserID)

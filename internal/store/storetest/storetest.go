@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +73,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"ListUsersPaging", testListUsersPaging},
 		{"Connections", testConnections},
 		{"ConnectionRelink", testConnectionRelink},
+		{"ConnectionStatusSwap", testConnectionStatusSwap},
 		{"ConnectionNotFound", testConnectionNotFound},
 		{"ConnectionsByExternalUser", testConnectionsByExternalUser},
 		{"ListConnectionsByStatus", testListConnectionsByStatus},
@@ -474,6 +476,53 @@ func testConnectionRelink(t *testing.T, s Store) {
 	if len(all) != 1 {
 		t.Fatalf("%d connections after a relink, want 1", len(all))
 	}
+}
+
+// testConnectionStatusSwap: of concurrent swaps away from active, exactly
+// one wins (the engine sends its lifecycle event once on that), and the
+// paused statuses are valid ones.
+func testConnectionStatusSwap(t *testing.T, s Store) {
+	ctx := ctxT(t)
+	mustClient(t, s, "c1")
+	c := mustConn(t, s, "c1", "u1")
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	const n = 8
+	for range n {
+		wg.Go(func() {
+			ok, err := s.SwapConnectionStatus(ctx, c.ID, store.StatusActive, store.StatusSubscriptionRequired, "membership lapsed")
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if w := won.Load(); w != 1 {
+		t.Fatalf("%d of %d concurrent swaps won, want 1", w, n)
+	}
+	got, err := s.GetConnection(ctx, c.ID)
+	must(t, err)
+	if got.Status != store.StatusSubscriptionRequired || got.LastError != "membership lapsed" {
+		t.Fatalf("after the swap: %+v", got)
+	}
+	ok, err := s.SwapConnectionStatus(ctx, c.ID, store.StatusAppUpdateRequired, store.StatusActive, "")
+	if err != nil || ok {
+		t.Fatalf("swap from a status the connection is not in = %v, %v; want false", ok, err)
+	}
+	ok, err = s.SwapConnectionStatus(ctx, c.ID, store.StatusSubscriptionRequired, store.StatusAppUpdateRequired, "update the app")
+	if err != nil || !ok {
+		t.Fatalf("swap between the paused statuses = %v, %v", ok, err)
+	}
+	if l, err := s.ListConnections(ctx, store.StatusAppUpdateRequired); err != nil || len(l) != 1 || l[0].ID != c.ID {
+		t.Fatalf("ListConnections(app_update_required) = %v, %v", l, err)
+	}
+	_, err = s.SwapConnectionStatus(ctx, c.ID, store.StatusAppUpdateRequired, "sleeping", "")
+	wantCode(t, err, health.EINVALID)
+	_, err = s.SwapConnectionStatus(ctx, 12345, store.StatusActive, store.StatusRevoked, "")
+	wantCode(t, err, health.ENOTFOUND)
 }
 
 func testConnectionNotFound(t *testing.T, s Store) {

@@ -29,7 +29,9 @@ const AdminHelp = `Control routes (JSON, no authentication):
   GET    /_sim/webhooks                     subscriptions and notification counters
   POST   /_sim/tokens                       issue a token: {"user":0,"scopes":["daily"],"expires_in":"1h"}
                                             (scopes omitted: all; negative expires_in: already expired)
-  POST   /_sim/revoke?token=...             revoke the grant behind a token`
+  POST   /_sim/revoke?token=...             revoke the grant behind a token
+  POST   /_sim/membership?user=0&lapsed=true  lapse (true) or renew (false) a user's membership: its data gets 403
+  POST   /_sim/app_update?user=0&required=true  make a user's app too old (true) or update it: its data gets 426`
 
 func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /_sim/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -60,6 +62,7 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /_sim/revoke", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"revoked": s.RevokeToken(r.URL.Query().Get("token"))})
 	})
+	s.accessRoutes(m)
 }
 
 // SimUser is a user as the control API lists it.

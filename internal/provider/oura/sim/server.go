@@ -177,6 +177,7 @@ type Server struct {
 	hooks   *webhooks
 	limiter *rateLimiter
 	faults  *faultInjector
+	access  accessControl // users whose data is refused (membership.go)
 
 	countMu sync.Mutex
 	counts  map[int]map[string]int

@@ -314,6 +314,9 @@ func (s *Server) authorizeData(w http.ResponseWriter, r *http.Request, sandbox b
 		writeDetail(w, http.StatusUnauthorized, "Invalid access token.")
 		return nil, false
 	}
+	if s.refuseData(w, at.user) {
+		return nil, false
+	}
 	return &dataRequest{world: s.world, user: u, index: at.user, coll: coll, token: at}, true
 }
 

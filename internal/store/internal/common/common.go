@@ -43,7 +43,7 @@ func Hash(b []byte) []byte {
 // ValidStatus reports an EINVALID error for an unknown connection status.
 func ValidStatus(s string) error {
 	switch s {
-	case store.StatusActive, store.StatusReauthRequired, store.StatusRevoked:
+	case store.StatusActive, store.StatusReauthRequired, store.StatusRevoked, store.StatusSubscriptionRequired, store.StatusAppUpdateRequired:
 		return nil
 	}
 	return health.Errorf(health.EINVALID, "unknown connection status %q", s)
