@@ -39,6 +39,9 @@ type Summary struct {
 	// Latencies are, for each document delivered after a simulated sync,
 	// the time from the sync to its verified arrival.
 	Latencies []time.Duration
+	// Syncs are the moments the simulated days passed, those the
+	// latencies count from.
+	Syncs []time.Time
 	// DocumentDeliveries counts the deliveries of document versions the
 	// store holds for the demo client, DistinctDocuments the documents
 	// they are versions of: a document delivered again for each collection
@@ -55,6 +58,8 @@ type Summary struct {
 	Elapsed time.Duration
 	// Failures are the checks that did not hold.
 	Failures []string
+	// users are the demo's users by provider, for byUser.
+	users roster
 }
 
 // OK reports whether every check held.
@@ -128,7 +133,7 @@ func (d *demo) documentDeliveries(ctx context.Context) (deliveries, distinct int
 
 // summary gathers the numbers and checks them.
 func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
-	s := Summary{Users: len(UserIDs), UsersLinked: linked, Elapsed: time.Since(d.started)}
+	s := Summary{Users: len(d.users.all), UsersLinked: linked, Elapsed: time.Since(d.started), users: d.users}
 	docs, err := d.app.Store().Store.CountHealthDocuments(ctx, ClientUUID)
 	if err != nil {
 		return s, err
@@ -189,6 +194,11 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 		return s, err
 	}
 	s.NewDays = len(d.days)
+	for _, nd := range d.days {
+		if !slices.Contains(s.Syncs, nd.at) {
+			s.Syncs = append(s.Syncs, nd.at)
+		}
+	}
 	s.NewDaysDelivered = s.NewDays - len(d.undelivered(d.days))
 	d.whoop.WaitWebhooks()
 	ws := d.whoop.WebhookStats()
@@ -214,7 +224,7 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 		fail("no delivery received")
 	}
 	if s.UsersLinked == s.Users {
-		for _, u := range UserIDs {
+		for _, u := range d.users.all {
 			if s.UserVerified[u] == 0 {
 				fail("no verified document delivered for %s", u)
 			}
@@ -293,8 +303,9 @@ func (s Summary) Write(w io.Writer) {
 // many were verified.
 func (s Summary) byUser() string {
 	var parts []string
-	for _, u := range UserIDs {
-		part := fmt.Sprintf("%s (%s) %d", u, providerName(u), s.UserDocuments[u])
+	users := s.users.orDefault()
+	for _, u := range users.all {
+		part := fmt.Sprintf("%s (%s) %d", u, users.providerName(u), s.UserDocuments[u])
 		if v := s.UserVerified[u]; v != s.UserDocuments[u] {
 			part += fmt.Sprintf(", %d verified", v)
 		}
