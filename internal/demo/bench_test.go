@@ -109,9 +109,17 @@ func report(t *testing.T, sum Summary, hop []time.Duration, took time.Duration) 
 		len(hop), ms(hp50), ms(percentile(hop, 99)), ratio(p50, hp50), ratio(p99, hp50))
 	t.Logf("deliveries per distinct document: %.3f (%d deliveries of %d documents, backfill included)",
 		sum.DeliveriesPerDocument(), sum.DocumentDeliveries, sum.DistinctDocuments)
-	t.Logf("bounds: p99 < 1s %s, p50 < 400ms %s, <= 1.1 deliveries per document %s",
+	worst := 0.0
+	var each []string
+	for _, c := range sum.SyncDeliveries {
+		worst = max(worst, c.PerDocument())
+		each = append(each, fmt.Sprintf("%.3f (%d/%d)", c.PerDocument(), c.Deliveries, c.Documents))
+	}
+	t.Logf("deliveries per distinct document of each sync: %s", strings.Join(each, ", "))
+	t.Logf("bounds: p99 < 1s %s, p50 < 400ms %s, <= 1.1 deliveries per document %s overall, %s in every sync",
 		yesNo(p99 < time.Second, "holds", "DOES NOT hold"), yesNo(p50 < 400*time.Millisecond, "holds", "DOES NOT hold"),
-		yesNo(sum.DeliveriesPerDocument() <= DefaultMaxDeliveriesPerDocument, "holds", "DOES NOT hold"))
+		yesNo(sum.DeliveriesPerDocument() <= DefaultMaxDeliveriesPerDocument, "holds", "DOES NOT hold"),
+		yesNo(worst <= DefaultMaxDeliveriesPerDocument, "holds", "DOES NOT hold"))
 }
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }

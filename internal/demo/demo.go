@@ -539,8 +539,12 @@ func (d *demo) startWithingsSimulator() error {
 	if err != nil {
 		return fmt.Errorf("history start: %w", err)
 	}
+	// Its rate limit counts simulated minutes, which stand still while the
+	// users link and backfill: a larger roster gets as many requests a
+	// minute per user as the demo's one user has.
 	sim, err := withingssim.New(withingssim.Config{Seed: 1, Users: len(d.users.withings), Days: int(SimStart.Sub(first).Hours()/24) + 1,
-		Now: d.sim.Clock().Now, NotifyRetryDelays: []time.Duration{200 * time.Millisecond, time.Second, 5 * time.Second}, Logger: d.cfg.Logger})
+		Now: d.sim.Clock().Now, NotifyRetryDelays: []time.Duration{200 * time.Millisecond, time.Second, 5 * time.Second}, Logger: d.cfg.Logger,
+		RateLimit: withingssim.DefaultRateLimit * len(d.users.withings)})
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,10 @@ type Summary struct {
 	// they are versions of: a document delivered again for each collection
 	// that feeds it shows as a ratio above one.
 	DocumentDeliveries, DistinctDocuments int
+	// SyncDeliveries counts the same for each simulated sync, in order:
+	// the deliveries made after it and before the next, and the documents
+	// they are of (the backfill's left out).
+	SyncDeliveries []DocumentCount
 	// ExampleStatus is the HTTP status of ROOK's example request, the sleep
 	// summary of demoUserId on ExampleDay.
 	ExampleStatus int
@@ -106,26 +110,59 @@ func (s Summary) DeliveriesPerDocument() float64 {
 	return float64(s.DocumentDeliveries) / float64(s.DistinctDocuments)
 }
 
+// DocumentCount is a number of document deliveries and of the distinct
+// documents they are of.
+type DocumentCount struct{ Deliveries, Documents int }
+
+// PerDocument is Deliveries over Documents.
+func (c DocumentCount) PerDocument() float64 {
+	if c.Documents == 0 {
+		return 0
+	}
+	return float64(c.Deliveries) / float64(c.Documents)
+}
+
 // documentDeliveries counts the deliveries of documents to the demo
 // client's endpoints and the distinct documents among them, from the
-// store: a receiver sees a version, not which document it is of.
-func (d *demo) documentDeliveries(ctx context.Context) (deliveries, distinct int, err error) {
+// store (a receiver sees a version, not which document it is of): all of
+// them, and for each of syncs (in order) those made after it and before
+// the next.
+func (d *demo) documentDeliveries(ctx context.Context, syncs []time.Time) (all DocumentCount, perSync []DocumentCount, err error) {
 	seen := map[string]bool{}
+	perSync = make([]DocumentCount, len(syncs))
+	syncSeen := make([]map[string]bool, len(syncs))
 	q := store.DeliveryQuery{ClientUUID: ClientUUID, Limit: 1000}
 	for {
 		page, err := d.app.Store().Store.ListDeliveries(ctx, q)
 		if err != nil {
-			return 0, 0, err
+			return all, nil, err
 		}
 		for _, dv := range page {
 			if dv.Kind != store.MessageData {
 				continue
 			}
-			deliveries++
-			seen[dv.EndpointID+" "+dv.UserID+" "+dv.EventType+" "+dv.Pillar+" "+dv.Key] = true
+			key := dv.EndpointID + " " + dv.UserID + " " + dv.EventType + " " + dv.Pillar + " " + dv.Key
+			all.Deliveries++
+			seen[key] = true
+			i := len(syncs) - 1
+			for i >= 0 && dv.CreatedAt.Before(syncs[i]) {
+				i--
+			}
+			if i < 0 {
+				continue
+			}
+			perSync[i].Deliveries++
+			if syncSeen[i] == nil {
+				syncSeen[i] = map[string]bool{}
+			}
+			syncSeen[i][key] = true
 		}
 		if len(page) < q.Limit {
-			return deliveries, len(seen), nil
+			all.Documents = len(seen)
+			for i, m := range syncSeen {
+				perSync[i].Documents = len(m)
+			}
+			return all, perSync, nil
 		}
 		q.AfterID = page[len(page)-1].ID
 	}
@@ -190,15 +227,17 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 			s.Latencies = append(s.Latencies, dv.ReceivedAt.Sub(from))
 		}
 	}
-	if s.DocumentDeliveries, s.DistinctDocuments, err = d.documentDeliveries(ctx); err != nil {
-		return s, err
-	}
-	s.NewDays = len(d.days)
 	for _, nd := range d.days {
 		if !slices.Contains(s.Syncs, nd.at) {
 			s.Syncs = append(s.Syncs, nd.at)
 		}
 	}
+	all, perSync, err := d.documentDeliveries(ctx, s.Syncs)
+	if err != nil {
+		return s, err
+	}
+	s.DocumentDeliveries, s.DistinctDocuments, s.SyncDeliveries = all.Deliveries, all.Documents, perSync
+	s.NewDays = len(d.days)
 	s.NewDaysDelivered = s.NewDays - len(d.undelivered(d.days))
 	d.whoop.WaitWebhooks()
 	ws := d.whoop.WebhookStats()
