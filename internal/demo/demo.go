@@ -17,7 +17,6 @@ package demo
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
@@ -79,30 +80,9 @@ const WithingsUserID = "demoUser6"
 var UserIDs = []string{UserID, "demoUser2", "demoUser3", "demoUser4", WhoopUserID, WithingsUserID}
 
 // whoopMember is the simulated WHOOP member WhoopUserID approves as (the
-// simulator's only one, five hours west of UTC).
+// simulator's first, five hours west of UTC); the others of a larger
+// roster approve as the next ones.
 const whoopMember = 0
-
-// dataSource is the data source userID is linked to.
-func dataSource(userID string) string {
-	switch userID {
-	case WhoopUserID:
-		return whoop.DataSource
-	case WithingsUserID:
-		return withings.DataSource
-	}
-	return oura.DataSource
-}
-
-// providerName is how the output names userID's provider.
-func providerName(userID string) string {
-	switch userID {
-	case WhoopUserID:
-		return "WHOOP"
-	case WithingsUserID:
-		return withings.Name
-	}
-	return "Oura"
-}
 
 // The simulated world: Oura and WHOOP history from HistoryStart, "now" at
 // SimStart (noon UTC, three days after the example day), of which the last
@@ -163,6 +143,19 @@ type Config struct {
 	// tests leave them out, since a loaded machine is slower.
 	MaxSyncP99               time.Duration
 	MaxDeliveriesPerDocument float64
+	// Scale multiplies the users of each provider (default 1: four Oura
+	// users, one WHOOP member and one Withings user; the benchmark's load
+	// is ten times that).
+	Scale int
+	// DatabaseURL, when set, puts wearlink on this PostgreSQL database
+	// instead of SQLite in DataDir (which still holds the key file). It
+	// must hold no demo client yet: the demo seeds its own.
+	DatabaseURL string
+	// Processes is how many wearlink processes (Apps, as many `serve`)
+	// serve and work the database (default 1). More need DatabaseURL: on
+	// SQLite one process works the jobs. The simulators notify the first;
+	// every one works the jobs.
+	Processes int
 }
 
 func (c *Config) fill() {
@@ -182,6 +175,8 @@ func (c *Config) fill() {
 		c.BackfillDays = DefaultBackfillDays
 	}
 	c.BackfillDays = max(c.BackfillDays, MinBackfillDays)
+	c.Scale = max(c.Scale, 1)
+	c.Processes = max(c.Processes, 1)
 	if c.Out == nil {
 		c.Out = io.Discard
 	}
@@ -205,13 +200,15 @@ type demo struct {
 	rurl string
 	app  *app.App
 	api  string
+	// users are the linked users by provider.
+	users roster
 	// live is set once the backfill is over: the receiver then prints a
 	// line per delivery.
 	live    atomic.Bool
 	days    []newDay
 	started time.Time
 	// jobs reads the sync jobs' states (River's API on the same database).
-	jobs *river.Client[*sql.Tx]
+	jobs jobLister
 	// whoop is the WHOOP simulator, on the demo's simulated time too (see
 	// whoopNights).
 	whoop *whoopsim.Server
@@ -234,11 +231,19 @@ type demo struct {
 // returns the summary; its Failures say which checks did not hold.
 func Run(ctx context.Context, cfg Config) (Summary, error) {
 	cfg.fill()
-	d := &demo{cfg: cfg, out: &lockedWriter{w: cfg.Out}, started: time.Now()}
+	d := &demo{cfg: cfg, out: &lockedWriter{w: cfg.Out}, started: time.Now(), users: newRoster(cfg.Scale)}
 	return d.run(ctx)
 }
 
+// jobLister is what the demo asks of River, whichever the database.
+type jobLister interface {
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+}
+
 func (d *demo) run(ctx context.Context) (sum Summary, err error) {
+	if d.cfg.Processes > 1 && d.cfg.DatabaseURL == "" {
+		return sum, errors.New("more than one wearlink process needs PostgreSQL: on SQLite one process works the jobs")
+	}
 	// Listening first also keeps a second demo on the same address from
 	// emptying the data directory of the first.
 	ln, err := net.Listen("tcp", d.cfg.Addr)
@@ -268,15 +273,19 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 
 	runCtx, stopApp := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopApp()
-	runErr, err := d.startApp(runCtx, ln)
+	waitApps, err := d.startApp(runCtx, ln)
 	if err != nil {
+		if waitApps != nil {
+			stopApp()
+			_ = waitApps()
+		}
 		return sum, err
 	}
 	// Stop wearlink first (its running jobs may still post to the
 	// receiver), then the simulators and the receiver.
 	defer func() {
 		stopApp()
-		if rerr := <-runErr; rerr != nil && err == nil {
+		if rerr := waitApps(); rerr != nil && err == nil {
 			err = rerr
 		}
 		_ = d.sim.Close()
@@ -305,16 +314,17 @@ func (d *demo) run(ctx context.Context) (sum Summary, err error) {
 		return sum, fmt.Errorf("Oura webhook subscriptions: %w", err)
 	}
 	linked := 0
-	for i, u := range UserIDs {
+	for _, u := range d.users.all {
 		var err error
-		switch u {
-		case WhoopUserID:
-			err = d.link(ctx, u, whoop.Name, whoopsim.HeaderAuthorizeUser, whoopMember)
-		case WithingsUserID:
-			// Its one simulated user approves: the next one not linked.
+		switch {
+		case slices.Contains(d.users.whoop, u):
+			err = d.link(ctx, u, whoop.Name, whoopsim.HeaderAuthorizeUser, whoopMember+slices.Index(d.users.whoop, u))
+		case slices.Contains(d.users.withings, u):
+			// The simulator's next user not linked approves: the i-th
+			// linked is its i-th.
 			err = d.link(ctx, u, withings.Name, "", 0)
 		default:
-			err = d.link(ctx, u, "Oura", ourasim.HeaderAuthorizeUser, i)
+			err = d.link(ctx, u, "Oura", ourasim.HeaderAuthorizeUser, slices.Index(d.users.oura, u))
 		}
 		if err != nil {
 			if interrupted() {
@@ -473,7 +483,7 @@ func prepareDir(dir string) error {
 
 func (d *demo) startSimulator() error {
 	sim, err := ourasim.New(ourasim.Config{
-		Seed: 1, Users: len(UserIDs), HistoryStart: HistoryStart,
+		Seed: 1, Users: len(d.users.all), HistoryStart: HistoryStart,
 		Clock: ourasim.NewClock(SimStart, 1, nil),
 		// Days are revealed by tick only, so that each is timed.
 		RevealInterval: -1,
@@ -503,7 +513,7 @@ func (d *demo) startWhoopSimulator(apiAddr string) error {
 		return fmt.Errorf("history start: %w", err)
 	}
 	sim, err := whoopsim.New(whoopsim.Config{
-		Seed: 1, Users: 1, HistoryStart: first,
+		Seed: 1, Users: len(d.users.whoop), HistoryStart: first,
 		Clock:        whoopsim.NewClock(d.sim.Clock().Now(), 1, nil),
 		WebhookURL:   "http://" + apiAddr + "/webhooks/" + whoop.DataSource,
 		ScanInterval: -1,
@@ -529,8 +539,12 @@ func (d *demo) startWithingsSimulator() error {
 	if err != nil {
 		return fmt.Errorf("history start: %w", err)
 	}
-	sim, err := withingssim.New(withingssim.Config{Seed: 1, Users: 1, Days: int(SimStart.Sub(first).Hours()/24) + 1,
-		Now: d.sim.Clock().Now, NotifyRetryDelays: []time.Duration{200 * time.Millisecond, time.Second, 5 * time.Second}, Logger: d.cfg.Logger})
+	// Its rate limit counts simulated minutes, which stand still while the
+	// users link and backfill: a larger roster gets as many requests a
+	// minute per user as the demo's one user has.
+	sim, err := withingssim.New(withingssim.Config{Seed: 1, Users: len(d.users.withings), Days: int(SimStart.Sub(first).Hours()/24) + 1,
+		Now: d.sim.Clock().Now, NotifyRetryDelays: []time.Duration{200 * time.Millisecond, time.Second, 5 * time.Second}, Logger: d.cfg.Logger,
+		RateLimit: withingssim.DefaultRateLimit * len(d.users.withings)})
 	if err != nil {
 		return err
 	}
@@ -542,19 +556,23 @@ func (d *demo) startWithingsSimulator() error {
 	return nil
 }
 
-// withingsWeighIn has the Withings user step on the scale now (simulated),
-// which the simulator announces to wearlink; it returns the day.
+// withingsWeighIn has each Withings user step on the scale now
+// (simulated), which the simulator announces to wearlink; it returns the
+// days.
 func (d *demo) withingsWeighIn(at time.Time) ([]newDay, error) {
-	g, err := d.withings.AddWeighIn(0, time.Time{})
-	if err != nil {
-		return nil, err
+	var days []newDay
+	for i, u := range d.users.withings {
+		g, err := d.withings.AddWeighIn(i, time.Time{})
+		if err != nil {
+			return days, err
+		}
+		loc, err := time.LoadLocation(d.withings.Info().Users[i].Timezone)
+		if err != nil {
+			return days, err
+		}
+		days = append(days, newDay{user: u, day: time.Unix(g.Date, 0).In(loc).Format(time.DateOnly), at: at})
 	}
-	loc, err := time.LoadLocation(d.withings.Info().Users[0].Timezone)
-	if err != nil {
-		return nil, err
-	}
-	day := time.Unix(g.Date, 0).In(loc).Format(time.DateOnly)
-	return []newDay{{user: WithingsUserID, day: day, at: at}}, nil
+	return days, nil
 }
 
 func (d *demo) startReceiver() error {
@@ -572,10 +590,12 @@ func (d *demo) startReceiver() error {
 
 // startApp builds wearlink as wearlink serve does, pointed at the
 // simulator, seeds ROOK's demo client with the receiver's endpoints, and
-// runs it. The returned channel gives Run's result.
-func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, error) {
+// runs it, then the other Processes on the same database. wait gives their
+// Runs' result once ctx ends; it is set whenever one runs, error or not.
+func (d *demo) startApp(ctx context.Context, ln net.Listener) (wait func() error, err error) {
 	c := config.Default()
 	c.DataDir = d.cfg.DataDir
+	c.DatabaseURL = d.cfg.DatabaseURL
 	c.Listen = ln.Addr().String()
 	c.ShutdownTimeout = 10 * time.Second
 	// The receiver is on loopback.
@@ -596,8 +616,9 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, err
 	c.Withings = config.Withings{APIBaseURL: wi.BaseURL, AuthURL: wi.AuthorizeURL, ClientID: wi.ClientID, ClientSecret: wi.ClientSecret}
 	c.Sync.BackfillDays = d.cfg.BackfillDays
 
-	a, err := app.New(ctx, c, app.Options{Logger: d.cfg.Logger, Migrate: true, Listener: ln,
-		Now: d.sim.Clock().Now, DeliveryNow: time.Now, WebNow: time.Now})
+	opt := app.Options{Logger: d.cfg.Logger, Migrate: true, Listener: ln,
+		Now: d.sim.Clock().Now, DeliveryNow: time.Now, WebNow: time.Now}
+	a, err := app.New(ctx, c, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -608,7 +629,12 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, err
 		"/api/v1/client/users/status?up_to_date=" + d.sim.Clock().Now().UTC().Format(time.DateOnly),
 		"/api/v2/user_id/" + UserID + "/data_sources/authorized",
 	}
-	if d.jobs, err = river.NewClient(riversqlite.New(a.Store().SQLite), &river.Config{Logger: d.cfg.Logger}); err != nil {
+	if a.Store().PG != nil {
+		d.jobs, err = river.NewClient(riverpgxv5.New(a.Store().PG), &river.Config{Logger: d.cfg.Logger})
+	} else {
+		d.jobs, err = river.NewClient(riversqlite.New(a.Store().SQLite), &river.Config{Logger: d.cfg.Logger})
+	}
+	if err != nil {
 		_ = a.Close()
 		return nil, err
 	}
@@ -616,9 +642,34 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (<-chan error, err
 		_ = a.Close()
 		return nil, err
 	}
-	done := make(chan error, 1)
+	done := make(chan error, d.cfg.Processes)
+	running := 1
 	go func() { done <- a.Run(ctx) }()
-	return done, nil
+	wait = func() error {
+		var errs []error
+		for range running {
+			errs = append(errs, <-done)
+		}
+		return errors.Join(errs...)
+	}
+	// The others are as many more `serve` processes on the database the
+	// first has migrated: each works the jobs and serves its own address.
+	for range d.cfg.Processes - 1 {
+		oln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return wait, err
+		}
+		oc, oopt := c, opt
+		oc.Listen, oopt.Listener, oopt.Migrate = oln.Addr().String(), oln, false
+		other, err := app.New(ctx, oc, oopt)
+		if err != nil {
+			_ = oln.Close()
+			return wait, fmt.Errorf("wearlink process %d: %w", running+1, err)
+		}
+		running++
+		go func() { done <- other.Run(ctx) }()
+	}
+	return wait, nil
 }
 
 // seed creates ROOK's demo client and its two endpoints at the receiver.
@@ -720,7 +771,7 @@ const backfillTimeout = 2 * time.Minute
 // history is stored and delivered.
 func (d *demo) backfill(ctx context.Context) error {
 	fmt.Fprintf(d.out, "linked %s through Oura OAuth, %s through WHOOP OAuth and %s through Withings OAuth (simulated); backfilling their last %d days (simulated today: %s)\n",
-		strings.Join(OuraUserIDs, ", "), WhoopUserID, WithingsUserID, d.cfg.BackfillDays, SimStart.Format(time.DateOnly))
+		strings.Join(d.users.oura, ", "), strings.Join(d.users.whoop, ", "), strings.Join(d.users.withings, ", "), d.cfg.BackfillDays, SimStart.Format(time.DateOnly))
 	start := time.Now()
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, backfillTimeout)
@@ -797,8 +848,8 @@ func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
 		}
 	}
 	var out []userProgress
-	for _, u := range UserIDs {
-		c, err := st.FindConnection(ctx, ClientUUID, u, dataSource(u))
+	for _, u := range d.users.all {
+		c, err := st.FindConnection(ctx, ClientUUID, u, d.users.dataSource(u))
 		if err != nil {
 			continue // not linked
 		}
@@ -806,7 +857,7 @@ func (d *demo) progress(ctx context.Context) ([]userProgress, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := userProgress{user: u, provider: providerName(u), delivered: delivered[u], done: ingest.CursorsOf(c).Backfilled()}
+		p := userProgress{user: u, provider: d.users.providerName(u), delivered: delivered[u], done: ingest.CursorsOf(c).Backfilled()}
 		for _, k := range n {
 			p.raw += k
 		}
@@ -867,7 +918,7 @@ func (d *demo) banner() {
 
 Try ROOK's examples:
 `, d.api, ClientUUID, d.sim.URL(), d.rurl, DataPath, NotificationPath, d.cfg.DataDir, ClientSecret,
-		strings.Join(OuraUserIDs, ", "), pageLines, d.whoop.URL(), whoop.DataSource, WhoopUserID, d.withings.URL(), WithingsUserID)
+		strings.Join(d.users.oura, ", "), pageLines, d.whoop.URL(), whoop.DataSource, strings.Join(d.users.whoop, ", "), d.withings.URL(), strings.Join(d.users.withings, ", "))
 	for _, p := range d.examples {
 		fmt.Fprintf(d.out, "  curl -u %s '%s%s'\n", auth, d.api, p)
 	}
@@ -886,11 +937,11 @@ func (d *demo) tick() []newDay {
 	revealed := d.sim.AdvanceClock(24 * time.Hour)
 	var days []newDay
 	for idx, ds := range revealed {
-		if idx < 0 || idx >= len(OuraUserIDs) {
+		if idx < 0 || idx >= len(d.users.oura) {
 			continue
 		}
 		for _, day := range ds {
-			days = append(days, newDay{user: OuraUserIDs[idx], day: string(day), at: at})
+			days = append(days, newDay{user: d.users.oura[idx], day: string(day), at: at})
 		}
 	}
 	nights, err := d.whoopNights(at)
@@ -918,12 +969,15 @@ func (d *demo) tick() []newDay {
 	return days
 }
 
-// whoopNights lets WHOOP score its member's next night, then brings
+// whoopNights lets WHOOP score its first member's next night, then brings
 // WHOOP's clock up to Oura's (a day later since tick advanced it), sending
 // the webhooks due by then. It returns the local days of the nights
-// announced: one, or two when the next one was scored by then too. A
-// night scored after Oura's time (the member wakes five hours west of UTC)
-// leaves WHOOP's clock ahead by those hours until the next tick.
+// announced: one per member, or two when the next one was scored by then
+// too. A night scored after Oura's time (the member wakes five hours west
+// of UTC) leaves WHOOP's clock ahead by those hours until the next tick.
+// The other members' nights are scored as the clock passes them: asking
+// each for its next night would move the clock a day ahead for a member
+// whose night was scored on the way.
 func (d *demo) whoopNights(at time.Time) ([]newDay, error) {
 	_, evs, err := d.whoop.NextNight(whoopMember)
 	if err != nil {
@@ -933,25 +987,30 @@ func (d *demo) whoopNights(at time.Time) ([]newDay, error) {
 		evs = append(evs, d.whoop.AdvanceClock(lag)...)
 	}
 	w := d.whoop.World()
-	u := w.User(whoopMember)
 	now := d.whoop.Clock().Now()
 	var days []newDay
-	seen := map[string]bool{}
+	seen := map[[2]string]bool{}
 	for _, e := range evs {
-		if e.Type != whoopsim.EventSleepUpdated || e.UserID != u.UserID {
+		if e.Type != whoopsim.EventSleepUpdated {
 			continue
 		}
-		sl, ok := w.Sleep(u, e.ID, now)
-		if !ok || sl.Nap {
-			continue
-		}
-		day, err := whoop.LocalDay(whoop.Time(sl.End), sl.TimezoneOffset)
-		if err != nil {
-			return days, err
-		}
-		if !seen[day] {
-			seen[day] = true
-			days = append(days, newDay{user: WhoopUserID, day: day, at: at})
+		for i, user := range d.users.whoop {
+			u := w.User(whoopMember + i)
+			if u == nil || e.UserID != u.UserID {
+				continue
+			}
+			sl, ok := w.Sleep(u, e.ID, now)
+			if !ok || sl.Nap {
+				continue
+			}
+			day, err := whoop.LocalDay(whoop.Time(sl.End), sl.TimezoneOffset)
+			if err != nil {
+				return days, err
+			}
+			if k := [2]string{user, day}; !seen[k] {
+				seen[k] = true
+				days = append(days, newDay{user: user, day: day, at: at})
+			}
 		}
 	}
 	return days, nil

@@ -39,11 +39,18 @@ type Summary struct {
 	// Latencies are, for each document delivered after a simulated sync,
 	// the time from the sync to its verified arrival.
 	Latencies []time.Duration
+	// Syncs are the moments the simulated days passed, those the
+	// latencies count from.
+	Syncs []time.Time
 	// DocumentDeliveries counts the deliveries of document versions the
 	// store holds for the demo client, DistinctDocuments the documents
 	// they are versions of: a document delivered again for each collection
 	// that feeds it shows as a ratio above one.
 	DocumentDeliveries, DistinctDocuments int
+	// SyncDeliveries counts the same for each simulated sync, in order:
+	// the deliveries made after it and before the next, and the documents
+	// they are of (the backfill's left out).
+	SyncDeliveries []DocumentCount
 	// ExampleStatus is the HTTP status of ROOK's example request, the sleep
 	// summary of demoUserId on ExampleDay.
 	ExampleStatus int
@@ -55,6 +62,8 @@ type Summary struct {
 	Elapsed time.Duration
 	// Failures are the checks that did not hold.
 	Failures []string
+	// users are the demo's users by provider, for byUser.
+	users roster
 }
 
 // OK reports whether every check held.
@@ -101,26 +110,59 @@ func (s Summary) DeliveriesPerDocument() float64 {
 	return float64(s.DocumentDeliveries) / float64(s.DistinctDocuments)
 }
 
+// DocumentCount is a number of document deliveries and of the distinct
+// documents they are of.
+type DocumentCount struct{ Deliveries, Documents int }
+
+// PerDocument is Deliveries over Documents.
+func (c DocumentCount) PerDocument() float64 {
+	if c.Documents == 0 {
+		return 0
+	}
+	return float64(c.Deliveries) / float64(c.Documents)
+}
+
 // documentDeliveries counts the deliveries of documents to the demo
 // client's endpoints and the distinct documents among them, from the
-// store: a receiver sees a version, not which document it is of.
-func (d *demo) documentDeliveries(ctx context.Context) (deliveries, distinct int, err error) {
+// store (a receiver sees a version, not which document it is of): all of
+// them, and for each of syncs (in order) those made after it and before
+// the next.
+func (d *demo) documentDeliveries(ctx context.Context, syncs []time.Time) (all DocumentCount, perSync []DocumentCount, err error) {
 	seen := map[string]bool{}
+	perSync = make([]DocumentCount, len(syncs))
+	syncSeen := make([]map[string]bool, len(syncs))
 	q := store.DeliveryQuery{ClientUUID: ClientUUID, Limit: 1000}
 	for {
 		page, err := d.app.Store().Store.ListDeliveries(ctx, q)
 		if err != nil {
-			return 0, 0, err
+			return all, nil, err
 		}
 		for _, dv := range page {
 			if dv.Kind != store.MessageData {
 				continue
 			}
-			deliveries++
-			seen[dv.EndpointID+" "+dv.UserID+" "+dv.EventType+" "+dv.Pillar+" "+dv.Key] = true
+			key := dv.EndpointID + " " + dv.UserID + " " + dv.EventType + " " + dv.Pillar + " " + dv.Key
+			all.Deliveries++
+			seen[key] = true
+			i := len(syncs) - 1
+			for i >= 0 && dv.CreatedAt.Before(syncs[i]) {
+				i--
+			}
+			if i < 0 {
+				continue
+			}
+			perSync[i].Deliveries++
+			if syncSeen[i] == nil {
+				syncSeen[i] = map[string]bool{}
+			}
+			syncSeen[i][key] = true
 		}
 		if len(page) < q.Limit {
-			return deliveries, len(seen), nil
+			all.Documents = len(seen)
+			for i, m := range syncSeen {
+				perSync[i].Documents = len(m)
+			}
+			return all, perSync, nil
 		}
 		q.AfterID = page[len(page)-1].ID
 	}
@@ -128,7 +170,7 @@ func (d *demo) documentDeliveries(ctx context.Context) (deliveries, distinct int
 
 // summary gathers the numbers and checks them.
 func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
-	s := Summary{Users: len(UserIDs), UsersLinked: linked, Elapsed: time.Since(d.started)}
+	s := Summary{Users: len(d.users.all), UsersLinked: linked, Elapsed: time.Since(d.started), users: d.users}
 	docs, err := d.app.Store().Store.CountHealthDocuments(ctx, ClientUUID)
 	if err != nil {
 		return s, err
@@ -185,9 +227,16 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 			s.Latencies = append(s.Latencies, dv.ReceivedAt.Sub(from))
 		}
 	}
-	if s.DocumentDeliveries, s.DistinctDocuments, err = d.documentDeliveries(ctx); err != nil {
+	for _, nd := range d.days {
+		if !slices.Contains(s.Syncs, nd.at) {
+			s.Syncs = append(s.Syncs, nd.at)
+		}
+	}
+	all, perSync, err := d.documentDeliveries(ctx, s.Syncs)
+	if err != nil {
 		return s, err
 	}
+	s.DocumentDeliveries, s.DistinctDocuments, s.SyncDeliveries = all.Deliveries, all.Documents, perSync
 	s.NewDays = len(d.days)
 	s.NewDaysDelivered = s.NewDays - len(d.undelivered(d.days))
 	d.whoop.WaitWebhooks()
@@ -214,7 +263,7 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 		fail("no delivery received")
 	}
 	if s.UsersLinked == s.Users {
-		for _, u := range UserIDs {
+		for _, u := range d.users.all {
 			if s.UserVerified[u] == 0 {
 				fail("no verified document delivered for %s", u)
 			}
@@ -293,8 +342,9 @@ func (s Summary) Write(w io.Writer) {
 // many were verified.
 func (s Summary) byUser() string {
 	var parts []string
-	for _, u := range UserIDs {
-		part := fmt.Sprintf("%s (%s) %d", u, providerName(u), s.UserDocuments[u])
+	users := s.users.orDefault()
+	for _, u := range users.all {
+		part := fmt.Sprintf("%s (%s) %d", u, users.providerName(u), s.UserDocuments[u])
 		if v := s.UserVerified[u]; v != s.UserDocuments[u] {
 			part += fmt.Sprintf(", %d verified", v)
 		}
