@@ -108,7 +108,7 @@ func report(t *testing.T, sum Summary, hop []time.Duration, took time.Duration) 
 	t.Logf("baseline queue hop (%d no-op jobs): p50 %s, p99 %s; path p50 = %.1f hops, p99 = %.1f hops",
 		len(hop), ms(hp50), ms(percentile(hop, 99)), ratio(p50, hp50), ratio(p99, hp50))
 	t.Logf("deliveries per distinct document: %.3f (%d deliveries of %d documents, backfill included)",
-		sum.DeliveriesPerDocument(), sum.DocumentDeliveries, sum.DistinctDocuments)
+		sum.Delivered.PerDocument(), sum.Delivered.Deliveries, sum.Delivered.Documents)
 	worst := 0.0
 	var each []string
 	for _, c := range sum.SyncDeliveries {
@@ -118,7 +118,7 @@ func report(t *testing.T, sum Summary, hop []time.Duration, took time.Duration) 
 	t.Logf("deliveries per distinct document of each sync: %s", strings.Join(each, ", "))
 	t.Logf("bounds: p99 < 1s %s, p50 < 400ms %s, <= 1.1 deliveries per document %s overall, %s in every sync",
 		yesNo(p99 < time.Second, "holds", "DOES NOT hold"), yesNo(p50 < 400*time.Millisecond, "holds", "DOES NOT hold"),
-		yesNo(sum.DeliveriesPerDocument() <= DefaultMaxDeliveriesPerDocument, "holds", "DOES NOT hold"),
+		yesNo(sum.Delivered.PerDocument() <= DefaultMaxDeliveriesPerDocument, "holds", "DOES NOT hold"),
 		yesNo(worst <= DefaultMaxDeliveriesPerDocument, "holds", "DOES NOT hold"))
 }
 

@@ -42,11 +42,11 @@ type Summary struct {
 	// Syncs are the moments the simulated days passed, those the
 	// latencies count from.
 	Syncs []time.Time
-	// DocumentDeliveries counts the deliveries of document versions the
-	// store holds for the demo client, DistinctDocuments the documents
-	// they are versions of: a document delivered again for each collection
-	// that feeds it shows as a ratio above one.
-	DocumentDeliveries, DistinctDocuments int
+	// Delivered counts the deliveries of document versions the store holds
+	// for the demo client and the documents they are versions of: a
+	// document delivered again for each collection that feeds it shows as
+	// a ratio above one.
+	Delivered DocumentCount
 	// SyncDeliveries counts the same for each simulated sync, in order:
 	// the deliveries made after it and before the next, and the documents
 	// they are of (the backfill's left out).
@@ -96,18 +96,10 @@ func (s Summary) limits(maxP99 time.Duration, maxPerDoc float64) []string {
 	if p99 := s.Percentile(99); maxP99 > 0 && p99 > maxP99 {
 		fails = append(fails, fmt.Sprintf("sync to delivery p99 %s, over %s", p99.Round(time.Millisecond), maxP99))
 	}
-	if r := s.DeliveriesPerDocument(); maxPerDoc > 0 && r > maxPerDoc {
+	if r := s.Delivered.PerDocument(); maxPerDoc > 0 && r > maxPerDoc {
 		fails = append(fails, fmt.Sprintf("%.2f deliveries per document, over %.2f", r, maxPerDoc))
 	}
 	return fails
-}
-
-// DeliveriesPerDocument is DocumentDeliveries over DistinctDocuments.
-func (s Summary) DeliveriesPerDocument() float64 {
-	if s.DistinctDocuments == 0 {
-		return 0
-	}
-	return float64(s.DocumentDeliveries) / float64(s.DistinctDocuments)
 }
 
 // DocumentCount is a number of document deliveries and of the distinct
@@ -236,7 +228,7 @@ func (d *demo) summary(ctx context.Context, linked int) (Summary, error) {
 	if err != nil {
 		return s, err
 	}
-	s.DocumentDeliveries, s.DistinctDocuments, s.SyncDeliveries = all.Deliveries, all.Documents, perSync
+	s.Delivered, s.SyncDeliveries = all, perSync
 	s.NewDays = len(d.days)
 	s.NewDaysDelivered = s.NewDays - len(d.undelivered(d.days))
 	d.whoop.WaitWebhooks()
@@ -319,7 +311,7 @@ func (s Summary) Write(w io.Writer) {
 			s.Percentile(50).Round(time.Millisecond), s.Percentile(99).Round(time.Millisecond), len(s.Latencies))
 	}
 	fmt.Fprintf(w, "  deliveries/document  %.2f (%d deliveries of %d distinct documents)\n",
-		s.DeliveriesPerDocument(), s.DocumentDeliveries, s.DistinctDocuments)
+		s.Delivered.PerDocument(), s.Delivered.Deliveries, s.Delivered.Documents)
 	fmt.Fprintf(w, "  %s sleep summary of %s: HTTP %d; %d of %d example requests answered 200\n",
 		ExampleDay, UserID, s.ExampleStatus, s.ExamplesOK, s.Examples)
 	p := s.Pages

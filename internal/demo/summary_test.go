@@ -22,12 +22,12 @@ func TestSummaryLimits(t *testing.T) {
 		maxPerDoc float64
 		want      []string
 	}{
-		{"within", Summary{Latencies: lat, DocumentDeliveries: 110, DistinctDocuments: 100}, time.Second, 1.1, nil},
-		{"slow", Summary{Latencies: slow, DocumentDeliveries: 100, DistinctDocuments: 100}, time.Second, 1.1,
+		{"within", Summary{Latencies: lat, Delivered: DocumentCount{Deliveries: 110, Documents: 100}}, time.Second, 1.1, nil},
+		{"slow", Summary{Latencies: slow, Delivered: DocumentCount{Deliveries: 100, Documents: 100}}, time.Second, 1.1,
 			[]string{"sync to delivery p99 1.5s, over 1s"}},
-		{"redelivered", Summary{Latencies: lat, DocumentDeliveries: 111, DistinctDocuments: 100}, time.Second, 1.1,
+		{"redelivered", Summary{Latencies: lat, Delivered: DocumentCount{Deliveries: 111, Documents: 100}}, time.Second, 1.1,
 			[]string{"1.11 deliveries per document, over 1.10"}},
-		{"unchecked", Summary{Latencies: slow, DocumentDeliveries: 300, DistinctDocuments: 100}, 0, 0, nil},
+		{"unchecked", Summary{Latencies: slow, Delivered: DocumentCount{Deliveries: 300, Documents: 100}}, 0, 0, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.s.limits(tc.maxP99, tc.maxPerDoc); !reflect.DeepEqual(got, tc.want) {
