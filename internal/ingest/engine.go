@@ -10,8 +10,9 @@
 // their old names still run):
 //
 //	backfill  ingest_backfill       one per (connection, collection, 30-day window)
-//	fetch     ingest_fetch          one per (connection, collection) while pending:
-//	                                notifications coalesce into it
+//	fetch     ingest_fetch          one per connection while pending: a sync's
+//	                                notifications coalesce into it, and it
+//	                                normalizes what they changed once
 //	          ingest_delete         one per (connection, collection, id) while pending:
 //	                                a document the provider deleted (delete.go)
 //	poll      ingest_poll           per connection: reconciliation and time series
