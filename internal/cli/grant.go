@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/pull"
 )
 
 // grantFileName is the file in pull's output directory that keeps the
@@ -79,39 +80,21 @@ func loadGrant(dir string) (*savedGrant, error) {
 	return &g, nil
 }
 
-// saveGrant writes g to dir's grant file atomically: a temporary file in
-// the same directory, created 0600 (os.CreateTemp's mode), renamed over it.
-// The tokens are never on disk with a looser mode, not even for a moment.
-func saveGrant(dir string, g savedGrant) (err error) {
+// saveGrant writes g to dir's grant file atomically, mode 0600 from the
+// start: the tokens are never on disk with a looser mode.
+func saveGrant(dir string, g savedGrant) error {
 	b, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("save the login: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, grantFileName+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("save the login: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
+	err = pull.ReplaceFile(grantPath(dir), 0o600, func(f *os.File) error {
+		if _, err := f.Write(append(b, '\n')); err != nil {
+			return err
 		}
-	}()
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save the login: %w", err)
-	}
-	// A refresh token that was spent but not saved is lost for good.
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save the login: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save the login: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), grantPath(dir)); err != nil {
+		// A refresh token that was spent but not saved is lost for good.
+		return f.Sync()
+	})
+	if err != nil {
 		return fmt.Errorf("save the login: %w", err)
 	}
 	return nil

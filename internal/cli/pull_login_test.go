@@ -71,7 +71,7 @@ func readGrant(t *testing.T, out string) savedGrant {
 	if strings.Contains(string(b), ourasim.DefaultClientSecret) {
 		t.Error("the grant file holds the client secret")
 	}
-	if left, _ := filepath.Glob(filepath.Join(out, grantFileName+".*")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(out, ".tmp-*")); len(left) > 0 {
 		t.Errorf("temporary files left behind: %v", left)
 	}
 	return g

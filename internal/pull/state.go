@@ -88,7 +88,7 @@ func (s *state) save(dir string) error {
 
 // writeFileAtomic replaces path only once the new content is complete.
 func writeFileAtomic(path string, data []byte) error {
-	return replaceFile(path, func(f *os.File) error {
+	return ReplaceFile(path, 0o644, func(f *os.File) error {
 		_, err := f.Write(data)
 		return err
 	})
@@ -97,7 +97,7 @@ func writeFileAtomic(path string, data []byte) error {
 // writeFileAtomicWith replaces path with what write writes, once it is
 // complete.
 func writeFileAtomicWith(path string, write func(io.Writer) error) error {
-	return replaceFile(path, func(f *os.File) error {
+	return ReplaceFile(path, 0o644, func(f *os.File) error {
 		bw := bufio.NewWriterSize(f, 256<<10)
 		if err := write(bw); err != nil {
 			return err
@@ -106,9 +106,11 @@ func writeFileAtomicWith(path string, write func(io.Writer) error) error {
 	})
 }
 
-// replaceFile writes a temporary file beside path and renames it over path
-// when write and the close succeed.
-func replaceFile(path string, write func(*os.File) error) error {
+// ReplaceFile writes a temporary file beside path and renames it over path,
+// with mode perm, when write and the close succeed. The temporary file is
+// created 0600 and only then given perm, so a file meant for its owner
+// alone is never readable by others, not even for a moment.
+func ReplaceFile(path string, perm os.FileMode, write func(*os.File) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("pull: %w", err)
 	}
@@ -123,7 +125,7 @@ func replaceFile(path string, write func(*os.File) error) error {
 		os.Remove(tmp)
 		return fmt.Errorf("pull: write %s: %w", path, err)
 	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
+	if err := os.Chmod(tmp, perm); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("pull: %w", err)
 	}
