@@ -181,8 +181,9 @@ func TestKillMidBackfill(t *testing.T) {
 		}
 		return done, windows
 	}
-	// 2 users x 17 collections x 2 windows: kill once about a third of the
-	// windows are stored.
+	// 2 users x the collections read by day x 2 windows: kill once about
+	// 20 windows, a third or less, are stored.
+	total := users * len(ouraByDay(t)) * 2
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		done, windows := progress()
@@ -190,7 +191,7 @@ func TestKillMidBackfill(t *testing.T) {
 			t.Fatalf("a backfill finished before the kill (%d windows); slow the simulator down", windows)
 		}
 		if windows >= 20 {
-			t.Logf("killing the server with %d of 68 windows stored", windows)
+			t.Logf("killing the server with %d of %d windows stored", windows, total)
 			break
 		}
 		if time.Now().After(deadline) {

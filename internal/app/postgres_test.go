@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/app"
+	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 	ourasim "github.com/wearlink/wearlink/internal/provider/oura/sim"
 	"github.com/wearlink/wearlink/internal/secret"
 	"github.com/wearlink/wearlink/internal/store"
@@ -126,7 +128,8 @@ func backfillWith(t *testing.T, bin string, sim *ourasim.Server, simURL string, 
 			t.Errorf("job %s inserted %d times", args, k)
 		}
 	}
-	if want := users * 17 * 2; jobs != want {
+	// One job per collection read by day and 30-day window of the 60 days.
+	if want := users * len(ouraByDay(t)) * 2; jobs != want {
 		t.Errorf("%d backfill jobs, want %d", jobs, want)
 	}
 	// Several processes normalizing one user's days at once still leave
@@ -188,4 +191,25 @@ func TestPostgresTwoServersShareBackfill(t *testing.T) {
 	if os.Getenv("WEARLINK_BENCH") == "1" && two >= one {
 		t.Errorf("two processes took %s, one %s", two, one)
 	}
+}
+
+// ouraByDay names Oura's collections read by day, which the backfill
+// reads one job per window each.
+func ouraByDay(t *testing.T) []string {
+	t.Helper()
+	oc, err := oura.New(oura.Config{BaseURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := oura.NewProvider(oura.ProviderConfig{Client: oc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range p.Collections() {
+		if c.Range == provider.RangeDays || c.Range == provider.RangeInstants {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }

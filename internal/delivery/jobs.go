@@ -70,6 +70,12 @@ type RiverSetup struct {
 	PeriodicJobs []*river.PeriodicJob
 }
 
+// deliverCooldown is the delivery queue's fetch cooldown. On PostgreSQL it
+// is also the client's: River notifies other processes of an insert into a
+// queue at most once per cooldown, and a job inserted sooner after the
+// last notified one waits for their poll.
+const deliverCooldown = 5 * time.Millisecond
+
 // Register adds the delivery workers to w and returns the queues and
 // periodic jobs to configure. The periodic jobs start the pump (and
 // restart it within a minute should it ever be discarded) and run the
@@ -84,7 +90,7 @@ func (s *Service) Register(w *river.Workers) RiverSetup {
 	poll := s.cfg.FanoutInterval
 	return RiverSetup{
 		Queues: map[string]river.QueueConfig{
-			QueueDeliver: {MaxWorkers: s.cfg.Workers, FetchPollInterval: poll, FetchCooldown: min(poll, 5*time.Millisecond)},
+			QueueDeliver: {MaxWorkers: s.cfg.Workers, FetchPollInterval: poll, FetchCooldown: min(poll, deliverCooldown)},
 			QueueFanout:  {MaxWorkers: 2, FetchPollInterval: poll, FetchCooldown: min(poll, 100*time.Millisecond)},
 		},
 		PeriodicJobs: []*river.PeriodicJob{

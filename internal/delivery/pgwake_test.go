@@ -145,8 +145,8 @@ func (w *probeWorker) at(n int) (time.Time, bool) {
 }
 
 // On PostgreSQL, delivery jobs one process queues are worked by another at
-// once, one after the other as a busy fan-out queues them: River's insert
-// notifications, not its polling (an hour here), bring them.
+// once, one after the other: River's insert notifications, not its polling
+// (an hour here), bring them.
 func TestPostgresDeliveryJobsOfOtherProcess(t *testing.T) {
 	_, stA, stB := twoProcesses(t)
 	probe := &probeWorker{ran: map[int]time.Time{}}
@@ -179,11 +179,17 @@ func TestPostgresDeliveryJobsOfOtherProcess(t *testing.T) {
 	}()
 	// Start returns once the producers listen for insert notifications.
 
+	var inserted time.Time
 	for n := range 5 {
+		// River sends no notification for an insert within the client's
+		// cooldown of the last one it sent (that job waits for the poll),
+		// so each job is queued after the cooldown has passed.
+		time.Sleep(time.Until(inserted.Add(2 * deliverCooldown)))
 		start := time.Now()
 		if _, err := b.Insert(t.Context(), probeArgs{N: n}, nil); err != nil {
 			t.Fatal(err)
 		}
+		inserted = time.Now()
 		var ran time.Time
 		testutil.WaitFor(t, 5*time.Second, fmt.Sprintf("A to work B's job %d", n), func() bool {
 			var ok bool
