@@ -45,7 +45,7 @@ func newUsersStatusCmd() *cobra.Command {
 		Use:   "status --client-uuid C [--user-id U]",
 		Short: "Show the connections of a client's users: status, last sync, last error",
 		Long: "Lists every connection of the client's users (or of one user) with its status. A paused connection " +
-			"(subscription_required: the provider's membership lapsed; app_update_required: the provider's app is too old) " +
+			"(subscription_required: the provider refuses the data, usually for a lapsed membership; app_update_required: the provider's app is too old) " +
 			"resumes by itself once the user has acted; the server probes it daily.",
 		Args: cobra.NoArgs,
 	}

@@ -35,7 +35,7 @@ func TestUsersStatus(t *testing.T) {
 	}
 	for _, want := range []string{
 		"u1       oura         active",
-		"subscription_required  -          the user's Oura membership has lapsed; syncing resumes when it is renewed",
+		"subscription_required  -          Oura refuses the user's data, usually because the membership has lapsed; syncing resumes when it is renewed",
 		"app_update_required    -          the user must update the Oura app; syncing resumes after the update",
 	} {
 		if !strings.Contains(out, want) {

@@ -53,7 +53,7 @@ func Paused(status string) bool {
 func PauseText(status, provider string) string {
 	switch status {
 	case StatusSubscriptionRequired:
-		return "the user's " + provider + " membership has lapsed; syncing resumes when it is renewed"
+		return provider + " refuses the user's data, usually because the membership has lapsed; syncing resumes when it is renewed"
 	case StatusAppUpdateRequired:
 		return "the user must update the " + provider + " app; syncing resumes after the update"
 	}

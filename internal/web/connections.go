@@ -234,7 +234,7 @@ func (h *Handler) back(w http.ResponseWriter, r *http.Request) {
 func pausedText(status, provider string) string {
 	switch status {
 	case store.StatusSubscriptionRequired:
-		return "Your " + provider + " membership has lapsed. Renew it and syncing resumes within a day."
+		return provider + " refuses to share your data, usually because your membership has lapsed. Renew it and syncing resumes within a day."
 	case store.StatusAppUpdateRequired:
 		return "Update the " + provider + " app on your phone; syncing resumes within a day."
 	}

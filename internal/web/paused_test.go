@@ -16,8 +16,8 @@ func TestPausedConnection(t *testing.T) {
 	h := startHub(t)
 	a := h.client("A")
 	for _, tc := range []struct{ user, status, dashboard, page string }{
-		{"lapsed", store.StatusSubscriptionRequired, "paused: the user's Oura membership has lapsed; syncing resumes when it is renewed",
-			"Your Oura membership has lapsed. Renew it and syncing resumes within a day."},
+		{"lapsed", store.StatusSubscriptionRequired, "paused: Oura refuses the user's data, usually because the membership has lapsed; syncing resumes when it is renewed",
+			"Oura refuses to share your data, usually because your membership has lapsed. Renew it and syncing resumes within a day."},
 		{"old-app", store.StatusAppUpdateRequired, "paused: the user must update the Oura app; syncing resumes after the update",
 			"Update the Oura app on your phone; syncing resumes within a day."},
 	} {
