@@ -73,6 +73,10 @@ type envOptions struct {
 	engine        func(*ingest.Config)
 }
 
+// envStart is when the simulated clock of every env starts: a Wednesday
+// afternoon in UTC, morning in the Americas.
+var envStart = time.Date(2026, 3, 11, 15, 0, 0, 0, time.UTC)
+
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	if o.users == 0 {
@@ -85,8 +89,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Cleanup(cancel)
 	logger := testLogger(t)
 
+	// The simulated clock starts at a fixed instant, so that what the
+	// seed's users have recorded and synced does not depend on the day or
+	// the hour the tests run.
 	sim, err := ourasim.New(ourasim.Config{Seed: o.seed, Users: o.users, RevealInterval: -1, Faults: o.faults, Logger: logger.With("sim", true),
-		WebhookBackoff: 20 * time.Millisecond})
+		WebhookBackoff: 20 * time.Millisecond, Clock: ourasim.NewClock(envStart, 1, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

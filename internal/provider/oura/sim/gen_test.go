@@ -102,7 +102,7 @@ func mustJSON(t testing.TB, v any) []byte {
 }
 
 func TestGenDeterminism(t *testing.T) {
-	days := []oura.Date{"2023-06-01", "2024-02-29", "2024-03-31", "2024-10-27", "2025-01-14"}
+	days := []oura.Date{"2023-06-01", "2024-02-29", "2024-03-31", "2024-10-27", "2025-01-13"}
 	tests := []struct {
 		name      string
 		seedA     int64
@@ -667,7 +667,13 @@ func TestGenVisibility(t *testing.T) {
 	initial := []struct {
 		u    *User
 		want oura.Date
-	}{{hel, "2024-06-14"}, {la, "2024-06-13"}, {tok, "2024-06-14"}}
+	}{
+		// 08:00 in Helsinki: the 14th syncs at 10:00.
+		{hel, "2024-06-13"},
+		// 22:00 on the 14th in Los Angeles: the 13th synced this morning.
+		{la, "2024-06-13"},
+		{tok, "2024-06-14"},
+	}
 	for _, tc := range initial {
 		if got := w.LastDay(tc.u); got != tc.want {
 			t.Errorf("%s: LastDay %s, want %s", tc.u.TimeZone, got, tc.want)
@@ -680,9 +686,9 @@ func TestGenVisibility(t *testing.T) {
 		wantDoc bool
 	}{
 		{"first day", "2024-01-01", true},
-		{"last day", "2024-06-14", true},
+		{"last day", "2024-06-13", true},
 		{"before history", "2023-12-31", false},
-		{"after last day", "2024-06-15", false},
+		{"after last day", "2024-06-14", false},
 		{"malformed", "2024-13-01", false},
 	}
 	for _, tc := range dayCases {
@@ -702,8 +708,9 @@ func TestGenVisibility(t *testing.T) {
 	}{
 		// Nothing syncs before 10:00 local on the day after.
 		{time.Date(2024, 6, 15, 6, 59, 0, 0, time.UTC), map[int][]oura.Date{}},
-		// 10:00 in Los Angeles on the 15th (17:00 UTC) syncs its 14th.
-		{time.Date(2024, 6, 15, 17, 0, 0, 0, time.UTC), map[int][]oura.Date{1: {"2024-06-14"}}},
+		// By 17:00 UTC Helsinki's 10:00 (07:00 UTC) has synced its 14th,
+		// and 10:00 in Los Angeles syncs its 14th.
+		{time.Date(2024, 6, 15, 17, 0, 0, 0, time.UTC), map[int][]oura.Date{0: {"2024-06-14"}, 1: {"2024-06-14"}}},
 		// 10:00 in Tokyo on the 16th (01:00 UTC) syncs Tokyo's 15th.
 		{time.Date(2024, 6, 16, 1, 0, 0, 0, time.UTC), map[int][]oura.Date{2: {"2024-06-15"}}},
 		// Two days at once, and the same instant twice reveals nothing more.

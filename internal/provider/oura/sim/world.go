@@ -19,7 +19,8 @@ type WorldConfig struct {
 	// HistoryStart is the first local day with data (default 2022-01-01).
 	HistoryStart oura.Date
 	// Now is the simulated clock (default time.Now). Each user's visible data
-	// initially ends with the last complete local day before Now.
+	// initially ends with the last day synced by Now: yesterday from
+	// SyncHour local time on, the day before until then.
 	Now func() time.Time
 	// CacheDays bounds how many generated user-days are kept in memory
 	// (default 512, about 50 MB).
@@ -120,8 +121,15 @@ func NewWorld(cfg WorldConfig) *World {
 	now := cfg.Now()
 	w.last = make([]int, cfg.Users)
 	for i, u := range w.users {
-		// Yesterday in the user's zone: the last complete local day.
-		w.last[i] = max(localDay(u.Location, now.Unix())-1, startDn-1)
+		// The last day whose morning sync (SyncHour on the day after, as
+		// RevealUntil counts) has passed: yesterday from SyncHour on, the
+		// day before until then. Yesterday at any hour would make the next
+		// 24 hours reveal nothing when they start before SyncHour.
+		last := localDay(u.Location, now.Unix()) - 1
+		if localUnix(u.Location, last+1, SyncHour*hh) > now.Unix() {
+			last--
+		}
+		w.last[i] = max(last, startDn-1)
 	}
 	return w
 }
