@@ -3,11 +3,14 @@ package ingest_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -353,10 +356,12 @@ func TestBenchFleet(t *testing.T) {
 
 	counts := e.sim.RequestCounts()
 	total, worst := 0, 0
+	byPath := map[string]int{}
 	for i := 0; i < users; i++ {
 		n := 0
-		for _, c := range counts[i] {
+		for path, c := range counts[i] {
 			n += c
+			byPath[path] += c
 		}
 		total += n
 		worst = max(worst, n)
@@ -368,6 +373,12 @@ func TestBenchFleet(t *testing.T) {
 
 	t.Logf("RESULT fleet users=%d days=%d", users, days)
 	t.Logf("RESULT requests: %d total, %.2f per user per day (worst user %.2f)", total, perUserDay, float64(worst)/float64(days))
+	paths := slices.Sorted(maps.Keys(byPath))
+	var spent []string
+	for _, p := range paths {
+		spent = append(spent, fmt.Sprintf("%s %.2f", p, float64(byPath[p])/userDays))
+	}
+	t.Logf("RESULT requests per user per day by collection: %s", strings.Join(spent, ", "))
 	t.Logf("RESULT documents missing or different right after the last sync: %d of %d %v", missingAtSync, wanted, byCollAtSync)
 	t.Logf("RESULT documents missing or different after %s without new data: %d %v", settle, missing, byColl)
 	t.Logf("RESULT CPU: %.1f s for %d user-days = %.2f ms per user per day (process: hub and simulator)", cpu, users*days, cpuPerUserDay*1000)
