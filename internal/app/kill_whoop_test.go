@@ -104,12 +104,7 @@ func TestKillMidBackfillWhoop(t *testing.T) {
 	}
 	// The collections read by day: each has a window state per plan window.
 	p := whoopProvider(t, info.APIBaseURL, info.BaseURL)
-	var byDay []string
-	for _, c := range p.Collections() {
-		if c.Range == provider.RangeDays || c.Range == provider.RangeInstants {
-			byDay = append(byDay, c.Name)
-		}
-	}
+	byDay := readByDay(p)
 	// progress reads, through the store, how many connections finished
 	// their backfill and how many (collection, window) pairs are stored,
 	// out of how many.

@@ -120,11 +120,7 @@ func TestKillMidBackfillWithings(t *testing.T) {
 		}
 	}
 	p := withingsProvider(t, apiURL, authURL)
-	for _, c := range p.Collections() {
-		if c.Range == provider.RangeDays || c.Range == provider.RangeInstants {
-			byDay = append(byDay, c.Name)
-		}
-	}
+	byDay = readByDay(p)
 	progress := func() (done, windows, total int) {
 		done, windows, total, err := withingsProgress(ctx, st, conns, byDay)
 		if err != nil {

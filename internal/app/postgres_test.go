@@ -193,8 +193,19 @@ func TestPostgresTwoServersShareBackfill(t *testing.T) {
 	}
 }
 
-// ouraByDay names Oura's collections read by day, which the backfill
-// reads one job per window each.
+// readByDay names p's collections read by day, which the backfill reads
+// one job per window each.
+func readByDay(p provider.Provider) []string {
+	var out []string
+	for _, c := range p.Collections() {
+		if c.Range == provider.RangeDays || c.Range == provider.RangeInstants {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// ouraByDay is readByDay for Oura.
 func ouraByDay(t *testing.T) []string {
 	t.Helper()
 	oc, err := oura.New(oura.Config{BaseURL: "http://127.0.0.1:1"})
@@ -205,11 +216,5 @@ func ouraByDay(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, c := range p.Collections() {
-		if c.Range == provider.RangeDays || c.Range == provider.RangeInstants {
-			out = append(out, c.Name)
-		}
-	}
-	return out
+	return readByDay(p)
 }

@@ -34,7 +34,7 @@ package oura
 // 12.0 per day, mean 10.5; the heaviest user had a workout every day. The
 // week ends before the first interbeat read after the backfill, so the
 // test does not count it; the fleet benchmark over 15 days (BENCHMARKS.md)
-// measured 0.58 for interbeat_interval and 12.08 in all. Hourly polling of every collection instead costs
-// 20 x 24 = 480.
+// measured 0.58 for interbeat_interval and 12.08 in all. Hourly polling of
+// every collection instead costs 20 x 24 = 480.
 //
 // A lost notification costs at most one read; see internal/ingest for how.
