@@ -57,6 +57,7 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], cfg Config) (*river.Clie
 		RescueStuckJobsAfter: 15 * time.Minute,
 		FetchPollInterval:    cfg.FetchPollInterval,
 		TestOnly:             cfg.TestOnly,
+		Middleware:           []rivertype.Middleware{&soonAvailable{}},
 	}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{}
@@ -98,6 +99,29 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], cfg Config) (*river.Clie
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	return c, nil
+}
+
+// schedulerInterval is how often River's scheduler makes scheduled jobs
+// available (its default, which the client does not change).
+const schedulerInterval = 5 * time.Second
+
+// soonAvailable queues a job whose ScheduledAt is less than the scheduler's
+// interval ahead as available, with its time still ahead, as River does
+// with a short snooze: the queue's fetch leaves it until that time and
+// takes it at its next poll after. Queued as scheduled, it would wait for
+// the scheduler's next run, up to 5 s late.
+type soonAvailable struct{ river.MiddlewareDefaults }
+
+func (*soonAvailable) InsertMany(ctx context.Context, many []*rivertype.JobInsertParams,
+	doInner func(context.Context) ([]*rivertype.JobInsertResult, error)) ([]*rivertype.JobInsertResult, error) {
+	// River's clock: the wall clock, as for its snoozes.
+	now := time.Now()
+	for _, p := range many {
+		if p.State == rivertype.JobStateScheduled && p.ScheduledAt != nil && p.ScheduledAt.Sub(now) < schedulerInterval {
+			p.State = rivertype.JobStateAvailable
+		}
+	}
+	return doInner(ctx)
 }
 
 // Backoff is the retry policy of every job without its own: 2^attempt

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"database/sql"
 	"path/filepath"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite"
 )
@@ -83,5 +85,65 @@ func TestNewClientRefusesAQueueTwice(t *testing.T) {
 	}
 	if _, err := NewClient(riversqlite.New(db), Config{Work: true, Services: []Registrar{reg("a"), reg("b")}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+type noopArgs struct {
+	N int `json:"n"`
+}
+
+func (noopArgs) Kind() string { return "noop" }
+
+// A job scheduled less than the scheduler's interval ahead waits as
+// available, for the queue's poll; one scheduled further ahead waits as
+// scheduled, for the scheduler.
+func TestInsertSoonIsAvailable(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "j.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	driver := riversqlite.New(db)
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		t.Fatal(err)
+	}
+	reg := func(w *river.Workers) Setup {
+		river.AddWorker(w, river.WorkFunc(func(context.Context, *river.Job[noopArgs]) error { return nil }))
+		return Setup{}
+	}
+	c, err := NewClient(driver, Config{Services: []Registrar{reg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, tc := range []struct {
+		ahead time.Duration
+		want  rivertype.JobState
+	}{
+		{0, rivertype.JobStateAvailable},
+		{-time.Minute, rivertype.JobStateAvailable},
+		{200 * time.Millisecond, rivertype.JobStateAvailable},
+		{schedulerInterval - time.Second, rivertype.JobStateAvailable},
+		{time.Minute, rivertype.JobStateScheduled},
+	} {
+		opts := &river.InsertOpts{}
+		if tc.ahead != 0 {
+			opts.ScheduledAt = now.Add(tc.ahead)
+		}
+		res, err := c.Insert(ctx, noopArgs{N: int(tc.ahead)}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Job.State != tc.want {
+			t.Errorf("scheduled %v ahead: %s, want %s", tc.ahead, res.Job.State, tc.want)
+		}
+		if tc.ahead > 0 && res.Job.ScheduledAt.Before(now.Add(tc.ahead).Add(-time.Millisecond)) {
+			t.Errorf("scheduled %v ahead: scheduled at %v, want %v", tc.ahead, res.Job.ScheduledAt, now.Add(tc.ahead))
+		}
 	}
 }
