@@ -3,13 +3,13 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
@@ -30,8 +30,8 @@ import (
 // One sync, one version: the job is unique per connection while it waits
 // or runs, so the notifications of a sync, whatever collections they name,
 // become one job. Each notification first records its time in the
-// cursors; the job reads FetchSettle after it was queued (see settleLeft:
-// it snoozes until then, so no worker waits), reads every collection
+// cursors; the job is queued to run FetchSettle after the first (so no
+// worker waits: River leaves it until then), reads every collection
 // notified since its last read at once, and only then normalizes the days
 // they changed, once, so that a document fed by several collections gets
 // one new version, not one per collection. The days stored and not yet
@@ -54,9 +54,6 @@ const maxSyncReads = 8
 
 func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
 	e, a := w.e, job.Args
-	if wait := settleLeft(job.JobRow, e.cfg.FetchSettle); wait > 0 {
-		return river.JobSnooze(wait)
-	}
 	// Per collection, kept across rounds: the ids read by id in one round
 	// are read again in the next (a notification for one of them that came
 	// during the read set the cursor key the round then cleared), and the
@@ -107,6 +104,17 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 			return river.JobSnooze(e.cfg.FetchSettle)
 		}
 	}
+}
+
+// queueFetch queues the connection's fetch job, to run FetchSettle from
+// now (River's clock, the wall clock) so that the rest of the sync's
+// notifications coalesce into it.
+func (e *Engine) queueFetch(ctx context.Context, jobs Inserter, connID int64, coll string) error {
+	settled := &river.InsertOpts{ScheduledAt: time.Now().Add(e.cfg.FetchSettle)}
+	if _, err := jobs.Insert(ctx, FetchArgs{ConnectionID: connID, Collection: coll}, settled); err != nil {
+		return fmt.Errorf("enqueue fetch: %w", err)
+	}
+	return nil
 }
 
 // readNotified reads the collections at once, each as readRecent does,
@@ -177,25 +185,6 @@ func (e *Engine) normalizePending(ctx context.Context, connID int64) error {
 	e.log.DebugContext(ctx, "sync normalized", "connection", connID, "days", len(days), "undated", undated,
 		"health_written", hw.Inserted+hw.Updated)
 	return e.st.SetCursors(ctx, connID, patch, time.Time{})
-}
-
-// settleLeft is how much longer a fetch job should wait before its first
-// read: until FetchSettle after it was queued. The job is queued available
-// at once and snoozes for what is left when a worker first takes it,
-// rather than being queued with a ScheduledAt ahead: River queues such a
-// job as scheduled, and only its scheduler, every 5 s, makes scheduled
-// jobs available, while a short snooze keeps the job available with its
-// time ahead. Both stamps compared are River's (the database's clock when
-// it stamps them), so the engine's clock, a simulator's in the demo and
-// tests, plays no part, and River counts the snooze on its own clock. A
-// job that already waited (snoozed, or retried after a failure: its
-// scheduled time moved past its creation) reads at once, so it snoozes
-// at most once.
-func settleLeft(job *rivertype.JobRow, settle time.Duration) time.Duration {
-	if job.AttemptedAt == nil || job.ScheduledAt.After(job.CreatedAt) {
-		return 0
-	}
-	return job.CreatedAt.Add(settle).Sub(*job.AttemptedAt)
 }
 
 // today is the user's current local day; without a zone, one day ahead of

@@ -35,8 +35,9 @@ func (e *Engine) Jobs(opts JobOptions) jobs.Registrar {
 			Queues: map[string]river.QueueConfig{
 				QueueBackfill: {MaxWorkers: e.cfg.BackfillWorkers},
 				// A fetch whose settle time ended is taken at the queue's
-				// next look (see settleLeft): it looks four times per
-				// settle time, so a sync waits at most a quarter more.
+				// next look (it is queued available with its time ahead,
+				// see jobs.soonAvailable): it looks four times per settle
+				// time, so a sync waits at most a quarter more.
 				QueueFetch: {MaxWorkers: e.cfg.FetchWorkers, FetchPollInterval: max(e.cfg.FetchSettle/4, 10*time.Millisecond),
 					FetchCooldown: 10 * time.Millisecond},
 				QueuePoll: {MaxWorkers: e.cfg.PollWorkers},

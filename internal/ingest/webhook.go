@@ -184,8 +184,8 @@ func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notif
 		if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
 			return 0, err
 		}
-		if _, err := jobs.Insert(ctx, FetchArgs{ConnectionID: conn.ID, Collection: c.Name}, nil); err != nil {
-			return 0, fmt.Errorf("enqueue fetch: %w", err)
+		if err := e.queueFetch(ctx, jobs, conn.ID, c.Name); err != nil {
+			return 0, err
 		}
 		e.log.DebugContext(ctx, "notification", "connection", conn.ID, "event", n.Event, "collection", c.Name, "id", n.ID)
 	}
