@@ -502,7 +502,8 @@ func (a *App) Run(ctx context.Context) error {
 				river.EventKindJobSnoozed, river.EventKindJobCancelled)
 			wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
 			defer func() { wcancel(); stop() }()
-			go a.metrics.watchJobs(wctx, events)
+			// The engine hears of its fetch jobs' ends: see FetchEnded.
+			go watchJobs(wctx, events, func(ev *river.Event) { a.metrics.job(ev); a.eng.JobEvent(wctx, ev) })
 		}
 		if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start jobs: %w", err)

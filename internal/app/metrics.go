@@ -205,9 +205,9 @@ type subscriber interface {
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 }
 
-// watchJobs counts River's job events until the subscription ends or ctx
-// does.
-func (m *metrics) watchJobs(ctx context.Context, events <-chan *river.Event) {
+// watchJobs hands River's job events to handle until the subscription
+// ends or ctx does.
+func watchJobs(ctx context.Context, events <-chan *river.Event, handle func(*river.Event)) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -216,7 +216,7 @@ func (m *metrics) watchJobs(ctx context.Context, events <-chan *river.Event) {
 			if !ok {
 				return
 			}
-			m.job(ev)
+			handle(ev)
 		}
 	}
 }

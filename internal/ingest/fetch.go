@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wearlink/wearlink/internal/health"
 	"github.com/wearlink/wearlink/internal/provider"
@@ -115,6 +117,53 @@ func (e *Engine) queueFetch(ctx context.Context, jobs Inserter, connID int64, co
 		return fmt.Errorf("enqueue fetch: %w", err)
 	}
 	return nil
+}
+
+// FetchEnded is told of each fetch job River recorded as completed or
+// cancelled. River records a job's end in batches, up to a quarter of a
+// second after its worker returned, and until then the job counts as
+// running: a notification in between coalesces into a job that will not
+// read again. If the connection has collections notified since their read,
+// FetchEnded queues the fetch such a notification would have.
+func (e *Engine) FetchEnded(ctx context.Context, job *rivertype.JobRow) error {
+	var a FetchArgs
+	if err := json.Unmarshal(job.EncodedArgs, &a); err != nil {
+		return fmt.Errorf("fetch job %d: %w", job.ID, err)
+	}
+	conn, active, err := e.activeConnection(ctx, a.ConnectionID)
+	if health.ErrorCode(err) == health.ENOTFOUND || (err == nil && !active) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, coll := range CursorsOf(conn).notifiedSinceRead() {
+		if _, ok := e.cfg.Providers.Collection(conn.DataSource, coll); !ok {
+			continue
+		}
+		jobs, err := e.inserter()
+		if err != nil {
+			return err
+		}
+		e.log.DebugContext(ctx, "notification after the fetch's last look", "connection", conn.ID, "collection", coll)
+		return e.queueFetch(ctx, jobs, conn.ID, coll)
+	}
+	return nil
+}
+
+// JobEvent hears River's job events: the end of a fetch job goes to
+// FetchEnded.
+func (e *Engine) JobEvent(ctx context.Context, ev *river.Event) {
+	if ev.Job == nil || (ev.Kind != river.EventKindJobCompleted && ev.Kind != river.EventKindJobCancelled) {
+		return
+	}
+	if ev.Job.Kind != (FetchArgs{}).Kind() && !slices.Contains(FetchArgs{}.KindAliases(), ev.Job.Kind) {
+		return
+	}
+	if err := e.FetchEnded(ctx, ev.Job); err != nil && ctx.Err() == nil {
+		// The connection's next poll reads what was notified.
+		e.log.WarnContext(ctx, "fetch after a job's end not queued", "job", ev.Job.ID, "err", err)
+	}
 }
 
 // readNotified reads the collections at once, each as readRecent does,

@@ -453,3 +453,43 @@ func TestWindowNotificationReachesBack(t *testing.T) {
 		t.Errorf("windows still pending after the read: %v", since)
 	}
 }
+
+// TestFetchEndedQueuesLateNotification: a notification that coalesced
+// into a fetch job whose worker had already returned (River records the
+// end a little later) gets its fetch when the job's end is recorded; a
+// job that ends with nothing notified since its reads queues none.
+func TestFetchEndedQueuesLateNotification(t *testing.T) {
+	e := newEnv(t, envOptions{users: 2, noWorkers: true, backfillDays: 2})
+	late, quiet := e.link(0), e.link(1)
+	body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: "daily_sleep", ObjectID: "x", EventTime: "2026-01-01T08:00:00+00:00", UserID: late.ExternalUserID})
+	if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+		t.Fatalf("notification: %d", code)
+	}
+	// The job it coalesced into is gone: it ended after its last look.
+	for _, j := range e.jobs("ingest_fetch") {
+		if _, err := e.river.JobDelete(e.ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := func(conn store.Connection) *rivertype.JobRow {
+		args, _ := json.Marshal(ingest.FetchArgs{ConnectionID: conn.ID})
+		return &rivertype.JobRow{ID: 1, Kind: ingest.FetchArgs{}.Kind(), EncodedArgs: args, State: rivertype.JobStateCompleted}
+	}
+	if err := e.eng.FetchEnded(e.ctx, ended(quiet)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.jobs("ingest_fetch")); n != 0 {
+		t.Fatalf("%d fetch jobs after a job of a connection with nothing notified ended, want 0", n)
+	}
+	if err := e.eng.FetchEnded(e.ctx, ended(late)); err != nil {
+		t.Fatal(err)
+	}
+	jobs := e.jobs("ingest_fetch")
+	if len(jobs) != 1 {
+		t.Fatalf("%d fetch jobs after the job that missed a notification ended, want 1", len(jobs))
+	}
+	var got ingest.FetchArgs
+	if err := json.Unmarshal(jobs[0].EncodedArgs, &got); err != nil || got.ConnectionID != late.ID {
+		t.Fatalf("fetch job for %+v (%v), want connection %d", got, err, late.ID)
+	}
+}
