@@ -222,7 +222,7 @@ func Default() Config {
 			BackfillDays:     90,
 			BackfillWorkers:  4,
 			FetchWorkers:     32,
-			FetchSettle:      200 * time.Millisecond,
+			FetchSettle:      100 * time.Millisecond,
 			PollWorkers:      2,
 			PollCheck:        15 * time.Minute,
 			ReconcileHealthy: 14 * 24 * time.Hour,

@@ -171,7 +171,7 @@ func (c *Config) fill() error {
 	}
 	defInt(&c.BackfillDays, 90)
 	defInt(&c.WindowDays, 30)
-	def(&c.FetchSettle, 200*time.Millisecond)
+	def(&c.FetchSettle, 100*time.Millisecond)
 	def(&c.ReconcileHealthy, 14*24*time.Hour)
 	def(&c.ReconcileSilent, 6*time.Hour)
 	def(&c.SilentAfter, 36*time.Hour)
