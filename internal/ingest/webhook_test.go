@@ -184,9 +184,13 @@ func TestDuplicateNotificationsCollapse(t *testing.T) {
 // collections interleave. The read of daily_sleep, which feeds the sleep
 // summary with sleep, is held until every other collection of the sync
 // was read: a job that normalized after each collection would write the
-// summary without its score, then again with it.
+// summary without its score, then again with it. The sync's notifications
+// go out at once, but under -race on a loaded machine their handling can
+// take longer than the shipped settle time, and any accepted after the job
+// began are read and normalized in a second round: the settle here is
+// long enough for all of them.
 func TestSyncOneVersion(t *testing.T) {
-	e := newEnv(t, envOptions{users: 1, backfillDays: 3})
+	e := newEnv(t, envOptions{users: 1, backfillDays: 3, engine: func(c *ingest.Config) { c.FetchSettle = 3 * time.Second }})
 	e.subscribe()
 	conn := e.link(0)
 	e.waitBackfill(5*time.Minute, conn)
