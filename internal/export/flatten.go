@@ -172,20 +172,36 @@ func (s *scanner) object(prefix string, out *[]Field) error {
 // series reports whether the object at s.i is keyed by numbers only (a
 // sleep's heart rate keyed by epoch second, say): samples, not fields, so
 // it stays whole as JSON in one cell, as an array does, instead of making
-// a column per sample.
+// a column per sample. It walks the keys in place and stops at the first
+// that is not a number: decoding the object would cost as much as the
+// document again, at every level of nesting.
 func (s *scanner) series() bool {
 	start := s.i
 	defer func() { s.i = start }()
-	var m map[string]json.RawMessage
-	if json.Unmarshal(s.value(), &m) != nil || len(m) == 0 {
+	s.i++ // '{'
+	s.space()
+	if s.b[s.i] == '}' {
 		return false
 	}
-	for k := range m {
-		if _, err := strconv.ParseFloat(k, 64); err != nil {
+	for {
+		s.space()
+		key, err := unquote(s.str())
+		if err != nil {
 			return false
 		}
+		if _, err := strconv.ParseFloat(key, 64); err != nil {
+			return false
+		}
+		s.space()
+		s.i++ // ':'
+		s.space()
+		s.value()
+		s.space()
+		s.i++ // ',' or '}'
+		if s.b[s.i-1] == '}' {
+			return true
+		}
 	}
-	return true
 }
 
 func unquote(raw []byte) (string, error) {
@@ -207,6 +223,11 @@ func cell(raw []byte) (Value, error) {
 		str, err := unquote(raw)
 		return Str(str), err
 	case '[', '{':
+		if bytes.IndexAny(raw, " \t\n\r") < 0 {
+			// Already compact (as Oura and encoding/json write arrays):
+			// compacting would copy it unchanged.
+			return Value{Kind: JSON, Text: string(raw)}, nil
+		}
 		var b bytes.Buffer
 		if err := json.Compact(&b, raw); err != nil {
 			return Value{}, err
