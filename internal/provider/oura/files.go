@@ -43,19 +43,63 @@ type orderFields struct {
 // collection's required fields are there and not null, at least one field
 // is the collection's, it decodes into the collection's model, and every
 // day and timestamp in it parses.
+//
+// Its top-level fields are decoded once, for the checks and for what keys
+// and orders it: ReadDocument runs on every document a pull fetches.
 func (p *Provider) ReadDocument(coll string, raw json.RawMessage, loc *time.Location) (provider.Document, time.Time, error) {
 	c, ok := LookupCollection(coll)
 	if !ok {
 		return provider.Document{Collection: coll, Raw: raw}, time.Time{}, fmt.Errorf("unknown collection %q", coll)
 	}
-	doc, at := identify(c, raw, loc)
-	return doc, at, checkDocument(c, raw)
+	var obj map[string]json.RawMessage
+	objErr := json.Unmarshal(raw, &obj)
+	doc, at := identify(c, raw, readOrderFields(raw, obj, objErr), loc)
+	if objErr != nil {
+		return doc, at, errors.New("not a JSON object")
+	}
+	return doc, at, checkDocument(c, raw, obj)
+}
+
+// orderNames are the JSON names of orderFields.
+var orderNames = jsonKeys(reflect.TypeFor[orderFields]())
+
+// readOrderFields takes the order fields from a document's top-level
+// fields, as decoding the document into orderFields would: a field that is
+// not a string stays empty. A key that matches one only when letter case
+// is ignored, which encoding/json also accepts, is left to encoding/json
+// itself, as is a document that is not an object.
+func readOrderFields(raw json.RawMessage, obj map[string]json.RawMessage, objErr error) orderFields {
+	var f orderFields
+	if objErr != nil {
+		_ = json.Unmarshal(raw, &f)
+		return f
+	}
+	for k := range obj {
+		if orderNames[k] {
+			continue
+		}
+		for name := range orderNames {
+			if strings.EqualFold(k, name) {
+				_ = json.Unmarshal(raw, &f)
+				return f
+			}
+		}
+	}
+	str := func(k string) string {
+		var s string
+		if v, ok := obj[k]; ok && len(v) > 0 && v[0] == '"' {
+			_ = json.Unmarshal(v, &s)
+		}
+		return s
+	}
+	return orderFields{
+		ID: str("id"), Day: str("day"), StartDay: str("start_day"), Timestamp: str("timestamp"),
+		BedtimeStart: str("bedtime_start"), StartDatetime: str("start_datetime"), StartTime: str("start_time"),
+	}
 }
 
 // identify reads what keys a document and orders it, as far as it can.
-func identify(c Collection, raw json.RawMessage, loc *time.Location) (provider.Document, time.Time) {
-	var f orderFields
-	_ = json.Unmarshal(raw, &f)
+func identify(c Collection, raw json.RawMessage, f orderFields, loc *time.Location) (provider.Document, time.Time) {
 	d := provider.Document{Collection: c.Name, ID: f.ID, Day: f.Day, Raw: raw}
 	var at time.Time
 	for _, s := range []string{f.Timestamp, f.BedtimeStart, f.StartDatetime, f.StartTime} {
@@ -83,12 +127,9 @@ func identify(c Collection, raw json.RawMessage, loc *time.Location) (provider.D
 	return d, at
 }
 
-// checkDocument checks one document of collection c.
-func checkDocument(c Collection, raw json.RawMessage) error {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return errors.New("not a JSON object")
-	}
+// checkDocument checks one document of collection c, obj being its
+// top-level fields.
+func checkDocument(c Collection, raw json.RawMessage, obj map[string]json.RawMessage) error {
 	for _, k := range c.Required {
 		if v, ok := obj[k]; !ok || string(v) == "null" {
 			return fmt.Errorf("missing %q (does the file hold another collection?)", k)
@@ -256,6 +297,11 @@ func checkTimes(v reflect.Value, path string) error {
 		}
 		return checkTimes(v.Elem(), path)
 	case reflect.Slice:
+		if !mayHoldTimes(v.Type().Elem()) {
+			// Samples (numbers): nothing to check in them, and a path
+			// formatted per element would cost more than the decoding.
+			return nil
+		}
 		for i := range v.Len() {
 			if err := checkTimes(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
@@ -291,4 +337,22 @@ func checkTimes(v reflect.Value, path string) error {
 		}
 	}
 	return nil
+}
+
+// mayHoldTimes reports whether a value of type t can hold a day or a
+// timestamp that checkTimes would look at.
+func mayHoldTimes(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice:
+		return mayHoldTimes(t.Elem())
+	case reflect.Struct:
+		for f := range t.Fields() {
+			if jsonName(f) != "" && mayHoldTimes(f.Type) {
+				return true
+			}
+		}
+	case reflect.String:
+		return t == dateType || t == dateTimeType
+	}
+	return false
 }

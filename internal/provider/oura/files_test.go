@@ -177,3 +177,22 @@ func TestTablesUnrollSamples(t *testing.T) {
 		t.Errorf("HRV rows without HRV: %v", rows[TableSleepHRV])
 	}
 }
+
+// The id and day are read as decoding the document into a struct reads
+// them: a key in another letter case still counts, a value that is not a
+// string does not, and the last of repeated keys wins.
+func TestReadDocumentKeysAsDecoding(t *testing.T) {
+	p := &Provider{}
+	for _, c := range []struct{ raw, id, day string }{
+		{`{"ID":"x","day":"2024-03-01","score":1}`, "x", "2024-03-01"},
+		{`{"id":5,"day":"2024-03-01","score":1}`, "", "2024-03-01"},
+		{`{"id":"a","id":"b","day":"2024-03-01","score":1}`, "b", "2024-03-01"},
+		{`{"id":"\u0061","day":null,"start_day":"2024-03-02","score":1}`, "a", "2024-03-02"},
+		{`{"id":"a","Timestamp":"2024-03-01T20:00:00+00:00","score":1}`, "a", "2024-03-01"},
+	} {
+		doc, _, _ := p.ReadDocument(CollDailySleep, json.RawMessage(c.raw), time.UTC)
+		if doc.ID != c.id || doc.Day != c.day {
+			t.Errorf("%s: id %q day %q, want %q %q", c.raw, doc.ID, doc.Day, c.id, c.day)
+		}
+	}
+}
