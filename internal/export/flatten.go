@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/wearlink/wearlink/internal/jsonscan"
 )
 
 // Kind is the JSON type of a cell.
@@ -64,7 +66,7 @@ func Flatten(doc []byte) ([]Field, error) {
 	if len(doc) == 0 || doc[0] != '{' || !json.Valid(doc) {
 		return nil, errors.New("flatten: the document is not a JSON object")
 	}
-	s := &scanner{b: doc}
+	s := &scanner{jsonscan.Scanner{B: doc}}
 	var out []Field
 	if err := s.object("", &out); err != nil {
 		return nil, fmt.Errorf("flatten: %w", err)
@@ -74,131 +76,77 @@ func Flatten(doc []byte) ([]Field, error) {
 
 // scanner walks a document already known to be valid JSON, so it only
 // needs to find where each value ends.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) space() {
-	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
-		s.i++
-	}
-}
-
-// str returns the string starting at s.i, quotes included.
-func (s *scanner) str() []byte {
-	start := s.i
-	for s.i++; s.b[s.i] != '"'; s.i++ {
-		if s.b[s.i] == '\\' {
-			s.i++
-		}
-	}
-	s.i++
-	return s.b[start:s.i]
-}
-
-// value returns the value starting at s.i.
-func (s *scanner) value() []byte {
-	start := s.i
-	switch s.b[s.i] {
-	case '"':
-		return s.str()
-	case '[', '{':
-		depth := 0
-		for {
-			switch s.b[s.i] {
-			case '"':
-				s.str()
-				continue
-			case '[', '{':
-				depth++
-			case ']', '}':
-				depth--
-			}
-			s.i++
-			if depth == 0 {
-				return s.b[start:s.i]
-			}
-		}
-	}
-	for ; s.i < len(s.b); s.i++ { // a number, true, false or null
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r', ',', ']', '}':
-			return s.b[start:s.i]
-		}
-	}
-	return s.b[start:]
-}
+type scanner struct{ jsonscan.Scanner }
 
 func (s *scanner) object(prefix string, out *[]Field) error {
-	s.i++ // '{'
-	s.space()
-	if s.b[s.i] == '}' {
-		s.i++
+	s.I++ // '{'
+	s.Space()
+	if s.B[s.I] == '}' {
+		s.I++
 		return nil
 	}
 	for {
-		s.space()
-		key, err := unquote(s.str())
+		s.Space()
+		key, err := unquote(s.String())
 		if err != nil {
 			return err
 		}
-		s.space()
-		s.i++ // ':'
-		s.space()
+		s.Space()
+		s.I++ // ':'
+		s.Space()
 		name := key
 		if prefix != "" {
 			name = prefix + "." + key
 		}
-		if s.b[s.i] == '{' && !s.series() {
+		if s.B[s.I] == '{' && !s.series() {
 			if err := s.object(name, out); err != nil {
 				return err
 			}
 		} else {
-			v, err := cell(s.value())
+			v, err := cell(s.Value())
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			*out = append(*out, Field{Name: name, Value: v})
 		}
-		s.space()
-		s.i++ // ',' or '}'
-		if s.b[s.i-1] == '}' {
+		s.Space()
+		s.I++ // ',' or '}'
+		if s.B[s.I-1] == '}' {
 			return nil
 		}
 	}
 }
 
-// series reports whether the object at s.i is keyed by numbers only (a
+// series reports whether the object at s.I is keyed by numbers only (a
 // sleep's heart rate keyed by epoch second, say): samples, not fields, so
 // it stays whole as JSON in one cell, as an array does, instead of making
 // a column per sample. It walks the keys in place and stops at the first
 // that is not a number: decoding the object would cost as much as the
 // document again, at every level of nesting.
 func (s *scanner) series() bool {
-	start := s.i
-	defer func() { s.i = start }()
-	s.i++ // '{'
-	s.space()
-	if s.b[s.i] == '}' {
+	start := s.I
+	defer func() { s.I = start }()
+	s.I++ // '{'
+	s.Space()
+	if s.B[s.I] == '}' {
 		return false
 	}
 	for {
-		s.space()
-		key, err := unquote(s.str())
+		s.Space()
+		key, err := unquote(s.String())
 		if err != nil {
 			return false
 		}
 		if _, err := strconv.ParseFloat(key, 64); err != nil {
 			return false
 		}
-		s.space()
-		s.i++ // ':'
-		s.space()
-		s.value()
-		s.space()
-		s.i++ // ',' or '}'
-		if s.b[s.i-1] == '}' {
+		s.Space()
+		s.I++ // ':'
+		s.Space()
+		s.Value()
+		s.Space()
+		s.I++ // ',' or '}'
+		if s.B[s.I-1] == '}' {
 			return true
 		}
 	}

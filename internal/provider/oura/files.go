@@ -1,10 +1,12 @@
 package oura
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,58 +46,69 @@ type orderFields struct {
 // is the collection's, it decodes into the collection's model, and every
 // day and timestamp in it parses.
 //
-// Its top-level fields are decoded once, for the checks and for what keys
-// and orders it: ReadDocument runs on every document a pull fetches.
+// It decodes the document once, into the model, and reads the top-level
+// fields from the bytes: ReadDocument runs on every document a pull
+// fetches.
 func (p *Provider) ReadDocument(coll string, raw json.RawMessage, loc *time.Location) (provider.Document, time.Time, error) {
 	c, ok := LookupCollection(coll)
 	if !ok {
 		return provider.Document{Collection: coll, Raw: raw}, time.Time{}, fmt.Errorf("unknown collection %q", coll)
 	}
-	var obj map[string]json.RawMessage
-	objErr := json.Unmarshal(raw, &obj)
-	doc, at := identify(c, raw, readOrderFields(raw, obj, objErr), loc)
-	if objErr != nil {
+	model := reflect.New(c.Model)
+	modelErr := json.Unmarshal(raw, model.Interface())
+	var fields []topField
+	isObject := false
+	if _, invalid := modelErr.(*json.SyntaxError); !invalid {
+		var buf [16]topField
+		fields, isObject = topFields(raw, buf[:])
+	}
+	doc, at := identify(c, raw, readOrderFields(raw, fields, isObject), loc)
+	if !isObject {
 		return doc, at, errors.New("not a JSON object")
 	}
-	return doc, at, checkDocument(c, raw, obj)
+	return doc, at, checkDocument(c, fields, model, modelErr)
 }
-
-// orderNames are the JSON names of orderFields.
-var orderNames = jsonKeys(reflect.TypeFor[orderFields]())
 
 // readOrderFields takes the order fields from a document's top-level
 // fields, as decoding the document into orderFields would: a field that is
-// not a string stays empty. A key that matches one only when letter case
-// is ignored, which encoding/json also accepts, is left to encoding/json
-// itself, as is a document that is not an object.
-func readOrderFields(raw json.RawMessage, obj map[string]json.RawMessage, objErr error) orderFields {
+// not a string stays empty, the last of repeated keys wins. A key that
+// matches one only when letter case is ignored, which encoding/json also
+// accepts, is left to encoding/json itself.
+func readOrderFields(raw json.RawMessage, fields []topField, isObject bool) orderFields {
 	var f orderFields
-	if objErr != nil {
-		_ = json.Unmarshal(raw, &f)
+	if !isObject {
 		return f
 	}
-	for k := range obj {
-		if orderNames[k] {
-			continue
-		}
-		for name := range orderNames {
-			if strings.EqualFold(k, name) {
-				_ = json.Unmarshal(raw, &f)
-				return f
+	slots := [...]struct {
+		name string
+		dst  *string
+	}{{"id", &f.ID}, {"day", &f.Day}, {"start_day", &f.StartDay}, {"timestamp", &f.Timestamp},
+		{"bedtime_start", &f.BedtimeStart}, {"start_datetime", &f.StartDatetime}, {"start_time", &f.StartTime}}
+	for _, fl := range fields {
+		var dst *string
+		for _, sl := range slots {
+			if string(fl.key) == sl.name {
+				dst = sl.dst
+				break
 			}
 		}
-	}
-	str := func(k string) string {
-		var s string
-		if v, ok := obj[k]; ok && len(v) > 0 && v[0] == '"' {
-			_ = json.Unmarshal(v, &s)
+		if dst == nil {
+			for _, sl := range slots {
+				if bytes.EqualFold(fl.key, []byte(sl.name)) {
+					f = orderFields{}
+					_ = json.Unmarshal(raw, &f)
+					return f
+				}
+			}
+			continue
 		}
-		return s
+		// Anything but a string (null, or a type decoding refuses) leaves
+		// the field as it was.
+		if fl.value[0] == '"' {
+			*dst = string(jsonString(fl.value))
+		}
 	}
-	return orderFields{
-		ID: str("id"), Day: str("day"), StartDay: str("start_day"), Timestamp: str("timestamp"),
-		BedtimeStart: str("bedtime_start"), StartDatetime: str("start_datetime"), StartTime: str("start_time"),
-	}
+	return f
 }
 
 // identify reads what keys a document and orders it, as far as it can.
@@ -127,35 +140,33 @@ func identify(c Collection, raw json.RawMessage, f orderFields, loc *time.Locati
 	return d, at
 }
 
-// checkDocument checks one document of collection c, obj being its
-// top-level fields.
-func checkDocument(c Collection, raw json.RawMessage, obj map[string]json.RawMessage) error {
+// checkDocument checks one document of collection c from its top-level
+// fields and its model, decoded with modelErr.
+func checkDocument(c Collection, fields []topField, model reflect.Value, modelErr error) error {
 	for _, k := range c.Required {
-		if v, ok := obj[k]; !ok || string(v) == "null" {
+		var v []byte
+		for _, f := range fields {
+			if string(f.key) == k {
+				v = f.value // the last one, as in a map
+			}
+		}
+		if v == nil || string(v) == "null" {
 			return fmt.Errorf("missing %q (does the file hold another collection?)", k)
 		}
 	}
 	known := modelKeys[c.Name]
-	hit := false
-	for k := range obj {
-		if known[k] {
-			hit = true
-			break
-		}
-	}
-	if !hit {
+	if !slices.ContainsFunc(fields, func(f topField) bool { return known[string(f.key)] }) {
 		return errors.New("none of the collection's fields (does the file hold another collection?)")
 	}
-	v := reflect.New(c.Model)
-	if err := json.Unmarshal(raw, v.Interface()); err != nil {
+	if modelErr != nil {
 		// Drop encoding/json's "json: " prefix: the caller says which file
 		// and document it is about.
-		if msg, ok := strings.CutPrefix(err.Error(), "json: "); ok {
+		if msg, ok := strings.CutPrefix(modelErr.Error(), "json: "); ok {
 			return errors.New(msg)
 		}
-		return err
+		return modelErr
 	}
-	return checkTimes(v, "")
+	return checkTimes(model, "")
 }
 
 // CollectionNamed implements provider.CollectionRecognizer: a collection's

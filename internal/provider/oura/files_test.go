@@ -87,6 +87,10 @@ func TestReadDocumentRejects(t *testing.T) {
 		{CollWorkout, `{"id":"w","day":"2024-03-01","start_datetime":"2024-03-01T10:00:00+00:00","end_datetime":"2024-03-01T11:00:00+00:00","calories":"many"}`, "calories"},
 		{CollDailyReadiness, `{"id":"r","day":"2024-03-01","timestamp":"yesterday"}`, "yesterday"},
 		{CollSleep, `[1]`, "not a JSON object"},
+		{CollSleep, `{"day":`, "not a JSON object"},
+		{CollSleep, `null`, `missing "day"`},
+		{CollDailySleep, `{"day":null,"day":"2024-03-01","score":"high"}`, "score"},
+		{CollDailySleep, `{"day":"2024-03-01","day":null}`, `missing "day"`},
 		{"meals", `{}`, "unknown collection"},
 	} {
 		doc, _, err := p.ReadDocument(c.coll, json.RawMessage(c.raw), time.UTC)
@@ -189,6 +193,9 @@ func TestReadDocumentKeysAsDecoding(t *testing.T) {
 		{`{"id":"a","id":"b","day":"2024-03-01","score":1}`, "b", "2024-03-01"},
 		{`{"id":"\u0061","day":null,"start_day":"2024-03-02","score":1}`, "a", "2024-03-02"},
 		{`{"id":"a","Timestamp":"2024-03-01T20:00:00+00:00","score":1}`, "a", "2024-03-01"},
+		{`{"id":"a","id":5,"id":null,"day":"2024-03-01","score":1}`, "a", "2024-03-01"},
+		{`{"id":"caf\u00e9 \"x\"","day":"2024-03-01","score":1}`, "café \"x\"", "2024-03-01"},
+		{` {"day" : "2024-03-01" , "id" : "b" , "contributors" : {"id": "no"} }`, "b", "2024-03-01"},
 	} {
 		doc, _, _ := p.ReadDocument(CollDailySleep, json.RawMessage(c.raw), time.UTC)
 		if doc.ID != c.id || doc.Day != c.day {
