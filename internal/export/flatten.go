@@ -171,7 +171,7 @@ func cell(raw []byte) (Value, error) {
 		str, err := unquote(raw)
 		return Str(str), err
 	case '[', '{':
-		if bytes.IndexAny(raw, " \t\n\r") < 0 {
+		if jsonscan.IsCompact(raw) {
 			// Already compact (as Oura and encoding/json write arrays):
 			// compacting would copy it unchanged.
 			return Value{Kind: JSON, Text: string(raw)}, nil

@@ -16,3 +16,19 @@ func TestValueEnds(t *testing.T) {
 		}
 	}
 }
+
+func TestIsCompact(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":[1,2]}`:        true,
+		`{"a b":"c\" d"}`:    true,
+		`{"a": 1}`:           false,
+		"[1,\n2]":            false,
+		`["x\\", "y"]`:       false,
+		`"only a string "`:   true,
+		`{"a":"\t is text"}`: true,
+	} {
+		if got := IsCompact([]byte(in)); got != want {
+			t.Errorf("IsCompact(%s) = %v, want %v", in, got, want)
+		}
+	}
+}

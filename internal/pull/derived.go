@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/wearlink/wearlink/internal/export"
+	"github.com/wearlink/wearlink/internal/jsonscan"
 	"github.com/wearlink/wearlink/internal/provider"
 )
 
@@ -226,28 +227,15 @@ func marshalDoc(doc any) ([]byte, error) {
 // MarshalJSON result back unchanged: no white space between tokens, and
 // none of what it escapes (<, >, &, U+2028, U+2029).
 func marshalLeavesAlone(b []byte) bool {
-	if bytes.ContainsAny(b, "<>&\u2028\u2029") {
-		return false
-	}
-	inString := false
-	for i := 0; i < len(b); i++ {
-		if inString {
-			switch b[i] {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch b[i] {
-		case '"':
-			inString = true
-		case ' ', '\t', '\n', '\r':
+	for _, c := range []byte("<>&") {
+		if bytes.IndexByte(b, c) >= 0 {
 			return false
 		}
 	}
-	return true
+	if bytes.Contains(b, []byte("\u2028")) || bytes.Contains(b, []byte("\u2029")) {
+		return false
+	}
+	return jsonscan.IsCompact(b)
 }
 
 // tasks runs functions side by side, as many at once as there are
