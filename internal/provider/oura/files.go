@@ -46,9 +46,10 @@ type orderFields struct {
 // is the collection's, it decodes into the collection's model, and every
 // day and timestamp in it parses.
 //
-// It decodes the document once, into the model, and reads the top-level
-// fields from the bytes: ReadDocument runs on every document a pull
-// fetches.
+// It decodes the document once, into the model, which it keeps in
+// Decoded (a pointer to the model) for Tables and the normalizer, and reads
+// the top-level fields from the bytes: ReadDocument runs on every document
+// a pull fetches.
 func (p *Provider) ReadDocument(coll string, raw json.RawMessage, loc *time.Location) (provider.Document, time.Time, error) {
 	c, ok := LookupCollection(coll)
 	if !ok {
@@ -65,6 +66,9 @@ func (p *Provider) ReadDocument(coll string, raw json.RawMessage, loc *time.Loca
 	doc, at := identify(c, raw, readOrderFields(raw, fields, isObject), loc)
 	if !isObject {
 		return doc, at, errors.New("not a JSON object")
+	}
+	if modelErr == nil {
+		doc.Decoded = model.Interface()
 	}
 	return doc, at, checkDocument(c, fields, model, modelErr)
 }

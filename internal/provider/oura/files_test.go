@@ -144,41 +144,50 @@ func TestTablesUnrollSamples(t *testing.T) {
 		{Collection: CollInterbeatInterval, Raw: json.RawMessage(`{"timestamp":"2024-03-01T22:59:59.100+00:00","ibi":0,"validity":-1}`)},
 	}
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	rows := map[string][][]provider.Cell{}
-	for _, tb := range p.Tables(docs, berlin) {
-		for _, r := range tb.Rows {
-			if len(r) != len(tb.Columns) {
-				t.Errorf("%s: row %v for columns %v", tb.Name, r, tb.Columns)
+	// Once from the bytes, once from the models the reader decoded.
+	for _, read := range []bool{false, true} {
+		if read {
+			for i, d := range docs {
+				r, _, _ := p.ReadDocument(d.Collection, d.Raw, berlin)
+				docs[i].Decoded = r.Decoded
 			}
 		}
-		rows[tb.Name] = tb.Rows
-	}
-	n := func(s string) provider.Cell { return provider.Cell{Kind: provider.CellNumber, Text: s} }
-	s := func(s string) provider.Cell { return provider.Cell{Kind: provider.CellString, Text: s} }
-	want := map[string][][]provider.Cell{
-		TableSleepHeartRate: {{s("s1"), s("2024-03-02"), s("2024-03-01T23:00:00+01:00"), n("50")}, {s("s1"), s("2024-03-02"), s("2024-03-01T23:05:00+01:00"), {}}},
-		TableSleepPhases:    {{s("s1"), s("2024-03-02"), s("2024-03-01T23:00:00+01:00"), n("4"), s("awake")}, {s("s1"), s("2024-03-02"), s("2024-03-01T23:05:00+01:00"), n("2"), s("light")}},
-		TableActivityMET:    {{s("a1"), s("2024-03-01"), s("2024-03-01T04:00:00+01:00"), n("1.5")}},
-		TableHeartRate:      {{s("2024-03-02"), s("2024-03-01T23:30:00+00:00"), n("61"), s("rest")}},
-		TableInterbeat: {{s("2024-03-02"), s("2024-03-01T23:30:00.512+00:00"), n("1012"), n("1")},
-			{s("2024-03-01"), s("2024-03-01T22:59:59.100+00:00"), n("0"), n("-1")}},
-	}
-	for name, w := range want {
-		if got := rows[name]; len(got) != len(w) {
-			t.Errorf("%s: %v, want %v", name, got, w)
-		} else {
-			for i := range w {
-				for j := range w[i] {
-					if got[i][j] != w[i][j] {
-						t.Errorf("%s row %d: %v, want %v", name, i, got[i], w[i])
-						break
+		rows := map[string][][]provider.Cell{}
+		for _, tb := range p.Tables(docs, berlin) {
+			for _, r := range tb.Rows {
+				if len(r) != len(tb.Columns) {
+					t.Errorf("%s: row %v for columns %v", tb.Name, r, tb.Columns)
+				}
+			}
+			rows[tb.Name] = tb.Rows
+		}
+		n := func(s string) provider.Cell { return provider.Cell{Kind: provider.CellNumber, Text: s} }
+		s := func(s string) provider.Cell { return provider.Cell{Kind: provider.CellString, Text: s} }
+		want := map[string][][]provider.Cell{
+			TableSleepHeartRate: {{s("s1"), s("2024-03-02"), s("2024-03-01T23:00:00+01:00"), n("50")}, {s("s1"), s("2024-03-02"), s("2024-03-01T23:05:00+01:00"), {}}},
+			TableSleepPhases:    {{s("s1"), s("2024-03-02"), s("2024-03-01T23:00:00+01:00"), n("4"), s("awake")}, {s("s1"), s("2024-03-02"), s("2024-03-01T23:05:00+01:00"), n("2"), s("light")}},
+			TableActivityMET:    {{s("a1"), s("2024-03-01"), s("2024-03-01T04:00:00+01:00"), n("1.5")}},
+			TableHeartRate:      {{s("2024-03-02"), s("2024-03-01T23:30:00+00:00"), n("61"), s("rest")}},
+			TableInterbeat: {{s("2024-03-02"), s("2024-03-01T23:30:00.512+00:00"), n("1012"), n("1")},
+				{s("2024-03-01"), s("2024-03-01T22:59:59.100+00:00"), n("0"), n("-1")}},
+		}
+		for name, w := range want {
+			if got := rows[name]; len(got) != len(w) {
+				t.Errorf("%s: %v, want %v", name, got, w)
+			} else {
+				for i := range w {
+					for j := range w[i] {
+						if got[i][j] != w[i][j] {
+							t.Errorf("%s row %d: %v, want %v", name, i, got[i], w[i])
+							break
+						}
 					}
 				}
 			}
 		}
-	}
-	if len(rows[TableSleepHRV]) != 0 {
-		t.Errorf("HRV rows without HRV: %v", rows[TableSleepHRV])
+		if len(rows[TableSleepHRV]) != 0 {
+			t.Errorf("HRV rows without HRV: %v", rows[TableSleepHRV])
+		}
 	}
 }
 
