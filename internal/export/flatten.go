@@ -62,12 +62,16 @@ type Table struct {
 // appear: nested objects are walked with their keys joined by dots, arrays
 // are kept whole as compact JSON, and an empty object adds no column.
 func Flatten(doc []byte) ([]Field, error) {
+	return newScanner().flatten(doc, nil)
+}
+
+// flatten appends the columns of doc to out.
+func (s *scanner) flatten(doc []byte, out []Field) ([]Field, error) {
 	doc = bytes.TrimSpace(doc)
 	if len(doc) == 0 || doc[0] != '{' || !json.Valid(doc) {
 		return nil, errors.New("flatten: the document is not a JSON object")
 	}
-	s := &scanner{jsonscan.Scanner{B: doc}}
-	var out []Field
+	s.Scanner = jsonscan.Scanner{B: doc}
 	if err := s.object("", &out); err != nil {
 		return nil, fmt.Errorf("flatten: %w", err)
 	}
@@ -75,8 +79,40 @@ func Flatten(doc []byte) ([]Field, error) {
 }
 
 // scanner walks a document already known to be valid JSON, so it only
-// needs to find where each value ends.
-type scanner struct{ jsonscan.Scanner }
+// needs to find where each value ends. It keeps one copy of each column
+// name, so that the documents of a table, which repeat the same names,
+// do not allocate them again.
+type scanner struct {
+	jsonscan.Scanner
+	names map[string]string
+	buf   []byte
+}
+
+func newScanner() *scanner { return &scanner{names: map[string]string{}} }
+
+// name is the column of key (a JSON string, quotes included) inside prefix.
+func (s *scanner) name(prefix string, key []byte) (string, error) {
+	if bytes.IndexByte(key, '\\') >= 0 {
+		k, err := unquote(key)
+		if err != nil {
+			return "", err
+		}
+		key = []byte(k)
+	} else {
+		key = key[1 : len(key)-1]
+	}
+	s.buf = s.buf[:0]
+	if prefix != "" {
+		s.buf = append(append(s.buf, prefix...), '.')
+	}
+	s.buf = append(s.buf, key...)
+	if n, ok := s.names[string(s.buf)]; ok {
+		return n, nil
+	}
+	n := string(s.buf)
+	s.names[n] = n
+	return n, nil
+}
 
 func (s *scanner) object(prefix string, out *[]Field) error {
 	s.I++ // '{'
@@ -87,17 +123,13 @@ func (s *scanner) object(prefix string, out *[]Field) error {
 	}
 	for {
 		s.Space()
-		key, err := unquote(s.String())
+		name, err := s.name(prefix, s.String())
 		if err != nil {
 			return err
 		}
 		s.Space()
 		s.I++ // ':'
 		s.Space()
-		name := key
-		if prefix != "" {
-			name = prefix + "." + key
-		}
 		if s.B[s.I] == '{' && !s.series() {
 			if err := s.object(name, out); err != nil {
 				return err
@@ -191,27 +223,41 @@ func cell(raw []byte) (Value, error) {
 func FlattenAll[T ~[]byte](docs []T) (*Table, error) {
 	t := &Table{}
 	index := map[string]int{}
-	rows := make([][]Field, len(docs))
+	// A document's cells by column, until the columns are all known.
+	type cellAt struct {
+		col   int
+		value Value
+	}
+	rows := make([][]cellAt, len(docs))
+	s := newScanner()
+	var fields []Field
 	for i, d := range docs {
-		fields, err := Flatten(d)
-		if err != nil {
+		var err error
+		if fields, err = s.flatten(d, fields[:0]); err != nil {
 			return nil, fmt.Errorf("document %d: %w", i, err)
 		}
-		for _, f := range fields {
-			if _, ok := index[f.Name]; !ok {
-				index[f.Name] = len(t.Columns)
+		row := make([]cellAt, len(fields))
+		for j, f := range fields {
+			col, ok := index[f.Name]
+			if !ok {
+				col = len(t.Columns)
+				index[f.Name] = col
 				t.Columns = append(t.Columns, f.Name)
 			}
+			row[j] = cellAt{col, f.Value}
 		}
-		rows[i] = fields
+		rows[i] = row
 	}
+	// One block for every cell rather than one per row.
+	n := len(t.Columns)
+	cells := make([]Value, len(rows)*n)
 	t.Rows = make([][]Value, len(rows))
-	for i, fields := range rows {
-		row := make([]Value, len(t.Columns))
-		for _, f := range fields {
-			row[index[f.Name]] = f.Value
+	for i, row := range rows {
+		r := cells[i*n : (i+1)*n : (i+1)*n]
+		for _, c := range row {
+			r[c.col] = c.value
 		}
-		t.Rows[i] = row
+		t.Rows[i] = r
 	}
 	return t, nil
 }
