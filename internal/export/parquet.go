@@ -109,6 +109,9 @@ func WriteParquet(w io.Writer, t *Table) error {
 	pw := parquet.NewWriter(w, schema, parquet.Compression(&parquet.Zstd))
 	const batch = 1024
 	rows := make([]parquet.Row, 0, batch)
+	// The writer copies the values it is given, so one batch's cells are
+	// reused for the next.
+	cells := make([]parquet.Value, batch*len(fields))
 	flush := func() error {
 		if _, err := pw.WriteRows(rows); err != nil {
 			return fmt.Errorf("parquet: %w", err)
@@ -117,7 +120,8 @@ func WriteParquet(w io.Writer, t *Table) error {
 		return nil
 	}
 	for i, src := range t.Rows {
-		row := make(parquet.Row, len(fields))
+		b := len(rows) * len(fields)
+		row := parquet.Row(cells[b : b+len(fields) : b+len(fields)])
 		for k, j := range cols {
 			v := src[j]
 			if v.Kind == Null {
