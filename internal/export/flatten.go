@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/wearlink/wearlink/internal/jsonscan"
 )
 
 // Kind is the JSON type of a cell.
@@ -60,12 +62,16 @@ type Table struct {
 // appear: nested objects are walked with their keys joined by dots, arrays
 // are kept whole as compact JSON, and an empty object adds no column.
 func Flatten(doc []byte) ([]Field, error) {
+	return newScanner().flatten(doc, nil)
+}
+
+// flatten appends the columns of doc to out.
+func (s *scanner) flatten(doc []byte, out []Field) ([]Field, error) {
 	doc = bytes.TrimSpace(doc)
 	if len(doc) == 0 || doc[0] != '{' || !json.Valid(doc) {
 		return nil, errors.New("flatten: the document is not a JSON object")
 	}
-	s := &scanner{b: doc}
-	var out []Field
+	s.Scanner = jsonscan.Scanner{B: doc}
 	if err := s.object("", &out); err != nil {
 		return nil, fmt.Errorf("flatten: %w", err)
 	}
@@ -73,119 +79,109 @@ func Flatten(doc []byte) ([]Field, error) {
 }
 
 // scanner walks a document already known to be valid JSON, so it only
-// needs to find where each value ends.
+// needs to find where each value ends. It keeps one copy of each column
+// name, so that the documents of a table, which repeat the same names,
+// do not allocate them again.
 type scanner struct {
-	b []byte
-	i int
+	jsonscan.Scanner
+	names map[string]string
+	buf   []byte
 }
 
-func (s *scanner) space() {
-	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
-		s.i++
-	}
-}
+func newScanner() *scanner { return &scanner{names: map[string]string{}} }
 
-// str returns the string starting at s.i, quotes included.
-func (s *scanner) str() []byte {
-	start := s.i
-	for s.i++; s.b[s.i] != '"'; s.i++ {
-		if s.b[s.i] == '\\' {
-			s.i++
+// name is the column of key (a JSON string, quotes included) inside prefix.
+func (s *scanner) name(prefix string, key []byte) (string, error) {
+	if bytes.IndexByte(key, '\\') >= 0 {
+		k, err := unquote(key)
+		if err != nil {
+			return "", err
 		}
+		key = []byte(k)
+	} else {
+		key = key[1 : len(key)-1]
 	}
-	s.i++
-	return s.b[start:s.i]
-}
-
-// value returns the value starting at s.i.
-func (s *scanner) value() []byte {
-	start := s.i
-	switch s.b[s.i] {
-	case '"':
-		return s.str()
-	case '[', '{':
-		depth := 0
-		for {
-			switch s.b[s.i] {
-			case '"':
-				s.str()
-				continue
-			case '[', '{':
-				depth++
-			case ']', '}':
-				depth--
-			}
-			s.i++
-			if depth == 0 {
-				return s.b[start:s.i]
-			}
-		}
+	s.buf = s.buf[:0]
+	if prefix != "" {
+		s.buf = append(append(s.buf, prefix...), '.')
 	}
-	for ; s.i < len(s.b); s.i++ { // a number, true, false or null
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r', ',', ']', '}':
-			return s.b[start:s.i]
-		}
+	s.buf = append(s.buf, key...)
+	if n, ok := s.names[string(s.buf)]; ok {
+		return n, nil
 	}
-	return s.b[start:]
+	n := string(s.buf)
+	s.names[n] = n
+	return n, nil
 }
 
 func (s *scanner) object(prefix string, out *[]Field) error {
-	s.i++ // '{'
-	s.space()
-	if s.b[s.i] == '}' {
-		s.i++
+	s.I++ // '{'
+	s.Space()
+	if s.B[s.I] == '}' {
+		s.I++
 		return nil
 	}
 	for {
-		s.space()
-		key, err := unquote(s.str())
+		s.Space()
+		name, err := s.name(prefix, s.String())
 		if err != nil {
 			return err
 		}
-		s.space()
-		s.i++ // ':'
-		s.space()
-		name := key
-		if prefix != "" {
-			name = prefix + "." + key
-		}
-		if s.b[s.i] == '{' && !s.series() {
+		s.Space()
+		s.I++ // ':'
+		s.Space()
+		if s.B[s.I] == '{' && !s.series() {
 			if err := s.object(name, out); err != nil {
 				return err
 			}
 		} else {
-			v, err := cell(s.value())
+			v, err := cell(s.Value())
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			*out = append(*out, Field{Name: name, Value: v})
 		}
-		s.space()
-		s.i++ // ',' or '}'
-		if s.b[s.i-1] == '}' {
+		s.Space()
+		s.I++ // ',' or '}'
+		if s.B[s.I-1] == '}' {
 			return nil
 		}
 	}
 }
 
-// series reports whether the object at s.i is keyed by numbers only (a
+// series reports whether the object at s.I is keyed by numbers only (a
 // sleep's heart rate keyed by epoch second, say): samples, not fields, so
 // it stays whole as JSON in one cell, as an array does, instead of making
-// a column per sample.
+// a column per sample. It walks the keys in place and stops at the first
+// that is not a number: decoding the object would cost as much as the
+// document again, at every level of nesting.
 func (s *scanner) series() bool {
-	start := s.i
-	defer func() { s.i = start }()
-	var m map[string]json.RawMessage
-	if json.Unmarshal(s.value(), &m) != nil || len(m) == 0 {
+	start := s.I
+	defer func() { s.I = start }()
+	s.I++ // '{'
+	s.Space()
+	if s.B[s.I] == '}' {
 		return false
 	}
-	for k := range m {
-		if _, err := strconv.ParseFloat(k, 64); err != nil {
+	for {
+		s.Space()
+		key, err := unquote(s.String())
+		if err != nil {
 			return false
 		}
+		if _, err := strconv.ParseFloat(key, 64); err != nil {
+			return false
+		}
+		s.Space()
+		s.I++ // ':'
+		s.Space()
+		s.Value()
+		s.Space()
+		s.I++ // ',' or '}'
+		if s.B[s.I-1] == '}' {
+			return true
+		}
 	}
-	return true
 }
 
 func unquote(raw []byte) (string, error) {
@@ -207,6 +203,11 @@ func cell(raw []byte) (Value, error) {
 		str, err := unquote(raw)
 		return Str(str), err
 	case '[', '{':
+		if jsonscan.IsCompact(raw) {
+			// Already compact (as Oura and encoding/json write arrays):
+			// compacting would copy it unchanged.
+			return Value{Kind: JSON, Text: string(raw)}, nil
+		}
 		var b bytes.Buffer
 		if err := json.Compact(&b, raw); err != nil {
 			return Value{}, err
@@ -222,27 +223,41 @@ func cell(raw []byte) (Value, error) {
 func FlattenAll[T ~[]byte](docs []T) (*Table, error) {
 	t := &Table{}
 	index := map[string]int{}
-	rows := make([][]Field, len(docs))
+	// A document's cells by column, until the columns are all known.
+	type cellAt struct {
+		col   int
+		value Value
+	}
+	rows := make([][]cellAt, len(docs))
+	s := newScanner()
+	var fields []Field
 	for i, d := range docs {
-		fields, err := Flatten(d)
-		if err != nil {
+		var err error
+		if fields, err = s.flatten(d, fields[:0]); err != nil {
 			return nil, fmt.Errorf("document %d: %w", i, err)
 		}
-		for _, f := range fields {
-			if _, ok := index[f.Name]; !ok {
-				index[f.Name] = len(t.Columns)
+		row := make([]cellAt, len(fields))
+		for j, f := range fields {
+			col, ok := index[f.Name]
+			if !ok {
+				col = len(t.Columns)
+				index[f.Name] = col
 				t.Columns = append(t.Columns, f.Name)
 			}
+			row[j] = cellAt{col, f.Value}
 		}
-		rows[i] = fields
+		rows[i] = row
 	}
+	// One block for every cell rather than one per row.
+	n := len(t.Columns)
+	cells := make([]Value, len(rows)*n)
 	t.Rows = make([][]Value, len(rows))
-	for i, fields := range rows {
-		row := make([]Value, len(t.Columns))
-		for _, f := range fields {
-			row[index[f.Name]] = f.Value
+	for i, row := range rows {
+		r := cells[i*n : (i+1)*n : (i+1)*n]
+		for _, c := range row {
+			r[c.col] = c.value
 		}
-		t.Rows[i] = row
+		t.Rows[i] = r
 	}
 	return t, nil
 }

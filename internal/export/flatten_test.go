@@ -139,3 +139,22 @@ func TestFlattenKeepsSeriesWhole(t *testing.T) {
 		}
 	}
 }
+
+// The keys of a series are read as JSON strings (escapes included) and its
+// values skipped whole, whatever they hold; a cell already compact is kept
+// as it is and one with spaces compacted.
+func TestFlattenSeriesKeysAndValues(t *testing.T) {
+	got, err := Flatten([]byte(`{"s": {"\u0031": {"a": [1, 2]}, "2.5": "}"}, "t": {"1": 1, "n\u0031": 2}, "c": [1,"a b"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Field{{"s", Value{Kind: JSON, Text: `{"\u0031":{"a":[1,2]},"2.5":"}"}`}}, {"t.1", Num("1")}, {"t.n1", Num("2")}, {"c", Value{Kind: JSON, Text: `[1,"a b"]`}}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("field %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}

@@ -97,11 +97,21 @@ func WriteParquet(w io.Writer, t *Table) error {
 	}
 	schema := parquet.NewSchema("document", group)
 	fields := schema.Fields()
+	// Each Parquet column's table column and type, looked up once rather
+	// than by name in every cell.
+	cols := make([]int, len(fields))
+	colTypes := make([]columnType, len(fields))
+	for k, f := range fields {
+		cols[k], colTypes[k] = index[f.Name()], types[f.Name()]
+	}
 	// Zstandard: the tables repeat themselves (ids, days, arrays of samples)
 	// and shrink to a fraction.
 	pw := parquet.NewWriter(w, schema, parquet.Compression(&parquet.Zstd))
 	const batch = 1024
 	rows := make([]parquet.Row, 0, batch)
+	// The writer copies the values it is given, so one batch's cells are
+	// reused for the next.
+	cells := make([]parquet.Value, batch*len(fields))
 	flush := func() error {
 		if _, err := pw.WriteRows(rows); err != nil {
 			return fmt.Errorf("parquet: %w", err)
@@ -110,16 +120,17 @@ func WriteParquet(w io.Writer, t *Table) error {
 		return nil
 	}
 	for i, src := range t.Rows {
-		row := make(parquet.Row, len(fields))
-		for k, f := range fields {
-			v := src[index[f.Name()]]
+		b := len(rows) * len(fields)
+		row := parquet.Row(cells[b : b+len(fields) : b+len(fields)])
+		for k, j := range cols {
+			v := src[j]
 			if v.Kind == Null {
 				row[k] = parquet.NullValue().Level(0, 0, k)
 				continue
 			}
-			pv, err := types[f.Name()].value(v)
+			pv, err := colTypes[k].value(v)
 			if err != nil {
-				return fmt.Errorf("parquet: row %d column %s: %w", i, f.Name(), err)
+				return fmt.Errorf("parquet: row %d column %s: %w", i, fields[k].Name(), err)
 			}
 			row[k] = pv.Level(0, 1, k)
 		}

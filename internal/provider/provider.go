@@ -261,6 +261,11 @@ type Document struct {
 	// that belong to none.
 	Day string
 	Raw json.RawMessage
+	// Decoded is Raw as the provider's DocumentReader decoded it, so that
+	// the provider's own normalizer and tables need not decode it again;
+	// nil when it was not read, or did not decode. Its type is the
+	// provider's business.
+	Decoded any `json:"-"`
 }
 
 // Window is a span of the user's local days, both ends inclusive.

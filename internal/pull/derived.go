@@ -1,16 +1,19 @@
 package pull
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/wearlink/wearlink/internal/export"
+	"github.com/wearlink/wearlink/internal/jsonscan"
 	"github.com/wearlink/wearlink/internal/provider"
 )
 
@@ -181,7 +184,7 @@ func rawTable(opt *Options, coll string, read []rawDoc) ([]string, error) {
 func writeStructure(dir, name string, results []provider.Normalized) ([]string, error) {
 	docs := make([][]byte, len(results))
 	for i, r := range results {
-		b, err := json.Marshal(r.Doc)
+		b, err := marshalDoc(r.Doc)
 		if err != nil {
 			return nil, fmt.Errorf("pull: encode %s %s: %w", r.Doc.DataStructure(), r.Key, err)
 		}
@@ -198,6 +201,41 @@ func writeStructure(dir, name string, results []provider.Normalized) ([]string, 
 	}
 	written, err := writeTable(dir, "rook-"+name, t)
 	return append(files, written...), err
+}
+
+// marshalDoc is json.Marshal of a ROOK document. Those marshal
+// themselves, and json.Marshal then compacts and HTML-escapes what their
+// MarshalJSON gave, a second pass over every byte; it is skipped when it
+// would change nothing. A document that is not valid JSON still fails
+// where its table is flattened.
+func marshalDoc(doc any) ([]byte, error) {
+	m, ok := doc.(json.Marshaler)
+	if !ok {
+		return json.Marshal(doc)
+	}
+	if v := reflect.ValueOf(doc); v.Kind() == reflect.Pointer && v.IsNil() {
+		return json.Marshal(doc)
+	}
+	b, err := m.MarshalJSON()
+	if err != nil || !marshalLeavesAlone(b) {
+		return json.Marshal(doc)
+	}
+	return b, nil
+}
+
+// marshalLeavesAlone reports whether json.Marshal would give a
+// MarshalJSON result back unchanged: no white space between tokens, and
+// none of what it escapes (<, >, &, U+2028, U+2029).
+func marshalLeavesAlone(b []byte) bool {
+	for _, c := range []byte("<>&") {
+		if bytes.IndexByte(b, c) >= 0 {
+			return false
+		}
+	}
+	if bytes.Contains(b, []byte("\u2028")) || bytes.Contains(b, []byte("\u2029")) {
+		return false
+	}
+	return jsonscan.IsCompact(b)
 }
 
 // tasks runs functions side by side, as many at once as there are

@@ -42,9 +42,13 @@ func newRawDoc(r provider.DocumentReader, coll string, body json.RawMessage, loc
 // provider's answer and are kept: a lone document read back may not know
 // them (a WHOOP recovery is given its sleep's day by Fetch, but only its
 // created_at day when read alone). The reader still gives the instant that
-// orders it within its day, and its checks.
+// orders it within its day, its checks, and the document decoded, which
+// the derived files use rather than decode it again.
 func fetchedRawDoc(r provider.DocumentReader, f provider.Document, loc *time.Location) rawDoc {
-	_, at, err := r.ReadDocument(f.Collection, f.Raw, loc)
+	read, at, err := r.ReadDocument(f.Collection, f.Raw, loc)
+	if f.Decoded == nil {
+		f.Decoded = read.Decoded
+	}
 	return keyed(rawDoc{key: f.ID, day: f.Day, at: at, body: f.Raw, doc: f, err: err})
 }
 

@@ -1,10 +1,12 @@
 package oura
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,19 +45,78 @@ type orderFields struct {
 // collection's required fields are there and not null, at least one field
 // is the collection's, it decodes into the collection's model, and every
 // day and timestamp in it parses.
+//
+// It decodes the document once, into the model, which it keeps in
+// Decoded (a pointer to the model) for Tables and the normalizer, and reads
+// the top-level fields from the bytes: ReadDocument runs on every document
+// a pull fetches.
 func (p *Provider) ReadDocument(coll string, raw json.RawMessage, loc *time.Location) (provider.Document, time.Time, error) {
 	c, ok := LookupCollection(coll)
 	if !ok {
 		return provider.Document{Collection: coll, Raw: raw}, time.Time{}, fmt.Errorf("unknown collection %q", coll)
 	}
-	doc, at := identify(c, raw, loc)
-	return doc, at, checkDocument(c, raw)
+	model := reflect.New(c.Model)
+	modelErr := json.Unmarshal(raw, model.Interface())
+	var fields []topField
+	isObject := false
+	if _, invalid := modelErr.(*json.SyntaxError); !invalid {
+		var buf [16]topField
+		fields, isObject = topFields(raw, buf[:])
+	}
+	doc, at := identify(c, raw, readOrderFields(raw, fields, isObject), loc)
+	if !isObject {
+		return doc, at, errors.New("not a JSON object")
+	}
+	if modelErr == nil {
+		doc.Decoded = model.Interface()
+	}
+	return doc, at, checkDocument(c, fields, model, modelErr)
+}
+
+// readOrderFields takes the order fields from a document's top-level
+// fields, as decoding the document into orderFields would: a field that is
+// not a string stays empty, the last of repeated keys wins. A key that
+// matches one only when letter case is ignored, which encoding/json also
+// accepts, is left to encoding/json itself.
+func readOrderFields(raw json.RawMessage, fields []topField, isObject bool) orderFields {
+	var f orderFields
+	if !isObject {
+		return f
+	}
+	slots := [...]struct {
+		name string
+		dst  *string
+	}{{"id", &f.ID}, {"day", &f.Day}, {"start_day", &f.StartDay}, {"timestamp", &f.Timestamp},
+		{"bedtime_start", &f.BedtimeStart}, {"start_datetime", &f.StartDatetime}, {"start_time", &f.StartTime}}
+	for _, fl := range fields {
+		var dst *string
+		for _, sl := range slots {
+			if string(fl.key) == sl.name {
+				dst = sl.dst
+				break
+			}
+		}
+		if dst == nil {
+			for _, sl := range slots {
+				if bytes.EqualFold(fl.key, []byte(sl.name)) {
+					f = orderFields{}
+					_ = json.Unmarshal(raw, &f)
+					return f
+				}
+			}
+			continue
+		}
+		// Anything but a string (null, or a type decoding refuses) leaves
+		// the field as it was.
+		if fl.value[0] == '"' {
+			*dst = string(jsonString(fl.value))
+		}
+	}
+	return f
 }
 
 // identify reads what keys a document and orders it, as far as it can.
-func identify(c Collection, raw json.RawMessage, loc *time.Location) (provider.Document, time.Time) {
-	var f orderFields
-	_ = json.Unmarshal(raw, &f)
+func identify(c Collection, raw json.RawMessage, f orderFields, loc *time.Location) (provider.Document, time.Time) {
 	d := provider.Document{Collection: c.Name, ID: f.ID, Day: f.Day, Raw: raw}
 	var at time.Time
 	for _, s := range []string{f.Timestamp, f.BedtimeStart, f.StartDatetime, f.StartTime} {
@@ -83,38 +144,33 @@ func identify(c Collection, raw json.RawMessage, loc *time.Location) (provider.D
 	return d, at
 }
 
-// checkDocument checks one document of collection c.
-func checkDocument(c Collection, raw json.RawMessage) error {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return errors.New("not a JSON object")
-	}
+// checkDocument checks one document of collection c from its top-level
+// fields and its model, decoded with modelErr.
+func checkDocument(c Collection, fields []topField, model reflect.Value, modelErr error) error {
 	for _, k := range c.Required {
-		if v, ok := obj[k]; !ok || string(v) == "null" {
+		var v []byte
+		for _, f := range fields {
+			if string(f.key) == k {
+				v = f.value // the last one, as in a map
+			}
+		}
+		if v == nil || string(v) == "null" {
 			return fmt.Errorf("missing %q (does the file hold another collection?)", k)
 		}
 	}
 	known := modelKeys[c.Name]
-	hit := false
-	for k := range obj {
-		if known[k] {
-			hit = true
-			break
-		}
-	}
-	if !hit {
+	if !slices.ContainsFunc(fields, func(f topField) bool { return known[string(f.key)] }) {
 		return errors.New("none of the collection's fields (does the file hold another collection?)")
 	}
-	v := reflect.New(c.Model)
-	if err := json.Unmarshal(raw, v.Interface()); err != nil {
+	if modelErr != nil {
 		// Drop encoding/json's "json: " prefix: the caller says which file
 		// and document it is about.
-		if msg, ok := strings.CutPrefix(err.Error(), "json: "); ok {
+		if msg, ok := strings.CutPrefix(modelErr.Error(), "json: "); ok {
 			return errors.New(msg)
 		}
-		return err
+		return modelErr
 	}
-	return checkTimes(v, "")
+	return checkTimes(model, "")
 }
 
 // CollectionNamed implements provider.CollectionRecognizer: a collection's
@@ -256,6 +312,11 @@ func checkTimes(v reflect.Value, path string) error {
 		}
 		return checkTimes(v.Elem(), path)
 	case reflect.Slice:
+		if !mayHoldTimes(v.Type().Elem()) {
+			// Samples (numbers): nothing to check in them, and a path
+			// formatted per element would cost more than the decoding.
+			return nil
+		}
 		for i := range v.Len() {
 			if err := checkTimes(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
@@ -291,4 +352,22 @@ func checkTimes(v reflect.Value, path string) error {
 		}
 	}
 	return nil
+}
+
+// mayHoldTimes reports whether a value of type t can hold a day or a
+// timestamp that checkTimes would look at.
+func mayHoldTimes(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice:
+		return mayHoldTimes(t.Elem())
+	case reflect.Struct:
+		for f := range t.Fields() {
+			if jsonName(f) != "" && mayHoldTimes(f.Type) {
+				return true
+			}
+		}
+	case reflect.String:
+		return t == dateType || t == dateTimeType
+	}
+	return false
 }

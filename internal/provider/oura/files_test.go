@@ -87,6 +87,10 @@ func TestReadDocumentRejects(t *testing.T) {
 		{CollWorkout, `{"id":"w","day":"2024-03-01","start_datetime":"2024-03-01T10:00:00+00:00","end_datetime":"2024-03-01T11:00:00+00:00","calories":"many"}`, "calories"},
 		{CollDailyReadiness, `{"id":"r","day":"2024-03-01","timestamp":"yesterday"}`, "yesterday"},
 		{CollSleep, `[1]`, "not a JSON object"},
+		{CollSleep, `{"day":`, "not a JSON object"},
+		{CollSleep, `null`, `missing "day"`},
+		{CollDailySleep, `{"day":null,"day":"2024-03-01","score":"high"}`, "score"},
+		{CollDailySleep, `{"day":"2024-03-01","day":null}`, `missing "day"`},
 		{"meals", `{}`, "unknown collection"},
 	} {
 		doc, _, err := p.ReadDocument(c.coll, json.RawMessage(c.raw), time.UTC)
@@ -140,40 +144,71 @@ func TestTablesUnrollSamples(t *testing.T) {
 		{Collection: CollInterbeatInterval, Raw: json.RawMessage(`{"timestamp":"2024-03-01T22:59:59.100+00:00","ibi":0,"validity":-1}`)},
 	}
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	rows := map[string][][]provider.Cell{}
-	for _, tb := range p.Tables(docs, berlin) {
-		for _, r := range tb.Rows {
-			if len(r) != len(tb.Columns) {
-				t.Errorf("%s: row %v for columns %v", tb.Name, r, tb.Columns)
+	// Once from the bytes, once from the models the reader decoded.
+	for _, read := range []bool{false, true} {
+		if read {
+			for i, d := range docs {
+				r, _, _ := p.ReadDocument(d.Collection, d.Raw, berlin)
+				docs[i].Decoded = r.Decoded
 			}
 		}
-		rows[tb.Name] = tb.Rows
-	}
-	n := func(s string) provider.Cell { return provider.Cell{Kind: provider.CellNumber, Text: s} }
-	s := func(s string) provider.Cell { return provider.Cell{Kind: provider.CellString, Text: s} }
-	want := map[string][][]provider.Cell{
-		TableSleepHeartRate: {{s("s1"), s("2024-03-02"), s("2024-03-01T23:00:00+01:00"), n("50")}, {s("s1"), s("2024-03-02"), s("2024-03-01T23:05:00+01:00"), {}}},
-		TableSleepPhases:    {{s("s1"), s("2024-03-02"), s("2024-03-01T23:00:00+01:00"), n("4"), s("awake")}, {s("s1"), s("2024-03-02"), s("2024-03-01T23:05:00+01:00"), n("2"), s("light")}},
-		TableActivityMET:    {{s("a1"), s("2024-03-01"), s("2024-03-01T04:00:00+01:00"), n("1.5")}},
-		TableHeartRate:      {{s("2024-03-02"), s("2024-03-01T23:30:00+00:00"), n("61"), s("rest")}},
-		TableInterbeat: {{s("2024-03-02"), s("2024-03-01T23:30:00.512+00:00"), n("1012"), n("1")},
-			{s("2024-03-01"), s("2024-03-01T22:59:59.100+00:00"), n("0"), n("-1")}},
-	}
-	for name, w := range want {
-		if got := rows[name]; len(got) != len(w) {
-			t.Errorf("%s: %v, want %v", name, got, w)
-		} else {
-			for i := range w {
-				for j := range w[i] {
-					if got[i][j] != w[i][j] {
-						t.Errorf("%s row %d: %v, want %v", name, i, got[i], w[i])
-						break
+		rows := map[string][][]provider.Cell{}
+		for _, tb := range p.Tables(docs, berlin) {
+			for _, r := range tb.Rows {
+				if len(r) != len(tb.Columns) {
+					t.Errorf("%s: row %v for columns %v", tb.Name, r, tb.Columns)
+				}
+			}
+			rows[tb.Name] = tb.Rows
+		}
+		n := func(s string) provider.Cell { return provider.Cell{Kind: provider.CellNumber, Text: s} }
+		s := func(s string) provider.Cell { return provider.Cell{Kind: provider.CellString, Text: s} }
+		want := map[string][][]provider.Cell{
+			TableSleepHeartRate: {{s("s1"), s("2024-03-02"), s("2024-03-01T23:00:00+01:00"), n("50")}, {s("s1"), s("2024-03-02"), s("2024-03-01T23:05:00+01:00"), {}}},
+			TableSleepPhases:    {{s("s1"), s("2024-03-02"), s("2024-03-01T23:00:00+01:00"), n("4"), s("awake")}, {s("s1"), s("2024-03-02"), s("2024-03-01T23:05:00+01:00"), n("2"), s("light")}},
+			TableActivityMET:    {{s("a1"), s("2024-03-01"), s("2024-03-01T04:00:00+01:00"), n("1.5")}},
+			TableHeartRate:      {{s("2024-03-02"), s("2024-03-01T23:30:00+00:00"), n("61"), s("rest")}},
+			TableInterbeat: {{s("2024-03-02"), s("2024-03-01T23:30:00.512+00:00"), n("1012"), n("1")},
+				{s("2024-03-01"), s("2024-03-01T22:59:59.100+00:00"), n("0"), n("-1")}},
+		}
+		for name, w := range want {
+			if got := rows[name]; len(got) != len(w) {
+				t.Errorf("%s: %v, want %v", name, got, w)
+			} else {
+				for i := range w {
+					for j := range w[i] {
+						if got[i][j] != w[i][j] {
+							t.Errorf("%s row %d: %v, want %v", name, i, got[i], w[i])
+							break
+						}
 					}
 				}
 			}
 		}
+		if len(rows[TableSleepHRV]) != 0 {
+			t.Errorf("HRV rows without HRV: %v", rows[TableSleepHRV])
+		}
 	}
-	if len(rows[TableSleepHRV]) != 0 {
-		t.Errorf("HRV rows without HRV: %v", rows[TableSleepHRV])
+}
+
+// The id and day are read as decoding the document into a struct reads
+// them: a key in another letter case still counts, a value that is not a
+// string does not, and the last of repeated keys wins.
+func TestReadDocumentKeysAsDecoding(t *testing.T) {
+	p := &Provider{}
+	for _, c := range []struct{ raw, id, day string }{
+		{`{"ID":"x","day":"2024-03-01","score":1}`, "x", "2024-03-01"},
+		{`{"id":5,"day":"2024-03-01","score":1}`, "", "2024-03-01"},
+		{`{"id":"a","id":"b","day":"2024-03-01","score":1}`, "b", "2024-03-01"},
+		{`{"id":"\u0061","day":null,"start_day":"2024-03-02","score":1}`, "a", "2024-03-02"},
+		{`{"id":"a","Timestamp":"2024-03-01T20:00:00+00:00","score":1}`, "a", "2024-03-01"},
+		{`{"id":"a","id":5,"id":null,"day":"2024-03-01","score":1}`, "a", "2024-03-01"},
+		{`{"id":"caf\u00e9 \"x\"","day":"2024-03-01","score":1}`, "café \"x\"", "2024-03-01"},
+		{` {"day" : "2024-03-01" , "id" : "b" , "contributors" : {"id": "no"} }`, "b", "2024-03-01"},
+	} {
+		doc, _, _ := p.ReadDocument(CollDailySleep, json.RawMessage(c.raw), time.UTC)
+		if doc.ID != c.id || doc.Day != c.day {
+			t.Errorf("%s: id %q day %q, want %q %q", c.raw, doc.ID, doc.Day, c.id, c.day)
+		}
 	}
 }

@@ -46,6 +46,19 @@ func sampleRows(t *provider.Table, s *Sample, id string, day Date) {
 	}
 }
 
+// decoded is a document's model: the one its reader kept in Decoded, else
+// decoded from its bytes.
+func decoded[T any](d provider.Document) (*T, bool) {
+	if v, ok := d.Decoded.(*T); ok && v != nil {
+		return v, true
+	}
+	v := new(T)
+	if json.Unmarshal(d.Raw, v) != nil {
+		return nil, false
+	}
+	return v, true
+}
+
 var phaseNames = map[rune]string{'1': "deep", '2': "light", '3': "rem", '4': "awake"}
 
 // Tables implements provider.Tabler: the samples of sleep periods (heart
@@ -74,24 +87,20 @@ func (p *Provider) Tables(docs []provider.Document, loc *time.Location) []provid
 	for _, d := range docs {
 		switch d.Collection {
 		case CollSleep:
-			var s Sleep
-			if json.Unmarshal(d.Raw, &s) == nil {
-				sleeps = append(sleeps, s)
+			if s, ok := decoded[Sleep](d); ok {
+				sleeps = append(sleeps, *s)
 			}
 		case CollDailyActivity:
-			var a DailyActivity
-			if json.Unmarshal(d.Raw, &a) == nil {
-				activities = append(activities, a)
+			if a, ok := decoded[DailyActivity](d); ok {
+				activities = append(activities, *a)
 			}
 		case CollHeartRate:
-			var h HeartRate
-			if json.Unmarshal(d.Raw, &h) == nil {
-				rows = append(rows, h)
+			if h, ok := decoded[HeartRate](d); ok {
+				rows = append(rows, *h)
 			}
 		case CollInterbeatInterval:
-			var v InterbeatInterval
-			if json.Unmarshal(d.Raw, &v) == nil {
-				intervals = append(intervals, v)
+			if v, ok := decoded[InterbeatInterval](d); ok {
+				intervals = append(intervals, *v)
 			}
 		}
 	}

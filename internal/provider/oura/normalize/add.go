@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/wearlink/wearlink/internal/provider"
 	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
@@ -62,6 +63,20 @@ func (in *Input) Decode(collection string, raw json.RawMessage, check func(doc a
 	return s.decode(in, raw, check)
 }
 
+// decodeDocument is Decode of a provider's document, without a check,
+// taking the model its reader already decoded (Decoded) when there is one.
+func (in *Input) decodeDocument(d provider.Document) error {
+	s, ok := inputSlots[d.Collection]
+	if !ok {
+		return fmt.Errorf("unknown collection %q", d.Collection)
+	}
+	if p := reflect.ValueOf(d.Decoded); p.IsValid() && p.Type() == reflect.PointerTo(s.model) && !p.IsNil() {
+		s.add(in, p)
+		return nil
+	}
+	return s.decode(in, d.Raw, nil)
+}
+
 func (s inputSlot) decode(in *Input, raw json.RawMessage, check func(any) error) error {
 	p := reflect.New(s.model)
 	if err := json.Unmarshal(raw, p.Interface()); err != nil {
@@ -72,6 +87,12 @@ func (s inputSlot) decode(in *Input, raw json.RawMessage, check func(any) error)
 			return err
 		}
 	}
+	s.add(in, p)
+	return nil
+}
+
+// add appends the model p points to to its slice of in.
+func (s inputSlot) add(in *Input, p reflect.Value) {
 	// Grow and SetLen work on the field in place; reflect.Append would
 	// allocate a slice header per document.
 	f := reflect.ValueOf(in).Elem().Field(s.field)
@@ -79,7 +100,6 @@ func (s inputSlot) decode(in *Input, raw json.RawMessage, check func(any) error)
 	f.Grow(1)
 	f.SetLen(n + 1)
 	f.Index(n).Set(p.Elem())
-	return nil
 }
 
 // KeepRaw keeps the bytes of one raw document of an Oura collection in

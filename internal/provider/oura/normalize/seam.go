@@ -21,7 +21,7 @@ func (Normalizer) Normalize(docs []provider.Document, opt provider.NormalizeOpti
 	in := &Input{Raw: make(map[string]json.RawMessage, len(docs))}
 	var errs []error
 	for _, d := range docs {
-		if err := in.Decode(d.Collection, d.Raw, nil); err != nil {
+		if err := in.decodeDocument(d); err != nil {
 			errs = append(errs, &InputError{Collection: d.Collection, ID: d.ID, Reason: fmt.Sprintf("does not decode: %v", err)})
 			continue
 		}

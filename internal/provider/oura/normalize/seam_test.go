@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/oura"
 )
 
 // TestNormalizerThroughTheSeam: the same raw documents given as the seam's
@@ -65,5 +66,25 @@ func TestNormalizerThroughTheSeam(t *testing.T) {
 	}
 	if a, b := render(t, gotResults), render(t, want); !bytes.Equal(a, b) {
 		t.Fatalf("through the seam the output differs: %s", firstDiff(a, b))
+	}
+
+	// The same with the models the provider's reader decoded: not decoded
+	// again, and the same output.
+	reader := &oura.Provider{}
+	decoded := make([]provider.Document, len(docs))
+	for i, d := range docs {
+		read, _, _ := reader.ReadDocument(d.Collection, d.Raw, nil)
+		d.Decoded = read.Decoded
+		decoded[i] = d
+	}
+	if decoded[0].Decoded == nil {
+		t.Fatal("the reader kept no decoded model")
+	}
+	got, _ = Normalizer{}.Normalize(decoded, provider.NormalizeOptions{ClientUUID: opt.ClientUUID, UserID: opt.UserID})
+	for i, r := range got {
+		gotResults[i] = Result{Key: r.Key, Doc: r.Doc}
+	}
+	if a, b := render(t, gotResults[:len(got)]), render(t, want); !bytes.Equal(a, b) {
+		t.Fatalf("with the reader's models the output differs: %s", firstDiff(a, b))
 	}
 }
