@@ -22,26 +22,42 @@ const endpointCols = `id, client_uuid, kind, url, secret, previous_secret, previ
 
 func (s *Store) scanEndpoint(row Row) (store.WebhookEndpoint, error) {
 	var e store.WebhookEndpoint
-	var sec, prev, set []byte
-	var ds string
-	if err := row.Scan(&e.ID, &e.ClientUUID, &e.Kind, &e.URL, &sec, &prev, &e.PreviousExpiresAt, &ds,
-		&e.Enabled, &e.DisabledReason, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt, &e.Destination, &set, &e.Paused); err != nil {
+	var c sealedCols
+	if err := row.Scan(c.dests(&e)...); err != nil {
 		return e, err
 	}
-	e.DataStructures = store.DecodeDataStructures(ds)
+	return e, s.openEndpoint(&e, c)
+}
+
+// sealedCols are the endpoint columns scanned as stored, opened by
+// openEndpoint.
+type sealedCols struct {
+	sec, prev, set []byte
+	ds             string
+}
+
+// dests are the scan destinations of endpointCols.
+func (c *sealedCols) dests(e *store.WebhookEndpoint) []any {
+	return []any{&e.ID, &e.ClientUUID, &e.Kind, &e.URL, &c.sec, &c.prev, &e.PreviousExpiresAt, &c.ds,
+		&e.Enabled, &e.DisabledReason, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt, &e.Destination, &c.set, &e.Paused}
+}
+
+// openEndpoint fills e's data structures and secrets from c.
+func (s *Store) openEndpoint(e *store.WebhookEndpoint, c sealedCols) error {
+	e.DataStructures = store.DecodeDataStructures(c.ds)
 	var err error
-	if e.Secret, err = s.sealer.OpenString(sec, store.EndpointSecretAD("secret", &e)); err != nil {
-		return e, fmt.Errorf("endpoint %s secret: %w", e.ID, err)
+	if e.Secret, err = s.sealer.OpenString(c.sec, store.EndpointSecretAD("secret", e)); err != nil {
+		return fmt.Errorf("endpoint %s secret: %w", e.ID, err)
 	}
-	if e.PreviousSecret, err = s.sealer.OpenString(prev, store.EndpointSecretAD("previous_secret", &e)); err != nil {
-		return e, fmt.Errorf("endpoint %s previous secret: %w", e.ID, err)
+	if e.PreviousSecret, err = s.sealer.OpenString(c.prev, store.EndpointSecretAD("previous_secret", e)); err != nil {
+		return fmt.Errorf("endpoint %s previous secret: %w", e.ID, err)
 	}
-	if len(set) > 0 {
-		if e.Settings, err = s.sealer.Open(set, store.EndpointSecretAD("settings", &e)); err != nil {
-			return e, fmt.Errorf("destination %s settings: %w", e.ID, err)
+	if len(c.set) > 0 {
+		if e.Settings, err = s.sealer.Open(c.set, store.EndpointSecretAD("settings", e)); err != nil {
+			return fmt.Errorf("destination %s settings: %w", e.ID, err)
 		}
 	}
-	return e, nil
+	return nil
 }
 
 // sealSettings seals a destination's settings (nil for a webhook).
@@ -529,6 +545,27 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (store.Delivery, erro
 	}
 	d.Body = body
 	return d, nil
+}
+
+// endpointColsOfE is endpointCols of the endpoint joined as e.
+var endpointColsOfE = "e." + strings.ReplaceAll(strings.Join(strings.Fields(endpointCols), " "), ", ", ", e.")
+
+// GetDeliveryToSend implements store.DeliveryStore: one query, where
+// GetDelivery and GetEndpoint take two.
+func (s *Store) GetDeliveryToSend(ctx context.Context, id int64) (store.Delivery, store.WebhookEndpoint, error) {
+	var body []byte
+	var e store.WebhookEndpoint
+	var c sealedCols
+	d, err := scanDelivery(s.r.QueryRow(ctx, `SELECT `+deliveryCols+`, m.body, `+endpointColsOfE+deliveryFrom+`
+		JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?`, id), append([]any{&body}, c.dests(&e)...)...)
+	if noRows(err) {
+		return d, e, notFound("delivery %d not found", id)
+	}
+	if err != nil {
+		return d, e, fmt.Errorf("get delivery %d to send: %w", id, err)
+	}
+	d.Body = body
+	return d, e, s.openEndpoint(&e, c)
 }
 
 // RecordAttempt implements store.DeliveryStore.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -192,6 +193,8 @@ func testEndpointErrors(t *testing.T, s Store, ds store.DeliveryStore) {
 	wantCode(t, err, health.EINVALID)
 	_, err = ds.GetDelivery(ctx, 12345)
 	wantCode(t, err, health.ENOTFOUND)
+	_, _, err = ds.GetDeliveryToSend(ctx, 12345)
+	wantCode(t, err, health.ENOTFOUND)
 }
 
 func testEndpointRotate(t *testing.T, s Store, ds store.DeliveryStore) {
@@ -294,6 +297,14 @@ func testFanOut(t *testing.T, s Store, ds store.DeliveryStore) {
 		}
 		if full.Pillar != stored[d.EventType].Pillar {
 			t.Fatalf("pillar %q", full.Pillar)
+		}
+		// GetDeliveryToSend reads the same delivery with its endpoint.
+		toSend, ep, err := ds.GetDeliveryToSend(ctx, d.ID)
+		must(t, err)
+		wantEp, err := ds.GetEndpoint(ctx, d.EndpointID)
+		must(t, err)
+		if !reflect.DeepEqual(toSend, full) || !reflect.DeepEqual(ep, wantEp) {
+			t.Fatalf("to send:\n%+v\n%+v\nwant:\n%+v\n%+v", toSend, ep, full, wantEp)
 		}
 	}
 	// One message per document: both endpoints of the physical summary
