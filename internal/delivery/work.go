@@ -37,7 +37,9 @@ func (s *Service) nextDelay(n int, retryAfter time.Duration) (time.Duration, boo
 // wait (the delivery is still pending); a job that ends without again
 // reports its outcome to Config.OnOutcome.
 func (s *Service) work(ctx context.Context, id int64) (wait time.Duration, again bool, err error) {
-	d, err := s.st.GetDelivery(ctx, id)
+	// One read for both: a delivery's first attempt, the common case,
+	// needs its endpoint.
+	d, ep, err := s.st.GetDeliveryToSend(ctx, id)
 	if health.ErrorCode(err) == health.ENOTFOUND {
 		return s.ended(OutcomeGone) // pruned, or its endpoint deleted
 	}
@@ -50,13 +52,6 @@ func (s *Service) work(ctx context.Context, id int64) (wait time.Duration, again
 	now := s.now()
 	if w := d.NextAttemptAt.Sub(now); w > 0 {
 		return w, true, nil
-	}
-	ep, err := s.st.GetEndpoint(ctx, d.EndpointID)
-	if health.ErrorCode(err) == health.ENOTFOUND {
-		return s.ended(OutcomeGone)
-	}
-	if err != nil {
-		return 0, false, err
 	}
 	if !ep.Enabled && d.Kind != store.MessageTest {
 		killed, err := s.st.KillDelivery(ctx, d.ID, "endpoint disabled: "+ep.DisabledReason, now)

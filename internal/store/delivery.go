@@ -303,6 +303,9 @@ type DeliveryStore interface {
 
 	// GetDelivery returns a delivery with its message's body.
 	GetDelivery(ctx context.Context, id int64) (Delivery, error)
+	// GetDeliveryToSend returns a delivery with its message's body and its
+	// endpoint, as one read: what an attempt needs.
+	GetDeliveryToSend(ctx context.Context, id int64) (Delivery, WebhookEndpoint, error)
 	// RecordAttempt stores an attempt and its outcome in one transaction.
 	// It returns the delivery as updated and the endpoint's FailingSince.
 	RecordAttempt(ctx context.Context, r AttemptRecord) (Delivery, time.Time, error)

@@ -189,12 +189,6 @@ func (batcher) InsertMessages(ctx context.Context, tx sqlstore.Querier, ms []*st
 		enqueued                          []bool
 		created                           []time.Time
 	}
-	opt := func(t time.Time) *time.Time {
-		if t.IsZero() {
-			return nil
-		}
-		return &t
-	}
 	type key struct {
 		msg      int64
 		endpoint string
@@ -204,7 +198,7 @@ func (batcher) InsertMessages(ctx context.Context, tx sqlstore.Querier, ms []*st
 		id := ms[x.Message].ID
 		index[key{id, x.EndpointID}] = i
 		d.msg, d.endpoint, d.client, d.status = append(d.msg, id), append(d.endpoint, x.EndpointID), append(d.client, x.ClientUUID), append(d.status, x.Status)
-		d.lastErr, d.next, d.finished = append(d.lastErr, x.LastError), append(d.next, opt(x.Next)), append(d.finished, opt(x.Finished))
+		d.lastErr, d.next, d.finished = append(d.lastErr, x.LastError), append(d.next, optTime(x.Next)), append(d.finished, optTime(x.Finished))
 		d.enqueued, d.created = append(d.enqueued, x.Enqueued), append(d.created, x.Created)
 	}
 	ids := make([]int64, len(ds))
@@ -223,6 +217,58 @@ func (batcher) InsertMessages(ctx context.Context, tx sqlstore.Querier, ms []*st
 		return nil, fmt.Errorf("insert deliveries: %w", err)
 	}
 	return ids, nil
+}
+
+// ApplyAttempts moves the deliveries and inserts the attempts of the
+// moved ones in one statement: one round trip, whatever the batch.
+func (batcher) ApplyAttempts(ctx context.Context, tx sqlstore.Querier, rows []sqlstore.AttemptRow) (map[int64]string, error) {
+	var a struct {
+		id, dur                      []int64
+		expect, code                 []int
+		status, lastErr, class, errs []string
+		next, finished               []*time.Time
+		at                           []time.Time
+		resp                         [][]byte
+	}
+	for _, r := range rows {
+		a.id, a.expect, a.status, a.next = append(a.id, r.DeliveryID), append(a.expect, r.Expect), append(a.status, r.Status), append(a.next, optTime(r.Next))
+		a.at, a.code, a.lastErr, a.finished = append(a.at, r.At), append(a.code, r.StatusCode), append(a.lastErr, r.LastError), append(a.finished, optTime(r.Finished))
+		a.dur, a.class, a.errs, a.resp = append(a.dur, r.Duration.Microseconds()), append(a.class, r.ErrorClass), append(a.errs, r.Error), append(a.resp, r.Response)
+	}
+	out := make(map[int64]string, len(rows))
+	err := scanEach(tx.Query(ctx, `WITH u AS (
+			UPDATE webhook_deliveries d SET attempts = d.attempts + 1, round_attempts = d.round_attempts + 1,
+				status = r.status, next_attempt_at = r.next, last_attempt_at = r.at, last_status_code = r.code,
+				last_error = r.last_error, updated_at = r.at, finished_at = r.finished
+			FROM unnest(?::bigint[], ?::int[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::int[], ?::text[], ?::timestamptz[],
+				?::bigint[], ?::text[], ?::text[], ?::bytea[])
+				AS r(id, expect, status, next, at, code, last_error, finished, dur, class, error, response)
+			WHERE d.id = r.id AND d.status = 'pending' AND d.attempts = r.expect
+			RETURNING d.id, d.endpoint_id, r.expect, r.at, r.code, r.dur, r.class, r.error, r.response),
+		ins AS (
+			INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, duration_us, error_class, error, response)
+			SELECT id, expect + 1, at, code, dur, class, error, response FROM u)
+		SELECT id, endpoint_id FROM u`,
+		a.id, a.expect, a.status, a.next, a.at, a.code, a.lastErr, a.finished, a.dur, a.class, a.errs, a.resp))(func(r sqlstore.Row) error {
+		var id int64
+		var ep string
+		err := r.Scan(&id, &ep)
+		out[id] = ep
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apply attempts: %w", err)
+	}
+	return out, nil
+}
+
+// optTime is nil for the zero time, which a timestamptz array holds as
+// NULL.
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // scanEach calls fn for each row of a query's result.

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,26 +22,42 @@ const endpointCols = `id, client_uuid, kind, url, secret, previous_secret, previ
 
 func (s *Store) scanEndpoint(row Row) (store.WebhookEndpoint, error) {
 	var e store.WebhookEndpoint
-	var sec, prev, set []byte
-	var ds string
-	if err := row.Scan(&e.ID, &e.ClientUUID, &e.Kind, &e.URL, &sec, &prev, &e.PreviousExpiresAt, &ds,
-		&e.Enabled, &e.DisabledReason, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt, &e.Destination, &set, &e.Paused); err != nil {
+	var c sealedCols
+	if err := row.Scan(c.dests(&e)...); err != nil {
 		return e, err
 	}
-	e.DataStructures = store.DecodeDataStructures(ds)
+	return e, s.openEndpoint(&e, c)
+}
+
+// sealedCols are the endpoint columns scanned as stored, opened by
+// openEndpoint.
+type sealedCols struct {
+	sec, prev, set []byte
+	ds             string
+}
+
+// dests are the scan destinations of endpointCols.
+func (c *sealedCols) dests(e *store.WebhookEndpoint) []any {
+	return []any{&e.ID, &e.ClientUUID, &e.Kind, &e.URL, &c.sec, &c.prev, &e.PreviousExpiresAt, &c.ds,
+		&e.Enabled, &e.DisabledReason, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt, &e.Destination, &c.set, &e.Paused}
+}
+
+// openEndpoint fills e's data structures and secrets from c.
+func (s *Store) openEndpoint(e *store.WebhookEndpoint, c sealedCols) error {
+	e.DataStructures = store.DecodeDataStructures(c.ds)
 	var err error
-	if e.Secret, err = s.sealer.OpenString(sec, store.EndpointSecretAD("secret", &e)); err != nil {
-		return e, fmt.Errorf("endpoint %s secret: %w", e.ID, err)
+	if e.Secret, err = s.sealer.OpenString(c.sec, store.EndpointSecretAD("secret", e)); err != nil {
+		return fmt.Errorf("endpoint %s secret: %w", e.ID, err)
 	}
-	if e.PreviousSecret, err = s.sealer.OpenString(prev, store.EndpointSecretAD("previous_secret", &e)); err != nil {
-		return e, fmt.Errorf("endpoint %s previous secret: %w", e.ID, err)
+	if e.PreviousSecret, err = s.sealer.OpenString(c.prev, store.EndpointSecretAD("previous_secret", e)); err != nil {
+		return fmt.Errorf("endpoint %s previous secret: %w", e.ID, err)
 	}
-	if len(set) > 0 {
-		if e.Settings, err = s.sealer.Open(set, store.EndpointSecretAD("settings", &e)); err != nil {
-			return e, fmt.Errorf("destination %s settings: %w", e.ID, err)
+	if len(c.set) > 0 {
+		if e.Settings, err = s.sealer.Open(c.set, store.EndpointSecretAD("settings", e)); err != nil {
+			return fmt.Errorf("destination %s settings: %w", e.ID, err)
 		}
 	}
-	return e, nil
+	return nil
 }
 
 // sealSettings seals a destination's settings (nil for a webhook).
@@ -529,6 +547,27 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (store.Delivery, erro
 	return d, nil
 }
 
+// endpointColsOfE is endpointCols of the endpoint joined as e.
+var endpointColsOfE = "e." + strings.ReplaceAll(strings.Join(strings.Fields(endpointCols), " "), ", ", ", e.")
+
+// GetDeliveryToSend implements store.DeliveryStore: one query, where
+// GetDelivery and GetEndpoint take two.
+func (s *Store) GetDeliveryToSend(ctx context.Context, id int64) (store.Delivery, store.WebhookEndpoint, error) {
+	var body []byte
+	var e store.WebhookEndpoint
+	var c sealedCols
+	d, err := scanDelivery(s.r.QueryRow(ctx, `SELECT `+deliveryCols+`, m.body, `+endpointColsOfE+deliveryFrom+`
+		JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?`, id), append([]any{&body}, c.dests(&e)...)...)
+	if noRows(err) {
+		return d, e, notFound("delivery %d not found", id)
+	}
+	if err != nil {
+		return d, e, fmt.Errorf("get delivery %d to send: %w", id, err)
+	}
+	d.Body = body
+	return d, e, s.openEndpoint(&e, c)
+}
+
 // RecordAttempt implements store.DeliveryStore.
 func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptRecord) (store.Delivery, time.Time, error) {
 	res, err := s.RecordAttempts(ctx, []store.AttemptRecord{r})
@@ -539,21 +578,14 @@ func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptRecord) (store
 }
 
 // RecordAttempts implements store.DeliveryStore: one transaction, so one
-// commit for the whole batch.
+// commit for the whole batch, and a fixed number of statements per step
+// where the Batcher sets rows at once (see recordAttempts).
 func (s *Store) RecordAttempts(ctx context.Context, rs []store.AttemptRecord) ([]store.AttemptResult, error) {
-	out := make([]store.AttemptResult, len(rs))
+	var out []store.AttemptResult
 	err := s.inTx(ctx, func(tx db) error {
-		for i, r := range rs {
-			d, fs, err := recordAttempt(ctx, tx, r)
-			if err != nil && health.ErrorCode(err) == health.EINTERNAL {
-				return fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
-			}
-			if err != nil {
-				err = fmt.Errorf("record attempt of delivery %d: %w", r.DeliveryID, err)
-			}
-			out[i] = store.AttemptResult{Delivery: d, FailingSince: fs, Err: err}
-		}
-		return nil
+		var err error
+		out, err = s.recordAttempts(ctx, tx, rs)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record attempts: %w", err)
@@ -561,56 +593,180 @@ func (s *Store) RecordAttempts(ctx context.Context, rs []store.AttemptRecord) ([
 	return out, nil
 }
 
-// recordAttempt applies one record: the delivery moves only from pending
-// with the attempt count the caller read (else ECONFLICT), to pending
-// (due at NextAttemptAt) or finished; the attempt is kept; the endpoint's
-// failing_since starts at the first failure and clears on a success. A
-// health.Error comes from no failed statement, so the transaction stays
-// usable.
-func recordAttempt(ctx context.Context, tx db, r store.AttemptRecord) (store.Delivery, time.Time, error) {
+// AttemptRow is one attempt record as ApplyAttempts writes it: the
+// delivery's new state, decided by recordAttempts, and the attempt.
+type AttemptRow struct {
+	DeliveryID int64
+	// Expect is the attempt count the delivery must still have.
+	Expect     int
+	Status     string
+	Next       time.Time
+	At         time.Time
+	Finished   time.Time
+	StatusCode int
+	LastError  string
+	Duration   time.Duration
+	ErrorClass string
+	Error      string
+	Response   []byte
+}
+
+// recordAttempts applies records in order, as if one by one: a delivery
+// moves only from pending with the attempt count the caller read (else
+// ECONFLICT), to pending (due at NextAttemptAt) or finished; the attempt
+// is kept; the endpoint's failing_since starts at the first failure and
+// clears on a success. The deliveries move in rounds of distinct ids (one
+// round but for a job that ran twice), each endpoint is updated once, and
+// the deliveries are read back with one query: a batch costs a few
+// statements more than its rows on SQLite, a few round trips in all on
+// PostgreSQL. A health.Error comes from no failed statement, so the
+// transaction stays usable; any other error fails the batch.
+func (s *Store) recordAttempts(ctx context.Context, tx db, rs []store.AttemptRecord) ([]store.AttemptResult, error) {
+	out := make([]store.AttemptResult, len(rs))
+	rows := make([]AttemptRow, len(rs))
+	endpoint := make([]string, len(rs)) // "" where the record did not apply
+	var pending []int
+	for i, r := range rs {
+		var err error
+		if rows[i], err = attemptRow(r); err != nil {
+			out[i].Err = fmt.Errorf("record attempt of delivery %d: %w", r.DeliveryID, err)
+			continue
+		}
+		pending = append(pending, i)
+	}
+	for len(pending) > 0 {
+		seen := make(map[int64]bool, len(pending))
+		var round, later []int
+		var batch []AttemptRow
+		for _, i := range pending {
+			if seen[rs[i].DeliveryID] {
+				later = append(later, i)
+				continue
+			}
+			seen[rs[i].DeliveryID] = true
+			round, batch = append(round, i), append(batch, rows[i])
+		}
+		applied, err := s.batch.ApplyAttempts(ctx, tx, batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range round {
+			endpoint[i] = applied[rs[i].DeliveryID]
+		}
+		pending = later
+	}
+	var ids []any
+	for i, r := range rs {
+		if out[i].Err != nil {
+			continue
+		}
+		if endpoint[i] == "" {
+			err := attemptConflict(ctx, tx, r.DeliveryID)
+			if health.ErrorCode(err) == health.EINTERNAL {
+				return nil, fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
+			}
+			out[i].Err = fmt.Errorf("record attempt of delivery %d: %w", r.DeliveryID, err)
+			continue
+		}
+		ids = append(ids, r.DeliveryID)
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if err := failingSince(ctx, tx, s.d, rs, endpoint, out); err != nil {
+		return nil, err
+	}
+	res, err := tx.Query(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.id IN `+placeholders(len(ids)), ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	byID := make(map[int64]store.Delivery, len(ids))
+	for res.Next() {
+		d, err := scanDelivery(res)
+		if err != nil {
+			return nil, err
+		}
+		byID[d.ID] = d
+	}
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	for i, r := range rs {
+		if endpoint[i] != "" {
+			out[i].Delivery = byID[r.DeliveryID]
+		}
+	}
+	return out, nil
+}
+
+// attemptRow is the row that records r.
+func attemptRow(r store.AttemptRecord) (AttemptRow, error) {
 	a := r.Attempt
-	at := common.Time(a.AttemptedAt)
-	var next, finished time.Time
+	row := AttemptRow{DeliveryID: r.DeliveryID, Expect: r.ExpectAttempts, Status: r.Status, At: common.Time(a.AttemptedAt),
+		StatusCode: a.StatusCode, LastError: a.Error, Duration: a.Duration, ErrorClass: a.ErrorClass, Error: a.Error, Response: keep(a.Response)}
 	switch r.Status {
 	case store.DeliveryPending:
-		next = r.NextAttemptAt
+		row.Next = common.Time(r.NextAttemptAt)
 	case store.DeliverySucceeded, store.DeliveryDead:
-		finished = at
+		row.Finished = row.At
 	default:
-		return store.Delivery{}, time.Time{}, health.Errorf(health.EINVALID, "unknown delivery status %q", r.Status)
+		return row, health.Errorf(health.EINVALID, "unknown delivery status %q", r.Status)
 	}
-	lastErr := a.Error
-	if lastErr == "" && a.ErrorClass != "" {
-		lastErr = a.ErrorClass
+	if row.LastError == "" && a.ErrorClass != "" {
+		row.LastError = a.ErrorClass
 	}
-	var endpoint string
-	err := tx.QueryRow(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
-		status = ?, next_attempt_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?, updated_at = ?, finished_at = ?
-		WHERE id = ? AND status = 'pending' AND attempts = ? RETURNING endpoint_id`,
-		r.Status, next, at, a.StatusCode, lastErr, at, finished, r.DeliveryID, r.ExpectAttempts).Scan(&endpoint)
-	if noRows(err) {
-		return store.Delivery{}, time.Time{}, attemptConflict(ctx, tx, r.DeliveryID)
+	return row, nil
+}
+
+// failingSince updates the failing_since of each endpoint that records
+// applied to (endpoint[i] != ""), once, to what applying them in order
+// leaves, and sets the FailingSince of each failed record's result to
+// the value right after it. An endpoint with failures is read first (and
+// locked, in id order, against other processes' batches).
+func failingSince(ctx context.Context, tx db, d Dialect, rs []store.AttemptRecord, endpoint []string, out []store.AttemptResult) error {
+	byEndpoint := map[string][]int{}
+	for i, ep := range endpoint {
+		if ep != "" {
+			byEndpoint[ep] = append(byEndpoint[ep], i)
+		}
 	}
-	if err != nil {
-		return store.Delivery{}, time.Time{}, err
+	eps := slices.Sorted(maps.Keys(byEndpoint))
+	for _, ep := range eps {
+		idx := byEndpoint[ep]
+		if !slices.ContainsFunc(idx, func(i int) bool { return rs[i].Failed }) {
+			if _, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, ep); err != nil {
+				return err
+			}
+			continue
+		}
+		var was time.Time
+		err := tx.QueryRow(ctx, `SELECT failing_since FROM webhook_endpoints WHERE id = ?`+d.LockRow, ep).Scan(&was)
+		if noRows(err) {
+			continue // deleted with its deliveries: nothing was applied
+		}
+		if err != nil {
+			return err
+		}
+		fs := was
+		for _, i := range idx {
+			switch {
+			case !rs[i].Failed:
+				fs = time.Time{}
+			case fs.IsZero():
+				fs = common.Time(rs[i].Attempt.AttemptedAt)
+			}
+			if rs[i].Failed {
+				out[i].FailingSince = fs
+			}
+		}
+		if !fs.Equal(was) {
+			if _, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?`, fs, ep); err != nil {
+				return err
+			}
+		}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, duration_us, error_class, error, response)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.DeliveryID, r.ExpectAttempts+1, at, a.StatusCode, a.Duration.Microseconds(),
-		a.ErrorClass, a.Error, keep(a.Response)); err != nil {
-		return store.Delivery{}, time.Time{}, err
-	}
-	var fs time.Time
-	if r.Failed {
-		err = tx.QueryRow(ctx, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ?) WHERE id = ? RETURNING failing_since`,
-			at, endpoint).Scan(&fs)
-	} else {
-		_, err = tx.Exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, endpoint)
-	}
-	if err != nil {
-		return store.Delivery{}, time.Time{}, err
-	}
-	d, err := scanDelivery(tx.QueryRow(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.id = ?`, r.DeliveryID))
-	return d, fs, err
+	return nil
 }
 
 func attemptConflict(ctx context.Context, tx db, id int64) error {

@@ -29,6 +29,11 @@ type Batcher interface {
 	// InsertMessages writes the messages (setting their IDs) and then
 	// the deliveries, returning the deliveries' ids in order.
 	InsertMessages(ctx context.Context, tx Querier, ms []*store.WebhookMessage, ds []DeliveryRow) ([]int64, error)
+	// ApplyAttempts moves each delivery of rows (distinct deliveries) that
+	// is still pending with the row's Expect attempts to the row's state
+	// and keeps the row's attempt; it returns the endpoint of each
+	// delivery it moved, by delivery id.
+	ApplyAttempts(ctx context.Context, tx Querier, rows []AttemptRow) (map[int64]string, error)
 }
 
 // StoredRaw is what WriteRaw compares against.
@@ -469,6 +474,30 @@ func (s *Store) Outbox(ctx context.Context) ([]store.OutboxRecord, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return out, nil
+}
+
+func (rowByRow) ApplyAttempts(ctx context.Context, tx Querier, rows []AttemptRow) (map[int64]string, error) {
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		var endpoint string
+		err := tx.QueryRow(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
+			status = ?, next_attempt_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?, updated_at = ?, finished_at = ?
+			WHERE id = ? AND status = 'pending' AND attempts = ? RETURNING endpoint_id`,
+			r.Status, r.Next, r.At, r.StatusCode, r.LastError, r.At, r.Finished, r.DeliveryID, r.Expect).Scan(&endpoint)
+		if noRows(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, duration_us, error_class, error, response)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.DeliveryID, r.Expect+1, r.At, r.StatusCode, r.Duration.Microseconds(),
+			r.ErrorClass, r.Error, r.Response); err != nil {
+			return nil, err
+		}
+		out[r.DeliveryID] = endpoint
 	}
 	return out, nil
 }

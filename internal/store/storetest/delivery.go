@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ func RunDelivery(t *testing.T, newStore Factory) {
 		{"Enqueued", testEnqueued},
 		{"RecordAttempt", testRecordAttempt},
 		{"RecordAttemptsBatch", testRecordAttempts},
+		{"RecordAttemptsInOrder", testRecordAttemptsInOrder},
 		{"DisableKillsPending", testDisableKillsPending},
 		{"Replay", testReplay},
 		{"ListDeliveries", testListDeliveries},
@@ -191,6 +193,8 @@ func testEndpointErrors(t *testing.T, s Store, ds store.DeliveryStore) {
 	wantCode(t, err, health.EINVALID)
 	_, err = ds.GetDelivery(ctx, 12345)
 	wantCode(t, err, health.ENOTFOUND)
+	_, _, err = ds.GetDeliveryToSend(ctx, 12345)
+	wantCode(t, err, health.ENOTFOUND)
 }
 
 func testEndpointRotate(t *testing.T, s Store, ds store.DeliveryStore) {
@@ -293,6 +297,14 @@ func testFanOut(t *testing.T, s Store, ds store.DeliveryStore) {
 		}
 		if full.Pillar != stored[d.EventType].Pillar {
 			t.Fatalf("pillar %q", full.Pillar)
+		}
+		// GetDeliveryToSend reads the same delivery with its endpoint.
+		toSend, ep, err := ds.GetDeliveryToSend(ctx, d.ID)
+		must(t, err)
+		wantEp, err := ds.GetEndpoint(ctx, d.EndpointID)
+		must(t, err)
+		if !reflect.DeepEqual(toSend, full) || !reflect.DeepEqual(ep, wantEp) {
+			t.Fatalf("to send:\n%+v\n%+v\nwant:\n%+v\n%+v", toSend, ep, full, wantEp)
 		}
 	}
 	// One message per document: both endpoints of the physical summary
@@ -527,14 +539,75 @@ func testRecordAttempt(t *testing.T, s Store, ds store.DeliveryStore) {
 	}
 }
 
-func testRecordAttempts(t *testing.T, s Store, ds store.DeliveryStore) {
-	ctx := ctxT(t)
+// sleepDeliveries stores n sleep documents, fans them out and
+// returns their deliveries to the fixture's all endpoint.
+func sleepDeliveries(t *testing.T, s Store, ds store.DeliveryStore, n int) (fanOutFixture, []store.Delivery) {
 	f := newFanOutFixture(t, s, ds)
-	for i := range 3 {
+	for i := range n {
 		apply(t, s, in(fmt.Sprint("k", i), sleepDoc("c1", "u1", "2024-01-01", i)))
 	}
 	fanOut(t, ds, t0)
-	list := deliveries(t, ds, store.DeliveryQuery{EndpointID: f.all.ID})
+	return f, deliveries(t, ds, store.DeliveryQuery{EndpointID: f.all.ID})
+}
+
+// testRecordAttemptsInOrder: a batch has the effect of its records
+// applied one by one, in order, on the deliveries and on the endpoint's
+// failing since.
+func testRecordAttemptsInOrder(t *testing.T, s Store, ds store.DeliveryStore) {
+	ctx := ctxT(t)
+	f, list := sleepDeliveries(t, s, ds, 4)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second).Truncate(time.Microsecond) }
+	fail := func(id int64, expect, i int) store.AttemptRecord {
+		return store.AttemptRecord{DeliveryID: id, ExpectAttempts: expect, Status: store.DeliveryPending, NextAttemptAt: at(i).Add(time.Minute), Failed: true,
+			Attempt: store.DeliveryAttempt{AttemptedAt: at(i), StatusCode: 503, ErrorClass: store.ErrorHTTP, Error: "HTTP 503"}}
+	}
+	ok := func(id int64, expect, i int) store.AttemptRecord {
+		return store.AttemptRecord{DeliveryID: id, ExpectAttempts: expect, Status: store.DeliverySucceeded,
+			Attempt: store.DeliveryAttempt{AttemptedAt: at(i), StatusCode: 204}}
+	}
+	res, err := ds.RecordAttempts(ctx, []store.AttemptRecord{
+		fail(list[0].ID, 0, 1),
+		fail(list[0].ID, 0, 1), // the same attempt twice (a job that ran twice)
+		ok(list[1].ID, 0, 2),
+		fail(list[2].ID, 0, 3),
+		fail(list[0].ID, 1, 4), // the next attempt of the first delivery
+		ok(list[3].ID, 0, 5),
+	})
+	must(t, err)
+	wantCode(t, res[1].Err, health.ECONFLICT)
+	for _, i := range []int{0, 2, 3, 4, 5} {
+		must(t, res[i].Err)
+	}
+	if !res[0].FailingSince.Equal(at(1)) || !res[3].FailingSince.Equal(at(3)) || !res[4].FailingSince.Equal(at(3)) {
+		t.Fatalf("failing since %v %v %v", res[0].FailingSince, res[3].FailingSince, res[4].FailingSince)
+	}
+	if res[4].Delivery.Attempts != 2 || res[2].Delivery.Status != store.DeliverySucceeded || res[5].Delivery.WebhookID == "" {
+		t.Fatalf("deliveries %+v", res)
+	}
+	if e, _ := ds.GetEndpoint(ctx, f.all.ID); !e.FailingSince.IsZero() {
+		t.Fatalf("the batch ended with a success, failing since %v", e.FailingSince)
+	}
+	atts, err := ds.ListAttempts(ctx, list[0].ID)
+	must(t, err)
+	if len(atts) != 2 || atts[0].Attempt != 1 || atts[1].Attempt != 2 || !atts[1].AttemptedAt.Equal(at(4)) {
+		t.Fatalf("attempts %+v", atts)
+	}
+
+	// A batch that ends with failures after a success starts failing at
+	// the first of them.
+	res, err = ds.RecordAttempts(ctx, []store.AttemptRecord{fail(list[0].ID, 2, 6), fail(list[2].ID, 1, 7)})
+	must(t, err)
+	if !res[0].FailingSince.Equal(at(6)) || !res[1].FailingSince.Equal(at(6)) {
+		t.Fatalf("failing since %v %v", res[0].FailingSince, res[1].FailingSince)
+	}
+	if e, _ := ds.GetEndpoint(ctx, f.all.ID); !e.FailingSince.Equal(at(6)) {
+		t.Fatalf("endpoint failing since %v", e.FailingSince)
+	}
+}
+
+func testRecordAttempts(t *testing.T, s Store, ds store.DeliveryStore) {
+	ctx := ctxT(t)
+	_, list := sleepDeliveries(t, s, ds, 3)
 	rec := func(id int64, expect int, status string) store.AttemptRecord {
 		return store.AttemptRecord{DeliveryID: id, ExpectAttempts: expect, Status: status, NextAttemptAt: t0.Add(time.Minute), Failed: status != store.DeliverySucceeded,
 			Attempt: store.DeliveryAttempt{AttemptedAt: t0, StatusCode: 500}}
@@ -684,12 +757,7 @@ func testListDeliveries(t *testing.T, s Store, ds store.DeliveryStore) {
 
 func testPrune(t *testing.T, s Store, ds store.DeliveryStore) {
 	ctx := ctxT(t)
-	f := newFanOutFixture(t, s, ds)
-	for i := range 3 {
-		apply(t, s, in(fmt.Sprint("k", i), sleepDoc("c1", "u1", "2024-01-01", i)))
-	}
-	fanOut(t, ds, t0)
-	list := deliveries(t, ds, store.DeliveryQuery{EndpointID: f.all.ID})
+	_, list := sleepDeliveries(t, s, ds, 3)
 	// 0 succeeded long ago, 1 dead recently, 2 pending.
 	_, _, err := ds.RecordAttempt(ctx, store.AttemptRecord{DeliveryID: list[0].ID, Status: store.DeliverySucceeded, Attempt: store.DeliveryAttempt{AttemptedAt: t0, StatusCode: 200}})
 	must(t, err)
