@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -43,7 +44,9 @@ import (
 //
 // WEARLINK_BENCH_DAYS sets the simulated days of each run (default 3);
 // WEARLINK_BENCH_STAGES=1 also logs at debug level and shows when, after
-// the sync, each stage's log lines came (the logging costs a little).
+// the sync, each stage's log lines came (the logging costs a little);
+// WEARLINK_BENCH_LOG=dir instead writes each case's whole debug log to
+// dir/<database>-<scale>x.jsonl, to find out what a slow document waited on.
 func TestBenchSyncToDelivery(t *testing.T) {
 	if os.Getenv("WEARLINK_BENCH") == "" {
 		t.Skip("set WEARLINK_BENCH=1 to run")
@@ -72,6 +75,14 @@ func TestBenchSyncToDelivery(t *testing.T) {
 				if stages {
 					rec = &stageRecorder{}
 					logger = slog.New(rec)
+				}
+				if dir := os.Getenv("WEARLINK_BENCH_LOG"); dir != "" {
+					f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%dx.jsonl", db.name, scale)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer f.Close()
+					logger = slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 				defer cancel()
