@@ -39,7 +39,10 @@ import (
 // one new version, not one per collection. The days stored and not yet
 // normalized are kept in the cursors, so a job killed in between
 // normalizes them when it runs again. A notification that arrives after a
-// collection's read began makes the job read it again, FetchSettle later.
+// collection's read began makes the job read it again, FetchSettle later:
+// before normalizing when it came during the reads (the rest of the same
+// sync, taken in late by a loaded server), after when it came during the
+// normalization.
 type fetchWorker struct {
 	river.WorkerDefaults[FetchArgs]
 	e *Engine
@@ -87,6 +90,18 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		}
 		start := e.now()
 		readErr := e.readNotified(ctx, conn, due, start, job.Attempt > 1, again, since)
+		if readErr == nil && round < maxFetchRounds {
+			// Notifications that came during the reads are the rest of the
+			// same sync, late (a loaded server takes them in slowly): read
+			// them before normalizing, so the sync still makes one version.
+			conn, err = e.st.GetConnection(ctx, a.ConnectionID)
+			if err != nil {
+				return err
+			}
+			if len(CursorsOf(conn).notifiedSinceRead()) > 0 {
+				continue
+			}
+		}
 		// What the reads stored is normalized even when one of them failed:
 		// the others' documents need not wait for its retry.
 		if err := e.normalizePending(ctx, a.ConnectionID); err != nil {

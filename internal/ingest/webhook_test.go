@@ -497,3 +497,53 @@ func TestFetchEndedQueuesLateNotification(t *testing.T) {
 		t.Fatalf("fetch job for %+v (%v), want connection %d", got, err, late.ID)
 	}
 }
+
+// TestLateNotificationsReadBeforeNormalizing: notifications of a sync that
+// come while its first reads run (a loaded server takes them in late) are
+// read before the days are normalized, so the sync still makes one version
+// of each document, not one without the late collections and another with
+// them.
+func TestLateNotificationsReadBeforeNormalizing(t *testing.T) {
+	e := newEnv(t, envOptions{users: 1, backfillDays: 3})
+	conn := e.link(0)
+	e.waitBackfill(5*time.Minute, conn)
+	e.waitIdle(5 * time.Minute)
+	before := e.healthVersions(conn)
+	// No subscriptions: the notifications below are the only ones.
+	if _, err := e.sim.AddDay(0); err != nil {
+		t.Fatal(err)
+	}
+	notify := func(coll oura.DataType) {
+		t.Helper()
+		body, _ := json.Marshal(oura.Notification{EventType: "create", DataType: coll, ObjectID: "x",
+			EventTime: "2026-01-01T08:00:00+00:00", UserID: conn.ExternalUserID})
+		if code := e.post(body, e.sim.ClientSecret()); code != 200 {
+			t.Fatalf("%s notification: status %d", coll, code)
+		}
+	}
+	held := e.gate.hold("/daily_sleep")
+	notify("daily_sleep")
+	select {
+	case <-held:
+	case <-time.After(5 * time.Minute):
+		t.Fatal("the fetch never read daily_sleep")
+	}
+	// The rest of the sync arrives while daily_sleep is being read.
+	for _, coll := range []oura.DataType{"sleep", "daily_readiness", "daily_activity"} {
+		notify(coll)
+	}
+	e.gate.release()
+	e.waitIdle(5 * time.Minute)
+	changed := 0
+	for k, d := range e.healthVersions(conn) {
+		if d.Version > before[k].Version {
+			changed++
+		}
+		if d.Version > before[k].Version+1 {
+			t.Errorf("%s: version %d after one sync, was %d", k, d.Version, before[k].Version)
+		}
+	}
+	if changed < 3 {
+		t.Fatalf("the sync changed %d documents, want the new day's", changed)
+	}
+}
