@@ -68,7 +68,7 @@ func Flatten(doc []byte) ([]Field, error) {
 // flatten appends the columns of doc to out.
 func (s *scanner) flatten(doc []byte, out []Field) ([]Field, error) {
 	doc = bytes.TrimSpace(doc)
-	if len(doc) == 0 || doc[0] != '{' || !json.Valid(doc) {
+	if len(doc) == 0 || doc[0] != '{' || !jsonscan.Valid(doc) {
 		return nil, errors.New("flatten: the document is not a JSON object")
 	}
 	s.Scanner = jsonscan.Scanner{B: doc}

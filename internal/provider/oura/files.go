@@ -55,6 +55,16 @@ func (p *Provider) ReadDocument(coll string, raw json.RawMessage, loc *time.Loca
 	if !ok {
 		return provider.Document{Collection: coll, Raw: raw}, time.Time{}, fmt.Errorf("unknown collection %q", coll)
 	}
+	if c.Name == CollHeartRate {
+		if doc, at, err, ok := readHeartRate(c, raw, loc); ok {
+			return doc, at, err
+		}
+	}
+	return readDocument(c, raw, loc)
+}
+
+// readDocument is ReadDocument for any collection, through encoding/json.
+func readDocument(c Collection, raw json.RawMessage, loc *time.Location) (provider.Document, time.Time, error) {
 	model := reflect.New(c.Model)
 	modelErr := json.Unmarshal(raw, model.Interface())
 	var fields []topField
@@ -147,6 +157,24 @@ func identify(c Collection, raw json.RawMessage, f orderFields, loc *time.Locati
 // checkDocument checks one document of collection c from its top-level
 // fields and its model, decoded with modelErr.
 func checkDocument(c Collection, fields []topField, model reflect.Value, modelErr error) error {
+	if err := checkFields(c, fields); err != nil {
+		return err
+	}
+	if modelErr != nil {
+		// Drop encoding/json's "json: " prefix: the caller says which file
+		// and document it is about.
+		if msg, ok := strings.CutPrefix(modelErr.Error(), "json: "); ok {
+			return errors.New(msg)
+		}
+		return modelErr
+	}
+	return checkTimes(model, "")
+}
+
+// checkFields checks that a document's top-level fields are those of
+// collection c: its required ones not null, and at least one of its
+// model's.
+func checkFields(c Collection, fields []topField) error {
 	for _, k := range c.Required {
 		var v []byte
 		for _, f := range fields {
@@ -162,15 +190,7 @@ func checkDocument(c Collection, fields []topField, model reflect.Value, modelEr
 	if !slices.ContainsFunc(fields, func(f topField) bool { return known[string(f.key)] }) {
 		return errors.New("none of the collection's fields (does the file hold another collection?)")
 	}
-	if modelErr != nil {
-		// Drop encoding/json's "json: " prefix: the caller says which file
-		// and document it is about.
-		if msg, ok := strings.CutPrefix(modelErr.Error(), "json: "); ok {
-			return errors.New(msg)
-		}
-		return modelErr
-	}
-	return checkTimes(model, "")
+	return nil
 }
 
 // CollectionNamed implements provider.CollectionRecognizer: a collection's

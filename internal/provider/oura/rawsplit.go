@@ -12,6 +12,16 @@ import (
 // page is decoded once into the models and the element boundaries are found
 // by splitRawData, a plain structural scan that is several times faster.
 func decodePage[T any](body []byte) ([]Document[T], *string, error) {
+	if _, isKey := any((*T)(nil)).(*docKey); isKey {
+		if docs, next, ok := decodeKeyPage(body); ok {
+			return any(docs).([]Document[T]), next, nil
+		}
+	}
+	return decodePageJSON[T](body)
+}
+
+// decodePageJSON is decodePage through encoding/json.
+func decodePageJSON[T any](body []byte) ([]Document[T], *string, error) {
 	var p page[T]
 	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, nil, err
