@@ -54,16 +54,17 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 	// o.HTTPClient counts Oura's requests for /metrics; WHOOP's client
 	// keeps its own.
 	wc, err := whoop.New(whoop.ClientConfig{BaseURL: cfg.Whoop.APIBaseURL, Now: o.Now,
+		PerMinute: cfg.Whoop.RequestsPerMinute, PerDay: cfg.Whoop.RequestsPerDay,
 		// As for Oura: a long reset snoozes the job instead of holding a
 		// worker.
 		MaxRetryAfter: 5 * time.Second, OnRateLimited: o.rateLimited(whoop.DataSource)})
 	if err != nil {
 		return all.Built{}, err
 	}
-	// Withings' client holds the application's 120 requests a minute, on
-	// real time whatever the engine's clock: it paces real requests. A
+	// Withings' client holds the application's requests a minute (120
+	// unless Withings raised them), on real time whatever the engine's clock: it paces real requests. A
 	// longer wait after a 601 snoozes the job.
-	wic, err := withings.New(withings.ClientConfig{BaseURL: cfg.Withings.APIBaseURL, MaxRetryAfter: 5 * time.Second,
+	wic, err := withings.New(withings.ClientConfig{BaseURL: cfg.Withings.APIBaseURL, PerMinute: cfg.Withings.RequestsPerMinute, MaxRetryAfter: 5 * time.Second,
 		OnRateLimited: o.rateLimited(withings.DataSource)})
 	if err != nil {
 		return all.Built{}, err

@@ -116,6 +116,11 @@ type Whoop struct {
 	// runs the built-in WHOOP simulator and points these at it.
 	ClientID     string
 	ClientSecret string
+	// RequestsPerMinute and RequestsPerDay are the application's budget:
+	// WHOOP's defaults (100 and 10,000) unless WHOOP raised them for it.
+	// wearlink paces its requests to stay inside them.
+	RequestsPerMinute int
+	RequestsPerDay    int
 }
 
 // Withings is the Withings application wearlink acts as. Withings
@@ -134,6 +139,10 @@ type Withings struct {
 	// runs the built-in Withings simulator and points these at it.
 	ClientID     string
 	ClientSecret string
+	// RequestsPerMinute is the application's budget: Withings' default
+	// (120) unless Withings raised it for it. wearlink paces its requests
+	// to stay inside it.
+	RequestsPerMinute int
 }
 
 // Sync tunes the sync engine.
@@ -216,8 +225,10 @@ func Default() Config {
 			AppRateLimit:   RateLimit{Requests: 5000, Window: 5 * time.Minute},
 			TokenRateLimit: RateLimit{Requests: 5000, Window: 5 * time.Minute},
 		},
-		Whoop:    Whoop{APIBaseURL: all.LiveWhoop().APIURL, OAuthBaseURL: all.LiveWhoop().OAuthURL},
-		Withings: Withings{APIBaseURL: all.LiveWithings().APIURL, AuthURL: all.LiveWithings().AuthURL},
+		Whoop: Whoop{APIBaseURL: all.LiveWhoop().APIURL, OAuthBaseURL: all.LiveWhoop().OAuthURL,
+			RequestsPerMinute: 100, RequestsPerDay: 10000},
+		Withings: Withings{APIBaseURL: all.LiveWithings().APIURL, AuthURL: all.LiveWithings().AuthURL,
+			RequestsPerMinute: 120},
 		Sync: Sync{
 			BackfillDays:     90,
 			BackfillWorkers:  4,
@@ -358,10 +369,13 @@ func vars() []envVar {
 		v("WEARLINK_WHOOP_OAUTH_URL", "whoop-oauth-url", "WHOOP OAuth base URL (its /oauth/oauth2/auth and /oauth/oauth2/token)", str(func(c *Config) *string { return &c.Whoop.OAuthBaseURL })),
 		v("WEARLINK_WHOOP_CLIENT_ID", "whoop-client-id", "WHOOP OAuth client id (unset, with role all and the WHOOP URLs at their defaults: wearlink runs a built-in WHOOP simulator and uses it)", str(func(c *Config) *string { return &c.Whoop.ClientID })),
 		s("WEARLINK_WHOOP_CLIENT_SECRET", "whoop-client-secret", "WHOOP OAuth client secret, which also verifies WHOOP's webhook signatures (prefer the environment)", str(func(c *Config) *string { return &c.Whoop.ClientSecret })),
+		v("WEARLINK_WHOOP_REQUESTS_PER_MINUTE", "whoop-requests-per-minute", "WHOOP requests a minute for the whole application (WHOOP's default unless it raised yours)", integer(func(c *Config) *int { return &c.Whoop.RequestsPerMinute })),
+		v("WEARLINK_WHOOP_REQUESTS_PER_DAY", "whoop-requests-per-day", "WHOOP requests a day for the whole application (WHOOP's default unless it raised yours)", integer(func(c *Config) *int { return &c.Whoop.RequestsPerDay })),
 		v("WEARLINK_WITHINGS_API_URL", "withings-api-url", "Withings API base URL (its /measure, /v2/sleep, ... and the token endpoint /v2/oauth2)", str(func(c *Config) *string { return &c.Withings.APIBaseURL })),
 		v("WEARLINK_WITHINGS_AUTH_URL", "withings-auth-url", "Withings authorize URL", str(func(c *Config) *string { return &c.Withings.AuthURL })),
 		v("WEARLINK_WITHINGS_CLIENT_ID", "withings-client-id", "Withings OAuth client id (unset, with role all and the Withings URLs at their defaults: wearlink runs a built-in Withings simulator and uses it)", str(func(c *Config) *string { return &c.Withings.ClientID })),
 		s("WEARLINK_WITHINGS_CLIENT_SECRET", "withings-client-secret", "Withings OAuth client secret (prefer the environment)", str(func(c *Config) *string { return &c.Withings.ClientSecret })),
+		v("WEARLINK_WITHINGS_REQUESTS_PER_MINUTE", "withings-requests-per-minute", "Withings requests a minute for the whole application (Withings' default unless it raised yours)", integer(func(c *Config) *int { return &c.Withings.RequestsPerMinute })),
 
 		v("WEARLINK_BACKFILL_DAYS", "backfill-days", "days of history pulled for a new connection (\"all\" or 0: the whole history)", accessor{backfill, setBackfill}),
 		v("WEARLINK_BACKFILL_WORKERS", "backfill-workers", "concurrent backfill jobs", integer(func(c *Config) *int { return &c.Sync.BackfillWorkers })),
@@ -500,6 +514,11 @@ func (c *Config) Validate() error {
 	}
 	if (c.Withings.ClientID == "") != (c.Withings.ClientSecret == "") {
 		bad("Withings client id and client secret go together")
+	}
+	for name, n := range map[string]int{"WHOOP requests per minute": c.Whoop.RequestsPerMinute, "WHOOP requests per day": c.Whoop.RequestsPerDay, "Withings requests per minute": c.Withings.RequestsPerMinute} {
+		if n < 1 {
+			bad("%s must be at least 1, got %d", name, n)
+		}
 	}
 	if c.Sync.BackfillDays < 0 {
 		bad("backfill days must be >= 0 (0 = whole history)")

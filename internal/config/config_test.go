@@ -30,21 +30,23 @@ func TestDefaultsValidate(t *testing.T) {
 
 func TestEnvThenFlags(t *testing.T) {
 	c, err := FromEnv(env(map[string]string{
-		"WEARLINK_LISTEN":                "0.0.0.0:9000",
-		"WEARLINK_BACKFILL_DAYS":         "all",
-		"WEARLINK_OURA_CLIENT_ID":        "id",
-		"WEARLINK_OURA_CLIENT_SECRET":    "s3cret-value",
-		"WEARLINK_OURA_WEBHOOK_TOKEN":    "tok-value",
-		"WEARLINK_OURA_APP_RATE_LIMIT":   "100/1m",
-		"WEARLINK_OURA_TOKEN_RATE_LIMIT": "0",
-		"WEARLINK_DATABASE_URL":          "postgres://u:pw-value@db/wearlink",
+		"WEARLINK_LISTEN":                 "0.0.0.0:9000",
+		"WEARLINK_BACKFILL_DAYS":          "all",
+		"WEARLINK_OURA_CLIENT_ID":         "id",
+		"WEARLINK_OURA_CLIENT_SECRET":     "s3cret-value",
+		"WEARLINK_OURA_WEBHOOK_TOKEN":     "tok-value",
+		"WEARLINK_OURA_APP_RATE_LIMIT":    "100/1m",
+		"WEARLINK_OURA_TOKEN_RATE_LIMIT":  "0",
+		"WEARLINK_DATABASE_URL":           "postgres://u:pw-value@db/wearlink",
+		"WEARLINK_WHOOP_REQUESTS_PER_DAY": "50000",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
 	c.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--listen", "127.0.0.1:7000", "--fetch-workers", "3", "--public-url", "https://hub.example.com/"}); err != nil {
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:7000", "--fetch-workers", "3", "--public-url", "https://hub.example.com/",
+		"--withings-requests-per-minute", "600"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(); err != nil {
@@ -55,6 +57,10 @@ func TestEnvThenFlags(t *testing.T) {
 	}
 	if c.Oura.AppRateLimit != (RateLimit{100, time.Minute}) || c.Oura.TokenRateLimit != (RateLimit{}) {
 		t.Fatalf("rate limits %+v %+v", c.Oura.AppRateLimit, c.Oura.TokenRateLimit)
+	}
+	// A raised budget replaces the provider's default; the one not set keeps it.
+	if c.Whoop.RequestsPerMinute != 100 || c.Whoop.RequestsPerDay != 50000 || c.Withings.RequestsPerMinute != 600 {
+		t.Fatalf("WHOOP %d/min %d/day, Withings %d/min", c.Whoop.RequestsPerMinute, c.Whoop.RequestsPerDay, c.Withings.RequestsPerMinute)
 	}
 	if got := c.CallbackURL(); got != "https://hub.example.com/oura/webhook" {
 		t.Fatalf("callback %s", got)
@@ -87,8 +93,9 @@ func TestInvalid(t *testing.T) {
 	c.DatabaseURL = "mysql://x"
 	c.Oura.ClientID = "only-id"
 	c.Sync.PollWorkers = 0
+	c.Withings.RequestsPerMinute = 0
 	err = c.Validate()
-	for _, want := range []string{"role", "postgres://", "go together", "poll workers"} {
+	for _, want := range []string{"role", "postgres://", "go together", "poll workers", "Withings requests per minute must be at least 1"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: want %q in %v", want, err)
 		}

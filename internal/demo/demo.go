@@ -512,8 +512,16 @@ func (d *demo) startWhoopSimulator(apiAddr string) error {
 	if err != nil {
 		return fmt.Errorf("history start: %w", err)
 	}
+	// As Withings' (startWithingsSimulator), its application limits grow
+	// with the roster: the demo passes a day in seconds, so a larger
+	// roster's syncs and backfill would otherwise share one real minute's
+	// budget that, a day apart, they never would.
+	var windows []whoopsim.RateWindow
+	for _, w := range whoopsim.DefaultRateWindows() {
+		windows = append(windows, whoopsim.RateWindow{Requests: w.Requests * len(d.users.whoop), Window: w.Window})
+	}
 	sim, err := whoopsim.New(whoopsim.Config{
-		Seed: 1, Users: len(d.users.whoop), HistoryStart: first,
+		Seed: 1, Users: len(d.users.whoop), HistoryStart: first, RateWindows: windows,
 		Clock:        whoopsim.NewClock(d.sim.Clock().Now(), 1, nil),
 		WebhookURL:   "http://" + apiAddr + "/webhooks/" + whoop.DataSource,
 		ScanInterval: -1,
@@ -611,9 +619,13 @@ func (d *demo) startApp(ctx context.Context, ln net.Listener) (wait func() error
 	// The demo's own WHOOP simulator, not the app's built-in one: the
 	// demo lets its nights pass.
 	in := d.whoop.Info()
-	c.Whoop = config.Whoop{APIBaseURL: in.APIBaseURL, OAuthBaseURL: in.BaseURL, ClientID: in.ClientID, ClientSecret: in.ClientSecret}
+	// The applications' budgets are the simulators' (grown with the
+	// roster), as a deployment whose limits were raised would set them.
+	c.Whoop = config.Whoop{APIBaseURL: in.APIBaseURL, OAuthBaseURL: in.BaseURL, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
+		RequestsPerMinute: c.Whoop.RequestsPerMinute * len(d.users.whoop), RequestsPerDay: c.Whoop.RequestsPerDay * len(d.users.whoop)}
 	wi := d.withings.Info()
-	c.Withings = config.Withings{APIBaseURL: wi.BaseURL, AuthURL: wi.AuthorizeURL, ClientID: wi.ClientID, ClientSecret: wi.ClientSecret}
+	c.Withings = config.Withings{APIBaseURL: wi.BaseURL, AuthURL: wi.AuthorizeURL, ClientID: wi.ClientID, ClientSecret: wi.ClientSecret,
+		RequestsPerMinute: withingssim.DefaultRateLimit * len(d.users.withings)}
 	c.Sync.BackfillDays = d.cfg.BackfillDays
 
 	opt := app.Options{Logger: d.cfg.Logger, Migrate: true, Listener: ln,
