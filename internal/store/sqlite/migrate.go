@@ -34,8 +34,7 @@ func (s *Store) RunMigrations(ctx context.Context) (store.MigrationResult, error
 		return res, fmt.Errorf("sqlite: create schema_migrations: %w", err)
 	}
 	var err error
-	drv := driver{w: s.w, r: s.r}
-	if res.Applied, res.Current, err = s.ApplyMigrations(ctx, migrationFS, "migrations", drv.WriteTx); err != nil {
+	if res.Applied, res.Current, err = s.ApplyMigrations(ctx, migrationFS, "migrations", s.drv.WriteTx); err != nil {
 		return res, fmt.Errorf("sqlite: %w", err)
 	}
 

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -59,6 +60,7 @@ type Store struct {
 	*sqlstore.Store
 	path string
 	w, r *sql.DB
+	drv  driver
 }
 
 // New opens (creating if needed) the database file. It does not migrate:
@@ -121,8 +123,8 @@ func New(ctx context.Context, opt Options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", opt.Path, err)
 	}
-	s := &Store{path: opt.Path, w: w, r: r}
-	sc.Driver = driver{w: w, r: r}
+	s := &Store{path: opt.Path, w: w, r: r, drv: driver{w: newStmtCache(w), r: newStmtCache(r)}}
+	sc.Driver = s.drv
 	s.Store = sqlstore.New(sc)
 	return s, nil
 }
@@ -140,14 +142,16 @@ var _ store.Full = (*Store)(nil)
 
 // Close closes both pools. River must be stopped first.
 func (s *Store) Close() error {
+	s.drv.w.close()
+	s.drv.r.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 // driver implements sqlstore.Driver.
-type driver struct{ w, r *sql.DB }
+type driver struct{ w, r *stmtCache }
 
-func (d driver) Reader() sqlstore.Querier { return querier{d.r} }
-func (d driver) Writer() sqlstore.Querier { return querier{d.w} }
+func (d driver) Reader() sqlstore.Querier { return querier{pooled{d.r}} }
+func (d driver) Writer() sqlstore.Querier { return querier{pooled{d.w}} }
 
 // WriteTx runs fn in a writing transaction (BEGIN IMMEDIATE).
 func (d driver) WriteTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
@@ -158,39 +162,143 @@ func (d driver) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) err
 	return inTx(ctx, d.r, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
+// maxCachedStmts bounds a pool's statement cache. wearlink's queries are
+// a few hundred constant texts; the bound only stops texts built with a
+// varying number of placeholders from growing it without end.
+const maxCachedStmts = 512
+
+// stmtCache keeps each query prepared on a pool's connections for the
+// pool's life. SQLite compiles a statement on every prepare, and
+// compiling the same few queries again in every transaction was a
+// quarter of a webhook delivery's processor time.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, m: map[string]*sql.Stmt{}}
+}
+
+// get returns the cached statement of query, or nil.
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[query]
+}
+
+// prepare returns query's statement, preparing and caching it first if
+// needed; nil when the cache is full or the query does not prepare (the
+// caller then runs it unprepared, which reports the same error). It takes
+// a connection of the pool: never call it inside one of its transactions,
+// which on the one-connection writer would wait for itself.
+func (c *stmtCache) prepare(ctx context.Context, query string) *sql.Stmt {
+	if st := c.get(query); st != nil {
+		return st
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[query]; ok { // prepared meanwhile by another caller
+		_ = st.Close()
+		return old
+	}
+	if len(c.m) >= maxCachedStmts {
+		_ = st.Close()
+		return nil
+	}
+	c.m[query] = st
+	return st
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		_ = st.Close()
+		delete(c.m, q)
+	}
+}
+
+// pooled runs queries outside a transaction through the cache.
+type pooled struct{ c *stmtCache }
+
+func (p pooled) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if len(args) == 0 { // a script runs as it is
+		return p.c.db.ExecContext(ctx, query)
+	}
+	if st := p.c.prepare(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return p.c.db.ExecContext(ctx, query, args...)
+}
+
+func (p pooled) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.c.prepare(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.c.db.QueryContext(ctx, query, args...)
+}
+
+func (p pooled) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.c.prepare(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.c.db.QueryRowContext(ctx, query, args...)
+}
+
 // inTx runs fn in a transaction whose statements are prepared once each:
 // batches are written row by row here, so a batch of a thousand documents
-// parses its INSERT once rather than a thousand times.
-func inTx(ctx context.Context, db *sql.DB, opt *sql.TxOptions, fn func(sqlstore.Querier) error) error {
-	tx, err := db.BeginTx(ctx, opt)
+// parses its INSERT once rather than a thousand times. Statements come
+// from the pool's cache; those not in it yet are prepared for this
+// transaction alone and put in the cache after it, when the connection is
+// free again.
+func inTx(ctx context.Context, c *stmtCache, opt *sql.TxOptions, fn func(sqlstore.Querier) error) error {
+	tx, err := c.db.BeginTx(ctx, opt)
 	if err != nil {
 		return err
 	}
-	st := &stmts{tx: tx, m: map[string]*sql.Stmt{}}
+	st := &stmts{tx: tx, cache: c, m: map[string]*sql.Stmt{}}
 	err = fn(querier{st})
 	for _, s := range st.m {
 		_ = s.Close()
 	}
 	if err != nil {
 		_ = tx.Rollback()
-		return err
+	} else {
+		err = tx.Commit()
 	}
-	return tx.Commit()
+	for _, q := range st.missed {
+		c.prepare(context.WithoutCancel(ctx), q)
+	}
+	return err
 }
 
 // stmts runs each query of a transaction through its prepared statement.
 type stmts struct {
-	tx *sql.Tx
-	m  map[string]*sql.Stmt
+	tx     *sql.Tx
+	cache  *stmtCache
+	m      map[string]*sql.Stmt
+	missed []string
 }
 
 func (s *stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := s.m[query]; ok {
 		return st, nil
 	}
+	if cached := s.cache.get(query); cached != nil {
+		st := s.tx.StmtContext(ctx, cached)
+		s.m[query] = st
+		return st, nil
+	}
 	st, err := s.tx.PrepareContext(ctx, query)
 	if err == nil {
 		s.m[query] = st
+		s.missed = append(s.missed, query)
 	}
 	return st, err
 }
