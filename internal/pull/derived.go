@@ -29,8 +29,9 @@ const (
 // than what this run fetched, so the result depends only on what is on disk
 // (a run for some collections still joins them with the others). merged
 // holds the files this run has just written, so they are not read again,
-// and the tables already written from them. Independent files are written
-// side by side; the list of files keeps one order.
+// and the tables written from them or being written. Independent files are
+// written side by side, each as soon as what it needs is there; the list of
+// files keeps one order.
 func writeDerived(dir string, opt *Options, merged map[string]*collWrite) ([]string, error) {
 	reader := opt.Provider.(provider.DocumentReader)
 	colls := opt.Provider.Collections()
@@ -40,15 +41,21 @@ func writeDerived(dir string, opt *Options, merged map[string]*collWrite) ([]str
 		readErr error
 		files   []string
 		err     error
+		// streamed, when set, writes files and err, and says so by
+		// closing its tabled.
+		streamed *collWrite
 	}
 	parts := make([]part, len(colls))
 	work := newTasks()
+	// Nothing written here outlives the call, whatever it returns.
+	defer work.wait()
+	var reads sync.WaitGroup
 	for i, c := range colls {
 		coll, p := c.Name, &parts[i]
 		if cw, ok := merged[coll]; ok {
 			p.present, p.read = true, cw.stored
-			if cw.tabled {
-				p.files, p.err = cw.files, cw.tableErr
+			if cw.tabled != nil {
+				p.streamed = cw
 				continue
 			}
 			work.do(func() { p.files, p.err = rawTable(opt, coll, p.read) })
@@ -59,44 +66,53 @@ func writeDerived(dir string, opt *Options, merged map[string]*collWrite) ([]str
 			continue
 		}
 		p.present = true
+		reads.Add(1)
 		work.do(func() {
 			bodies, err := readRaw(dir, name)
 			if err != nil {
 				p.readErr = err
+				reads.Done()
 				return
 			}
 			for _, b := range bodies {
 				p.read = append(p.read, newRawDoc(reader, coll, b, opt.rowZone()))
 			}
+			reads.Done()
 			p.files, p.err = rawTable(opt, coll, p.read)
 		})
 	}
-	work.wait()
-	var files []string
-	var all []provider.Document
-	for i, c := range colls {
-		p := &parts[i]
-		if !p.present {
-			continue
+	reads.Wait()
+	n := 0
+	for i := range parts {
+		if parts[i].readErr != nil {
+			return nil, parts[i].readErr
 		}
-		if p.readErr != nil {
-			return files, p.readErr
-		}
-		files = append(files, rawFileName(opt, c.Name))
-		files = append(files, p.files...)
-		if p.err != nil {
-			return files, p.err
-		}
-		for _, r := range p.read {
+		n += len(parts[i].read)
+	}
+	all := make([]provider.Document, 0, n)
+	for i := range parts {
+		for _, r := range parts[i].read {
 			all = append(all, r.doc)
 		}
 	}
 
-	// The provider's tables do not wait for the normalization.
-	var tables []provider.Table
-	tabler, hasTables := opt.Provider.(provider.Tabler)
-	if hasTables {
-		work.do(func() { tables = tabler.Tables(all, opt.rowZone()) })
+	// The provider's tables are written as soon as they are made, beside
+	// the normalization and the ROOK documents.
+	var tables []part
+	if tabler, ok := opt.Provider.(provider.Tabler); ok {
+		work.do(func() {
+			var kept []provider.Table
+			for _, t := range tabler.Tables(all, opt.rowZone()) {
+				if len(t.Rows) > 0 {
+					kept = append(kept, t)
+				}
+			}
+			tables = make([]part, len(kept))
+			for i, t := range kept {
+				p := &tables[i]
+				work.do(func() { p.files, p.err = writeTable(dir, t.Name, exportTable(t)) })
+			}
+		})
 	}
 	var results []provider.Normalized
 	if n, ok := opt.Provider.(provider.Normalizer); ok {
@@ -122,35 +138,40 @@ func writeDerived(dir string, opt *Options, merged map[string]*collWrite) ([]str
 		p := &rook[i]
 		work.do(func() { p.files, p.err = writeStructure(dir, name, structures[name]) })
 	}
+	var fhirFiles []string
+	var fhirErr error
+	if opt.FHIR {
+		fhirFiles, fhirErr = writeFHIR(dir, opt, results)
+	}
 	work.wait()
+
+	var files []string
+	for i, c := range colls {
+		p := &parts[i]
+		if !p.present {
+			continue
+		}
+		if cw := p.streamed; cw != nil {
+			<-cw.tabled
+			p.files, p.err = cw.files, cw.tableErr
+		}
+		files = append(files, rawFileName(opt, c.Name))
+		files = append(files, p.files...)
+		if p.err != nil {
+			return files, p.err
+		}
+	}
 	for _, p := range rook {
 		files = append(files, p.files...)
 		if p.err != nil {
 			return files, p.err
 		}
 	}
-
-	if opt.FHIR {
-		written, err := writeFHIR(dir, opt, results)
-		files = append(files, written...)
-		if err != nil {
-			return files, err
-		}
+	files = append(files, fhirFiles...)
+	if fhirErr != nil {
+		return files, fhirErr
 	}
-
-	var kept []provider.Table
-	for _, t := range tables {
-		if len(t.Rows) > 0 {
-			kept = append(kept, t)
-		}
-	}
-	written := make([]part, len(kept))
-	for i, t := range kept {
-		p := &written[i]
-		work.do(func() { p.files, p.err = writeTable(dir, t.Name, exportTable(t)) })
-	}
-	work.wait()
-	for _, p := range written {
+	for _, p := range tables {
 		files = append(files, p.files...)
 		if p.err != nil {
 			return files, p.err

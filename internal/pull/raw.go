@@ -180,10 +180,17 @@ func dedupe(docs []rawDoc) []rawDoc {
 type collWrite struct {
 	stored []rawDoc
 	err    error // of the merge
-	// tabled says the table is written: files, or tableErr.
-	tabled   bool
-	files    []string
-	tableErr error
+	// merged is closed once stored and err are set by a write; tabled
+	// once files and tableErr are. Both are nil for a collection only
+	// merged, whose table is written with the derived files.
+	merged, tabled chan struct{}
+	files          []string
+	tableErr       error
+}
+
+// streamedWrite is a collWrite that write will fill.
+func streamedWrite() *collWrite {
+	return &collWrite{merged: make(chan struct{}), tabled: make(chan struct{})}
 }
 
 // merge merges the windows that arrived, up to the first that failed.
@@ -201,12 +208,15 @@ func (cw *collWrite) merge(opt *Options, coll string, rs []windowResult) {
 }
 
 // write merges and writes the collection's table: all of its writing that
-// does not wait for the other collections.
+// does not wait for the other collections. The merge is announced before
+// the table is written, so that what needs every collection's documents
+// can start alongside the table of the last one.
 func (cw *collWrite) write(opt *Options, coll string, rs []windowResult) {
+	defer close(cw.tabled)
 	cw.merge(opt, coll, rs)
+	close(cw.merged)
 	if cw.err != nil {
 		return
 	}
 	cw.files, cw.tableErr = rawTable(opt, coll, cw.stored)
-	cw.tabled = true
 }
