@@ -212,7 +212,7 @@ func writeStructure(dir, name string, results []provider.Normalized) ([]string, 
 		docs[i] = b
 	}
 	rel := filepath.Join(ROOKDir, name+".json")
-	if err := writeFileAtomic(filepath.Join(dir, rel), export.JSONArray(docs)); err != nil {
+	if err := writeFileAtomicWith(filepath.Join(dir, rel), func(w io.Writer) error { return export.WriteJSONArray(w, docs) }); err != nil {
 		return nil, err
 	}
 	files := []string{rel}

@@ -3,6 +3,7 @@ package pull
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,7 +132,7 @@ func mergeRaw(dir string, opt *Options, coll string, fetched []rawDoc) ([]rawDoc
 	for i, d := range docs {
 		bodies[i] = d.body
 	}
-	if err := writeFileAtomic(filepath.Join(dir, name), export.JSONArray(bodies)); err != nil {
+	if err := writeFileAtomicWith(filepath.Join(dir, name), func(w io.Writer) error { return export.WriteJSONArray(w, bodies) }); err != nil {
 		return nil, err
 	}
 	return docs, nil
