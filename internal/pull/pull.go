@@ -200,7 +200,7 @@ var ErrUnauthorized = errors.New("the API refused the access token")
 // all done is merged into its file and its table written while the others
 // are still being fetched. Only what needs every collection (the ROOK
 // documents and the provider's tables) waits for the end, and then only for
-// the last collections' merges, not for their tables.
+// the last collection's merge, not for the tables.
 func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if opt.Out == "" {
 		return nil, errors.New("pull: no output directory")
@@ -240,11 +240,16 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if sp := fetchedSpan(rs); sp.windows == 0 || (sp.through == "" && !slices.ContainsFunc(rs[:sp.windows], func(r windowResult) bool { return len(r.docs) > 0 })) {
 			return
 		}
-		cw := streamedWrite()
+		// The merge is done here, on the worker that fetched the last
+		// window, and only the table waits for a processor: what needs
+		// every collection's documents then starts as soon as the last
+		// one is in, beside the tables still being written.
+		cw := &collWrite{tabled: make(chan struct{})}
+		cw.merge(&opt, coll, rs)
 		streamMu.Lock()
 		streamed[coll] = cw
 		streamMu.Unlock()
-		work.do(func() { cw.write(&opt, coll, rs) })
+		work.do(func() { cw.writeTable(&opt, coll) })
 	})
 	opt.Progress.Writing()
 
@@ -290,8 +295,6 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			}
 			cw = &collWrite{}
 			cw.merge(&opt, coll, rs)
-		} else {
-			<-cw.merged
 		}
 		if cw.err != nil {
 			return sum, cw.err

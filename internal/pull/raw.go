@@ -181,17 +181,12 @@ func dedupe(docs []rawDoc) []rawDoc {
 type collWrite struct {
 	stored []rawDoc
 	err    error // of the merge
-	// merged is closed once stored and err are set by a write; tabled
-	// once files and tableErr are. Both are nil for a collection only
-	// merged, whose table is written with the derived files.
-	merged, tabled chan struct{}
-	files          []string
-	tableErr       error
-}
-
-// streamedWrite is a collWrite that write will fill.
-func streamedWrite() *collWrite {
-	return &collWrite{merged: make(chan struct{}), tabled: make(chan struct{})}
+	// tabled, when not nil, is closed once files and tableErr are set by
+	// writeTable; a collection only merged has its table written with the
+	// derived files.
+	tabled   chan struct{}
+	files    []string
+	tableErr error
 }
 
 // merge merges the windows that arrived, up to the first that failed.
@@ -208,14 +203,10 @@ func (cw *collWrite) merge(opt *Options, coll string, rs []windowResult) {
 	cw.stored, cw.err = mergeRaw(opt.Out, opt, coll, docs)
 }
 
-// write merges and writes the collection's table: all of its writing that
-// does not wait for the other collections. The merge is announced before
-// the table is written, so that what needs every collection's documents
-// can start alongside the table of the last one.
-func (cw *collWrite) write(opt *Options, coll string, rs []windowResult) {
+// writeTable writes the table of the merged collection; tabled says
+// when it is done.
+func (cw *collWrite) writeTable(opt *Options, coll string) {
 	defer close(cw.tabled)
-	cw.merge(opt, coll, rs)
-	close(cw.merged)
 	if cw.err != nil {
 		return
 	}
