@@ -211,14 +211,19 @@ func writeStructure(dir, name string, results []provider.Normalized) ([]string, 
 		}
 		docs[i] = b
 	}
+	// The JSON file is written while the table is made.
 	rel := filepath.Join(ROOKDir, name+".json")
-	if err := writeFileAtomicWith(filepath.Join(dir, rel), func(w io.Writer) error { return export.WriteJSONArray(w, docs) }); err != nil {
+	jsonDone := make(chan error, 1)
+	go func() {
+		jsonDone <- writeFileAtomicWith(filepath.Join(dir, rel), func(w io.Writer) error { return export.WriteJSONArray(w, docs) })
+	}()
+	t, flatErr := export.FlattenAll(docs)
+	if err := <-jsonDone; err != nil {
 		return nil, err
 	}
 	files := []string{rel}
-	t, err := export.FlattenAll(docs)
-	if err != nil {
-		return files, fmt.Errorf("pull: flatten %s: %w", name, err)
+	if flatErr != nil {
+		return files, fmt.Errorf("pull: flatten %s: %w", name, flatErr)
 	}
 	written, err := writeTable(dir, "rook-"+name, t)
 	return append(files, written...), err
@@ -309,15 +314,22 @@ func removeStale(dir string, written []string) error {
 }
 
 // writeTable writes csv/<name>.csv and parquet/<name>.parquet, each
-// straight into its file rather than through a buffer of its whole size.
+// straight into its file rather than through a buffer of its whole size,
+// and both at once: the largest tables are the last files written, each
+// alone on a processor otherwise.
 func writeTable(dir, name string, t *export.Table) ([]string, error) {
 	csvRel := filepath.Join(CSVDir, name+".csv")
 	pqRel := filepath.Join(ParquetDir, name+".parquet")
-	if err := writeFileAtomicWith(filepath.Join(dir, csvRel), func(w io.Writer) error { return export.WriteCSV(w, t) }); err != nil {
+	csvDone := make(chan error, 1)
+	go func() {
+		csvDone <- writeFileAtomicWith(filepath.Join(dir, csvRel), func(w io.Writer) error { return export.WriteCSV(w, t) })
+	}()
+	pqErr := writeFileAtomicWith(filepath.Join(dir, pqRel), func(w io.Writer) error { return export.WriteParquet(w, t) })
+	if err := <-csvDone; err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomicWith(filepath.Join(dir, pqRel), func(w io.Writer) error { return export.WriteParquet(w, t) }); err != nil {
-		return []string{csvRel}, err
+	if pqErr != nil {
+		return []string{csvRel}, pqErr
 	}
 	return []string{csvRel, pqRel}, nil
 }
