@@ -32,8 +32,12 @@ func typeOf(t *Table, col int) columnType {
 		seen = true
 		if v.Kind != Number {
 			ints, nums = false, false
-		} else if _, err := strconv.ParseInt(v.Text, 10, 64); err != nil {
-			ints = false
+		} else if ints {
+			// Once one is not, the others need not be tried: a failed
+			// parse allocates its error.
+			if _, err := strconv.ParseInt(v.Text, 10, 64); err != nil {
+				ints = false
+			}
 		}
 		if v.Kind != Bool {
 			bools = false
