@@ -158,3 +158,15 @@ func TestFlattenSeriesKeysAndValues(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteJSONArrayAsJSONArray(t *testing.T) {
+	for _, docs := range [][]json.RawMessage{nil, {json.RawMessage(`{"a":1}`)}, {json.RawMessage(`{}`), json.RawMessage(`[1]`), json.RawMessage(`"x"`)}} {
+		var got bytes.Buffer
+		if err := WriteJSONArray(&got, docs); err != nil {
+			t.Fatal(err)
+		}
+		if want := JSONArray(docs); !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("got %q, want %q", got.Bytes(), want)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package export
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 
 	"github.com/wearlink/wearlink/internal/health"
 )
@@ -28,6 +30,26 @@ func JSONArray[T ~[]byte](docs []T) []byte {
 	}
 	buf.WriteString("\n]\n")
 	return buf.Bytes()
+}
+
+// WriteJSONArray writes what JSONArray gives straight to w, without
+// holding all of it: the files of a year of documents are tens of
+// megabytes.
+func WriteJSONArray[T ~[]byte](w io.Writer, docs []T) error {
+	if len(docs) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("[\n")
+	for i, d := range docs {
+		if i > 0 {
+			bw.WriteString(",\n")
+		}
+		bw.Write(d)
+	}
+	bw.WriteString("\n]\n")
+	return bw.Flush()
 }
 
 // StructureFileName is the base name (without extension) of the file of a

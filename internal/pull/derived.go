@@ -29,8 +29,9 @@ const (
 // than what this run fetched, so the result depends only on what is on disk
 // (a run for some collections still joins them with the others). merged
 // holds the files this run has just written, so they are not read again,
-// and the tables already written from them. Independent files are written
-// side by side; the list of files keeps one order.
+// and the tables written from them or being written. Independent files are
+// written side by side, each as soon as what it needs is there; the list of
+// files keeps one order.
 func writeDerived(dir string, opt *Options, merged map[string]*collWrite) ([]string, error) {
 	reader := opt.Provider.(provider.DocumentReader)
 	colls := opt.Provider.Collections()
@@ -40,15 +41,21 @@ func writeDerived(dir string, opt *Options, merged map[string]*collWrite) ([]str
 		readErr error
 		files   []string
 		err     error
+		// streamed, when set, writes files and err, and says so by
+		// closing its tabled.
+		streamed *collWrite
 	}
 	parts := make([]part, len(colls))
 	work := newTasks()
+	// Nothing written here outlives the call, whatever it returns.
+	defer work.wait()
+	var reads sync.WaitGroup
 	for i, c := range colls {
 		coll, p := c.Name, &parts[i]
 		if cw, ok := merged[coll]; ok {
 			p.present, p.read = true, cw.stored
-			if cw.tabled {
-				p.files, p.err = cw.files, cw.tableErr
+			if cw.tabled != nil {
+				p.streamed = cw
 				continue
 			}
 			work.do(func() { p.files, p.err = rawTable(opt, coll, p.read) })
@@ -59,44 +66,53 @@ func writeDerived(dir string, opt *Options, merged map[string]*collWrite) ([]str
 			continue
 		}
 		p.present = true
+		reads.Add(1)
 		work.do(func() {
 			bodies, err := readRaw(dir, name)
 			if err != nil {
 				p.readErr = err
+				reads.Done()
 				return
 			}
 			for _, b := range bodies {
 				p.read = append(p.read, newRawDoc(reader, coll, b, opt.rowZone()))
 			}
+			reads.Done()
 			p.files, p.err = rawTable(opt, coll, p.read)
 		})
 	}
-	work.wait()
-	var files []string
-	var all []provider.Document
-	for i, c := range colls {
-		p := &parts[i]
-		if !p.present {
-			continue
+	reads.Wait()
+	n := 0
+	for i := range parts {
+		if parts[i].readErr != nil {
+			return nil, parts[i].readErr
 		}
-		if p.readErr != nil {
-			return files, p.readErr
-		}
-		files = append(files, rawFileName(opt, c.Name))
-		files = append(files, p.files...)
-		if p.err != nil {
-			return files, p.err
-		}
-		for _, r := range p.read {
+		n += len(parts[i].read)
+	}
+	all := make([]provider.Document, 0, n)
+	for i := range parts {
+		for _, r := range parts[i].read {
 			all = append(all, r.doc)
 		}
 	}
 
-	// The provider's tables do not wait for the normalization.
-	var tables []provider.Table
-	tabler, hasTables := opt.Provider.(provider.Tabler)
-	if hasTables {
-		work.do(func() { tables = tabler.Tables(all, opt.rowZone()) })
+	// The provider's tables are written as soon as they are made, beside
+	// the normalization and the ROOK documents.
+	var tables []part
+	if tabler, ok := opt.Provider.(provider.Tabler); ok {
+		work.do(func() {
+			var kept []provider.Table
+			for _, t := range tabler.Tables(all, opt.rowZone()) {
+				if len(t.Rows) > 0 {
+					kept = append(kept, t)
+				}
+			}
+			tables = make([]part, len(kept))
+			for i, t := range kept {
+				p := &tables[i]
+				work.do(func() { p.files, p.err = writeTable(dir, t.Name, exportTable(t)) })
+			}
+		})
 	}
 	var results []provider.Normalized
 	if n, ok := opt.Provider.(provider.Normalizer); ok {
@@ -122,35 +138,40 @@ func writeDerived(dir string, opt *Options, merged map[string]*collWrite) ([]str
 		p := &rook[i]
 		work.do(func() { p.files, p.err = writeStructure(dir, name, structures[name]) })
 	}
+	var fhirFiles []string
+	var fhirErr error
+	if opt.FHIR {
+		fhirFiles, fhirErr = writeFHIR(dir, opt, results)
+	}
 	work.wait()
+
+	var files []string
+	for i, c := range colls {
+		p := &parts[i]
+		if !p.present {
+			continue
+		}
+		if cw := p.streamed; cw != nil {
+			<-cw.tabled
+			p.files, p.err = cw.files, cw.tableErr
+		}
+		files = append(files, rawFileName(opt, c.Name))
+		files = append(files, p.files...)
+		if p.err != nil {
+			return files, p.err
+		}
+	}
 	for _, p := range rook {
 		files = append(files, p.files...)
 		if p.err != nil {
 			return files, p.err
 		}
 	}
-
-	if opt.FHIR {
-		written, err := writeFHIR(dir, opt, results)
-		files = append(files, written...)
-		if err != nil {
-			return files, err
-		}
+	files = append(files, fhirFiles...)
+	if fhirErr != nil {
+		return files, fhirErr
 	}
-
-	var kept []provider.Table
-	for _, t := range tables {
-		if len(t.Rows) > 0 {
-			kept = append(kept, t)
-		}
-	}
-	written := make([]part, len(kept))
-	for i, t := range kept {
-		p := &written[i]
-		work.do(func() { p.files, p.err = writeTable(dir, t.Name, exportTable(t)) })
-	}
-	work.wait()
-	for _, p := range written {
+	for _, p := range tables {
 		files = append(files, p.files...)
 		if p.err != nil {
 			return files, p.err
@@ -190,14 +211,19 @@ func writeStructure(dir, name string, results []provider.Normalized) ([]string, 
 		}
 		docs[i] = b
 	}
+	// The JSON file is written while the table is made.
 	rel := filepath.Join(ROOKDir, name+".json")
-	if err := writeFileAtomic(filepath.Join(dir, rel), export.JSONArray(docs)); err != nil {
+	jsonDone := make(chan error, 1)
+	go func() {
+		jsonDone <- writeFileAtomicWith(filepath.Join(dir, rel), func(w io.Writer) error { return export.WriteJSONArray(w, docs) })
+	}()
+	t, flatErr := export.FlattenAll(docs)
+	if err := <-jsonDone; err != nil {
 		return nil, err
 	}
 	files := []string{rel}
-	t, err := export.FlattenAll(docs)
-	if err != nil {
-		return files, fmt.Errorf("pull: flatten %s: %w", name, err)
+	if flatErr != nil {
+		return files, fmt.Errorf("pull: flatten %s: %w", name, flatErr)
 	}
 	written, err := writeTable(dir, "rook-"+name, t)
 	return append(files, written...), err
@@ -288,15 +314,22 @@ func removeStale(dir string, written []string) error {
 }
 
 // writeTable writes csv/<name>.csv and parquet/<name>.parquet, each
-// straight into its file rather than through a buffer of its whole size.
+// straight into its file rather than through a buffer of its whole size,
+// and both at once: the largest tables are the last files written, each
+// alone on a processor otherwise.
 func writeTable(dir, name string, t *export.Table) ([]string, error) {
 	csvRel := filepath.Join(CSVDir, name+".csv")
 	pqRel := filepath.Join(ParquetDir, name+".parquet")
-	if err := writeFileAtomicWith(filepath.Join(dir, csvRel), func(w io.Writer) error { return export.WriteCSV(w, t) }); err != nil {
+	csvDone := make(chan error, 1)
+	go func() {
+		csvDone <- writeFileAtomicWith(filepath.Join(dir, csvRel), func(w io.Writer) error { return export.WriteCSV(w, t) })
+	}()
+	pqErr := writeFileAtomicWith(filepath.Join(dir, pqRel), func(w io.Writer) error { return export.WriteParquet(w, t) })
+	if err := <-csvDone; err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomicWith(filepath.Join(dir, pqRel), func(w io.Writer) error { return export.WriteParquet(w, t) }); err != nil {
-		return []string{csvRel}, err
+	if pqErr != nil {
+		return []string{csvRel}, pqErr
 	}
 	return []string{csvRel, pqRel}, nil
 }

@@ -199,7 +199,8 @@ var ErrUnauthorized = errors.New("the API refused the access token")
 // The writing starts during the fetching: a collection whose windows are
 // all done is merged into its file and its table written while the others
 // are still being fetched. Only what needs every collection (the ROOK
-// documents and the provider's tables) waits for the end.
+// documents and the provider's tables) waits for the end, and then only for
+// the last collection's merge, not for the tables.
 func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if opt.Out == "" {
 		return nil, errors.New("pull: no output directory")
@@ -226,6 +227,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// One processor fewer than there are: the fetching needs one to read
 	// the answers as they come, or it falls behind the writing.
 	work := newTasksN(runtime.GOMAXPROCS(0) - 1)
+	// Tables still being written when Run returns early must not outlive it.
+	defer work.wait()
 	var (
 		streamMu sync.Mutex
 		streamed = map[string]*collWrite{}
@@ -237,14 +240,18 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if sp := fetchedSpan(rs); sp.windows == 0 || (sp.through == "" && !slices.ContainsFunc(rs[:sp.windows], func(r windowResult) bool { return len(r.docs) > 0 })) {
 			return
 		}
-		cw := &collWrite{}
+		// The merge is done here, on the worker that fetched the last
+		// window, and only the table waits for a processor: what needs
+		// every collection's documents then starts as soon as the last
+		// one is in, beside the tables still being written.
+		cw := &collWrite{tabled: make(chan struct{})}
+		cw.merge(&opt, coll, rs)
 		streamMu.Lock()
 		streamed[coll] = cw
 		streamMu.Unlock()
-		work.do(func() { cw.write(&opt, coll, rs) })
+		work.do(func() { cw.writeTable(&opt, coll) })
 	})
 	opt.Progress.Writing()
-	work.wait()
 
 	var fetchErr error
 	byColl := map[string][]windowResult{}

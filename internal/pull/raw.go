@@ -3,6 +3,7 @@ package pull
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,7 +132,7 @@ func mergeRaw(dir string, opt *Options, coll string, fetched []rawDoc) ([]rawDoc
 	for i, d := range docs {
 		bodies[i] = d.body
 	}
-	if err := writeFileAtomic(filepath.Join(dir, name), export.JSONArray(bodies)); err != nil {
+	if err := writeFileAtomicWith(filepath.Join(dir, name), func(w io.Writer) error { return export.WriteJSONArray(w, bodies) }); err != nil {
 		return nil, err
 	}
 	return docs, nil
@@ -180,8 +181,10 @@ func dedupe(docs []rawDoc) []rawDoc {
 type collWrite struct {
 	stored []rawDoc
 	err    error // of the merge
-	// tabled says the table is written: files, or tableErr.
-	tabled   bool
+	// tabled, when not nil, is closed once files and tableErr are set by
+	// writeTable; a collection only merged has its table written with the
+	// derived files.
+	tabled   chan struct{}
 	files    []string
 	tableErr error
 }
@@ -200,13 +203,12 @@ func (cw *collWrite) merge(opt *Options, coll string, rs []windowResult) {
 	cw.stored, cw.err = mergeRaw(opt.Out, opt, coll, docs)
 }
 
-// write merges and writes the collection's table: all of its writing that
-// does not wait for the other collections.
-func (cw *collWrite) write(opt *Options, coll string, rs []windowResult) {
-	cw.merge(opt, coll, rs)
+// writeTable writes the table of the merged collection; tabled says
+// when it is done.
+func (cw *collWrite) writeTable(opt *Options, coll string) {
+	defer close(cw.tabled)
 	if cw.err != nil {
 		return
 	}
 	cw.files, cw.tableErr = rawTable(opt, coll, cw.stored)
-	cw.tabled = true
 }

@@ -116,9 +116,38 @@ func List[T any](ctx context.Context, u *User, coll string, q Query) ([]Document
 	if c.Range == RangeDateTime {
 		return listChunked[T](ctx, u, c.Name, q)
 	}
-	var out []Document[T]
-	err := eachPage(ctx, u, c.Name, q, func(d []Document[T]) error { out = append(out, d...); return nil })
-	return out, err
+	var out pages[T]
+	err := eachPage(ctx, u, c.Name, q, out.add)
+	return out.join(), err
+}
+
+// pages gathers the pages of a list and joins them once: a month of heart
+// rate is many pages, and appending each to the ones before copied the
+// rows again at every growth.
+type pages[T any] struct {
+	pages [][]Document[T]
+	n     int
+}
+
+func (p *pages[T]) add(d []Document[T]) error {
+	p.pages = append(p.pages, d)
+	p.n += len(d)
+	return nil
+}
+
+// join is every page's documents in order; nil when there are none.
+func (p *pages[T]) join() []Document[T] {
+	switch {
+	case p.n == 0:
+		return nil
+	case len(p.pages) == 1:
+		return p.pages[0]
+	}
+	out := make([]Document[T], 0, p.n)
+	for _, d := range p.pages {
+		out = append(out, d...)
+	}
+	return out
 }
 
 // MaxTimeSeriesSpan is the longest datetime range sent in one heartrate,
@@ -127,10 +156,10 @@ const MaxTimeSeriesSpan = 30 * 24 * time.Hour
 
 // listChunked splits a datetime range into spans Oura accepts.
 func listChunked[T any](ctx context.Context, u *User, coll string, q Query) ([]Document[T], error) {
-	var out []Document[T]
-	collect := func(d []Document[T]) error { out = append(out, d...); return nil }
+	var out pages[T]
 	if q.Latest || q.StartDatetime.IsZero() || q.EndDatetime.IsZero() {
-		return out, eachPage(ctx, u, coll, q, collect)
+		err := eachPage(ctx, u, coll, q, out.add)
+		return out.join(), err
 	}
 	for start := q.StartDatetime; start.Before(q.EndDatetime); start = start.Add(MaxTimeSeriesSpan) {
 		chunk := q
@@ -139,11 +168,11 @@ func listChunked[T any](ctx context.Context, u *User, coll string, q Query) ([]D
 		if chunk.EndDatetime.After(q.EndDatetime) {
 			chunk.EndDatetime = q.EndDatetime
 		}
-		if err := eachPage(ctx, u, coll, chunk, collect); err != nil {
-			return out, err
+		if err := eachPage(ctx, u, coll, chunk, out.add); err != nil {
+			return out.join(), err
 		}
 	}
-	return out, nil
+	return out.join(), nil
 }
 
 // Get fetches one document by id. A missing document is a KindNotFound error.
