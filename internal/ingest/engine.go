@@ -204,7 +204,9 @@ type Engine struct {
 	// jobTx, set by AttachTx, runs a writing transaction shared by the
 	// store and the job client.
 	jobTx func(ctx context.Context, fn func(notifyTx) error) error
-	auths authCache
+	// intake groups the commits of concurrent notifications.
+	intake intake
+	auths  authCache
 	// ignoredTypes are the types of ignored notifications seen so far.
 	ignoredTypes struct {
 		mu   gosync.Mutex
@@ -276,15 +278,6 @@ func (t riverTx[TTx]) InsertMany(ctx context.Context, params []river.InsertManyP
 type noTx struct {
 	store.CursorWriter
 	Inserter
-}
-
-// inNotifyTx runs fn in one transaction of the store and the job client
-// when they share one (AttachTx), else on each in turn.
-func (e *Engine) inNotifyTx(ctx context.Context, jobs Inserter, fn func(notifyTx) error) error {
-	if e.jobTx == nil {
-		return fn(noTx{e.st, jobs})
-	}
-	return e.jobTx(ctx, fn)
 }
 
 func (e *Engine) inserter() (Inserter, error) {

@@ -187,20 +187,14 @@ func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notif
 	// notification, one already running sees it and reads again. In one
 	// transaction (AttachTx) the time and the job become visible at once,
 	// which keeps that: a fetch that sees the job sees the time. One commit
-	// per notification rather than two also halves its wait for SQLite's
-	// single writer.
-	err = e.inNotifyTx(ctx, jobs, func(tx notifyTx) error {
-		for _, conn := range conns {
-			if err := tx.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
-				return err
-			}
-			if err := e.queueFetch(ctx, tx, conn.ID, c.Name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	// per notification rather than two, shared with the notifications
+	// that arrive meanwhile (intake.go), also spares SQLite's single
+	// writer most of its commits.
+	ids := make([]int64, len(conns))
+	for i, conn := range conns {
+		ids[i] = conn.ID
+	}
+	if err := e.write(ctx, jobs, noted{conns: ids, coll: c.Name, patch: patch}); err != nil {
 		return 0, err
 	}
 	for _, conn := range conns {
