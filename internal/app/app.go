@@ -275,7 +275,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		rc, cerr := jobs.NewClient(riversqlite.New(st.SQLite), jcfg)
 		a.jobs, err = rc, cerr
 		if cerr == nil {
-			eng.Attach(rc)
+			ingest.AttachTx(eng, rc, st.lite.JobTx)
 			dsvc.Attach(rc)
 			esvc.Attach(rc)
 		}
@@ -283,7 +283,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		rc, cerr := jobs.NewClient(riverpgxv5.New(st.PG), jcfg)
 		a.jobs, err = rc, cerr
 		if cerr == nil {
-			eng.Attach(rc)
+			ingest.AttachTx(eng, rc, st.pg.JobTx)
 			dsvc.Attach(rc)
 			esvc.Attach(rc)
 		}

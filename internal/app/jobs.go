@@ -17,13 +17,13 @@ func AttachInsertOnly(st *OpenedStore, eng *ingest.Engine) error {
 		if err != nil {
 			return err
 		}
-		eng.Attach(c)
+		ingest.AttachTx(eng, c, st.lite.JobTx)
 		return nil
 	}
 	c, err := jobs.NewClient(riverpgxv5.New(st.PG), cfg)
 	if err != nil {
 		return err
 	}
-	eng.Attach(c)
+	ingest.AttachTx(eng, c, st.pg.JobTx)
 	return nil
 }

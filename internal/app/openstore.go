@@ -58,6 +58,10 @@ type OpenedStore struct {
 	// Kind is "sqlite" or "postgres"; Location the file or the URL
 	// without its password, for logs.
 	Kind, Location string
+	// lite or pg is the store itself, whose transactions River shares
+	// (ingest.AttachTx).
+	lite *sqlite.Store
+	pg   *postgres.Store
 }
 
 // Migrate applies wearlink's and River's migrations and says what it did.
@@ -114,14 +118,14 @@ func OpenStore(ctx context.Context, cfg StoreConfig) (*OpenedStore, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
-		return &OpenedStore{Store: s, PG: s.Pool(), Sealer: sealer, Kind: "postgres",
+		return &OpenedStore{Store: s, PG: s.Pool(), pg: s, Sealer: sealer, Kind: "postgres",
 			Location: redactURL(cfg.DatabaseURL)}, nil
 	}
 	s, err := sqlite.New(ctx, sqlite.Options{Path: path, Sealer: sealer, Logger: cfg.Logger, Now: cfg.Now})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &OpenedStore{Store: s, SQLite: s.Writer(), Sealer: sealer, Kind: "sqlite", Location: path}, nil
+	return &OpenedStore{Store: s, SQLite: s.Writer(), lite: s, Sealer: sealer, Kind: "sqlite", Location: path}, nil
 }
 
 // redactURL is the database URL for logs: without a password, whether in

@@ -193,14 +193,20 @@ type Inserter interface {
 }
 
 // Engine runs the sync jobs. Build it with New, register its workers with
-// Jobs on the shared River client, and give it that client with Attach.
+// Jobs on the shared River client, and give it that client with Attach
+// (AttachTx when it runs on the store's own database).
 type Engine struct {
-	cfg   Config
-	st    store.Store
-	log   *slog.Logger
-	now   func() time.Time
-	jobs  Inserter
-	auths authCache
+	cfg  Config
+	st   store.Store
+	log  *slog.Logger
+	now  func() time.Time
+	jobs Inserter
+	// jobTx, set by AttachTx, runs a writing transaction shared by the
+	// store and the job client.
+	jobTx func(ctx context.Context, fn func(notifyTx) error) error
+	// intake groups the commits of concurrent notifications.
+	intake intake
+	auths  authCache
 	// ignoredTypes are the types of ignored notifications seen so far.
 	ignoredTypes struct {
 		mu   gosync.Mutex
@@ -231,6 +237,48 @@ func New(cfg Config) (*Engine, error) {
 
 // Attach gives the engine the client it enqueues with.
 func (e *Engine) Attach(jobs Inserter) { e.jobs = jobs }
+
+// AttachTx is Attach for a client on the store's own database: begin
+// runs one writing transaction of the store (the drivers' JobTx) and gives
+// the client's transaction with it. A notification's cursors and fetch
+// job then commit together, one commit instead of two on SQLite's single
+// writer.
+func AttachTx[TTx any](e *Engine, jobs *river.Client[TTx], begin func(ctx context.Context, fn func(tx TTx, w store.CursorWriter) error) error) {
+	e.jobs = jobs
+	e.jobTx = func(ctx context.Context, fn func(notifyTx) error) error {
+		return begin(ctx, func(tx TTx, w store.CursorWriter) error {
+			return fn(riverTx[TTx]{CursorWriter: w, c: jobs, tx: tx})
+		})
+	}
+}
+
+// notifyTx writes a notification: its cursors, then its jobs.
+type notifyTx interface {
+	store.CursorWriter
+	Inserter
+}
+
+// riverTx inserts jobs in the transaction the cursors are written in.
+type riverTx[TTx any] struct {
+	store.CursorWriter
+	c  *river.Client[TTx]
+	tx TTx
+}
+
+func (t riverTx[TTx]) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return t.c.InsertTx(ctx, t.tx, args, opts)
+}
+
+func (t riverTx[TTx]) InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	return t.c.InsertManyTx(ctx, t.tx, params)
+}
+
+// noTx writes one statement at a time, in order: for a client attached
+// without the store's transactions.
+type noTx struct {
+	store.CursorWriter
+	Inserter
+}
 
 func (e *Engine) inserter() (Inserter, error) {
 	if e.jobs == nil {

@@ -71,7 +71,12 @@ type envOptions struct {
 	limiter       *oura.RateLimiter
 	onRateLimited func(tier string)
 	engine        func(*ingest.Config)
+	// jobTx wraps the store's transactions the engine shares with River.
+	jobTx func(jobTxFunc) jobTxFunc
 }
+
+// jobTxFunc runs a transaction of the SQLite store shared with River.
+type jobTxFunc = func(ctx context.Context, fn func(*sql.Tx, store.CursorWriter) error) error
 
 // envStart is when the simulated clock of every env starts: a Wednesday
 // afternoon in UTC, morning in the Americas.
@@ -152,7 +157,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng.Attach(rc)
+	begin := jobTxFunc(st.JobTx)
+	if o.jobTx != nil {
+		begin = o.jobTx(begin)
+	}
+	ingest.AttachTx(eng, rc, begin)
 	if !o.noWorkers {
 		if err := rc.Start(context.Background()); err != nil {
 			t.Fatal(err)

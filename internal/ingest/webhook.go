@@ -154,12 +154,13 @@ func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notif
 		return 0, nil
 	}
 	now := e.now()
-	for _, conn := range conns {
+	if n.Event == "delete" && n.ID != "" {
+		// Nothing to read: the delete job needs no fetch, and a fetch
+		// running now need not read again for it. Inserted outside a
+		// transaction, so that on SQLite River wakes its workers at once.
 		patch := cursorPatch{}
 		patch.webhookAt(now)
-		if n.Event == "delete" && n.ID != "" {
-			// Nothing to read: the delete job needs no fetch, and a fetch
-			// running now need not read again for it.
+		for _, conn := range conns {
 			if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
 				return 0, err
 			}
@@ -167,26 +168,36 @@ func (e *Engine) Notify(ctx context.Context, dataSource string, n provider.Notif
 				return 0, fmt.Errorf("enqueue delete: %w", err)
 			}
 			e.log.DebugContext(ctx, "notification", "connection", conn.ID, "event", n.Event, "collection", c.Name, "id", n.ID)
-			continue
 		}
-		patch.notified(c.Name, now)
-		if n.Event == "update" && n.ID != "" && c.ByID {
-			patch.update(c.Name, n.ID, now)
-		}
-		if !n.From.IsZero() {
-			// The window's first instant is on this UTC day or the one
-			// before in every zone: reading from the day before covers it
-			// without knowing the user's zone.
-			patch.since(c.Name, addDays(dayOf(n.From, time.UTC), -1), now)
-		}
-		// The time goes in first: a fetch that starts after it covers
-		// this notification, one already running sees it and reads again.
-		if err := e.st.SetCursors(ctx, conn.ID, patch, time.Time{}); err != nil {
-			return 0, err
-		}
-		if err := e.queueFetch(ctx, jobs, conn.ID, c.Name); err != nil {
-			return 0, err
-		}
+		return len(conns), nil
+	}
+	patch := cursorPatch{}
+	patch.webhookAt(now)
+	patch.notified(c.Name, now)
+	if n.Event == "update" && n.ID != "" && c.ByID {
+		patch.update(c.Name, n.ID, now)
+	}
+	if !n.From.IsZero() {
+		// The window's first instant is on this UTC day or the one before
+		// in every zone: reading from the day before covers it without
+		// knowing the user's zone.
+		patch.since(c.Name, addDays(dayOf(n.From, time.UTC), -1), now)
+	}
+	// The time goes in first: a fetch that starts after it covers this
+	// notification, one already running sees it and reads again. In one
+	// transaction (AttachTx) the time and the job become visible at once,
+	// which keeps that: a fetch that sees the job sees the time. One commit
+	// per notification rather than two, shared with the notifications
+	// that arrive meanwhile (intake.go), also spares SQLite's single
+	// writer most of its commits.
+	ids := make([]int64, len(conns))
+	for i, conn := range conns {
+		ids[i] = conn.ID
+	}
+	if err := e.write(ctx, jobs, noted{conns: ids, coll: c.Name, patch: patch}); err != nil {
+		return 0, err
+	}
+	for _, conn := range conns {
 		e.log.DebugContext(ctx, "notification", "connection", conn.ID, "event", n.Event, "collection", c.Name, "id", n.ID)
 	}
 	return len(conns), nil

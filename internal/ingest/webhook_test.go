@@ -2,7 +2,11 @@ package ingest_test
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -406,6 +411,75 @@ func TestFetchSettlesScheduled(t *testing.T) {
 	}
 	if n := e.sim.RequestCounts()[0]["daily_sleep"]; n != 0 {
 		t.Fatalf("%d reads of daily_sleep before the settle time, want none", n)
+	}
+}
+
+// TestNotificationCommitsCursorsAndJob: a notification's time in the
+// cursors and its fetch job are written in one transaction: before it
+// commits, neither is visible to other connections; after, both are; and
+// when it fails, neither is written and the notification is refused, so
+// the provider sends it again.
+func TestNotificationCommitsCursorsAndJob(t *testing.T) {
+	var fail, check atomic.Bool
+	var e *env
+	var inside []string
+	fetchRows := func() int {
+		var n int
+		if err := e.st.Reader().QueryRowContext(e.ctx, `SELECT count(*) FROM river_job WHERE kind = 'ingest_fetch'`).Scan(&n); err != nil {
+			t.Error(err)
+		}
+		return n
+	}
+	var connID int64
+	notified := func() time.Time {
+		got, err := e.st.GetConnection(e.ctx, connID) // the reader pool: what is committed
+		if err != nil {
+			t.Error(err)
+		}
+		return ingest.CursorsOf(got).Coll("daily_sleep").Notified
+	}
+	e = newEnv(t, envOptions{users: 1, backfillDays: 2,
+		// Nothing takes the job while the test looks.
+		engine: func(c *ingest.Config) { c.FetchSettle = time.Hour },
+		jobTx: func(begin jobTxFunc) jobTxFunc {
+			return func(ctx context.Context, fn func(*sql.Tx, store.CursorWriter) error) error {
+				return begin(ctx, func(tx *sql.Tx, w store.CursorWriter) error {
+					if err := fn(tx, w); err != nil || !check.Load() {
+						return err
+					}
+					inside = append(inside, fmt.Sprintf("notified %v, fetch jobs %d", !notified().IsZero(), fetchRows()))
+					if fail.Load() {
+						return errors.New("the disk is full")
+					}
+					return nil
+				})
+			}
+		}})
+	conn := e.link(0)
+	connID = conn.ID
+	e.waitBackfill(5*time.Minute, conn)
+	e.waitIdle(5 * time.Minute)
+	before := fetchRows()
+	n := provider.Notification{ExternalUserID: conn.ExternalUserID, Collection: "daily_sleep", Event: "create", ID: "doc-1"}
+	check.Store(true)
+
+	fail.Store(true)
+	if _, err := e.eng.Notify(e.ctx, "oura", n); err == nil {
+		t.Fatal("a notification whose transaction failed was accepted")
+	}
+	if !notified().IsZero() || fetchRows() != before {
+		t.Fatalf("after a failed transaction: notified at %v, fetch jobs %d (before %d), want neither written", notified(), fetchRows(), before)
+	}
+
+	fail.Store(false)
+	if _, err := e.eng.Notify(e.ctx, "oura", n); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("notified false, fetch jobs %d", before); len(inside) != 2 || inside[0] != want || inside[1] != want {
+		t.Errorf("seen from another connection before each commit: %q, want %q twice", inside, want)
+	}
+	if notified().IsZero() || fetchRows() != before+1 {
+		t.Errorf("after the commit: notified at %v, fetch jobs %d (before %d), want both written", notified(), fetchRows(), before)
 	}
 }
 

@@ -281,6 +281,13 @@ type Store interface {
 	Close() error
 }
 
+// CursorWriter sets cursors in a writing transaction that the job queue
+// shares (the drivers' JobTx), so that the cursors and the jobs queued
+// with them commit together.
+type CursorWriter interface {
+	SetCursors(ctx context.Context, id int64, cursors map[string]string, syncedAt time.Time) error
+}
+
 // Full is a whole store: Store, APIStore, DeliveryStore, EraseStore,
 // SessionStore and WriteProber. Both implementations satisfy it and the composition root holds one, so no
 // consumer has to assert its way from one seam to another; consumers

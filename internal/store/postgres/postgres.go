@@ -104,6 +104,13 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// JobTx runs fn in one READ COMMITTED transaction: w writes the store's
+// rows in it and tx is the same transaction for River's InsertTx
+// (riverpgxv5 on Pool), so the rows and the jobs commit together.
+func (s *Store) JobTx(ctx context.Context, fn func(tx pgx.Tx, w store.CursorWriter) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(tx, s.Store.JobTx(querier{tx})) })
+}
+
 // driver implements sqlstore.Driver.
 type driver struct{ pool *pgxpool.Pool }
 

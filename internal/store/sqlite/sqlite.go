@@ -147,6 +147,14 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
+// JobTx runs fn in one writing transaction (BEGIN IMMEDIATE) on the
+// writer: w writes the store's rows in it and tx is the same transaction
+// for River's InsertTx (riversqlite on Writer), so the rows and the jobs
+// commit together, in one commit of the single writer.
+func (s *Store) JobTx(ctx context.Context, fn func(tx *sql.Tx, w store.CursorWriter) error) error {
+	return writeTx(ctx, s.drv.w, nil, func(tx *sql.Tx, q sqlstore.Querier) error { return fn(tx, s.Store.JobTx(q)) })
+}
+
 // driver implements sqlstore.Driver.
 type driver struct{ w, r *stmtCache }
 
@@ -258,12 +266,17 @@ func (p pooled) QueryRowContext(ctx context.Context, query string, args ...any) 
 // transaction alone and put in the cache after it, when the connection is
 // free again.
 func inTx(ctx context.Context, c *stmtCache, opt *sql.TxOptions, fn func(sqlstore.Querier) error) error {
+	return writeTx(ctx, c, opt, func(_ *sql.Tx, q sqlstore.Querier) error { return fn(q) })
+}
+
+// writeTx is inTx that also gives fn the transaction itself.
+func writeTx(ctx context.Context, c *stmtCache, opt *sql.TxOptions, fn func(*sql.Tx, sqlstore.Querier) error) error {
 	tx, err := c.db.BeginTx(ctx, opt)
 	if err != nil {
 		return err
 	}
 	st := &stmts{tx: tx, cache: c, m: map[string]*sql.Stmt{}}
-	err = fn(querier{st})
+	err = fn(tx, querier{st})
 	for _, s := range st.m {
 		_ = s.Close()
 	}

@@ -283,7 +283,12 @@ func (s *Store) UpdateTokens(ctx context.Context, id int64, t store.Tokens) erro
 
 // updateConn runs UPDATE connections SET <set>, updated_at.
 func (s *Store) updateConn(ctx context.Context, id int64, what, set string, args ...any) error {
-	return s.execOne(ctx, fmt.Sprintf("%s of connection %d", what, id), fmt.Sprintf("connection %d not found", id),
+	return s.updateConnOn(ctx, s.w, id, what, set, args...)
+}
+
+// updateConnOn is updateConn through w (the writer or a transaction).
+func (s *Store) updateConnOn(ctx context.Context, w db, id int64, what, set string, args ...any) error {
+	return execOne(ctx, w, fmt.Sprintf("%s of connection %d", what, id), fmt.Sprintf("connection %d not found", id),
 		`UPDATE connections SET `+set+`, updated_at = ? WHERE id = ?`, append(args, s.Now(), id)...)
 }
 
@@ -326,6 +331,10 @@ func (s *Store) SetExternalUserID(ctx context.Context, id int64, externalUserID 
 // different keys do not overwrite each other. A zero syncedAt keeps the
 // recorded sync time.
 func (s *Store) SetCursors(ctx context.Context, id int64, cursors map[string]string, syncedAt time.Time) error {
+	return s.setCursors(ctx, s.w, id, cursors, syncedAt)
+}
+
+func (s *Store) setCursors(ctx context.Context, w db, id int64, cursors map[string]string, syncedAt time.Time) error {
 	patch := make(map[string]*string, len(cursors))
 	for k, v := range cursors {
 		if v == "" {
@@ -338,8 +347,24 @@ func (s *Store) SetCursors(ctx context.Context, id int64, cursors map[string]str
 	if err != nil {
 		return err
 	}
-	return s.updateConn(ctx, id, "set cursors", `cursors = `+s.d.MergeJSON+`, last_sync_at = coalesce(?, last_sync_at)`,
+	return s.updateConnOn(ctx, w, id, "set cursors", `cursors = `+s.d.MergeJSON+`, last_sync_at = coalesce(?, last_sync_at)`,
 		string(b), syncedAt)
+}
+
+// JobTx writes in a transaction the driver began for the caller, which
+// the job queue inserts into too (see the drivers' JobTx).
+type JobTx struct {
+	s *Store
+	w db
+}
+
+// JobTx returns the store's writes on q, the driver's querier of an open
+// transaction.
+func (s *Store) JobTx(q Querier) JobTx { return JobTx{s, db{s.drv, q}} }
+
+// SetCursors is Store.SetCursors in the transaction.
+func (t JobTx) SetCursors(ctx context.Context, id int64, cursors map[string]string, syncedAt time.Time) error {
+	return t.s.setCursors(ctx, t.w, id, cursors, syncedAt)
 }
 
 // SealedTokens returns the token columns as stored (sealed), for checks

@@ -309,7 +309,11 @@ func (s *Store) ids(ctx context.Context, what, query string, args ...any) ([]int
 // execOne runs a write that must touch a row: ENOTFOUND (missing) when it
 // touched none, other errors wrapped with what.
 func (s *Store) execOne(ctx context.Context, what, missing, query string, args ...any) error {
-	n, err := s.w.Exec(ctx, query, args...)
+	return execOne(ctx, s.w, what, missing, query, args...)
+}
+
+func execOne(ctx context.Context, w db, what, missing, query string, args ...any) error {
+	n, err := w.Exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
