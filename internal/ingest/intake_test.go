@@ -80,7 +80,12 @@ func TestNotificationsShareCommits(t *testing.T) {
 	for i := 1; i < users; i++ {
 		wg.Go(func() { errs[i] = notify(i) })
 	}
-	time.Sleep(300 * time.Millisecond) // for them to join the next batch
+	// Until they have joined the next batch, whatever the machine's load.
+	for deadline := time.Now().Add(time.Minute); ingest.WaitingNotifications(e.eng) < users-1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d notifications joined the batch in a minute", ingest.WaitingNotifications(e.eng), users-1)
+		}
+	}
 	close(hold)
 	wg.Wait()
 	for i, err := range errs {
