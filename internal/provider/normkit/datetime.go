@@ -11,32 +11,59 @@ import (
 // zero offset, the offset's seconds dropped), several times faster than
 // AppendFormat, which matters at a few hundred samples per document.
 func AppendDatetime(b []byte, t time.Time) []byte {
-	y, mo, d := t.Date()
-	if y < 0 || y > 9999 {
+	if !byHand(t) {
 		return t.AppendFormat(b, health.DatetimeLayout)
 	}
-	h, mi, sec := t.Clock()
+	b = append(appendDateClock(b, t), '.')
+	us := t.Nanosecond() / 1000
+	for div := 100000; div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	return appendZone(b, t)
+}
+
+// AppendRFC3339 appends t as t.AppendFormat(b, time.RFC3339) does,
+// several times faster, which matters at half a million samples.
+func AppendRFC3339(b []byte, t time.Time) []byte {
+	if !byHand(t) {
+		return t.AppendFormat(b, time.RFC3339)
+	}
+	return appendZone(appendDateClock(b, t), t)
+}
+
+// byHand says whether t fits the fixed widths written here: a year of
+// four digits, an offset under 100 hours.
+func byHand(t time.Time) bool {
+	y := t.Year()
 	_, off := t.Zone()
-	b = append(b,
+	return y >= 0 && y <= 9999 && off/3600 < 100 && off/3600 > -100
+}
+
+// appendDateClock appends "2006-01-02T15:04:05".
+func appendDateClock(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	return append(b,
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-',
 		byte('0'+d/10), byte('0'+d%10), 'T',
 		byte('0'+h/10), byte('0'+h%10), ':',
 		byte('0'+mi/10), byte('0'+mi%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10), '.')
-	us := t.Nanosecond() / 1000
-	for div := 100000; div > 0; div /= 10 {
-		b = append(b, byte('0'+us/div%10))
-	}
+		byte('0'+sec/10), byte('0'+sec%10))
+}
+
+// appendZone appends "Z07:00" as the time package does: whole minutes,
+// with the sign of those (an offset of -30 s is "+00:00").
+func appendZone(b []byte, t time.Time) []byte {
+	_, off := t.Zone()
 	if off == 0 {
 		return append(b, 'Z')
 	}
-	sign := byte('+')
-	if off < 0 {
-		sign, off = '-', -off
+	zone, sign := off/60, byte('+')
+	if zone < 0 {
+		zone, sign = -zone, '-'
 	}
-	oh, om := off/3600, off/60%60
-	return append(b, sign, byte('0'+oh/10), byte('0'+oh%10), ':', byte('0'+om/10), byte('0'+om%10))
+	return append(b, sign, byte('0'+zone/60/10), byte('0'+zone/60%10), ':', byte('0'+zone%60/10), byte('0'+zone%60%10))
 }
 
 // Stamps formats many instants into one backing string: a day of samples

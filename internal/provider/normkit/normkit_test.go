@@ -38,7 +38,8 @@ func TestRoundInt(t *testing.T) {
 // replaces, over random instants, zones and the edges of the year range.
 func TestAppendDatetime(t *testing.T) {
 	zones := []*time.Location{time.UTC, time.FixedZone("", 0), time.FixedZone("", 3600), time.FixedZone("", -9000),
-		time.FixedZone("", 14*3600), time.FixedZone("", -12*3600), time.FixedZone("", 5*3600+45*60), time.FixedZone("lmt", 5989)}
+		time.FixedZone("", 14*3600), time.FixedZone("", -12*3600), time.FixedZone("", 5*3600+45*60), time.FixedZone("lmt", 5989),
+		time.FixedZone("", -30), time.FixedZone("", -5989), time.FixedZone("", 100*3600)}
 	if l, err := time.LoadLocation("America/St_Johns"); err == nil {
 		zones = append(zones, l)
 	}

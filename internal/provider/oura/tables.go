@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wearlink/wearlink/internal/provider"
+	"github.com/wearlink/wearlink/internal/provider/normkit"
 )
 
 var _ provider.Tabler = (*Provider)(nil)
@@ -56,7 +57,7 @@ func sampleRows(t *provider.Table, b *cellBlock, s *Sample, id string, day Date)
 	var stamps []byte
 	ends := make([]int, len(s.Items))
 	for i := range s.Items {
-		stamps = appendRFC3339(stamps, start.Add(time.Duration(i)*step))
+		stamps = normkit.AppendRFC3339(stamps, start.Add(time.Duration(i)*step))
 		ends[i] = len(stamps)
 	}
 	all, from := string(stamps), 0
@@ -69,36 +70,6 @@ func sampleRows(t *provider.Table, b *cellBlock, s *Sample, id string, day Date)
 		from = ends[i]
 		t.Rows = append(t.Rows, b.row(str(id), str(string(day)), str(at), v))
 	}
-}
-
-// appendRFC3339 appends t as t.AppendFormat(b, time.RFC3339) does,
-// several times faster, which matters at half a million samples.
-func appendRFC3339(b []byte, t time.Time) []byte {
-	y, mo, d := t.Date()
-	if y < 0 || y > 9999 {
-		return t.AppendFormat(b, time.RFC3339)
-	}
-	h, mi, sec := t.Clock()
-	b = append(b,
-		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-',
-		byte('0'+d/10), byte('0'+d%10), 'T',
-		byte('0'+h/10), byte('0'+h%10), ':',
-		byte('0'+mi/10), byte('0'+mi%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10))
-	_, off := t.Zone()
-	if off == 0 {
-		return append(b, 'Z')
-	}
-	// As the time package does: whole minutes, the sign of those.
-	zone, sign := off/60, byte('+')
-	if zone < 0 {
-		zone, sign = -zone, '-'
-	}
-	if zone/60 > 99 {
-		return t.AppendFormat(b[:len(b)-19], time.RFC3339)
-	}
-	return append(b, sign, byte('0'+zone/60/10), byte('0'+zone/60%10), ':', byte('0'+zone%60/10), byte('0'+zone%60%10))
 }
 
 // decoded is a document's model: the one its reader kept in Decoded, else

@@ -1,4 +1,4 @@
-package oura
+package normkit
 
 import (
 	"math/rand/v2"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// appendRFC3339 writes what time.Format(time.RFC3339) writes, offsets
+// AppendRFC3339 writes what time.Format(time.RFC3339) writes, offsets
 // with seconds and odd years included.
 func TestAppendRFC3339AsFormat(t *testing.T) {
 	zones := []*time.Location{time.UTC, time.FixedZone("", 3600), time.FixedZone("", -5*3600-30*60), time.FixedZone("", -30),
@@ -23,7 +23,7 @@ func TestAppendRFC3339AsFormat(t *testing.T) {
 	for _, tm := range times {
 		for _, z := range zones {
 			in := tm.In(z)
-			if got, want := string(appendRFC3339([]byte("x"), in)), "x"+in.Format(time.RFC3339); got != want {
+			if got, want := string(AppendRFC3339([]byte("x"), in)), "x"+in.Format(time.RFC3339); got != want {
 				t.Errorf("%v: %q, want %q", in, got, want)
 			}
 		}
