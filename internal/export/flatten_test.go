@@ -159,14 +159,25 @@ func TestFlattenSeriesKeysAndValues(t *testing.T) {
 	}
 }
 
-func TestWriteJSONArrayAsJSONArray(t *testing.T) {
-	for _, docs := range [][]json.RawMessage{nil, {json.RawMessage(`{"a":1}`)}, {json.RawMessage(`{}`), json.RawMessage(`[1]`), json.RawMessage(`"x"`)}} {
+// Both ways give one document per line, each as given, in one array.
+func TestJSONArrayLayout(t *testing.T) {
+	for _, c := range []struct {
+		docs []json.RawMessage
+		want string
+	}{
+		{nil, "[]\n"},
+		{[]json.RawMessage{json.RawMessage(`{"a":1}`)}, "[\n{\"a\":1}\n]\n"},
+		{[]json.RawMessage{json.RawMessage(`{}`), json.RawMessage(`[1]`), json.RawMessage(`"x"`)}, "[\n{},\n[1],\n\"x\"\n]\n"},
+	} {
 		var got bytes.Buffer
-		if err := WriteJSONArray(&got, docs); err != nil {
+		if err := WriteJSONArray(&got, c.docs); err != nil {
 			t.Fatal(err)
 		}
-		if want := JSONArray(docs); !bytes.Equal(got.Bytes(), want) {
-			t.Errorf("got %q, want %q", got.Bytes(), want)
+		if got.String() != c.want {
+			t.Errorf("WriteJSONArray: %q, want %q", got.String(), c.want)
+		}
+		if got := JSONArray(c.docs); string(got) != c.want {
+			t.Errorf("JSONArray: %q, want %q", got, c.want)
 		}
 	}
 }

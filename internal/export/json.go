@@ -12,23 +12,13 @@ import (
 // line, each byte for byte as given: valid JSON that still diffs line by
 // line.
 func JSONArray[T ~[]byte](docs []T) []byte {
-	if len(docs) == 0 {
-		return []byte("[]\n")
-	}
 	n := 4
 	for _, d := range docs {
 		n += len(d) + 2
 	}
 	var buf bytes.Buffer
 	buf.Grow(n)
-	buf.WriteString("[\n")
-	for i, d := range docs {
-		if i > 0 {
-			buf.WriteString(",\n")
-		}
-		buf.Write(d)
-	}
-	buf.WriteString("\n]\n")
+	writeArray(&buf, docs)
 	return buf.Bytes()
 }
 
@@ -36,20 +26,28 @@ func JSONArray[T ~[]byte](docs []T) []byte {
 // holding all of it: the files of a year of documents are tens of
 // megabytes.
 func WriteJSONArray[T ~[]byte](w io.Writer, docs []T) error {
-	if len(docs) == 0 {
-		_, err := io.WriteString(w, "[]\n")
-		return err
-	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteString("[\n")
+	writeArray(bw, docs) // bufio keeps the first error for Flush
+	return bw.Flush()
+}
+
+// writeArray lays docs out for JSONArray and WriteJSONArray.
+func writeArray[T ~[]byte](w interface {
+	io.Writer
+	io.StringWriter
+}, docs []T) {
+	if len(docs) == 0 {
+		_, _ = w.WriteString("[]\n")
+		return
+	}
+	_, _ = w.WriteString("[\n")
 	for i, d := range docs {
 		if i > 0 {
-			bw.WriteString(",\n")
+			_, _ = w.WriteString(",\n")
 		}
-		bw.Write(d)
+		_, _ = w.Write(d)
 	}
-	bw.WriteString("\n]\n")
-	return bw.Flush()
+	_, _ = w.WriteString("\n]\n")
 }
 
 // StructureFileName is the base name (without extension) of the file of a
