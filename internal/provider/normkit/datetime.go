@@ -85,6 +85,12 @@ func (b *Stamps) Add(t time.Time) {
 	b.ends = append(b.ends, len(b.buf))
 }
 
+// AddRFC3339 formats t as AppendRFC3339 does.
+func (b *Stamps) AddRFC3339(t time.Time) {
+	b.buf = AppendRFC3339(b.buf, t)
+	b.ends = append(b.ends, len(b.buf))
+}
+
 // Strings returns the instants added, in order.
 func (b *Stamps) Strings() []string {
 	s := string(b.buf)

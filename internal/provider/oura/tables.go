@@ -54,21 +54,17 @@ func sampleRows(t *provider.Table, b *cellBlock, s *Sample, id string, day Date)
 	step := time.Duration(s.Interval * float64(time.Second))
 	// The series' times share one string: a day of MET minutes is 1,440
 	// of them.
-	var stamps []byte
-	ends := make([]int, len(s.Items))
+	st := normkit.NewStamps(len(s.Items))
 	for i := range s.Items {
-		stamps = normkit.AppendRFC3339(stamps, start.Add(time.Duration(i)*step))
-		ends[i] = len(stamps)
+		st.AddRFC3339(start.Add(time.Duration(i) * step))
 	}
-	all, from := string(stamps), 0
+	ats := st.Strings()
 	for i, item := range s.Items {
 		v := provider.Cell{}
 		if item != nil {
 			v = num(strconv.FormatFloat(*item, 'f', -1, 64))
 		}
-		at := all[from:ends[i]]
-		from = ends[i]
-		t.Rows = append(t.Rows, b.row(str(id), str(string(day)), str(at), v))
+		t.Rows = append(t.Rows, b.row(str(id), str(string(day)), str(ats[i]), v))
 	}
 }
 
