@@ -62,8 +62,9 @@ func BuildProviders(cfg config.Config, o EngineOptions) (all.Built, error) {
 		return all.Built{}, err
 	}
 	// Withings' client holds the application's requests a minute (120
-	// unless Withings raised them), on real time whatever the engine's clock: it paces real requests. A
-	// longer wait after a 601 snoozes the job.
+	// unless Withings raised them), on real time whatever the engine's
+	// clock: it paces real requests. A longer wait after a 601 snoozes
+	// the job.
 	wic, err := withings.New(withings.ClientConfig{BaseURL: cfg.Withings.APIBaseURL, PerMinute: cfg.Withings.RequestsPerMinute, MaxRetryAfter: 5 * time.Second,
 		OnRateLimited: o.rateLimited(withings.DataSource)})
 	if err != nil {

@@ -202,8 +202,11 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 // a connection of the pool: never call it inside one of its transactions,
 // which on the one-connection writer would wait for itself.
 func (c *stmtCache) prepare(ctx context.Context, query string) *sql.Stmt {
-	if st := c.get(query); st != nil {
-		return st
+	c.mu.Lock()
+	st, full := c.m[query], len(c.m) >= maxCachedStmts
+	c.mu.Unlock()
+	if st != nil || full {
+		return st // when full, nil without preparing what would not be kept
 	}
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
